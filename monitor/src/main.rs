@@ -1,0 +1,57 @@
+//! `palisade`: the Palisade daemon and command line.
+//!
+//! This release carries the rules tooling (`palisade rules ...`) and the engine benchmark
+//! (`palisade bench rules`); the daemon subcommands arrive with the detection issue.
+
+mod bench;
+mod rules_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Palisade — runs Falco rules on containers, and can block what they detect.
+///
+/// Rule files are Falco's, unmodified: point `-r` at falco_rules.yaml (and friends) and
+/// Palisade loads them with Falco's semantics.
+#[derive(Debug, Parser)]
+#[command(name = "palisade", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate, inspect and test Falco rule files.
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
+    /// Measure the rules engine (events per second; not a test).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Print the version and the Falco engine version whose rule language is implemented.
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
+        Command::Version => {
+            println!(
+                "palisade {} (Falco rules engine version {})",
+                env!("CARGO_PKG_VERSION"),
+                palisade_rules::loader::ENGINE_VERSION
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("palisade: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `palisade rules ...`: validate, check-condition, list, show, fields.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use palisade_rules::condition::parser::{parse_with_depth, LOADER_MAX_DEPTH};
+use palisade_rules::fields::{ArgKind, Source};
+use palisade_rules::{Loaded, Loader};
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Load rule files in order and report every error and warning.
+    ///
+    /// Prints `loaded N rules, M macros, L lists: E errors, W warnings`, then one line per
+    /// diagnostic as `file:line:col: error|warning: message (rule 'name')`. Exit status 0 iff
+    /// there is no error.
+    Validate(FilesArg),
+    /// Check one condition: prints its canonical form (exit 0) or the error (exit 1).
+    ///
+    /// Without --parse-only, fields and operator types are checked too. Macros and lists are
+    /// not available here (use `rules show` for a rule's expanded condition).
+    CheckCondition {
+        /// Only check the syntax.
+        #[arg(long)]
+        parse_only: bool,
+        /// The event source whose fields the condition uses.
+        #[arg(long, default_value = "syscall", value_parser = parse_source)]
+        source: Source,
+        /// The condition, e.g. 'evt.type = open and proc.name in (cat, less)'.
+        condition: String,
+    },
+    /// List the rules of the given files: name, priority, source, enabled, tags.
+    List(FilesArg),
+    /// Print a rule's fully expanded condition in Falco's canonical form.
+    Show {
+        #[command(flatten)]
+        files: FilesArg,
+        /// The rule name.
+        rule: String,
+    },
+    /// List the fields conditions and outputs may use, with their types.
+    Fields {
+        /// Only this source's fields.
+        #[arg(long, value_parser = parse_source)]
+        source: Option<Source>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FilesArg {
+    /// A rules file; repeat to load several in order (later files override earlier ones).
+    #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+fn parse_source(s: &str) -> Result<Source, String> {
+    Source::from_name(s).ok_or_else(|| format!("unknown source '{s}' (expected syscall or k8s_audit)"))
+}
+
+fn load(files: &FilesArg) -> anyhow::Result<Loaded> {
+    let mut loader = Loader::new();
+    for f in &files.files {
+        loader.add_file(f).with_context(|| format!("cannot read rules file {}", f.display()))?;
+    }
+    Ok(loader.compile())
+}
+
+fn print_diagnostics(loaded: &Loaded) {
+    for d in &loaded.report.diagnostics {
+        println!("{d}");
+    }
+}
+
+fn require_ruleset(loaded: Loaded) -> anyhow::Result<palisade_rules::Ruleset> {
+    if loaded.ruleset.is_none() {
+        for d in loaded.report.errors() {
+            eprintln!("{d}");
+        }
+        bail!("the rules files have errors");
+    }
+    loaded.ruleset.context("no ruleset")
+}
+
+pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        RulesCommand::Validate(files) => {
+            let loaded = load(&files)?;
+            let errors = loaded.report.errors().count();
+            let warnings = loaded.report.warnings().count();
+            println!(
+                "loaded {} rules, {} macros, {} lists: {} errors, {} warnings",
+                loaded.counts.rules, loaded.counts.macros, loaded.counts.lists, errors, warnings
+            );
+            print_diagnostics(&loaded);
+            Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        RulesCommand::CheckCondition { parse_only, source, condition } => {
+            let expr = match parse_with_depth(&condition, LOADER_MAX_DEPTH) {
+                Ok(e) => e,
+                Err(e) => {
+                    println!("error at offset {}: {}", e.offset, e.message);
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            if !parse_only {
+                if let Err(e) = palisade_rules::eval::compile(&expr, source) {
+                    println!("error at offset {}: {}", e.pos, e.message);
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            println!("{expr}");
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::List(files) => {
+            let rs = require_ruleset(load(&files)?)?;
+            for r in rs.rules() {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    r.name,
+                    r.priority,
+                    r.source,
+                    if r.enabled { "enabled" } else { "disabled" },
+                    r.tags.join(",")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::Show { files, rule } => {
+            let rs = require_ruleset(load(&files)?)?;
+            let Some(r) = rs.rule(&rule) else {
+                bail!("no rule named '{rule}' in the given files");
+            };
+            println!("{}", r.condition);
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::Fields { source } => {
+            let sources: Vec<Source> = source.map_or(Source::ALL.to_vec(), |s| vec![s]);
+            for s in sources {
+                println!("# source: {s}");
+                for f in s.fields() {
+                    let arg = match f.arg {
+                        ArgKind::None => "",
+                        ArgKind::OptionalIndex => "[N]",
+                        ArgKind::RequiredIndex => "[N] (required)",
+                        ArgKind::OptionalKey => "[KEY]",
+                        ArgKind::RequiredKey => "[KEY] (required)",
+                        ArgKind::DottedOrBracketed => ".NAME or [NAME|N] (required)",
+                    };
+                    let list = if f.is_list() { " list" } else { "" };
+                    let dep = if f.is_deprecated() { " deprecated" } else { "" };
+                    println!("{}{arg}\t{}{list}{dep}\t{}", f.name, f.ty, f.desc);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

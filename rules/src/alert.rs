@@ -1,0 +1,138 @@
+//! Alerts in Falco's JSON shape, so Falcosidekick and existing pipelines work unchanged:
+//! `{"hostname","output","output_fields","priority","rule","source","tags","time"}`, with
+//! `time` in RFC 3339 UTC with nanoseconds.
+
+use serde_json::{Map, Value as Json};
+
+use crate::engine::Rule;
+use crate::output::FieldValue;
+use crate::value::FieldSource;
+
+/// One alert, ready to serialize.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alert {
+    /// Event time, nanoseconds since the Unix epoch.
+    pub time_ns: u64,
+    /// Rule name.
+    pub rule: String,
+    /// Priority name (`Warning`, ...).
+    pub priority: &'static str,
+    /// Source name (`syscall`, `k8s_audit`).
+    pub source: &'static str,
+    /// Rendered output text (without the time/priority prefix).
+    pub output: String,
+    /// Field values, in the order the output names them.
+    pub output_fields: Vec<(String, FieldValue)>,
+    /// Rule tags.
+    pub tags: Vec<String>,
+    /// Host name.
+    pub hostname: String,
+    /// Extra top-level keys (e.g. Palisade's `enforced`, `profile`).
+    pub extra: Vec<(String, Json)>,
+}
+
+impl Alert {
+    /// Build the alert for `rule` matching `event`.
+    pub fn new(rule: &Rule, event: &dyn FieldSource, time_ns: u64, hostname: &str) -> Alert {
+        let (output, fields) = rule.output.render(event);
+        Alert {
+            time_ns,
+            rule: rule.name.clone(),
+            priority: rule.priority.name(),
+            source: rule.source.name(),
+            output,
+            output_fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            tags: rule.tags.clone(),
+            hostname: hostname.to_owned(),
+            extra: Vec::new(),
+        }
+    }
+
+    /// The Falco JSON object. `include_output`/`include_tags` mirror Falco's
+    /// `json_include_output_property` and `json_include_tags_property`.
+    pub fn to_json(&self, include_output: bool, include_tags: bool) -> Json {
+        let mut m = Map::new();
+        m.insert("hostname".into(), Json::String(self.hostname.clone()));
+        if include_output {
+            m.insert("output".into(), Json::String(format!("{}: {} {}", format_time(self.time_ns), self.priority, self.output)));
+        }
+        let mut fields = Map::new();
+        for (k, v) in &self.output_fields {
+            let j = match v {
+                FieldValue::Missing => Json::Null,
+                FieldValue::Number(n) => i64::try_from(*n)
+                    .map(Json::from)
+                    .or_else(|_| u64::try_from(*n).map(Json::from))
+                    .unwrap_or(Json::Null),
+                FieldValue::Text(t) => Json::String(t.clone()),
+            };
+            fields.insert(k.clone(), j);
+        }
+        m.insert("output_fields".into(), Json::Object(fields));
+        m.insert("priority".into(), Json::String(self.priority.into()));
+        m.insert("rule".into(), Json::String(self.rule.clone()));
+        m.insert("source".into(), Json::String(self.source.into()));
+        if include_tags {
+            m.insert("tags".into(), Json::Array(self.tags.iter().cloned().map(Json::String).collect()));
+        }
+        m.insert("time".into(), Json::String(format_rfc3339(self.time_ns)));
+        for (k, v) in &self.extra {
+            m.insert(k.clone(), v.clone());
+        }
+        Json::Object(m)
+    }
+
+    /// Falco's text line: `HH:MM:SS.nnnnnnnnn: Priority output`.
+    pub fn to_text(&self) -> String {
+        format!("{}: {} {}", format_time(self.time_ns), self.priority, self.output)
+    }
+}
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm; written here because
+/// pulling a date crate for one conversion is not worth it).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// `2026-11-23T06:14:19.123456789Z`.
+pub fn format_rfc3339(ns: u64) -> String {
+    let secs = (ns / 1_000_000_000) as i64;
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60,
+        ns % 1_000_000_000
+    )
+}
+
+/// `06:14:19.123456789` (UTC).
+pub fn format_time(ns: u64) -> String {
+    let secs = ns / 1_000_000_000;
+    let sod = secs % 86_400;
+    format!("{:02}:{:02}:{:02}.{:09}", sod / 3600, (sod / 60) % 60, sod % 60, ns % 1_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_formats() {
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000000000Z");
+        // 2024-02-29T12:34:56.000000007Z
+        assert_eq!(format_rfc3339(1_709_210_096_000_000_007), "2024-02-29T12:34:56.000000007Z");
+        assert_eq!(format_time(1_709_210_096_000_000_007), "12:34:56.000000007");
+    }
+}

@@ -1,0 +1,178 @@
+//! Compiled conditions and their evaluation over a [`FieldSource`].
+//!
+//! A [`Filter`] is a tree of `and`/`or`/`not` over [`CompiledCheck`]s. Right-hand constants
+//! are parsed once at compile time into typed values, hash sets, path sets or regexes, so
+//! evaluation allocates nothing for plain fields. Semantics follow libsinsp:
+//! - a check whose field is missing from the event is false, whatever the operator
+//!   (`exists` excepted, which is exactly "present");
+//! - a list field with `in` is true when *every* extracted value is in the set, with
+//!   `intersects` when *any* is; a scalar field with either is plain membership;
+//! - `proc.aname` and the other ancestor fields without an index match if *any* ancestor
+//!   matches (the [`FieldSource`] returns all ancestors as a list, and the check uses
+//!   "any" semantics for every operator).
+
+mod compile;
+pub mod ops;
+pub mod transform;
+
+pub use compile::{check_comparable, compile, compile_operand, CompileError, CompileOutput, Warning};
+
+use crate::condition::{CmpOp, Modifier};
+use crate::value::{Extracted, FieldRef, FieldSource, Value};
+use ops::{compare, compare_with_modifier, PathPrefixSet, ValueSet};
+use transform::{ArgValue, Transformer};
+
+/// A compiled condition.
+#[derive(Debug)]
+pub enum Filter {
+    /// All children true (short-circuit, in order).
+    And(Vec<Filter>),
+    /// Any child true (short-circuit, in order).
+    Or(Vec<Filter>),
+    /// Negation.
+    Not(Box<Filter>),
+    /// A comparison.
+    Check(Box<CompiledCheck>),
+}
+
+/// What a check reads from the event.
+#[derive(Debug)]
+pub enum Extractor {
+    /// A field.
+    Field(FieldRef),
+    /// A transformer over arguments.
+    Transform(Transformer, Vec<XArg>, Option<String>),
+}
+
+/// A transformer argument.
+#[derive(Debug)]
+pub enum XArg {
+    /// A field or nested transformer.
+    Extract(Extractor),
+    /// A literal.
+    Literal(Vec<u8>),
+    /// A list of arguments.
+    List(Vec<XArg>),
+}
+
+/// The compiled right-hand side of a check.
+#[derive(Debug)]
+pub enum CompiledRhs {
+    /// `exists`.
+    None,
+    /// One typed constant.
+    One(Value<'static>),
+    /// A set of constants for `in`/`intersects`.
+    Set(ValueSet),
+    /// Constants for a modifier (`startswith oneof (...)`).
+    List(Vec<Value<'static>>),
+    /// `pmatch` paths.
+    Paths(PathPrefixSet),
+    /// A fully anchored regular expression.
+    Regex(regex::bytes::Regex),
+    /// Another field or transformer (`val(x)`, `tolower(x)`).
+    Extract(Extractor),
+}
+
+/// One compiled comparison.
+#[derive(Debug)]
+pub struct CompiledCheck {
+    /// Left-hand side.
+    pub lhs: Extractor,
+    /// Whether the left-hand side yields a list (`in` means "every value").
+    pub lhs_is_list: bool,
+    /// Operator.
+    pub op: CmpOp,
+    /// Modifier.
+    pub modifier: Option<Modifier>,
+    /// Right-hand side.
+    pub rhs: CompiledRhs,
+}
+
+impl Extractor {
+    /// Extract this operand's values from `src`.
+    pub fn extract<'a>(&'a self, src: &'a dyn FieldSource) -> Extracted<'a> {
+        match self {
+            Extractor::Field(f) => src.extract(f),
+            Extractor::Transform(t, args, bracket) => {
+                let vals = args.iter().map(|a| a.eval(src)).collect();
+                transform::apply(*t, vals, bracket.as_deref())
+            }
+        }
+    }
+}
+
+impl XArg {
+    fn eval<'a>(&'a self, src: &'a dyn FieldSource) -> ArgValue<'a> {
+        match self {
+            XArg::Extract(e) => ArgValue::Values(e.extract(src)),
+            XArg::Literal(l) => ArgValue::Literal(l),
+            XArg::List(xs) => ArgValue::List(xs.iter().map(|x| x.eval(src)).collect()),
+        }
+    }
+}
+
+impl Filter {
+    /// Evaluate against one event.
+    pub fn matches(&self, src: &dyn FieldSource) -> bool {
+        match self {
+            Filter::And(xs) => xs.iter().all(|x| x.matches(src)),
+            Filter::Or(xs) => xs.iter().any(|x| x.matches(src)),
+            Filter::Not(x) => !x.matches(src),
+            Filter::Check(c) => c.matches(src),
+        }
+    }
+}
+
+impl CompiledCheck {
+    /// Evaluate against one event.
+    pub fn matches(&self, src: &dyn FieldSource) -> bool {
+        let lhs = self.lhs.extract(src);
+        let values = lhs.values();
+        if self.op == CmpOp::Exists {
+            return !values.is_empty();
+        }
+        if values.is_empty() {
+            return false;
+        }
+        match &self.rhs {
+            CompiledRhs::None => false,
+            CompiledRhs::Set(set) => {
+                if self.lhs_is_list && self.op == CmpOp::In {
+                    values.iter().all(|v| set.contains(v))
+                } else {
+                    values.iter().any(|v| set.contains(v))
+                }
+            }
+            CompiledRhs::Paths(paths) => values.iter().any(|v| v.as_bytes().is_some_and(|b| paths.matches(b))),
+            CompiledRhs::Regex(re) => values.iter().any(|v| v.as_bytes().is_some_and(|b| re.is_match(b))),
+            CompiledRhs::One(c) => values.iter().any(|v| compare(self.op, v, c)),
+            CompiledRhs::List(items) => match self.modifier {
+                Some(m) => values.iter().any(|v| compare_with_modifier(self.op, m, v, items)),
+                None => values.iter().any(|v| items.iter().any(|c| compare(CmpOp::Eq, v, c))),
+            },
+            CompiledRhs::Extract(e) => {
+                let rhs = e.extract(src);
+                let rvals = rhs.values();
+                match self.op {
+                    CmpOp::In | CmpOp::Intersects => {
+                        let member = |v: &Value<'_>| rvals.iter().any(|r| compare(CmpOp::Eq, v, r));
+                        if self.lhs_is_list && self.op == CmpOp::In {
+                            values.iter().all(member)
+                        } else {
+                            values.iter().any(member)
+                        }
+                    }
+                    CmpOp::PMatch => {
+                        let set = PathPrefixSet::new(rvals.iter().filter_map(Value::as_bytes));
+                        values.iter().any(|v| v.as_bytes().is_some_and(|b| set.matches(b)))
+                    }
+                    op => match rvals.first() {
+                        Some(r) => values.iter().any(|v| compare(op, v, r)),
+                        None => false,
+                    },
+                }
+            }
+        }
+    }
+}

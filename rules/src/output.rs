@@ -1,0 +1,212 @@
+//! Rule output formats: `%field` tokens in literal text (libsinsp `sinsp_evt_formatter`).
+//!
+//! Grammar: an optional leading `*` (print every field, `<NA>` when missing — the default
+//! here as in Falco's JSON-era behaviour), then literal text with tokens
+//! `%[width]FIELD`, where FIELD is a field with optional `[arg]` or a transformer call. The
+//! longest prefix after `%` that names a known field wins (`%proc.name.` stops before the
+//! trailing dot). `%container.info` is deprecated upstream and renders as nothing.
+
+use std::fmt::Write as _;
+
+use crate::condition::ast::Operand;
+use crate::condition::parser::parse_operand_prefix;
+use crate::eval::{compile_operand, Extractor};
+use crate::fields::{FieldType, Source};
+use crate::value::{FieldSource, Value};
+
+/// A compiled output format.
+#[derive(Debug)]
+pub struct OutputFormat {
+    parts: Vec<Part>,
+    fields: Vec<OutputField>,
+}
+
+#[derive(Debug)]
+enum Part {
+    Literal(String),
+    Field { index: usize, width: Option<usize> },
+}
+
+#[derive(Debug)]
+struct OutputField {
+    /// The token as written after `%` (`proc.aname[2]`), used as the JSON key.
+    name: String,
+    extractor: Extractor,
+    ty: FieldType,
+}
+
+/// An output format error: message and byte offset in the format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputError {
+    /// Message.
+    pub message: String,
+    /// Byte offset of the bad token.
+    pub offset: usize,
+}
+
+/// One field value of a rendered alert, for `output_fields`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    /// The field was missing.
+    Missing,
+    /// A number.
+    Number(i128),
+    /// Anything else, rendered as text.
+    Text(String),
+}
+
+impl OutputFormat {
+    /// Compile `format` against `source`'s fields.
+    pub fn compile(format: &str, source: Source) -> Result<OutputFormat, OutputError> {
+        let format = format.strip_prefix('*').unwrap_or(format);
+        let mut parts = Vec::new();
+        let mut fields: Vec<OutputField> = Vec::new();
+        let mut lit = String::new();
+        let mut rest = format;
+        let mut offset = format.len() - rest.len();
+        while let Some(i) = rest.find('%') {
+            lit.push_str(&rest[..i]);
+            let token_start = offset + i;
+            let after = &rest[i + 1..];
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            let width = if digits > 0 { after[..digits].parse().ok() } else { None };
+            let body = &after[digits..];
+            if body.starts_with("container.info") {
+                rest = &body["container.info".len()..];
+                offset = format.len() - rest.len();
+                continue;
+            }
+            let (operand, used) = longest_known_operand(body, source).ok_or_else(|| OutputError {
+                message: format!("invalid formatting token %{}", body.split_whitespace().next().unwrap_or("")),
+                offset: token_start,
+            })?;
+            let name = body[..used].to_owned();
+            let (extractor, ty, _) = compile_operand(&operand, source).map_err(|e| OutputError {
+                message: e.message,
+                offset: token_start,
+            })?;
+            if !lit.is_empty() {
+                parts.push(Part::Literal(std::mem::take(&mut lit)));
+            }
+            let index = match fields.iter().position(|f| f.name == name) {
+                Some(i) => i,
+                None => {
+                    fields.push(OutputField { name, extractor, ty });
+                    fields.len() - 1
+                }
+            };
+            parts.push(Part::Field { index, width });
+            rest = &body[used..];
+            offset = format.len() - rest.len();
+        }
+        lit.push_str(rest);
+        if !lit.is_empty() {
+            parts.push(Part::Literal(lit));
+        }
+        Ok(OutputFormat { parts, fields })
+    }
+
+    /// The field tokens, in first-appearance order.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|f| f.name.as_str())
+    }
+
+    /// Render the text and the field values.
+    pub fn render(&self, event: &dyn FieldSource) -> (String, Vec<(&str, FieldValue)>) {
+        let values: Vec<FieldValue> = self.fields.iter().map(|f| field_value(f, event)).collect();
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Literal(s) => out.push_str(s),
+                Part::Field { index, width } => {
+                    let start = out.len();
+                    match &values[*index] {
+                        FieldValue::Missing => out.push_str("<NA>"),
+                        FieldValue::Number(n) => {
+                            let _ = write!(out, "{n}");
+                        }
+                        FieldValue::Text(t) => out.push_str(t),
+                    }
+                    if let Some(w) = width {
+                        let written = out[start..].chars().count();
+                        out.extend(std::iter::repeat_n(' ', w.saturating_sub(written)));
+                    }
+                }
+            }
+        }
+        let named = self.fields.iter().map(|f| f.name.as_str()).zip(values).collect();
+        (out, named)
+    }
+}
+
+fn field_value(f: &OutputField, event: &dyn FieldSource) -> FieldValue {
+    let extracted = f.extractor.extract(event);
+    let values = extracted.values();
+    match values {
+        [] => FieldValue::Missing,
+        [Value::Signed(v)] if is_number(f.ty) => FieldValue::Number(*v as i128),
+        [Value::Unsigned(v)] if is_number(f.ty) => FieldValue::Number(*v as i128),
+        [one] => {
+            let mut s = String::new();
+            one.render(&mut s);
+            FieldValue::Text(s)
+        }
+        many => {
+            let mut s = String::from("(");
+            for (i, v) in many.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                v.render(&mut s);
+            }
+            s.push(')');
+            FieldValue::Text(s)
+        }
+    }
+}
+
+fn is_number(ty: FieldType) -> bool {
+    matches!(ty, FieldType::Signed | FieldType::Unsigned)
+}
+
+/// The longest prefix of `text` that parses as a field/transformer known to `source`.
+fn longest_known_operand(text: &str, source: Source) -> Option<(Operand, usize)> {
+    let (op, used) = parse_operand_prefix(text).ok()?;
+    if known(&op, source) {
+        return Some((op, used));
+    }
+    // Shrink a plain field name segment by segment: `%proc.name.x` → `proc.name`.
+    if let Operand::Field(f) = &op {
+        let mut name = f.name.as_str();
+        while let Some(dot) = name.rfind('.') {
+            name = &name[..dot];
+            if source.lookup(name).is_some() {
+                let (op, used) = parse_operand_prefix(name).ok()?;
+                return Some((op, used));
+            }
+        }
+    }
+    None
+}
+
+fn known(op: &Operand, source: Source) -> bool {
+    match op {
+        Operand::Field(f) => source.lookup(&f.name).is_some(),
+        Operand::Transformer(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_literals() {
+        let f = OutputFormat::compile("File opened by %proc.name (file=%fd.name) %container.info", Source::Syscall)
+            .expect("compile");
+        assert_eq!(f.field_names().collect::<Vec<_>>(), ["proc.name", "fd.name"]);
+        assert!(OutputFormat::compile("x %nope.field", Source::Syscall).is_err());
+        let f = OutputFormat::compile("%proc.aname[2]. done", Source::Syscall).expect("compile");
+        assert_eq!(f.field_names().collect::<Vec<_>>(), ["proc.aname[2]"]);
+    }
+}
