@@ -15,7 +15,7 @@ use crate::condition::CmpOp;
 use crate::fields::{flags, ArgKind, FieldType, Source};
 use crate::value::{FieldArg, FieldRef, Value};
 
-use super::ops::{parse_constant, PathPrefixSet, ValueSet};
+use super::ops::{check_comparable, parse_constant, CompiledRegex, PathPrefixSet, ValueSet};
 use super::transform::{check_bracket_arg, result_shape, ArgShape, Transformer};
 use super::{CompiledCheck, CompiledRhs, Extractor, Filter, XArg};
 
@@ -71,44 +71,6 @@ pub fn compile(expr: &Expr, source: Source) -> Result<CompileOutput, CompileErro
 pub fn compile_operand(op: &Operand, source: Source) -> Result<(Extractor, FieldType, bool), CompileError> {
     let mut c = Compiler { source, warnings: Vec::new() };
     c.operand(op, false)
-}
-
-/// Check operator/type compatibility (libsinsp `flt_is_comparable`).
-pub fn check_comparable(op: CmpOp, modifier: bool, ty: FieldType, is_list: bool) -> Result<(), String> {
-    use CmpOp::*;
-    if op == Exists {
-        return Ok(());
-    }
-    let bad = || Err(format!("'{}' operator not supported for type '{}'", op.as_str(), ty));
-    if is_list {
-        return match ty {
-            FieldType::Str | FieldType::Unsigned | FieldType::RelTime | FieldType::AbsTime
-            | FieldType::Bool | FieldType::IpAddr | FieldType::IpNet
-                if matches!(op, In | Intersects) => Ok(()),
-            FieldType::Str | FieldType::Unsigned | FieldType::RelTime | FieldType::AbsTime
-            | FieldType::Bool | FieldType::IpAddr | FieldType::IpNet => {
-                Err(format!("'{}' operator not supported list filters", op.as_str()))
-            }
-            _ => Err(format!("list filters are not supported for type '{ty}'")),
-        };
-    }
-    let ok = match ty {
-        FieldType::Signed | FieldType::Unsigned | FieldType::RelTime | FieldType::AbsTime
-        | FieldType::Double => matches!(op, Eq | Eq2 | Ne | Lt | Le | Gt | Ge | In | Intersects),
-        FieldType::Bool => matches!(op, Eq | Eq2 | Ne | In | Intersects),
-        FieldType::IpAddr | FieldType::IpNet => {
-            matches!(op, Eq | Eq2 | Ne | In | Intersects) && (!modifier || matches!(op, Eq2 | Eq | Ne))
-        }
-        FieldType::Str | FieldType::Path => !matches!(op, BContains | BStartsWith),
-        FieldType::Bytes => {
-            matches!(op, Eq | Eq2 | Ne | Contains | StartsWith | EndsWith | In | Intersects | BContains | BStartsWith)
-        }
-    };
-    if ok {
-        Ok(())
-    } else {
-        bad()
-    }
 }
 
 impl Compiler {
@@ -265,7 +227,7 @@ impl Compiler {
         let (lhs, ty, is_list) = self.operand(&c.lhs, false)?;
         let op = c.cmp.op;
         let modifier = c.cmp.modifier;
-        check_comparable(op, modifier.is_some(), ty, is_list)
+        check_comparable(op, modifier, ty, is_list)
             .map_err(|m| CompileError { message: format!("filter error: {m}"), pos: c.pos, unknown_field: false })?;
         let rhs = match &c.rhs {
             Rhs::None => CompiledRhs::None,
@@ -301,9 +263,9 @@ impl Compiler {
             }
             Rhs::Value(v) if op == CmpOp::Regex => {
                 self.constant(ty, op, v, c.pos)?;
-                match regex::bytes::Regex::new(&format!("^(?:{v})$")) {
+                match CompiledRegex::new(v) {
                     Ok(re) => CompiledRhs::Regex(re),
-                    Err(e) => return err(c.pos, format!("filter error: invalid regular expression '{v}': {e}")),
+                    Err(e) => return err(c.pos, format!("filter error: {e}")),
                 }
             }
             Rhs::Value(v) => CompiledRhs::One(self.constant(ty, op, v, c.pos)?),

@@ -15,11 +15,11 @@ mod compile;
 pub mod ops;
 pub mod transform;
 
-pub use compile::{check_comparable, compile, compile_operand, CompileError, CompileOutput, Warning};
+pub use compile::{compile, compile_operand, CompileError, CompileOutput, Warning};
 
 use crate::condition::{CmpOp, Modifier};
 use crate::value::{Extracted, FieldRef, FieldSource, Value};
-use ops::{compare, compare_with_modifier, PathPrefixSet, ValueSet};
+use ops::{compare, compare_with_modifier, CompiledRegex, PathPrefixSet, ValueSet};
 use transform::{ArgValue, Transformer};
 
 /// A compiled condition.
@@ -69,7 +69,7 @@ pub enum CompiledRhs {
     /// `pmatch` paths.
     Paths(PathPrefixSet),
     /// A fully anchored regular expression.
-    Regex(regex::bytes::Regex),
+    Regex(CompiledRegex),
     /// Another field or transformer (`val(x)`, `tolower(x)`).
     Extract(Extractor),
 }

@@ -110,7 +110,10 @@ impl Transformer {
 
     /// Whether this is a multi-value transformer (`join`, `concat`, `getopt`).
     pub fn is_multivalue(self) -> bool {
-        matches!(self, Transformer::Join | Transformer::Concat | Transformer::Getopt)
+        matches!(
+            self,
+            Transformer::Join | Transformer::Concat | Transformer::Getopt
+        )
     }
 }
 
@@ -148,7 +151,12 @@ pub fn result_shape(
     args: &[ArgShape],
     has_bracket_arg: bool,
 ) -> Result<(FieldType, bool), String> {
-    let no_arg = || format!("filter error: transformer '{}' does not support field arguments", t.name());
+    let no_arg = || {
+        format!(
+            "filter error: transformer '{}' does not support field arguments",
+            t.name()
+        )
+    };
     if !t.is_multivalue() {
         if args.len() != 1 {
             return Err("unknown multivalue transformer".to_string());
@@ -212,7 +220,10 @@ pub fn result_shape(
             if shapes.len() < 2 {
                 return Err("concat() requires at least 2 arguments".to_string());
             }
-            if shapes.iter().any(|&(ty, list)| ty != FieldType::Str || list) {
+            if shapes
+                .iter()
+                .any(|&(ty, list)| ty != FieldType::Str || list)
+            {
                 return Err("concat() arguments must be strings".to_string());
             }
             if has_bracket_arg {
@@ -223,7 +234,7 @@ pub fn result_shape(
         Transformer::Getopt => {
             if shapes.len() != 2 {
                 return Err(
-                    "getopt() requires exactly 2 arguments: args list and optstring".to_string()
+                    "getopt() requires exactly 2 arguments: args list and optstring".to_string(),
                 );
             }
             if !shapes[0].1 {
@@ -231,7 +242,7 @@ pub fn result_shape(
             }
             if shapes[1].1 {
                 return Err(
-                    "getopt() second argument (optstring) must be a single value".to_string()
+                    "getopt() second argument (optstring) must be a single value".to_string(),
                 );
             }
             if shapes[0].0 != FieldType::Str || shapes[1].0 != FieldType::Str {
@@ -251,7 +262,10 @@ pub fn check_bracket_arg(t: Transformer, arg: &str) -> Result<(), String> {
         Transformer::Getopt => {
             Err("getopt() field argument must be a single option character".to_string())
         }
-        _ => Err(format!("filter error: transformer '{}' does not support field arguments", t.name())),
+        _ => Err(format!(
+            "filter error: transformer '{}' does not support field arguments",
+            t.name()
+        )),
     }
 }
 
@@ -269,7 +283,11 @@ pub enum ArgValue<'a> {
 /// Apply `t` to its evaluated arguments. `bracket_arg` is the `[x]` selector of `getopt`.
 /// Argument counts and types are assumed checked by [`result_shape`]; a mismatch yields
 /// [`Extracted::Missing`].
-pub fn apply<'a>(t: Transformer, args: Vec<ArgValue<'a>>, bracket_arg: Option<&str>) -> Extracted<'a> {
+pub fn apply<'a>(
+    t: Transformer,
+    args: Vec<ArgValue<'a>>,
+    bracket_arg: Option<&str>,
+) -> Extracted<'a> {
     if t.is_multivalue() {
         return match t {
             Transformer::Join => join(args),
@@ -294,7 +312,9 @@ pub fn apply<'a>(t: Transformer, args: Vec<ArgValue<'a>>, bracket_arg: Option<&s
     match input {
         Extracted::Missing => Extracted::Missing,
         Extracted::One(v) => match t {
-            Transformer::Len => len_of(&v).map_or(Extracted::Missing, |n| Extracted::One(Value::Unsigned(n))),
+            Transformer::Len => {
+                len_of(&v).map_or(Extracted::Missing, |n| Extracted::One(Value::Unsigned(n)))
+            }
             _ => map_one(t, v).map_or(Extracted::Missing, Extracted::One),
         },
         Extracted::Many(vs) => match t {
@@ -379,7 +399,9 @@ fn map_one(t: Transformer, v: Value<'_>) -> Option<Value<'_>> {
         (Transformer::ToLower, Value::Str(b)) => Some(Value::Str(map_case(b, false))),
         (Transformer::ToUpper, Value::Str(b)) => Some(Value::Str(map_case(b, true))),
         (Transformer::Basename, Value::Str(b)) => Some(Value::Str(basename(b))),
-        (Transformer::B64, Value::Str(b)) => b64_decode(trim_nuls(&b)).map(|d| Value::Str(Cow::Owned(d))),
+        (Transformer::B64, Value::Str(b)) => {
+            b64_decode(trim_nuls(&b)).map(|d| Value::Str(Cow::Owned(d)))
+        }
         (Transformer::B64, Value::Bytes(b)) => b64_decode(trim_nuls(&b)).map(|mut d| {
             // Upstream's string transformer keeps a NUL terminator in the length.
             if d.last() != Some(&0) {
@@ -551,7 +573,10 @@ struct OptInfo {
 }
 
 fn parse_optstring(s: &[u8]) -> OptInfo {
-    let mut info = OptInfo { valid: [false; 256], with_arg: [false; 256] };
+    let mut info = OptInfo {
+        valid: [false; 256],
+        with_arg: [false; 256],
+    };
     let mut i = usize::from(s.first() == Some(&b':'));
     while i < s.len() {
         let c = s[i];
@@ -655,6 +680,646 @@ fn getopt<'a>(args: Vec<ArgValue<'a>>, selector: Option<&str>) -> Extracted<'a> 
             Some(v) => Extracted::One(Value::Str(Cow::Owned(v))),
             None => Extracted::Missing,
         },
-        None => Extracted::Many(results.into_iter().map(|v| Value::Str(Cow::Owned(v))).collect()),
+        None => Extracted::Many(
+            results
+                .into_iter()
+                .map(|v| Value::Str(Cow::Owned(v)))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> Value<'static> {
+        Value::string(x.to_string())
+    }
+    fn one(x: &str) -> ArgValue<'static> {
+        ArgValue::Values(Extracted::One(s(x)))
+    }
+    fn many(xs: &[&str]) -> ArgValue<'static> {
+        ArgValue::Values(Extracted::Many(xs.iter().map(|x| s(x)).collect()))
+    }
+    fn lit(x: &'static str) -> ArgValue<'static> {
+        ArgValue::Literal(x.as_bytes())
+    }
+    fn list(xs: &[&'static str]) -> ArgValue<'static> {
+        ArgValue::List(xs.iter().map(|x| lit(x)).collect())
+    }
+    fn str_of(e: &Extracted<'_>) -> Vec<String> {
+        e.values()
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes().expect("text")).into_owned())
+            .collect()
+    }
+    fn single(t: Transformer, x: &str) -> Extracted<'static> {
+        apply(t, vec![one(x)], None)
+    }
+
+    #[test]
+    fn names() {
+        for t in Transformer::ALL {
+            assert_eq!(Transformer::from_name(t.name()), Some(t));
+        }
+        assert_eq!(Transformer::from_name("val"), None);
+        assert_eq!(Transformer::from_name("storage"), None);
+        assert_eq!(Transformer::from_name("TOLOWER"), None);
+    }
+
+    #[test]
+    fn case_mapping() {
+        assert_eq!(str_of(&single(Transformer::ToUpper, "hello")), ["HELLO"]);
+        assert_eq!(
+            str_of(&single(Transformer::ToUpper, "eXcItED")),
+            ["EXCITED"]
+        );
+        assert_eq!(str_of(&single(Transformer::ToUpper, "")), [""]);
+        assert_eq!(
+            str_of(&single(Transformer::ToLower, "NoT eXcItED")),
+            ["not excited"]
+        );
+        assert_eq!(
+            str_of(&single(Transformer::ToLower, "ÀB")),
+            ["Àb"],
+            "ASCII only"
+        );
+        let l = apply(
+            Transformer::ToLower,
+            vec![many(&["HELLO", "wOrLd", "one_1234"])],
+            None,
+        );
+        assert_eq!(str_of(&l), ["hello", "world", "one_1234"]);
+        assert!(matches!(l, Extracted::Many(_)), "a list stays a list");
+        // Already lower case: passed through without a copy.
+        let src = b"getcwd".to_vec();
+        let r = apply(
+            Transformer::ToLower,
+            vec![ArgValue::Values(Extracted::One(Value::Str(Cow::Borrowed(
+                &src,
+            ))))],
+            None,
+        );
+        assert!(matches!(r, Extracted::One(Value::Str(Cow::Borrowed(_)))));
+        // Trailing NULs dropped.
+        let r = apply(
+            Transformer::ToUpper,
+            vec![ArgValue::Values(Extracted::One(Value::Str(Cow::Borrowed(
+                b"ab\0\0",
+            ))))],
+            None,
+        );
+        assert_eq!(r, Extracted::One(s("AB")));
+        assert_eq!(
+            apply(
+                Transformer::ToUpper,
+                vec![ArgValue::Values(Extracted::Missing)],
+                None
+            ),
+            Extracted::Missing
+        );
+        assert_eq!(
+            str_of(&apply(Transformer::ToUpper, vec![lit("abc")], None)),
+            ["ABC"]
+        );
+        let nested = apply(
+            Transformer::ToLower,
+            vec![ArgValue::Values(single(Transformer::ToUpper, "GetCwd"))],
+            None,
+        );
+        assert_eq!(str_of(&nested), ["getcwd"]);
+    }
+
+    #[test]
+    fn b64() {
+        assert_eq!(str_of(&single(Transformer::B64, "aGVsbG8=")), ["hello"]);
+        assert_eq!(
+            str_of(&single(Transformer::B64, "aGVsbG8")),
+            ["hello"],
+            "padding optional"
+        );
+        assert_eq!(str_of(&single(Transformer::B64, "aGVsbG8==")), ["hello"]);
+        assert_eq!(
+            str_of(&single(Transformer::B64, "d29ybGQgIQ==")),
+            ["world !"]
+        );
+        assert_eq!(str_of(&single(Transformer::B64, "")), [""]);
+        for bad in [
+            "aGVsbG8===",
+            "a",
+            "aGVsbG8*",
+            "====",
+            "=",
+            "aGVsbG9=",
+            "YQ=x",
+        ] {
+            assert_eq!(single(Transformer::B64, bad), Extracted::Missing, "{bad}");
+        }
+        // A failing element fails the whole list.
+        assert_eq!(
+            apply(Transformer::B64, vec![many(&["YQ==", "!"])], None),
+            Extracted::Missing
+        );
+        assert_eq!(
+            str_of(&apply(Transformer::B64, vec![many(&["YQ==", "Yg"])], None)),
+            ["a", "b"]
+        );
+        // BYTEBUF keeps upstream's NUL terminator.
+        let r = apply(
+            Transformer::B64,
+            vec![ArgValue::Values(Extracted::One(Value::Bytes(
+                Cow::Borrowed(b"aGk="),
+            )))],
+            None,
+        );
+        assert_eq!(
+            r,
+            Extracted::One(Value::Bytes(Cow::Owned(b"hi\0".to_vec())))
+        );
+        assert_eq!(b64_decode(b"AA==").expect("nul"), vec![0]);
+    }
+
+    #[test]
+    fn basename() {
+        let b = |x: &str| str_of(&single(Transformer::Basename, x));
+        assert_eq!(b("/home/ubuntu/hello.txt"), ["hello.txt"]);
+        assert_eq!(b("/usr/local/bin/cat"), ["cat"]);
+        assert_eq!(b("/"), [""]);
+        assert_eq!(b("/hello/"), [""]);
+        assert_eq!(b("hello"), ["hello"]);
+        assert_eq!(b(""), [""]);
+        assert_eq!(b("/tmp/file_to_run"), ["file_to_run"]);
+    }
+
+    #[test]
+    fn len() {
+        let n = |e: Extracted<'_>| match e {
+            Extracted::One(Value::Unsigned(n)) => n,
+            other => panic!("not a length: {other:?}"),
+        };
+        assert_eq!(n(single(Transformer::Len, "/home/ubuntu/hello.txt")), 22);
+        assert_eq!(n(single(Transformer::Len, "/")), 1);
+        assert_eq!(n(single(Transformer::Len, "/tmp/file_to_run")), 16);
+        assert_eq!(
+            n(apply(Transformer::Len, vec![many(&["/hello"])], None)),
+            1,
+            "list of one"
+        );
+        assert_eq!(n(apply(Transformer::Len, vec![many(&[])], None)), 0);
+        assert_eq!(
+            n(apply(Transformer::Len, vec![many(&["file", "ipv4"])], None)),
+            2
+        );
+        let nums = ArgValue::Values(Extracted::Many((1..=5).map(Value::Unsigned).collect()));
+        assert_eq!(n(apply(Transformer::Len, vec![nums], None)), 5);
+        let buf = ArgValue::Values(Extracted::One(Value::Bytes(Cow::Borrowed(&[
+            1, 2, 0, 4, 5, 6,
+        ]))));
+        assert_eq!(n(apply(Transformer::Len, vec![buf], None)), 6);
+        let nul = ArgValue::Values(Extracted::One(Value::Str(Cow::Borrowed(b"ab\0cd"))));
+        assert_eq!(n(apply(Transformer::Len, vec![nul], None)), 2, "strnlen");
+        assert_eq!(
+            apply(
+                Transformer::Len,
+                vec![ArgValue::Values(Extracted::Missing)],
+                None
+            ),
+            Extracted::Missing
+        );
+        assert_eq!(
+            n(apply(Transformer::Len, vec![list(&["a", "b", "c"])], None)),
+            3
+        );
+    }
+
+    #[test]
+    fn join_and_concat() {
+        let j = |args: Vec<ArgValue<'static>>| str_of(&apply(Transformer::Join, args, None));
+        let name = || one("/tmp/file_to_run");
+        let dir = || one("/tmp");
+        assert_eq!(
+            j(vec![name(), ArgValue::List(vec![name(), dir()])]),
+            ["/tmp/file_to_run/tmp/file_to_run/tmp"]
+        );
+        assert_eq!(
+            j(vec![lit("-"), ArgValue::List(vec![name(), dir()])]),
+            ["/tmp/file_to_run-/tmp"]
+        );
+        assert_eq!(j(vec![lit("-"), list(&["aaa", "bbb"])]), ["aaa-bbb"]);
+        assert_eq!(j(vec![lit("->"), list(&["aaa"])]), ["aaa"]);
+        assert_eq!(j(vec![lit(","), list(&[])]), [""]);
+        assert_eq!(
+            j(vec![
+                lit("->"),
+                ArgValue::List(vec![
+                    ArgValue::Values(single(Transformer::ToUpper, "/tmp/file_to_run")),
+                    lit("aaa")
+                ])
+            ]),
+            ["/TMP/FILE_TO_RUN->aaa"]
+        );
+        let num = || ArgValue::Values(Extracted::One(Value::Unsigned(1)));
+        assert_eq!(
+            j(vec![lit(","), ArgValue::List(vec![num(), num()])]),
+            ["1,1"]
+        );
+        assert_eq!(j(vec![lit(","), many(&["file", "ipv4"])]), ["file,ipv4"]);
+        let inner = apply(
+            Transformer::Join,
+            vec![lit("->"), list(&["aaa", "bbb"])],
+            None,
+        );
+        assert_eq!(
+            j(vec![
+                lit("-"),
+                ArgValue::List(vec![dir(), ArgValue::Values(inner)])
+            ]),
+            ["/tmp-aaa->bbb"]
+        );
+        let nul = ArgValue::Values(Extracted::One(Value::Str(Cow::Borrowed(b"ab\0cd"))));
+        assert_eq!(
+            j(vec![lit("+"), ArgValue::List(vec![nul, lit("x")])]),
+            ["ab+x"]
+        );
+        assert_eq!(
+            apply(
+                Transformer::Join,
+                vec![
+                    lit("-"),
+                    ArgValue::List(vec![name(), ArgValue::Values(Extracted::Missing)])
+                ],
+                None
+            ),
+            Extracted::Missing
+        );
+        assert_eq!(
+            apply(
+                Transformer::Join,
+                vec![ArgValue::Values(Extracted::Missing), list(&["a"])],
+                None
+            ),
+            Extracted::Missing
+        );
+
+        let c = |args: Vec<ArgValue<'static>>| str_of(&apply(Transformer::Concat, args, None));
+        assert_eq!(c(vec![name(), dir()]), ["/tmp/file_to_run/tmp"]);
+        assert_eq!(c(vec![lit("aaa"), lit("bbb"), lit("ccc")]), ["aaabbbccc"]);
+        assert_eq!(
+            c(vec![name(), lit("aaa"), dir()]),
+            ["/tmp/file_to_runaaa/tmp"]
+        );
+        let inner = apply(
+            Transformer::Concat,
+            vec![
+                lit("aaa"),
+                ArgValue::Values(single(Transformer::ToUpper, "/tmp/f")),
+            ],
+            None,
+        );
+        assert_eq!(c(vec![dir(), ArgValue::Values(inner)]), ["/tmpaaa/TMP/F"]);
+        assert_eq!(
+            apply(
+                Transformer::Concat,
+                vec![name(), ArgValue::Values(Extracted::Missing)],
+                None
+            ),
+            Extracted::Missing
+        );
+        // Outer transformers over multi-value results.
+        let joined = apply(
+            Transformer::Join,
+            vec![lit("-"), ArgValue::List(vec![name(), dir()])],
+            None,
+        );
+        assert_eq!(
+            apply(Transformer::Len, vec![ArgValue::Values(joined)], None),
+            Extracted::One(Value::Unsigned(21))
+        );
+        let joined = apply(
+            Transformer::Join,
+            vec![lit("W"), list(&["YWFhL", "JiYg"])],
+            None,
+        );
+        assert_eq!(
+            str_of(&apply(
+                Transformer::B64,
+                vec![ArgValue::Values(joined)],
+                None
+            )),
+            ["aaa-bbb"]
+        );
+        let cat = apply(Transformer::Concat, vec![lit("YWFh"), lit("YmJi")], None);
+        assert_eq!(
+            str_of(&apply(Transformer::B64, vec![ArgValue::Values(cat)], None)),
+            ["aaabbb"]
+        );
+    }
+
+    fn getopt_list(argv: &[&'static str], opts: &'static str) -> Vec<String> {
+        str_of(&apply(
+            Transformer::Getopt,
+            vec![list(argv), lit(opts)],
+            None,
+        ))
+    }
+    fn getopt_sel(argv: &[&'static str], opts: &'static str, sel: &str) -> Option<String> {
+        match apply(Transformer::Getopt, vec![list(argv), lit(opts)], Some(sel)) {
+            Extracted::Missing => None,
+            e => Some(str_of(&e).concat()),
+        }
+    }
+    fn intersects(res: &[String], want: &[&str]) -> bool {
+        res.iter().any(|r| want.contains(&r.as_str()))
+    }
+
+    #[test]
+    fn getopt_list_mode() {
+        let g = getopt_list;
+        assert_eq!(g(&["-n", ""], "n"), ["n"]);
+        assert_eq!(g(&["-t", "hello"], "t:"), ["t", "hello"]);
+        assert_eq!(g(&["-nt", "hello"], "nt:"), ["n", "t", "hello"]);
+        assert_eq!(g(&["-thello"], "t:"), ["t", "hello"]);
+        assert_eq!(g(&["-n", "-t", "hello"], "nt:"), ["n", "t", "hello"]);
+        assert_eq!(g(&["-n", "--", "-t"], "nt:"), ["n"]);
+        assert_eq!(g(&["-x", "-n"], "n"), ["?", "n"]);
+        assert_eq!(
+            g(&["-l", "-p", "8080", "-e", "/bin/sh"], "lp:e:"),
+            ["l", "p", "8080", "e", "/bin/sh"]
+        );
+        assert_eq!(g(&["-lpe", "/bin/sh"], "lp:e:"), ["l", "p", "e"]);
+        assert_eq!(g(&["-lpe", "/bin/sh"], "lpe:"), ["l", "p", "e", "/bin/sh"]);
+        assert_eq!(g(&["-n", "-t"], ""), ["?", "?"]);
+        assert!(g(&[""], "n").is_empty());
+        assert!(g(&["arg1", "arg2", "arg3"], "n").is_empty());
+        assert!(g(&["arg1", "-n", "arg2"], "n").is_empty());
+        assert!(g(&["-", "-n"], "n").is_empty());
+        assert!(g(&["-"], "n").is_empty());
+        assert_eq!(g(&["-t"], "t:"), [""]);
+        assert_eq!(g(&["-t"], ":t:"), [""]);
+        assert_eq!(g(&["-n", "--", "--"], "n"), ["n"]);
+        assert!(g(&["--", "-n"], "n").is_empty());
+        assert_eq!(g(&["-nat", "hello"], "na:t"), ["n", "a", "t"]);
+        assert_eq!(g(&["-abcvalue"], "abc:"), ["a", "b", "c", "value"]);
+        assert_eq!(g(&["-abc", "value"], "abc:"), ["a", "b", "c", "value"]);
+        assert_eq!(g(&["-n", "-n", "-n"], "n"), ["n", "n", "n"]);
+        assert_eq!(
+            g(&["-t", "val1", "-t", "val2"], "t:"),
+            ["t", "val1", "t", "val2"]
+        );
+        assert_eq!(g(&["-t", "-123"], "t:"), ["t", "-123"]);
+        assert_eq!(g(&["-t", ""], "t:"), ["t", ""]);
+        assert_eq!(
+            g(&["-p", "22", "-i", "keyfile", "user@host"], "p:i:"),
+            ["p", "22", "i", "keyfile"]
+        );
+        assert_eq!(
+            g(&["-xzf", "file.tar.gz"], "xzf:"),
+            ["x", "z", "f", "file.tar.gz"]
+        );
+        assert_eq!(
+            g(&["-e", "/bin/sh", "attacker.com", "4444"], "e:"),
+            ["e", "/bin/sh"]
+        );
+        assert_eq!(g(&["-rn", "pattern", "/path"], "rn"), ["r", "n"]);
+        assert_eq!(
+            g(
+                &["-it", "-p", "8080:80", "-v", "/host:/container", "image"],
+                "itp:v:"
+            ),
+            ["i", "t", "p", "8080:80", "v", "/host:/container"]
+        );
+        assert_eq!(g(&["-a1b2c3"], "a1b2c3"), ["a", "1", "b", "2", "c", "3"]);
+        assert!(g(&["regular_file", "-f", "another_file"], "f:").is_empty());
+        assert_eq!(
+            g(&["-f", "another_file", "regular_file"], "f:"),
+            ["f", "another_file"]
+        );
+        assert!(g(&["", "-n", ""], "n").is_empty());
+        assert_eq!(g(&["-@", "-+"], "@+"), ["@", "+"]);
+        assert_eq!(g(&["-nx"], "n"), ["n", "?"]);
+        assert!(g(&["--exec"], "e:").is_empty());
+        assert_eq!(g(&["--exec", "-n"], "n"), ["n"]);
+        assert_eq!(g(&["-n", "file", "-t"], "nt"), ["n"]);
+        assert_eq!(g(&["-t::x"], "t::"), ["t", "::x"]);
+        assert_eq!(g(&["-:"], ":t"), ["?"], "':' is never an option");
+        // The upstream `intersects` expectations.
+        assert!(intersects(&g(&["-t"], "t:"), &[""]));
+        assert!(!intersects(&g(&["-t"], "t:"), &["?", "t"]));
+        assert!(!intersects(&g(&["-t"], ":t:"), &[":"]));
+        // Argument extraction: a list field and a missing field.
+        let r = apply(
+            Transformer::Getopt,
+            vec![many(&["-e", "/bin/sh"]), lit("e:")],
+            None,
+        );
+        assert_eq!(str_of(&r), ["e", "/bin/sh"]);
+        let r = apply(
+            Transformer::Getopt,
+            vec![ArgValue::Values(Extracted::Missing), lit("e:")],
+            None,
+        );
+        assert_eq!(r, Extracted::Missing);
+        let r = apply(Transformer::Getopt, vec![many(&["nc"]), lit("e:")], None);
+        assert_eq!(
+            r,
+            Extracted::Many(vec![]),
+            "no options: an empty list, not missing"
+        );
+        let r = apply(
+            Transformer::Getopt,
+            vec![many(&["-e", "x"]), one("e:")],
+            None,
+        );
+        assert_eq!(str_of(&r), ["e", "x"], "optstring from a field");
+    }
+
+    #[test]
+    fn getopt_selector() {
+        let g = getopt_sel;
+        assert_eq!(
+            g(&["-n", "-t", "hello"], "nt:", "t").as_deref(),
+            Some("hello")
+        );
+        assert_eq!(g(&["-n", "-t", "hello"], "nt:", "n").as_deref(), Some("n"));
+        assert_eq!(
+            g(&["-t", "v1", "-t", "v2"], "t:", "t").as_deref(),
+            Some("v2")
+        );
+        assert_eq!(g(&["-t?"], "t:", "t").as_deref(), Some("?"));
+        assert_eq!(g(&["-t:"], ":t:", "t").as_deref(), Some(":"));
+        assert_eq!(g(&["-t"], "t:", "t").as_deref(), Some(""));
+        assert_eq!(g(&["-t"], ":t:", "t").as_deref(), Some(""));
+        assert_eq!(g(&["-n"], "nt:", "t"), None);
+        assert_eq!(g(&["-t", "v1", "-t"], "t:", "t").as_deref(), Some(""));
+        assert_eq!(
+            g(&["-x", "-t", "v"], "t:", "x"),
+            None,
+            "unknown options are never selected"
+        );
+        assert_eq!(g(&["-n"], "n", ""), None);
+        assert_eq!(g(&["-n"], "n", "nn"), None);
+        let r = apply(
+            Transformer::Getopt,
+            vec![list(&["-e", "/bin/sh"]), lit("e:")],
+            Some("e"),
+        );
+        assert!(
+            matches!(r, Extracted::One(_)),
+            "a selector yields one value"
+        );
+    }
+
+    #[test]
+    fn shapes() {
+        use FieldType::*;
+        let f = |ty, is_list| ArgShape::Field { ty, is_list };
+        assert_eq!(
+            result_shape(Transformer::ToLower, &[f(Str, false)], false),
+            Ok((Str, false))
+        );
+        assert_eq!(
+            result_shape(Transformer::ToUpper, &[f(Path, true)], false),
+            Ok((Path, true))
+        );
+        assert_eq!(
+            result_shape(Transformer::ToUpper, &[ArgShape::Literal], false),
+            Ok((Str, false))
+        );
+        assert_eq!(
+            result_shape(Transformer::ToUpper, &[f(Signed, false)], false),
+            Err("can't add field transformer: type 'INT64' is not supported by 'toupper' transformer applied on field".to_string())
+        );
+        assert!(result_shape(Transformer::ToLower, &[f(Bytes, false)], false).is_err());
+        assert!(result_shape(Transformer::B64, &[f(Signed, false)], false).is_err());
+        assert!(result_shape(Transformer::B64, &[f(Path, false)], false).is_err());
+        assert_eq!(
+            result_shape(Transformer::B64, &[f(Bytes, false)], false),
+            Ok((Bytes, false))
+        );
+        assert!(result_shape(Transformer::Basename, &[f(Bytes, false)], false).is_err());
+        assert_eq!(
+            result_shape(Transformer::Basename, &[f(Path, false)], false),
+            Ok((Path, false))
+        );
+        assert_eq!(
+            result_shape(Transformer::Len, &[f(Signed, true)], false),
+            Ok((Unsigned, false))
+        );
+        assert_eq!(
+            result_shape(Transformer::Len, &[f(Bytes, false)], false),
+            Ok((Unsigned, false))
+        );
+        assert_eq!(
+            result_shape(Transformer::Len, &[f(Unsigned, false)], false),
+            Err("can't add field transformer: type 'UINT64' is not supported by 'len' transformer applied on field".to_string())
+        );
+        assert_eq!(
+            result_shape(Transformer::Len, &[ArgShape::List(vec![])], false),
+            Ok((Unsigned, false))
+        );
+        assert_eq!(
+            result_shape(Transformer::ToLower, &[f(Str, false)], true),
+            Err("filter error: transformer 'tolower' does not support field arguments".to_string())
+        );
+        assert_eq!(
+            result_shape(Transformer::ToLower, &[f(Str, false), f(Str, false)], false),
+            Err("unknown multivalue transformer".to_string())
+        );
+        assert_eq!(
+            result_shape(Transformer::ToLower, &[], false),
+            Err("unknown multivalue transformer".to_string())
+        );
+
+        let l = |n: usize| ArgShape::List(vec![ArgShape::Literal; n]);
+        let j = |args: &[ArgShape]| result_shape(Transformer::Join, args, false);
+        assert_eq!(j(&[ArgShape::Literal, l(2)]), Ok((Str, false)));
+        assert_eq!(j(&[f(Str, false), f(Str, true)]), Ok((Str, false)));
+        assert_eq!(j(&[ArgShape::Literal, l(0)]), Ok((Str, false)));
+        assert_eq!(
+            j(&[]),
+            Err("join() requires exactly 2 arguments: separator and list".to_string())
+        );
+        assert_eq!(
+            j(&[ArgShape::Literal]),
+            Err("unknown field transfomer 'join'".to_string())
+        );
+        assert!(j(&[ArgShape::Literal, ArgShape::Literal, ArgShape::Literal]).is_err());
+        assert_eq!(
+            j(&[f(Str, true), l(2)]),
+            Err("join() first argument (separator) must be a single value, not a list".to_string())
+        );
+        assert!(j(&[l(2), l(2)]).is_err());
+        assert!(j(&[l(2), ArgShape::Literal]).is_err());
+        assert_eq!(
+            j(&[ArgShape::Literal, ArgShape::Literal]),
+            Err("join() second argument must be a list".to_string())
+        );
+        assert_eq!(
+            result_shape(Transformer::Join, &[ArgShape::Literal, l(1)], true),
+            Err("transformer 'join' does not support field arguments".to_string())
+        );
+        assert_eq!(
+            result_shape(Transformer::Join, &[ArgShape::Literal], true),
+            Err("filter error: transformer 'join' does not support field arguments".to_string())
+        );
+
+        let c = |args: &[ArgShape]| result_shape(Transformer::Concat, args, false);
+        assert_eq!(c(&[f(Str, false), f(Str, false)]), Ok((Str, false)));
+        assert_eq!(
+            c(&[ArgShape::Literal, ArgShape::Literal, ArgShape::Literal]),
+            Ok((Str, false))
+        );
+        assert_eq!(
+            c(&[]),
+            Err("concat() requires at least 2 arguments".to_string())
+        );
+        assert_eq!(
+            c(&[ArgShape::Literal]),
+            Err("unknown field transfomer 'concat'".to_string())
+        );
+        assert_eq!(
+            c(&[f(Str, true), ArgShape::Literal]),
+            Err("concat() arguments must be strings".to_string())
+        );
+        assert!(c(&[l(2), ArgShape::Literal]).is_err());
+        assert!(c(&[ArgShape::Literal, l(2)]).is_err());
+        assert!(
+            c(&[f(Path, false), ArgShape::Literal]).is_err(),
+            "FSPATH is not CHARBUF"
+        );
+        assert!(c(&[f(Unsigned, false), ArgShape::Literal]).is_err());
+
+        let g = |args: &[ArgShape], br| result_shape(Transformer::Getopt, args, br);
+        assert_eq!(g(&[l(2), ArgShape::Literal], false), Ok((Str, true)));
+        assert_eq!(
+            g(&[f(Str, true), ArgShape::Literal], true),
+            Ok((Str, false))
+        );
+        assert!(g(&[], false).is_err());
+        assert_eq!(
+            g(&[l(1)], false),
+            Err("unknown field transfomer 'getopt'".to_string())
+        );
+        assert!(g(&[l(1), ArgShape::Literal, ArgShape::Literal], false).is_err());
+        assert_eq!(
+            g(&[ArgShape::Literal, ArgShape::Literal], false),
+            Err("getopt() first argument must be a list".to_string())
+        );
+        assert_eq!(
+            g(&[l(1), l(1)], false),
+            Err("getopt() second argument (optstring) must be a single value".to_string())
+        );
+        assert_eq!(
+            g(&[f(Unsigned, true), ArgShape::Literal], false),
+            Err("getopt() arguments must be strings".to_string())
+        );
+        assert_eq!(check_bracket_arg(Transformer::Getopt, "t"), Ok(()));
+        assert_eq!(
+            check_bracket_arg(Transformer::Getopt, ""),
+            Err("getopt() field argument must be a single option character".to_string())
+        );
+        assert!(check_bracket_arg(Transformer::Getopt, "-e").is_err());
+        assert!(check_bracket_arg(Transformer::Join, "x").is_err());
     }
 }
