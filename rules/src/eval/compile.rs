@@ -169,11 +169,12 @@ impl Compiler {
                     return err(f.pos, format!("field '{}' cannot be used in a transformer", f.name));
                 }
                 let shape = ArgShape::Field { ty: r.ty, is_list: fl & flags::IS_LIST != 0 };
-                (XArg::Extract(Extractor::Field(r)), shape)
+                let is_list = fl & flags::IS_LIST != 0;
+                (XArg::Extract(Extractor::Field(r), is_list), shape)
             }
             TransformerArg::Transformer(t) => {
                 let (x, ty, is_list) = self.transformer(t)?;
-                (XArg::Extract(x), ArgShape::Field { ty, is_list })
+                (XArg::Extract(x, is_list), ArgShape::Field { ty, is_list })
             }
             TransformerArg::Literal(s) => (XArg::Literal(s.as_bytes().to_vec()), ArgShape::Literal),
             TransformerArg::List(xs) => {
@@ -271,7 +272,9 @@ impl Compiler {
             Rhs::Value(v) => CompiledRhs::One(self.constant(ty, op, v, c.pos)?),
             Rhs::List(_) => return err(c.pos, format!("filter error: '{}' does not take a list", op.as_str())),
         };
-        Ok(CompiledCheck { lhs, lhs_is_list: is_list, op, modifier, rhs })
+        let ne_all = op == CmpOp::Ne
+            && matches!(&c.lhs, Operand::Field(f) if matches!(f.name.as_str(), "fd.ip" | "fd.net" | "fd.port" | "fd.proto"));
+        Ok(CompiledCheck { lhs, lhs_is_list: is_list, op, modifier, rhs, ne_all })
     }
 }
 

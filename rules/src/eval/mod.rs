@@ -47,8 +47,9 @@ pub enum Extractor {
 /// A transformer argument.
 #[derive(Debug)]
 pub enum XArg {
-    /// A field or nested transformer.
-    Extract(Extractor),
+    /// A field or nested transformer, and whether it yields a list (a one-value list must
+    /// still reach the transformer as a list: `len(fd.types)` counts types, not characters).
+    Extract(Extractor, bool),
     /// A literal.
     Literal(Vec<u8>),
     /// A list of arguments.
@@ -87,6 +88,9 @@ pub struct CompiledCheck {
     pub modifier: Option<Modifier>,
     /// Right-hand side.
     pub rhs: CompiledRhs,
+    /// `!=` holds only when *every* extracted value differs (libsinsp's endpoint fields
+    /// `fd.ip`, `fd.net`, `fd.port`, `fd.proto` compare both ends of a socket this way).
+    pub ne_all: bool,
 }
 
 impl Extractor {
@@ -105,7 +109,10 @@ impl Extractor {
 impl XArg {
     fn eval<'a>(&'a self, src: &'a dyn FieldSource) -> ArgValue<'a> {
         match self {
-            XArg::Extract(e) => ArgValue::Values(e.extract(src)),
+            XArg::Extract(e, is_list) => ArgValue::Values(match e.extract(src) {
+                Extracted::One(v) if *is_list => Extracted::Many(vec![v]),
+                other => other,
+            }),
             XArg::Literal(l) => ArgValue::Literal(l),
             XArg::List(xs) => ArgValue::List(xs.iter().map(|x| x.eval(src)).collect()),
         }
@@ -146,6 +153,7 @@ impl CompiledCheck {
             }
             CompiledRhs::Paths(paths) => values.iter().any(|v| v.as_bytes().is_some_and(|b| paths.matches(b))),
             CompiledRhs::Regex(re) => values.iter().any(|v| v.as_bytes().is_some_and(|b| re.is_match(b))),
+            CompiledRhs::One(c) if self.ne_all => values.iter().all(|v| compare(self.op, v, c)),
             CompiledRhs::One(c) => values.iter().any(|v| compare(self.op, v, c)),
             CompiledRhs::List(items) => match self.modifier {
                 Some(m) => values.iter().any(|v| compare_with_modifier(self.op, m, v, items)),
