@@ -9,6 +9,14 @@ use palisade_rules::condition::parser::{parse_with_depth, LOADER_MAX_DEPTH};
 use palisade_rules::fields::{ArgKind, Source};
 use palisade_rules::{Loaded, Loader};
 
+/// `writeln!` into the command's output buffer (a `String` cannot fail to grow).
+macro_rules! outln {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// Load rule files in order and report every error and warning.
@@ -67,9 +75,9 @@ fn load(files: &FilesArg) -> anyhow::Result<Loaded> {
     Ok(loader.compile())
 }
 
-fn print_diagnostics(loaded: &Loaded) {
+fn print_diagnostics(loaded: &Loaded, out: &mut String) {
     for d in &loaded.report.diagnostics {
-        println!("{d}");
+        outln!(out, "{d}");
     }
 }
 
@@ -83,40 +91,56 @@ fn require_ruleset(loaded: Loaded) -> anyhow::Result<palisade_rules::Ruleset> {
     loaded.ruleset.context("no ruleset")
 }
 
+/// Write the whole output; a closed pipe (`palisade rules fields | head`) is not an error.
+fn flush(out: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
+    let mut out = String::new();
+    let code = run_into(cmd, &mut out)?;
+    flush(&out)?;
+    Ok(code)
+}
+
+fn run_into(cmd: RulesCommand, out: &mut String) -> anyhow::Result<ExitCode> {
     match cmd {
         RulesCommand::Validate(files) => {
             let loaded = load(&files)?;
             let errors = loaded.report.errors().count();
             let warnings = loaded.report.warnings().count();
-            println!(
+            outln!(out, 
                 "loaded {} rules, {} macros, {} lists: {} errors, {} warnings",
                 loaded.counts.rules, loaded.counts.macros, loaded.counts.lists, errors, warnings
             );
-            print_diagnostics(&loaded);
+            print_diagnostics(&loaded, out);
             Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         RulesCommand::CheckCondition { parse_only, source, condition } => {
             let expr = match parse_with_depth(&condition, LOADER_MAX_DEPTH) {
                 Ok(e) => e,
                 Err(e) => {
-                    println!("error at offset {}: {}", e.offset, e.message);
+                    outln!(out, "error at offset {}: {}", e.offset, e.message);
                     return Ok(ExitCode::FAILURE);
                 }
             };
             if !parse_only {
                 if let Err(e) = palisade_rules::eval::compile(&expr, source) {
-                    println!("error at offset {}: {}", e.pos, e.message);
+                    outln!(out, "error at offset {}: {}", e.pos, e.message);
                     return Ok(ExitCode::FAILURE);
                 }
             }
-            println!("{expr}");
+            outln!(out, "{expr}");
             Ok(ExitCode::SUCCESS)
         }
         RulesCommand::List(files) => {
             let rs = require_ruleset(load(&files)?)?;
             for r in rs.rules() {
-                println!(
+                outln!(out, 
                     "{}\t{}\t{}\t{}\t{}",
                     r.name,
                     r.priority,
@@ -132,13 +156,13 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
             let Some(r) = rs.rule(&rule) else {
                 bail!("no rule named '{rule}' in the given files");
             };
-            println!("{}", r.condition);
+            outln!(out, "{}", r.condition);
             Ok(ExitCode::SUCCESS)
         }
         RulesCommand::Fields { source } => {
             let sources: Vec<Source> = source.map_or(Source::ALL.to_vec(), |s| vec![s]);
             for s in sources {
-                println!("# source: {s}");
+                outln!(out, "# source: {s}");
                 for f in s.fields() {
                     let arg = match f.arg {
                         ArgKind::None => "",
@@ -150,7 +174,7 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                     };
                     let list = if f.is_list() { " list" } else { "" };
                     let dep = if f.is_deprecated() { " deprecated" } else { "" };
-                    println!("{}{arg}\t{}{list}{dep}\t{}", f.name, f.ty, f.desc);
+                    outln!(out, "{}{arg}\t{}{list}{dep}\t{}", f.name, f.ty, f.desc);
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -1,9 +1,10 @@
 //! The compiled ruleset: rules indexed by event type, evaluated against events.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::condition::Expr;
-use crate::eval::Filter;
+use crate::eval::{CheckCache, Filter};
 use crate::evttype::EventTypeSet;
 use crate::event_types;
 use crate::fields::Source;
@@ -82,11 +83,31 @@ pub struct Ruleset {
     matching: RuleMatching,
     use_index: bool,
     index: HashMap<Source, SourceIndex>,
+    cache_slots: usize,
+}
+
+thread_local! {
+    static CHECK_CACHE: RefCell<CheckCache> = RefCell::new(CheckCache::default());
 }
 
 impl Ruleset {
     /// Build from compiled rules (in load order).
-    pub fn new(rules: Vec<Rule>) -> Ruleset {
+    pub fn new(mut rules: Vec<Rule>) -> Ruleset {
+        // Checks used by more than one rule (or twice in one) get a memo slot.
+        let mut uses: HashMap<String, u32> = HashMap::new();
+        for r in &mut rules {
+            r.filter.checks_mut(&mut |c| *uses.entry(c.key.clone()).or_default() += 1);
+        }
+        let mut slots: HashMap<String, u32> = HashMap::new();
+        for r in &mut rules {
+            r.filter.checks_mut(&mut |c| {
+                if uses.get(&c.key).is_some_and(|n| *n > 1) {
+                    let next = slots.len() as u32;
+                    c.cache_slot = Some(*slots.entry(c.key.clone()).or_insert(next));
+                }
+            });
+        }
+        let cache_slots = slots.len();
         let by_name = rules.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect();
         let mut rs = Ruleset {
             rules,
@@ -95,6 +116,7 @@ impl Ruleset {
             matching: RuleMatching::First,
             use_index: true,
             index: HashMap::new(),
+            cache_slots,
         };
         rs.reindex();
         rs
@@ -184,14 +206,18 @@ impl Ruleset {
             (true, Some(code)) => idx.by_type.get(code as usize).map_or(&[], Vec::as_slice),
             _ => &idx.all,
         };
-        for &i in candidates {
-            let rule = &self.rules[i as usize];
-            if rule.filter.matches(event) {
-                out.push(rule);
-                if self.matching == RuleMatching::First {
-                    return;
+        CHECK_CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            cache.next_event(self.cache_slots);
+            for &i in candidates {
+                let rule = &self.rules[i as usize];
+                if rule.filter.matches_cached(event, &mut cache) {
+                    out.push(rule);
+                    if self.matching == RuleMatching::First {
+                        return;
+                    }
                 }
             }
-        }
+        });
     }
 }

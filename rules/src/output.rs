@@ -71,8 +71,8 @@ impl OutputFormat {
             let digits = after.bytes().take_while(u8::is_ascii_digit).count();
             let width = if digits > 0 { after[..digits].parse().ok() } else { None };
             let body = &after[digits..];
-            if body.starts_with("container.info") {
-                rest = &body["container.info".len()..];
+            if let Some(after_info) = body.strip_prefix("container.info") {
+                rest = after_info;
                 offset = format.len() - rest.len();
                 continue;
             }

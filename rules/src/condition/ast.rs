@@ -80,7 +80,7 @@ impl CmpOp {
     }
 
     /// Parse an operator word or symbol (exactly as written, no modifier).
-    pub fn from_str(s: &str) -> Option<CmpOp> {
+    pub fn parse(s: &str) -> Option<CmpOp> {
         ALL_OPS.iter().copied().find(|o| o.as_str() == s)
     }
 
@@ -140,7 +140,7 @@ impl Modifier {
         }
     }
     /// Parse a modifier word.
-    pub fn from_str(s: &str) -> Option<Modifier> {
+    pub fn parse(s: &str) -> Option<Modifier> {
         match s {
             "oneof" => Some(Modifier::OneOf),
             "anyof" => Some(Modifier::AnyOf),

@@ -675,7 +675,7 @@ impl<'a> Parser<'a> {
         ["oneof", "anyof", "allof"]
             .into_iter()
             .find(|m| self.lex_word(m))
-            .and_then(Modifier::from_str)
+            .and_then(Modifier::parse)
     }
 
     fn list_value_follows(&self) -> bool {

@@ -7,7 +7,8 @@
 //! - IP addresses and networks: `= != in intersects exists`, modifiers only on `==`/`!=`;
 //! - byte buffers: `= != contains startswith endswith in intersects bcontains bstartswith exists`;
 //! - list fields: only `exists`, `in`, `intersects`.
-//! Constants may not contain NUL unless compared against a byte buffer; `regex` takes no
+//!
+//! (Implemented by [`super::ops::check_comparable`].) Constants may not contain NUL unless compared against a byte buffer; `regex` takes no
 //! `val()`; a transformer's `[arg]` is only for `getopt`.
 
 use crate::condition::ast::{Check, Expr, FieldExpr, Operand, Rhs, TransformerArg, TransformerExpr};
@@ -274,7 +275,7 @@ impl Compiler {
         };
         let ne_all = op == CmpOp::Ne
             && matches!(&c.lhs, Operand::Field(f) if matches!(f.name.as_str(), "fd.ip" | "fd.net" | "fd.port" | "fd.proto"));
-        Ok(CompiledCheck { lhs, lhs_is_list: is_list, op, modifier, rhs, ne_all })
+        Ok(CompiledCheck { lhs, lhs_is_list: is_list, op, modifier, rhs, ne_all, key: c.to_string(), cache_slot: None })
     }
 }
 

@@ -91,6 +91,10 @@ pub struct CompiledCheck {
     /// `!=` holds only when *every* extracted value differs (libsinsp's endpoint fields
     /// `fd.ip`, `fd.net`, `fd.port`, `fd.proto` compare both ends of a socket this way).
     pub ne_all: bool,
+    /// The check's canonical text: checks with equal keys give equal results on one event.
+    pub key: String,
+    /// Memo slot, when the check is shared by several rules.
+    pub cache_slot: Option<u32>,
 }
 
 impl Extractor {
@@ -119,14 +123,65 @@ impl XArg {
     }
 }
 
+/// Per-event memo of check results shared by several rules (libsinsp's compare cache): the
+/// same check (`proc.name in (shell_binaries)`, `container.id != host`) appears in dozens of
+/// rules, and one event evaluates it once. A slot is valid while its stamp equals the current
+/// generation; starting a new event bumps the generation, which invalidates every slot at once.
+#[derive(Debug, Default)]
+pub struct CheckCache {
+    generation: u32,
+    stamps: Vec<u32>,
+    results: Vec<bool>,
+}
+
+impl CheckCache {
+    /// Forget every result (call once per event).
+    pub fn next_event(&mut self, slots: usize) {
+        if self.stamps.len() < slots {
+            self.stamps.resize(slots, 0);
+            self.results.resize(slots, false);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamps.iter_mut().for_each(|s| *s = 0);
+            self.generation = 1;
+        }
+    }
+}
+
 impl Filter {
-    /// Evaluate against one event.
+    /// Evaluate against one event, without memoization.
     pub fn matches(&self, src: &dyn FieldSource) -> bool {
+        self.matches_cached(src, &mut CheckCache::default())
+    }
+
+    /// Evaluate against one event, memoizing shared checks in `cache`.
+    pub fn matches_cached(&self, src: &dyn FieldSource, cache: &mut CheckCache) -> bool {
         match self {
-            Filter::And(xs) => xs.iter().all(|x| x.matches(src)),
-            Filter::Or(xs) => xs.iter().any(|x| x.matches(src)),
-            Filter::Not(x) => !x.matches(src),
-            Filter::Check(c) => c.matches(src),
+            Filter::And(xs) => xs.iter().all(|x| x.matches_cached(src, cache)),
+            Filter::Or(xs) => xs.iter().any(|x| x.matches_cached(src, cache)),
+            Filter::Not(x) => !x.matches_cached(src, cache),
+            Filter::Check(c) => match c.cache_slot {
+                Some(slot) if cache.stamps.get(slot as usize) == Some(&cache.generation) => {
+                    cache.results[slot as usize]
+                }
+                Some(slot) if (slot as usize) < cache.stamps.len() => {
+                    let r = c.matches(src);
+                    cache.stamps[slot as usize] = cache.generation;
+                    cache.results[slot as usize] = r;
+                    r
+                }
+                _ => c.matches(src),
+            },
+        }
+    }
+
+    /// Visit every check mutably (to assign cache slots).
+    pub fn checks_mut(&mut self, f: &mut impl FnMut(&mut CompiledCheck)) {
+        match self {
+            Filter::And(xs) | Filter::Or(xs) => xs.iter_mut().for_each(|x| x.checks_mut(f)),
+            Filter::Not(x) => x.checks_mut(f),
+            Filter::Check(c) => f(c),
         }
     }
 }

@@ -21,7 +21,7 @@ pub fn is_str_operator_with_modifier(op: &str) -> bool {
     };
     matches!(m, "oneof" | "anyof" | "allof")
         && matches!(
-            CmpOp::from_str(base),
+            CmpOp::parse(base),
             Some(
                 CmpOp::Eq | CmpOp::Eq2 | CmpOp::Ne | CmpOp::Contains | CmpOp::IContains
                     | CmpOp::BContains | CmpOp::StartsWith | CmpOp::BStartsWith | CmpOp::EndsWith
