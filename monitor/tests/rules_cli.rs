@@ -51,7 +51,7 @@ fn validate_reports_file_line_column_and_rule_and_fails() {
     let text = stdout(&out);
     assert_eq!(text.lines().next(), Some("loaded 1 rules, 1 macros, 0 lists: 1 errors, 0 warnings"), "{text}");
     let expected = format!(
-        "{}:6:20: error: filter_check called with nonexistent field proc.nme (rule 'Bad field')",
+        "{}:6:20: error: filter_check called with nonexistent field proc.nme; did you mean 'proc.name'? (rule 'Bad field')",
         p.display()
     );
     assert_eq!(text.lines().nth(1), Some(expected.as_str()), "{text}");

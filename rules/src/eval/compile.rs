@@ -87,8 +87,9 @@ impl Compiler {
 
     fn field(&self, f: &FieldExpr) -> CResult<(FieldRef, u16)> {
         let Some((id, def, dotted)) = self.source.lookup(&f.name) else {
+            let hint = self.source.suggest(&f.name).map(|s| format!("; did you mean '{s}'?")).unwrap_or_default();
             return Err(CompileError {
-                message: format!("filter_check called with nonexistent field {}", f.name),
+                message: format!("filter_check called with nonexistent field {}{hint}", f.name),
                 pos: f.pos,
                 unknown_field: true,
             });

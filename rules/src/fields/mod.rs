@@ -205,6 +205,28 @@ impl Source {
         best.map(|(i, l)| (FieldId(i as u16), &table[i], Some(&name[l + 1..])))
     }
 
+    /// The registered field name closest to `name` (at most two edits away), for "did you
+    /// mean" hints.
+    pub fn suggest(self, name: &str) -> Option<&'static str> {
+        fn distance(a: &[u8], b: &[u8]) -> usize {
+            let mut prev: Vec<usize> = (0..=b.len()).collect();
+            for (i, ca) in a.iter().enumerate() {
+                let mut cur = vec![i + 1; b.len() + 1];
+                for (j, cb) in b.iter().enumerate() {
+                    cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+                }
+                prev = cur;
+            }
+            prev[b.len()]
+        }
+        self.fields()
+            .iter()
+            .map(|f| (distance(name.as_bytes(), f.name.as_bytes()), f.name))
+            .filter(|(d, _)| *d <= 2)
+            .min()
+            .map(|(_, n)| n)
+    }
+
     /// The definition behind an id.
     pub fn def(self, id: FieldId) -> &'static FieldDef {
         &self.fields()[id.0 as usize]
@@ -230,6 +252,12 @@ mod tests {
             names.dedup();
             assert_eq!(before, names.len(), "duplicate field names in {source}");
         }
+    }
+
+    #[test]
+    fn suggests_near_field_names() {
+        assert_eq!(Source::Syscall.suggest("proc.nme"), Some("proc.name"));
+        assert_eq!(Source::Syscall.suggest("completely.different"), None);
     }
 
     #[test]

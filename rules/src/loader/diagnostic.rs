@@ -132,14 +132,16 @@ pub fn pos_in_scalar(src: &SourceText, node_pos: Pos, value: &str, offset: usize
         let quote = at_node.starts_with(['"', '\'']);
         return Pos { line: node_pos.line, col: node_pos.col + usize::from(quote) + col_in_line };
     }
-    let target = value.lines().nth(line_in_value).unwrap_or("").trim();
-    if !target.is_empty() {
+    // Block or multi-line scalar: folding changed line breaks, so find the text at the
+    // offset itself (up to the end of its line) in the lines from the node on.
+    let needle: &str = value[offset..].split('\n').next().unwrap_or("");
+    let needle = &needle[..needle.char_indices().nth(24).map_or(needle.len(), |(i, _)| i)];
+    let needle = needle.trim_end();
+    if !needle.is_empty() {
         let lines = src.text.lines().enumerate().skip(node_pos.line.saturating_sub(1)).take(500);
         for (i, l) in lines {
-            if let Some(c) = l.find(target) {
-                let lead = value.lines().nth(line_in_value).unwrap_or("").len()
-                    - value.lines().nth(line_in_value).unwrap_or("").trim_start().len();
-                return Pos { line: i + 1, col: c + 1 + col_in_line.saturating_sub(lead) };
+            if let Some(c) = l.find(needle) {
+                return Pos { line: i + 1, col: l[..c].chars().count() + 1 };
             }
         }
     }

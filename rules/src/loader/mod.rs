@@ -70,6 +70,10 @@ pub struct Report {
 
 impl Report {
     fn push(&mut self, severity: Severity, src: &SourceText, location: Location, message: String) {
+        // A macro used by several rules would otherwise report the same problem per rule.
+        if self.diagnostics.iter().any(|d| d.severity == severity && d.location == location && d.message == message) {
+            return;
+        }
         let snippet = src.line(location.pos.line).to_owned();
         self.diagnostics.push(Diagnostic { severity, message, location, snippet });
     }

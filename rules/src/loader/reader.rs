@@ -489,7 +489,7 @@ impl Reader<'_> {
         n.as_str()
             .unwrap_or_default()
             .parse()
-            .map_err(|_| ("Invalid priority".into(), Location { pos: n.pos, ..loc.clone() }))
+            .map_err(|e: crate::priority::UnknownPriority| (format!("Invalid priority: {e}"), Location { pos: n.pos, ..loc.clone() }))
     }
 
     fn entry(&self, v: &Node, key: &str, loc: &Location) -> RResult<Entry> {
