@@ -317,19 +317,23 @@ pub fn write_value(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
     }
 }
 
+/// Print `[arg]` after a field or transformer (`[""]` for an empty argument, as upstream).
+fn write_field_arg(f: &mut impl fmt::Write, arg: Option<&str>) -> fmt::Result {
+    match arg {
+        None => Ok(()),
+        Some("") => f.write_str("[\"\"]"),
+        Some(arg) => {
+            f.write_char('[')?;
+            write_value(f, arg)?;
+            f.write_char(']')
+        }
+    }
+}
+
 impl fmt::Display for FieldExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)?;
-        if let Some(arg) = &self.arg {
-            if arg.is_empty() {
-                f.write_str("[\"\"]")?;
-            } else {
-                f.write_char('[')?;
-                write_value(f, arg)?;
-                f.write_char(']')?;
-            }
-        }
-        Ok(())
+        write_field_arg(f, self.arg.as_deref())
     }
 }
 
@@ -363,16 +367,7 @@ impl fmt::Display for TransformerExpr {
             a.fmt(f)?;
         }
         f.write_char(')')?;
-        if let Some(arg) = &self.arg {
-            if arg.is_empty() {
-                f.write_str("[\"\"]")?;
-            } else {
-                f.write_char('[')?;
-                write_value(f, arg)?;
-                f.write_char(']')?;
-            }
-        }
-        Ok(())
+        write_field_arg(f, self.arg.as_deref())
     }
 }
 

@@ -7,10 +7,12 @@
 //! `flt_is_comparable`), and [`crate::FieldSource`] implementations map a [`FieldId`] back to a
 //! value.
 
+mod generic;
 mod k8s_audit;
 mod syscall;
 
 use std::fmt;
+use std::sync::OnceLock;
 
 /// The value type of a field, condensed from libsinsp's `ppm_param_type` to what changes the
 /// meaning of a comparison.
@@ -142,6 +144,11 @@ impl FieldDef {
     }
 }
 
+/// A table row (used by the per-source tables).
+pub(super) const fn field(name: &'static str, ty: FieldType, arg: ArgKind, flags: u16, desc: &'static str) -> FieldDef {
+    FieldDef { name, ty, arg, flags, desc }
+}
+
 /// Index of a field in its source's table. Stable for one build of this crate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FieldId(pub u16);
@@ -172,13 +179,16 @@ impl Source {
         Source::ALL.into_iter().find(|s| s.name() == name)
     }
 
-    /// The field table of this source. Fields with `evt.`-prefixed generic names
-    /// (`evt.time`, `evt.source`, ...) appear in every source's table.
+    /// The field table of this source: the generic event fields every source has
+    /// (`evt.num`, `evt.time`, `evt.source`, ...) followed by the source's own.
     pub fn fields(self) -> &'static [FieldDef] {
-        match self {
-            Source::Syscall => syscall::FIELDS,
-            Source::K8sAudit => k8s_audit::FIELDS,
-        }
+        static SYSCALL: OnceLock<Vec<FieldDef>> = OnceLock::new();
+        static K8S_AUDIT: OnceLock<Vec<FieldDef>> = OnceLock::new();
+        let (cell, own) = match self {
+            Source::Syscall => (&SYSCALL, syscall::FIELDS),
+            Source::K8sAudit => (&K8S_AUDIT, k8s_audit::FIELDS),
+        };
+        cell.get_or_init(|| generic::FIELDS.iter().chain(own).copied().collect())
     }
 
     /// Look a field up by its full name. `evt.arg.flags`-style names resolve to the
