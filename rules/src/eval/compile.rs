@@ -232,6 +232,7 @@ impl Compiler {
         let modifier = c.cmp.modifier;
         check_comparable(op, modifier, ty, is_list)
             .map_err(|m| CompileError { message: format!("filter error: {m}"), pos: c.pos, unknown_field: false })?;
+        self.check_event_type_names(c)?;
         let rhs = match &c.rhs {
             Rhs::None => CompiledRhs::None,
             Rhs::Field(r) => {
@@ -277,6 +278,26 @@ impl Compiler {
         let ne_all = op == CmpOp::Ne
             && matches!(&c.lhs, Operand::Field(f) if matches!(f.name.as_str(), "fd.ip" | "fd.net" | "fd.port" | "fd.proto"));
         Ok(CompiledCheck { lhs, lhs_is_list: is_list, op, modifier, rhs, ne_all, key: c.to_string(), cache_slot: None })
+    }
+}
+
+impl Compiler {
+    /// `evt.type = foo` with a name no event has is an error, as in libsinsp ("unknown event
+    /// type"); rules with `skip-if-unknown-filter` are skipped instead.
+    fn check_event_type_names(&self, c: &Check) -> CResult<()> {
+        let Operand::Field(f) = &c.lhs else { return Ok(()) };
+        if self.source != Source::Syscall || f.name != "evt.type" || f.arg.is_some() {
+            return Ok(());
+        }
+        let names: Vec<&str> = match &c.rhs {
+            Rhs::Value(v) => vec![v],
+            Rhs::List(vs) => vs.iter().map(String::as_str).collect(),
+            _ => return Ok(()),
+        };
+        match names.into_iter().find(|n| crate::event_types::code(n).is_none()) {
+            Some(bad) => Err(CompileError { message: format!("unknown event type {bad}"), pos: c.pos, unknown_field: true }),
+            None => Ok(()),
+        }
     }
 }
 

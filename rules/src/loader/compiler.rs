@@ -33,6 +33,9 @@ struct ParsedText {
 
 struct Ctx<'a> {
     report: &'a mut Report,
+    /// The rule or macro being compiled: problems found in the macros it uses are reported
+    /// as its own, pointing into the macro.
+    current: Option<(ItemKind, String)>,
     texts: Vec<ParsedText>,
     sources: HashMap<Arc<str>, Arc<SourceText>>,
 }
@@ -46,7 +49,12 @@ impl Ctx<'_> {
             off = m.map(off);
         }
         let (file, p) = t.cond.locate(off);
-        Location { file, pos: p, item: Some(t.item.clone()) }
+        match (&self.current, &t.item) {
+            (Some(cur), (ItemKind::Macro, m)) if cur != &t.item => {
+                Location { via: Some(m.clone()), ..Location::new(file, p, Some(cur.clone())) }
+            }
+            _ => Location::new(file, p, Some(t.item.clone())),
+        }
     }
 
     fn emit(&mut self, error: bool, loc: Location, msg: String) {
@@ -277,7 +285,7 @@ pub fn compile(col: &Collector, options: &LoadOptions, report: &mut Report) -> O
             sources.insert(s.name.clone(), s);
         }
     }
-    let mut ctx = Ctx { report, texts: Vec::new(), sources };
+    let mut ctx = Ctx { report, current: None, texts: Vec::new(), sources };
 
     // Lists: flatten references to lists defined earlier than the referencing definition.
     let lists: Vec<(String, Vec<String>)> = col
@@ -316,7 +324,9 @@ pub fn compile(col: &Collector, options: &LoadOptions, report: &mut Report) -> O
         let Some(Some(mut e)) = parsed.get(&m.name).cloned() else { continue };
         let vis = m.visibility;
         let visible = |n: &str| index_of.get(n).is_some_and(|&i| i < vis);
-        match resolve_macros(&mut e, &parsed, &visible, &mut vec![m.name.clone()], &mut used_macros) {
+        ctx.current = Some((ItemKind::Macro, m.name.clone()));
+        let resolved = resolve_macros(&mut e, &parsed, &visible, &mut vec![m.name.clone()], &mut used_macros);
+        match resolved {
             Ok(()) => {
                 parsed.insert(m.name.clone(), Some(e));
             }
@@ -327,6 +337,7 @@ pub fn compile(col: &Collector, options: &LoadOptions, report: &mut Report) -> O
                 parsed.insert(m.name.clone(), None);
             }
         }
+        ctx.current = None;
     }
 
     // Rules.
@@ -336,9 +347,11 @@ pub fn compile(col: &Collector, options: &LoadOptions, report: &mut Report) -> O
             continue;
         }
         let Some(source) = Source::from_name(&r.source) else { continue };
+        ctx.current = Some((ItemKind::Rule, r.name.clone()));
         if let Some(rule) = compile_rule(&mut ctx, r, source, options, &lists, &parsed, &mut used_lists, &mut used_macros) {
             rules.push(rule);
         }
+        ctx.current = None;
     }
 
     for m in &col.macros {

@@ -27,6 +27,8 @@ pub enum ItemKind {
     RequiredEngineVersion,
     /// `- required_plugin_versions:`
     RequiredPluginVersions,
+    /// An `exceptions:` entry of a rule.
+    Exception,
     /// Anything else at the top level.
     Item,
 }
@@ -40,6 +42,7 @@ impl ItemKind {
             ItemKind::List => "list",
             ItemKind::RequiredEngineVersion => "required_engine_version",
             ItemKind::RequiredPluginVersions => "required_plugin_versions",
+            ItemKind::Exception => "exception",
             ItemKind::Item => "item",
         }
     }
@@ -54,6 +57,15 @@ pub struct Location {
     pub pos: Pos,
     /// The enclosing item's kind and name, if known.
     pub item: Option<(ItemKind, String)>,
+    /// The macro the position is in, when a rule's problem sits in a macro it uses.
+    pub via: Option<String>,
+}
+
+impl Location {
+    /// A location in `file` at `pos` inside `item`.
+    pub fn new(file: std::sync::Arc<str>, pos: Pos, item: Option<(ItemKind, String)>) -> Location {
+        Location { file, pos, item, via: None }
+    }
 }
 
 /// One error or warning.
@@ -89,7 +101,11 @@ impl fmt::Display for Diagnostic {
             if name.is_empty() {
                 write!(f, " ({})", kind.name())?;
             } else {
-                write!(f, " ({} '{}')", kind.name(), name)?;
+                write!(f, " ({} '{}'", kind.name(), name)?;
+                if let Some(m) = &l.via {
+                    write!(f, ", in macro '{m}'")?;
+                }
+                f.write_str(")")?;
             }
         }
         Ok(())

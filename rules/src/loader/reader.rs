@@ -27,7 +27,7 @@ pub fn read(src: Arc<SourceText>, col: &mut Collector, report: &mut Report) {
     let docs = match parse_documents(&src.text) {
         Ok(d) => d,
         Err(e) => {
-            let loc = Location { file: src.name.clone(), pos: e.pos, item: None };
+            let loc = Location::new(src.name.clone(), e.pos, None);
             report.error(&src, loc, format!("invalid YAML: {}", e.message));
             return;
         }
@@ -76,11 +76,7 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 impl Reader<'_> {
     fn loc(&self, node: &Node, item: Option<(ItemKind, &str)>) -> Location {
-        Location {
-            file: self.src.name.clone(),
-            pos: node.pos,
-            item: item.map(|(k, n)| (k, n.to_owned())),
-        }
+        Location::new(self.src.name.clone(), node.pos, item.map(|(k, n)| (k, n.to_owned())))
     }
 
     fn warn(&mut self, loc: Location, msg: impl Into<String>) {
@@ -221,7 +217,7 @@ impl Reader<'_> {
     }
 
     fn read_item(&mut self, item: &Node) -> RResult<()> {
-        let loc = self.loc(item, None);
+        let loc = self.loc(item, Some((ItemKind::Item, "")));
         if item.as_map().is_none() {
             return Err(("Unexpected element type. Each element should be a yaml associative array.".into(), loc));
         }
@@ -236,7 +232,7 @@ impl Reader<'_> {
         } else if item.get("rule").is_some() {
             self.read_rule(item)
         } else {
-            self.warn(Location { item: Some((ItemKind::Item, String::new())), ..loc }, "Unknown top level item");
+            self.warn(loc, "Unknown top level item");
             Ok(())
         }
     }
@@ -513,11 +509,12 @@ impl Reader<'_> {
         };
         let mut out: Vec<ExceptionInfo> = Vec::new();
         for ex in seq {
-            let tmp = Location { pos: ex.pos, ..loc.clone() };
+            let tmp = Location { pos: ex.pos, item: Some((ItemKind::Exception, String::new())), ..loc.clone() };
             if ex.as_map().is_none() {
                 return Err(("Rule exception must be a mapping".into(), tmp));
             }
             let name = self.string(ex, "name", &tmp)?;
+            let tmp = Location { item: Some((ItemKind::Exception, name.clone())), ..tmp };
             if out.iter().any(|e| e.name == name) {
                 self.warn(tmp.clone(), format!("Multiple definitions of exception '{name}' in the same rule"));
             }
