@@ -183,6 +183,18 @@ fn match_bracket_impl(p: &[u8], start: usize, t: u8, ci: bool) -> Option<usize> 
     }
 }
 
+/// A collating symbol `[.x.]` whose `.` is at `dot` (just after its `[`): the index after the
+/// closing `.]` and the symbol. None when unterminated or not exactly one byte long (fnmatch
+/// in the C locale knows no multi-character collating elements).
+fn collating_symbol(p: &[u8], dot: usize) -> Option<(usize, u8)> {
+    let end = (dot + 1..p.len().saturating_sub(1)).find(|&i| p[i] == b'.' && p[i + 1] == b']');
+    match end {
+        Some(end) if p[dot + 1..end].contains(&0) => None,
+        Some(end) if end == dot + 2 => Some((end + 2, p[dot + 1])),
+        _ => None,
+    }
+}
+
 /// Scan the members of a bracket expression (`start` is just after `[`).
 fn scan_bracket(p: &[u8], start: usize, t: u8, ci: bool, not: bool) -> BracketScan {
     let get = |i: usize| -> u8 { p.get(i).copied().unwrap_or(0) };
@@ -267,25 +279,11 @@ fn scan_bracket(p: &[u8], start: usize, t: u8, ci: bool, not: bool) -> BracketSc
             c = get(pi);
             pi += 1;
         } else if c == b'[' && get(pi) == b'.' {
-            let startp = pi;
-            let mut len = 0usize;
-            loop {
-                pi += 1;
-                let cc = get(pi);
-                if cc == b'.' && get(pi + 1) == b']' {
-                    pi += 2;
-                    break;
-                }
-                if cc == 0 {
-                    return BracketScan::Fail;
-                }
-                len += 1;
-            }
-            let is_range = get(pi) == b'-' && get(pi + 1) != 0;
-            if len != 1 {
+            let Some((after, sym)) = collating_symbol(p, pi) else {
                 return BracketScan::Fail;
-            }
-            let sym = p[startp + 1];
+            };
+            pi = after;
+            let is_range = get(pi) == b'-' && get(pi + 1) != 0;
             if !is_range && t == sym {
                 return BracketScan::Matched(pi);
             }
@@ -307,24 +305,11 @@ fn scan_bracket(p: &[u8], start: usize, t: u8, ci: bool, not: bool) -> BracketSc
             let mut cend = get(pi);
             pi += 1;
             if cend == b'[' && get(pi) == b'.' {
-                let startp = pi;
-                let mut len = 0usize;
-                loop {
-                    pi += 1;
-                    let cc = get(pi);
-                    if cc == b'.' && get(pi + 1) == b']' {
-                        pi += 2;
-                        break;
-                    }
-                    if cc == 0 {
-                        return BracketScan::Fail;
-                    }
-                    len += 1;
-                }
-                if len != 1 {
+                let Some((after, sym)) = collating_symbol(p, pi) else {
                     return BracketScan::Fail;
-                }
-                cend = p[startp + 1];
+                };
+                pi = after;
+                cend = sym;
             } else {
                 if cend == b'\\' {
                     cend = get(pi);
