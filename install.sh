@@ -20,6 +20,17 @@ if [ "${1:-}" = "--uninstall" ]; then
     exit 0
 fi
 
+# Build dependencies of the kernel programs (Debian package names).
+need=()
+command -v clang >/dev/null 2>&1 || need+=(clang)
+command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || need+=(bpftool)
+[ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "installing build dependencies: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
     echo "install.sh: cargo not found; install Rust (https://rustup.rs) and run again" >&2
     exit 1

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/* Maps shared by every program: who writes and who reads each is said beside it. */
+#ifndef PALISADE_MAPS_H
+#define PALISADE_MAPS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "palisade.h"
+
+/* Records for user space. Written by every program; read by the daemon's consumer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024);
+} EVENTS SEC(".maps");
+
+/* Records lost because EVENTS was full, per CPU. Written by programs; read by the daemon,
+ * which reports them like Falco's syscall_event_drops. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} DROPS SEC(".maps");
+
+static __always_inline void count_drop(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&DROPS, &zero);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+#endif

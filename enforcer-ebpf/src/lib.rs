@@ -1,0 +1,14 @@
+//! Palisade's kernel programs: the compiled BPF objects and the Rust mirror of their ABI.
+//!
+//! Why C and not Rust for the kernel side: aya-ebpf has no CO-RE, so an object built against
+//! one kernel's struct layouts was rejected by another kernel's verifier; C compiled by clang
+//! with CO-RE relocations ran unchanged on 6.1 and 6.18 (see shared/notes/lsm-vm.md).
+
+pub mod abi;
+
+/// Bytes of a BPF object, aligned as aya's ELF parser requires.
+#[repr(C, align(8))]
+pub struct Aligned<T: ?Sized>(pub T);
+
+/// The process-lifecycle programs (`process.bpf.c`): exec, fork, exit.
+pub static PROCESS_OBJ: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/process.bpf.o")));

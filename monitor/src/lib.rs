@@ -1,0 +1,3 @@
+//! The Palisade daemon's parts, as a library so integration tests can drive them.
+
+pub mod kernel;
