@@ -1,10 +1,11 @@
 //! `palisade`: the Palisade daemon and command line.
 //!
-//! This release carries the rules tooling (`palisade rules ...`) and the engine benchmark
-//! (`palisade bench rules`); the daemon subcommands arrive with the detection issue.
+//! `palisade run` watches the host; `palisade rules ...` validates and inspects rule files;
+//! `palisade bench rules` measures the engine.
 
 mod bench;
 mod rules_cmd;
+mod run_cmd;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Watch the host and print alerts for the loaded rules (root; kernel with BTF).
+    Run(run_cmd::RunArgs),
     /// Validate, inspect and test Falco rule files.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
@@ -36,6 +39,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Version => {

@@ -1,7 +1,7 @@
 //! The loaded kernel programs: one owner of the `aya::Ebpf` handle, its ring buffer and
 //! drop counter. Other parts of the daemon receive decoded [`Record`]s.
 
-mod record;
+pub mod record;
 
 use std::os::fd::AsFd;
 use std::time::Duration;

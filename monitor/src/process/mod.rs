@@ -1,0 +1,158 @@
+//! The process table: what the kernel told us about each live process, kept by fork, exec
+//! and exit records and seeded from `/proc` at start (so processes older than the daemon
+//! have names and ancestors). Reads `/proc` under a root path so tests can use a tempdir.
+
+mod procfs;
+mod users;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::kernel::Record;
+pub use users::Users;
+
+/// What we know of one process (thread group).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Process {
+    /// Process id (tgid).
+    pub pid: u32,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Kernel task name (`comm`, at most 15 bytes): Falco's `proc.name`.
+    pub comm: String,
+    /// argv[0]: Falco's `proc.exe`.
+    pub exe: String,
+    /// The executed file's path: Falco's `proc.exepath`.
+    pub exepath: String,
+    /// argv without argv[0].
+    pub args: Vec<String>,
+    /// Working directory, when known.
+    pub cwd: Option<String>,
+    /// Controlling tty device (0 if none).
+    pub tty: u32,
+    /// Real uid.
+    pub uid: u32,
+    /// Real gid.
+    pub gid: u32,
+    /// Audit login uid (`u32::MAX` when unset).
+    pub loginuid: u32,
+    /// cgroup v2 id.
+    pub cgroup_id: u64,
+}
+
+impl Process {
+    /// Falco's `proc.cmdline`: name and arguments.
+    pub fn cmdline(&self) -> String {
+        if self.args.is_empty() {
+            self.comm.clone()
+        } else {
+            format!("{} {}", self.comm, self.args.join(" "))
+        }
+    }
+}
+
+/// Live processes by pid.
+#[derive(Debug, Default)]
+pub struct ProcessTable {
+    procs: HashMap<u32, Process>,
+    proc_root: std::path::PathBuf,
+}
+
+impl ProcessTable {
+    /// A table reading `/proc` under `proc_root` (normally `/proc`).
+    pub fn new(proc_root: &Path) -> ProcessTable {
+        ProcessTable { procs: HashMap::new(), proc_root: proc_root.to_owned() }
+    }
+
+    /// Add every process currently in `/proc`.
+    pub fn seed(&mut self) -> usize {
+        for p in procfs::scan(&self.proc_root) {
+            self.procs.insert(p.pid, p);
+        }
+        self.procs.len()
+    }
+
+    /// A process by pid.
+    pub fn get(&self, pid: u32) -> Option<&Process> {
+        self.procs.get(&pid)
+    }
+
+    /// Number of processes known.
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
+    /// The ancestors of `pid`, parent first, up to `max` (stops at pid 0/1 loops).
+    pub fn ancestors(&self, pid: u32, max: usize) -> Vec<&Process> {
+        let mut out = Vec::new();
+        let mut cur = self.procs.get(&pid).map(|p| p.ppid);
+        while let Some(ppid) = cur {
+            if out.len() >= max || ppid == 0 {
+                break;
+            }
+            let Some(p) = self.procs.get(&ppid) else { break };
+            out.push(p);
+            if p.pid == p.ppid {
+                break;
+            }
+            cur = Some(p.ppid);
+        }
+        out
+    }
+
+    /// Update from one kernel record. Returns the process the record is about.
+    pub fn apply(&mut self, rec: &Record) -> Option<&Process> {
+        match rec {
+            Record::Fork { hdr, child_pid, child_tid } => {
+                if child_pid != child_tid {
+                    return self.procs.get(&hdr.pid); // a new thread: same process
+                }
+                let mut child = self.procs.get(&hdr.pid).cloned().unwrap_or_else(|| Process {
+                    comm: hdr.comm.clone(),
+                    uid: hdr.uid,
+                    gid: hdr.gid,
+                    loginuid: hdr.loginuid,
+                    cgroup_id: hdr.cgroup_id,
+                    ..Process::default()
+                });
+                child.pid = *child_pid;
+                child.ppid = hdr.pid;
+                self.procs.insert(*child_pid, child);
+                self.procs.get(child_pid)
+            }
+            Record::Exec { hdr, filename, argv, tty, .. } => {
+                let cwd = procfs::cwd(&self.proc_root, hdr.pid);
+                let p = self.procs.entry(hdr.pid).or_default();
+                p.pid = hdr.pid;
+                p.ppid = hdr.ppid;
+                p.comm = hdr.comm.clone();
+                p.exe = argv.first().cloned().unwrap_or_else(|| filename.clone());
+                p.exepath = filename.clone();
+                p.args = argv.iter().skip(1).cloned().collect();
+                p.tty = *tty;
+                p.uid = hdr.uid;
+                p.gid = hdr.gid;
+                p.loginuid = hdr.loginuid;
+                p.cgroup_id = hdr.cgroup_id;
+                if cwd.is_some() {
+                    p.cwd = cwd;
+                }
+                self.procs.get(&hdr.pid)
+            }
+            Record::Exit { hdr, .. } => {
+                if hdr.pid == hdr.tid {
+                    self.procs.remove(&hdr.pid);
+                }
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,60 @@
+//! Reading processes from a procfs tree.
+
+use std::path::Path;
+
+use super::Process;
+
+fn read(path: impl AsRef<Path>) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+/// The `Name`-style `key:\tvalue` field of `/proc/<pid>/status`.
+fn status_field<'a>(status: &'a str, key: &str) -> Option<&'a str> {
+    status.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(':')).map(str::trim)
+}
+
+/// The working directory of `pid`, if it can be read.
+pub fn cwd(root: &Path, pid: u32) -> Option<String> {
+    std::fs::read_link(root.join(pid.to_string()).join("cwd")).ok().map(|p| p.display().to_string())
+}
+
+/// One process from `root/<pid>`.
+pub fn read_process(root: &Path, pid: u32) -> Option<Process> {
+    let dir = root.join(pid.to_string());
+    let status = read(dir.join("status"))?;
+    let comm = read(dir.join("comm")).map(|c| c.trim_end_matches('\n').to_owned()).unwrap_or_default();
+    let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+    let mut argv: Vec<String> =
+        cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    if argv.last().is_some_and(String::is_empty) {
+        argv.pop();
+    }
+    let first = |key: &str| status_field(&status, key).and_then(|v| v.split_whitespace().next()?.parse::<u32>().ok());
+    // Field 7 of /proc/<pid>/stat (after the parenthesised comm) is tty_nr.
+    let tty = read(dir.join("stat"))
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.to_owned()))
+        .and_then(|rest| rest.split_whitespace().nth(4).and_then(|t| t.parse::<u32>().ok()))
+        .unwrap_or(0);
+    Some(Process {
+        pid,
+        ppid: first("PPid").unwrap_or(0),
+        comm,
+        exe: argv.first().cloned().unwrap_or_default(),
+        exepath: std::fs::read_link(dir.join("exe")).map(|p| p.display().to_string()).unwrap_or_default(),
+        args: argv.into_iter().skip(1).collect(),
+        cwd: cwd(root, pid),
+        tty,
+        uid: first("Uid").unwrap_or(0),
+        gid: first("Gid").unwrap_or(0),
+        loginuid: read(dir.join("loginuid")).and_then(|s| s.trim().parse().ok()).unwrap_or(u32::MAX),
+        cgroup_id: 0,
+    })
+}
+
+/// Every process under `root`.
+pub fn scan(root: &Path) -> Vec<Process> {
+    let Ok(dir) = std::fs::read_dir(root) else { return Vec::new() };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| read_process(root, pid))
+        .collect()
+}

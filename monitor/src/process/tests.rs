@@ -1,0 +1,46 @@
+use std::path::Path;
+
+use super::*;
+use crate::kernel::record::Header;
+
+fn hdr(pid: u32, ppid: u32, comm: &str) -> Header {
+    Header { ts_ns: 1, cgroup_id: 9, pid, tid: pid, ppid, uid: 0, gid: 0, loginuid: u32::MAX, comm: comm.into() }
+}
+
+fn write(root: &Path, pid: u32, comm: &str, ppid: u32, argv: &[&str]) {
+    let d = root.join(pid.to_string());
+    std::fs::create_dir_all(&d).expect("mkdir");
+    std::fs::write(d.join("comm"), format!("{comm}\n")).expect("comm");
+    std::fs::write(d.join("status"), format!("Name:\t{comm}\nPPid:\t{ppid}\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n")).expect("status");
+    std::fs::write(d.join("cmdline"), argv.join("\0") + "\0").expect("cmdline");
+    std::fs::write(d.join("stat"), format!("{pid} ({comm}) S {ppid} {pid} {pid} 34816 0")).expect("stat");
+}
+
+#[test]
+fn seeds_from_a_proc_tree_and_follows_fork_exec_exit() {
+    let root = std::env::temp_dir().join(format!("palisade-proc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    write(&root, 1, "systemd", 0, &["/sbin/init"]);
+    write(&root, 50, "bash", 1, &["-bash"]);
+    let mut t = ProcessTable::new(&root);
+    assert_eq!(t.seed(), 2);
+    let bash = t.get(50).expect("bash");
+    assert_eq!((bash.comm.as_str(), bash.ppid, bash.uid, bash.gid, bash.tty), ("bash", 1, 1000, 100, 34816));
+
+    t.apply(&Record::Fork { hdr: hdr(50, 1, "bash"), child_pid: 60, child_tid: 60 });
+    assert_eq!(t.get(60).map(|p| (p.comm.as_str(), p.ppid)), Some(("bash", 50)));
+    t.apply(&Record::Exec {
+        hdr: hdr(60, 50, "cat"),
+        filename: "/usr/bin/cat".into(),
+        argv: vec!["cat".into(), "/etc/shadow".into()],
+        args_truncated: false,
+        tty: 34816,
+    });
+    let cat = t.get(60).expect("cat");
+    assert_eq!((cat.exe.as_str(), cat.exepath.as_str(), cat.cmdline()), ("cat", "/usr/bin/cat", "cat /etc/shadow".to_owned()));
+    let names: Vec<&str> = t.ancestors(60, 8).iter().map(|p| p.comm.as_str()).collect();
+    assert_eq!(names, ["bash", "systemd"]);
+    t.apply(&Record::Exit { hdr: hdr(60, 50, "cat"), exit_code: 0 });
+    assert!(t.get(60).is_none());
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -1,0 +1,54 @@
+//! User and group names from the host's `/etc/passwd` and `/etc/group`.
+//! (Containers' own files are read once the container registry knows their root.)
+
+use std::collections::HashMap;
+use std::path::Path;
+
+/// uid → name and gid → name maps.
+#[derive(Debug, Default, Clone)]
+pub struct Users {
+    users: HashMap<u32, String>,
+    groups: HashMap<u32, String>,
+}
+
+fn parse(text: &str) -> HashMap<u32, String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            let id = f.nth(1)?.parse().ok()?;
+            Some((id, name.to_owned()))
+        })
+        .collect()
+}
+
+impl Users {
+    /// Read `etc/passwd` and `etc/group` under `root` (missing files give empty maps).
+    pub fn load(root: &Path) -> Users {
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
+        Users { users: parse(&read("etc/passwd")), groups: parse(&read("etc/group")) }
+    }
+
+    /// A user's name.
+    pub fn user(&self, uid: u32) -> Option<&str> {
+        self.users.get(&uid).map(String::as_str)
+    }
+
+    /// A group's name.
+    pub fn group(&self, gid: u32) -> Option<&str> {
+        self.groups.get(&gid).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_passwd_lines() {
+        let m = parse("root:x:0:0:root:/root:/bin/bash\n# c\nnobody:x:65534:65534::/:/sbin/nologin\n");
+        assert_eq!(m.get(&0).map(String::as_str), Some("root"));
+        assert_eq!(m.get(&65534).map(String::as_str), Some("nobody"));
+    }
+}
