@@ -135,3 +135,28 @@ pub fn header(bytes: &[u8]) -> Result<EventHeader, DecodeError> {
     }
     Ok(h)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The constants here must be the header's (the struct sizes are asserted at compile time).
+    #[test]
+    fn constants_match_the_c_header() {
+        let header = include_str!("bpf/palisade.h");
+        let define = |name: &str| -> usize {
+            header
+                .lines()
+                .find_map(|l| l.strip_prefix("#define ")?.strip_prefix(name)?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name} not defined in palisade.h"))
+        };
+        assert_eq!(define("PALISADE_ABI_VERSION"), ABI_VERSION as usize);
+        assert_eq!(define("PALISADE_PATH_MAX"), PATH_MAX);
+        assert_eq!(define("PALISADE_ARGS_MAX"), ARGS_MAX);
+        assert_eq!(define("PALISADE_COMM_LEN"), COMM_LEN);
+        for (name, value) in [("PALISADE_KIND_EXEC", kind::EXEC), ("PALISADE_KIND_FORK", kind::FORK), ("PALISADE_KIND_EXIT", kind::EXIT)] {
+            let line = header.lines().find(|l| l.trim_start().starts_with(name)).expect("kind in header");
+            assert!(line.contains(&format!("= {value},")), "{name} = {value} in palisade.h");
+        }
+    }
+}
