@@ -26,7 +26,7 @@ pub mod kind {
 
 /// `struct event_header`.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 pub struct EventHeader {
     /// Record kind ([`kind`]).
     pub kind: u32,
@@ -54,7 +54,7 @@ pub struct EventHeader {
 
 /// `struct exec_event`.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 pub struct ExecEvent {
     /// Header.
     pub hdr: EventHeader,
@@ -74,7 +74,7 @@ pub struct ExecEvent {
 
 /// `struct fork_event`.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 pub struct ForkEvent {
     /// Header (of the parent).
     pub hdr: EventHeader,
@@ -86,7 +86,7 @@ pub struct ForkEvent {
 
 /// `struct exit_event`.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
 pub struct ExitEvent {
     /// Header.
     pub hdr: EventHeader,
@@ -94,6 +94,14 @@ pub struct ExitEvent {
     pub exit_code: i32,
     /// Padding.
     pub _pad: u32,
+}
+
+impl EventHeader {
+    /// The task name, up to its first NUL.
+    pub fn comm(&self) -> String {
+        let end = self.comm.iter().position(|b| *b == 0).unwrap_or(COMM_LEN);
+        String::from_utf8_lossy(&self.comm[..end]).into_owned()
+    }
 }
 
 const _: () = assert!(std::mem::size_of::<EventHeader>() == 64);

@@ -93,7 +93,7 @@ fn exec_and_exit_records_carry_the_cgroup_and_argv() {
     assert_eq!(filename, "/bin/true");
     assert_eq!(argv, ["/bin/true", marker.as_str(), "second"]);
     assert_eq!(hdr.cgroup_id, cg.id(), "exec record attributed to the test cgroup");
-    assert_eq!(hdr.comm, "true");
+    assert_eq!(hdr.comm(), "true");
     assert_eq!(hdr.uid, 0);
     assert!(exit_seen, "an exit record for pid {}", hdr.pid);
     assert_eq!(kernel.drops(), 0, "no record lost at this rate");

@@ -2,6 +2,9 @@
 
 use palisade_ebpf::abi::{self, kind, DecodeError, ExecEvent, ExitEvent, ForkEvent};
 
+/// The fields every record has (the kernel's header as is; `comm()` gives the task name).
+pub type Header = abi::EventHeader;
+
 /// One decoded record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
@@ -36,48 +39,6 @@ pub enum Record {
     },
 }
 
-/// The fields every record has.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Header {
-    /// Boot-time clock, ns.
-    pub ts_ns: u64,
-    /// cgroup v2 id.
-    pub cgroup_id: u64,
-    /// Process id.
-    pub pid: u32,
-    /// Thread id.
-    pub tid: u32,
-    /// Parent process id.
-    pub ppid: u32,
-    /// Real uid.
-    pub uid: u32,
-    /// Real gid.
-    pub gid: u32,
-    /// Login uid (`u32::MAX` when unset).
-    pub loginuid: u32,
-    /// Task name.
-    pub comm: String,
-}
-
-fn text(bytes: &[u8]) -> String {
-    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
-}
-
-fn header(h: &abi::EventHeader) -> Header {
-    Header {
-        ts_ns: h.ts_ns,
-        cgroup_id: h.cgroup_id,
-        pid: h.pid,
-        tid: h.tid,
-        ppid: h.ppid,
-        uid: h.uid,
-        gid: h.gid,
-        loginuid: h.loginuid,
-        comm: text(&h.comm),
-    }
-}
-
 /// Decode one ring-buffer record. Unknown kinds are an error, never a panic.
 pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
     let h = abi::header(bytes)?;
@@ -92,7 +53,7 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
                 argv.pop();
             }
             Record::Exec {
-                hdr: header(&e.hdr),
+                hdr: e.hdr,
                 filename: String::from_utf8_lossy(&e.filename[..flen]).into_owned(),
                 argv,
                 args_truncated: e.args_truncated != 0,
@@ -101,11 +62,11 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         }
         kind::FORK => {
             let e: ForkEvent = abi::read(bytes)?;
-            Record::Fork { hdr: header(&e.hdr), child_pid: e.child_pid, child_tid: e.child_tid }
+            Record::Fork { hdr: e.hdr, child_pid: e.child_pid, child_tid: e.child_tid }
         }
         kind::EXIT => {
             let e: ExitEvent = abi::read(bytes)?;
-            Record::Exit { hdr: header(&e.hdr), exit_code: e.exit_code }
+            Record::Exit { hdr: e.hdr, exit_code: e.exit_code }
         }
         other => return Err(DecodeError::Kind(other)),
     })

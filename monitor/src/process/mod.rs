@@ -113,7 +113,7 @@ impl ProcessTable {
                     return self.procs.get(&hdr.pid); // a new thread: same process
                 }
                 let mut child = self.procs.get(&hdr.pid).cloned().unwrap_or_else(|| Process {
-                    comm: hdr.comm.clone(),
+                    comm: hdr.comm(),
                     uid: hdr.uid,
                     gid: hdr.gid,
                     loginuid: hdr.loginuid,
@@ -130,7 +130,7 @@ impl ProcessTable {
                 let p = self.procs.entry(hdr.pid).or_default();
                 p.pid = hdr.pid;
                 p.ppid = hdr.ppid;
-                p.comm = hdr.comm.clone();
+                p.comm = hdr.comm();
                 p.exe = argv.first().cloned().unwrap_or_else(|| filename.clone());
                 p.exepath = filename.clone();
                 p.args = argv.iter().skip(1).cloned().collect();

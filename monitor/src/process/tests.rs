@@ -4,7 +4,9 @@ use super::*;
 use crate::kernel::record::Header;
 
 fn hdr(pid: u32, ppid: u32, comm: &str) -> Header {
-    Header { ts_ns: 1, cgroup_id: 9, pid, tid: pid, ppid, uid: 0, gid: 0, loginuid: u32::MAX, comm: comm.into() }
+    let mut c = [0u8; 16];
+    c[..comm.len()].copy_from_slice(comm.as_bytes());
+    Header { kind: 0, abi: 1, ts_ns: 1, cgroup_id: 9, pid, tid: pid, ppid, uid: 0, gid: 0, loginuid: u32::MAX, comm: c }
 }
 
 fn write(root: &Path, pid: u32, comm: &str, ppid: u32, argv: &[&str]) {
