@@ -245,25 +245,14 @@ impl Compiler {
                 }
                 CompiledRhs::Extract(x)
             }
-            Rhs::Value(v) if modifier.is_some() => CompiledRhs::List(vec![self.constant(ty, op, v, c.pos)?]),
-            Rhs::List(vs) if modifier.is_some() => {
-                CompiledRhs::List(vs.iter().map(|v| self.constant(ty, op, v, c.pos)).collect::<CResult<_>>()?)
-            }
-            Rhs::Value(_) | Rhs::List(_) if op == CmpOp::PMatch => {
-                let items: Vec<&str> = match &c.rhs {
-                    Rhs::List(vs) => vs.iter().map(String::as_str).collect(),
-                    _ => vec![v_or(&c.rhs)],
-                };
-                for it in &items {
-                    self.constant(ty, op, it, c.pos)?;
+            Rhs::Value(_) | Rhs::List(_) if modifier.is_some() || op.is_list_op() => {
+                let items = literals(&c.rhs);
+                let constants = items.iter().map(|v| self.constant(ty, op, v, c.pos)).collect::<CResult<Vec<_>>>()?;
+                match (modifier, op) {
+                    (Some(m), _) => CompiledRhs::Modified(m, constants),
+                    (None, CmpOp::PMatch) => CompiledRhs::Paths(PathPrefixSet::new(items.iter().map(|s| s.as_bytes()))),
+                    _ => CompiledRhs::Set(ValueSet::new(constants)),
                 }
-                CompiledRhs::Paths(PathPrefixSet::new(items.iter().map(|s| s.as_bytes())))
-            }
-            Rhs::Value(v) if matches!(op, CmpOp::In | CmpOp::Intersects) => {
-                CompiledRhs::Set(ValueSet::new(vec![self.constant(ty, op, v, c.pos)?]))
-            }
-            Rhs::List(vs) if matches!(op, CmpOp::In | CmpOp::Intersects) => {
-                CompiledRhs::Set(ValueSet::new(vs.iter().map(|v| self.constant(ty, op, v, c.pos)).collect::<CResult<_>>()?))
             }
             Rhs::Value(v) if op == CmpOp::Regex => {
                 self.constant(ty, op, v, c.pos)?;
@@ -277,7 +266,7 @@ impl Compiler {
         };
         let ne_all = op == CmpOp::Ne
             && matches!(&c.lhs, Operand::Field(f) if matches!(f.name.as_str(), "fd.ip" | "fd.net" | "fd.port" | "fd.proto"));
-        Ok(CompiledCheck { lhs, lhs_is_list: is_list, op, modifier, rhs, ne_all, key: c.to_string(), cache_slot: None })
+        Ok(CompiledCheck { lhs, lhs_is_list: is_list, op, rhs, ne_all, key: c.to_string(), cache_slot: None })
     }
 }
 
@@ -289,22 +278,19 @@ impl Compiler {
         if self.source != Source::Syscall || f.name != "evt.type" || f.arg.is_some() {
             return Ok(());
         }
-        let names: Vec<&str> = match &c.rhs {
-            Rhs::Value(v) => vec![v],
-            Rhs::List(vs) => vs.iter().map(String::as_str).collect(),
-            _ => return Ok(()),
-        };
-        match names.into_iter().find(|n| crate::event_types::code(n).is_none()) {
+        match literals(&c.rhs).into_iter().find(|n| crate::event_types::code(n).is_none()) {
             Some(bad) => Err(CompileError { message: format!("unknown event type {bad}"), pos: c.pos, unknown_field: true }),
             None => Ok(()),
         }
     }
 }
 
-fn v_or(rhs: &Rhs) -> &str {
+/// The literal constants of a right-hand side (one for a value, all of a list).
+fn literals(rhs: &Rhs) -> Vec<&str> {
     match rhs {
-        Rhs::Value(v) => v,
-        _ => "",
+        Rhs::Value(v) => vec![v],
+        Rhs::List(vs) => vs.iter().map(String::as_str).collect(),
+        Rhs::None | Rhs::Field(_) => Vec::new(),
     }
 }
 

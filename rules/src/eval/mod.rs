@@ -65,8 +65,8 @@ pub enum CompiledRhs {
     One(Value<'static>),
     /// A set of constants for `in`/`intersects`.
     Set(ValueSet),
-    /// Constants for a modifier (`startswith oneof (...)`).
-    List(Vec<Value<'static>>),
+    /// A modifier and its constants (`startswith oneof (...)`).
+    Modified(Modifier, Vec<Value<'static>>),
     /// `pmatch` paths.
     Paths(PathPrefixSet),
     /// A fully anchored regular expression.
@@ -84,8 +84,6 @@ pub struct CompiledCheck {
     pub lhs_is_list: bool,
     /// Operator.
     pub op: CmpOp,
-    /// Modifier.
-    pub modifier: Option<Modifier>,
     /// Right-hand side.
     pub rhs: CompiledRhs,
     /// `!=` holds only when *every* extracted value differs (libsinsp's endpoint fields
@@ -210,10 +208,7 @@ impl CompiledCheck {
             CompiledRhs::Regex(re) => values.iter().any(|v| v.as_bytes().is_some_and(|b| re.is_match(b))),
             CompiledRhs::One(c) if self.ne_all => values.iter().all(|v| compare(self.op, v, c)),
             CompiledRhs::One(c) => values.iter().any(|v| compare(self.op, v, c)),
-            CompiledRhs::List(items) => match self.modifier {
-                Some(m) => values.iter().any(|v| compare_with_modifier(self.op, m, v, items)),
-                None => values.iter().any(|v| items.iter().any(|c| compare(CmpOp::Eq, v, c))),
-            },
+            CompiledRhs::Modified(m, items) => values.iter().any(|v| compare_with_modifier(self.op, *m, v, items)),
             CompiledRhs::Extract(e) => {
                 let rhs = e.extract(src);
                 let rvals = rhs.values();

@@ -272,22 +272,17 @@ fn condition_warnings(ctx: &mut Ctx<'_>, e: &Expr) {
 }
 
 /// Compile the collected items into a ruleset. Errors go to `report`.
-pub fn compile(col: &Collector, options: &LoadOptions, report: &mut Report) -> Option<Ruleset> {
-    // The source texts referenced by items (for snippets).
-    let mut sources: HashMap<Arc<str>, Arc<SourceText>> = HashMap::new();
-    for r in &col.rules {
-        if let Some(s) = r.cond.source() {
-            sources.insert(s.name.clone(), s);
-        }
-    }
-    for m in &col.macros {
-        if let Some(s) = m.cond.source() {
-            sources.insert(s.name.clone(), s);
-        }
-    }
+pub fn compile(
+    col: &Collector,
+    options: &LoadOptions,
+    files: &[Arc<SourceText>],
+    report: &mut Report,
+) -> Option<Ruleset> {
+    let sources: HashMap<Arc<str>, Arc<SourceText>> = files.iter().map(|s| (s.name.clone(), s.clone())).collect();
     let mut ctx = Ctx { report, current: None, texts: Vec::new(), sources };
 
     // Lists: flatten references to lists defined earlier than the referencing definition.
+    let mut used_lists: HashSet<String> = HashSet::new();
     let lists: Vec<(String, Vec<String>)> = col
         .lists
         .iter()
@@ -295,21 +290,16 @@ pub fn compile(col: &Collector, options: &LoadOptions, report: &mut Report) -> O
             let mut items = Vec::new();
             for it in &l.items {
                 match col.list(it) {
-                    Some(r) if r.index < l.visibility => items.extend(r.items.iter().cloned()),
+                    Some(r) if r.index < l.visibility => {
+                        used_lists.insert(it.clone());
+                        items.extend(r.items.iter().cloned());
+                    }
                     _ => items.push(it.clone()),
                 }
             }
             (l.name.clone(), items)
         })
         .collect();
-    let mut used_lists: HashSet<String> = HashSet::new();
-    for l in &col.lists {
-        for it in &l.items {
-            if col.list(it).is_some_and(|r| r.index < l.visibility) {
-                used_lists.insert(it.clone());
-            }
-        }
-    }
 
     // Macros: parse in order, then resolve each with the macros visible to it.
     let mut parsed: HashMap<String, Option<Expr>> = HashMap::new();

@@ -215,7 +215,7 @@ impl Loader {
             lists: self.collector.lists.len(),
         };
         let mut report = self.report;
-        let ruleset = compiler::compile(&self.collector, &self.options, &mut report);
+        let ruleset = compiler::compile(&self.collector, &self.options, &self.sources, &mut report);
         let ruleset = if report.has_errors() { None } else { ruleset };
         Loaded { ruleset, report, counts }
     }

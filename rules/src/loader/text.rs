@@ -32,11 +32,6 @@ impl CondText {
         }
     }
 
-    /// The file the condition was first defined in.
-    pub fn source(&self) -> Option<Arc<SourceText>> {
-        self.pieces.first().map(|p| p.src.clone())
-    }
-
     /// The combined text.
     pub fn text(&self) -> &str {
         &self.text
@@ -92,12 +87,6 @@ impl OffsetMap {
             delta = oe as isize - ne as isize;
         }
         (off as isize + delta).max(0) as usize
-    }
-
-    /// Compose: `self` maps C→B, `inner` maps B→A; the result maps C→A.
-    pub fn then(&self, inner: &OffsetMap) -> impl Fn(usize) -> usize + '_ {
-        let inner = inner.clone();
-        move |off| inner.map(self.map(off))
     }
 }
 

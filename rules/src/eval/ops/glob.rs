@@ -270,15 +270,7 @@ fn scan_bracket(p: &[u8], start: usize, t: u8, ci: bool, not: bool) -> BracketSc
             return BracketScan::Literal(p_init);
         }
 
-        if let Some(nc) = plain {
-            let is_range = get(pi) == b'-' && get(pi + 1) != 0 && get(pi + 1) != b']';
-            if !is_range && nc == fnc {
-                return BracketScan::Matched(pi);
-            }
-            cold = nc;
-            c = get(pi);
-            pi += 1;
-        } else if c == b'[' && get(pi) == b'.' {
+        if plain.is_none() && c == b'[' && get(pi) == b'.' {
             let Some((after, sym)) = collating_symbol(p, pi) else {
                 return BracketScan::Fail;
             };
@@ -291,7 +283,7 @@ fn scan_bracket(p: &[u8], start: usize, t: u8, ci: bool, not: bool) -> BracketSc
             c = get(pi);
             pi += 1;
         } else {
-            let nc = fold(c, ci);
+            let nc = plain.unwrap_or_else(|| fold(c, ci));
             let is_range = get(pi) == b'-' && get(pi + 1) != 0 && get(pi + 1) != b']';
             if !is_range && nc == fnc {
                 return BracketScan::Matched(pi);
