@@ -6,7 +6,7 @@
 use bytemuck::{Pod, Zeroable};
 
 /// Must equal `PALISADE_ABI_VERSION` in palisade.h; part of the bpffs pin directory name.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 /// `PALISADE_PATH_MAX`.
 pub const PATH_MAX: usize = 256;
 /// `PALISADE_ARGS_MAX`.
@@ -22,7 +22,48 @@ pub mod kind {
     pub const FORK: u32 = 2;
     /// `PALISADE_KIND_EXIT`.
     pub const EXIT: u32 = 3;
+    /// `PALISADE_KIND_SYSCALL`.
+    pub const SYSCALL: u32 = 4;
 }
+
+/// `enum palisade_fd_kind`: what the fd of a syscall record is.
+pub mod fd_kind {
+    /// No fd, or it could not be read.
+    pub const NONE: u32 = 0;
+    /// A file, directory, fifo or device; path in the record.
+    pub const FILE: u32 = 1;
+    /// An IPv4 or IPv6 socket.
+    pub const INET: u32 = 2;
+    /// A unix socket; its bound path (if any) in the record.
+    pub const UNIX: u32 = 3;
+    /// A socket of another family.
+    pub const SOCKET: u32 = 4;
+    /// Something else (anon inode).
+    pub const OTHER: u32 = 5;
+}
+
+/// `enum palisade_open_kind`: how the open prefilter finds an open's flags.
+pub mod open_kind {
+    /// Not an open.
+    pub const NONE: u8 = 0;
+    /// `open(path, flags, mode)`.
+    pub const FLAGS_ARG1: u8 = 1;
+    /// `openat(dirfd, path, flags, mode)`.
+    pub const FLAGS_ARG2: u8 = 2;
+    /// `openat2(dirfd, path, how, size)`.
+    pub const HOW_ARG2: u8 = 3;
+    /// `creat(path, mode)`.
+    pub const CREAT: u8 = 4;
+}
+
+/// `PALISADE_FD_FROM_RET`: [`SyscallConf::fd`] naming the return value.
+pub const FD_FROM_RET: u8 = 7;
+/// `PALISADE_EXE_FROM_MEMFD`.
+pub const EXE_FROM_MEMFD: u32 = 1;
+/// `PALISADE_INTEREST_READ`.
+pub const INTEREST_READ: u8 = 1;
+/// `PALISADE_INTEREST_WRITE`.
+pub const INTEREST_WRITE: u8 = 2;
 
 /// `struct event_header`.
 #[repr(C)]
@@ -66,10 +107,16 @@ pub struct ExecEvent {
     pub args_truncated: u32,
     /// Controlling tty device, 0 if none.
     pub tty: u32,
+    /// Bytes used in `cwd`.
+    pub cwd_len: u32,
+    /// `PALISADE_EXE_*` bits.
+    pub exe_flags: u32,
     /// The executed path as passed to exec.
     pub filename: [u8; PATH_MAX],
     /// argv, NUL-separated.
     pub args: [u8; ARGS_MAX],
+    /// Working directory as the task sees it.
+    pub cwd: [u8; PATH_MAX],
 }
 
 /// `struct fork_event`.
@@ -96,6 +143,108 @@ pub struct ExitEvent {
     pub _pad: u32,
 }
 
+/// `struct fd_info`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct FdInfo {
+    /// [`fd_kind`].
+    pub kind: u32,
+    /// The fd number, -1 if none.
+    pub num: i32,
+    /// Inode mode.
+    pub i_mode: u32,
+    /// The file's open flags.
+    pub f_flags: u32,
+    /// Inode number.
+    pub ino: u64,
+    /// Socket family (AF_*).
+    pub family: u16,
+    /// Socket type (SOCK_*).
+    pub sock_type: u16,
+    /// Socket protocol (IPPROTO_*).
+    pub protocol: u16,
+    /// Local port.
+    pub lport: u16,
+    /// Remote port.
+    pub rport: u16,
+    /// Padding.
+    pub _pad: [u16; 3],
+    /// Local address (IPv4: first 4 bytes).
+    pub laddr: [u8; 16],
+    /// Remote address.
+    pub raddr: [u8; 16],
+}
+
+/// `struct syscall_conf`: what the sys_exit program captures for one syscall number.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct SyscallConf {
+    /// 1 to capture this syscall.
+    pub enabled: u8,
+    /// User strings to copy (register index + 1; 0 none).
+    pub str_arg: [u8; 2],
+    /// The dirfd each string is relative to (register index + 1; 0: the cwd).
+    pub str_dirfd: [u8; 2],
+    /// The fd to describe (register index + 1, or [`FD_FROM_RET`]; 0 none).
+    pub fd: u8,
+    /// A user sockaddr to copy (register index + 1; 0 none).
+    pub addr_arg: u8,
+    /// [`open_kind`].
+    pub open_kind: u8,
+}
+
+/// `struct open_filter`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct OpenFilter {
+    /// 0: every open passes.
+    pub active: u32,
+    /// Every read open passes.
+    pub read_all: u32,
+    /// Every write open passes.
+    pub write_all: u32,
+    /// `INTEREST_*` directions in which an open whose raw path contains `../` passes.
+    pub raw_dotdot: u32,
+    /// Bit L set: some prefix key has L bytes.
+    pub prefix_lens: [u64; 4],
+}
+
+/// `struct syscall_event`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct SyscallEvent {
+    /// Header.
+    pub hdr: EventHeader,
+    /// Return value.
+    pub ret: i64,
+    /// Raw register arguments.
+    pub args: [u64; 6],
+    /// openat2: `struct open_how` (flags, mode, resolve).
+    pub extra: [u64; 3],
+    /// Syscall number.
+    pub nr: u32,
+    /// Bytes used in `path`.
+    pub path_len: u32,
+    /// Bytes used in each `str`.
+    pub str_len: [u32; 2],
+    /// Bytes used in each `base`.
+    pub base_len: [u32; 2],
+    /// Bytes used in `addr`.
+    pub addr_len: u32,
+    /// Padding.
+    pub _pad: u32,
+    /// The fd the call is about.
+    pub fd: FdInfo,
+    /// User sockaddr, raw.
+    pub addr: [u8; 32],
+    /// The fd's path.
+    pub path: [u8; PATH_MAX],
+    /// User strings as passed.
+    pub str: [[u8; PATH_MAX]; 2],
+    /// The directory each relative string is relative to.
+    pub base: [[u8; PATH_MAX]; 2],
+}
+
 impl EventHeader {
     /// The task name, up to its first NUL.
     pub fn comm(&self) -> String {
@@ -105,7 +254,11 @@ impl EventHeader {
 }
 
 const _: () = assert!(std::mem::size_of::<EventHeader>() == 64);
-const _: () = assert!(std::mem::size_of::<ExecEvent>() == 64 + 16 + PATH_MAX + ARGS_MAX);
+const _: () = assert!(std::mem::size_of::<ExecEvent>() == 64 + 24 + 2 * PATH_MAX + ARGS_MAX);
+const _: () = assert!(std::mem::size_of::<FdInfo>() == 72);
+const _: () = assert!(std::mem::size_of::<SyscallConf>() == 8);
+const _: () = assert!(std::mem::size_of::<OpenFilter>() == 48);
+const _: () = assert!(std::mem::size_of::<SyscallEvent>() == 280 + 5 * PATH_MAX);
 const _: () = assert!(std::mem::size_of::<ForkEvent>() == 72);
 const _: () = assert!(std::mem::size_of::<ExitEvent>() == 72);
 
@@ -155,14 +308,35 @@ mod tests {
         let define = |name: &str| -> usize {
             header
                 .lines()
-                .find_map(|l| l.strip_prefix("#define ")?.strip_prefix(name)?.trim().parse().ok())
+                .find_map(|l| l.strip_prefix("#define ")?.strip_prefix(name)?.split_whitespace().next()?.parse().ok())
                 .unwrap_or_else(|| panic!("{name} not defined in palisade.h"))
         };
         assert_eq!(define("PALISADE_ABI_VERSION"), ABI_VERSION as usize);
         assert_eq!(define("PALISADE_PATH_MAX"), PATH_MAX);
         assert_eq!(define("PALISADE_ARGS_MAX"), ARGS_MAX);
         assert_eq!(define("PALISADE_COMM_LEN"), COMM_LEN);
-        for (name, value) in [("PALISADE_KIND_EXEC", kind::EXEC), ("PALISADE_KIND_FORK", kind::FORK), ("PALISADE_KIND_EXIT", kind::EXIT)] {
+        assert_eq!(define("PALISADE_FD_FROM_RET"), FD_FROM_RET as usize);
+        assert_eq!(define("PALISADE_EXE_FROM_MEMFD"), EXE_FROM_MEMFD as usize);
+        assert_eq!(define("PALISADE_INTEREST_READ"), INTEREST_READ as usize);
+        assert_eq!(define("PALISADE_INTEREST_WRITE"), INTEREST_WRITE as usize);
+        let enums = [
+            ("PALISADE_KIND_EXEC", kind::EXEC),
+            ("PALISADE_KIND_FORK", kind::FORK),
+            ("PALISADE_KIND_EXIT", kind::EXIT),
+            ("PALISADE_KIND_SYSCALL", kind::SYSCALL),
+            ("PALISADE_FD_NONE", fd_kind::NONE),
+            ("PALISADE_FD_FILE", fd_kind::FILE),
+            ("PALISADE_FD_INET", fd_kind::INET),
+            ("PALISADE_FD_UNIX", fd_kind::UNIX),
+            ("PALISADE_FD_SOCKET", fd_kind::SOCKET),
+            ("PALISADE_FD_OTHER", fd_kind::OTHER),
+            ("PALISADE_OPEN_NONE", u32::from(open_kind::NONE)),
+            ("PALISADE_OPEN_FLAGS_ARG1", u32::from(open_kind::FLAGS_ARG1)),
+            ("PALISADE_OPEN_FLAGS_ARG2", u32::from(open_kind::FLAGS_ARG2)),
+            ("PALISADE_OPEN_HOW_ARG2", u32::from(open_kind::HOW_ARG2)),
+            ("PALISADE_OPEN_CREAT", u32::from(open_kind::CREAT)),
+        ];
+        for (name, value) in enums {
             let line = header.lines().find(|l| l.trim_start().starts_with(name)).expect("kind in header");
             assert!(line.contains(&format!("= {value},")), "{name} = {value} in palisade.h");
         }

@@ -1,4 +1,4 @@
-//! Palisade's kernel programs: the compiled BPF objects and the Rust mirror of their ABI.
+//! Palisade's kernel programs: the compiled BPF object and the Rust mirror of its ABI.
 //!
 //! Why C and not Rust for the kernel side: aya-ebpf has no CO-RE, so an object built against
 //! one kernel's struct layouts was rejected by another kernel's verifier; C compiled by clang
@@ -10,5 +10,5 @@ pub mod abi;
 #[repr(C, align(8))]
 pub struct Aligned<T: ?Sized>(pub T);
 
-/// The process-lifecycle programs (`process.bpf.c`): exec, fork, exit.
-pub static PROCESS_OBJ: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/process.bpf.o")));
+/// Every detection program (`palisade.bpf.c`): exec, fork and exit, and the syscall exits.
+pub static PALISADE_OBJ: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/palisade.bpf.o")));

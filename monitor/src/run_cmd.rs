@@ -1,9 +1,11 @@
 //! `palisade run`: load the rules and the kernel programs, turn kernel records into Falco
 //! events, evaluate, and print alerts until SIGINT/SIGTERM.
 //!
-//! This stage watches process execution (execve); file, network and other syscalls arrive
-//! with the next kernel programs. Events are evaluated for every process on the host.
+//! The kernel writes records without waking us (waking a reader per event costs more than
+//! the event itself, see shared/notes/performance.md); we drain every [`DRAIN_INTERVAL`].
+//! Events are evaluated for every process on the host.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,11 +15,18 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use nix::time::{clock_gettime, ClockId};
-use palisade::event::KernelEvent;
-use palisade::kernel::{decode, Kernel, Record};
+use palisade::capture;
+use palisade::event::EventBuilder;
+use palisade::kernel::{decode, Kernel};
+use palisade::mounts;
 use palisade::process::{ProcessTable, Users};
 use palisade_rules::alert::Alert;
-use palisade_rules::{event_types, Loader, Priority, RuleMatching, Source};
+use palisade_rules::{Loader, Priority, RuleMatching, Ruleset, Source};
+
+/// How long records may wait in the ring buffer before we read them.
+const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
+/// How often lost records are reported (Falco's `syscall_event_drops`).
+const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -41,7 +50,7 @@ fn boot_to_wall_offset() -> u64 {
     ns(ClockId::CLOCK_REALTIME).saturating_sub(ns(ClockId::CLOCK_BOOTTIME))
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+fn load_rules(args: &RunArgs) -> anyhow::Result<Ruleset> {
     let mut loader = Loader::new();
     for f in &args.files {
         loader.add_file(f).with_context(|| format!("cannot read rules file {}", f.display()))?;
@@ -53,33 +62,57 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let Some(mut rules) = loaded.ruleset else { bail!("the rules files have errors; nothing started") };
     rules.set_min_priority(args.priority);
     rules.set_rule_matching(args.rule_matching.parse().unwrap_or(RuleMatching::First));
+    Ok(rules)
+}
 
+/// What a run did, printed when it stops.
+#[derive(Debug, Default)]
+struct Stats {
+    records: u64,
+    events: u64,
+    alerts: u64,
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let rules = load_rules(&args)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing signal handlers")?;
     }
+    let (mounted, failed) = mounts::ensure();
+    for m in mounted {
+        eprintln!("palisade: mounted {m}");
+    }
+    for f in failed {
+        eprintln!("palisade: warning: could not mount {f}");
+    }
 
     let mut kernel = Kernel::load().context("loading the kernel programs (root and kernel BTF are required)")?;
+    let plan = capture::plan(&rules);
+    kernel.configure(&plan.capture).context("configuring the kernel programs")?;
     let mut table = ProcessTable::new(Path::new("/proc"));
     let seeded = table.seed();
     let users = Users::load(Path::new("/"));
     let hostname = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
-    let offset = boot_to_wall_offset();
-    let execve = event_types::code("execve").context("execve event type")?;
+    let mut builder = EventBuilder::new(boot_to_wall_offset());
     eprintln!(
-        "palisade: {} rules active, {} processes known; watching (Ctrl-C stops)",
+        "palisade: {} rules active, {} processes known, {} syscalls captured ({}); watching (Ctrl-C stops)",
         rules.active_count(),
-        seeded
+        seeded,
+        plan.capture.syscalls.len(),
+        plan.summary,
     );
 
+    let mut stats = Stats::default();
     let mut matches = Vec::new();
-    let mut num = 0u64;
     let mut reported_drops = 0u64;
     let mut last_drop_check = Instant::now();
-    let mut out = std::io::stdout().lock();
-    while !stop.load(Ordering::Relaxed) {
-        kernel.wait(Duration::from_millis(100))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    loop {
+        kernel.wait(DRAIN_INTERVAL)?;
+        let stopping = stop.load(Ordering::Relaxed);
         kernel.drain(|bytes| {
+            stats.records += 1;
             let rec = match decode(bytes) {
                 Ok(r) => r,
                 Err(e) => {
@@ -87,35 +120,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     return;
                 }
             };
-            let is_exec = matches!(rec, Record::Exec { .. });
-            let Some(process) = table.apply(&rec).cloned() else { return };
-            if !is_exec {
-                return;
-            }
-            let Record::Exec { hdr, .. } = &rec else { return };
-            num += 1;
-            let event = KernelEvent {
-                type_code: execve,
-                type_name: "execve",
-                num,
-                time_ns: hdr.ts_ns + offset,
-                res: 0,
-                tid: hdr.tid,
-                process: &process,
-                table: &table,
-                users: &users,
-            };
+            let Some(data) = builder.build(&rec, &mut table) else { return };
+            stats.events += 1;
+            let event = data.view(&table, &users);
             rules.evaluate(Source::Syscall, &event, &mut matches);
             for rule in &matches {
-                let alert = Alert::new(rule, &event, event.time_ns, &hostname);
+                stats.alerts += 1;
+                let alert = Alert::new(rule, &event, data.time_ns, &hostname);
                 let line = if args.json { alert.to_json(true, true).to_string() } else { alert.to_text() };
-                use std::io::Write as _;
                 let _ = writeln!(out, "{line}");
             }
-            use std::io::Write as _;
-            let _ = out.flush();
         });
-        if last_drop_check.elapsed() >= Duration::from_secs(10) {
+        let _ = out.flush();
+        if last_drop_check.elapsed() >= DROP_REPORT_INTERVAL {
             last_drop_check = Instant::now();
             let drops = kernel.drops();
             if drops > reported_drops {
@@ -123,7 +140,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 reported_drops = drops;
             }
         }
+        if stopping {
+            break; // after one more drain: what arrived before the signal still counts
+        }
     }
-    eprintln!("palisade: stopping ({} events evaluated, {} drops)", num, kernel.drops());
+    eprintln!(
+        "palisade: stopped: records={} events={} alerts={} drops={}",
+        stats.records,
+        stats.events,
+        stats.alerts,
+        kernel.drops()
+    );
     Ok(ExitCode::SUCCESS)
 }

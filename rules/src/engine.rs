@@ -185,6 +185,11 @@ impl Ruleset {
         self.index.values().map(|i| i.all.len()).sum()
     }
 
+    /// The active rules of `source` (enabled and at least the minimum priority), in load order.
+    pub fn active_rules(&self, source: Source) -> impl Iterator<Item = &Rule> + '_ {
+        self.index.get(&source).into_iter().flat_map(|idx| idx.all.iter().map(|&i| &self.rules[i as usize]))
+    }
+
     /// The event types some active rule of `source` can match (what the kernel must deliver).
     pub fn wanted_event_types(&self, source: Source) -> EventTypeSet {
         let mut s = EventTypeSet::empty();

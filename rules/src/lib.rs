@@ -13,6 +13,7 @@ pub mod evttype;
 pub mod fields;
 pub mod loader;
 pub mod output;
+pub mod prefilter;
 pub mod priority;
 pub mod testing;
 pub mod value;

@@ -10,7 +10,7 @@
 #ifndef PALISADE_H
 #define PALISADE_H
 
-#define PALISADE_ABI_VERSION 1
+#define PALISADE_ABI_VERSION 2
 
 /* Sizes of the variable parts; records carry the used length. */
 #define PALISADE_PATH_MAX 256
@@ -22,6 +22,7 @@ enum palisade_kind {
 	PALISADE_KIND_EXEC = 1,
 	PALISADE_KIND_FORK = 2,
 	PALISADE_KIND_EXIT = 3,
+	PALISADE_KIND_SYSCALL = 4,
 };
 
 /* The start of every record. */
@@ -46,9 +47,15 @@ struct exec_event {
 	__u32 args_len;          /* bytes used in args: NUL-separated argv */
 	__u32 args_truncated;    /* 1 when argv did not fit */
 	__u32 tty;               /* dev_t of the controlling tty, 0 if none */
+	__u32 cwd_len;           /* bytes used in cwd */
+	__u32 exe_flags;         /* PALISADE_EXE_* */
 	__u8 filename[PALISADE_PATH_MAX];
 	__u8 args[PALISADE_ARGS_MAX];
+	__u8 cwd[PALISADE_PATH_MAX]; /* working directory, as the task sees it */
 };
+
+/* struct exec_event.exe_flags */
+#define PALISADE_EXE_FROM_MEMFD 1 /* the executed file is a memfd (fileless execution) */
 
 /* A new process or thread (sched_process_fork). */
 struct fork_event {
@@ -62,6 +69,88 @@ struct exit_event {
 	struct event_header hdr;
 	__s32 exit_code;
 	__u32 _pad;
+};
+
+/* What the fd a syscall record describes turned out to be (struct fd_info.kind). */
+enum palisade_fd_kind {
+	PALISADE_FD_NONE = 0,   /* no fd, or it could not be read */
+	PALISADE_FD_FILE = 1,   /* path in syscall_event.path; i_mode tells file/dir/fifo/... */
+	PALISADE_FD_INET = 2,   /* AF_INET/AF_INET6 socket; addresses below */
+	PALISADE_FD_UNIX = 3,   /* AF_UNIX socket; its bound path (if any) in syscall_event.path */
+	PALISADE_FD_SOCKET = 4, /* a socket of another family */
+	PALISADE_FD_OTHER = 5,  /* anon inode (eventfd, userfaultfd, bpf ...): its name in path */
+};
+
+/* The file behind the fd a syscall record describes, read from the task's fd table at exit. */
+struct fd_info {
+	__u32 kind;        /* enum palisade_fd_kind */
+	__s32 num;         /* the fd number, -1 if none */
+	__u32 i_mode;      /* inode mode (S_IFMT bits tell the type) */
+	__u32 f_flags;     /* open flags of the file */
+	__u64 ino;
+	__u16 family;      /* sockets: AF_* */
+	__u16 sock_type;   /* sockets: SOCK_* */
+	__u16 protocol;    /* sockets: IPPROTO_* */
+	__u16 lport;       /* local port, host order */
+	__u16 rport;       /* remote port, host order */
+	__u16 _pad[3];
+	__u8 laddr[16];    /* local address (IPv4 in the first 4 bytes) */
+	__u8 raddr[16];    /* remote address */
+};
+
+/* Per syscall number: what the sys_exit program captures (map SYSCALL_CONF, filled by the
+ * daemon from its syscall table for the event types the loaded rules can match).
+ * Argument references are register index + 1; 0 means none. */
+struct syscall_conf {
+	__u8 enabled;
+	__u8 str_arg[2];   /* user strings (paths) to copy */
+	__u8 str_dirfd[2]; /* dirfd each string is relative to (0: the cwd) */
+	__u8 fd;           /* fd to describe: 1..6 an argument, 7 the return value */
+	__u8 addr_arg;     /* user sockaddr to copy (connect, sendto, bind ...) */
+	__u8 open_kind;    /* PALISADE_OPEN_*: applies the open prefilter */
+};
+
+#define PALISADE_FD_FROM_RET 7
+
+enum palisade_open_kind {
+	PALISADE_OPEN_NONE = 0,
+	PALISADE_OPEN_FLAGS_ARG1 = 1, /* open(path, flags, mode) */
+	PALISADE_OPEN_FLAGS_ARG2 = 2, /* openat(dirfd, path, flags, mode) */
+	PALISADE_OPEN_HOW_ARG2 = 3,   /* openat2(dirfd, path, how, size): flags in how->flags */
+	PALISADE_OPEN_CREAT = 4,      /* creat(path, mode): always a write */
+};
+
+/* The open prefilter switches (map OPEN_FILTER, one entry). Paths that pass are those whose
+ * hash is in PATH_INTEREST (see palisade_hash_* in syscalls.bpf.c for the key derivation). */
+struct open_filter {
+	__u32 active;      /* 0: every open passes */
+	__u32 read_all;    /* every read open passes */
+	__u32 write_all;   /* every write open passes */
+	__u32 raw_dotdot;  /* PALISADE_INTEREST_* directions in which a raw path with "../" passes */
+	__u64 prefix_lens[4]; /* bit L set: some prefix of L bytes is in PATH_INTEREST */
+};
+
+/* PATH_INTEREST values: which directions a path key is interesting for. */
+#define PALISADE_INTEREST_READ 1
+#define PALISADE_INTEREST_WRITE 2
+
+/* The exit of a syscall the rules can match (sys_exit). */
+struct syscall_event {
+	struct event_header hdr;
+	__s64 ret;
+	__u64 args[6];     /* raw register arguments */
+	__u64 extra[3];    /* openat2: struct open_how {flags, mode, resolve} */
+	__u32 nr;          /* syscall number */
+	__u32 path_len;    /* bytes used in path */
+	__u32 str_len[2];  /* bytes used in str[i]; 0 if not captured */
+	__u32 base_len[2]; /* bytes used in base[i]; 0 when str[i] is absolute or absent */
+	__u32 addr_len;    /* bytes used in addr */
+	__u32 _pad;
+	struct fd_info fd;
+	__u8 addr[32];     /* user sockaddr, raw */
+	__u8 path[PALISADE_PATH_MAX];   /* the fd's path (files, unix sockets, anon inodes) */
+	__u8 str[2][PALISADE_PATH_MAX]; /* user strings as passed */
+	__u8 base[2][PALISADE_PATH_MAX];/* directory each relative string is relative to */
 };
 
 #endif

@@ -1,16 +1,18 @@
 //! The loaded kernel programs: one owner of the `aya::Ebpf` handle, its ring buffer and
 //! drop counter. Other parts of the daemon receive decoded [`Record`]s.
 
+pub mod interest;
 pub mod record;
 
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use aya::maps::{MapData, PerCpuArray, RingBuf};
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
+use palisade_ebpf::abi::{OpenFilter, SyscallConf};
 pub use record::{decode, Record};
 
 /// Why the kernel side could not be set up.
@@ -43,22 +45,38 @@ pub enum KernelError {
     Poll(#[from] nix::Error),
 }
 
-/// The process-lifecycle tracepoints (tp_btf), by program name = tracepoint name.
-const PROCESS_PROGRAMS: [&str; 3] = ["sched_process_exec", "sched_process_fork", "sched_process_exit"];
+/// The tracepoints (tp_btf), by program name = tracepoint name.
+const PROGRAMS: [&str; 4] = ["sched_process_exec", "sched_process_fork", "sched_process_exit", "sys_exit"];
+
+/// The kernel's capture settings: which syscalls, and which opens.
+#[derive(Clone, Debug, Default)]
+pub struct Capture {
+    /// Per syscall number, what to capture (numbers not listed are not captured).
+    pub syscalls: Vec<(u32, SyscallConf)>,
+    /// The open prefilter's switches.
+    pub open_filter: OpenFilter,
+    /// The open prefilter's interesting keys and the directions they are interesting for.
+    pub interest: Vec<(u64, u8)>,
+}
 
 /// Loaded and attached programs plus the consumer side of their maps.
 pub struct Kernel {
     _ebpf: Ebpf,
     events: RingBuf<MapData>,
     drops: PerCpuArray<MapData, u64>,
+    // Values as bytes: aya's `Pod` is an unsafe trait; byte arrays already implement it and
+    // bytemuck casts the ABI structs to them safely.
+    syscall_conf: Array<MapData, [u8; 8]>,
+    open_filter: Array<MapData, [u8; 48]>,
+    interest: HashMap<MapData, u64, u8>,
 }
 
 impl Kernel {
     /// Load the programs and attach them. Needs root (CAP_BPF + CAP_PERFMON) and kernel BTF.
     pub fn load() -> Result<Kernel, KernelError> {
-        let mut ebpf = Ebpf::load(&palisade_ebpf::PROCESS_OBJ.0)?;
+        let mut ebpf = Ebpf::load(&palisade_ebpf::PALISADE_OBJ.0)?;
         let btf = Btf::from_sys_fs()?;
-        for name in PROCESS_PROGRAMS {
+        for name in PROGRAMS {
             let program = ebpf.program_mut(name).ok_or(KernelError::Map {
                 name,
                 detail: "program missing from the object".into(),
@@ -70,7 +88,31 @@ impl Kernel {
         }
         let events = take(&mut ebpf, "EVENTS", RingBuf::try_from)?;
         let drops = take(&mut ebpf, "DROPS", PerCpuArray::try_from)?;
-        Ok(Kernel { _ebpf: ebpf, events, drops })
+        let syscall_conf = take(&mut ebpf, "SYSCALL_CONF", Array::try_from)?;
+        let open_filter = take(&mut ebpf, "OPEN_FILTER", Array::try_from)?;
+        let interest = take(&mut ebpf, "PATH_INTEREST", HashMap::try_from)?;
+        Ok(Kernel { _ebpf: ebpf, events, drops, syscall_conf, open_filter, interest })
+    }
+
+    /// Set what the syscall program captures. The open filter is switched off while the
+    /// interest keys change, so no wanted open is dropped midway.
+    pub fn configure(&mut self, capture: &Capture) -> Result<(), KernelError> {
+        let map_err = |name: &'static str| move |e: aya::maps::MapError| KernelError::Map { name, detail: e.to_string() };
+        self.open_filter.set(0, bytemuck::cast::<_, [u8; 48]>(OpenFilter::default()), 0).map_err(map_err("OPEN_FILTER"))?;
+        let old: Vec<u64> = self.interest.keys().filter_map(Result::ok).collect();
+        for k in old {
+            self.interest.remove(&k).map_err(map_err("PATH_INTEREST"))?;
+        }
+        for (key, dirs) in &capture.interest {
+            self.interest.insert(key, dirs, 0).map_err(map_err("PATH_INTEREST"))?;
+        }
+        self.open_filter.set(0, bytemuck::cast::<_, [u8; 48]>(capture.open_filter), 0).map_err(map_err("OPEN_FILTER"))?;
+        let wanted: std::collections::HashMap<u32, SyscallConf> = capture.syscalls.iter().copied().collect();
+        for nr in 0..self.syscall_conf.len() {
+            let conf = wanted.get(&nr).copied().unwrap_or_default();
+            self.syscall_conf.set(nr, bytemuck::cast::<_, [u8; 8]>(conf), 0).map_err(map_err("SYSCALL_CONF"))?;
+        }
+        Ok(())
     }
 
     /// Hand every record waiting in the ring buffer to `f`; returns how many.

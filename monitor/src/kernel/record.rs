@@ -1,6 +1,6 @@
 //! Decoding ring-buffer bytes into typed records.
 
-use palisade_ebpf::abi::{self, kind, DecodeError, ExecEvent, ExitEvent, ForkEvent};
+use palisade_ebpf::abi::{self, kind, DecodeError, ExecEvent, ExitEvent, FdInfo, ForkEvent, SyscallEvent};
 
 /// The fields every record has (the kernel's header as is; `comm()` gives the task name).
 pub type Header = abi::EventHeader;
@@ -20,6 +20,10 @@ pub enum Record {
         args_truncated: bool,
         /// Controlling tty device (0 if none).
         tty: u32,
+        /// Working directory as the task sees it.
+        cwd: String,
+        /// `abi::EXE_*` bits.
+        exe_flags: u32,
     },
     /// A new process or thread.
     Fork {
@@ -37,6 +41,38 @@ pub enum Record {
         /// Exit code as the kernel stores it.
         exit_code: i32,
     },
+    /// The exit of a captured syscall.
+    Syscall(Box<SyscallRecord>),
+}
+
+/// The exit of a syscall, decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyscallRecord {
+    /// Common fields.
+    pub hdr: Header,
+    /// Syscall number (x86-64).
+    pub nr: u32,
+    /// Return value.
+    pub ret: i64,
+    /// Raw register arguments.
+    pub args: [u64; 6],
+    /// openat2: `struct open_how` (flags, mode, resolve).
+    pub extra: [u64; 3],
+    /// The fd the call is about, as the kernel saw it at exit.
+    pub fd: FdInfo,
+    /// That fd's path (files, bound unix sockets), if any.
+    pub fd_path: Option<String>,
+    /// The user strings (paths) as passed.
+    pub strings: [Option<String>; 2],
+    /// For each relative string, the directory it is relative to.
+    pub bases: [Option<String>; 2],
+    /// The user sockaddr, raw, when captured.
+    pub addr: Option<[u8; 32]>,
+}
+
+fn text(bytes: &[u8], len: u32) -> String {
+    let len = (len as usize).min(bytes.len());
+    String::from_utf8_lossy(&bytes[..len]).into_owned()
 }
 
 /// Decode one ring-buffer record. Unknown kinds are an error, never a panic.
@@ -58,7 +94,25 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
                 argv,
                 args_truncated: e.args_truncated != 0,
                 tty: e.tty,
+                cwd: text(&e.cwd, e.cwd_len),
+                exe_flags: e.exe_flags,
             }
+        }
+        kind::SYSCALL => {
+            let e: SyscallEvent = abi::read(bytes)?;
+            let some = |b: &[u8], len: u32| (len > 0).then(|| text(b, len));
+            Record::Syscall(Box::new(SyscallRecord {
+                hdr: e.hdr,
+                nr: e.nr,
+                ret: e.ret,
+                args: e.args,
+                extra: e.extra,
+                fd: e.fd,
+                fd_path: some(&e.path, e.path_len),
+                strings: [some(&e.str[0], e.str_len[0]), some(&e.str[1], e.str_len[1])],
+                bases: [some(&e.base[0], e.base_len[0]), some(&e.base[1], e.base_len[1])],
+                addr: (e.addr_len > 0).then_some(e.addr),
+            }))
         }
         kind::FORK => {
             let e: ForkEvent = abi::read(bytes)?;

@@ -38,6 +38,8 @@ pub struct Process {
     pub loginuid: u32,
     /// cgroup v2 id.
     pub cgroup_id: u64,
+    /// The executable is a memfd (fileless execution).
+    pub exe_from_memfd: bool,
 }
 
 impl Process {
@@ -125,8 +127,7 @@ impl ProcessTable {
                 self.procs.insert(*child_pid, child);
                 self.procs.get(child_pid)
             }
-            Record::Exec { hdr, filename, argv, tty, .. } => {
-                let cwd = procfs::cwd(&self.proc_root, hdr.pid);
+            Record::Exec { hdr, filename, argv, tty, cwd, exe_flags, .. } => {
                 let p = self.procs.entry(hdr.pid).or_default();
                 p.pid = hdr.pid;
                 p.ppid = hdr.ppid;
@@ -139,10 +140,30 @@ impl ProcessTable {
                 p.gid = hdr.gid;
                 p.loginuid = hdr.loginuid;
                 p.cgroup_id = hdr.cgroup_id;
-                if cwd.is_some() {
-                    p.cwd = cwd;
+                p.exe_from_memfd = exe_flags & palisade_ebpf::abi::EXE_FROM_MEMFD != 0;
+                if !cwd.is_empty() {
+                    p.cwd = Some(cwd.clone());
                 }
                 self.procs.get(&hdr.pid)
+            }
+            Record::Syscall(sys) => {
+                let hdr = &sys.hdr;
+                let p = self.procs.entry(hdr.pid).or_insert_with(|| {
+                    // Started before the daemon and missed by the /proc scan: what the
+                    // header tells, plus what /proc still has.
+                    procfs::read_process(&self.proc_root, hdr.pid).unwrap_or_else(|| Process {
+                        pid: hdr.pid,
+                        ppid: hdr.ppid,
+                        comm: hdr.comm(),
+                        ..Process::default()
+                    })
+                });
+                // Credentials and name can change without an exec (setuid, prctl).
+                p.uid = hdr.uid;
+                p.gid = hdr.gid;
+                p.loginuid = hdr.loginuid;
+                p.cgroup_id = hdr.cgroup_id;
+                Some(p)
             }
             Record::Exit { hdr, .. } => {
                 if hdr.pid == hdr.tid {

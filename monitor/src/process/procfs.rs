@@ -13,8 +13,8 @@ fn status_field<'a>(status: &'a str, key: &str) -> Option<&'a str> {
     status.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(':')).map(str::trim)
 }
 
-/// The working directory of `pid`, if it can be read.
-pub fn cwd(root: &Path, pid: u32) -> Option<String> {
+/// The working directory of `pid`, if it can be read (seeding only: exec records carry it).
+fn cwd(root: &Path, pid: u32) -> Option<String> {
     std::fs::read_link(root.join(pid.to_string()).join("cwd")).ok().map(|p| p.display().to_string())
 }
 
@@ -48,6 +48,7 @@ pub fn read_process(root: &Path, pid: u32) -> Option<Process> {
         gid: first("Gid").unwrap_or(0),
         loginuid: read(dir.join("loginuid")).and_then(|s| s.trim().parse().ok()).unwrap_or(u32::MAX),
         cgroup_id: 0,
+        exe_from_memfd: std::fs::read_link(dir.join("exe")).is_ok_and(|p| p.to_string_lossy().starts_with("/memfd:")),
     })
 }
 

@@ -37,9 +37,12 @@ fn seeds_from_a_proc_tree_and_follows_fork_exec_exit() {
         argv: vec!["cat".into(), "/etc/shadow".into()],
         args_truncated: false,
         tty: 34816,
+        cwd: "/root".into(),
+        exe_flags: 0,
     });
     let cat = t.get(60).expect("cat");
     assert_eq!((cat.exe.as_str(), cat.exepath.as_str(), cat.cmdline()), ("cat", "/usr/bin/cat", "cat /etc/shadow".to_owned()));
+    assert_eq!(cat.cwd.as_deref(), Some("/root"));
     let names: Vec<&str> = t.ancestors(60, 8).iter().map(|p| p.comm.as_str()).collect();
     assert_eq!(names, ["bash", "systemd"]);
     t.apply(&Record::Exit { hdr: hdr(60, 50, "cat"), exit_code: 0 });

@@ -1,46 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
 /* Process lifecycle: exec, fork, exit, from BTF tracepoints (tp_btf: cheaper than classic
- * tracepoints, typed arguments). Each writes one record to EVENTS. */
-
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_tracing.h>
-#include "palisade.h"
-#include "maps.h"
-
-char LICENSE[] SEC("license") = "GPL";
-
-static __always_inline void fill_header(struct event_header *h, __u32 kind, struct task_struct *task)
-{
-	__u64 uid_gid = bpf_get_current_uid_gid();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-
-	h->kind = kind;
-	h->abi = PALISADE_ABI_VERSION;
-	h->ts_ns = bpf_ktime_get_boot_ns();
-	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->pid = pid_tgid >> 32;
-	h->tid = (__u32)pid_tgid;
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	h->uid = (__u32)uid_gid;
-	h->gid = uid_gid >> 32;
-	if (bpf_core_field_exists(task->loginuid))
-		h->loginuid = BPF_CORE_READ(task, loginuid.val);
-	else
-		h->loginuid = (__u32)-1;
-	bpf_get_current_comm(&h->comm, sizeof(h->comm));
-}
-
-static __always_inline __u32 tty_of(struct task_struct *task)
-{
-	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
-	if (!tty)
-		return 0;
-	__u32 major = BPF_CORE_READ(tty, driver, major);
-	__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
-	return (major << 20) | minor;
-}
+ * tracepoints, typed arguments). Each writes one record to EVENTS. Part of palisade.bpf.c. */
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
@@ -67,7 +27,16 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	if (len > 0 && bpf_probe_read_user(e->args, len, (void *)start) == 0)
 		e->args_len = (__u32)len;
 
-	bpf_ringbuf_submit(e, 0);
+	struct path root = task_root(task);
+	e->cwd_len = cwd_path(task, &root, e->cwd);
+	e->exe_flags = 0;
+	const unsigned char *exe_name = BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name);
+	char head[6] = {};
+	bpf_probe_read_kernel(head, sizeof(head), exe_name);
+	if (head[0] == 'm' && head[1] == 'e' && head[2] == 'm' && head[3] == 'f' && head[4] == 'd' && head[5] == ':')
+		e->exe_flags |= PALISADE_EXE_FROM_MEMFD;
+
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -82,7 +51,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	fill_header(&e->hdr, PALISADE_KIND_FORK, parent);
 	e->child_pid = BPF_CORE_READ(child, tgid);
 	e->child_tid = BPF_CORE_READ(child, pid);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -97,6 +66,6 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	fill_header(&e->hdr, PALISADE_KIND_EXIT, task);
 	e->exit_code = BPF_CORE_READ(task, exit_code);
 	e->_pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }

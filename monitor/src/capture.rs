@@ -1,0 +1,98 @@
+//! What the kernel captures for a ruleset: the syscalls whose Falco event types some active
+//! rule can match (the engine's evt.type index says which), how to capture each (strings,
+//! fd, sockaddr, from the syscall table), and the open prefilter derived from the rules.
+//!
+//! execve/execveat come from `sched_process_exec` (the caller's memory is gone at the exit
+//! of a successful exec), forks and exits from the scheduler tracepoints: those are always
+//! on, since the process table needs them.
+
+use std::collections::BTreeSet;
+
+use palisade_ebpf::abi::{open_kind, SyscallConf, FD_FROM_RET};
+use palisade_rules::prefilter::{open_interest, PathInterest};
+use palisade_rules::{event_types, Ruleset, Source};
+
+use crate::kernel::interest::open_filter;
+use crate::kernel::Capture;
+use crate::syscalls::{self, FdOf, Syscall};
+
+/// Event types served by the process tracepoints instead of sys_exit.
+const FROM_PROCESS_TRACEPOINTS: [&str; 5] = ["execve", "execveat", "clone", "fork", "vfork"];
+
+/// The kernel settings for a ruleset, and a one-line description of them.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// What to write into the kernel's maps.
+    pub capture: Capture,
+    /// The captured event types and the open filter, for the startup line.
+    pub summary: String,
+}
+
+/// Register index → the ABI's "index + 1" encoding.
+fn reg(i: u8) -> u8 {
+    i + 1
+}
+
+/// The kernel capture settings for one syscall.
+pub fn conf(sys: &Syscall) -> SyscallConf {
+    let mut c = SyscallConf { enabled: 1, ..SyscallConf::default() };
+    for (slot, s) in sys.strings.iter().enumerate() {
+        if let Some(s) = s {
+            c.str_arg[slot] = reg(s.arg);
+            c.str_dirfd[slot] = s.dirfd.map_or(0, reg);
+        }
+    }
+    c.fd = match sys.fd {
+        FdOf::None => 0,
+        FdOf::Arg(i) => reg(i),
+        // dup*: the returned fd is the same open file.
+        FdOf::Ret | FdOf::Dup(_) => FD_FROM_RET,
+    };
+    c.addr_arg = match sys.event {
+        "connect" | "bind" => reg(1),
+        "sendto" | "recvfrom" => reg(4),
+        _ => 0,
+    };
+    c.open_kind = match sys.event {
+        "open" => open_kind::FLAGS_ARG1,
+        "openat" => open_kind::FLAGS_ARG2,
+        "openat2" => open_kind::HOW_ARG2,
+        "creat" => open_kind::CREAT,
+        _ => open_kind::NONE,
+    };
+    c
+}
+
+fn describe(side: &PathInterest) -> String {
+    if side.all {
+        return "all".into();
+    }
+    let n = side.exact.len() + side.prefixes.len() + side.basenames.len() + side.comms.len();
+    format!("{n} keys{}", if side.raw_dotdot { " + traversal" } else { "" })
+}
+
+/// The capture plan for `rules`.
+pub fn plan(rules: &Ruleset) -> Plan {
+    let wanted = rules.wanted_event_types(Source::Syscall);
+    let mut types = BTreeSet::new();
+    let mut syscalls = Vec::new();
+    for code in wanted.codes() {
+        let Some(name) = event_types::name(code) else { continue };
+        if FROM_PROCESS_TRACEPOINTS.contains(&name) {
+            continue;
+        }
+        for sys in syscalls::for_event(name) {
+            types.insert(name);
+            syscalls.push((sys.nr, conf(sys)));
+        }
+    }
+    let interest = open_interest(rules);
+    let (open_filter, keys) = open_filter(&interest);
+    let summary = format!(
+        "{} event types; opens: read {}, write {}",
+        types.len(),
+        describe(&interest.read),
+        describe(&interest.write)
+    );
+    Plan { capture: Capture { syscalls, open_filter, interest: keys }, summary }
+}

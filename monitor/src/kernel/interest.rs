@@ -1,0 +1,104 @@
+//! The open prefilter's kernel form: the rule-derived [`OpenInterest`] turned into hashed
+//! keys for the `PATH_INTEREST` map and the switches of `OPEN_FILTER`.
+//!
+//! Key derivation (must match `syscalls.c`): FNV-1a 64 over the bytes, from a seed per key
+//! space. A prefix `P` is `fnv(SEED_PREFIX, P)`; an exact path `X` is
+//! `fnv(SEED_PREFIX, X ++ "\0")` (no path contains NUL, so no prefix collides with it by
+//! construction); a last component `B` is `fnv(SEED_BASENAME, B)`; a task name `C` is
+//! `fnv(SEED_COMM, C)`. The kernel checks each prefix length marked in `prefix_lens`.
+//! Hash collisions can only let an event through, never drop one.
+
+use std::collections::BTreeMap;
+
+use palisade_ebpf::abi::{OpenFilter, INTEREST_READ, INTEREST_WRITE, PATH_MAX};
+use palisade_rules::prefilter::{OpenInterest, PathInterest};
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+const SEED_PREFIX: u64 = FNV_OFFSET;
+const SEED_BASENAME: u64 = FNV_OFFSET ^ 1;
+const SEED_COMM: u64 = FNV_OFFSET ^ 2;
+/// The kernel hashes comms of at most 15 bytes (`TASK_COMM_LEN` - 1).
+const COMM_MAX: usize = 15;
+
+fn fnv(seed: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(seed, |h, b| (h ^ u64::from(*b)).wrapping_mul(FNV_PRIME))
+}
+
+/// The `OPEN_FILTER` switches and `PATH_INTEREST` entries for `interest`.
+pub fn open_filter(interest: &OpenInterest) -> (OpenFilter, Vec<(u64, u8)>) {
+    let mut filter = OpenFilter { active: 1, ..OpenFilter::default() };
+    let mut keys: BTreeMap<u64, u8> = BTreeMap::new();
+    let mut dotdot = 0u32;
+    let mut add = |side: &PathInterest, dir: u8, all: &mut u32, filter_lens: &mut [u64; 4]| {
+        if side.all {
+            *all = 1;
+            return;
+        }
+        if side.raw_dotdot {
+            dotdot |= u32::from(dir);
+        }
+        for p in &side.exact {
+            let mut b = p.as_bytes().to_vec();
+            b.push(0);
+            *keys.entry(fnv(SEED_PREFIX, &b)).or_default() |= dir;
+        }
+        for p in &side.prefixes {
+            let len = p.len();
+            if len == 0 || len >= PATH_MAX {
+                // An empty prefix matches everything; one the kernel never hashes that far
+                // cannot be checked: both mean "let this direction through".
+                *all = 1;
+                continue;
+            }
+            filter_lens[len >> 6] |= 1 << (len & 63);
+            *keys.entry(fnv(SEED_PREFIX, p.as_bytes())).or_default() |= dir;
+        }
+        for b in &side.basenames {
+            *keys.entry(fnv(SEED_BASENAME, b.as_bytes())).or_default() |= dir;
+        }
+        for c in &side.comms {
+            let c = &c.as_bytes()[..c.len().min(COMM_MAX)];
+            *keys.entry(fnv(SEED_COMM, c)).or_default() |= dir;
+        }
+    };
+    let mut lens = [0u64; 4];
+    add(&interest.read, INTEREST_READ, &mut filter.read_all, &mut lens);
+    add(&interest.write, INTEREST_WRITE, &mut filter.write_all, &mut lens);
+    filter.prefix_lens = lens;
+    filter.raw_dotdot = dotdot;
+    (filter, keys.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv_is_fnv1a_64() {
+        // Published FNV-1a 64 test vectors.
+        assert_eq!(fnv(FNV_OFFSET, b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv(FNV_OFFSET, b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv(FNV_OFFSET, b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn keys_and_prefix_lengths() {
+        let mut interest = OpenInterest::default();
+        interest.read.exact.insert("/etc/shadow".into());
+        interest.read.prefixes.insert("/etc/sudoers.d/".into());
+        interest.write.prefixes.insert("/etc".into());
+        interest.write.comms.insert("a-very-long-process-name".into());
+        interest.read.raw_dotdot = true;
+        let (filter, keys) = open_filter(&interest);
+        assert_eq!((filter.active, filter.read_all, filter.write_all, filter.raw_dotdot), (1, 0, 0, 1));
+        assert_eq!(filter.prefix_lens[0], (1 << 15) | (1 << 4));
+        let key = |seed, b: &[u8]| keys.iter().find(|(k, _)| *k == fnv(seed, b)).map(|(_, d)| *d);
+        assert_eq!(key(SEED_PREFIX, b"/etc/shadow\0"), Some(INTEREST_READ));
+        assert_eq!(key(SEED_PREFIX, b"/etc"), Some(INTEREST_WRITE));
+        assert_eq!(key(SEED_COMM, b"a-very-long-pro"), Some(INTEREST_WRITE));
+        assert_eq!(keys.len(), 4);
+        interest.read.all = true;
+        assert_eq!(open_filter(&interest).0.read_all, 1);
+    }
+}
