@@ -64,6 +64,8 @@ pub const EXE_FROM_MEMFD: u32 = 1;
 pub const INTEREST_READ: u8 = 1;
 /// `PALISADE_INTEREST_WRITE`.
 pub const INTEREST_WRITE: u8 = 2;
+/// `PALISADE_INTEREST_WORDS`: u64 words per direction in the `INTEREST_BITS` map.
+pub const INTEREST_WORDS: usize = 1024;
 
 /// `struct event_header`.
 #[repr(C)]
@@ -203,8 +205,8 @@ pub struct OpenFilter {
     pub read_all: u32,
     /// Every write open passes.
     pub write_all: u32,
-    /// `INTEREST_*` directions in which an open whose raw path contains `../` passes.
-    pub raw_dotdot: u32,
+    /// Padding.
+    pub _pad: u32,
     /// Bit L set: some prefix key has L bytes.
     pub prefix_lens: [u64; 4],
 }
@@ -319,6 +321,7 @@ mod tests {
         assert_eq!(define("PALISADE_EXE_FROM_MEMFD"), EXE_FROM_MEMFD as usize);
         assert_eq!(define("PALISADE_INTEREST_READ"), INTEREST_READ as usize);
         assert_eq!(define("PALISADE_INTEREST_WRITE"), INTEREST_WRITE as usize);
+        assert_eq!(define("PALISADE_INTEREST_WORDS"), INTEREST_WORDS);
         let enums = [
             ("PALISADE_KIND_EXEC", kind::EXEC),
             ("PALISADE_KIND_FORK", kind::FORK),

@@ -30,6 +30,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// The cost of `palisade run` to the workloads it watches: an open/close loop (W1) and
+    /// fork+exec of /bin/true (W2), with and without the daemon, in interleaved rounds (root).
+    Overhead(crate::bench_overhead::OverheadArgs),
 }
 
 
@@ -162,7 +165,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Rules { files, events, rounds } = cmd;
+    let (files, events, rounds) = match cmd {
+        BenchCommand::Rules { files, events, rounds } => (files, events, rounds),
+        BenchCommand::Overhead(args) => return crate::bench_overhead::run(args),
+    };
     let mut loader = Loader::new();
     for f in &files {
         loader.add_file(f).with_context(|| format!("cannot read {}", f.display()))?;

@@ -12,7 +12,7 @@ use palisade_ebpf::abi::{open_kind, SyscallConf, FD_FROM_RET};
 use palisade_rules::prefilter::{open_interest, PathInterest};
 use palisade_rules::{event_types, Ruleset, Source};
 
-use crate::kernel::interest::open_filter;
+use crate::kernel::interest::{bitmap, open_filter};
 use crate::kernel::Capture;
 use crate::syscalls::{self, FdOf, Syscall};
 
@@ -94,5 +94,5 @@ pub fn plan(rules: &Ruleset) -> Plan {
         describe(&interest.read),
         describe(&interest.write)
     );
-    Plan { capture: Capture { syscalls, open_filter, interest: keys }, summary }
+    Plan { capture: Capture { syscalls, open_filter, interest_bits: bitmap(&keys) }, summary }
 }

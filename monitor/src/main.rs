@@ -1,9 +1,10 @@
 //! `palisade`: the Palisade daemon and command line.
 //!
 //! `palisade run` watches the host; `palisade rules ...` validates and inspects rule files;
-//! `palisade bench rules` measures the engine.
+//! `palisade bench rules` measures the engine; `palisade bench overhead` the daemon's cost.
 
 mod bench;
+mod bench_overhead;
 mod rules_cmd;
 mod run_cmd;
 
@@ -29,7 +30,7 @@ enum Command {
     /// Validate, inspect and test Falco rule files.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
-    /// Measure the rules engine (events per second; not a test).
+    /// Measure the rules engine and the daemon's overhead (not tests).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Print the version and the Falco engine version whose rule language is implemented.

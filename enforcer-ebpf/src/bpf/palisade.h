@@ -121,18 +121,20 @@ enum palisade_open_kind {
 };
 
 /* The open prefilter switches (map OPEN_FILTER, one entry). Paths that pass are those whose
- * hash is in PATH_INTEREST (see palisade_hash_* in syscalls.bpf.c for the key derivation). */
+ * key hashes have their bit set in INTEREST_BITS (key derivation: syscalls.c). */
 struct open_filter {
 	__u32 active;      /* 0: every open passes */
 	__u32 read_all;    /* every read open passes */
 	__u32 write_all;   /* every write open passes */
-	__u32 raw_dotdot;  /* PALISADE_INTEREST_* directions in which a raw path with "../" passes */
+	__u32 _pad;
 	__u64 prefix_lens[4]; /* bit L set: some prefix of L bytes is in PATH_INTEREST */
 };
 
-/* PATH_INTEREST values: which directions a path key is interesting for. */
+/* Directions of the open prefilter. */
 #define PALISADE_INTEREST_READ 1
 #define PALISADE_INTEREST_WRITE 2
+/* Words (u64) per direction in INTEREST_BITS: reads first, then writes. */
+#define PALISADE_INTEREST_WORDS 1024
 
 /* The exit of a syscall the rules can match (sys_exit). */
 struct syscall_event {

@@ -15,11 +15,15 @@
 #define O_ACCMODE 3
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
-/* Key spaces of PATH_INTEREST: FNV-1a 64 from distinct seeds. A collision only lets an
- * event through, which user space then evaluates exactly. */
+/* Key spaces of INTEREST_BITS: FNV-1a 64 from distinct seeds. */
 #define SEED_PREFIX FNV_OFFSET          /* prefix P: fnv(P); exact path X: fnv(X ++ "\0") */
 #define SEED_BASENAME (FNV_OFFSET ^ 1)  /* last component B: fnv(B) */
 #define SEED_COMM (FNV_OFFSET ^ 2)      /* comm C: fnv(C) */
+/* INTEREST_BITS: a bitmap per direction (reads, then writes), bit = hash mod 65536. A set
+ * bit may be another key's (a false positive lets an event through to user space, which
+ * evaluates the rules exactly); a clear bit proves no key has that hash. Array lookups are
+ * inlined by the verifier: a few ns, where a hash map lookup costs tens. */
+#define INTEREST_WORDS PALISADE_INTEREST_WORDS
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -36,11 +40,11 @@ struct {
 } OPEN_FILTER SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
-	__type(value, __u8);
-} PATH_INTEREST SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * INTEREST_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} INTEREST_BITS SEC(".maps");
 
 /* The record being built (too big for the BPF stack). */
 struct {
@@ -55,27 +59,92 @@ static __always_inline __u64 fnv_step(__u64 h, __u8 c)
 	return (h ^ c) * FNV_PRIME;
 }
 
-static __always_inline int interest_has(__u64 key, __u8 want)
+static __always_inline int bit_set(__u64 h, __u32 base)
 {
-	__u8 *v = bpf_map_lookup_elem(&PATH_INTEREST, &key);
-	return v && (*v & want);
+	__u32 idx = base + ((h >> 6) & (INTEREST_WORDS - 1));
+	__u64 *w = bpf_map_lookup_elem(&INTEREST_BITS, &idx);
+	return w && ((*w >> (h & 63)) & 1);
 }
 
-#define OPEN_DROP 0
-#define OPEN_PASS 1
-#define OPEN_IF_DOTDOT 2 /* passes only if the raw path contains "../" */
+static __always_inline int interest_has(__u64 h, __u8 want)
+{
+	return ((want & PALISADE_INTEREST_READ) && bit_set(h, 0)) ||
+	       ((want & PALISADE_INTEREST_WRITE) && bit_set(h, INTEREST_WORDS));
+}
 
-/* Whether an open of `path` (resolved, `len` bytes) by `comm` can matter to some rule. */
-static __noinline int open_interesting(const __u8 *path, __u32 len, const __u8 *comm, __u32 read, __u32 write)
+/* Where a relative open's lexical path (base + "/" + path) is put together. */
+struct join_scratch {
+	__u8 buf[2 * PALISADE_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct join_scratch);
+} JOIN_SCRATCH SEC(".maps");
+
+/* Whether the bytes before a '/' (or the end), as a window of the last three (the newest
+ * in the low byte), end an empty, "." or ".." component: "//", "/./", "/../". */
+static __always_inline int odd_component(__u32 win)
+{
+	return (win & 0xff) == '/' || (win & 0xffff) == ('/' << 8 | '.') ||
+	       (win & 0xffffff) == ('/' << 16 | '.' << 8 | '.');
+}
+
+/* The open prefilter's walk over a path's bytes (a bpf_loop callback: verified once). */
+struct hash_walk {
+	const __u8 *path;
+	const struct open_filter *f;
+	__u64 hp;      /* fnv of every byte so far: prefix keys */
+	__u64 hb;      /* fnv of the current component: basename keys */
+	__u32 win;     /* the last bytes, newest lowest */
+	__u32 want;    /* PALISADE_INTEREST_* */
+	__u32 verdict; /* 1: let the open through */
+	__u32 _pad;
+};
+
+static long hash_step(__u32 i, void *data)
+{
+	struct hash_walk *w = data;
+	__u8 c = w->path[i & PATH_MASK];
+	__u32 prev = w->win;
+	w->hp = fnv_step(w->hp, c);
+	w->win = prev << 8 | c;
+	if (c == '/') {
+		if (i > 0 && odd_component(prev)) {
+			w->verdict = 1; /* "//", "/./" or "/../" */
+			return 1;
+		}
+		w->hb = SEED_BASENAME;
+	} else {
+		w->hb = fnv_step(w->hb, c);
+	}
+	__u32 l = i + 1;
+	if ((w->f->prefix_lens[(l >> 6) & 3] >> (l & 63)) & 1 && interest_has(w->hp, w->want)) {
+		w->verdict = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether an open can matter to some rule. The path checked is the lexical join of the path
+ * as passed (str[0]) with the directory it is relative to (base[0]): what fd.name is. Paths
+ * not in normal form ("..", ".", "//", a trailing "/") pass, as the normalised path could
+ * differ (and "../" is what traversal rules look for).
+ */
+static __noinline int open_interesting(const struct syscall_event *e, const __u8 *comm, __u32 want)
 {
 	__u32 zero = 0;
 	struct open_filter *f = bpf_map_lookup_elem(&OPEN_FILTER, &zero);
 	if (!f || !f->active)
-		return OPEN_PASS;
-	if ((read && f->read_all) || (write && f->write_all))
-		return OPEN_PASS;
-	__u8 want = (read ? PALISADE_INTEREST_READ : 0) | (write ? PALISADE_INTEREST_WRITE : 0);
-	int fallback = (f->raw_dotdot & want) ? OPEN_IF_DOTDOT : OPEN_DROP;
+		return 1;
+	if (((want & PALISADE_INTEREST_READ) && f->read_all) || ((want & PALISADE_INTEREST_WRITE) && f->write_all))
+		return 1;
+	__u32 str_len = e->str_len[0], base_len = e->base_len[0];
+	if (str_len == 0)
+		return 1; /* unreadable: let user space decide */
 
 	__u64 h = SEED_COMM;
 	for (int i = 0; i < PALISADE_COMM_LEN; i++) {
@@ -84,52 +153,55 @@ static __noinline int open_interesting(const __u8 *path, __u32 len, const __u8 *
 		h = fnv_step(h, comm[i]);
 	}
 	if (interest_has(h, want))
-		return OPEN_PASS;
+		return 1;
 
-	__u64 hp = SEED_PREFIX, hb = SEED_BASENAME;
-	for (__u32 i = 0; i < PALISADE_PATH_MAX - 1; i++) {
-		if (i >= len)
-			break;
-		__u8 c = path[i];
-		hp = fnv_step(hp, c);
-		hb = c == '/' ? SEED_BASENAME : fnv_step(hb, c);
-		__u32 l = i + 1;
-		if ((f->prefix_lens[(l >> 6) & 3] >> (l & 63)) & 1) {
-			if (interest_has(hp, want))
-				return OPEN_PASS;
-		}
-	}
-	if (interest_has(fnv_step(hp, 0), want) || interest_has(hb, want))
-		return OPEN_PASS;
-	return fallback;
-}
-
-/* Whether the string contains "../". */
-static __noinline int has_dotdot(const __u8 *s, __u32 len)
-{
-	for (__u32 i = 0; i + 2 < PALISADE_PATH_MAX; i++) {
-		if (i + 2 >= len)
-			break;
-		if (s[i] == '.' && s[i + 1] == '.' && s[i + 2] == '/')
+	const __u8 *path = e->str[0];
+	__u32 len = str_len;
+	if (e->str[0][0] != '/') {
+		if (base_len == 0)
+			return 1; /* relative to an unknown directory */
+		struct join_scratch *j = bpf_map_lookup_elem(&JOIN_SCRATCH, &zero);
+		if (!j)
 			return 1;
+		base_len &= PATH_MASK;
+		bpf_probe_read_kernel(j->buf, base_len, e->base[0]);
+		__u32 off = base_len;
+		if (base_len > 1)
+			j->buf[off++ & PATH_MASK] = '/';
+		KEEP_MASK(off);
+		off &= PATH_MASK;
+		bpf_probe_read_kernel(&j->buf[off], str_len & PATH_MASK, e->str[0]);
+		len = off + str_len;
+		if (len >= PALISADE_PATH_MAX)
+			return 1; /* longer than the kernel checks */
+		path = j->buf;
 	}
-	return 0;
+
+	struct hash_walk w = { .path = path, .f = f, .hp = SEED_PREFIX, .hb = SEED_BASENAME, .want = want };
+	bpf_loop(len, hash_step, &w, 0);
+	if (w.verdict)
+		return 1;
+	__u64 hp = w.hp, hb = w.hb;
+	__u32 win = w.win;
+	if (len > 1 && odd_component(win))
+		return 1; /* trailing "/", "/." or "/.." */
+	return interest_has(fnv_step(hp, 0), want) || interest_has(hb, want);
 }
 
 /* Register argument `i` (0-based) of the syscall, x86-64 calling convention. */
 static __always_inline void read_args(struct pt_regs *regs, __u64 *args)
 {
-	args[0] = BPF_CORE_READ(regs, di);
-	args[1] = BPF_CORE_READ(regs, si);
-	args[2] = BPF_CORE_READ(regs, dx);
-	args[3] = BPF_CORE_READ(regs, r10);
-	args[4] = BPF_CORE_READ(regs, r8);
-	args[5] = BPF_CORE_READ(regs, r9);
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	args[3] = regs->r10;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
 }
 
 /* Copy user string `slot` and, when it is relative, the directory it is relative to. */
 static __always_inline void capture_string(struct syscall_event *e, struct syscall_conf *conf, int slot,
-					   struct task_struct *task, const struct path *root)
+					   struct task_struct *task)
 {
 	__u8 arg = conf->str_arg[slot];
 	if (!arg || arg > 6)
@@ -139,21 +211,22 @@ static __always_inline void capture_string(struct syscall_event *e, struct sysca
 	e->str_len[slot] = n > 0 ? (__u32)(n - 1) : 0;
 	if (n <= 1 || e->str[slot][0] == '/')
 		return;
+	struct path root = task_root(task);
 	__u8 dirfd_arg = conf->str_dirfd[slot];
 	__s32 dirfd = dirfd_arg && dirfd_arg <= 6 ? (__s32)e->args[(dirfd_arg - 1) & 7] : AT_FDCWD;
 	if (dirfd == AT_FDCWD) {
-		e->base_len[slot] = cwd_path(task, root, e->base[slot]);
+		e->base_len[slot] = cwd_path(task, &root, e->base[slot]);
 	} else {
 		struct file *f = fd_file(task, dirfd);
 		if (f)
-			e->base_len[slot] = file_path(f, root, e->base[slot]);
+			e->base_len[slot] = file_path(f, &root, e->base[slot]);
 	}
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 nr = (__u32)BPF_CORE_READ(regs, orig_ax);
+	__u32 nr = (__u32)regs->orig_ax; /* a BTF pointer: a direct load, no helper call */
 	struct syscall_conf *conf = bpf_map_lookup_elem(&SYSCALL_CONF, &nr);
 	if (!conf || !conf->enabled)
 		return 0;
@@ -163,68 +236,48 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (!e)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct path root = task_root(task);
-
-	e->ret = ret;
-	e->nr = nr;
-	e->extra[0] = e->extra[1] = e->extra[2] = 0;
-	e->path_len = 0;
+	read_args(regs, e->args);
 	e->str_len[0] = e->str_len[1] = 0;
 	e->base_len[0] = e->base_len[1] = 0;
-	e->addr_len = 0;
-	e->_pad = 0;
-	__builtin_memset(&e->fd, 0, sizeof(e->fd));
-	e->fd.num = -1;
-	e->path[0] = 0;
-	read_args(regs, e->args);
+	e->extra[0] = e->extra[1] = e->extra[2] = 0;
 
+	/* Opens first, with as little work as possible before the prefilter drops them. */
 	__u8 fd_src = conf->fd;
 	__u8 open_kind = conf->open_kind;
-	int captured = 0; /* str[0] read already */
 	if (open_kind) {
 		__u64 flags = 0;
 		if (open_kind == PALISADE_OPEN_FLAGS_ARG1)
 			flags = e->args[1];
 		else if (open_kind == PALISADE_OPEN_FLAGS_ARG2)
 			flags = e->args[2];
-		else if (open_kind == PALISADE_OPEN_HOW_ARG2)
+		else if (open_kind == PALISADE_OPEN_HOW_ARG2) {
 			bpf_probe_read_user(e->extra, sizeof(e->extra), (void *)e->args[2]);
-		if (open_kind == PALISADE_OPEN_HOW_ARG2)
 			flags = e->extra[0];
+		}
 		__u32 acc = flags & O_ACCMODE;
 		__u32 read = open_kind != PALISADE_OPEN_CREAT && acc != 1;
 		__u32 write = open_kind == PALISADE_OPEN_CREAT || acc != 0;
+		__u32 want = (read ? PALISADE_INTEREST_READ : 0) | (write ? PALISADE_INTEREST_WRITE : 0);
 		__u8 comm[PALISADE_COMM_LEN];
-		bpf_get_current_comm(comm, sizeof(comm));
-		int verdict;
-		if (ret >= 0) {
-			e->path_len = describe_fd(task, (__s32)ret, &root, &e->fd, e->path);
-			fd_src = 0; /* described */
-			verdict = open_interesting(e->path, e->path_len, comm, read, write);
-		} else {
-			/* Failed: judge by the path as passed when it is absolute. */
-			capture_string(e, conf, 0, task, &root);
-			captured = 1;
-			verdict = e->base_len[0] == 0 && e->str_len[0] > 0
-					  ? open_interesting(e->str[0], e->str_len[0], comm, read, write)
-					  : OPEN_PASS;
-		}
-		if (verdict == OPEN_DROP)
+		__builtin_memcpy(comm, task->comm, sizeof(comm)); /* direct loads: cheaper than the helper */
+		capture_string(e, conf, 0, task);
+		if (!open_interesting(e, comm, want))
 			return 0;
-		if (verdict == OPEN_IF_DOTDOT) {
-			if (!captured) {
-				capture_string(e, conf, 0, task, &root);
-				captured = 1;
-			}
-			if (!has_dotdot(e->str[0], e->str_len[0]))
-				return 0;
-		}
+	} else {
+		capture_string(e, conf, 0, task);
 	}
 
+	struct path root = task_root(task);
+	e->ret = ret;
+	e->nr = nr;
+	e->path_len = 0;
+	e->addr_len = 0;
+	e->_pad = 0;
+	__builtin_memset(&e->fd, 0, sizeof(e->fd));
+	e->fd.num = -1;
+	e->path[0] = 0;
 	fill_header(&e->hdr, PALISADE_KIND_SYSCALL, task);
-	if (!captured)
-		capture_string(e, conf, 0, task, &root);
-	capture_string(e, conf, 1, task, &root);
+	capture_string(e, conf, 1, task);
 	if (fd_src) {
 		__s64 fd = fd_src == PALISADE_FD_FROM_RET ? ret : (__s64)e->args[(fd_src - 1) & 7];
 		if (fd >= 0 && fd <= 0x7fffffff)

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use palisade_ebpf::abi::{OpenFilter, INTEREST_READ, INTEREST_WRITE, PATH_MAX};
+use palisade_ebpf::abi::{OpenFilter, INTEREST_READ, INTEREST_WORDS, INTEREST_WRITE, PATH_MAX};
 use palisade_rules::prefilter::{OpenInterest, PathInterest};
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -25,18 +25,30 @@ fn fnv(seed: u64, bytes: &[u8]) -> u64 {
     bytes.iter().fold(seed, |h, b| (h ^ u64::from(*b)).wrapping_mul(FNV_PRIME))
 }
 
-/// The `OPEN_FILTER` switches and `PATH_INTEREST` entries for `interest`.
+/// The `INTEREST_BITS` words for keys and their directions: reads first, then writes.
+pub fn bitmap(keys: &[(u64, u8)]) -> Vec<u64> {
+    let mut words = vec![0u64; 2 * INTEREST_WORDS];
+    for (hash, dirs) in keys {
+        let word = (hash >> 6) as usize & (INTEREST_WORDS - 1);
+        let bit = 1u64 << (hash & 63);
+        if dirs & INTEREST_READ != 0 {
+            words[word] |= bit;
+        }
+        if dirs & INTEREST_WRITE != 0 {
+            words[INTEREST_WORDS + word] |= bit;
+        }
+    }
+    words
+}
+
+/// The `OPEN_FILTER` switches and the interesting keys (hash, directions) for `interest`.
 pub fn open_filter(interest: &OpenInterest) -> (OpenFilter, Vec<(u64, u8)>) {
     let mut filter = OpenFilter { active: 1, ..OpenFilter::default() };
     let mut keys: BTreeMap<u64, u8> = BTreeMap::new();
-    let mut dotdot = 0u32;
     let mut add = |side: &PathInterest, dir: u8, all: &mut u32, filter_lens: &mut [u64; 4]| {
         if side.all {
             *all = 1;
             return;
-        }
-        if side.raw_dotdot {
-            dotdot |= u32::from(dir);
         }
         for p in &side.exact {
             let mut b = p.as_bytes().to_vec();
@@ -66,7 +78,6 @@ pub fn open_filter(interest: &OpenInterest) -> (OpenFilter, Vec<(u64, u8)>) {
     add(&interest.read, INTEREST_READ, &mut filter.read_all, &mut lens);
     add(&interest.write, INTEREST_WRITE, &mut filter.write_all, &mut lens);
     filter.prefix_lens = lens;
-    filter.raw_dotdot = dotdot;
     (filter, keys.into_iter().collect())
 }
 
@@ -91,13 +102,18 @@ mod tests {
         interest.write.comms.insert("a-very-long-process-name".into());
         interest.read.raw_dotdot = true;
         let (filter, keys) = open_filter(&interest);
-        assert_eq!((filter.active, filter.read_all, filter.write_all, filter.raw_dotdot), (1, 0, 0, 1));
+        assert_eq!((filter.active, filter.read_all, filter.write_all), (1, 0, 0));
         assert_eq!(filter.prefix_lens[0], (1 << 15) | (1 << 4));
         let key = |seed, b: &[u8]| keys.iter().find(|(k, _)| *k == fnv(seed, b)).map(|(_, d)| *d);
         assert_eq!(key(SEED_PREFIX, b"/etc/shadow\0"), Some(INTEREST_READ));
         assert_eq!(key(SEED_PREFIX, b"/etc"), Some(INTEREST_WRITE));
         assert_eq!(key(SEED_COMM, b"a-very-long-pro"), Some(INTEREST_WRITE));
         assert_eq!(keys.len(), 4);
+        let words = bitmap(&keys);
+        let h = fnv(SEED_PREFIX, b"/etc");
+        let word = (h >> 6) as usize & (INTEREST_WORDS - 1);
+        assert_eq!(words[INTEREST_WORDS + word] >> (h & 63) & 1, 1, "write bit of /etc");
+        assert_eq!(words.iter().map(|w| w.count_ones()).sum::<u32>(), 4);
         interest.read.all = true;
         assert_eq!(open_filter(&interest).0.read_all, 1);
     }

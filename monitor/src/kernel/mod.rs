@@ -7,7 +7,7 @@ pub mod record;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
+use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -55,8 +55,8 @@ pub struct Capture {
     pub syscalls: Vec<(u32, SyscallConf)>,
     /// The open prefilter's switches.
     pub open_filter: OpenFilter,
-    /// The open prefilter's interesting keys and the directions they are interesting for.
-    pub interest: Vec<(u64, u8)>,
+    /// The open prefilter's key bitmap (`INTEREST_BITS`: reads, then writes).
+    pub interest_bits: Vec<u64>,
 }
 
 /// Loaded and attached programs plus the consumer side of their maps.
@@ -68,7 +68,7 @@ pub struct Kernel {
     // bytemuck casts the ABI structs to them safely.
     syscall_conf: Array<MapData, [u8; 8]>,
     open_filter: Array<MapData, [u8; 48]>,
-    interest: HashMap<MapData, u64, u8>,
+    interest_bits: Array<MapData, u64>,
 }
 
 impl Kernel {
@@ -90,21 +90,18 @@ impl Kernel {
         let drops = take(&mut ebpf, "DROPS", PerCpuArray::try_from)?;
         let syscall_conf = take(&mut ebpf, "SYSCALL_CONF", Array::try_from)?;
         let open_filter = take(&mut ebpf, "OPEN_FILTER", Array::try_from)?;
-        let interest = take(&mut ebpf, "PATH_INTEREST", HashMap::try_from)?;
-        Ok(Kernel { _ebpf: ebpf, events, drops, syscall_conf, open_filter, interest })
+        let interest_bits = take(&mut ebpf, "INTEREST_BITS", Array::try_from)?;
+        Ok(Kernel { _ebpf: ebpf, events, drops, syscall_conf, open_filter, interest_bits })
     }
 
     /// Set what the syscall program captures. The open filter is switched off while the
-    /// interest keys change, so no wanted open is dropped midway.
+    /// interest bitmap changes, so no wanted open is dropped midway.
     pub fn configure(&mut self, capture: &Capture) -> Result<(), KernelError> {
         let map_err = |name: &'static str| move |e: aya::maps::MapError| KernelError::Map { name, detail: e.to_string() };
         self.open_filter.set(0, bytemuck::cast::<_, [u8; 48]>(OpenFilter::default()), 0).map_err(map_err("OPEN_FILTER"))?;
-        let old: Vec<u64> = self.interest.keys().filter_map(Result::ok).collect();
-        for k in old {
-            self.interest.remove(&k).map_err(map_err("PATH_INTEREST"))?;
-        }
-        for (key, dirs) in &capture.interest {
-            self.interest.insert(key, dirs, 0).map_err(map_err("PATH_INTEREST"))?;
+        for i in 0..self.interest_bits.len() {
+            let word = capture.interest_bits.get(i as usize).copied().unwrap_or(0);
+            self.interest_bits.set(i, word, 0).map_err(map_err("INTEREST_BITS"))?;
         }
         self.open_filter.set(0, bytemuck::cast::<_, [u8; 48]>(capture.open_filter), 0).map_err(map_err("OPEN_FILTER"))?;
         let wanted: std::collections::HashMap<u32, SyscallConf> = capture.syscalls.iter().copied().collect();
