@@ -68,8 +68,7 @@ impl EventBuilder {
             Record::Syscall(sys) => {
                 let entry = syscalls::exit_event(syscalls::by_nr(sys.nr)?, sys.ret);
                 let code = event_types::code(entry.event)?;
-                let name = event_types::name(code)?;
-                (code, name, sys.ret, &sys.hdr, Some(Call::new(entry, sys)))
+                (code, entry.event, sys.ret, &sys.hdr, Some(Call::new(entry, sys)))
             }
             Record::Fork { .. } | Record::Exit { .. } => return None,
         };
