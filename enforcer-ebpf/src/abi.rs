@@ -38,8 +38,6 @@ pub mod fd_kind {
     pub const UNIX: u32 = 3;
     /// A socket of another family.
     pub const SOCKET: u32 = 4;
-    /// Something else (anon inode).
-    pub const OTHER: u32 = 5;
 }
 
 /// `enum palisade_open_kind`: how the open prefilter finds an open's flags.
@@ -332,7 +330,6 @@ mod tests {
             ("PALISADE_FD_INET", fd_kind::INET),
             ("PALISADE_FD_UNIX", fd_kind::UNIX),
             ("PALISADE_FD_SOCKET", fd_kind::SOCKET),
-            ("PALISADE_FD_OTHER", fd_kind::OTHER),
             ("PALISADE_OPEN_NONE", u32::from(open_kind::NONE)),
             ("PALISADE_OPEN_FLAGS_ARG1", u32::from(open_kind::FLAGS_ARG1)),
             ("PALISADE_OPEN_FLAGS_ARG2", u32::from(open_kind::FLAGS_ARG2)),

@@ -74,11 +74,11 @@ struct exit_event {
 /* What the fd a syscall record describes turned out to be (struct fd_info.kind). */
 enum palisade_fd_kind {
 	PALISADE_FD_NONE = 0,   /* no fd, or it could not be read */
-	PALISADE_FD_FILE = 1,   /* path in syscall_event.path; i_mode tells file/dir/fifo/... */
+	PALISADE_FD_FILE = 1,   /* path in syscall_event.path; i_mode tells file/dir/fifo/...
+				   (anon inodes too: their mode has no type bits) */
 	PALISADE_FD_INET = 2,   /* AF_INET/AF_INET6 socket; addresses below */
 	PALISADE_FD_UNIX = 3,   /* AF_UNIX socket; its bound path (if any) in syscall_event.path */
 	PALISADE_FD_SOCKET = 4, /* a socket of another family */
-	PALISADE_FD_OTHER = 5,  /* anon inode (eventfd, userfaultfd, bpf ...): its name in path */
 };
 
 /* The file behind the fd a syscall record describes, read from the task's fd table at exit. */

@@ -103,7 +103,7 @@ impl FdView {
     /// end the server (`accept`, `listen`, `bind`) when `local_server` says so.
     pub fn new(info: &FdInfo, path: Option<&str>, local_server: Option<bool>) -> Option<FdView> {
         let object = match info.kind {
-            fd_kind::FILE | fd_kind::OTHER => {
+            fd_kind::FILE => {
                 let p = path.unwrap_or_default().to_owned();
                 match info.i_mode & S_IFMT {
                     S_IFDIR => FdObject::Directory(p),
