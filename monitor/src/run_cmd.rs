@@ -120,7 +120,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     return;
                 }
             };
-            let Some(data) = builder.build(&rec, &mut table) else { return };
+            let Some(data) = builder.build(rec, &mut table) else { return };
             stats.events += 1;
             let event = data.view(&table, &users);
             rules.evaluate(Source::Syscall, &event, &mut matches);

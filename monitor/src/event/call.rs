@@ -33,7 +33,7 @@ fn is_open(event: &str) -> bool {
 
 impl Call {
     /// Derive the event's view of `rec`.
-    pub fn new(sys: &'static Syscall, rec: &SyscallRecord) -> Call {
+    pub fn new(sys: &'static Syscall, rec: SyscallRecord) -> Call {
         let resolved = [0, 1].map(|i| {
             let (raw, base) = (rec.strings[i].as_deref()?, rec.bases[i].as_deref()?);
             syscalls::resolve_relative(base, raw)
@@ -49,7 +49,7 @@ impl Call {
             let tried = resolved[0].clone().or_else(|| rec.strings[0].clone());
             fd = tried.map(|p| FdView { num: -1, object: FdObject::File(syscalls::concatenate_paths("/", &p)) });
         }
-        Call { sys, rec: rec.clone(), fd, resolved }
+        Call { sys, rec, fd, resolved }
     }
 
     fn raw(&self) -> RawCall<'_> {

@@ -61,14 +61,14 @@ impl EventBuilder {
 
     /// Apply `rec` to the table and return the event it is, if it is one (forks and exits
     /// only update the table).
-    pub fn build(&mut self, rec: &Record, table: &mut ProcessTable) -> Option<EventData> {
-        let process = table.apply(rec)?.clone();
+    pub fn build(&mut self, rec: Record, table: &mut ProcessTable) -> Option<EventData> {
+        let process = table.apply(&rec)?.clone();
         let (type_code, type_name, res, hdr, call) = match rec {
             Record::Exec { hdr, .. } => (self.execve, "execve", 0, hdr, None),
             Record::Syscall(sys) => {
                 let entry = syscalls::exit_event(syscalls::by_nr(sys.nr)?, sys.ret);
                 let code = event_types::code(entry.event)?;
-                (code, entry.event, sys.ret, &sys.hdr, Some(Call::new(entry, sys)))
+                (code, entry.event, sys.ret, sys.hdr, Some(Call::new(entry, *sys)))
             }
             Record::Fork { .. } | Record::Exit { .. } => return None,
         };
