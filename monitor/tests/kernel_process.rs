@@ -5,20 +5,14 @@
 //! Needs root and a kernel with BTF. Where that is missing the test fails, unless
 //! `PALISADE_ALLOW_SKIP_PRIVILEGED=1` is set, in which case it says why and passes.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::skip_or_fail;
 use palisade::kernel::{decode, Kernel, Record};
-
-/// Skip loudly (only when explicitly allowed), otherwise fail.
-fn skip_or_fail(why: &str) {
-    if std::env::var("PALISADE_ALLOW_SKIP_PRIVILEGED").as_deref() == Ok("1") {
-        eprintln!("SKIPPED (PALISADE_ALLOW_SKIP_PRIVILEGED=1): {why}");
-    } else {
-        panic!("privileged test cannot run: {why} (set PALISADE_ALLOW_SKIP_PRIVILEGED=1 to skip)");
-    }
-}
 
 /// The cgroup v2 mount: `/sys/fs/cgroup/unified` on hybrid hosts, `/sys/fs/cgroup` on pure v2.
 fn cgroup2_root() -> Option<PathBuf> {

@@ -11,17 +11,23 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-/// `true` when the test may run; otherwise fails, or (only with
-/// `PALISADE_ALLOW_SKIP_PRIVILEGED=1`) says why it skips and returns `false`.
+/// A privileged test that cannot run: fails, or (only with `PALISADE_ALLOW_SKIP_PRIVILEGED=1`)
+/// says why it skips.
+pub fn skip_or_fail(why: &str) {
+    if std::env::var("PALISADE_ALLOW_SKIP_PRIVILEGED").as_deref() == Ok("1") {
+        eprintln!("SKIPPED (PALISADE_ALLOW_SKIP_PRIVILEGED=1): {why}");
+    } else {
+        panic!("privileged test cannot run: {why} (set PALISADE_ALLOW_SKIP_PRIVILEGED=1 to skip)");
+    }
+}
+
+/// `true` when running as root; otherwise [`skip_or_fail`] and `false`.
 pub fn privileged() -> bool {
     if nix::unistd::geteuid().is_root() {
         return true;
     }
-    if std::env::var("PALISADE_ALLOW_SKIP_PRIVILEGED").as_deref() == Ok("1") {
-        eprintln!("SKIPPED (PALISADE_ALLOW_SKIP_PRIVILEGED=1): not root");
-        return false;
-    }
-    panic!("privileged test cannot run: not root (set PALISADE_ALLOW_SKIP_PRIVILEGED=1 to skip)");
+    skip_or_fail("not root");
+    false
 }
 
 /// The shared test inputs (`PALISADE_SHARED` overrides `../../shared`).
