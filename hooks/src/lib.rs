@@ -1,0 +1,1 @@
+//! Hook protocol (work in progress).

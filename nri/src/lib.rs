@@ -1,0 +1,1 @@
+//! containerd NRI plugin protocol (work in progress).

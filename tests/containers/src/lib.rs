@@ -1,0 +1,1 @@
+//! End-to-end container test bed (work in progress).
