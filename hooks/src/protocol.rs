@@ -1,0 +1,207 @@
+//! Messages between `palisade-hook` / `palisade containers` and the daemon.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change; the daemon refuses other versions with a clear error.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The OCI runtime state a hook receives on stdin (runtime-spec `state.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OciState {
+    #[serde(default)]
+    pub oci_version: String,
+    pub id: String,
+    #[serde(default)]
+    pub status: String,
+    /// The container's init process; absent in `poststop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    pub bundle: PathBuf,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A mount declared in the bundle's `config.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountFact {
+    pub destination: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// What the daemon needs from `config.json` that the OCI state does not carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleFacts {
+    /// `root.path`, made absolute against the bundle.
+    pub rootfs: PathBuf,
+    pub readonly_rootfs: bool,
+    pub args: Vec<String>,
+    pub hostname: String,
+    /// `linux.cgroupsPath` as the runtime was asked to create it.
+    pub cgroups_path: String,
+    pub mounts: Vec<MountFact>,
+    /// `CAP_SYS_ADMIN` in the bounding set: what Falco's `container.privileged` approximates.
+    pub privileged: bool,
+}
+
+impl BundleFacts {
+    /// Reads the facts from `bundle/config.json`.
+    pub fn read(bundle: &Path) -> std::io::Result<BundleFacts> {
+        let text = std::fs::read(bundle.join("config.json"))?;
+        let spec: serde_json::Value = serde_json::from_slice(&text)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(BundleFacts::from_spec(bundle, &spec))
+    }
+
+    /// The facts of an OCI runtime spec; missing fields stay empty.
+    pub fn from_spec(bundle: &Path, spec: &serde_json::Value) -> BundleFacts {
+        let str_of = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        let strings = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array().map(|a| a.iter().map(str_of).collect()).unwrap_or_default()
+        };
+        let root = str_of(&spec["root"]["path"]);
+        let rootfs = if root.is_empty() { PathBuf::new() } else { bundle.join(root) };
+        let mounts = spec["mounts"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|m| MountFact {
+                        destination: str_of(&m["destination"]),
+                        source: str_of(&m["source"]),
+                        kind: str_of(&m["type"]),
+                        options: strings(&m["options"]),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let privileged = strings(&spec["process"]["capabilities"]["bounding"])
+            .iter()
+            .any(|c| c == "CAP_SYS_ADMIN");
+        BundleFacts {
+            rootfs,
+            readonly_rootfs: spec["root"]["readonly"].as_bool().unwrap_or(false),
+            args: strings(&spec["process"]["args"]),
+            hostname: str_of(&spec["hostname"]),
+            cgroups_path: str_of(&spec["linux"]["cgroupsPath"]),
+            mounts,
+            privileged,
+        }
+    }
+}
+
+/// The OCI hook stage the hook was called for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Phase {
+    /// After the runtime created the container (cgroup and init process exist), before the
+    /// entrypoint runs: the daemon arms the container before answering.
+    CreateRuntime,
+    /// After the container was deleted.
+    Poststop,
+}
+
+/// One request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "camelCase")]
+pub enum Request {
+    Hook {
+        version: u32,
+        phase: Phase,
+        state: OciState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bundle: Option<BundleFacts>,
+    },
+    /// `palisade containers`.
+    ListContainers { version: u32 },
+}
+
+/// A tracked container, as `palisade containers` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerSummary {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    /// `nri`, `hook`, or `nri+hook`.
+    pub sources: String,
+    pub mode: String,
+    pub armed: bool,
+    pub cgroup_id: u64,
+    pub pid: u32,
+    pub state: String,
+}
+
+/// The daemon's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "camelCase")]
+pub enum Reply {
+    /// The container is tracked; at `createRuntime`, its cgroup is in the kernel's scope.
+    Armed { container_id: String, mode: String },
+    /// Acknowledged (`poststop`).
+    Ok,
+    /// Policy refuses the container: the hook fails whatever its failure policy.
+    Refused { reason: String },
+    Containers { containers: Vec<ContainerSummary> },
+    /// The request could not be served (bad version, unreadable cgroup, ...).
+    Error { message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_from_a_runc_spec() {
+        let spec = serde_json::json!({
+            "ociVersion": "1.0.2",
+            "process": {"args": ["/bin/sh", "-c", "true"],
+                        "capabilities": {"bounding": ["CAP_CHOWN", "CAP_SYS_ADMIN"]}},
+            "root": {"path": "rootfs", "readonly": true},
+            "hostname": "web",
+            "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+                       {"destination": "/data", "type": "bind", "source": "/srv/data",
+                        "options": ["rbind", "ro"]}],
+            "linux": {"cgroupsPath": "/default/web"}
+        });
+        let f = BundleFacts::from_spec(Path::new("/run/b"), &spec);
+        assert_eq!(f.rootfs, PathBuf::from("/run/b/rootfs"));
+        assert!(f.readonly_rootfs && f.privileged);
+        assert_eq!(f.args, ["/bin/sh", "-c", "true"]);
+        assert_eq!((f.hostname.as_str(), f.cgroups_path.as_str()), ("web", "/default/web"));
+        assert_eq!(f.mounts[1].options, ["rbind", "ro"]);
+        assert_eq!(f.mounts[1].kind, "bind");
+    }
+
+    #[test]
+    fn absolute_root_path_stays_absolute() {
+        let spec = serde_json::json!({"root": {"path": "/var/lib/rootfs"}});
+        let f = BundleFacts::from_spec(Path::new("/run/b"), &spec);
+        assert_eq!(f.rootfs, PathBuf::from("/var/lib/rootfs"));
+        assert!(!f.privileged);
+    }
+
+    #[test]
+    fn state_from_runc_stdin() {
+        let s: OciState = serde_json::from_str(
+            r#"{"ociVersion":"1.0.2","id":"abc","status":"created","pid":42,"bundle":"/b",
+                "annotations":{"io.kubernetes.cri.image-name":"nginx:1.25"}}"#,
+        )
+        .expect("parse");
+        assert_eq!((s.id.as_str(), s.pid), ("abc", Some(42)));
+        let line = serde_json::to_string(&Request::Hook {
+            version: PROTOCOL_VERSION,
+            phase: Phase::CreateRuntime,
+            state: s,
+            bundle: None,
+        })
+        .expect("encode");
+        assert!(line.starts_with(r#"{"request":"hook","version":1,"phase":"createRuntime""#), "{line}");
+    }
+}
