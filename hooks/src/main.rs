@@ -97,6 +97,7 @@ fn run(phase: Phase, config: &HookConfig) -> Result<String, Failure> {
     let bundle = match phase {
         Phase::CreateRuntime => Some(
             BundleFacts::read(&state.bundle)
+                .map(Box::new)
                 .map_err(|e| Failure::Unreachable(format!("{}/config.json: {e}", state.bundle.display())))?,
         ),
         Phase::Poststop => None,

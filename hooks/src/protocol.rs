@@ -117,7 +117,7 @@ pub enum Request {
         phase: Phase,
         state: OciState,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        bundle: Option<BundleFacts>,
+        bundle: Option<Box<BundleFacts>>,
     },
     /// `palisade containers`.
     ListContainers { version: u32 },
