@@ -1,1 +1,93 @@
-fn main() {}
+//! `palisade-runc`: a runc-compatible wrapper that installs Palisade's OCI hooks.
+//!
+//! containerd (through `BinaryName`, `ctr run --runc-binary`, or a `runc` first in its `PATH`)
+//! calls this exactly as it calls runc. On `create` and `run` the wrapper adds `palisade-hook` as a
+//! `createRuntime` and a `poststop` hook to the bundle's `config.json` (replaced atomically,
+//! never duplicated), then execs the real runc with the very same arguments; every other command
+//! is passed through untouched. It never writes to stdout: containerd parses runc's output.
+//!
+//! Environment:
+//! - `PALISADE_RUNC`: the real runc (default: the first `runc` in `PATH` that is not this
+//!   program, then `/usr/sbin/runc`, `/usr/bin/runc`);
+//! - `PALISADE_HOOK`: the hook binary (default: `palisade-hook` beside this program);
+//! - `PALISADE_HOOK_CONFIG`: passed to the hook as `--config` and read here for the failure
+//!   policy (default `/etc/palisade/hook.json`, see `palisade-hook --help`).
+
+mod args;
+mod bundle;
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use palisade_hook::{FailurePolicy, HookConfig};
+
+fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let me = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok());
+    let Some(runc) = real_runc(me.as_deref()) else {
+        eprintln!("palisade-runc: no real runc found (set PALISADE_RUNC, or put runc in PATH)");
+        return ExitCode::from(1);
+    };
+    if let Some(bundle) = args::bundle_to_hook(&argv) {
+        if let Err(e) = install_hooks(&bundle, me.as_deref()) {
+            if let Some(code) = failed(&e) {
+                return code;
+            }
+        }
+    }
+    let e = Command::new(&runc).args(&argv).exec();
+    eprintln!("palisade-runc: exec {}: {e}", runc.display());
+    ExitCode::from(1)
+}
+
+fn install_hooks(bundle: &Path, me: Option<&Path>) -> Result<(), String> {
+    let hook = match std::env::var_os("PALISADE_HOOK") {
+        Some(p) => PathBuf::from(p),
+        None => me
+            .and_then(Path::parent)
+            .map(|d| d.join("palisade-hook"))
+            .ok_or("cannot locate palisade-hook (set PALISADE_HOOK)")?,
+    };
+    let config = std::env::var_os("PALISADE_HOOK_CONFIG").map(PathBuf::from);
+    bundle::inject(&bundle.join("config.json"), &hook, config.as_deref())
+}
+
+/// The failure policy decides whether a bundle we could not hook still starts.
+fn failed(why: &str) -> Option<ExitCode> {
+    let explicit = std::env::var_os("PALISADE_HOOK_CONFIG");
+    let path = explicit.clone().map(PathBuf::from).unwrap_or_else(|| palisade_hook::DEFAULT_CONFIG_PATH.into());
+    let policy = HookConfig::load(&path, explicit.is_some()).map(|c| c.failure_policy);
+    match policy {
+        Ok(FailurePolicy::Open) => {
+            eprintln!("palisade-runc: {why}; failure_policy open: container starts unmonitored");
+            None
+        }
+        Ok(FailurePolicy::Closed) => {
+            eprintln!("palisade-runc: {why}; failure_policy closed: refusing the container");
+            Some(ExitCode::from(1))
+        }
+        Err(e) => {
+            eprintln!("palisade-runc: {why}; and the hook config is unusable: {e}");
+            Some(ExitCode::from(1))
+        }
+    }
+}
+
+fn real_runc(me: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PALISADE_RUNC") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let in_path = std::env::split_paths(&path).map(|d| d.join("runc"));
+    let fallbacks = ["/usr/sbin/runc", "/usr/bin/runc"].map(PathBuf::from);
+    in_path.chain(fallbacks).find(|candidate| {
+        let Ok(real) = candidate.canonicalize() else { return false };
+        Some(real.as_path()) != me && is_executable(&real)
+    })
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
