@@ -1,5 +1,6 @@
 //! The plugin against a real containerd 1.7 with NRI enabled (root): it registers, is configured
-//! and synchronized, and does all three again after containerd is killed and restarted.
+//! and synchronized, and does all three again after containerd is killed (SIGKILL, then SIGTERM)
+//! and restarted.
 
 mod common;
 
@@ -72,6 +73,18 @@ state = "{d}/state"
         }
     }
 
+    /// SIGTERM, as a service manager would, and wait for the exit.
+    fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let status = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            assert!(status.is_ok_and(|s| s.success()), "kill -TERM containerd");
+            let _ = child.wait();
+        }
+    }
+
     /// SIGKILL, as a crash would.
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -110,6 +123,10 @@ fn registers_with_containerd_and_reconnects_after_restart() {
     let mut containerd = Containerd::new(dir.path());
     containerd.start();
 
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("palisade_nri=debug")
+        .with_test_writer()
+        .try_init();
     let recorder = Arc::new(Recorder::default());
     let config = PluginConfig {
         socket: containerd.nri_socket(),
@@ -166,6 +183,19 @@ fn registers_with_containerd_and_reconnects_after_restart() {
             .matches(r#"registered as \"10-palisade\""#)
             .count()
             == 2
+    );
+
+    containerd.terminate();
+    let restarted = Instant::now();
+    containerd.start();
+    recorder.wait_for(
+        "Synchronize after a graceful restart",
+        Duration::from_secs(15),
+        |c| syncs(c) == 3,
+    );
+    eprintln!(
+        "re-registered {:?} after a SIGTERM restart",
+        restarted.elapsed()
     );
 
     plugin.stop().expect("plugin stops cleanly");
