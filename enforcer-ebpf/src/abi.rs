@@ -6,7 +6,7 @@
 use bytemuck::{Pod, Zeroable};
 
 /// Must equal `PALISADE_ABI_VERSION` in palisade.h; part of the bpffs pin directory name.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 /// `PALISADE_PATH_MAX`.
 pub const PATH_MAX: usize = 256;
 /// `PALISADE_ARGS_MAX`.
@@ -193,6 +193,16 @@ pub struct SyscallConf {
     pub open_kind: u8,
 }
 
+/// `struct scope_conf`: which cgroups the programs watch besides the tracked ones.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct ScopeConf {
+    /// 1: cgroups not in `TRACKED_CGROUPS` (the host, untracked containers) are watched too.
+    pub untracked: u32,
+    /// Padding.
+    pub _pad: u32,
+}
+
 /// `struct open_filter`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
@@ -258,6 +268,7 @@ const _: () = assert!(std::mem::size_of::<ExecEvent>() == 64 + 24 + 2 * PATH_MAX
 const _: () = assert!(std::mem::size_of::<FdInfo>() == 72);
 const _: () = assert!(std::mem::size_of::<SyscallConf>() == 8);
 const _: () = assert!(std::mem::size_of::<OpenFilter>() == 48);
+const _: () = assert!(std::mem::size_of::<ScopeConf>() == 8);
 const _: () = assert!(std::mem::size_of::<SyscallEvent>() == 280 + 5 * PATH_MAX);
 const _: () = assert!(std::mem::size_of::<ForkEvent>() == 72);
 const _: () = assert!(std::mem::size_of::<ExitEvent>() == 72);

@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_overhead;
+mod containers_cmd;
 mod rules_cmd;
 mod run_cmd;
 
@@ -25,7 +26,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Watch the host and print alerts for the loaded rules (root; kernel with BTF).
+    /// Watch containers (and the host) and print alerts for the loaded rules (root; kernel with BTF).
     Run(run_cmd::RunArgs),
     /// Validate, inspect and test Falco rule files.
     #[command(subcommand)]
@@ -33,15 +34,27 @@ enum Command {
     /// Measure the rules engine and the daemon's overhead (not tests).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// List the containers the running daemon tracks: source (nri/hook), mode, armed state.
+    Containers(containers_cmd::ContainersArgs),
     /// Print the version and the Falco engine version whose rule language is implemented.
     Version,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Diagnostics (container armed/stopped, warnings) go to stderr; PALISADE_LOG filters them
+    // (`PALISADE_LOG=debug`, default `info`). Alerts go to stdout.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Containers(args) => containers_cmd::run(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Version => {
             println!(

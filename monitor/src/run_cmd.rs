@@ -3,7 +3,8 @@
 //!
 //! The kernel writes records without waking us (waking a reader per event costs more than
 //! the event itself, see shared/notes/performance.md); we drain every [`DRAIN_INTERVAL`].
-//! Events are evaluated for every process on the host.
+//! Events are evaluated for the processes of registered containers (the hook socket and NRI
+//! register them) and, with host monitoring on, for every other process too.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,15 +17,22 @@ use anyhow::{bail, Context};
 use clap::Args;
 use nix::time::{clock_gettime, ClockId};
 use palisade::capture;
+use palisade::containers::cgroup::Cgroups;
+use palisade::containers::{hook_server, Registry, SharedRegistry};
 use palisade::event::EventBuilder;
 use palisade::kernel::{decode, Kernel};
 use palisade::mounts;
 use palisade::process::{ProcessTable, Users};
 use palisade_rules::alert::Alert;
+use palisade_rules::output::OutputFormat;
 use palisade_rules::{Loader, Priority, RuleMatching, Ruleset, Source};
 
 /// How long records may wait in the ring buffer before we read them.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
+/// Appended to every alert (Falco's `append_output`), so each says which container it is from.
+const CONTAINER_OUTPUT: &str = "container_id=%container.id container_name=%container.name \
+     container_image_repository=%container.image.repository container_image_tag=%container.image.tag \
+     k8s_ns_name=%k8s.ns.name k8s_pod_name=%k8s.pod.name";
 /// How often lost records are reported (Falco's `syscall_event_drops`).
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -42,6 +50,13 @@ pub struct RunArgs {
     /// Report only the first matching rule per event, or all of them.
     #[arg(long, default_value = "first", value_parser = ["first", "all"])]
     rule_matching: String,
+    /// Watch processes outside registered containers (the host) too. With `off`, only
+    /// containers armed through the hook or NRI are watched, and the host costs near nothing.
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    host_monitoring: String,
+    /// Where `palisade-hook` and `palisade containers` reach the daemon.
+    #[arg(long, default_value = "/run/palisade/hook.sock", value_name = "PATH")]
+    hook_socket: PathBuf,
 }
 
 /// Nanoseconds to add to the kernel's boot-time clock to get wall-clock time.
@@ -90,6 +105,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut kernel = Kernel::load().context("loading the kernel programs (root and kernel BTF are required)")?;
     let plan = capture::plan(&rules);
     kernel.configure(&plan.capture).context("configuring the kernel programs")?;
+    let mut scope = kernel.take_scope().context("the kernel's scope maps")?;
+    scope.watch_untracked(args.host_monitoring == "on").context("setting the kernel's scope")?;
+    let cgroups = Cgroups::discover(Path::new("/proc")).context("finding the cgroup v2 hierarchy")?;
+    let registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc")).shared();
+    hook_server::spawn(&args.hook_socket, SharedRegistry::clone(&registry))?;
     let mut table = ProcessTable::new(Path::new("/proc"));
     let seeded = table.seed();
     let users = Users::load(Path::new("/"));
@@ -103,6 +123,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         plan.summary,
     );
 
+    let container_output = OutputFormat::compile(CONTAINER_OUTPUT, Source::Syscall)
+        .map_err(|e| anyhow::anyhow!("container output format: {}", e.message))?;
     let mut stats = Stats::default();
     let mut matches = Vec::new();
     let mut reported_drops = 0u64;
@@ -122,11 +144,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             };
             let Some(data) = builder.build(rec, &mut table) else { return };
             stats.events += 1;
-            let event = data.view(&table, &users);
+            let container = registry.lock().ok().and_then(|r| r.lookup(data.cgroup_id));
+            let event = data.view(&table, &users, container.as_deref());
             rules.evaluate(Source::Syscall, &event, &mut matches);
             for rule in &matches {
                 stats.alerts += 1;
-                let alert = Alert::new(rule, &event, data.time_ns, &hostname);
+                let mut alert = Alert::new(rule, &event, data.time_ns, &hostname);
+                alert.append_output(&container_output, &event);
                 let line = if args.json { alert.to_json(true, true).to_string() } else { alert.to_text() };
                 let _ = writeln!(out, "{line}");
             }

@@ -47,7 +47,7 @@ impl Drop for TestCgroup {
 }
 
 #[test]
-fn exec_and_exit_records_carry_the_cgroup_and_argv() {
+fn exec_and_exit_records_carry_the_cgroup_and_only_tracked_cgroups_are_watched() {
     if !nix::unistd::geteuid().is_root() {
         return skip_or_fail("not root");
     }
@@ -57,14 +57,25 @@ fn exec_and_exit_records_carry_the_cgroup_and_argv() {
         Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
     };
     let cg = TestCgroup::new(&root, &format!("palisade-test-{}", std::process::id()));
+    let untracked = TestCgroup::new(&root, &format!("palisade-test-untracked-{}", std::process::id()));
+    // Only the test cgroup is in scope: the untracked one's events must not reach us.
+    let mut scope = kernel.take_scope().expect("scope maps");
+    scope.watch_untracked(false).expect("scope");
+    scope.track(cg.id()).expect("track");
+    assert_eq!(scope.tracked(), [cg.id()]);
     let marker = format!("palisade-marker-{}", std::process::id());
+    let unwatched = format!("palisade-unwatched-{}", std::process::id());
     // The shell moves itself into the cgroup, then execs /bin/true with a marker argument.
-    let status = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(format!("echo $$ > {}/cgroup.procs && exec /bin/true {marker} second", cg.0.display()))
-        .status()
-        .expect("spawn sh");
-    assert!(status.success());
+    let run_in = |cgroup: &TestCgroup, marker: &str| {
+        let status = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("echo $$ > {}/cgroup.procs && exec /bin/true {marker} second", cgroup.0.display()))
+            .status()
+            .expect("spawn sh");
+        assert!(status.success());
+    };
+    run_in(&untracked, &unwatched);
+    run_in(&cg, &marker);
 
     let mut exec = None;
     let mut exit_seen = false;
@@ -72,6 +83,9 @@ fn exec_and_exit_records_carry_the_cgroup_and_argv() {
     while Instant::now() < deadline && !(exec.is_some() && exit_seen) {
         kernel.wait(Duration::from_millis(100)).expect("poll");
         kernel.drain(|bytes| match decode(bytes) {
+            Ok(Record::Exec { argv, .. }) if argv.iter().any(|a| a == &unwatched) => {
+                panic!("an exec in an untracked cgroup reached user space: {argv:?}")
+            }
             Ok(Record::Exec { hdr, filename, argv, .. }) if argv.iter().any(|a| a == &marker) => {
                 exec = Some((hdr, filename, argv));
             }
@@ -91,4 +105,6 @@ fn exec_and_exit_records_carry_the_cgroup_and_argv() {
     assert_eq!(hdr.uid, 0);
     assert!(exit_seen, "an exit record for pid {}", hdr.pid);
     assert_eq!(kernel.drops(), 0, "no record lost at this rate");
+    scope.untrack(cg.id()).expect("untrack");
+    assert!(scope.tracked().is_empty());
 }

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value as Json};
 
 use crate::engine::Rule;
-use crate::output::FieldValue;
+use crate::output::{FieldValue, OutputFormat};
 use crate::value::FieldSource;
 
 /// One alert, ready to serialize.
@@ -45,6 +45,22 @@ impl Alert {
             tags: rule.tags.clone(),
             hostname: hostname.to_owned(),
             extra: Vec::new(),
+        }
+    }
+
+    /// Falco's `append_output`: `format`, rendered against `event`, is appended to the output
+    /// text (after a space) and its fields to `output_fields` (a field already there keeps its
+    /// place and value).
+    pub fn append_output(&mut self, format: &OutputFormat, event: &dyn FieldSource) {
+        let (text, fields) = format.render(event);
+        if !text.is_empty() {
+            self.output.push(' ');
+            self.output.push_str(&text);
+        }
+        for (k, v) in fields {
+            if !self.output_fields.iter().any(|(have, _)| have == k) {
+                self.output_fields.push((k.to_owned(), v));
+            }
         }
     }
 
@@ -134,5 +150,29 @@ mod tests {
         // 2024-02-29T12:34:56.000000007Z
         assert_eq!(format_rfc3339(1_709_210_096_000_000_007), "2024-02-29T12:34:56.000000007Z");
         assert_eq!(format_time(1_709_210_096_000_000_007), "12:34:56.000000007");
+    }
+
+    #[test]
+    fn append_output_adds_text_and_new_fields_only() {
+        use crate::fields::Source;
+        use crate::testing::MapEvent;
+        let mut ev = MapEvent::new(Source::Syscall);
+        ev.set_str("container.id", "4f3a9b2c1d0e").set_str("proc.name", "cat");
+        let mut alert = Alert {
+            time_ns: 0,
+            rule: "r".into(),
+            priority: "Warning",
+            source: "syscall",
+            output: "read by cat".into(),
+            output_fields: vec![("proc.name".into(), FieldValue::Text("cat".into()))],
+            tags: vec![],
+            hostname: "h".into(),
+            extra: vec![],
+        };
+        let extra = OutputFormat::compile("container_id=%container.id process=%proc.name", Source::Syscall).expect("compile");
+        alert.append_output(&extra, &ev);
+        assert_eq!(alert.output, "read by cat container_id=4f3a9b2c1d0e process=cat");
+        let names: Vec<&str> = alert.output_fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["proc.name", "container.id"]);
     }
 }

@@ -22,6 +22,35 @@ struct {
 	__type(value, __u64);
 } DROPS SEC(".maps");
 
+/* The cgroups of armed containers: cgroup v2 id -> flags (reserved, 0). Written by the daemon
+ * when it arms / forgets a container; read by every program through in_scope(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} TRACKED_CGROUPS SEC(".maps");
+
+/* struct scope_conf. Written by the daemon at start; read by in_scope(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scope_conf);
+} SCOPE SEC(".maps");
+
+/* Whether the current task's events are wanted: one array lookup when untracked cgroups are
+ * watched, plus one hash lookup keyed by the cgroup id otherwise. */
+static __always_inline bool in_scope(void)
+{
+	__u32 zero = 0;
+	struct scope_conf *s = bpf_map_lookup_elem(&SCOPE, &zero);
+	if (s && s->untracked)
+		return true;
+	__u64 cgroup = bpf_get_current_cgroup_id();
+	return bpf_map_lookup_elem(&TRACKED_CGROUPS, &cgroup) != NULL;
+}
+
 static __always_inline void count_drop(void)
 {
 	__u32 zero = 0;

@@ -10,12 +10,20 @@
 #ifndef PALISADE_H
 #define PALISADE_H
 
-#define PALISADE_ABI_VERSION 2
+#define PALISADE_ABI_VERSION 3
 
 /* Sizes of the variable parts; records carry the used length. */
 #define PALISADE_PATH_MAX 256
 #define PALISADE_ARGS_MAX 512
 #define PALISADE_COMM_LEN 16
+
+/* Which cgroups the programs watch (the SCOPE map's one entry). A cgroup in TRACKED_CGROUPS
+ * (an armed container) is always watched; every other cgroup (the host, untracked containers)
+ * only when `untracked` is 1. Written by the daemon; read by every program first thing. */
+struct scope_conf {
+	__u32 untracked;
+	__u32 _pad;
+};
 
 /* Record kinds (struct event_header.kind). */
 enum palisade_kind {

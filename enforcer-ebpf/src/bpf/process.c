@@ -5,6 +5,8 @@
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
+	if (!in_scope())
+		return 0;
 	struct exec_event *e = bpf_ringbuf_reserve(&EVENTS, sizeof(*e), 0);
 	if (!e) {
 		count_drop();
@@ -43,6 +45,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
+	if (!in_scope())
+		return 0;
 	struct fork_event *e = bpf_ringbuf_reserve(&EVENTS, sizeof(*e), 0);
 	if (!e) {
 		count_drop();
@@ -58,6 +62,8 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *task)
 {
+	if (!in_scope())
+		return 0;
 	struct exit_event *e = bpf_ringbuf_reserve(&EVENTS, sizeof(*e), 0);
 	if (!e) {
 		count_drop();

@@ -230,6 +230,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct syscall_conf *conf = bpf_map_lookup_elem(&SYSCALL_CONF, &nr);
 	if (!conf || !conf->enabled)
 		return 0;
+	if (!in_scope())
+		return 0;
 
 	__u32 zero = 0;
 	struct syscall_event *e = bpf_map_lookup_elem(&SYSCALL_SCRATCH, &zero);

@@ -5,10 +5,11 @@
 //! Semantics follow libsinsp: `proc.name` is the task's comm, `proc.exe` is argv[0],
 //! `proc.exepath` the executed file, `proc.cmdline` is `name args...`, `proc.cwd` ends with
 //! `/`, `proc.aname[0]` is the process itself and `proc.aname` without index yields every
-//! ancestor (any match counts). Host processes have `container.id = host`. Syscall fields
+//! ancestor (any match counts). Container fields are in [`container`]; syscall fields
 //! (`evt.arg.*`, `fd.*`) are in [`call`].
 
 pub mod call;
+pub mod container;
 pub mod fd;
 
 use std::borrow::Cow;
@@ -16,6 +17,7 @@ use std::borrow::Cow;
 use palisade_rules::alert::format_rfc3339;
 use palisade_rules::{event_types, Extracted, FieldRef, FieldSource, FieldType, Value};
 
+use crate::containers::ContainerMeta;
 use crate::kernel::Record;
 use crate::process::{Process, ProcessTable, Users};
 use crate::syscalls;
@@ -39,6 +41,8 @@ pub struct EventData {
     pub res: i64,
     /// Thread id.
     pub tid: u32,
+    /// The cgroup v2 id of the task: which container, if any.
+    pub cgroup_id: u64,
     /// The process, as of this event.
     pub process: Process,
     /// The syscall, for syscall events (not for execs from the scheduler tracepoint).
@@ -80,6 +84,7 @@ impl EventBuilder {
             time_ns: hdr.ts_ns + self.boot_to_wall,
             res,
             tid: hdr.tid,
+            cgroup_id: hdr.cgroup_id,
             process,
             call,
         })
@@ -87,9 +92,16 @@ impl EventBuilder {
 }
 
 impl EventData {
-    /// The event as the rules see it.
-    pub fn view<'a>(&'a self, table: &'a ProcessTable, users: &'a Users) -> KernelEvent<'a> {
-        KernelEvent { data: self, table, users }
+    /// The event as the rules see it. `container` is the task's container (none on the host);
+    /// user and group names then come from the container's own files.
+    pub fn view<'a>(
+        &'a self,
+        table: &'a ProcessTable,
+        host_users: &'a Users,
+        container: Option<&'a ContainerMeta>,
+    ) -> KernelEvent<'a> {
+        let users = container.map_or(host_users, |c| &c.users);
+        KernelEvent { data: self, table, users, container }
     }
 }
 
@@ -101,6 +113,8 @@ pub struct KernelEvent<'a> {
     pub table: &'a ProcessTable,
     /// User and group names.
     pub users: &'a Users,
+    /// The task's container; `None` on the host.
+    pub container: Option<&'a ContainerMeta>,
 }
 
 pub(crate) fn s(v: &str) -> Extracted<'_> {
@@ -181,6 +195,9 @@ impl FieldSource for KernelEvent<'_> {
         let d = self.data;
         let p = &d.process;
         let parent = || self.ancestor(1);
+        if let Some(v) = container::extract(self.container, field) {
+            return v;
+        }
         if let Some(call) = &d.call {
             if let Some(v) = call.extract(field, self.users) {
                 return v;
@@ -223,7 +240,6 @@ impl FieldSource for KernelEvent<'_> {
             "user.loginname" => opt(self.users.user(p.loginuid)),
             "group.gid" => num(field.ty, i64::from(p.gid)),
             "group.name" => opt(self.users.group(p.gid)),
-            "container.id" | "container.name" => s("host"),
             _ => Extracted::Missing,
         }
     }

@@ -3,17 +3,19 @@
 
 pub mod interest;
 pub mod record;
+pub mod scope;
 
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use palisade_ebpf::abi::{OpenFilter, SyscallConf};
 pub use record::{decode, Record};
+pub use scope::Scope;
 
 /// Why the kernel side could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,7 @@ pub struct Kernel {
     syscall_conf: Array<MapData, [u8; 8]>,
     open_filter: Array<MapData, [u8; 48]>,
     interest_bits: Array<MapData, u64>,
+    scope: Option<Scope>,
 }
 
 impl Kernel {
@@ -91,7 +94,10 @@ impl Kernel {
         let syscall_conf = take(&mut ebpf, "SYSCALL_CONF", Array::try_from)?;
         let open_filter = take(&mut ebpf, "OPEN_FILTER", Array::try_from)?;
         let interest_bits = take(&mut ebpf, "INTEREST_BITS", Array::try_from)?;
-        Ok(Kernel { _ebpf: ebpf, events, drops, syscall_conf, open_filter, interest_bits })
+        let tracked: HashMap<MapData, u64, u32> = take(&mut ebpf, "TRACKED_CGROUPS", HashMap::try_from)?;
+        let scope_conf = take(&mut ebpf, "SCOPE", Array::try_from)?;
+        let scope = Some(Scope::new(tracked, scope_conf));
+        Ok(Kernel { _ebpf: ebpf, events, drops, syscall_conf, open_filter, interest_bits, scope })
     }
 
     /// Set what the syscall program captures. The open filter is switched off while the
@@ -110,6 +116,12 @@ impl Kernel {
             self.syscall_conf.set(nr, bytemuck::cast::<_, [u8; 8]>(conf), 0).map_err(map_err("SYSCALL_CONF"))?;
         }
         Ok(())
+    }
+
+    /// The scope maps, once: whoever arms containers owns them. Until someone sets them,
+    /// nothing is watched.
+    pub fn take_scope(&mut self) -> Option<Scope> {
+        self.scope.take()
     }
 
     /// Hand every record waiting in the ring buffer to `f`; returns how many.

@@ -64,6 +64,10 @@ impl Daemon {
     pub fn start(files: &[PathBuf]) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_palisade"));
         cmd.args(["run", "--json", "--rule-matching", "all"]);
+        // A socket of its own: tests run daemons side by side.
+        static SOCKETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SOCKETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        cmd.arg("--hook-socket").arg(std::env::temp_dir().join(format!("palisade-test-{}-{n}.sock", std::process::id())));
         for f in files {
             cmd.arg("-r").arg(f);
         }

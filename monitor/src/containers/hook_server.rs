@@ -1,0 +1,96 @@
+//! The daemon's end of the hook socket: registers containers reported by `palisade-hook` and
+//! answers `palisade containers`. One thread accepts; each connection is served on its own
+//! short-lived thread so a slow client cannot hold up the next container's start.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use palisade_hook::{Phase, Reply, Request, PROTOCOL_VERSION};
+
+use super::registry::{Facts, SharedRegistry, Source};
+
+/// A client gets this long to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HookServerError {
+    #[error("hook socket {path}: {source}")]
+    Bind { path: PathBuf, source: std::io::Error },
+}
+
+/// Binds `socket` (replacing a stale one; parent directories are created, mode 0700: the
+/// socket arms and lists containers, so only root talks to it) and serves it on a thread.
+pub fn spawn(socket: &Path, registry: SharedRegistry) -> Result<std::thread::JoinHandle<()>, HookServerError> {
+    let bind_err = |source| HookServerError::Bind { path: socket.to_owned(), source };
+    if let Some(dir) = socket.parent() {
+        std::fs::create_dir_all(dir).map_err(bind_err)?;
+    }
+    match std::fs::remove_file(socket) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(bind_err(e)),
+    }
+    let listener = UnixListener::bind(socket).map_err(bind_err)?;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
+    Ok(std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            match conn {
+                Ok(stream) => {
+                    let registry = SharedRegistry::clone(&registry);
+                    std::thread::spawn(move || serve(stream, &registry));
+                }
+                Err(e) => tracing::warn!(error = %e, "hook socket accept failed"),
+            }
+        }
+    }))
+}
+
+fn serve(stream: UnixStream, registry: &SharedRegistry) {
+    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+    let mut line = String::new();
+    if let Err(e) = BufReader::new(&stream).read_line(&mut line) {
+        tracing::warn!(error = %e, "hook socket: unreadable request");
+        return;
+    }
+    let reply = match serde_json::from_str::<Request>(&line) {
+        Ok(req) => answer(req, registry),
+        Err(e) => Reply::Error { message: format!("bad request: {e}") },
+    };
+    let mut out = serde_json::to_vec(&reply).unwrap_or_default();
+    out.push(b'\n');
+    if let Err(e) = (&stream).write_all(&out) {
+        tracing::warn!(error = %e, "hook socket: reply not delivered");
+    }
+}
+
+/// What the daemon says to one request.
+pub fn answer(req: Request, registry: &SharedRegistry) -> Reply {
+    let Ok(mut reg) = registry.lock() else { return Reply::Error { message: "registry unavailable".into() } };
+    match req {
+        Request::Hook { version, .. } | Request::ListContainers { version } if version != PROTOCOL_VERSION => {
+            Reply::Error { message: format!("protocol version {version}, this daemon speaks {PROTOCOL_VERSION}") }
+        }
+        Request::ListContainers { .. } => Reply::Containers { containers: reg.summaries() },
+        Request::Hook { phase: Phase::CreateRuntime, state, bundle, .. } => {
+            let Some(pid) = state.pid.filter(|p| *p > 0) else {
+                return Reply::Error { message: format!("container {}: createRuntime state has no pid", state.id) };
+            };
+            let facts = Facts::from_hook(&state, &bundle.unwrap_or_default());
+            reg.report(&state.id, facts, Source::Hook);
+            match reg.arm(&state.id, pid) {
+                Ok(mode) => Reply::Armed { container_id: state.id.clone(), mode: mode.to_owned() },
+                Err(message) => {
+                    tracing::error!(container_id = %state.id, error = %message, "arming failed");
+                    Reply::Error { message }
+                }
+            }
+        }
+        Request::Hook { phase: Phase::Poststop, state, .. } => {
+            reg.stopped(&state.id);
+            Reply::Ok
+        }
+    }
+}

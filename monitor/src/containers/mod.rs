@@ -1,0 +1,117 @@
+//! Containers: the registry fed by the OCI hook and the NRI plugin, keyed by container id and by
+//! cgroup id, and the metadata the `container.*` / `k8s.*` fields read.
+
+pub mod cgroup;
+pub mod hook_server;
+pub mod registry;
+
+use std::collections::BTreeMap;
+
+use palisade_hook::MountFact;
+
+use crate::process::Users;
+pub use registry::{Registry, SharedRegistry};
+
+/// A container image reference split as Falco splits it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageRef {
+    /// As given: `docker.io/library/nginx:1.25`.
+    pub full: String,
+    /// `docker.io/library/nginx`.
+    pub repository: String,
+    /// `1.25`; empty when the reference has none.
+    pub tag: String,
+    /// `sha256:...`; empty when the reference has none.
+    pub digest: String,
+}
+
+impl ImageRef {
+    /// `[registry[:port]/]path[:tag][@digest]`: the tag is after the last `:` that follows the
+    /// last `/` (a registry port is not a tag).
+    pub fn parse(reference: &str) -> ImageRef {
+        let (name, digest) = match reference.split_once('@') {
+            Some((n, d)) => (n, d),
+            None => (reference, ""),
+        };
+        let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+        let (repository, tag) = match name[last_slash..].rfind(':') {
+            Some(i) => (&name[..last_slash + i], &name[last_slash + i + 1..]),
+            None => (name, ""),
+        };
+        ImageRef { full: reference.to_owned(), repository: repository.into(), tag: tag.into(), digest: digest.into() }
+    }
+}
+
+/// The pod of a CRI container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodMeta {
+    pub name: String,
+    pub namespace: String,
+    pub uid: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What the rules read of a container; shared (`Arc`) between the registry and events.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerMeta {
+    pub full_id: String,
+    pub name: String,
+    pub image: ImageRef,
+    /// containerd namespace (`default` for ctr, `k8s.io` for CRI).
+    pub namespace: String,
+    pub pod: Option<PodMeta>,
+    pub labels: BTreeMap<String, String>,
+    pub mounts: Vec<MountFact>,
+    pub privileged: bool,
+    /// Users and groups of the container's own root filesystem.
+    pub users: Users,
+    /// Wall-clock ns when the container was armed (Falco's `container.start_ts`).
+    pub start_ns: u64,
+}
+
+impl ContainerMeta {
+    /// Falco's short id: the first 12 characters.
+    pub fn short_id(&self) -> &str {
+        self.full_id.get(..12).unwrap_or(&self.full_id)
+    }
+}
+
+/// CRI annotations containerd writes into every CRI container's OCI spec.
+pub mod cri_annotations {
+    pub const CONTAINER_TYPE: &str = "io.kubernetes.cri.container-type";
+    pub const CONTAINER_NAME: &str = "io.kubernetes.cri.container-name";
+    pub const IMAGE_NAME: &str = "io.kubernetes.cri.image-name";
+    pub const SANDBOX_NAME: &str = "io.kubernetes.cri.sandbox-name";
+    pub const SANDBOX_NAMESPACE: &str = "io.kubernetes.cri.sandbox-namespace";
+    pub const SANDBOX_UID: &str = "io.kubernetes.cri.sandbox-uid";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references_split_like_falco() {
+        let cases = [
+            ("docker.io/library/nginx:1.25", "docker.io/library/nginx", "1.25", ""),
+            ("nginx", "nginx", "", ""),
+            ("localhost:5000/team/app", "localhost:5000/team/app", "", ""),
+            ("localhost:5000/team/app:v2", "localhost:5000/team/app", "v2", ""),
+            ("quay.io/a/b:1@sha256:abcd", "quay.io/a/b", "1", "sha256:abcd"),
+            ("busybox@sha256:ef01", "busybox", "", "sha256:ef01"),
+        ];
+        for (reference, repository, tag, digest) in cases {
+            let i = ImageRef::parse(reference);
+            assert_eq!((i.repository.as_str(), i.tag.as_str(), i.digest.as_str()), (repository, tag, digest), "{reference}");
+            assert_eq!(i.full, reference);
+        }
+    }
+
+    #[test]
+    fn short_id_is_twelve_characters() {
+        let m = ContainerMeta { full_id: "0123456789abcdef0123".into(), ..Default::default() };
+        assert_eq!(m.short_id(), "0123456789ab");
+        let m = ContainerMeta { full_id: "web".into(), ..Default::default() };
+        assert_eq!(m.short_id(), "web");
+    }
+}

@@ -1,0 +1,263 @@
+//! The container registry: container id → metadata, cgroup, sources and state, and cgroup id →
+//! container for the event path.
+//!
+//! Invariants:
+//! - a container is *armed* when its cgroup id is in the kernel's scope (`TRACKED_CGROUPS`) and
+//!   in `by_cgroup`; both change together, under the registry's lock;
+//! - one entry per container id whatever reported it (the hook, NRI, or both, in any order);
+//!   metadata only gets richer: a later source fills what an earlier one left empty;
+//! - a stopped container leaves the kernel's scope at once but stays resolvable by cgroup id for
+//!   [`STOPPED_GRACE_NS`], so its last records (still in the ring buffer) keep their metadata.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use palisade_hook::{BundleFacts, ContainerSummary, OciState};
+
+use super::cgroup::{Cgroup, Cgroups};
+use super::{cri_annotations as cri, ContainerMeta, ImageRef, PodMeta};
+use crate::process::Users;
+
+/// How long a stopped container stays resolvable by cgroup id.
+pub const STOPPED_GRACE_NS: u64 = 30_000_000_000;
+
+/// The kernel side of arming, behind a trait so the registry can be tested without BPF.
+pub trait CgroupScope: Send {
+    fn track(&mut self, cgroup_id: u64) -> Result<(), String>;
+    fn untrack(&mut self, cgroup_id: u64) -> Result<(), String>;
+}
+
+impl CgroupScope for crate::kernel::Scope {
+    fn track(&mut self, cgroup_id: u64) -> Result<(), String> {
+        crate::kernel::Scope::track(self, cgroup_id).map_err(|e| e.to_string())
+    }
+    fn untrack(&mut self, cgroup_id: u64) -> Result<(), String> {
+        crate::kernel::Scope::untrack(self, cgroup_id).map_err(|e| e.to_string())
+    }
+}
+
+/// The registry shared by the hook server, the NRI plugin and the event loop.
+pub type SharedRegistry = Arc<Mutex<Registry>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Created,
+    Running,
+    Stopped,
+}
+
+#[derive(Debug)]
+struct Entry {
+    meta: Arc<ContainerMeta>,
+    cgroup: Option<Cgroup>,
+    pid: u32,
+    from_hook: bool,
+    from_nri: bool,
+    mode: String,
+    state: State,
+    stopped_ns: u64,
+}
+
+/// What a source knows about a container; empty fields mean "not known by this source".
+#[derive(Debug, Default, Clone)]
+pub struct Facts {
+    pub name: String,
+    pub image: String,
+    pub namespace: String,
+    pub pod: Option<PodMeta>,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub mounts: Vec<palisade_hook::MountFact>,
+    pub privileged: Option<bool>,
+}
+
+impl Facts {
+    /// Facts from an OCI hook: CRI annotations when containerd's CRI created the container,
+    /// the containerd namespace from the bundle path (`.../io.containerd.runtime.v2.task/NS/ID`).
+    pub fn from_hook(state: &OciState, bundle: &BundleFacts) -> Facts {
+        let a = |k: &str| state.annotations.get(k).cloned().unwrap_or_default();
+        let pod = (!a(cri::SANDBOX_NAME).is_empty()).then(|| PodMeta {
+            name: a(cri::SANDBOX_NAME),
+            namespace: a(cri::SANDBOX_NAMESPACE),
+            uid: a(cri::SANDBOX_UID),
+            labels: Default::default(),
+        });
+        let namespace = state
+            .bundle
+            .parent()
+            .filter(|p| p.parent().and_then(Path::file_name).is_some_and(|n| n == "io.containerd.runtime.v2.task"))
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Facts {
+            name: a(cri::CONTAINER_NAME),
+            image: a(cri::IMAGE_NAME),
+            namespace,
+            pod,
+            labels: Default::default(),
+            mounts: bundle.mounts.clone(),
+            privileged: Some(bundle.privileged),
+        }
+    }
+}
+
+pub struct Registry {
+    containers: HashMap<String, Entry>,
+    by_cgroup: HashMap<u64, String>,
+    scope: Box<dyn CgroupScope>,
+    cgroups: Cgroups,
+    proc: PathBuf,
+    now_ns: fn() -> u64,
+}
+
+fn wall_ns() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+impl Registry {
+    pub fn new(scope: Box<dyn CgroupScope>, cgroups: Cgroups, proc: PathBuf) -> Registry {
+        Registry { containers: HashMap::new(), by_cgroup: HashMap::new(), scope, cgroups, proc, now_ns: wall_ns }
+    }
+
+    pub fn shared(self) -> SharedRegistry {
+        Arc::new(Mutex::new(self))
+    }
+
+    /// Records what `source` knows about `id`, creating the entry if needed.
+    pub fn report(&mut self, id: &str, facts: Facts, source: Source) {
+        let now = (self.now_ns)();
+        let entry = self.containers.entry(id.to_owned()).or_insert_with(|| Entry {
+            meta: Arc::new(ContainerMeta { full_id: id.to_owned(), name: id.to_owned(), start_ns: now, ..Default::default() }),
+            cgroup: None,
+            pid: 0,
+            from_hook: false,
+            from_nri: false,
+            mode: "audit".to_owned(),
+            state: State::Created,
+            stopped_ns: 0,
+        });
+        match source {
+            Source::Hook => entry.from_hook = true,
+            Source::Nri => entry.from_nri = true,
+        }
+        let m = Arc::make_mut(&mut entry.meta);
+        if !facts.name.is_empty() && (m.name == m.full_id || source == Source::Nri) {
+            m.name = facts.name;
+        }
+        if !facts.image.is_empty() {
+            m.image = ImageRef::parse(&facts.image);
+        }
+        if !facts.namespace.is_empty() {
+            m.namespace = facts.namespace;
+        }
+        if let Some(pod) = facts.pod {
+            let labels = if pod.labels.is_empty() { m.pod.take().map(|p| p.labels).unwrap_or_default() } else { pod.labels.clone() };
+            m.pod = Some(PodMeta { labels, ..pod });
+        }
+        if !facts.labels.is_empty() {
+            m.labels = facts.labels;
+        }
+        if !facts.mounts.is_empty() {
+            m.mounts = facts.mounts;
+        }
+        if let Some(p) = facts.privileged {
+            m.privileged = p;
+        }
+    }
+
+    /// Puts `id`'s cgroup (the one `pid` is in) in the kernel's scope. Idempotent.
+    pub fn arm(&mut self, id: &str, pid: u32) -> Result<&str, String> {
+        self.purge_stopped();
+        let entry = self.containers.get_mut(id).ok_or_else(|| format!("container {id} is not registered"))?;
+        if entry.cgroup.is_none() {
+            let cgroup = self.cgroups.of_pid(pid).map_err(|e| format!("container {id}: {e}"))?;
+            self.scope.track(cgroup.id).map_err(|e| format!("container {id}: arming cgroup {}: {e}", cgroup.path))?;
+            self.by_cgroup.insert(cgroup.id, id.to_owned());
+            tracing::info!(container_id = id, cgroup_id = cgroup.id, cgroup = %cgroup.path, pid, "armed");
+            entry.cgroup = Some(cgroup);
+            entry.pid = pid;
+            Arc::make_mut(&mut entry.meta).users = Users::load(&self.proc.join(pid.to_string()).join("root"));
+        }
+        if entry.state == State::Created {
+            entry.state = State::Running;
+        }
+        Ok(&entry.mode)
+    }
+
+    /// The container stopped: out of the kernel's scope now, forgotten after the grace period.
+    pub fn stopped(&mut self, id: &str) {
+        let now = (self.now_ns)();
+        let Some(entry) = self.containers.get_mut(id) else { return };
+        if entry.state == State::Stopped {
+            return;
+        }
+        entry.state = State::Stopped;
+        entry.stopped_ns = now;
+        if let Some(cg) = &entry.cgroup {
+            if let Err(e) = self.scope.untrack(cg.id) {
+                tracing::warn!(container_id = id, cgroup_id = cg.id, error = %e, "disarming failed");
+            }
+        }
+        tracing::info!(container_id = id, "stopped");
+    }
+
+    /// Drops stopped containers older than the grace period.
+    fn purge_stopped(&mut self) {
+        let now = (self.now_ns)();
+        let expired: Vec<String> = self
+            .containers
+            .iter()
+            .filter(|(_, e)| e.state == State::Stopped && now.saturating_sub(e.stopped_ns) > STOPPED_GRACE_NS)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            if let Some(e) = self.containers.remove(&id) {
+                if let Some(cg) = e.cgroup {
+                    self.by_cgroup.remove(&cg.id);
+                }
+            }
+        }
+    }
+
+    /// The container whose cgroup is `cgroup_id`.
+    pub fn lookup(&self, cgroup_id: u64) -> Option<Arc<ContainerMeta>> {
+        self.by_cgroup.get(&cgroup_id).and_then(|id| self.containers.get(id)).map(|e| Arc::clone(&e.meta))
+    }
+
+    /// Every container, for `palisade containers`, sorted by id.
+    pub fn summaries(&self) -> Vec<ContainerSummary> {
+        let mut list: Vec<ContainerSummary> = self
+            .containers
+            .iter()
+            .map(|(id, e)| ContainerSummary {
+                id: id.clone(),
+                name: e.meta.name.clone(),
+                image: e.meta.image.full.clone(),
+                sources: match (e.from_nri, e.from_hook) {
+                    (true, true) => "nri+hook",
+                    (true, false) => "nri",
+                    _ => "hook",
+                }
+                .to_owned(),
+                mode: e.mode.clone(),
+                armed: e.cgroup.is_some() && e.state != State::Stopped,
+                cgroup_id: e.cgroup.as_ref().map_or(0, |c| c.id),
+                pid: e.pid,
+                state: format!("{:?}", e.state).to_lowercase(),
+            })
+            .collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        list
+    }
+}
+
+/// Who reported a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Hook,
+    Nri,
+}
+
+#[cfg(test)]
+#[path = "registry_tests.rs"]
+mod tests;

@@ -1,0 +1,147 @@
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use super::*;
+
+/// Records what the registry asked the kernel to do.
+#[derive(Clone, Default)]
+struct FakeScope(Arc<Mutex<Vec<(bool, u64)>>>);
+
+impl CgroupScope for FakeScope {
+    fn track(&mut self, id: u64) -> Result<(), String> {
+        self.0.lock().map_err(|e| e.to_string())?.push((true, id));
+        Ok(())
+    }
+    fn untrack(&mut self, id: u64) -> Result<(), String> {
+        self.0.lock().map_err(|e| e.to_string())?.push((false, id));
+        Ok(())
+    }
+}
+
+/// A fake /proc and cgroup2 mount with one container process, pid 42, in /default/web.
+struct Fixture {
+    dir: PathBuf,
+    scope: FakeScope,
+}
+
+impl Fixture {
+    fn new(name: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("palisade-registry-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("proc/42/root/etc")).expect("mkdir");
+        std::fs::create_dir_all(dir.join("cg/default/web")).expect("mkdir");
+        std::fs::write(dir.join("proc/42/cgroup"), "0::/default/web\n").expect("write");
+        std::fs::write(dir.join("proc/42/root/etc/passwd"), "root:x:0:0::/:/bin/sh\nwww:x:33:33::/:/bin/sh\n")
+            .expect("write");
+        Fixture { dir, scope: FakeScope::default() }
+    }
+
+    fn registry(&self) -> Registry {
+        let cgroups = Cgroups::new(self.dir.join("cg"), self.dir.join("proc"));
+        Registry::new(Box::new(self.scope.clone()), cgroups, self.dir.join("proc"))
+    }
+
+    fn cgroup_id(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(self.dir.join("cg/default/web")).expect("stat").ino()
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn hook_state(id: &str, annotations: &[(&str, &str)]) -> OciState {
+    OciState {
+        oci_version: "1.0.2".into(),
+        id: id.into(),
+        status: "created".into(),
+        pid: Some(42),
+        bundle: PathBuf::from(format!("/run/containerd/io.containerd.runtime.v2.task/k8s.io/{id}")),
+        annotations: annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+#[test]
+fn hook_arms_the_containers_cgroup_and_events_resolve_to_it() {
+    let fx = Fixture::new("hook");
+    let mut reg = fx.registry();
+    let state = hook_state("0123456789abcdef", &[(cri::IMAGE_NAME, "docker.io/library/nginx:1.25")]);
+    reg.report(&state.id, Facts::from_hook(&state, &BundleFacts::default()), Source::Hook);
+    assert_eq!(reg.arm(&state.id, 42), Ok("audit"));
+    assert_eq!(*fx.scope.0.lock().expect("lock"), [(true, fx.cgroup_id())]);
+    let meta = reg.lookup(fx.cgroup_id()).expect("resolvable by cgroup id");
+    assert_eq!(meta.short_id(), "0123456789ab");
+    assert_eq!(meta.image.repository, "docker.io/library/nginx");
+    assert_eq!(meta.namespace, "k8s.io");
+    assert_eq!(meta.users.user(33), Some("www"), "users come from the container's root");
+    // Arming twice (hook after NRI start, or a retried hook) changes nothing.
+    assert!(reg.arm(&state.id, 42).is_ok());
+    assert_eq!(fx.scope.0.lock().expect("lock").len(), 1);
+}
+
+#[test]
+fn nri_and_hook_make_one_entry_with_the_richest_metadata() {
+    let fx = Fixture::new("dedup");
+    let mut reg = fx.registry();
+    let pod = PodMeta {
+        name: "web-0".into(),
+        namespace: "shop".into(),
+        uid: "u-1".into(),
+        labels: BTreeMap::from([("app".to_string(), "web".to_string())]),
+    };
+    let nri = Facts { name: "nginx".into(), image: "docker.io/library/nginx:1.25".into(), pod: Some(pod), ..Default::default() };
+    reg.report("c1", nri, Source::Nri);
+    let state = hook_state(
+        "c1",
+        &[(cri::CONTAINER_NAME, "nginx"), (cri::SANDBOX_NAME, "web-0"), (cri::SANDBOX_NAMESPACE, "shop")],
+    );
+    reg.report("c1", Facts::from_hook(&state, &BundleFacts::default()), Source::Hook);
+    reg.arm("c1", 42).expect("arm");
+    let list = reg.summaries();
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0].sources.as_str(), list[0].armed, list[0].pid), ("nri+hook", true, 42));
+    let meta = reg.lookup(fx.cgroup_id()).expect("lookup");
+    let pod = meta.pod.as_ref().expect("pod");
+    assert_eq!(pod.labels.get("app").map(String::as_str), Some("web"), "the hook's pod facts keep NRI's labels");
+    assert_eq!((meta.name.as_str(), pod.namespace.as_str()), ("nginx", "shop"));
+}
+
+#[test]
+fn stopped_leaves_the_scope_but_stays_resolvable_for_the_grace_period() {
+    let fx = Fixture::new("stop");
+    let mut reg = fx.registry();
+    reg.report("c1", Facts::default(), Source::Hook);
+    reg.arm("c1", 42).expect("arm");
+    reg.stopped("c1");
+    reg.stopped("c1");
+    assert_eq!(*fx.scope.0.lock().expect("lock"), [(true, fx.cgroup_id()), (false, fx.cgroup_id())]);
+    assert!(reg.lookup(fx.cgroup_id()).is_some(), "late records keep their container");
+    assert!(!reg.summaries()[0].armed);
+    reg.now_ns = || u64::MAX;
+    reg.purge_stopped();
+    assert!(reg.lookup(fx.cgroup_id()).is_none());
+    assert!(reg.summaries().is_empty());
+}
+
+#[test]
+fn arming_an_unknown_or_vanished_container_is_a_precise_error() {
+    let fx = Fixture::new("errors");
+    let mut reg = fx.registry();
+    assert_eq!(reg.arm("nope", 42), Err("container nope is not registered".to_string()));
+    reg.report("c2", Facts::default(), Source::Hook);
+    let e = reg.arm("c2", 7).expect_err("pid 7 has no cgroup file");
+    assert!(e.starts_with("container c2: read ") && e.contains("proc/7/cgroup"), "{e}");
+    assert!(fx.scope.0.lock().expect("lock").is_empty());
+}
+
+#[test]
+fn ctr_containers_are_named_by_id_in_their_namespace() {
+    let state = OciState { bundle: PathBuf::from("/run/containerd/io.containerd.runtime.v2.task/default/web"), ..hook_state("web", &[]) };
+    let f = Facts::from_hook(&state, &BundleFacts { privileged: true, ..Default::default() });
+    assert_eq!((f.name.as_str(), f.namespace.as_str(), f.privileged), ("", "default", Some(true)));
+    let elsewhere = OciState { bundle: PathBuf::from("/tmp/bundle"), ..hook_state("web", &[]) };
+    assert_eq!(Facts::from_hook(&elsewhere, &BundleFacts::default()).namespace, "");
+}
