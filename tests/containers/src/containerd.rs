@@ -271,26 +271,21 @@ state = "{d}/state"
         }
     }
 
-    /// Best effort, for teardown: SIGKILL and delete every task, delete every container, in every
-    /// namespace. Errors are collected, not returned early.
+    /// For teardown: deletes every task (SIGKILL) and container in every namespace; a task or container
+    /// already gone is fine. Carries on after a failure and reports all of them.
     pub fn remove_all_containers(&self) -> Result<()> {
         let namespaces = run_ok(self.ctr().args(["namespaces", "ls", "-q"]), None, CTR_TIMEOUT)?;
         let mut errors = Vec::new();
         for ns in namespaces.stdout.split_whitespace() {
-            let ids = |kind: &str| -> Vec<String> {
-                run(self.ctr().args(["-n", ns, kind, "ls", "-q"]), None, CTR_TIMEOUT)
-                    .map(|o| o.stdout.split_whitespace().map(String::from).collect())
-                    .unwrap_or_default()
-            };
-            for id in ids("tasks") {
-                if let Err(e) =
-                    run_ok(self.ctr().args(["-n", ns, "tasks", "delete", "--force", &id]), None, CTR_TIMEOUT)
-                {
+            let ids = match run_ok(self.ctr().args(["-n", ns, "containers", "ls", "-q"]), None, CTR_TIMEOUT) {
+                Ok(o) => o.stdout.split_whitespace().map(String::from).collect(),
+                Err(e) => {
                     errors.push(e.to_string());
+                    Vec::new()
                 }
-            }
-            for id in ids("containers") {
-                if let Err(e) = run_ok(self.ctr().args(["-n", ns, "containers", "rm", &id]), None, CTR_TIMEOUT) {
+            };
+            for id in ids {
+                if let Err(e) = self.ctr_rm(ns, &id) {
                     errors.push(e.to_string());
                 }
             }

@@ -3,9 +3,13 @@
 //!
 //! Everything here needs root, containerd 1.7, runc, busybox-static and bash-static
 //! (`tests/containers/install-deps.sh`). Tests call [`require_privileged`] first.
+//!
+//! Smoke test of the bed itself (as root, about 4 s):
+//! `cargo test -p palisade-testbed --test testbed`.
 
 mod cleanup;
 pub mod containerd;
+pub mod cri;
 pub mod ctr;
 pub mod error;
 pub mod image;
@@ -14,6 +18,7 @@ pub mod process;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use containerd::{Containerd, Options, CRI_NAMESPACE, CTR_NAMESPACE, PAUSE_IMAGE};
+pub use cri::{ContainerSpec, CriClient, PodSpec};
 pub use ctr::CtrRun;
 pub use error::{Error, Result};
 pub use image::ImageSpec;
