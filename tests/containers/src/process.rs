@@ -14,7 +14,7 @@ pub struct CmdOutput {
     /// Exit status.
     pub status: ExitStatus,
     /// Standard output, lossily decoded. For a command run on a terminal this is everything it wrote
-    /// (stdout and stderr share the terminal), with `\r\n` turned into `\n`.
+    /// (stdout and stderr share the terminal), with line ends turned back into `\n`.
     pub stdout: String,
     /// Standard error, lossily decoded (empty for a command run on a terminal).
     pub stderr: String,
@@ -128,7 +128,11 @@ pub fn run_on_pty(cmd: &mut Command, timeout: Duration) -> Result<CmdOutput> {
     let out = reader(std::fs::File::from(pty.master));
     let status = wait_deadline(&mut child, &what, timeout);
     let bytes = out.join().unwrap_or_default();
-    let stdout = String::from_utf8_lossy(&bytes).replace("\r\n", "\n");
+    // Both the container's terminal and ours turn "\n" into "\r\n": the output comes as "\r\r\n".
+    let mut stdout = String::from_utf8_lossy(&bytes).into_owned();
+    while stdout.contains("\r\n") {
+        stdout = stdout.replace("\r\n", "\n");
+    }
     match status {
         Ok(status) => Ok(CmdOutput { status, stdout, stderr: String::new() }),
         Err(Error::Timeout { what, after, .. }) => {

@@ -43,6 +43,7 @@ fn ctr_runs_a_hand_built_image() {
     assert!(out.success(), "ctr run -t failed: {out:?}");
     let tty_nr: i64 = out.stdout.lines().next().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
     assert_ne!(tty_nr, 0, "no controlling tty: {out:?}");
+    assert!(!out.stdout.contains('\r'), "{out:?}");
     assert!(out.stdout.contains("/dev/pts/") || out.stdout.contains("/dev/console"), "{out:?}");
 }
 
