@@ -6,7 +6,7 @@
 //! (the version vendored by containerd 1.7.24: its binary has none of v0.7's `CDIDevice` or
 //! `LinuxPids`). These tags have not changed up to v0.12.
 //!
-//! Replies that we always send without updates (`SynchronizeResponse`, `CreateContainerResponse`,
+//! Replies that we always send without updates (`CreateContainerResponse`,
 //! `UpdateContainerResponse`, `StopContainerResponse`) are encoded as [`Empty`]: all their fields
 //! are optional or repeated, so an empty message is the same zero bytes.
 
@@ -113,6 +113,16 @@ pub struct SynchronizeRequest {
     pub pods: Vec<PodSandbox>,
     #[prost(message, repeated, tag = "2")]
     pub containers: Vec<Container>,
+    /// More parts follow (NRI ≥ 0.10 splits a sync too large for one message; never set by 0.6).
+    #[prost(bool, tag = "3")]
+    pub more: bool,
+}
+
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct SynchronizeResponse {
+    /// Echoes the request's `more`: tells the runtime we take split syncs.
+    #[prost(bool, tag = "2")]
+    pub more: bool,
 }
 
 /// The request of CreateContainer, UpdateContainer and StopContainer (UpdateContainer's

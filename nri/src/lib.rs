@@ -24,6 +24,17 @@
 //! Newer runtimes (NRI ≥ 0.12) try dedicated StartContainer/RemoveContainer RPCs first and fall
 //! back to StateChange on `Unimplemented`, so the table holds for them too.
 //!
+//! Measured with containerd 1.7.24 (NRI v0.6.1, cgroupfs driver) and CRI pods:
+//! - CreateContainer comes with `pid` 0, `state` 0 and `cgroups_path` `/k8s.io/<container id>`
+//!   (the systemd driver would give `<slice>:cri-containerd:<id>`); the pod carries its sandbox
+//!   pid. StartContainer (a StateChange) carries the container's pid with `state` 1 (created);
+//!   StopContainer the pid with `state` 3; RemoveContainer pid 0 with `state` 4.
+//! - A refused CreateContainer fails the CRI call with `PermissionDenied` and "failed to get NRI
+//!   adjustment for container: rpc error: code = PermissionDenied desc = <our message>"; containerd
+//!   then sends StopContainer and RemoveContainer for the container it never made.
+//! - After a restart (SIGKILL or SIGTERM alike: 1.7 sends no Shutdown), Synchronize lists running
+//!   containers with their pid and `state` 3.
+//!
 //! Fail-open or fail-closed: a CreateContainer request we cannot decode, or a handler panic while
 //! judging one, refuses the container (logged at error level). While the plugin is not connected
 //! (containerd restarting, before registration) containerd creates containers without asking us:
@@ -116,8 +127,11 @@ pub trait Handler: Send + Sync + 'static {
     fn synchronize(&self, pods: &[Pod], containers: &[Container]);
     /// Err(message) refuses the container: containerd fails its creation with the message.
     fn create_container(&self, pod: &Pod, container: &Container) -> Result<(), String>;
+    /// The container's process runs: `container.pid` is set.
     fn start_container(&self, pod: &Pod, container: &Container);
+    /// Also called, with pid 0, for a container whose creation failed (refused ones included).
     fn stop_container(&self, pod: &Pod, container: &Container);
+    /// Also called for a container whose creation failed (refused ones included); pid is 0.
     fn remove_container(&self, pod: &Pod, container: &Container);
 }
 

@@ -72,6 +72,7 @@ where
     let deadline = tokio::time::Instant::now() + REGISTRATION_TIMEOUT;
     let mut registered = false;
     let mut demux = Demux::default();
+    let mut sync = SyncParts::default();
     loop {
         demux.trunk_mut().reserve(64 * 1024);
         let read = tokio::select! {
@@ -104,7 +105,7 @@ where
                 );
                 continue;
             }
-            let response = answer(handler, message.stream, &message.payload);
+            let response = answer(handler, &mut sync, message.stream, &message.payload);
             send(
                 &mut writer,
                 mux::PLUGIN_SERVICE_CONN,
@@ -157,8 +158,17 @@ async fn send<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// Pods and containers of a split Synchronize received so far (NRI ≥ 0.10 sends parts with
+/// `more` set); the handler sees the whole list once the last part is in.
+pub(crate) type SyncParts = (Vec<crate::Pod>, Vec<crate::Container>);
+
 /// Answers one request of the Plugin service. Never fails: problems become error statuses.
-pub(crate) fn answer(handler: &dyn Handler, stream: u32, payload: &Bytes) -> Response {
+pub(crate) fn answer(
+    handler: &dyn Handler,
+    sync: &mut SyncParts,
+    stream: u32,
+    payload: &Bytes,
+) -> Response {
     let request: Request = match ttrpc::decode("request", stream, payload) {
         Ok(request) => request,
         Err(e) => {
@@ -172,7 +182,7 @@ pub(crate) fn answer(handler: &dyn Handler, stream: u32, payload: &Bytes) -> Res
     }
     let result = match request.method.as_str() {
         "Configure" => configure(handler, stream, &request.payload),
-        "Synchronize" => synchronize(handler, stream, &request.payload),
+        "Synchronize" => synchronize(handler, sync, stream, &request.payload),
         "CreateContainer" => create_container(handler, stream, &request.payload),
         "UpdateContainer" => update_container(stream, &request.payload),
         "StopContainer" => stop_container(handler, stream, &request.payload),
@@ -247,11 +257,25 @@ fn configure(handler: &dyn Handler, stream: u32, payload: &[u8]) -> Result<Vec<u
     .encode_to_vec())
 }
 
-fn synchronize(handler: &dyn Handler, stream: u32, payload: &[u8]) -> Result<Vec<u8>, Status> {
+fn synchronize(
+    handler: &dyn Handler,
+    sync: &mut SyncParts,
+    stream: u32,
+    payload: &[u8],
+) -> Result<Vec<u8>, Status> {
     let request: api::SynchronizeRequest = decode("Synchronize", stream, payload)?;
-    let pods: Vec<crate::Pod> = request.pods.into_iter().map(Into::into).collect();
-    let containers: Vec<crate::Container> =
-        request.containers.into_iter().map(Into::into).collect();
+    sync.0.extend(request.pods.into_iter().map(Into::into));
+    sync.1
+        .extend(request.containers.into_iter().map(Into::into));
+    if request.more {
+        debug!(
+            pods = sync.0.len(),
+            containers = sync.1.len(),
+            "partial sync, more to follow"
+        );
+        return Ok(api::SynchronizeResponse { more: true }.encode_to_vec());
+    }
+    let (pods, containers) = std::mem::take(sync);
     info!(
         pods = pods.len(),
         containers = containers.len(),

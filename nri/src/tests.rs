@@ -206,6 +206,7 @@ impl FakeRuntime {
         let sync = api::SynchronizeRequest {
             pods: vec![pod()],
             containers,
+            more: false,
         };
         let response = self.call("Synchronize", sync.encode_to_vec()).await;
         assert_eq!(response.failure(), None);
@@ -405,6 +406,45 @@ async fn undecodable_or_panicking_create_fails_closed() {
         None
     );
     assert_eq!(recorder.calls().len(), 4, "{:?}", recorder.calls());
+}
+
+#[tokio::test]
+async fn split_sync_reaches_the_handler_whole() {
+    let (mut runtime, recorder, _stop, _session) = start_session();
+    let (stream, _) = runtime.expect_register().await;
+    runtime
+        .reply_register(stream, Response::ok(Vec::new()))
+        .await;
+    let first = api::SynchronizeRequest {
+        pods: vec![pod()],
+        containers: vec![container("a", 1)],
+        more: true,
+    };
+    let reply = runtime.call("Synchronize", first.encode_to_vec()).await;
+    let more = api::SynchronizeResponse::decode(&reply.payload[..])
+        .expect("sync response")
+        .more;
+    assert!(more, "we take split syncs");
+    assert!(
+        recorder.calls().is_empty(),
+        "no callback before the last part"
+    );
+    let last = api::SynchronizeRequest {
+        pods: Vec::new(),
+        containers: vec![container("b", 2)],
+        more: false,
+    };
+    assert_eq!(
+        runtime
+            .call("Synchronize", last.encode_to_vec())
+            .await
+            .failure(),
+        None
+    );
+    assert_eq!(
+        recorder.calls(),
+        [r#"sync pods=["prod/web"] containers=["a@1", "b@2"]"#]
+    );
 }
 
 #[tokio::test]
