@@ -113,7 +113,7 @@ fn syncs(calls: &[Call]) -> usize {
 
 #[test]
 fn registers_with_containerd_and_reconnects_after_restart() {
-    if !common::privileged_or_skip(CONTAINERD) {
+    if !palisade_testbed::require_privileged() {
         return;
     }
     let dir = tempfile::Builder::new()

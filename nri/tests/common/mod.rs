@@ -1,40 +1,9 @@
-//! Shared pieces of the privileged NRI tests: the skip-or-fail rule and a recording handler.
+//! Shared piece of the privileged NRI tests: a handler that records its calls.
 
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use palisade_nri::{Container, Handler, Pod};
-
-/// Root and containerd are required. Without them the test fails with the reason, unless
-/// `PALISADE_ALLOW_SKIP_PRIVILEGED=1`: then it says it is skipped and returns false.
-pub fn privileged_or_skip(containerd: &str) -> bool {
-    let reason = if !is_root() {
-        Some("needs root".to_owned())
-    } else if !std::path::Path::new(containerd).exists() {
-        Some(format!("{containerd} is missing"))
-    } else {
-        None
-    };
-    match reason {
-        None => true,
-        Some(why) if std::env::var("PALISADE_ALLOW_SKIP_PRIVILEGED").as_deref() == Ok("1") => {
-            eprintln!("SKIPPED (PALISADE_ALLOW_SKIP_PRIVILEGED=1): {why}");
-            false
-        }
-        Some(why) => panic!("{why} (set PALISADE_ALLOW_SKIP_PRIVILEGED=1 to skip)"),
-    }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
 
 /// One recorded handler callback.
 #[derive(Debug, Clone)]
