@@ -58,6 +58,8 @@ pub mod open_kind {
 pub const FD_FROM_RET: u8 = 7;
 /// `PALISADE_EXE_FROM_MEMFD`.
 pub const EXE_FROM_MEMFD: u32 = 1;
+/// `PALISADE_EXE_UPPER_LAYER`.
+pub const EXE_UPPER_LAYER: u32 = 2;
 /// `PALISADE_INTEREST_READ`.
 pub const INTEREST_READ: u8 = 1;
 /// `PALISADE_INTEREST_WRITE`.
@@ -328,6 +330,7 @@ mod tests {
         assert_eq!(define("PALISADE_COMM_LEN"), COMM_LEN);
         assert_eq!(define("PALISADE_FD_FROM_RET"), FD_FROM_RET as usize);
         assert_eq!(define("PALISADE_EXE_FROM_MEMFD"), EXE_FROM_MEMFD as usize);
+        assert_eq!(define("PALISADE_EXE_UPPER_LAYER"), EXE_UPPER_LAYER as usize);
         assert_eq!(define("PALISADE_INTEREST_READ"), INTEREST_READ as usize);
         assert_eq!(define("PALISADE_INTEREST_WRITE"), INTEREST_WRITE as usize);
         assert_eq!(define("PALISADE_INTEREST_WORDS"), INTEREST_WORDS);

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
     // (`PALISADE_LOG=debug`, default `info`). Alerts go to stdout.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -18,6 +18,7 @@ use clap::Args;
 use nix::time::{clock_gettime, ClockId};
 use palisade::capture;
 use palisade::containers::cgroup::Cgroups;
+use palisade::containers::nri::NriRegistry;
 use palisade::containers::{hook_server, Registry, SharedRegistry};
 use palisade::event::EventBuilder;
 use palisade::kernel::{decode, Kernel};
@@ -57,6 +58,10 @@ pub struct RunArgs {
     /// Where `palisade-hook` and `palisade containers` reach the daemon.
     #[arg(long, default_value = "/run/palisade/hook.sock", value_name = "PATH")]
     hook_socket: PathBuf,
+    /// containerd's NRI socket: the daemon registers there as an NRI plugin (and reconnects
+    /// whenever containerd restarts) to learn CRI containers with their pods.
+    #[arg(long, default_value = "/var/run/nri/nri.sock", value_name = "PATH")]
+    nri_socket: PathBuf,
 }
 
 /// Nanoseconds to add to the kernel's boot-time clock to get wall-clock time.
@@ -110,6 +115,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cgroups = Cgroups::discover(Path::new("/proc")).context("finding the cgroup v2 hierarchy")?;
     let registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc")).shared();
     hook_server::spawn(&args.hook_socket, SharedRegistry::clone(&registry))?;
+    let nri_config = palisade_nri::PluginConfig { socket: args.nri_socket.clone(), ..Default::default() };
+    let nri = palisade_nri::spawn(nri_config, Arc::new(NriRegistry(SharedRegistry::clone(&registry))))
+        .context("starting the NRI plugin")?;
     let mut table = ProcessTable::new(Path::new("/proc"));
     let seeded = table.seed();
     let users = Users::load(Path::new("/"));
@@ -167,6 +175,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         if stopping {
             break; // after one more drain: what arrived before the signal still counts
         }
+    }
+    if let Err(e) = nri.stop() {
+        eprintln!("palisade: NRI plugin: {e}");
     }
     eprintln!(
         "palisade: stopped: records={} events={} alerts={} drops={}",

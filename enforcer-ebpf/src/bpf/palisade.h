@@ -64,6 +64,8 @@ struct exec_event {
 
 /* struct exec_event.exe_flags */
 #define PALISADE_EXE_FROM_MEMFD 1 /* the executed file is a memfd (fileless execution) */
+#define PALISADE_EXE_UPPER_LAYER 2 /* the executed file is on an overlayfs and in its upper
+                                    * (writable) layer: written after the container started */
 
 /* A new process or thread (sched_process_fork). */
 struct fork_event {

@@ -2,6 +2,22 @@
 /* Process lifecycle: exec, fork, exit, from BTF tracepoints (tp_btf: cheaper than classic
  * tracepoints, typed arguments). Each writes one record to EVENTS. Part of palisade.bpf.c. */
 
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+/* Whether `inode` is an overlayfs inode with an upper dentry: the file exists in the writable
+ * layer (created, or copied up when modified). overlayfs keeps its own `struct ovl_inode`
+ * private (it is not in vmlinux BTF when overlay is a module), but the VFS inode is embedded
+ * in it directly followed by `__upperdentry` (stable since 4.13): read the pointer right
+ * after the inode, sized by this kernel's BTF. */
+static __always_inline bool exe_in_upper_layer(struct inode *inode)
+{
+	if (!inode || BPF_CORE_READ(inode, i_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
+		return false;
+	void *upper = NULL;
+	bpf_probe_read_kernel(&upper, sizeof(upper), (void *)inode + bpf_core_type_size(struct inode));
+	return upper != NULL;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -37,6 +53,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	bpf_probe_read_kernel(head, sizeof(head), exe_name);
 	if (head[0] == 'm' && head[1] == 'e' && head[2] == 'm' && head[3] == 'f' && head[4] == 'd' && head[5] == ':')
 		e->exe_flags |= PALISADE_EXE_FROM_MEMFD;
+	if (exe_in_upper_layer(BPF_CORE_READ(bprm, file, f_inode)))
+		e->exe_flags |= PALISADE_EXE_UPPER_LAYER;
 
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;

@@ -3,6 +3,7 @@
 
 pub mod cgroup;
 pub mod hook_server;
+pub mod nri;
 pub mod registry;
 
 use std::collections::BTreeMap;

@@ -234,6 +234,7 @@ impl FieldSource for KernelEvent<'_> {
             "proc.tty" => num(field.ty, i64::from(p.tty)),
             "proc.cwd" => p.cwd.as_deref().map_or(Extracted::Missing, |c| owned(cwd_with_slash(c))),
             "proc.is_exe_from_memfd" => Extracted::One(Value::Bool(p.exe_from_memfd)),
+            "proc.is_exe_upper_layer" => Extracted::One(Value::Bool(p.exe_upper_layer)),
             "user.uid" => num(field.ty, i64::from(p.uid)),
             "user.name" => opt(self.users.user(p.uid)),
             "user.loginuid" => num(field.ty, loginuid(p.loginuid)),

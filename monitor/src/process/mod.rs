@@ -40,6 +40,8 @@ pub struct Process {
     pub cgroup_id: u64,
     /// The executable is a memfd (fileless execution).
     pub exe_from_memfd: bool,
+    /// The executable is in an overlayfs upper layer (written inside the container).
+    pub exe_upper_layer: bool,
 }
 
 impl Process {
@@ -141,6 +143,7 @@ impl ProcessTable {
                 p.loginuid = hdr.loginuid;
                 p.cgroup_id = hdr.cgroup_id;
                 p.exe_from_memfd = exe_flags & palisade_ebpf::abi::EXE_FROM_MEMFD != 0;
+                p.exe_upper_layer = exe_flags & palisade_ebpf::abi::EXE_UPPER_LAYER != 0;
                 if !cwd.is_empty() {
                     p.cwd = Some(cwd.clone());
                 }

@@ -49,6 +49,8 @@ pub fn read_process(root: &Path, pid: u32) -> Option<Process> {
         loginuid: read(dir.join("loginuid")).and_then(|s| s.trim().parse().ok()).unwrap_or(u32::MAX),
         cgroup_id: 0,
         exe_from_memfd: std::fs::read_link(dir.join("exe")).is_ok_and(|p| p.to_string_lossy().starts_with("/memfd:")),
+        // Not known for processes that were running before the daemon: only exec tells.
+        exe_upper_layer: false,
     })
 }
 

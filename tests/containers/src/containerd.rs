@@ -45,6 +45,9 @@ pub struct Options {
     pub nri_registration_timeout: Option<Duration>,
     /// NRI `plugin_request_timeout`; `None`: containerd's default (2 s).
     pub nri_request_timeout: Option<Duration>,
+    /// Extra environment for containerd (and so for its shims and runc), e.g.
+    /// `PALISADE_HOOK_CONFIG` for the runc wrapper.
+    pub env: Vec<(String, String)>,
 }
 
 /// A running private containerd. Invariant: `dir` exists and holds `config.toml` for as long as the
@@ -239,6 +242,7 @@ state = "{d}/state"
                 .map_err(|e| Error::Invalid(format!("PATH with {}: {e}", first.display())))?;
             cmd.env("PATH", joined);
         }
+        cmd.envs(self.options.env.iter().map(|(k, v)| (k, v)));
         cmd.stdin(Stdio::null()).stdout(log).stderr(log2);
         let child = cmd.spawn().map_err(|e| Error::io("spawn containerd", e))?;
         self.child = Some(child);

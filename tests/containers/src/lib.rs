@@ -13,6 +13,7 @@ pub mod cri;
 pub mod ctr;
 pub mod error;
 pub mod image;
+pub mod palisade;
 pub mod process;
 
 use std::sync::atomic::{AtomicU32, Ordering};

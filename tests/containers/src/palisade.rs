@@ -1,0 +1,208 @@
+//! Palisade itself in the test bed: its binaries (built by `cargo test --workspace`, found
+//! beside the test executable), and a `palisade run` daemon with a private hook socket, started
+//! and stopped around a scenario.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// How long the daemon may take to load its programs and rules.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `palisade`, `palisade-hook` and `palisade-runc`.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    pub palisade: PathBuf,
+    pub hook: PathBuf,
+    pub runc_wrapper: PathBuf,
+}
+
+impl Binaries {
+    /// The binaries in the cargo target directory this test runs from (`target/<profile>/`).
+    pub fn locate() -> Result<Binaries> {
+        let exe = std::env::current_exe().map_err(|e| Error::io("current_exe", e))?;
+        // target/<profile>/deps/<test>-<hash>
+        let dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+        let bins = Binaries {
+            palisade: dir.join("palisade"),
+            hook: dir.join("palisade-hook"),
+            runc_wrapper: dir.join("palisade-runc"),
+        };
+        for b in [&bins.palisade, &bins.hook, &bins.runc_wrapper] {
+            if !b.is_file() {
+                return Err(Error::Missing {
+                    what: b.display().to_string(),
+                    hint: "build it: cargo build -p palisade -p palisade-hook -p palisade-runc".into(),
+                });
+            }
+        }
+        Ok(bins)
+    }
+}
+
+/// How to run the daemon.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    pub rules: Vec<PathBuf>,
+    /// `--host-monitoring on|off`.
+    pub host_monitoring: bool,
+    /// containerd's NRI socket; `None`: a path where nothing listens.
+    pub nri_socket: Option<PathBuf>,
+}
+
+/// A running `palisade run --json`.
+pub struct Daemon {
+    child: Child,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    socket: PathBuf,
+    palisade: PathBuf,
+}
+
+/// What a stopped daemon printed.
+#[derive(Debug)]
+pub struct DaemonOutput {
+    pub alerts: Vec<serde_json::Value>,
+    pub stderr: String,
+}
+
+/// The daemon's private files: hook socket, hook configuration, hook log. Made before the
+/// daemon starts so containerd can be pointed at the hook configuration first; outlives daemon
+/// restarts.
+pub struct DaemonDir(PathBuf);
+
+impl DaemonDir {
+    /// A fresh directory with `hook.json` (failure policy closed: a container the daemon
+    /// did not arm must not start unnoticed in a test).
+    pub fn new() -> Result<DaemonDir> {
+        let dir = std::env::temp_dir().join(crate::unique_name("palisade-daemon"));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("mkdir {}", dir.display()), e))?;
+        let hook_config = serde_json::json!({
+            "socket": dir.join("hook.sock"),
+            "timeout_ms": 5000,
+            "failure_policy": "closed",
+            "log_file": dir.join("hook.log"),
+        });
+        std::fs::write(dir.join("hook.json"), hook_config.to_string())
+            .map_err(|e| Error::io("write hook.json", e))?;
+        Ok(DaemonDir(dir))
+    }
+
+    /// The hook configuration to give the runc wrapper (`PALISADE_HOOK_CONFIG`).
+    pub fn hook_config(&self) -> PathBuf {
+        self.0.join("hook.json")
+    }
+
+    /// The daemon's hook socket.
+    pub fn socket(&self) -> PathBuf {
+        self.0.join("hook.sock")
+    }
+
+    /// What the hook logged.
+    pub fn hook_log(&self) -> String {
+        std::fs::read_to_string(self.0.join("hook.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for DaemonDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Daemon {
+    /// Starts the daemon with its files in `dir` and waits until it watches.
+    pub fn start(bins: &Binaries, options: &DaemonOptions, dir: &DaemonDir) -> Result<Daemon> {
+        let mut cmd = Command::new(&bins.palisade);
+        cmd.args(["run", "--json", "--rule-matching", "all"])
+            .arg("--host-monitoring")
+            .arg(if options.host_monitoring { "on" } else { "off" })
+            .arg("--hook-socket")
+            .arg(dir.socket())
+            .arg("--nri-socket")
+            .arg(options.nri_socket.clone().unwrap_or_else(|| dir.0.join("no-nri.sock")));
+        for r in &options.rules {
+            cmd.arg("-r").arg(r);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io(format!("spawn {}", bins.palisade.display()), e))?;
+        let mut stderr = BufReader::new(child.stderr.take().ok_or_else(|| Error::Invalid("no stderr".into()))?);
+        let mut seen = String::new();
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let mut line = String::new();
+            let n = stderr.read_line(&mut line).map_err(|e| Error::io("read daemon stderr", e))?;
+            seen.push_str(&line);
+            if line.contains("watching") {
+                break;
+            }
+            if n == 0 || Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::Invalid(format!("palisade run did not start:\n{seen}")));
+            }
+        }
+        let stderr = std::thread::spawn(move || {
+            let mut rest = seen;
+            let _ = stderr.read_to_string(&mut rest);
+            rest
+        });
+        Ok(Daemon { child, stderr: Some(stderr), socket: dir.socket(), palisade: bins.palisade.clone() })
+    }
+
+    /// `palisade containers --json`.
+    pub fn containers(&self) -> Result<Vec<serde_json::Value>> {
+        let out = Command::new(&self.palisade)
+            .args(["containers", "--json", "--socket"])
+            .arg(&self.socket)
+            .output()
+            .map_err(|e| Error::io("palisade containers", e))?;
+        if !out.status.success() {
+            return Err(Error::Invalid(format!(
+                "palisade containers failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).map_err(|e| Error::Invalid(format!("containers line {l:?}: {e}"))))
+            .collect()
+    }
+
+    /// Kills the daemon without a clean shutdown (a crash, for restart tests).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then collects every alert it printed.
+    pub fn stop(mut self) -> Result<DaemonOutput> {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = out.read_to_string(&mut stdout);
+        }
+        let _ = self.child.wait();
+        let stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let alerts = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).map_err(|e| Error::Invalid(format!("alert line {l:?}: {e}"))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DaemonOutput { alerts, stderr })
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! What the scenarios do inside a container and what each must raise.
+
+#![allow(dead_code, reason = "each test binary uses part of this module")]
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// One attack action, run in a container, and the upstream rule it must raise.
+pub struct Action {
+    pub rule: &'static str,
+    pub args: &'static [&'static str],
+    /// An output field and its expected value.
+    pub field: (&'static str, &'static str),
+}
+
+impl Action {
+    pub fn check(&self, alert: &Value) {
+        let (name, want) = self.field;
+        assert_eq!(alert["output_fields"][name], want, "{}: {name} in {alert}", self.rule);
+        assert_eq!(alert["output_fields"]["user.name"], "root", "{}: user.name from the container's /etc/passwd", self.rule);
+    }
+}
+
+/// The seeds' actions. Each is one `exec` in a running container.
+pub const ACTIONS: &[Action] = &[
+    Action { rule: "Read sensitive file untrusted", args: &["cat", "/etc/shadow"], field: ("fd.name", "/etc/shadow") },
+    Action { rule: "Write below etc", args: &["touch", "/etc/palisade-dropped"], field: ("fd.name", "/etc/palisade-dropped") },
+    Action {
+        rule: "Write below binary dir",
+        args: &["touch", "/usr/bin/palisade-dropped"],
+        field: ("fd.name", "/usr/bin/palisade-dropped"),
+    },
+    Action {
+        rule: "Launch Package Management Process in Container",
+        args: &["apt-get", "install", "curl"],
+        field: ("proc.name", "apt-get"),
+    },
+    Action { rule: "Clear Log Activities", args: &["sh", "-c", ": > /var/log/app.log"], field: ("fd.name", "/var/log/app.log") },
+    Action {
+        rule: "Drop and execute new binary in container",
+        args: &["sh", "-c", "cp /bin/busybox /root/true && /root/true"],
+        field: ("proc.exepath", "/root/true"),
+    },
+];
+
+/// The shared test inputs (`PALISADE_SHARED` overrides `../../../shared`).
+pub fn shared() -> PathBuf {
+    std::env::var_os("PALISADE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
+/// Falco's three syscall rule files, unmodified.
+pub fn upstream_rules() -> Vec<PathBuf> {
+    ["falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"]
+        .iter()
+        .map(|f| shared().join("falco/rules").join(f))
+        .collect()
+}
+
+/// A rule of the test's own that fires on every exec in a container whose parent is outside it
+/// (the entrypoint): proves the first event of a container already carries its metadata.
+pub struct EntrypointRule {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+pub fn entrypoint_rule() -> EntrypointRule {
+    let name = "Test container entrypoint".to_string();
+    let path = std::env::temp_dir().join(palisade_testbed::unique_name("entrypoint-rule") + ".yaml");
+    let yaml = format!(
+        "- rule: {name}\n  desc: the first exec in a container\n  \
+         condition: evt.type = execve and container.id != host and not proc.pname in (bash, sh, sleep, cat)\n  \
+         output: entrypoint %proc.cmdline in %container.name\n  \
+         priority: INFO\n"
+    );
+    std::fs::write(&path, yaml).expect("write the entrypoint rule");
+    EntrypointRule { name, path }
+}
+
+/// The alerts of container `id` (its `container.id` is the 12-character short id), or of the
+/// host for `host`.
+pub fn alerts_of<'a>(alerts: &'a [Value], id: &str) -> Vec<&'a Value> {
+    let short = id.get(..12).unwrap_or(id);
+    alerts.iter().filter(|a| a["output_fields"]["container.id"] == short).collect()
+}
+
+/// Exactly one alert of `rule` among `alerts`, from container `id`.
+pub fn assert_one<'a>(alerts: &[&'a Value], rule: &str, id: &str) -> &'a Value {
+    let hits: Vec<&Value> = alerts.iter().copied().filter(|a| a["rule"] == rule).collect();
+    let rules: Vec<&Value> = alerts.iter().map(|a| &a["rule"]).collect();
+    assert_eq!(hits.len(), 1, "{rule} in container {id}: want exactly one alert; the container's alerts: {rules:?}");
+    hits[0]
+}

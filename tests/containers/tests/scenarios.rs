@@ -1,0 +1,156 @@
+//! The seeds' attack scenarios in real containers, through both entry points:
+//! `ctr run --runc-binary palisade-runc` (OCI hook) and CRI with `BinaryName = palisade-runc`
+//! plus the daemon's NRI plugin. Each action must raise exactly the named upstream rule with the
+//! container's identity in the alert; the same action on the host is attributed to the host.
+//!
+//! Root only (containerd, runc, BPF). `PALISADE_ALLOW_SKIP_PRIVILEGED=1` turns "cannot run"
+//! into a loud skip.
+
+mod scenario;
+
+use std::time::Duration;
+
+use palisade_testbed::palisade::{Binaries, Daemon, DaemonDir, DaemonOptions};
+use palisade_testbed::{image, Containerd, ContainerSpec, CriClient, CtrRun, Options, PodSpec, CRI_NAMESPACE, CTR_NAMESPACE};
+use scenario::{alerts_of, assert_one, entrypoint_rule, upstream_rules, ACTIONS};
+
+/// Starts containerd (its runc wrapper reports to the daemon) and the daemon (host
+/// monitoring on; registered with containerd's NRI socket when `with_nri`).
+fn bed(with_nri: bool, extra_rules: &[std::path::PathBuf]) -> Option<(Binaries, DaemonDir, Containerd, Daemon)> {
+    if !palisade_testbed::require_privileged() {
+        return None;
+    }
+    let bins = Binaries::locate().expect("palisade binaries");
+    let mut rules = upstream_rules();
+    rules.extend_from_slice(extra_rules);
+    let dir = DaemonDir::new().expect("daemon dir");
+    let containerd = Containerd::start(Options {
+        runc_binary: Some(bins.runc_wrapper.clone()),
+        env: vec![
+            ("PALISADE_HOOK_CONFIG".into(), dir.hook_config().display().to_string()),
+            ("PALISADE_HOOK".into(), bins.hook.display().to_string()),
+        ],
+        ..Default::default()
+    })
+    .expect("start containerd");
+    let nri_socket = with_nri.then(|| containerd.nri_socket());
+    let daemon = Daemon::start(&bins, &DaemonOptions { rules, host_monitoring: true, nri_socket }, &dir)
+        .expect("start palisade");
+    Some((bins, dir, containerd, daemon))
+}
+
+#[test]
+fn ctr_containers_through_the_runc_wrapper() {
+    let entry_rule = entrypoint_rule();
+    let Some((bins, dir, containerd, daemon)) = bed(false, std::slice::from_ref(&entry_rule.path)) else { return };
+    containerd.import(&image::debian().expect("debian image"), CTR_NAMESPACE).expect("import debian");
+    containerd.import(&image::nginx(), CTR_NAMESPACE).expect("import nginx");
+
+    // The tracked container: a long-running debian; every action is a `ctr exec` in it.
+    let web = palisade_testbed::unique_name("web");
+    let mut run = CtrRun::new("docker.io/library/debian:12", &web, &["sleep", "300"]);
+    run.runc_binary = Some(bins.runc_wrapper.clone());
+    run.detach = true;
+    run.rm = false;
+    let out = containerd.ctr_run(&run).expect("ctr run web");
+    assert!(out.success(), "ctr run web: {}", out.stderr);
+    for action in ACTIONS {
+        let out = containerd.ctr_exec(CTR_NAMESPACE, &web, action.args, false).expect("ctr exec");
+        assert!(out.success(), "{}: {}", action.rule, out.stderr);
+    }
+    // A shell on a terminal as a container's entrypoint.
+    let shell = palisade_testbed::unique_name("shell");
+    let mut tty = CtrRun::new("docker.io/library/debian:12", &shell, &["bash", "-c", "true; exit 0"]);
+    tty.runc_binary = Some(bins.runc_wrapper.clone());
+    tty.tty = true;
+    let out = containerd.ctr_run(&tty).expect("ctr run -t");
+    assert!(out.success(), "ctr run -t: {}", out.stdout);
+    // A second container, of another image, reading the same secret.
+    let other = palisade_testbed::unique_name("other");
+    let mut second = CtrRun::new("docker.io/library/nginx:1.25", &other, &["cat", "/etc/shadow"]);
+    second.runc_binary = Some(bins.runc_wrapper.clone());
+    assert!(containerd.ctr_run(&second).expect("ctr run other").success());
+    // The same secret read on the host.
+    assert!(std::process::Command::new("cat").arg("/etc/shadow").output().expect("cat").status.success());
+
+    let listed = daemon.containers().expect("palisade containers");
+    let entry = listed.iter().find(|c| c["id"] == web.as_str()).expect("web is listed");
+    assert_eq!((entry["sources"].as_str(), entry["armed"].as_bool()), (Some("hook"), Some(true)), "{entry}");
+    assert_eq!(entry["image"], "", "ctr containers carry no image in their spec: {entry}");
+
+    containerd.ctr_rm(CTR_NAMESPACE, &web).expect("rm web");
+    std::thread::sleep(Duration::from_millis(200));
+    let hook_log = dir.hook_log();
+    let out = daemon.stop().expect("stop palisade");
+    assert!(out.stderr.contains("drops=0"), "no record lost:\n{}", out.stderr);
+    assert!(hook_log.contains(&format!("{web}: armed, mode audit")), "{hook_log}");
+
+    let web_alerts = alerts_of(&out.alerts, &web);
+    for action in ACTIONS {
+        let a = assert_one(&web_alerts, action.rule, &web);
+        action.check(a);
+        assert_eq!(a["output_fields"]["container.name"], web.as_str());
+    }
+    let a = assert_one(&alerts_of(&out.alerts, &shell), "Terminal shell in container", &shell);
+    assert_eq!(a["output_fields"]["proc.name"], "bash");
+    let a = assert_one(&alerts_of(&out.alerts, &other), "Read sensitive file untrusted", &other);
+    assert_eq!(a["output_fields"]["fd.name"], "/etc/shadow");
+    // The entrypoint's exec, the container's very first event, already knows the container.
+    let first = assert_one(&alerts_of(&out.alerts, &other), &entry_rule.name, &other);
+    assert_eq!(first["output_fields"]["proc.cmdline"], "cat /etc/shadow");
+    // On the host: the generic rule fires, attributed to the host; no container rule does.
+    let host = alerts_of(&out.alerts, "host");
+    assert!(
+        host.iter().any(|a| a["rule"] == "Read sensitive file untrusted" && a["output_fields"]["proc.cmdline"] == "cat /etc/shadow"),
+        "the host's cat /etc/shadow alerts as host"
+    );
+    for rule in ["Terminal shell in container", "Launch Package Management Process in Container", "Drop and execute new binary in container"] {
+        assert!(!host.iter().any(|a| a["rule"] == rule), "{rule} fired for the host");
+    }
+}
+
+#[test]
+fn cri_containers_through_nri_and_the_hook() {
+    let Some((_bins, _dir, containerd, daemon)) = bed(true, &[]) else { return };
+    containerd.import(&image::pause(), CRI_NAMESPACE).expect("import pause");
+    containerd.import(&image::debian().expect("debian image"), CRI_NAMESPACE).expect("import debian");
+    let cri = CriClient::connect(&containerd.socket()).expect("CRI connect");
+    let pod = PodSpec {
+        namespace: "shop".into(),
+        labels: [("app".to_string(), "web".to_string())].into(),
+        ..PodSpec::new(&palisade_testbed::unique_name("web"))
+    };
+    let pod_id = cri.run_pod(&pod).expect("run pod");
+    let spec = ContainerSpec::new("app", "docker.io/library/debian:12", &["sleep", "300"]);
+    let id = cri.create_container(&pod_id, &pod, &spec).expect("create container");
+    cri.start_container(&id).expect("start container");
+    for action in ACTIONS {
+        let r = cri.exec_sync(&id, action.args, Duration::from_secs(30)).expect("exec");
+        assert_eq!(r.exit_code, 0, "{}: {}", action.rule, r.stderr);
+    }
+    let shell_spec = ContainerSpec { tty: true, ..ContainerSpec::new("shell", "docker.io/library/debian:12", &["bash", "-c", "true; exit 0"]) };
+    let shell_id = cri.create_container(&pod_id, &pod, &shell_spec).expect("create shell");
+    cri.start_container(&shell_id).expect("start shell");
+    std::thread::sleep(Duration::from_millis(500));
+
+    let listed = daemon.containers().expect("palisade containers");
+    let entry = listed.iter().find(|c| c["id"] == id.as_str()).expect("the app container is listed");
+    assert_eq!(entry["sources"], "nri+hook", "NRI and the hook both reported it, one entry: {entry}");
+    assert_eq!(entry["image"], "docker.io/library/debian:12");
+    assert_eq!(listed.iter().filter(|c| c["id"] == id.as_str()).count(), 1);
+
+    cri.stop_container(&id, Duration::from_secs(5)).expect("stop");
+    let out = daemon.stop().expect("stop palisade");
+    assert!(out.stderr.contains("drops=0"), "no record lost:\n{}", out.stderr);
+    let short = &id[..12];
+    let app_alerts = alerts_of(&out.alerts, &id);
+    for action in ACTIONS {
+        let a = assert_one(&app_alerts, action.rule, short);
+        action.check(a);
+        assert_eq!(a["output_fields"]["container.name"], "app");
+        assert_eq!(a["output_fields"]["k8s.ns.name"], "shop");
+        assert_eq!(a["output_fields"]["k8s.pod.name"], pod.name.as_str());
+    }
+    let a = assert_one(&alerts_of(&out.alerts, &shell_id), "Terminal shell in container", &shell_id);
+    assert_eq!(a["output_fields"]["proc.name"], "bash");
+}
