@@ -129,7 +129,7 @@ pub struct ContainerSummary {
     pub id: String,
     pub name: String,
     pub image: String,
-    /// `nri`, `hook`, or `nri+hook`.
+    /// Who reported it, `+`-joined: `nri`, `hook`, `containerd` (recovered at daemon start).
     pub sources: String,
     pub mode: String,
     pub armed: bool,

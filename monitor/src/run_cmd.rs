@@ -18,6 +18,7 @@ use clap::Args;
 use nix::time::{clock_gettime, ClockId};
 use palisade::capture;
 use palisade::containers::cgroup::Cgroups;
+use palisade::containers::containerd::Containerd;
 use palisade::containers::nri::NriRegistry;
 use palisade::containers::{hook_server, Registry, SharedRegistry};
 use palisade::event::EventBuilder;
@@ -62,6 +63,10 @@ pub struct RunArgs {
     /// whenever containerd restarts) to learn CRI containers with their pods.
     #[arg(long, default_value = "/var/run/nri/nri.sock", value_name = "PATH")]
     nri_socket: PathBuf,
+    /// containerd's API socket: asked for the image of containers whose spec does not name it,
+    /// and at start for the running containers to re-arm.
+    #[arg(long, default_value = "/run/containerd/containerd.sock", value_name = "PATH")]
+    containerd_socket: PathBuf,
 }
 
 /// Nanoseconds to add to the kernel's boot-time clock to get wall-clock time.
@@ -114,7 +119,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     scope.watch_untracked(args.host_monitoring == "on").context("setting the kernel's scope")?;
     let cgroups = Cgroups::discover(Path::new("/proc")).context("finding the cgroup v2 hierarchy")?;
     let registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc")).shared();
-    hook_server::spawn(&args.hook_socket, SharedRegistry::clone(&registry))?;
+    let containerd = Arc::new(Containerd::new(args.containerd_socket.clone()));
+    let recovered = containerd.recover(&registry);
+    if recovered > 0 {
+        eprintln!("palisade: re-armed {recovered} running containers known to containerd");
+    }
+    hook_server::spawn(&args.hook_socket, SharedRegistry::clone(&registry), containerd)?;
     let nri_config = palisade_nri::PluginConfig { socket: args.nri_socket.clone(), ..Default::default() };
     let nri = palisade_nri::spawn(nri_config, Arc::new(NriRegistry(SharedRegistry::clone(&registry))))
         .context("starting the NRI plugin")?;

@@ -6,10 +6,12 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use palisade_hook::{Phase, Reply, Request, PROTOCOL_VERSION};
 
+use super::containerd::Containerd;
 use super::registry::{Facts, SharedRegistry, Source};
 
 /// A client gets this long to send its request.
@@ -23,7 +25,11 @@ pub enum HookServerError {
 
 /// Binds `socket` (replacing a stale one; parent directories are created, mode 0700: the
 /// socket arms and lists containers, so only root talks to it) and serves it on a thread.
-pub fn spawn(socket: &Path, registry: SharedRegistry) -> Result<std::thread::JoinHandle<()>, HookServerError> {
+pub fn spawn(
+    socket: &Path,
+    registry: SharedRegistry,
+    containerd: Arc<Containerd>,
+) -> Result<std::thread::JoinHandle<()>, HookServerError> {
     let bind_err = |source| HookServerError::Bind { path: socket.to_owned(), source };
     if let Some(dir) = socket.parent() {
         std::fs::create_dir_all(dir).map_err(bind_err)?;
@@ -40,7 +46,8 @@ pub fn spawn(socket: &Path, registry: SharedRegistry) -> Result<std::thread::Joi
             match conn {
                 Ok(stream) => {
                     let registry = SharedRegistry::clone(&registry);
-                    std::thread::spawn(move || serve(stream, &registry));
+                    let containerd = Arc::clone(&containerd);
+                    std::thread::spawn(move || serve(stream, &registry, &containerd));
                 }
                 Err(e) => tracing::warn!(error = %e, "hook socket accept failed"),
             }
@@ -48,7 +55,7 @@ pub fn spawn(socket: &Path, registry: SharedRegistry) -> Result<std::thread::Joi
     }))
 }
 
-fn serve(stream: UnixStream, registry: &SharedRegistry) {
+fn serve(stream: UnixStream, registry: &SharedRegistry, containerd: &Containerd) {
     let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
     let mut line = String::new();
     if let Err(e) = BufReader::new(&stream).read_line(&mut line) {
@@ -56,7 +63,7 @@ fn serve(stream: UnixStream, registry: &SharedRegistry) {
         return;
     }
     let reply = match serde_json::from_str::<Request>(&line) {
-        Ok(req) => answer(req, registry),
+        Ok(req) => answer(req, registry, Some(containerd)),
         Err(e) => Reply::Error { message: format!("bad request: {e}") },
     };
     let mut out = serde_json::to_vec(&reply).unwrap_or_default();
@@ -66,20 +73,32 @@ fn serve(stream: UnixStream, registry: &SharedRegistry) {
     }
 }
 
-/// What the daemon says to one request.
-pub fn answer(req: Request, registry: &SharedRegistry) -> Reply {
+/// What the daemon says to one request. At `createRuntime` the container's image is asked of
+/// `containerd` (outside the registry lock) when its spec does not name it, so that the
+/// container's first event already carries it.
+pub fn answer(req: Request, registry: &SharedRegistry, containerd: Option<&Containerd>) -> Reply {
+    let mut facts = match &req {
+        Request::Hook { phase: Phase::CreateRuntime, state, bundle, .. } => {
+            Some(Facts::from_hook(state, bundle.as_deref().unwrap_or(&Default::default())))
+        }
+        _ => None,
+    };
+    if let (Some(f), Some(c), Request::Hook { state, .. }) = (facts.as_mut(), containerd, &req) {
+        if f.image.is_empty() && !f.namespace.is_empty() {
+            f.image = c.image(&f.namespace, &state.id).unwrap_or_default();
+        }
+    }
     let Ok(mut reg) = registry.lock() else { return Reply::Error { message: "registry unavailable".into() } };
     match req {
         Request::Hook { version, .. } | Request::ListContainers { version } if version != PROTOCOL_VERSION => {
             Reply::Error { message: format!("protocol version {version}, this daemon speaks {PROTOCOL_VERSION}") }
         }
         Request::ListContainers { .. } => Reply::Containers { containers: reg.summaries() },
-        Request::Hook { phase: Phase::CreateRuntime, state, bundle, .. } => {
+        Request::Hook { phase: Phase::CreateRuntime, state, .. } => {
             let Some(pid) = state.pid.filter(|p| *p > 0) else {
                 return Reply::Error { message: format!("container {}: createRuntime state has no pid", state.id) };
             };
-            let facts = Facts::from_hook(&state, &bundle.unwrap_or_default());
-            reg.report(&state.id, facts, Source::Hook);
+            reg.report(&state.id, facts.unwrap_or_default(), Source::Hook);
             match reg.arm(&state.id, pid) {
                 Ok(mode) => Reply::Armed { container_id: state.id.clone(), mode: mode.to_owned() },
                 Err(message) => {

@@ -2,6 +2,7 @@
 //! cgroup id, and the metadata the `container.*` / `k8s.*` fields read.
 
 pub mod cgroup;
+pub mod containerd;
 pub mod hook_server;
 pub mod nri;
 pub mod registry;

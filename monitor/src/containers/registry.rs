@@ -52,8 +52,8 @@ struct Entry {
     meta: Arc<ContainerMeta>,
     cgroup: Option<Cgroup>,
     pid: u32,
-    from_hook: bool,
-    from_nri: bool,
+    /// Who reported the container (`hook`, `nri`, `containerd`), in first-report order.
+    sources: Vec<&'static str>,
     mode: String,
     state: State,
     stopped_ns: u64,
@@ -130,15 +130,13 @@ impl Registry {
             meta: Arc::new(ContainerMeta { full_id: id.to_owned(), name: id.to_owned(), start_ns: now, ..Default::default() }),
             cgroup: None,
             pid: 0,
-            from_hook: false,
-            from_nri: false,
+            sources: Vec::new(),
             mode: "audit".to_owned(),
             state: State::Created,
             stopped_ns: 0,
         });
-        match source {
-            Source::Hook => entry.from_hook = true,
-            Source::Nri => entry.from_nri = true,
+        if !entry.sources.contains(&source.name()) {
+            entry.sources.push(source.name());
         }
         let m = Arc::make_mut(&mut entry.meta);
         if !facts.name.is_empty() && (m.name == m.full_id || source == Source::Nri) {
@@ -233,12 +231,11 @@ impl Registry {
                 id: id.clone(),
                 name: e.meta.name.clone(),
                 image: e.meta.image.full.clone(),
-                sources: match (e.from_nri, e.from_hook) {
-                    (true, true) => "nri+hook",
-                    (true, false) => "nri",
-                    _ => "hook",
-                }
-                .to_owned(),
+                sources: {
+                    let mut s = e.sources.clone();
+                    s.sort_by_key(|n| ["nri", "hook", "containerd"].iter().position(|k| k == n));
+                    s.join("+")
+                },
                 mode: e.mode.clone(),
                 armed: e.cgroup.is_some() && e.state != State::Stopped,
                 cgroup_id: e.cgroup.as_ref().map_or(0, |c| c.id),
@@ -256,6 +253,18 @@ impl Registry {
 pub enum Source {
     Hook,
     Nri,
+    /// containerd's API, when a restarted daemon recovers running containers.
+    Containerd,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Hook => "hook",
+            Source::Nri => "nri",
+            Source::Containerd => "containerd",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -51,6 +51,8 @@ pub struct DaemonOptions {
     pub host_monitoring: bool,
     /// containerd's NRI socket; `None`: a path where nothing listens.
     pub nri_socket: Option<PathBuf>,
+    /// containerd's API socket (image lookups, recovery at start); `None`: nothing listens.
+    pub containerd_socket: Option<PathBuf>,
 }
 
 /// A running `palisade run --json`.
@@ -122,7 +124,9 @@ impl Daemon {
             .arg("--hook-socket")
             .arg(dir.socket())
             .arg("--nri-socket")
-            .arg(options.nri_socket.clone().unwrap_or_else(|| dir.0.join("no-nri.sock")));
+            .arg(options.nri_socket.clone().unwrap_or_else(|| dir.0.join("no-nri.sock")))
+            .arg("--containerd-socket")
+            .arg(options.containerd_socket.clone().unwrap_or_else(|| dir.0.join("no-containerd.sock")));
         for r in &options.rules {
             cmd.arg("-r").arg(r);
         }

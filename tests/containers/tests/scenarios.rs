@@ -16,7 +16,7 @@ use scenario::{alerts_of, assert_one, entrypoint_rule, upstream_rules, ACTIONS};
 
 /// Starts containerd (its runc wrapper reports to the daemon) and the daemon (host
 /// monitoring on; registered with containerd's NRI socket when `with_nri`).
-fn bed(with_nri: bool, extra_rules: &[std::path::PathBuf]) -> Option<(Binaries, DaemonDir, Containerd, Daemon)> {
+fn bed(with_nri: bool, extra_rules: &[std::path::PathBuf]) -> Option<(Binaries, DaemonDir, Containerd, Daemon, DaemonOptions)> {
     if !palisade_testbed::require_privileged() {
         return None;
     }
@@ -33,16 +33,20 @@ fn bed(with_nri: bool, extra_rules: &[std::path::PathBuf]) -> Option<(Binaries, 
         ..Default::default()
     })
     .expect("start containerd");
-    let nri_socket = with_nri.then(|| containerd.nri_socket());
-    let daemon = Daemon::start(&bins, &DaemonOptions { rules, host_monitoring: true, nri_socket }, &dir)
-        .expect("start palisade");
-    Some((bins, dir, containerd, daemon))
+    let options = DaemonOptions {
+        rules,
+        host_monitoring: true,
+        nri_socket: with_nri.then(|| containerd.nri_socket()),
+        containerd_socket: Some(containerd.socket()),
+    };
+    let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
+    Some((bins, dir, containerd, daemon, options))
 }
 
 #[test]
 fn ctr_containers_through_the_runc_wrapper() {
     let entry_rule = entrypoint_rule();
-    let Some((bins, dir, containerd, daemon)) = bed(false, std::slice::from_ref(&entry_rule.path)) else { return };
+    let Some((bins, dir, containerd, daemon, _)) = bed(false, std::slice::from_ref(&entry_rule.path)) else { return };
     containerd.import(&image::debian().expect("debian image"), CTR_NAMESPACE).expect("import debian");
     containerd.import(&image::nginx(), CTR_NAMESPACE).expect("import nginx");
 
@@ -76,7 +80,7 @@ fn ctr_containers_through_the_runc_wrapper() {
     let listed = daemon.containers().expect("palisade containers");
     let entry = listed.iter().find(|c| c["id"] == web.as_str()).expect("web is listed");
     assert_eq!((entry["sources"].as_str(), entry["armed"].as_bool()), (Some("hook"), Some(true)), "{entry}");
-    assert_eq!(entry["image"], "", "ctr containers carry no image in their spec: {entry}");
+    assert_eq!(entry["image"], "docker.io/library/debian:12", "from containerd's API: {entry}");
 
     containerd.ctr_rm(CTR_NAMESPACE, &web).expect("rm web");
     std::thread::sleep(Duration::from_millis(200));
@@ -90,6 +94,8 @@ fn ctr_containers_through_the_runc_wrapper() {
         let a = assert_one(&web_alerts, action.rule, &web);
         action.check(a);
         assert_eq!(a["output_fields"]["container.name"], web.as_str());
+        assert_eq!(a["output_fields"]["container.image.repository"], "docker.io/library/debian");
+        assert_eq!(a["output_fields"]["container.image.tag"], "12");
     }
     let a = assert_one(&alerts_of(&out.alerts, &shell), "Terminal shell in container", &shell);
     assert_eq!(a["output_fields"]["proc.name"], "bash");
@@ -98,6 +104,7 @@ fn ctr_containers_through_the_runc_wrapper() {
     // The entrypoint's exec, the container's very first event, already knows the container.
     let first = assert_one(&alerts_of(&out.alerts, &other), &entry_rule.name, &other);
     assert_eq!(first["output_fields"]["proc.cmdline"], "cat /etc/shadow");
+    assert_eq!(first["output_fields"]["container.image.repository"], "docker.io/library/nginx");
     // On the host: the generic rule fires, attributed to the host; no container rule does.
     let host = alerts_of(&out.alerts, "host");
     assert!(
@@ -111,7 +118,7 @@ fn ctr_containers_through_the_runc_wrapper() {
 
 #[test]
 fn cri_containers_through_nri_and_the_hook() {
-    let Some((_bins, _dir, containerd, daemon)) = bed(true, &[]) else { return };
+    let Some((_bins, _dir, containerd, daemon, _)) = bed(true, &[]) else { return };
     containerd.import(&image::pause(), CRI_NAMESPACE).expect("import pause");
     containerd.import(&image::debian().expect("debian image"), CRI_NAMESPACE).expect("import debian");
     let cri = CriClient::connect(&containerd.socket()).expect("CRI connect");
@@ -150,7 +157,58 @@ fn cri_containers_through_nri_and_the_hook() {
         assert_eq!(a["output_fields"]["container.name"], "app");
         assert_eq!(a["output_fields"]["k8s.ns.name"], "shop");
         assert_eq!(a["output_fields"]["k8s.pod.name"], pod.name.as_str());
+        assert_eq!(a["output_fields"]["container.image.repository"], "docker.io/library/debian");
     }
     let a = assert_one(&alerts_of(&out.alerts, &shell_id), "Terminal shell in container", &shell_id);
     assert_eq!(a["output_fields"]["proc.name"], "bash");
+}
+
+#[test]
+fn a_restarted_daemon_recovers_running_containers() {
+    let Some((bins, dir, containerd, daemon, options)) = bed(true, &[]) else { return };
+    containerd.import(&image::debian().expect("debian image"), CTR_NAMESPACE).expect("import debian");
+    containerd.import(&image::pause(), CRI_NAMESPACE).expect("import pause");
+    containerd.import(&image::debian().expect("debian image"), CRI_NAMESPACE).expect("import debian");
+    let keep = palisade_testbed::unique_name("keep");
+    let mut run = CtrRun::new("docker.io/library/debian:12", &keep, &["sleep", "300"]);
+    run.runc_binary = Some(bins.runc_wrapper.clone());
+    run.detach = true;
+    run.rm = false;
+    assert!(containerd.ctr_run(&run).expect("ctr run").success());
+    let cri = CriClient::connect(&containerd.socket()).expect("CRI connect");
+    let pod = PodSpec { namespace: "shop".into(), ..PodSpec::new(&palisade_testbed::unique_name("pod")) };
+    let pod_id = cri.run_pod(&pod).expect("run pod");
+    let app = cri
+        .create_container(&pod_id, &pod, &ContainerSpec::new("app", "docker.io/library/debian:12", &["sleep", "300"]))
+        .expect("create");
+    cri.start_container(&app).expect("start");
+
+    // A crash: no clean shutdown. Its kernel programs go with it.
+    daemon.kill();
+    let daemon = Daemon::start(&bins, &options, &dir).expect("restart palisade");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let listed = loop {
+        let listed = daemon.containers().expect("palisade containers");
+        let armed = |id: &str| listed.iter().any(|c| c["id"] == id && c["armed"] == true);
+        if (armed(&keep) && armed(&app)) || std::time::Instant::now() > deadline {
+            break listed;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let entry = |id: &str| listed.iter().find(|c| c["id"] == id).cloned().unwrap_or_else(|| panic!("{id} not recovered: {listed:?}"));
+    assert_eq!(entry(&keep)["sources"], "containerd", "recovered from containerd's API");
+    assert_eq!(entry(&keep)["image"], "docker.io/library/debian:12");
+    assert!(entry(&app)["sources"].as_str().is_some_and(|s| s.contains("nri")), "NRI Synchronize: {}", entry(&app));
+
+    assert!(containerd.ctr_exec(CTR_NAMESPACE, &keep, &["cat", "/etc/shadow"], false).expect("exec").success());
+    assert_eq!(cri.exec_sync(&app, &["cat", "/etc/shadow"], Duration::from_secs(30)).expect("exec").exit_code, 0);
+    containerd.ctr_rm(CTR_NAMESPACE, &keep).expect("rm");
+    let out = daemon.stop().expect("stop palisade");
+    let a = assert_one(&alerts_of(&out.alerts, &keep), "Read sensitive file untrusted", &keep);
+    assert_eq!(a["output_fields"]["container.name"], keep.as_str());
+    assert_eq!(a["output_fields"]["container.image.repository"], "docker.io/library/debian");
+    let a = assert_one(&alerts_of(&out.alerts, &app), "Read sensitive file untrusted", &app);
+    assert_eq!(a["output_fields"]["container.name"], "app");
+    assert_eq!(a["output_fields"]["k8s.pod.name"], pod.name.as_str());
+    assert_eq!(a["output_fields"]["k8s.ns.name"], "shop");
 }

@@ -71,8 +71,9 @@ pub fn entrypoint_rule() -> EntrypointRule {
     let path = std::env::temp_dir().join(palisade_testbed::unique_name("entrypoint-rule") + ".yaml");
     let yaml = format!(
         "- rule: {name}\n  desc: the first exec in a container\n  \
-         condition: evt.type = execve and container.id != host and not proc.pname in (bash, sh, sleep, cat)\n  \
-         output: entrypoint %proc.cmdline in %container.name\n  \
+         condition: evt.type = execve and container.id != host and container.image.repository exists \
+         and not proc.pname in (bash, sh, sleep, cat)\n  \
+         output: entrypoint %proc.cmdline in %container.name (%container.image.repository)\n  \
          priority: INFO\n"
     );
     std::fs::write(&path, yaml).expect("write the entrypoint rule");
