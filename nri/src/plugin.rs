@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::net::UnixStream;
 use tokio::sync::oneshot;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::session::{self, SessionEnd};
 use crate::{Handler, NriError, PluginConfig};
@@ -33,6 +33,9 @@ pub async fn run(
     check_index(&config)?;
     let mut shutdown = std::pin::pin!(shutdown);
     let mut backoff = INITIAL_BACKOFF;
+    // A node without NRI (or before containerd starts) must not fill the log: the first failed
+    // connect of a run of failures is a warning, the rest are debug.
+    let mut unreachable_reported = false;
     loop {
         let connected = tokio::select! {
             biased;
@@ -45,9 +48,15 @@ pub async fn run(
                     path: config.socket.clone(),
                     source,
                 };
-                warn!(%error, backoff_ms = backoff.as_millis(), "cannot reach the runtime; retrying");
+                if unreachable_reported {
+                    debug!(%error, backoff_ms = backoff.as_millis(), "cannot reach the runtime; retrying");
+                } else {
+                    warn!(%error, "cannot reach the runtime; retrying quietly until it answers");
+                    unreachable_reported = true;
+                }
             }
             Ok(stream) => {
+                unreachable_reported = false;
                 match session::serve(stream, &config, handler.as_ref(), shutdown.as_mut()).await {
                     Ok(SessionEnd::Shutdown) => return Ok(()),
                     Ok(SessionEnd::Closed { registered }) => {

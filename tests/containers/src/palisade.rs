@@ -24,8 +24,11 @@ impl Binaries {
     /// The binaries in the cargo target directory this test runs from (`target/<profile>/`).
     pub fn locate() -> Result<Binaries> {
         let exe = std::env::current_exe().map_err(|e| Error::io("current_exe", e))?;
-        // target/<profile>/deps/<test>-<hash>
-        let dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+        // target/<profile>/deps/<test>-<hash>, or target/<profile>/<bin>
+        let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+        if dir.file_name().is_some_and(|n| n == "deps") {
+            dir.pop();
+        }
         let bins = Binaries {
             palisade: dir.join("palisade"),
             hook: dir.join("palisade-hook"),
