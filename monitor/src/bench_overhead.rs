@@ -58,6 +58,10 @@ pub struct OverheadArgs {
     /// the palisade binary to start as the daemon (default: this executable)
     #[arg(long)]
     pub daemon: Option<PathBuf>,
+    /// the daemon's `--host-monitoring`: `off` measures what the host pays when only containers
+    /// are watched (the workloads run on the host, outside any tracked container)
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    pub host_monitoring: String,
 }
 
 const W1_PATH: &CStr = c"/etc/hostname";
@@ -121,11 +125,11 @@ pub fn run(args: OverheadArgs) -> anyhow::Result<ExitCode> {
     for i in 0..args.rounds {
         let daemon_first = i % 2 == 1;
         let r = if daemon_first {
-            let with = with_daemon(&daemon, &args.files, iterations, tck)?;
+            let with = with_daemon(&daemon, &args, iterations, tck)?;
             Round { without: run_workloads(iterations)?, with }
         } else {
             let without = run_workloads(iterations)?;
-            Round { without, with: with_daemon(&daemon, &args.files, iterations, tck)? }
+            Round { without, with: with_daemon(&daemon, &args, iterations, tck)? }
         };
         let (us, w) = (|d, w: usize| per_iter_us(d, iterations[w]), &r.with);
         eprintln!(
@@ -158,8 +162,8 @@ fn run_workloads(iterations: [u64; 2]) -> anyhow::Result<[Duration; 2]> {
 }
 
 /// One "with daemon" side: a fresh daemon, both workloads, then stop it.
-fn with_daemon(exe: &Path, files: &[PathBuf], iterations: [u64; 2], tck: u64) -> anyhow::Result<WithDaemon> {
-    let mut daemon = Daemon::start(exe, files)?;
+fn with_daemon(exe: &Path, args: &OverheadArgs, iterations: [u64; 2], tck: u64) -> anyhow::Result<WithDaemon> {
+    let mut daemon = Daemon::start(exe, &args.files, &args.host_monitoring)?;
     std::thread::sleep(SETTLE);
     let mut wall = [Duration::ZERO; 2];
     let mut daemon_cpu_s = [0.0; 2];
@@ -231,11 +235,12 @@ struct Daemon {
 
 impl Daemon {
     /// Starts the daemon and waits for its "watching" line.
-    fn start(exe: &Path, files: &[PathBuf]) -> anyhow::Result<Daemon> {
+    fn start(exe: &Path, files: &[PathBuf], host_monitoring: &str) -> anyhow::Result<Daemon> {
         let (out_w, stdout) = unlinked_temp_file("out")?;
         let (err_w, stderr) = unlinked_temp_file("err")?;
         let mut cmd = Command::new(exe);
-        cmd.arg("run").args(files.iter().flat_map(|f| [Path::new("-r"), f])).stdin(Stdio::null());
+        cmd.arg("run").args(["--host-monitoring", host_monitoring]);
+        cmd.args(files.iter().flat_map(|f| [Path::new("-r"), f])).stdin(Stdio::null());
         let child = cmd.stdout(out_w).stderr(err_w).spawn().with_context(|| format!("cannot start the daemon {}", exe.display()))?;
         let pid = Pid::from_raw(i32::try_from(child.id()).context("daemon pid out of range")?);
         let mut d = Daemon { child, pid, stdout, stderr, stderr_bytes: Vec::new() };

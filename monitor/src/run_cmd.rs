@@ -22,7 +22,7 @@ use palisade::containers::containerd::Containerd;
 use palisade::containers::nri::NriRegistry;
 use palisade::containers::{hook_server, Registry, SharedRegistry};
 use palisade::event::EventBuilder;
-use palisade::kernel::{decode, Kernel};
+use palisade::kernel::{decode, Kernel, Record};
 use palisade::mounts;
 use palisade::process::{ProcessTable, Users};
 use palisade_rules::alert::Alert;
@@ -160,6 +160,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     return;
                 }
             };
+            if let Record::Exit { hdr, .. } = &rec {
+                if hdr.pid == hdr.tid {
+                    if let Ok(mut r) = registry.lock() {
+                        r.process_exited(hdr.pid);
+                    }
+                }
+            }
             let Some(data) = builder.build(rec, &mut table) else { return };
             stats.events += 1;
             let container = registry.lock().ok().and_then(|r| r.lookup(data.cgroup_id));

@@ -1,4 +1,6 @@
-//! Adding Palisade's hooks to a bundle's `config.json`.
+//! Adding Palisade's hook to a bundle's `config.json`: `createRuntime` only. The daemon learns
+//! that a container stopped from its init process's exit (it watches the container's cgroup),
+//! so a `poststop` hook would only add a process start to every container's teardown.
 //!
 //! The file is rewritten through a temporary file in the same directory and `rename(2)`, so runc
 //! reads either the old or the new spec, never half of one. A hook already pointing at the same
@@ -34,14 +36,14 @@ pub fn inject(config_json: &Path, hook: &Path, hook_config: Option<&Path>) -> Re
     })
 }
 
-/// Adds the two hooks to `spec`; `false` when both were already there.
+/// Adds the hook to `spec`; `false` when it was already there.
 fn add_hooks(spec: &mut Value, hook: &Path, hook_config: Option<&Path>) -> Result<bool, String> {
     let root = spec.as_object_mut().ok_or("config.json is not a JSON object")?;
     let hooks = root.entry("hooks").or_insert_with(|| json!({}));
     let hooks = hooks.as_object_mut().ok_or("config.json: `hooks` is not an object")?;
     let path = hook.to_string_lossy();
     let mut changed = false;
-    for (stage, arg) in [("createRuntime", "create-runtime"), ("poststop", "poststop")] {
+    for (stage, arg) in [("createRuntime", "create-runtime")] {
         let list = hooks.entry(stage).or_insert_with(|| json!([]));
         let list = list.as_array_mut().ok_or_else(|| format!("config.json: `hooks.{stage}` is not a list"))?;
         if list.iter().any(|h| h["path"].as_str() == Some(&path)) {
@@ -73,7 +75,7 @@ mod tests {
         assert_eq!(create.len(), 2);
         assert_eq!(create[0]["path"], "/usr/bin/other");
         assert_eq!(create[1]["args"], json!(["palisade-hook", "--config", "/etc/p.json", "create-runtime"]));
-        assert_eq!(spec["hooks"]["poststop"][0]["args"], json!(["palisade-hook", "--config", "/etc/p.json", "poststop"]));
+        assert_eq!(spec["hooks"]["poststop"], json!(null), "stops are seen in the kernel, not by a hook");
         assert_eq!(spec["ociVersion"], "1.0.2");
     }
 
@@ -81,7 +83,7 @@ mod tests {
     fn a_spec_that_is_not_an_object_is_an_error() {
         let e = add_hooks(&mut json!([1]), Path::new("/h"), None).expect_err("not an object");
         assert_eq!(e, "config.json is not a JSON object");
-        let e = add_hooks(&mut json!({"hooks": {"poststop": 3}}), Path::new("/h"), None).expect_err("bad list");
-        assert_eq!(e, "config.json: `hooks.poststop` is not a list");
+        let e = add_hooks(&mut json!({"hooks": {"createRuntime": 3}}), Path::new("/h"), None).expect_err("bad list");
+        assert_eq!(e, "config.json: `hooks.createRuntime` is not a list");
     }
 }

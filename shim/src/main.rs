@@ -2,8 +2,8 @@
 //!
 //! containerd (through `BinaryName`, `ctr run --runc-binary`, or a `runc` first in its `PATH`)
 //! calls this exactly as it calls runc. On `create` and `run` the wrapper adds `palisade-hook` as a
-//! `createRuntime` and a `poststop` hook to the bundle's `config.json` (replaced atomically,
-//! never duplicated), then execs the real runc with the very same arguments; every other command
+//! `createRuntime` hook to the bundle's `config.json` (replaced atomically, never duplicated),
+//! then execs the real runc with the very same arguments; every other command
 //! is passed through untouched. It never writes to stdout: containerd parses runc's output.
 //!
 //! Environment:

@@ -104,6 +104,8 @@ impl Facts {
 pub struct Registry {
     containers: HashMap<String, Entry>,
     by_cgroup: HashMap<u64, String>,
+    /// Init pid → container id, for the containers whose init is alive.
+    by_init: HashMap<u32, String>,
     scope: Box<dyn CgroupScope>,
     cgroups: Cgroups,
     proc: PathBuf,
@@ -116,7 +118,15 @@ fn wall_ns() -> u64 {
 
 impl Registry {
     pub fn new(scope: Box<dyn CgroupScope>, cgroups: Cgroups, proc: PathBuf) -> Registry {
-        Registry { containers: HashMap::new(), by_cgroup: HashMap::new(), scope, cgroups, proc, now_ns: wall_ns }
+        Registry {
+            containers: HashMap::new(),
+            by_cgroup: HashMap::new(),
+            by_init: HashMap::new(),
+            scope,
+            cgroups,
+            proc,
+            now_ns: wall_ns,
+        }
     }
 
     pub fn shared(self) -> SharedRegistry {
@@ -171,6 +181,7 @@ impl Registry {
             let cgroup = self.cgroups.of_pid(pid).map_err(|e| format!("container {id}: {e}"))?;
             self.scope.track(cgroup.id).map_err(|e| format!("container {id}: arming cgroup {}: {e}", cgroup.path))?;
             self.by_cgroup.insert(cgroup.id, id.to_owned());
+            self.by_init.insert(pid, id.to_owned());
             tracing::info!(container_id = id, cgroup_id = cgroup.id, cgroup = %cgroup.path, pid, "armed");
             entry.cgroup = Some(cgroup);
             entry.pid = pid;
@@ -182,6 +193,15 @@ impl Registry {
         Ok(&entry.mode)
     }
 
+    /// A process exited: when it is a container's init, the container has stopped (its other
+    /// processes die with it, being in its pid namespace). This, not a `poststop` hook, is how
+    /// the daemon learns a `ctr` container ended: one hook run less per container.
+    pub fn process_exited(&mut self, pid: u32) {
+        if let Some(id) = self.by_init.remove(&pid) {
+            self.stopped(&id);
+        }
+    }
+
     /// The container stopped: out of the kernel's scope now, forgotten after the grace period.
     pub fn stopped(&mut self, id: &str) {
         let now = (self.now_ns)();
@@ -191,6 +211,7 @@ impl Registry {
         }
         entry.state = State::Stopped;
         entry.stopped_ns = now;
+        self.by_init.remove(&entry.pid);
         if let Some(cg) = &entry.cgroup {
             if let Err(e) = self.scope.untrack(cg.id) {
                 tracing::warn!(container_id = id, cgroup_id = cg.id, error = %e, "disarming failed");

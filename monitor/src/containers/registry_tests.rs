@@ -145,3 +145,16 @@ fn ctr_containers_are_named_by_id_in_their_namespace() {
     let elsewhere = OciState { bundle: PathBuf::from("/tmp/bundle"), ..hook_state("web", &[]) };
     assert_eq!(Facts::from_hook(&elsewhere, &BundleFacts::default()).namespace, "");
 }
+
+#[test]
+fn the_init_process_exiting_stops_the_container() {
+    let fx = Fixture::new("initexit");
+    let mut reg = fx.registry();
+    reg.report("c1", Facts::default(), Source::Hook);
+    reg.arm("c1", 42).expect("arm");
+    reg.process_exited(43);
+    assert!(reg.summaries()[0].armed, "another process's exit changes nothing");
+    reg.process_exited(42);
+    assert_eq!((reg.summaries()[0].armed, reg.summaries()[0].state.as_str()), (false, "stopped"));
+    assert_eq!(fx.scope.0.lock().expect("lock").last(), Some(&(false, fx.cgroup_id())));
+}
