@@ -61,7 +61,9 @@ pub struct DaemonOptions {
 /// A running `palisade run --json`.
 pub struct Daemon {
     child: Child,
-    stderr: Option<std::thread::JoinHandle<String>>,
+    stderr: Option<std::thread::JoinHandle<()>>,
+    /// Everything the daemon wrote to stderr so far.
+    stderr_text: std::sync::Arc<std::sync::Mutex<String>>,
     socket: PathBuf,
     palisade: PathBuf,
 }
@@ -154,12 +156,32 @@ impl Daemon {
                 return Err(Error::Invalid(format!("palisade run did not start:\n{seen}")));
             }
         }
-        let stderr = std::thread::spawn(move || {
-            let mut rest = seen;
-            let _ = stderr.read_to_string(&mut rest);
-            rest
+        let stderr_text = std::sync::Arc::new(std::sync::Mutex::new(seen));
+        let sink = std::sync::Arc::clone(&stderr_text);
+        let stderr = std::thread::spawn(move || loop {
+            let mut line = String::new();
+            match stderr.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if let Ok(mut t) = sink.lock() {
+                        t.push_str(&line);
+                    }
+                }
+            }
         });
-        Ok(Daemon { child, stderr: Some(stderr), socket: dir.socket(), palisade: bins.palisade.clone() })
+        Ok(Daemon { child, stderr: Some(stderr), stderr_text, socket: dir.socket(), palisade: bins.palisade.clone() })
+    }
+
+    /// Waits until the daemon's stderr contains `text`; `false` after `timeout`.
+    pub fn wait_for_stderr(&self, text: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.stderr_text.lock().is_ok_and(|t| t.contains(text)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 
     /// `palisade containers --json`.
@@ -196,7 +218,10 @@ impl Daemon {
             let _ = out.read_to_string(&mut stdout);
         }
         let _ = self.child.wait();
-        let stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        if let Some(h) = self.stderr.take() {
+            let _ = h.join();
+        }
+        let stderr = self.stderr_text.lock().map(|t| t.clone()).unwrap_or_default();
         let alerts = stdout
             .lines()
             .map(|l| serde_json::from_str(l).map_err(|e| Error::Invalid(format!("alert line {l:?}: {e}"))))

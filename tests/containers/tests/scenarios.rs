@@ -212,3 +212,81 @@ fn a_restarted_daemon_recovers_running_containers() {
     assert_eq!(a["output_fields"]["k8s.pod.name"], pod.name.as_str());
     assert_eq!(a["output_fields"]["k8s.ns.name"], "shop");
 }
+
+/// `palisade-runc` installed as `runc` first in containerd's PATH: plain `ctr run` (no
+/// `--runc-binary`) goes through it, and the wrapper finds the real runc further down PATH.
+#[test]
+fn ctr_with_the_wrapper_as_runc_in_containerds_path() {
+    if !palisade_testbed::require_privileged() {
+        return;
+    }
+    let bins = Binaries::locate().expect("palisade binaries");
+    let dir = DaemonDir::new().expect("daemon dir");
+    let path_dir = std::env::temp_dir().join(palisade_testbed::unique_name("runc-path"));
+    std::fs::create_dir_all(&path_dir).expect("mkdir");
+    std::os::unix::fs::symlink(&bins.runc_wrapper, path_dir.join("runc")).expect("symlink runc");
+    let containerd = Containerd::start(Options {
+        path_prepend: Some(path_dir.clone()),
+        env: vec![
+            ("PALISADE_HOOK_CONFIG".into(), dir.hook_config().display().to_string()),
+            ("PALISADE_HOOK".into(), bins.hook.display().to_string()),
+        ],
+        ..Default::default()
+    })
+    .expect("start containerd");
+    let options = DaemonOptions {
+        rules: upstream_rules(),
+        host_monitoring: false,
+        nri_socket: None,
+        containerd_socket: Some(containerd.socket()),
+    };
+    let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
+    containerd.import(&image::nginx(), CTR_NAMESPACE).expect("import nginx");
+    let name = palisade_testbed::unique_name("viapath");
+    let out = containerd.ctr_run(&CtrRun::new("docker.io/library/nginx:1.25", &name, &["cat", "/etc/shadow"])).expect("ctr run");
+    assert!(out.success(), "ctr run: {}", out.stderr);
+    // The host's own read is not watched with host monitoring off.
+    assert!(std::process::Command::new("cat").arg("/etc/shadow").output().expect("cat").status.success());
+    let out = daemon.stop().expect("stop palisade");
+    let _ = std::fs::remove_dir_all(&path_dir);
+    let a = assert_one(&alerts_of(&out.alerts, &name), "Read sensitive file untrusted", &name);
+    assert_eq!(a["output_fields"]["container.image.repository"], "docker.io/library/nginx");
+    assert!(alerts_of(&out.alerts, "host").is_empty(), "host monitoring is off: {:?}", alerts_of(&out.alerts, "host"));
+}
+
+/// CRI without the wrapper: NRI alone registers the container and arms it at StartContainer,
+/// which containerd delivers before it starts the task, so the entrypoint is already watched.
+#[test]
+fn cri_container_armed_by_nri_alone_is_watched_from_its_entrypoint() {
+    if !palisade_testbed::require_privileged() {
+        return;
+    }
+    let bins = Binaries::locate().expect("palisade binaries");
+    let dir = DaemonDir::new().expect("daemon dir");
+    let containerd = Containerd::start(Options::default()).expect("start containerd");
+    let options = DaemonOptions {
+        rules: upstream_rules(),
+        host_monitoring: false,
+        nri_socket: Some(containerd.nri_socket()),
+        containerd_socket: Some(containerd.socket()),
+    };
+    let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
+    containerd.import(&image::pause(), CRI_NAMESPACE).expect("import pause");
+    containerd.import(&image::debian().expect("debian image"), CRI_NAMESPACE).expect("import debian");
+    let cri = CriClient::connect(&containerd.socket()).expect("CRI connect");
+    let pod = PodSpec { namespace: "batch".into(), ..PodSpec::new(&palisade_testbed::unique_name("job")) };
+    let pod_id = cri.run_pod(&pod).expect("run pod");
+    let spec = ContainerSpec::new("reader", "docker.io/library/debian:12", &["cat", "/etc/shadow"]);
+    // NRI registers with containerd asynchronously after the daemon starts.
+    assert!(daemon.wait_for_stderr("NRI: synchronize", Duration::from_secs(10)), "the NRI plugin did not register");
+    let id = cri.create_container(&pod_id, &pod, &spec).expect("create");
+    cri.start_container(&id).expect("start");
+    std::thread::sleep(Duration::from_millis(300));
+    let listed = daemon.containers().expect("palisade containers");
+    let entry = listed.iter().find(|c| c["id"] == id.as_str()).expect("listed");
+    assert_eq!(entry["sources"], "nri", "{entry}");
+    let out = daemon.stop().expect("stop palisade");
+    let a = assert_one(&alerts_of(&out.alerts, &id), "Read sensitive file untrusted", &id);
+    assert_eq!(a["output_fields"]["k8s.ns.name"], "batch");
+    assert_eq!(a["output_fields"]["container.name"], "reader");
+}
