@@ -62,10 +62,12 @@ fn serve(stream: UnixStream, registry: &SharedRegistry, containerd: &Containerd)
         tracing::warn!(error = %e, "hook socket: unreadable request");
         return;
     }
+    let started = std::time::Instant::now();
     let reply = match serde_json::from_str::<Request>(&line) {
         Ok(req) => answer(req, registry, Some(containerd)),
         Err(e) => Reply::Error { message: format!("bad request: {e}") },
     };
+    tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "hook request answered");
     let mut out = serde_json::to_vec(&reply).unwrap_or_default();
     out.push(b'\n');
     if let Err(e) = (&stream).write_all(&out) {
@@ -85,7 +87,9 @@ pub fn answer(req: Request, registry: &SharedRegistry, containerd: Option<&Conta
     };
     if let (Some(f), Some(c), Request::Hook { state, .. }) = (facts.as_mut(), containerd, &req) {
         if f.image.is_empty() && !f.namespace.is_empty() {
+            let t = std::time::Instant::now();
             f.image = c.image(&f.namespace, &state.id).unwrap_or_default();
+            tracing::debug!(lookup_us = t.elapsed().as_micros() as u64, "image lookup");
         }
     }
     let Ok(mut reg) = registry.lock() else { return Reply::Error { message: "registry unavailable".into() } };

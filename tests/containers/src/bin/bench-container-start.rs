@@ -87,6 +87,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  palisade-runc + hook:     median {:7.1} ms   p90 {:7.1} ms", ms(w50), ms(w90));
     println!("  difference of medians:    {:+7.1} ms  (ratio {:.3})", ms(w50) - ms(p50), w50.as_secs_f64() / p50.as_secs_f64());
     println!("  containers armed by the hook: {armed} (expected {})", runs + 1);
+    let mut answer_us: Vec<u64> = out
+        .stderr
+        .lines()
+        .filter_map(|l| l.split("elapsed_us=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .collect();
+    if !answer_us.is_empty() {
+        answer_us.sort_unstable();
+        println!("  daemon time per hook request (PALISADE_LOG=debug): median {} µs", answer_us[answer_us.len() / 2]);
+    }
+    let mut lookup_us: Vec<u64> = out
+        .stderr
+        .lines()
+        .filter_map(|l| l.split("lookup_us=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .collect();
+    if !lookup_us.is_empty() {
+        lookup_us.sort_unstable();
+        println!("  of which containerd image lookup: median {} µs", lookup_us[lookup_us.len() / 2]);
+    }
     let stopped = out.stderr.lines().find(|l| l.contains("stopped:")).unwrap_or_default();
     println!("  daemon: {stopped}");
     Ok(())
