@@ -136,6 +136,16 @@ pub struct ContainerSummary {
     pub cgroup_id: u64,
     pub pid: u32,
     pub state: String,
+    /// The container's root filesystem on the host (from its bundle); empty when unknown.
+    #[serde(default)]
+    pub rootfs: String,
+    /// Wall-clock ns: first reported, armed, stopped (0: not yet).
+    #[serde(default)]
+    pub created_ns: u64,
+    #[serde(default)]
+    pub started_ns: u64,
+    #[serde(default)]
+    pub stopped_ns: u64,
 }
 
 /// The daemon's answer.

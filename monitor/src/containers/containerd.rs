@@ -103,5 +103,6 @@ fn facts(r: &ContainerRecord) -> Facts {
             })
             .collect(),
         privileged: Some(r.spec.privileged),
+        rootfs: None,
     }
 }

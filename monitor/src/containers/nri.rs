@@ -44,6 +44,7 @@ fn facts(pod: Option<&Pod>, c: &Container) -> Facts {
             })
             .collect(),
         privileged: None,
+        rootfs: None,
     }
 }
 

@@ -56,6 +56,9 @@ struct Entry {
     sources: Vec<&'static str>,
     mode: String,
     state: State,
+    rootfs: PathBuf,
+    created_ns: u64,
+    started_ns: u64,
     stopped_ns: u64,
 }
 
@@ -69,6 +72,8 @@ pub struct Facts {
     pub labels: std::collections::BTreeMap<String, String>,
     pub mounts: Vec<palisade_hook::MountFact>,
     pub privileged: Option<bool>,
+    /// The root filesystem on the host.
+    pub rootfs: Option<PathBuf>,
 }
 
 impl Facts {
@@ -97,6 +102,7 @@ impl Facts {
             labels: Default::default(),
             mounts: bundle.mounts.clone(),
             privileged: Some(bundle.privileged),
+            rootfs: (!bundle.rootfs.as_os_str().is_empty()).then(|| bundle.rootfs.clone()),
         }
     }
 }
@@ -143,8 +149,14 @@ impl Registry {
             sources: Vec::new(),
             mode: "audit".to_owned(),
             state: State::Created,
+            rootfs: PathBuf::new(),
+            created_ns: now,
+            started_ns: 0,
             stopped_ns: 0,
         });
+        if let Some(rootfs) = facts.rootfs {
+            entry.rootfs = rootfs;
+        }
         if !entry.sources.contains(&source.name()) {
             entry.sources.push(source.name());
         }
@@ -185,6 +197,7 @@ impl Registry {
             tracing::info!(container_id = id, cgroup_id = cgroup.id, cgroup = %cgroup.path, pid, "armed");
             entry.cgroup = Some(cgroup);
             entry.pid = pid;
+            entry.started_ns = (self.now_ns)();
             Arc::make_mut(&mut entry.meta).users = Users::load(&self.proc.join(pid.to_string()).join("root"));
         }
         if entry.state == State::Created {
@@ -262,6 +275,10 @@ impl Registry {
                 cgroup_id: e.cgroup.as_ref().map_or(0, |c| c.id),
                 pid: e.pid,
                 state: format!("{:?}", e.state).to_lowercase(),
+                rootfs: e.rootfs.display().to_string(),
+                created_ns: e.created_ns,
+                started_ns: e.started_ns,
+                stopped_ns: e.stopped_ns,
             })
             .collect();
         list.sort_by(|a, b| a.id.cmp(&b.id));

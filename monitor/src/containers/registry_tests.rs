@@ -69,7 +69,8 @@ fn hook_arms_the_containers_cgroup_and_events_resolve_to_it() {
     let fx = Fixture::new("hook");
     let mut reg = fx.registry();
     let state = hook_state("0123456789abcdef", &[(cri::IMAGE_NAME, "docker.io/library/nginx:1.25")]);
-    reg.report(&state.id, Facts::from_hook(&state, &BundleFacts::default()), Source::Hook);
+    let bundle = BundleFacts { rootfs: PathBuf::from("/run/b/rootfs"), ..Default::default() };
+    reg.report(&state.id, Facts::from_hook(&state, &bundle), Source::Hook);
     assert_eq!(reg.arm(&state.id, 42), Ok("audit"));
     assert_eq!(*fx.scope.0.lock().expect("lock"), [(true, fx.cgroup_id())]);
     let meta = reg.lookup(fx.cgroup_id()).expect("resolvable by cgroup id");
@@ -77,6 +78,9 @@ fn hook_arms_the_containers_cgroup_and_events_resolve_to_it() {
     assert_eq!(meta.image.repository, "docker.io/library/nginx");
     assert_eq!(meta.namespace, "k8s.io");
     assert_eq!(meta.users.user(33), Some("www"), "users come from the container's root");
+    let summary = &reg.summaries()[0];
+    assert_eq!(summary.rootfs, "/run/b/rootfs");
+    assert!(summary.created_ns > 0 && summary.started_ns >= summary.created_ns && summary.stopped_ns == 0);
     // Arming twice (hook after NRI start, or a retried hook) changes nothing.
     assert!(reg.arm(&state.id, 42).is_ok());
     assert_eq!(fx.scope.0.lock().expect("lock").len(), 1);
