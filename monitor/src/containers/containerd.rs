@@ -11,10 +11,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use palisade_containerd::{Client, ContainerRecord};
-use palisade_hook::MountFact;
 
 use super::registry::{Facts, SharedRegistry, Source};
-use super::{cri_annotations as cri, PodMeta};
+use super::{cri_annotations as cri, mount_fact, PodMeta};
 
 /// Bounds each call: a hook waits for the image lookup before the container may start.
 const CALL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -91,17 +90,7 @@ fn facts(r: &ContainerRecord) -> Facts {
         namespace: r.namespace.clone(),
         pod,
         labels: Default::default(),
-        mounts: r
-            .spec
-            .mounts
-            .iter()
-            .map(|m| MountFact {
-                destination: m.destination.clone(),
-                source: m.source.clone(),
-                kind: m.kind.clone(),
-                options: m.options.clone(),
-            })
-            .collect(),
+        mounts: r.spec.mounts.iter().map(|m| mount_fact(&m.destination, &m.source, &m.kind, &m.options)).collect(),
         privileged: Some(r.spec.privileged),
         rootfs: None,
     }

@@ -78,6 +78,11 @@ impl ContainerMeta {
     }
 }
 
+/// A declared mount, whoever reported it (NRI, containerd's record, the bundle).
+pub fn mount_fact(destination: &str, source: &str, kind: &str, options: &[String]) -> MountFact {
+    MountFact { destination: destination.into(), source: source.into(), kind: kind.into(), options: options.to_vec() }
+}
+
 /// CRI annotations containerd writes into every CRI container's OCI spec.
 pub mod cri_annotations {
     pub const CONTAINER_TYPE: &str = "io.kubernetes.cri.container-type";

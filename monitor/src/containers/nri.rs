@@ -6,11 +6,10 @@
 //! every (re)connection, re-delivers the running containers, which is how a restarted daemon
 //! recovers them.
 
-use palisade_hook::MountFact;
 use palisade_nri::{Container, Handler, Pod};
 
 use super::registry::{Facts, SharedRegistry, Source};
-use super::{cri_annotations, PodMeta};
+use super::{cri_annotations, mount_fact, PodMeta};
 
 /// containerd's namespace for CRI containers (NRI does not say it).
 const CRI_NAMESPACE: &str = "k8s.io";
@@ -33,16 +32,7 @@ fn facts(pod: Option<&Pod>, c: &Container) -> Facts {
             labels: p.labels.clone(),
         }),
         labels: c.labels.clone(),
-        mounts: c
-            .mounts
-            .iter()
-            .map(|m| MountFact {
-                destination: m.destination.clone(),
-                source: m.source.clone(),
-                kind: m.kind.clone(),
-                options: m.options.clone(),
-            })
-            .collect(),
+        mounts: c.mounts.iter().map(|m| mount_fact(&m.destination, &m.source, &m.kind, &m.options)).collect(),
         privileged: None,
         rootfs: None,
     }

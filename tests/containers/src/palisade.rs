@@ -102,6 +102,15 @@ impl DaemonDir {
         self.0.join("hook.json")
     }
 
+    /// containerd's environment for the runc wrapper to report to this daemon
+    /// (`PALISADE_HOOK_CONFIG`, `PALISADE_HOOK`): for [`crate::Options::env`].
+    pub fn wrapper_env(&self, bins: &Binaries) -> Vec<(String, String)> {
+        vec![
+            ("PALISADE_HOOK_CONFIG".into(), self.hook_config().display().to_string()),
+            ("PALISADE_HOOK".into(), bins.hook.display().to_string()),
+        ]
+    }
+
     /// The daemon's hook socket.
     pub fn socket(&self) -> PathBuf {
         self.0.join("hook.sock")

@@ -26,10 +26,7 @@ fn bed(with_nri: bool, extra_rules: &[std::path::PathBuf]) -> Option<(Binaries, 
     let dir = DaemonDir::new().expect("daemon dir");
     let containerd = Containerd::start(Options {
         runc_binary: Some(bins.runc_wrapper.clone()),
-        env: vec![
-            ("PALISADE_HOOK_CONFIG".into(), dir.hook_config().display().to_string()),
-            ("PALISADE_HOOK".into(), bins.hook.display().to_string()),
-        ],
+        env: dir.wrapper_env(&bins),
         ..Default::default()
     })
     .expect("start containerd");
@@ -227,10 +224,7 @@ fn ctr_with_the_wrapper_as_runc_in_containerds_path() {
     std::os::unix::fs::symlink(&bins.runc_wrapper, path_dir.join("runc")).expect("symlink runc");
     let containerd = Containerd::start(Options {
         path_prepend: Some(path_dir.clone()),
-        env: vec![
-            ("PALISADE_HOOK_CONFIG".into(), dir.hook_config().display().to_string()),
-            ("PALISADE_HOOK".into(), bins.hook.display().to_string()),
-        ],
+        env: dir.wrapper_env(&bins),
         ..Default::default()
     })
     .expect("start containerd");

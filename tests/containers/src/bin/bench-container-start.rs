@@ -25,6 +25,14 @@ fn percentile(v: &mut [Duration], p: usize) -> Duration {
     v[(v.len() * p / 100).min(v.len() - 1)]
 }
 
+/// The median of the numbers following `key` in the daemon's debug log lines.
+fn median_field(log: &str, key: &str) -> Option<u64> {
+    let mut v: Vec<u64> =
+        log.lines().filter_map(|l| l.split(key).nth(1)?.split_whitespace().next()?.parse().ok()).collect();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied()
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -37,10 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bins = Binaries::locate()?;
     let dir = DaemonDir::new()?;
     let containerd = Containerd::start(Options {
-        env: vec![
-            ("PALISADE_HOOK_CONFIG".into(), dir.hook_config().display().to_string()),
-            ("PALISADE_HOOK".into(), bins.hook.display().to_string()),
-        ],
+        env: dir.wrapper_env(&bins),
         ..Default::default()
     })?;
     let shared = std::env::var_os("PALISADE_SHARED")
@@ -87,23 +92,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  palisade-runc + hook:     median {:7.1} ms   p90 {:7.1} ms", ms(w50), ms(w90));
     println!("  difference of medians:    {:+7.1} ms  (ratio {:.3})", ms(w50) - ms(p50), w50.as_secs_f64() / p50.as_secs_f64());
     println!("  containers armed by the hook: {armed} (expected {})", runs + 1);
-    let mut answer_us: Vec<u64> = out
-        .stderr
-        .lines()
-        .filter_map(|l| l.split("elapsed_us=").nth(1)?.split_whitespace().next()?.parse().ok())
-        .collect();
-    if !answer_us.is_empty() {
-        answer_us.sort_unstable();
-        println!("  daemon time per hook request (PALISADE_LOG=debug): median {} µs", answer_us[answer_us.len() / 2]);
+    if let Some(us) = median_field(&out.stderr, "elapsed_us=") {
+        println!("  daemon time per hook request (PALISADE_LOG=debug): median {us} µs");
     }
-    let mut lookup_us: Vec<u64> = out
-        .stderr
-        .lines()
-        .filter_map(|l| l.split("lookup_us=").nth(1)?.split_whitespace().next()?.parse().ok())
-        .collect();
-    if !lookup_us.is_empty() {
-        lookup_us.sort_unstable();
-        println!("  of which containerd image lookup: median {} µs", lookup_us[lookup_us.len() / 2]);
+    if let Some(us) = median_field(&out.stderr, "lookup_us=") {
+        println!("  of which containerd image lookup: median {us} µs");
     }
     let stopped = out.stderr.lines().find(|l| l.contains("stopped:")).unwrap_or_default();
     println!("  daemon: {stopped}");
