@@ -6,7 +6,7 @@
 use bytemuck::{Pod, Zeroable};
 
 /// Must equal `PALISADE_ABI_VERSION` in palisade.h; part of the bpffs pin directory name.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 /// `PALISADE_PATH_MAX`.
 pub const PATH_MAX: usize = 256;
 /// `PALISADE_ARGS_MAX`.
@@ -113,6 +113,22 @@ pub struct ExecEvent {
     pub cwd_len: u32,
     /// `PALISADE_EXE_*` bits.
     pub exe_flags: u32,
+    /// Process id in its own pid namespace.
+    pub vpid: u32,
+    /// Padding.
+    pub _pad: u32,
+    /// Capability sets of the new credentials (bit N = capability N).
+    pub cap_inheritable: u64,
+    /// Permitted set.
+    pub cap_permitted: u64,
+    /// Effective set.
+    pub cap_effective: u64,
+    /// The executed file's inode number.
+    pub exe_ino: u64,
+    /// Its inode change time, ns since the epoch.
+    pub exe_ctime_ns: i64,
+    /// Its modification time, ns since the epoch.
+    pub exe_mtime_ns: i64,
     /// The executed path as passed to exec.
     pub filename: [u8; PATH_MAX],
     /// argv, NUL-separated.
@@ -131,6 +147,10 @@ pub struct ForkEvent {
     pub child_pid: u32,
     /// The child's thread id.
     pub child_tid: u32,
+    /// The child's process id in its pid namespace.
+    pub child_vpid: u32,
+    /// Padding.
+    pub _pad: u32,
 }
 
 /// `struct exit_event`.
@@ -266,13 +286,13 @@ impl EventHeader {
 }
 
 const _: () = assert!(std::mem::size_of::<EventHeader>() == 64);
-const _: () = assert!(std::mem::size_of::<ExecEvent>() == 64 + 24 + 2 * PATH_MAX + ARGS_MAX);
+const _: () = assert!(std::mem::size_of::<ExecEvent>() == 64 + 32 + 48 + 2 * PATH_MAX + ARGS_MAX);
 const _: () = assert!(std::mem::size_of::<FdInfo>() == 72);
 const _: () = assert!(std::mem::size_of::<SyscallConf>() == 8);
 const _: () = assert!(std::mem::size_of::<OpenFilter>() == 48);
 const _: () = assert!(std::mem::size_of::<ScopeConf>() == 8);
 const _: () = assert!(std::mem::size_of::<SyscallEvent>() == 280 + 5 * PATH_MAX);
-const _: () = assert!(std::mem::size_of::<ForkEvent>() == 72);
+const _: () = assert!(std::mem::size_of::<ForkEvent>() == 80);
 const _: () = assert!(std::mem::size_of::<ExitEvent>() == 72);
 
 /// A record that does not decode.

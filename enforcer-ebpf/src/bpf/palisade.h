@@ -10,7 +10,7 @@
 #ifndef PALISADE_H
 #define PALISADE_H
 
-#define PALISADE_ABI_VERSION 3
+#define PALISADE_ABI_VERSION 4
 
 /* Sizes of the variable parts; records carry the used length. */
 #define PALISADE_PATH_MAX 256
@@ -57,6 +57,14 @@ struct exec_event {
 	__u32 tty;               /* dev_t of the controlling tty, 0 if none */
 	__u32 cwd_len;           /* bytes used in cwd */
 	__u32 exe_flags;         /* PALISADE_EXE_* */
+	__u32 vpid;              /* the process id in its own pid namespace (1: a container's init) */
+	__u32 _pad;
+	__u64 cap_inheritable;   /* the new credentials' capability sets (kernel_cap_t bits) */
+	__u64 cap_permitted;
+	__u64 cap_effective;
+	__u64 exe_ino;           /* the executed file's inode number */
+	__s64 exe_ctime_ns;      /* ... its inode change and modification times, ns since the epoch */
+	__s64 exe_mtime_ns;
 	__u8 filename[PALISADE_PATH_MAX];
 	__u8 args[PALISADE_ARGS_MAX];
 	__u8 cwd[PALISADE_PATH_MAX]; /* working directory, as the task sees it */
@@ -72,6 +80,8 @@ struct fork_event {
 	struct event_header hdr; /* the parent */
 	__u32 child_pid;
 	__u32 child_tid;
+	__u32 child_vpid;        /* the child's process id in its pid namespace */
+	__u32 _pad;
 };
 
 /* A process or thread ended (sched_process_exit). */

@@ -18,6 +18,48 @@ static __always_inline bool exe_in_upper_layer(struct inode *inode)
 	return upper != NULL;
 }
 
+/* The file-time layouts struct inode has had: separate second/nanosecond fields (6.11+),
+ * `__i_ctime` (6.6-6.10), `i_ctime`/`i_mtime` timespec64 (older). CO-RE picks the one the
+ * running kernel has. */
+struct inode___v66 {
+	struct timespec64 __i_ctime;
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+struct inode___old {
+	struct timespec64 i_ctime;
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+
+static __always_inline __s64 ts_ns(__s64 sec, __s64 nsec)
+{
+	return sec * 1000000000LL + nsec;
+}
+
+static __always_inline void exe_times(struct inode *inode, __s64 *ctime, __s64 *mtime)
+{
+	if (bpf_core_field_exists(inode->i_ctime_sec)) {
+		*ctime = ts_ns(BPF_CORE_READ(inode, i_ctime_sec), BPF_CORE_READ(inode, i_ctime_nsec));
+		*mtime = ts_ns(BPF_CORE_READ(inode, i_mtime_sec), BPF_CORE_READ(inode, i_mtime_nsec));
+	} else if (bpf_core_field_exists(((struct inode___v66 *)inode)->__i_ctime)) {
+		struct inode___v66 *i = (void *)inode;
+		*ctime = ts_ns(BPF_CORE_READ(i, __i_ctime.tv_sec), BPF_CORE_READ(i, __i_ctime.tv_nsec));
+		*mtime = ts_ns(BPF_CORE_READ(i, i_mtime.tv_sec), BPF_CORE_READ(i, i_mtime.tv_nsec));
+	} else {
+		struct inode___old *i = (void *)inode;
+		*ctime = ts_ns(BPF_CORE_READ(i, i_ctime.tv_sec), BPF_CORE_READ(i, i_ctime.tv_nsec));
+		*mtime = ts_ns(BPF_CORE_READ(i, i_mtime.tv_sec), BPF_CORE_READ(i, i_mtime.tv_nsec));
+	}
+}
+
+/* A kernel_cap_t as 64 bits: `{ u64 val; }` since 6.3, `{ u32 cap[2]; }` before; both are
+ * the same 8 little-endian bytes. */
+static __always_inline __u64 cap_bits(const kernel_cap_t *cap)
+{
+	__u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), cap);
+	return v;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -53,8 +95,17 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	bpf_probe_read_kernel(head, sizeof(head), exe_name);
 	if (head[0] == 'm' && head[1] == 'e' && head[2] == 'm' && head[3] == 'f' && head[4] == 'd' && head[5] == ':')
 		e->exe_flags |= PALISADE_EXE_FROM_MEMFD;
-	if (exe_in_upper_layer(BPF_CORE_READ(bprm, file, f_inode)))
+	e->vpid = task_vpid(task);
+	e->_pad = 0;
+	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
+	if (exe_in_upper_layer(inode))
 		e->exe_flags |= PALISADE_EXE_UPPER_LAYER;
+	e->exe_ino = BPF_CORE_READ(inode, i_ino);
+	exe_times(inode, &e->exe_ctime_ns, &e->exe_mtime_ns);
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	e->cap_inheritable = cap_bits(__builtin_preserve_access_index(&cred->cap_inheritable));
+	e->cap_permitted = cap_bits(__builtin_preserve_access_index(&cred->cap_permitted));
+	e->cap_effective = cap_bits(__builtin_preserve_access_index(&cred->cap_effective));
 
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
@@ -73,6 +124,8 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	fill_header(&e->hdr, PALISADE_KIND_FORK, parent);
 	e->child_pid = BPF_CORE_READ(child, tgid);
 	e->child_tid = BPF_CORE_READ(child, pid);
+	e->child_vpid = task_vpid(child);
+	e->_pad = 0;
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -39,4 +39,21 @@ static __always_inline __u32 tty_of(struct task_struct *task)
 	return (major << 20) | minor;
 }
 
+/* The task's process id as seen in its own (innermost) pid namespace: the group leader's
+ * `struct pid` holds one `struct upid` per namespace level, innermost at `level`. */
+static __always_inline __u32 task_vpid(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);
+	if (!pid)
+		return 0;
+	unsigned int level = BPF_CORE_READ(pid, level);
+	if (level > 32)
+		return 0;
+	const void *upid = (const void *)pid + bpf_core_field_offset(struct pid, numbers) +
+			   level * bpf_core_type_size(struct upid);
+	int nr = 0;
+	bpf_probe_read_kernel(&nr, sizeof(nr), upid + bpf_core_field_offset(struct upid, nr));
+	return (__u32)nr;
+}
+
 #endif

@@ -9,6 +9,7 @@
 //! (`evt.arg.*`, `fd.*`) are in [`call`].
 
 pub mod call;
+pub mod caps;
 pub mod container;
 pub mod fd;
 
@@ -43,6 +44,8 @@ pub struct EventData {
     pub tid: u32,
     /// The cgroup v2 id of the task: which container, if any.
     pub cgroup_id: u64,
+    /// Add to a kernel boot-clock timestamp to get wall-clock ns.
+    pub boot_to_wall: u64,
     /// The process, as of this event.
     pub process: Process,
     /// The syscall, for syscall events (not for execs from the scheduler tracepoint).
@@ -85,6 +88,7 @@ impl EventBuilder {
             res,
             tid: hdr.tid,
             cgroup_id: hdr.cgroup_id,
+            boot_to_wall: self.boot_to_wall,
             process,
             call,
         })
@@ -149,6 +153,20 @@ fn text(v: &str) -> Value<'_> {
     Value::Str(Cow::Borrowed(v.as_bytes()))
 }
 
+/// The process's exec flags as libscap's `PPM_EXE_*` bits.
+fn exe_flags_ppm(p: &Process) -> u32 {
+    const PPM_EXE_UPPER_LAYER: u32 = 1 << 1;
+    const PPM_EXE_FROM_MEMFD: u32 = 1 << 2;
+    let mut f = 0;
+    if p.exe_upper_layer {
+        f |= PPM_EXE_UPPER_LAYER;
+    }
+    if p.exe_from_memfd {
+        f |= PPM_EXE_FROM_MEMFD;
+    }
+    f
+}
+
 fn cwd_with_slash(cwd: &str) -> String {
     if cwd.ends_with('/') {
         cwd.to_owned()
@@ -204,6 +222,19 @@ impl FieldSource for KernelEvent<'_> {
             }
         }
         match field.name {
+            // An exec from the scheduler tracepoint: its one parameter rules read is `flags`.
+            "evt.arg" | "evt.rawarg" if d.call.is_none() => {
+                if field.arg.as_ref().is_some_and(|a| a.key() == "flags") {
+                    let ppm = exe_flags_ppm(p);
+                    if field.name == "evt.arg" {
+                        owned(syscalls::render::execve_flags(ppm))
+                    } else {
+                        num(field.ty, i64::from(ppm))
+                    }
+                } else {
+                    Extracted::Missing
+                }
+            }
             "evt.type" => s(d.type_name),
             "evt.dir" => s("<"),
             "evt.num" => num(field.ty, d.num as i64),
@@ -219,7 +250,8 @@ impl FieldSource for KernelEvent<'_> {
             "proc.exepath" => s(&p.exepath),
             "proc.cmdline" => owned(p.cmdline()),
             "proc.args" => owned(p.args.join(" ")),
-            "proc.pid" | "proc.vpid" => num(field.ty, i64::from(p.pid)),
+            "proc.pid" => num(field.ty, i64::from(p.pid)),
+            "proc.vpid" => num(field.ty, i64::from(if p.vpid == 0 { p.pid } else { p.vpid })),
             "thread.tid" | "thread.vtid" => num(field.ty, i64::from(d.tid)),
             "proc.ppid" => num(field.ty, i64::from(p.ppid)),
             "proc.pname" => parent().map_or(Extracted::Missing, |q| s(&q.comm)),
@@ -235,6 +267,16 @@ impl FieldSource for KernelEvent<'_> {
             "proc.cwd" => p.cwd.as_deref().map_or(Extracted::Missing, |c| owned(cwd_with_slash(c))),
             "proc.is_exe_from_memfd" => Extracted::One(Value::Bool(p.exe_from_memfd)),
             "proc.is_exe_upper_layer" => Extracted::One(Value::Bool(p.exe_upper_layer)),
+            "proc.exe_ino" => num(field.ty, p.exe_image.ino as i64),
+            "proc.exe_ino.ctime" => Extracted::One(Value::Unsigned(p.exe_image.ctime_ns.max(0) as u64)),
+            "proc.exe_ino.mtime" => Extracted::One(Value::Unsigned(p.exe_image.mtime_ns.max(0) as u64)),
+            "proc.exe_ino.ctime_duration_proc_start" if p.exec_boot_ns > 0 => {
+                let started = (p.exec_boot_ns + d.boot_to_wall) as i64;
+                num(field.ty, started.saturating_sub(p.exe_image.ctime_ns))
+            }
+            "thread.cap_inheritable" => owned(caps::names(p.caps.inheritable)),
+            "thread.cap_permitted" => owned(caps::names(p.caps.permitted)),
+            "thread.cap_effective" => owned(caps::names(p.caps.effective)),
             "user.uid" => num(field.ty, i64::from(p.uid)),
             "user.name" => opt(self.users.user(p.uid)),
             "user.loginuid" => num(field.ty, loginuid(p.loginuid)),

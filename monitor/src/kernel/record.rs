@@ -5,6 +5,28 @@ use palisade_ebpf::abi::{self, kind, DecodeError, ExecEvent, ExitEvent, FdInfo, 
 /// The fields every record has (the kernel's header as is; `comm()` gives the task name).
 pub type Header = abi::EventHeader;
 
+/// The executed file as exec found it: Falco's `proc.exe_ino*`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExeImage {
+    /// Inode number.
+    pub ino: u64,
+    /// Inode change time, ns since the epoch.
+    pub ctime_ns: i64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+}
+
+/// Capability sets, bit N = capability N: Falco's `thread.cap_*`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// Inheritable set.
+    pub inheritable: u64,
+    /// Permitted set.
+    pub permitted: u64,
+    /// Effective set.
+    pub effective: u64,
+}
+
 /// One decoded record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
@@ -24,6 +46,12 @@ pub enum Record {
         cwd: String,
         /// `abi::EXE_*` bits.
         exe_flags: u32,
+        /// Process id in its pid namespace.
+        vpid: u32,
+        /// The executed file's inode and times.
+        image: ExeImage,
+        /// The new credentials' capability sets.
+        caps: Caps,
     },
     /// A new process or thread.
     Fork {
@@ -33,6 +61,8 @@ pub enum Record {
         child_pid: u32,
         /// Child thread id.
         child_tid: u32,
+        /// Child process id in its pid namespace.
+        child_vpid: u32,
     },
     /// A process or thread exited.
     Exit {
@@ -96,6 +126,9 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
                 tty: e.tty,
                 cwd: text(&e.cwd, e.cwd_len),
                 exe_flags: e.exe_flags,
+                vpid: e.vpid,
+                image: ExeImage { ino: e.exe_ino, ctime_ns: e.exe_ctime_ns, mtime_ns: e.exe_mtime_ns },
+                caps: Caps { inheritable: e.cap_inheritable, permitted: e.cap_permitted, effective: e.cap_effective },
             }
         }
         kind::SYSCALL => {
@@ -116,7 +149,7 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         }
         kind::FORK => {
             let e: ForkEvent = abi::read(bytes)?;
-            Record::Fork { hdr: e.hdr, child_pid: e.child_pid, child_tid: e.child_tid }
+            Record::Fork { hdr: e.hdr, child_pid: e.child_pid, child_tid: e.child_tid, child_vpid: e.child_vpid }
         }
         kind::EXIT => {
             let e: ExitEvent = abi::read(bytes)?;

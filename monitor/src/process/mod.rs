@@ -8,7 +8,7 @@ mod users;
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::kernel::Record;
+use crate::kernel::{Caps, ExeImage, Record};
 pub use users::Users;
 
 /// What we know of one process (thread group).
@@ -16,6 +16,9 @@ pub use users::Users;
 pub struct Process {
     /// Process id (tgid).
     pub pid: u32,
+    /// Process id in its own pid namespace (`proc.vpid`; 1 for a container's init); 0 when
+    /// unknown.
+    pub vpid: u32,
     /// Parent process id.
     pub ppid: u32,
     /// Kernel task name (`comm`, at most 15 bytes): Falco's `proc.name`.
@@ -42,6 +45,12 @@ pub struct Process {
     pub exe_from_memfd: bool,
     /// The executable is in an overlayfs upper layer (written inside the container).
     pub exe_upper_layer: bool,
+    /// The executable's inode and times.
+    pub exe_image: ExeImage,
+    /// Capability sets (as of the last exec).
+    pub caps: Caps,
+    /// When the current program was executed, kernel boot-clock ns (0: before the daemon).
+    pub exec_boot_ns: u64,
 }
 
 impl Process {
@@ -112,7 +121,7 @@ impl ProcessTable {
     /// Update from one kernel record. Returns the process the record is about.
     pub fn apply(&mut self, rec: &Record) -> Option<&Process> {
         match rec {
-            Record::Fork { hdr, child_pid, child_tid } => {
+            Record::Fork { hdr, child_pid, child_tid, child_vpid } => {
                 if child_pid != child_tid {
                     return self.procs.get(&hdr.pid); // a new thread: same process
                 }
@@ -125,11 +134,12 @@ impl ProcessTable {
                     ..Process::default()
                 });
                 child.pid = *child_pid;
+                child.vpid = *child_vpid;
                 child.ppid = hdr.pid;
                 self.procs.insert(*child_pid, child);
                 self.procs.get(child_pid)
             }
-            Record::Exec { hdr, filename, argv, tty, cwd, exe_flags, .. } => {
+            Record::Exec { hdr, filename, argv, tty, cwd, exe_flags, vpid, image, caps, .. } => {
                 let p = self.procs.entry(hdr.pid).or_default();
                 p.pid = hdr.pid;
                 p.ppid = hdr.ppid;
@@ -144,6 +154,10 @@ impl ProcessTable {
                 p.cgroup_id = hdr.cgroup_id;
                 p.exe_from_memfd = exe_flags & palisade_ebpf::abi::EXE_FROM_MEMFD != 0;
                 p.exe_upper_layer = exe_flags & palisade_ebpf::abi::EXE_UPPER_LAYER != 0;
+                p.exe_image = *image;
+                p.caps = *caps;
+                p.exec_boot_ns = hdr.ts_ns;
+                p.vpid = *vpid;
                 if !cwd.is_empty() {
                     p.cwd = Some(cwd.clone());
                 }

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::Process;
+use crate::kernel::{Caps, ExeImage};
 
 fn read(path: impl AsRef<Path>) -> Option<String> {
     std::fs::read_to_string(path).ok()
@@ -16,6 +17,21 @@ fn status_field<'a>(status: &'a str, key: &str) -> Option<&'a str> {
 /// The working directory of `pid`, if it can be read (seeding only: exec records carry it).
 fn cwd(root: &Path, pid: u32) -> Option<String> {
     std::fs::read_link(root.join(pid.to_string()).join("cwd")).ok().map(|p| p.display().to_string())
+}
+
+/// A `CapXxx:\t000001ffffffffff` line of `/proc/<pid>/status`.
+fn cap_field(status: &str, key: &str) -> u64 {
+    status_field(status, key).and_then(|v| u64::from_str_radix(v, 16).ok()).unwrap_or(0)
+}
+
+/// The executable's inode and times, through `/proc/<pid>/exe`.
+fn exe_image(dir: &Path) -> ExeImage {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir.join("exe")).map_or(ExeImage::default(), |m| ExeImage {
+        ino: m.ino(),
+        ctime_ns: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
+        mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+    })
 }
 
 /// One process from `root/<pid>`.
@@ -35,8 +51,11 @@ pub fn read_process(root: &Path, pid: u32) -> Option<Process> {
         .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.to_owned()))
         .and_then(|rest| rest.split_whitespace().nth(4).and_then(|t| t.parse::<u32>().ok()))
         .unwrap_or(0);
+    // `NSpid:\t4242\t1`: one id per pid namespace level, innermost last.
+    let vpid = status_field(&status, "NSpid").and_then(|v| v.split_whitespace().last()?.parse().ok()).unwrap_or(pid);
     Some(Process {
         pid,
+        vpid,
         ppid: first("PPid").unwrap_or(0),
         comm,
         exe: argv.first().cloned().unwrap_or_default(),
@@ -51,6 +70,13 @@ pub fn read_process(root: &Path, pid: u32) -> Option<Process> {
         exe_from_memfd: std::fs::read_link(dir.join("exe")).is_ok_and(|p| p.to_string_lossy().starts_with("/memfd:")),
         // Not known for processes that were running before the daemon: only exec tells.
         exe_upper_layer: false,
+        exe_image: exe_image(&dir),
+        caps: Caps {
+            inheritable: cap_field(&status, "CapInh"),
+            permitted: cap_field(&status, "CapPrm"),
+            effective: cap_field(&status, "CapEff"),
+        },
+        exec_boot_ns: 0,
     })
 }
 

@@ -286,6 +286,11 @@ fn render(param: &Param, call: &RawCall, names: &dyn Names) -> Option<Rendered> 
     })
 }
 
+/// An execve exit's `flags` parameter (`PPM_EXE_*`) as libsinsp renders it.
+pub fn execve_flags(ppm_flags: u32) -> String {
+    flag_names(ppm_flags, super::names::EXECVE_FLAGS, false)
+}
+
 /// `sinsp_evt::render_fd`.
 fn render_fd(fd: i64, names: &dyn Names) -> Rendered {
     let resolved = if fd >= 0 {

@@ -35,6 +35,8 @@ pub struct CtrRun {
     pub rm: bool,
     /// `-d`: return once the task started.
     pub detach: bool,
+    /// `--privileged`: all capabilities, host devices.
+    pub privileged: bool,
     /// Extra environment (`KEY=value`, `--env`).
     pub env: Vec<String>,
     /// containerd namespace.
@@ -54,6 +56,7 @@ impl CtrRun {
             tty: false,
             rm: true,
             detach: false,
+            privileged: false,
             env: Vec::new(),
             namespace: CTR_NAMESPACE.to_string(),
             timeout: CTR_RUN_TIMEOUT,
@@ -102,6 +105,9 @@ impl Containerd {
         }
         if r.detach {
             c.arg("-d");
+        }
+        if r.privileged {
+            c.arg("--privileged");
         }
         if let Some(runc) = &r.runc_binary {
             c.arg("--runc-binary").arg(runc);

@@ -71,6 +71,12 @@ fn ctr_containers_through_the_runc_wrapper() {
     let mut second = CtrRun::new("docker.io/library/nginx:1.25", &other, &["cat", "/etc/shadow"]);
     second.runc_binary = Some(bins.runc_wrapper.clone());
     assert!(containerd.ctr_run(&second).expect("ctr run other").success());
+    // A privileged container: its init (vpid 1) has every capability.
+    let privileged = palisade_testbed::unique_name("priv");
+    let mut run_privileged = CtrRun::new("docker.io/library/nginx:1.25", &privileged, &["true"]);
+    run_privileged.runc_binary = Some(bins.runc_wrapper.clone());
+    run_privileged.privileged = true;
+    assert!(containerd.ctr_run(&run_privileged).expect("ctr run --privileged").success());
     // The same secret read on the host.
     assert!(std::process::Command::new("cat").arg("/etc/shadow").output().expect("cat").status.success());
 
@@ -94,10 +100,28 @@ fn ctr_containers_through_the_runc_wrapper() {
         assert_eq!(a["output_fields"]["container.image.repository"], "docker.io/library/debian");
         assert_eq!(a["output_fields"]["container.image.tag"], "12");
     }
+    let dropped = assert_one(&web_alerts, "Drop and execute new binary in container", &web);
+    assert_eq!(dropped["output_fields"]["evt.arg.flags"], "EXE_UPPER_LAYER");
+    let ctime: u64 = dropped["output_fields"]["proc.exe_ino.ctime"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0);
+    let started: u64 = dropped["output_fields"]["container.start_ts"].as_str().and_then(|t| t.parse().ok()).unwrap_or(u64::MAX);
+    assert!(ctime > started, "the dropped binary changed after the container started: {dropped}");
     let a = assert_one(&alerts_of(&out.alerts, &shell), "Terminal shell in container", &shell);
     assert_eq!(a["output_fields"]["proc.name"], "bash");
     let a = assert_one(&alerts_of(&out.alerts, &other), "Read sensitive file untrusted", &other);
     assert_eq!(a["output_fields"]["fd.name"], "/etc/shadow");
+    let priv_alerts = alerts_of(&out.alerts, &privileged);
+    let a = assert_one(&priv_alerts, "Launch Privileged Container", &privileged);
+    assert_eq!(a["output_fields"]["proc.name"], "true");
+    let a = assert_one(&priv_alerts, "Launch Excessively Capable Container", &privileged);
+    let caps = a["output_fields"]["thread.cap_permitted"].as_str().unwrap_or_default();
+    assert!(caps.contains("CAP_SYS_ADMIN") && caps.contains("CAP_BPF"), "{caps}");
+    for unprivileged in [&web, &other] {
+        let alerts = alerts_of(&out.alerts, unprivileged);
+        assert!(
+            !alerts.iter().any(|a| a["rule"] == "Launch Privileged Container" || a["rule"] == "Launch Excessively Capable Container"),
+            "{unprivileged} has containerd's default capabilities only"
+        );
+    }
     // The entrypoint's exec, the container's very first event, already knows the container.
     let first = assert_one(&alerts_of(&out.alerts, &other), &entry_rule.name, &other);
     assert_eq!(first["output_fields"]["proc.cmdline"], "cat /etc/shadow");
