@@ -95,6 +95,11 @@ fn upstream_rules_fire_on_their_actions_and_not_on_controls() {
     let plain_file = scratch.file("plain");
     let nc = scratch.path("nc");
     std::fs::copy("/bin/true", &nc).expect("nc stand-in");
+    // A program run from /dev/shm, and the same program run from the scratch dir.
+    let shm_exe = format!("/dev/shm/{marker}");
+    std::fs::copy("/bin/true", &shm_exe).expect("copy to /dev/shm");
+    let tmp_exe = scratch.path(&marker);
+    std::fs::copy("/bin/true", &tmp_exe).expect("copy to scratch");
 
     let daemon = common::Daemon::start(&common::upstream_rule_files());
     // Actions, each next to its control.
@@ -121,7 +126,10 @@ fn upstream_rules_fire_on_their_actions_and_not_on_controls() {
     run(&dir, "cat", &["/tmp/../../etc/passwd"]);
     run(&dir, "cat", &["/etc/passwd"]);
     run(&dir, nc.to_str().expect("utf-8"), &["-e", "/bin/sh", "127.0.0.1", "4444"]);
+    run(&dir, &shm_exe, &[]);
+    run(&dir, tmp_exe.to_str().expect("utf-8"), &[]);
     let out = daemon.stop();
+    let _ = std::fs::remove_file(&shm_exe);
     let _ = std::fs::remove_file(&etc_file);
     let _ = std::fs::remove_file(&dev_file);
     let _ = std::fs::remove_file(&log_file);
@@ -161,6 +169,10 @@ fn upstream_rules_fire_on_their_actions_and_not_on_controls() {
             fields: root_fields(&[("proc.name", "shred"), ("proc.cmdline", &format!("shred -u {shred_me}"))]),
         },
         Expect { rule: "Create files below dev", fields: root_fields(&[("proc.name", "touch"), ("fd.name", &dev_file)]) },
+        Expect {
+            rule: "Execution from /dev/shm",
+            fields: root_fields(&[("proc.name", &marker[..marker.len().min(15)]), ("proc.exepath", &shm_exe)]),
+        },
         Expect {
             rule: "Directory traversal monitored file read",
             fields: root_fields(&[("proc.name", "cat"), ("fd.name", "/etc/passwd"), ("fd.nameraw", "/tmp/../../etc/passwd")]),

@@ -57,7 +57,7 @@ fn ctr_containers_through_the_runc_wrapper() {
     assert!(out.success(), "ctr run web: {}", out.stderr);
     for action in ACTIONS {
         let out = containerd.ctr_exec(CTR_NAMESPACE, &web, action.args, false).expect("ctr exec");
-        assert!(out.success(), "{}: {}", action.rule, out.stderr);
+        assert!(out.success() || action.may_fail, "{}: {}", action.rule, out.stderr);
     }
     // A shell on a terminal as a container's entrypoint.
     let shell = palisade_testbed::unique_name("shell");
@@ -154,7 +154,7 @@ fn cri_containers_through_nri_and_the_hook() {
     cri.start_container(&id).expect("start container");
     for action in ACTIONS {
         let r = cri.exec_sync(&id, action.args, Duration::from_secs(30)).expect("exec");
-        assert_eq!(r.exit_code, 0, "{}: {}", action.rule, r.stderr);
+        assert!(r.exit_code == 0 || action.may_fail, "{}: {}", action.rule, r.stderr);
     }
     let shell_spec = ContainerSpec { tty: true, ..ContainerSpec::new("shell", "docker.io/library/debian:12", &["bash", "-c", "true; exit 0"]) };
     let shell_id = cri.create_container(&pod_id, &pod, &shell_spec).expect("create shell");

