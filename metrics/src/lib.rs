@@ -1,0 +1,1 @@
+//! Metrics and web server (work in progress).

@@ -1,0 +1,1 @@
+//! Alert outputs (work in progress).
