@@ -1,29 +1,96 @@
 #!/usr/bin/env bash
-# Installs Palisade from this checkout: builds the release binaries (palisade, palisade-hook,
-# palisade-runc) into /usr/local/bin and the OCI hooks.d files into /usr/share/containers/oci/hooks.d.
-# Idempotent; `./install.sh --uninstall` removes what it installed.
+# Installs Palisade on this node from this checkout, idempotently; `./install.sh --uninstall`
+# reverses it. Prints every change it makes.
 #
-# containerd's own configuration (enabling NRI, BinaryName) is left to the operator: README.md
-# says how. The systemd unit comes with a later release.
+# - build dependencies (clang, bpftool, libbpf-dev) and containerd 1.7 + runc if missing
+#   (tests/containers/install-deps.sh --runtime-only: containerd from Debian trixie, pinned low);
+# - release binaries palisade, palisade-hook, palisade-runc in $PREFIX/bin (default /usr/local);
+# - /etc/palisade: palisade.yaml and hook.json (kept if you edited them), rules.d/ with
+#   Palisade's default rules, profiles/;
+# - OCI hooks.d files for podman/CRI-O;
+# - containerd: NRI enabled and palisade-runc as the CRI runtime's BinaryName, in a marked block
+#   of /etc/containerd/config.toml (only when that file has no NRI or runc-options section of
+#   its own: then it says what to set by hand);
+# - a systemd unit when systemd runs; otherwise how to start the daemon by hand.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 prefix="${PREFIX:-/usr/local}"
-binaries=(palisade palisade-hook palisade-runc)
+etc="${PALISADE_ETC:-/etc/palisade}"
 hooks_dir="${HOOKS_DIR:-/usr/share/containers/oci/hooks.d}"
+containerd_config="${CONTAINERD_CONFIG:-/etc/containerd/config.toml}"
+unit=/etc/systemd/system/palisade.service
+binaries=(palisade palisade-hook palisade-runc)
 hook_files=(palisade-create-runtime.json palisade-poststop.json)
+begin_marker="# >>> palisade (managed by install.sh; removed by install.sh --uninstall)"
+end_marker="# <<< palisade"
 
-if [ "${1:-}" = "--uninstall" ]; then
-    removed=0
+say() { printf 'install.sh: %s\n' "$*"; }
+systemd_running() { [ -d /run/systemd/system ]; }
+
+# Installs $1 as $2 unless $2 exists and differs (a user's edit is kept).
+install_config() {
+    local src=$1 dst=$2
+    if [ -e "$dst" ] && ! cmp -s "$src" "$dst"; then
+        say "kept $dst (differs from the shipped one: your edits stay)"
+    elif [ -e "$dst" ]; then
+        say "$dst up to date"
+    else
+        install -D -m 0644 "$src" "$dst"
+        say "installed $dst"
+    fi
+}
+
+# Removes $2 if it is still exactly the shipped $1.
+remove_config() {
+    local src=$1 dst=$2
+    if [ -e "$dst" ] && cmp -s "$src" "$dst"; then
+        rm -f "$dst"
+        say "removed $dst"
+    elif [ -e "$dst" ]; then
+        say "kept $dst (edited since install)"
+    fi
+}
+
+uninstall() {
+    if systemd_running && [ -e "$unit" ]; then
+        systemctl disable --now palisade.service >/dev/null 2>&1 || true
+        rm -f "$unit"
+        systemctl daemon-reload
+        say "removed $unit"
+    fi
     for b in "${binaries[@]}"; do
-        if [ -e "$prefix/bin/$b" ]; then rm -f "$prefix/bin/$b"; echo "removed $prefix/bin/$b"; removed=1; fi
+        if [ -e "$prefix/bin/$b" ]; then rm -f "$prefix/bin/$b"; say "removed $prefix/bin/$b"; fi
     done
     for h in "${hook_files[@]}"; do
-        if [ -e "$hooks_dir/$h" ]; then rm -f "$hooks_dir/$h"; echo "removed $hooks_dir/$h"; removed=1; fi
+        if [ -e "$hooks_dir/$h" ]; then rm -f "$hooks_dir/$h"; say "removed $hooks_dir/$h"; fi
     done
-    [ "$removed" = 1 ] || echo "nothing to remove: palisade is not installed under $prefix"
+    remove_config install/palisade.yaml "$etc/palisade.yaml"
+    remove_config install/hook.json "$etc/hook.json"
+    remove_config rules/default/palisade_rules.yaml "$etc/rules.d/palisade_rules.yaml"
+    for d in "$etc/rules.d" "$etc/profiles" "$etc"; do
+        if [ -d "$d" ] && rmdir "$d" 2>/dev/null; then say "removed $d"; fi
+    done
+    if [ -f "$containerd_config" ] && grep -qF "$begin_marker" "$containerd_config"; then
+        sed -i "/^$(printf '%s' "$begin_marker" | sed 's/[][\/.*^$]/\\&/g')\$/,/^$end_marker\$/d" "$containerd_config"
+        say "removed Palisade's block from $containerd_config (restart containerd to apply)"
+        if ! grep -q '[^[:space:]]' "$containerd_config"; then
+            rm -f "$containerd_config"
+            say "removed $containerd_config (it held only Palisade's block)"
+        fi
+    fi
+    say "uninstalled"
+}
+
+if [ "${1:-}" = "--uninstall" ]; then
+    uninstall
     exit 0
 fi
+if [ -n "${1:-}" ]; then
+    echo "usage: ./install.sh [--uninstall]" >&2
+    exit 2
+fi
+[ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
 
 # Build dependencies of the kernel programs (Debian package names).
 need=()
@@ -31,25 +98,73 @@ command -v clang >/dev/null 2>&1 || need+=(clang)
 command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || need+=(bpftool)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 if [ "${#need[@]}" -gt 0 ]; then
-    echo "installing build dependencies: ${need[*]}"
+    say "installing build dependencies: ${need[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+./tests/containers/install-deps.sh --runtime-only | sed 's/^/  /'
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "install.sh: cargo not found; install Rust (https://rustup.rs) and run again" >&2
     exit 1
 fi
 
-echo "building palisade, palisade-hook, palisade-runc (release)..."
-cargo build --release --locked -p palisade -p palisade-hook -p palisade-runc
+say "building palisade, palisade-hook, palisade-runc (release)..."
+cargo build --release --locked -q -p palisade -p palisade-hook -p palisade-runc
 for b in "${binaries[@]}"; do
-    install -D -m 0755 "target/release/$b" "$prefix/bin/$b"
-    echo "installed $prefix/bin/$b"
+    if cmp -s "target/release/$b" "$prefix/bin/$b"; then
+        say "$prefix/bin/$b up to date"
+    else
+        install -D -m 0755 "target/release/$b" "$prefix/bin/$b"
+        say "installed $prefix/bin/$b"
+    fi
 done
+
+install_config install/palisade.yaml "$etc/palisade.yaml"
+install_config install/hook.json "$etc/hook.json"
+install_config rules/default/palisade_rules.yaml "$etc/rules.d/palisade_rules.yaml"
+if [ ! -d "$etc/profiles" ]; then mkdir -p "$etc/profiles"; say "created $etc/profiles"; fi
+# The shipped configuration must load: refuse to leave a node with one that does not.
+"$prefix/bin/palisade" rules validate -r "$etc/rules.d/palisade_rules.yaml" | sed 's/^/  /'
+
 for h in "${hook_files[@]}"; do
-    sed "s|/usr/local/bin/palisade-hook|$prefix/bin/palisade-hook|" "hooks/hooks.d/$h" | install -D -m 0644 /dev/stdin "$hooks_dir/$h"
-    echo "installed $hooks_dir/$h"
+    tmp=$(mktemp)
+    sed "s|/usr/local/bin/palisade-hook|$prefix/bin/palisade-hook|" "hooks/hooks.d/$h" >"$tmp"
+    install_config "$tmp" "$hooks_dir/$h"
+    rm -f "$tmp"
 done
-echo "$("$prefix/bin/palisade" version)"
-echo "try: palisade rules validate -r /path/to/falco_rules.yaml"
+
+# containerd: NRI on, and the wrapper for CRI containers.
+block="$begin_marker
+version = 2
+[plugins.\"io.containerd.nri.v1.nri\"]
+  disable = false
+  socket_path = \"/var/run/nri/nri.sock\"
+[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]
+  BinaryName = \"$prefix/bin/palisade-runc\"
+$end_marker"
+if [ -f "$containerd_config" ] && grep -qF "$begin_marker" "$containerd_config"; then
+    say "$containerd_config already configured"
+elif [ -f "$containerd_config" ] && { grep -qE 'io\.containerd\.nri\.v1\.nri|runtimes\.runc\.options' "$containerd_config" \
+        || ! grep -qE '^version *= *2' "$containerd_config"; }; then
+    say "NOT changing $containerd_config (it configures NRI or runc itself, or is not a version 2 config): set by hand"
+    say "  [plugins.\"io.containerd.nri.v1.nri\"] disable = false"
+    say "  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options] BinaryName = \"$prefix/bin/palisade-runc\""
+else
+    mkdir -p "$(dirname "$containerd_config")"
+    # An existing (version 2) file already says its version.
+    [ -f "$containerd_config" ] && block=$(printf '%s\n' "$block" | grep -v '^version = 2$')
+    printf '%s\n' "$block" >>"$containerd_config"
+    say "enabled NRI and set BinaryName=palisade-runc in $containerd_config (restart containerd to apply)"
+fi
+say "for ctr: run containers with --runc-binary $prefix/bin/palisade-runc (or put a runc -> palisade-runc link first in containerd's PATH)"
+
+if systemd_running; then
+    install_config install/palisade.service "$unit"
+    systemctl daemon-reload
+    systemctl enable --now palisade.service >/dev/null
+    say "palisade.service enabled and started (journalctl -u palisade)"
+else
+    say "no systemd here: start the daemon by hand: palisade run    (config: $etc/palisade.yaml)"
+fi
+say "$("$prefix/bin/palisade" version)"

@@ -121,6 +121,34 @@ pub enum Request {
     },
     /// `palisade containers`.
     ListContainers { version: u32 },
+    /// `palisade status`.
+    Status { version: u32 },
+}
+
+/// The running daemon, as `palisade status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    pub version: String,
+    pub uptime_s: u64,
+    /// The configuration file read (empty: built-in defaults).
+    pub config: String,
+    pub rules_files: Vec<String>,
+    pub rules_loaded: u64,
+    pub rules_active: u64,
+    pub reloads: u64,
+    pub reload_errors: u64,
+    pub host_monitoring: bool,
+    pub containers_tracked: u64,
+    pub events: u64,
+    pub alerts: u64,
+    pub kernel_drops: u64,
+    pub outputs_dropped: u64,
+    /// `/sys/kernel/security/lsm`, or why it could not be read.
+    pub kernel_lsms: String,
+    /// Whether BPF-LSM is in the kernel's LSM list (loading is probed by the enforcement backend).
+    pub bpf_lsm_listed: bool,
+    /// What enforces: `none (detection only)` until an enforcement backend is armed.
+    pub enforcement_backend: String,
 }
 
 /// A tracked container, as `palisade containers` shows it.
@@ -159,6 +187,7 @@ pub enum Reply {
     /// Policy refuses the container: the hook fails whatever its failure policy.
     Refused { reason: String },
     Containers { containers: Vec<ContainerSummary> },
+    Status { status: Box<DaemonStatus> },
     /// The request could not be served (bad version, unreadable cgroup, ...).
     Error { message: String },
 }

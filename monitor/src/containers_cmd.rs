@@ -10,7 +10,7 @@ use palisade_hook::{Reply, Request, PROTOCOL_VERSION};
 
 #[derive(Debug, Args)]
 pub struct ContainersArgs {
-    /// The daemon's hook socket (`palisade run --hook-socket`).
+    /// The daemon's socket (`hook_socket` in its configuration).
     #[arg(long, default_value = "/run/palisade/hook.sock", value_name = "PATH")]
     socket: PathBuf,
     /// One JSON object per container instead of a table.

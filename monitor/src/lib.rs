@@ -1,9 +1,11 @@
 //! The Palisade daemon's parts, as a library so integration tests can drive them.
 
 pub mod capture;
+pub mod config;
 pub mod containers;
 pub mod event;
 pub mod kernel;
 pub mod mounts;
 pub mod process;
+pub mod rules_load;
 pub mod syscalls;

@@ -4,10 +4,12 @@
 //! `palisade bench rules` measures the engine; `palisade bench overhead` the daemon's cost.
 
 mod bench;
+mod alert_sink;
 mod bench_overhead;
 mod containers_cmd;
 mod rules_cmd;
 mod run_cmd;
+mod status_cmd;
 
 use std::process::ExitCode;
 
@@ -36,6 +38,8 @@ enum Command {
     Bench(bench::BenchCommand),
     /// List the containers the running daemon tracks: source (nri/hook), mode, armed state.
     Containers(containers_cmd::ContainersArgs),
+    /// The running daemon: version, uptime, rules, containers, drops, kernel LSMs, backend.
+    Status(status_cmd::StatusArgs),
     /// Print the version and the Falco engine version whose rule language is implemented.
     Version,
 }
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Containers(args) => containers_cmd::run(args),
+        Command::Status(args) => status_cmd::run(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Version => {
             println!(

@@ -1,22 +1,30 @@
-//! `palisade run`: load the rules and the kernel programs, turn kernel records into Falco
-//! events, evaluate, and print alerts until SIGINT/SIGTERM.
+//! `palisade run`: read the configuration, load the rules and the kernel programs, turn kernel
+//! records into Falco events, evaluate, and send alerts to the configured outputs until
+//! SIGINT/SIGTERM. SIGHUP (and, with `watch_config_files`, a change to the configuration or a
+//! rules file) reloads.
 //!
 //! The kernel writes records without waking us (waking a reader per event costs more than
 //! the event itself, see shared/notes/performance.md); we drain every [`DRAIN_INTERVAL`].
 //! Events are evaluated for the processes of registered containers (the hook socket and NRI
 //! register them) and, with host monitoring on, for every other process too.
+//!
+//! Reload: the new configuration and rules are built completely first; only if both are good
+//! do they replace the running ones, between two drains, so no record is lost or evaluated
+//! half by the old and half by the new rules. A bad file leaves everything as it was and is
+//! reported (stderr, `palisade_reloads_total{result="error"}`). Sockets (hook, NRI, containerd)
+//! and the webserver keep their start-up settings until a restart.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
 use nix::time::{clock_gettime, ClockId};
 use palisade::capture;
+use palisade::config::{self, Config};
 use palisade::containers::cgroup::Cgroups;
 use palisade::containers::containerd::Containerd;
 use palisade::containers::nri::NriRegistry;
@@ -25,48 +33,82 @@ use palisade::event::EventBuilder;
 use palisade::kernel::{decode, Kernel, Record};
 use palisade::mounts;
 use palisade::process::{ProcessTable, Users};
+use palisade::rules_load::{self, LoadedRules};
+use palisade_hook::DaemonStatus;
+use palisade_metrics::Metrics;
 use palisade_rules::alert::Alert;
 use palisade_rules::output::OutputFormat;
-use palisade_rules::{Loader, Priority, RuleMatching, Ruleset, Source};
+use palisade_rules::{Priority, Source};
+
+use crate::alert_sink::AlertSink;
 
 /// How long records may wait in the ring buffer before we read them.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
+/// How often metrics, status and watched files are refreshed, and drops checked.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
+/// Where the configuration is read from when `-c` is not given (absent: built-in defaults).
+const DEFAULT_CONFIG: &str = "/etc/palisade/palisade.yaml";
 /// Appended to every alert (Falco's `append_output`), so each says which container it is from.
 const CONTAINER_OUTPUT: &str = "container_id=%container.id container_name=%container.name \
      container_image_repository=%container.image.repository container_image_tag=%container.image.tag \
      k8s_ns_name=%k8s.ns.name k8s_pod_name=%k8s.pod.name";
-/// How often lost records are reported (Falco's `syscall_event_drops`).
-const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct RunArgs {
-    /// A rules file; repeat to load several in order.
-    #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
+    /// The configuration file (Falco-shaped YAML: rules_files, outputs, webserver, ...).
+    /// Default: /etc/palisade/palisade.yaml if it exists, else built-in defaults (alerts to
+    /// stdout only).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Override a configuration key, as Falco's -o: `-o json_output=true`,
+    /// `-o webserver.listen_port=9000`, `-o rules_files[]=FILE`, `-o host_monitoring=false`.
+    /// Repeatable; applied in order, over the file.
+    #[arg(short = 'o', long = "option", value_name = "KEY=VALUE")]
+    options: Vec<String>,
+    /// A rules file or directory; repeat to load several in order. Replaces `rules_files`.
+    #[arg(short = 'r', long = "rules-file", value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Print alerts as Falco JSON (one object per line) instead of text.
+    /// Print alerts as Falco JSON (shorthand for -o json_output=true).
     #[arg(long)]
     json: bool,
-    /// Only alert for rules at least this severe (emergency ... debug).
-    #[arg(long, default_value = "debug")]
-    priority: Priority,
-    /// Report only the first matching rule per event, or all of them.
-    #[arg(long, default_value = "first", value_parser = ["first", "all"])]
-    rule_matching: String,
-    /// Watch processes outside registered containers (the host) too. With `off`, only
-    /// containers armed through the hook or NRI are watched, and the host costs near nothing.
-    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
-    host_monitoring: String,
-    /// Where `palisade-hook` and `palisade containers` reach the daemon.
-    #[arg(long, default_value = "/run/palisade/hook.sock", value_name = "PATH")]
-    hook_socket: PathBuf,
-    /// containerd's NRI socket: the daemon registers there as an NRI plugin (and reconnects
-    /// whenever containerd restarts) to learn CRI containers with their pods.
-    #[arg(long, default_value = "/var/run/nri/nri.sock", value_name = "PATH")]
-    nri_socket: PathBuf,
-    /// containerd's API socket: asked for the image of containers whose spec does not name it,
-    /// and at start for the running containers to re-arm.
-    #[arg(long, default_value = "/run/containerd/containerd.sock", value_name = "PATH")]
-    containerd_socket: PathBuf,
+    /// Only alert for rules at least this severe (shorthand for -o priority=P).
+    #[arg(long, value_name = "P")]
+    priority: Option<String>,
+    /// `first` or `all` matching rules per event (shorthand for -o rule_matching=...).
+    #[arg(long, value_name = "M")]
+    rule_matching: Option<String>,
+}
+
+impl RunArgs {
+    /// The configuration file to read, and whether it was asked for explicitly.
+    fn config_path(&self) -> Option<PathBuf> {
+        match &self.config {
+            Some(p) => Some(p.clone()),
+            None => Path::new(DEFAULT_CONFIG).exists().then(|| PathBuf::from(DEFAULT_CONFIG)),
+        }
+    }
+
+    /// File, then `-o`, then the shorthands and `-r`: CLI > file > defaults.
+    fn load_config(&self) -> anyhow::Result<Config> {
+        let mut overrides = self.options.clone();
+        if self.json {
+            overrides.push("json_output=true".into());
+        }
+        if let Some(p) = &self.priority {
+            overrides.push(format!("priority={p}"));
+        }
+        if let Some(m) = &self.rule_matching {
+            overrides.push(format!("rule_matching={m}"));
+        }
+        let mut config = match self.config_path() {
+            Some(path) => config::load(&path, &overrides)?,
+            None => config::parse("", "(built-in defaults)", &overrides)?,
+        };
+        if !self.files.is_empty() {
+            config.rules_files = self.files.clone();
+        }
+        Ok(config)
+    }
 }
 
 /// Nanoseconds to add to the kernel's boot-time clock to get wall-clock time.
@@ -75,19 +117,10 @@ fn boot_to_wall_offset() -> u64 {
     ns(ClockId::CLOCK_REALTIME).saturating_sub(ns(ClockId::CLOCK_BOOTTIME))
 }
 
-fn load_rules(args: &RunArgs) -> anyhow::Result<Ruleset> {
-    let mut loader = Loader::new();
-    for f in &args.files {
-        loader.add_file(f).with_context(|| format!("cannot read rules file {}", f.display()))?;
+fn print_warnings(loaded: &LoadedRules) {
+    for w in &loaded.warnings {
+        eprintln!("{w}");
     }
-    let loaded = loader.compile();
-    for d in &loaded.report.diagnostics {
-        eprintln!("{d}");
-    }
-    let Some(mut rules) = loaded.ruleset else { bail!("the rules files have errors; nothing started") };
-    rules.set_min_priority(args.priority);
-    rules.set_rule_matching(args.rule_matching.parse().unwrap_or(RuleMatching::First));
-    Ok(rules)
 }
 
 /// What a run did, printed when it stops.
@@ -98,12 +131,24 @@ struct Stats {
     alerts: u64,
 }
 
+/// Modification times of the watched files, to notice edits (`watch_config_files`).
+fn mtimes(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
+    files.iter().map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok()).collect()
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(&args)?;
+    let started = Instant::now();
+    let config_path = args.config_path();
+    let mut config = args.load_config()?;
+    let loaded = rules_load::load(&config)?;
+    print_warnings(&loaded);
+    let LoadedRules { ruleset: mut rules, files: mut rule_files, .. } = loaded;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing signal handlers")?;
     }
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup)).context("installing SIGHUP")?;
     let (mounted, failed) = mounts::ensure();
     for m in mounted {
         eprintln!("palisade: mounted {m}");
@@ -112,22 +157,43 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("palisade: warning: could not mount {f}");
     }
 
+    let metrics = Metrics::new();
+    metrics.set_rules_loaded(rules.rules().len() as u64);
+    let web = if config.webserver.enabled {
+        Some(palisade_metrics::WebServer::start(&crate::alert_sink::web_settings(&config), Arc::clone(&metrics))?)
+    } else {
+        None
+    };
+    let mut sink = AlertSink::start(&config)?;
+
     let mut kernel = Kernel::load().context("loading the kernel programs (root and kernel BTF are required)")?;
-    let plan = capture::plan(&rules);
+    let mut plan = capture::plan(&rules);
     kernel.configure(&plan.capture).context("configuring the kernel programs")?;
     let mut scope = kernel.take_scope().context("the kernel's scope maps")?;
-    scope.watch_untracked(args.host_monitoring == "on").context("setting the kernel's scope")?;
+    scope.watch_untracked(config.host_monitoring).context("setting the kernel's scope")?;
     let cgroups = Cgroups::discover(Path::new("/proc")).context("finding the cgroup v2 hierarchy")?;
     let registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc")).shared();
-    let containerd = Arc::new(Containerd::new(args.containerd_socket.clone()));
+    let containerd = Arc::new(Containerd::new(config.containerd_socket.clone()));
     let recovered = containerd.recover(&registry);
     if recovered > 0 {
         eprintln!("palisade: re-armed {recovered} running containers known to containerd");
     }
-    hook_server::spawn(&args.hook_socket, SharedRegistry::clone(&registry), containerd)?;
-    let nri_config = palisade_nri::PluginConfig { socket: args.nri_socket.clone(), ..Default::default() };
-    let nri = palisade_nri::spawn(nri_config, Arc::new(NriRegistry(SharedRegistry::clone(&registry))))
-        .context("starting the NRI plugin")?;
+    let status = Arc::new(Mutex::new(DaemonStatus {
+        version: env!("CARGO_PKG_VERSION").into(),
+        config: config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        enforcement_backend: "none (detection only)".into(),
+        ..crate::status_cmd::kernel_facts()
+    }));
+    hook_server::spawn(&config.hook_socket, SharedRegistry::clone(&registry), containerd, Arc::clone(&status))?;
+    let nri = if config.nri.enabled {
+        let nri_config = palisade_nri::PluginConfig { socket: config.nri.socket_path.clone(), ..Default::default() };
+        Some(
+            palisade_nri::spawn(nri_config, Arc::new(NriRegistry(SharedRegistry::clone(&registry))))
+                .context("starting the NRI plugin")?,
+        )
+    } else {
+        None
+    };
     let mut table = ProcessTable::new(Path::new("/proc"));
     let seeded = table.seed();
     let users = Users::load(Path::new("/"));
@@ -144,13 +210,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let container_output = OutputFormat::compile(CONTAINER_OUTPUT, Source::Syscall)
         .map_err(|e| anyhow::anyhow!("container output format: {}", e.message))?;
     let mut stats = Stats::default();
-    let mut matches = Vec::new();
-    let mut reported_drops = 0u64;
-    let mut last_drop_check = Instant::now();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut drops = crate::alert_sink::DropReporter::new(&config.syscall_event_drops);
+    let mut last_housekeeping = Instant::now();
+    let mut watched = rules_load::watched_files(config_path.as_deref(), &rule_files);
+    let mut watched_mtimes = mtimes(&watched);
+    let (mut reloads, mut reload_errors) = (0u64, 0u64);
     loop {
         kernel.wait(DRAIN_INTERVAL)?;
         let stopping = stop.load(Ordering::Relaxed);
+        // Per drain: the matches borrow the ruleset, which a reload may replace below.
+        let mut matches = Vec::new();
         kernel.drain(|bytes| {
             stats.records += 1;
             let rec = match decode(bytes) {
@@ -169,39 +238,121 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
             let Some(data) = builder.build(rec, &mut table) else { return };
             stats.events += 1;
+            metrics.event(data.type_name);
             let container = registry.lock().ok().and_then(|r| r.lookup(data.cgroup_id));
             let event = data.view(&table, &users, container.as_deref());
             rules.evaluate(Source::Syscall, &event, &mut matches);
             for rule in &matches {
                 stats.alerts += 1;
+                metrics.alert(&rule.name, rule.priority.name());
                 let mut alert = Alert::new(rule, &event, data.time_ns, &hostname);
                 alert.append_output(&container_output, &event);
-                let line = if args.json { alert.to_json(true, true).to_string() } else { alert.to_text() };
-                let _ = writeln!(out, "{line}");
+                sink.send(&alert);
             }
         });
-        let _ = out.flush();
-        if last_drop_check.elapsed() >= DROP_REPORT_INTERVAL {
-            last_drop_check = Instant::now();
-            let drops = kernel.drops();
-            if drops > reported_drops {
-                eprintln!("palisade: syscall event drops: {} records lost (total {drops})", drops - reported_drops);
-                reported_drops = drops;
+
+        if last_housekeeping.elapsed() >= HOUSEKEEPING_INTERVAL {
+            last_housekeeping = Instant::now();
+            let kernel_drops = kernel.drops();
+            metrics.set_kernel_drops(kernel_drops);
+            drops.check(kernel_drops, &mut sink, &hostname);
+            sink.report(&metrics);
+            let tracked = registry.lock().map(|r| r.summaries().iter().filter(|c| c.armed).count()).unwrap_or(0);
+            metrics.set_containers(tracked as u64);
+            if let Ok(mut s) = status.lock() {
+                s.uptime_s = started.elapsed().as_secs();
+                s.rules_files = rule_files.iter().map(|f| f.display().to_string()).collect();
+                s.rules_loaded = rules.rules().len() as u64;
+                s.rules_active = rules.active_count() as u64;
+                s.reloads = reloads;
+                s.reload_errors = reload_errors;
+                s.host_monitoring = config.host_monitoring;
+                s.events = stats.events;
+                s.alerts = stats.alerts;
+                s.kernel_drops = kernel_drops;
+                s.outputs_dropped = sink.dropped();
             }
+            if config.watch_config_files && !hup.load(Ordering::Relaxed) {
+                let now = mtimes(&watched);
+                if now != watched_mtimes {
+                    eprintln!("palisade: a watched file changed; reloading");
+                    hup.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+
+        if hup.swap(false, Ordering::Relaxed) && !stopping {
+            match args.load_config().map_err(|e| format!("{e:#}")).and_then(|c| {
+                let loaded = rules_load::load(&c).map_err(|e| e.to_string())?;
+                Ok((c, loaded))
+            }) {
+                Ok((new_config, loaded)) => {
+                    print_warnings(&loaded);
+                    let new_plan = capture::plan(&loaded.ruleset);
+                    if let Err(e) = kernel.configure(&new_plan.capture) {
+                        reload_errors += 1;
+                        metrics.reload(false);
+                        eprintln!("palisade: reload refused: configuring the kernel programs: {e}");
+                    } else {
+                        if new_config != config {
+                            sink = sink.restart_if_changed(&config, &new_config)?;
+                            if let Ok(mut r) = registry.lock() {
+                                r.set_host_monitoring(new_config.host_monitoring);
+                            }
+                        }
+                        rules = loaded.ruleset;
+                        rule_files = loaded.files;
+                        plan = new_plan;
+                        config = new_config;
+                        reloads += 1;
+                        metrics.reload(true);
+                        metrics.set_rules_loaded(rules.rules().len() as u64);
+                        eprintln!(
+                            "palisade: reloaded: {} rules active, {} syscalls captured ({})",
+                            rules.active_count(),
+                            plan.capture.syscalls.len(),
+                            plan.summary
+                        );
+                    }
+                }
+                Err(e) => {
+                    reload_errors += 1;
+                    metrics.reload(false);
+                    metrics.rules_load_error();
+                    eprintln!("palisade: reload refused, the running configuration and rules stay:\n{e}");
+                }
+            }
+            watched = rules_load::watched_files(config_path.as_deref(), &rule_files);
+            watched_mtimes = mtimes(&watched);
         }
         if stopping {
             break; // after one more drain: what arrived before the signal still counts
         }
     }
-    if let Err(e) = nri.stop() {
-        eprintln!("palisade: NRI plugin: {e}");
+    if let Some(nri) = nri {
+        if let Err(e) = nri.stop() {
+            eprintln!("palisade: NRI plugin: {e}");
+        }
+    }
+    let dropped = sink.stop();
+    if let Some(web) = web {
+        web.stop();
     }
     eprintln!(
-        "palisade: stopped: records={} events={} alerts={} drops={}",
+        "palisade: stopped: records={} events={} alerts={} drops={} outputs_dropped={dropped}",
         stats.records,
         stats.events,
         stats.alerts,
         kernel.drops()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A priority name as a syslog severity (Emergency 0 ... Debug 7).
+pub fn severity(priority: &str) -> u8 {
+    priority
+        .parse::<Priority>()
+        .ok()
+        .and_then(|p| Priority::ALL.iter().position(|q| *q == p))
+        .map_or(7, |i| i as u8)
 }

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the container test bed needs on Debian bookworm: containerd 1.7 (from trixie, pinned low),
-# runc (bookworm's), busybox-static, bash-static and protobuf-compiler. Idempotent; run as root.
+# runc (bookworm's), busybox-static and bash-static. Idempotent; run as root.
+# `--runtime-only` installs only containerd and runc (what install.sh needs on a node).
 #
 # Why trixie: bookworm's containerd 1.6 has no NRI. Why bookworm's runc: trixie's runc needs glibc 2.38,
 # which bookworm lacks. The trixie source is pinned at priority 100 so nothing else is upgraded from it.
 set -euo pipefail
+
+runtime_only=0
+[[ ${1:-} == --runtime-only ]] && runtime_only=1
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -86,7 +90,9 @@ else
         || die "cannot install containerd/trixie with runc/bookworm"
 fi
 
-for pkg in runc busybox-static bash-static protobuf-compiler; do
+packages=(runc)
+[[ $runtime_only -eq 1 ]] || packages+=(busybox-static bash-static)
+for pkg in "${packages[@]}"; do
     if installed "$pkg"; then
         say "$pkg $(dpkg-query -W -f='${Version}' "$pkg") already installed"
     else
@@ -98,7 +104,8 @@ done
 # Check what the tests will run.
 containerd --version || die "containerd does not run"
 runc --version | head -n1 || die "runc does not run"
-busybox true || die "busybox does not run"
-bash-static -c true || die "bash-static does not run"
-protoc --version || die "protoc does not run"
+if [[ $runtime_only -eq 0 ]]; then
+    busybox true || die "busybox does not run"
+    bash-static -c true || die "bash-static does not run"
+fi
 say "done"

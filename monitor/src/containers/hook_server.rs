@@ -1,15 +1,15 @@
 //! The daemon's end of the hook socket: registers containers reported by `palisade-hook` and
-//! answers `palisade containers`. One thread accepts; each connection is served on its own
+//! answers `palisade containers` and `palisade status`. One thread accepts; each connection is served on its own
 //! short-lived thread so a slow client cannot hold up the next container's start.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use palisade_hook::{Phase, Reply, Request, PROTOCOL_VERSION};
+use palisade_hook::{DaemonStatus, Phase, Reply, Request, PROTOCOL_VERSION};
 
 use super::containerd::Containerd;
 use super::registry::{Facts, SharedRegistry, Source};
@@ -29,6 +29,7 @@ pub fn spawn(
     socket: &Path,
     registry: SharedRegistry,
     containerd: Arc<Containerd>,
+    status: Arc<Mutex<DaemonStatus>>,
 ) -> Result<std::thread::JoinHandle<()>, HookServerError> {
     let bind_err = |source| HookServerError::Bind { path: socket.to_owned(), source };
     if let Some(dir) = socket.parent() {
@@ -47,7 +48,8 @@ pub fn spawn(
                 Ok(stream) => {
                     let registry = SharedRegistry::clone(&registry);
                     let containerd = Arc::clone(&containerd);
-                    std::thread::spawn(move || serve(stream, &registry, &containerd));
+                    let status = Arc::clone(&status);
+                    std::thread::spawn(move || serve(stream, &registry, &containerd, &status));
                 }
                 Err(e) => tracing::warn!(error = %e, "hook socket accept failed"),
             }
@@ -55,7 +57,7 @@ pub fn spawn(
     }))
 }
 
-fn serve(stream: UnixStream, registry: &SharedRegistry, containerd: &Containerd) {
+fn serve(stream: UnixStream, registry: &SharedRegistry, containerd: &Containerd, status: &Mutex<DaemonStatus>) {
     let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
     let mut line = String::new();
     if let Err(e) = BufReader::new(&stream).read_line(&mut line) {
@@ -64,7 +66,7 @@ fn serve(stream: UnixStream, registry: &SharedRegistry, containerd: &Containerd)
     }
     let started = std::time::Instant::now();
     let reply = match serde_json::from_str::<Request>(&line) {
-        Ok(req) => answer(req, registry, Some(containerd)),
+        Ok(req) => answer(req, registry, Some(containerd), status),
         Err(e) => Reply::Error { message: format!("bad request: {e}") },
     };
     tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "hook request answered");
@@ -78,7 +80,12 @@ fn serve(stream: UnixStream, registry: &SharedRegistry, containerd: &Containerd)
 /// What the daemon says to one request. At `createRuntime` the container's image is asked of
 /// `containerd` (outside the registry lock) when its spec does not name it, so that the
 /// container's first event already carries it.
-pub fn answer(req: Request, registry: &SharedRegistry, containerd: Option<&Containerd>) -> Reply {
+pub fn answer(
+    req: Request,
+    registry: &SharedRegistry,
+    containerd: Option<&Containerd>,
+    status: &Mutex<DaemonStatus>,
+) -> Reply {
     let mut facts = match &req {
         Request::Hook { phase: Phase::CreateRuntime, state, bundle, .. } => {
             Some(Facts::from_hook(state, bundle.as_deref().unwrap_or(&Default::default())))
@@ -94,10 +101,17 @@ pub fn answer(req: Request, registry: &SharedRegistry, containerd: Option<&Conta
     }
     let Ok(mut reg) = registry.lock() else { return Reply::Error { message: "registry unavailable".into() } };
     match req {
-        Request::Hook { version, .. } | Request::ListContainers { version } if version != PROTOCOL_VERSION => {
+        Request::Hook { version, .. } | Request::ListContainers { version } | Request::Status { version }
+            if version != PROTOCOL_VERSION =>
+        {
             Reply::Error { message: format!("protocol version {version}, this daemon speaks {PROTOCOL_VERSION}") }
         }
         Request::ListContainers { .. } => Reply::Containers { containers: reg.summaries() },
+        Request::Status { .. } => {
+            let mut status = status.lock().map(|s| s.clone()).unwrap_or_default();
+            status.containers_tracked = reg.summaries().iter().filter(|c| c.armed).count() as u64;
+            Reply::Status { status: Box::new(status) }
+        }
         Request::Hook { phase: Phase::CreateRuntime, state, .. } => {
             let Some(pid) = state.pid.filter(|p| *p > 0) else {
                 return Reply::Error { message: format!("container {}: createRuntime state has no pid", state.id) };

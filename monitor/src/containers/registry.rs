@@ -26,6 +26,8 @@ pub const STOPPED_GRACE_NS: u64 = 30_000_000_000;
 pub trait CgroupScope: Send {
     fn track(&mut self, cgroup_id: u64) -> Result<(), String>;
     fn untrack(&mut self, cgroup_id: u64) -> Result<(), String>;
+    /// Watch (or not) every cgroup that is not tracked: host monitoring.
+    fn watch_untracked(&mut self, on: bool) -> Result<(), String>;
 }
 
 impl CgroupScope for crate::kernel::Scope {
@@ -34,6 +36,9 @@ impl CgroupScope for crate::kernel::Scope {
     }
     fn untrack(&mut self, cgroup_id: u64) -> Result<(), String> {
         crate::kernel::Scope::untrack(self, cgroup_id).map_err(|e| e.to_string())
+    }
+    fn watch_untracked(&mut self, on: bool) -> Result<(), String> {
+        crate::kernel::Scope::watch_untracked(self, on).map_err(|e| e.to_string())
     }
 }
 
@@ -204,6 +209,13 @@ impl Registry {
             entry.state = State::Running;
         }
         Ok(&entry.mode)
+    }
+
+    /// Host monitoring on or off (a reload changed `host_monitoring`).
+    pub fn set_host_monitoring(&mut self, on: bool) {
+        if let Err(e) = self.scope.watch_untracked(on) {
+            tracing::error!(error = %e, on, "changing host monitoring failed");
+        }
     }
 
     /// A process exited: when it is a container's init, the container has stopped (its other

@@ -16,6 +16,9 @@ impl CgroupScope for FakeScope {
         self.0.lock().map_err(|e| e.to_string())?.push((false, id));
         Ok(())
     }
+    fn watch_untracked(&mut self, _on: bool) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A fake /proc and cgroup2 mount with one container process, pid 42, in /default/web.

@@ -63,11 +63,13 @@ impl Daemon {
     /// Start with `files` and wait until it watches.
     pub fn start(files: &[PathBuf]) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_palisade"));
-        cmd.args(["run", "--json", "--rule-matching", "all"]);
+        // Built-in defaults whatever /etc/palisade holds; NRI off (no containerd here).
+        cmd.args(["run", "-c", "/dev/null", "--json", "--rule-matching", "all", "-o", "nri.enabled=false"]);
         // A socket of its own: tests run daemons side by side.
         static SOCKETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SOCKETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        cmd.arg("--hook-socket").arg(std::env::temp_dir().join(format!("palisade-test-{}-{n}.sock", std::process::id())));
+        let socket = std::env::temp_dir().join(format!("palisade-test-{}-{n}.sock", std::process::id()));
+        cmd.arg("-o").arg(format!("hook_socket={}", socket.display()));
         for f in files {
             cmd.arg("-r").arg(f);
         }

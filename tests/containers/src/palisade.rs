@@ -50,7 +50,7 @@ impl Binaries {
 #[derive(Debug, Clone)]
 pub struct DaemonOptions {
     pub rules: Vec<PathBuf>,
-    /// `--host-monitoring on|off`.
+    /// `-o host_monitoring=true|false`.
     pub host_monitoring: bool,
     /// containerd's NRI socket; `None`: a path where nothing listens.
     pub nri_socket: Option<PathBuf>,
@@ -132,15 +132,21 @@ impl Daemon {
     /// Starts the daemon with its files in `dir` and waits until it watches.
     pub fn start(bins: &Binaries, options: &DaemonOptions, dir: &DaemonDir) -> Result<Daemon> {
         let mut cmd = Command::new(&bins.palisade);
-        cmd.args(["run", "--json", "--rule-matching", "all"])
-            .arg("--host-monitoring")
-            .arg(if options.host_monitoring { "on" } else { "off" })
-            .arg("--hook-socket")
-            .arg(dir.socket())
-            .arg("--nri-socket")
-            .arg(options.nri_socket.clone().unwrap_or_else(|| dir.0.join("no-nri.sock")))
-            .arg("--containerd-socket")
-            .arg(options.containerd_socket.clone().unwrap_or_else(|| dir.0.join("no-containerd.sock")));
+        let nri = match &options.nri_socket {
+            Some(s) => format!("nri.socket_path={}", s.display()),
+            None => "nri.enabled=false".into(),
+        };
+        let containerd = options.containerd_socket.clone().unwrap_or_else(|| dir.0.join("no-containerd.sock"));
+        // `-c /dev/null`: built-in defaults, whatever /etc/palisade holds on this machine.
+        cmd.args(["run", "-c", "/dev/null", "--json", "--rule-matching", "all"])
+            .arg("-o")
+            .arg(format!("host_monitoring={}", options.host_monitoring))
+            .arg("-o")
+            .arg(format!("hook_socket={}", dir.socket().display()))
+            .arg("-o")
+            .arg(nri)
+            .arg("-o")
+            .arg(format!("containerd_socket={}", containerd.display()));
         for r in &options.rules {
             cmd.arg("-r").arg(r);
         }

@@ -308,3 +308,54 @@ fn cri_container_armed_by_nri_alone_is_watched_from_its_entrypoint() {
     assert_eq!(a["output_fields"]["k8s.ns.name"], "batch");
     assert_eq!(a["output_fields"]["container.name"], "reader");
 }
+
+/// Palisade's own default rules (rules/default), alone: each seed action in a container raises
+/// its `Palisade:` rule with the container's identity.
+#[test]
+fn palisade_default_rules_alone() {
+    if !palisade_testbed::require_privileged() {
+        return;
+    }
+    let bins = Binaries::locate().expect("palisade binaries");
+    let dir = DaemonDir::new().expect("daemon dir");
+    let containerd = Containerd::start(Options { env: dir.wrapper_env(&bins), ..Default::default() }).expect("start containerd");
+    let default_rules = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../rules/default/palisade_rules.yaml");
+    let options = DaemonOptions {
+        rules: vec![default_rules],
+        host_monitoring: true,
+        nri_socket: None,
+        containerd_socket: Some(containerd.socket()),
+    };
+    let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
+    containerd.import(&image::debian().expect("debian image"), CTR_NAMESPACE).expect("import debian");
+    let name = palisade_testbed::unique_name("dflt");
+    let mut run = CtrRun::new("docker.io/library/debian:12", &name, &["sleep", "300"]);
+    run.runc_binary = Some(bins.runc_wrapper.clone());
+    run.detach = true;
+    run.rm = false;
+    assert!(containerd.ctr_run(&run).expect("ctr run").success());
+    let actions: [(&[&str], &str); 6] = [
+        (&["sh", "-c", "true; exit 0"], "Palisade: shell in container"),
+        (&["apt-get", "install", "curl"], "Palisade: package manager in container"),
+        (&["cat", "/etc/shadow"], "Palisade: sensitive file read in container"),
+        (&["touch", "/usr/bin/palisade-dropped"], "Palisade: write below system directory in container"),
+        (&["cp", "/dev/null", "/var/log/app.log"], "Palisade: log cleared in container"),
+        (&["/bin/cp", "/bin/busybox", "/root/true"], ""),
+    ];
+    for (args, _) in &actions {
+        assert!(containerd.ctr_exec(CTR_NAMESPACE, &name, args, false).expect("exec").success(), "{args:?}");
+    }
+    assert!(containerd.ctr_exec(CTR_NAMESPACE, &name, &["/root/true"], false).expect("exec").success());
+    // The host is watched too, but these rules are about containers.
+    assert!(std::process::Command::new("cat").arg("/etc/shadow").output().expect("cat").status.success());
+    containerd.ctr_rm(CTR_NAMESPACE, &name).expect("rm");
+    let out = daemon.stop().expect("stop palisade");
+    let mine = alerts_of(&out.alerts, &name);
+    for (_, rule) in actions.iter().filter(|(_, r)| !r.is_empty()) {
+        let a = assert_one(&mine, rule, &name);
+        assert_eq!(a["output_fields"]["container.image.repository"], "docker.io/library/debian");
+    }
+    let a = assert_one(&mine, "Palisade: drifted binary executed in container", &name);
+    assert_eq!(a["output_fields"]["proc.exepath"], "/root/true");
+    assert!(alerts_of(&out.alerts, "host").is_empty(), "no Palisade rule is about the host");
+}

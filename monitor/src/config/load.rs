@@ -1,0 +1,187 @@
+//! Reading `palisade.yaml` and `-o key=value` overrides into a [`Config`].
+//!
+//! The YAML is read with the rules crate's positioned tree (`palisade_rules::yaml`: serde_yaml
+//! keeps no positions and is archived), turned into a JSON value, overridden, then deserialized
+//! with serde; `serde_path_to_error` names the key that failed, and the tree gives its line and
+//! column.
+
+use std::path::{Path, PathBuf};
+
+use palisade_rules::yaml::{parse_documents, Node, NodeKind, Pos};
+use serde_json::{Map, Value};
+
+use super::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{origin}:{}:{}: {message}", pos.line, pos.col)]
+    At { origin: String, pos: Pos, message: String },
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+    #[error("-o {arg}: {message}")]
+    Override { arg: String, message: String },
+}
+
+/// Reads `path` (a missing file is an error: the caller decides whether a file is required)
+/// and applies `overrides` (`key.sub=value`, `list[]=value` appends) on top.
+pub fn load(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    parse(&text, &path.display().to_string(), overrides)
+}
+
+/// Parses configuration `text` read from `origin`.
+pub fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<Config, ConfigError> {
+    let docs = parse_documents(text)
+        .map_err(|e| ConfigError::At { origin: origin.into(), pos: e.pos, message: e.message })?;
+    let root = match docs.as_slice() {
+        [] => None,
+        [doc] if doc.is_null() => None,
+        [doc] if doc.as_map().is_some() => Some(doc),
+        [doc] => {
+            return Err(ConfigError::At {
+                origin: origin.into(),
+                pos: doc.pos,
+                message: format!("the configuration must be a mapping, found a {}", doc.kind_name()),
+            })
+        }
+        [_, second, ..] => {
+            return Err(ConfigError::At {
+                origin: origin.into(),
+                pos: second.pos,
+                message: "one YAML document expected".into(),
+            })
+        }
+    };
+    let mut value = root.map_or_else(|| Value::Object(Map::new()), to_json);
+    for arg in overrides {
+        apply_override(&mut value, arg)?;
+    }
+    let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path: Vec<String> = e
+            .path()
+            .iter()
+            .map(|s| match s {
+                serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                other => other.to_string(),
+            })
+            .collect();
+        let message = format!("{}: {}", e.path(), e.inner());
+        match root.and_then(|r| position(r, &path)) {
+            Some(pos) => ConfigError::At { origin: origin.into(), pos, message },
+            None => ConfigError::Invalid { origin: origin.into(), message },
+        }
+    })?;
+    validate(&config).map_err(|message| ConfigError::Invalid { origin: origin.into(), message })?;
+    Ok(config)
+}
+
+/// Value checks serde's types cannot express.
+fn validate(c: &Config) -> Result<(), String> {
+    c.priority
+        .parse::<palisade_rules::Priority>()
+        .map_err(|_| format!("priority: unknown priority {:?} (emergency ... debug)", c.priority))?;
+    if !matches!(c.rule_matching.as_str(), "first" | "all") {
+        return Err(format!("rule_matching: {:?} is neither `first` nor `all`", c.rule_matching));
+    }
+    if c.outputs_queue.capacity == 0 {
+        return Err("outputs_queue.capacity: must be at least 1 (the queue is bounded)".into());
+    }
+    if c.http_output.enabled && c.http_output.url.is_empty() {
+        return Err("http_output.url: required when http_output.enabled".into());
+    }
+    if c.program_output.enabled && c.program_output.program.trim().is_empty() {
+        return Err("program_output.program: required when program_output.enabled".into());
+    }
+    if c.file_output.enabled && c.file_output.filename.as_os_str().is_empty() {
+        return Err("file_output.filename: required when file_output.enabled".into());
+    }
+    Ok(())
+}
+
+/// YAML 1.2 core-schema typing of an unquoted scalar.
+fn scalar(text: &str, quoted: bool) -> Value {
+    if quoted {
+        return Value::String(text.into());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return Value::from(i);
+    }
+    if let Ok(f) = text.parse::<f64>() {
+        if text.chars().any(|c| c.is_ascii_digit()) {
+            return Value::from(f);
+        }
+    }
+    Value::String(text.into())
+}
+
+fn to_json(node: &Node) -> Value {
+    match &node.kind {
+        NodeKind::Null => Value::Null,
+        NodeKind::Scalar(s, quoted) => scalar(s, *quoted),
+        NodeKind::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
+        NodeKind::Map(pairs) => Value::Object(
+            pairs.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_owned(), to_json(v))).collect(),
+        ),
+    }
+}
+
+/// Where the value at `path` (keys and sequence indexes) is declared: the deepest key (or
+/// sequence item) of the path that exists in the file.
+fn position(root: &Node, path: &[String]) -> Option<Pos> {
+    let mut node = root;
+    let mut pos = root.pos;
+    for seg in path {
+        let next = match &node.kind {
+            NodeKind::Map(pairs) => pairs.iter().find(|(k, _)| k.as_str() == Some(seg.as_str())).map(|(k, v)| (k.pos, v)),
+            NodeKind::Seq(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)).map(|n| (n.pos, n)),
+            _ => None,
+        };
+        let Some((at, n)) = next else { break };
+        pos = at;
+        node = n;
+    }
+    Some(pos)
+}
+
+/// `key.sub=value` sets (creating mappings on the way); `key[]=value` appends to a list. The
+/// value is typed as a YAML scalar (`true`, `8765`, text).
+fn apply_override(root: &mut Value, arg: &str) -> Result<(), ConfigError> {
+    let err = |message: &str| ConfigError::Override { arg: arg.into(), message: message.into() };
+    let (key, raw) = arg.split_once('=').ok_or_else(|| err("expected KEY=VALUE"))?;
+    let (key, append) = match key.strip_suffix("[]") {
+        Some(k) => (k, true),
+        None => (key, false),
+    };
+    if key.is_empty() || key.split('.').any(str::is_empty) {
+        return Err(err("empty key"));
+    }
+    let value = scalar(raw, false);
+    let mut node = root;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let map = node.as_object_mut().ok_or_else(|| err(&format!("{} is not a mapping", parts[..i].join("."))))?;
+        if i + 1 == parts.len() {
+            if append {
+                let list = map.entry(*part).or_insert_with(|| Value::Array(Vec::new()));
+                list.as_array_mut().ok_or_else(|| err(&format!("{key} is not a list")))?.push(value);
+            } else {
+                map.insert((*part).to_owned(), value);
+            }
+            return Ok(());
+        }
+        node = map.entry(*part).or_insert_with(|| Value::Object(Map::new()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

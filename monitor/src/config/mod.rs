@@ -1,0 +1,263 @@
+//! `palisade.yaml`: Falco's configuration keys where Falco has the concept, plus Palisade's own.
+//!
+//! ```yaml
+//! rules_files: [/etc/palisade/rules.d]    # files and directories (their *.yaml, sorted), in order
+//! rules:                                   # applied in order after loading
+//!   - disable: {rule: "Read sensitive file untrusted"}   # rule names may use `*`
+//!   - enable: {tag: network}
+//! priority: debug
+//! rule_matching: first                     # first | all
+//! json_output: false
+//! json_include_output_property: true
+//! json_include_tags_property: true
+//! stdout_output: {enabled: true}
+//! file_output: {enabled: false, keep_alive: false, filename: ./events.txt}
+//! program_output: {enabled: false, keep_alive: false, program: "jq '{text: .output}' | curl ..."}
+//! http_output: {enabled: false, url: "", user_agent: "falcosecurity/falco", insecure: false,
+//!               ca_cert: "", ca_path: "", mtls: false, client_cert: "", client_key: ""}
+//! syslog_output: {enabled: false}
+//! webserver: {enabled: false, listen_address: 0.0.0.0, listen_port: 8765, prometheus_metrics_enabled: false}
+//! watch_config_files: true
+//! syscall_event_drops: {actions: [log], rate: 0.03333, max_burst: 1}
+//! outputs_queue: {capacity: 1024}
+//! # Palisade's own
+//! mode: audit                              # audit | enforce (profiles may override)
+//! profiles_dir: /etc/palisade/profiles
+//! host_monitoring: true
+//! fail_closed: false
+//! hook_socket: /run/palisade/hook.sock
+//! nri: {enabled: true, socket_path: /var/run/nri/nri.sock}
+//! containerd_socket: /run/containerd/containerd.sock
+//! ```
+//!
+//! Every key is optional; the defaults are [`Config::default`]'s (without a file: alerts to
+//! stdout only). An unknown key, a wrong type or a bad value is an error naming file, line and
+//! column: a security tool must not run on a configuration it misread. Differences from Falco's
+//! defaults: `syslog_output` and `webserver` are off unless configured (a daemon started by hand
+//! or by tests should not claim a port or syslog), and `outputs_queue.capacity` is bounded.
+
+mod load;
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+pub use load::{load, parse, ConfigError};
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub rules_files: Vec<PathBuf>,
+    pub rules: Vec<RuleSelection>,
+    pub priority: String,
+    pub rule_matching: String,
+    pub json_output: bool,
+    pub json_include_output_property: bool,
+    pub json_include_tags_property: bool,
+    pub stdout_output: Enabled,
+    pub file_output: FileOutput,
+    pub program_output: ProgramOutput,
+    pub http_output: HttpOutput,
+    pub syslog_output: SyslogOutput,
+    pub webserver: Webserver,
+    pub watch_config_files: bool,
+    pub syscall_event_drops: SyscallEventDrops,
+    pub outputs_queue: OutputsQueue,
+    pub mode: Mode,
+    pub profiles_dir: PathBuf,
+    pub host_monitoring: bool,
+    pub fail_closed: bool,
+    pub hook_socket: PathBuf,
+    pub nri: Nri,
+    pub containerd_socket: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            rules_files: Vec::new(),
+            rules: Vec::new(),
+            priority: "debug".into(),
+            rule_matching: "first".into(),
+            json_output: false,
+            json_include_output_property: true,
+            json_include_tags_property: true,
+            stdout_output: Enabled { enabled: true },
+            file_output: FileOutput::default(),
+            program_output: ProgramOutput::default(),
+            http_output: HttpOutput::default(),
+            syslog_output: SyslogOutput::default(),
+            webserver: Webserver::default(),
+            watch_config_files: true,
+            syscall_event_drops: SyscallEventDrops::default(),
+            outputs_queue: OutputsQueue::default(),
+            mode: Mode::Audit,
+            profiles_dir: PathBuf::from("/etc/palisade/profiles"),
+            host_monitoring: true,
+            fail_closed: false,
+            hook_socket: PathBuf::from("/run/palisade/hook.sock"),
+            nri: Nri::default(),
+            containerd_socket: PathBuf::from("/run/containerd/containerd.sock"),
+        }
+    }
+}
+
+/// One `rules:` entry: enable or disable rules by name (with `*` wildcards) or tag.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum RuleSelection {
+    Enable(Selector),
+    Disable(Selector),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Selector {
+    Rule(String),
+    Tag(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Audit,
+    Enforce,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Enabled {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileOutput {
+    pub enabled: bool,
+    pub keep_alive: bool,
+    pub filename: PathBuf,
+}
+
+impl Default for FileOutput {
+    fn default() -> Self {
+        FileOutput { enabled: false, keep_alive: false, filename: PathBuf::from("./events.txt") }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProgramOutput {
+    pub enabled: bool,
+    pub keep_alive: bool,
+    pub program: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpOutput {
+    pub enabled: bool,
+    pub url: String,
+    pub user_agent: String,
+    pub insecure: bool,
+    pub ca_cert: String,
+    pub ca_path: String,
+    pub mtls: bool,
+    pub client_cert: String,
+    pub client_key: String,
+}
+
+impl Default for HttpOutput {
+    fn default() -> Self {
+        HttpOutput {
+            enabled: false,
+            url: String::new(),
+            user_agent: "falcosecurity/falco".into(),
+            insecure: false,
+            ca_cert: String::new(),
+            ca_path: String::new(),
+            mtls: false,
+            client_cert: String::new(),
+            client_key: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyslogOutput {
+    pub enabled: bool,
+    /// Palisade's addition: the syslog socket (Falco always uses `/dev/log`).
+    pub socket: PathBuf,
+}
+
+impl Default for SyslogOutput {
+    fn default() -> Self {
+        SyslogOutput { enabled: false, socket: PathBuf::from("/dev/log") }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Webserver {
+    pub enabled: bool,
+    pub listen_address: String,
+    pub listen_port: u16,
+    pub prometheus_metrics_enabled: bool,
+}
+
+impl Default for Webserver {
+    fn default() -> Self {
+        Webserver { enabled: false, listen_address: "0.0.0.0".into(), listen_port: 8765, prometheus_metrics_enabled: false }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyscallEventDrops {
+    /// `ignore`, `log`, `alert` (Falco's `exit` is not offered: a security daemon keeps running).
+    pub actions: Vec<DropAction>,
+    /// Reports per second (token bucket), as Falco.
+    pub rate: f64,
+    pub max_burst: u32,
+}
+
+impl Default for SyscallEventDrops {
+    fn default() -> Self {
+        SyscallEventDrops { actions: vec![DropAction::Log], rate: 0.03333, max_burst: 1 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DropAction {
+    Ignore,
+    Log,
+    Alert,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputsQueue {
+    /// Alerts waiting for the outputs; beyond it they are counted and dropped, never blocking
+    /// the event path. Falco's 0 (unbounded) is refused: memory is not a queue.
+    pub capacity: usize,
+}
+
+impl Default for OutputsQueue {
+    fn default() -> Self {
+        OutputsQueue { capacity: 1024 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Nri {
+    pub enabled: bool,
+    pub socket_path: PathBuf,
+}
+
+impl Default for Nri {
+    fn default() -> Self {
+        Nri { enabled: true, socket_path: PathBuf::from("/var/run/nri/nri.sock") }
+    }
+}

@@ -1,0 +1,97 @@
+use super::*;
+use crate::config::{Mode, RuleSelection, Selector};
+
+fn ok(text: &str, overrides: &[&str]) -> Config {
+    let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    parse(text, "palisade.yaml", &o).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn err(text: &str, overrides: &[&str]) -> String {
+    let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    parse(text, "palisade.yaml", &o).expect_err("must fail").to_string()
+}
+
+#[test]
+fn empty_file_is_the_defaults() {
+    assert_eq!(ok("", &[]), Config::default());
+    assert_eq!(ok("# nothing\n", &[]), Config::default());
+}
+
+#[test]
+fn falco_keys_and_palisade_keys() {
+    let c = ok(
+        "rules_files:\n  - /etc/palisade/rules.d\n  - ./extra.yaml\n\
+         rules:\n  - disable:\n      rule: \"Read sensitive file untrusted\"\n  - enable:\n      tag: network\n\
+         priority: warning\nrule_matching: all\njson_output: true\n\
+         file_output:\n  enabled: true\n  keep_alive: true\n  filename: /var/log/palisade.json\n\
+         http_output:\n  enabled: true\n  url: http://sidekick:2801/\n\
+         webserver:\n  enabled: true\n  listen_port: 9376\n  prometheus_metrics_enabled: true\n\
+         outputs_queue:\n  capacity: 64\nmode: enforce\nhost_monitoring: false\n\
+         nri:\n  socket_path: /run/nri.sock\n",
+        &[],
+    );
+    assert_eq!(c.rules_files, [PathBuf::from("/etc/palisade/rules.d"), PathBuf::from("./extra.yaml")]);
+    assert_eq!(
+        c.rules,
+        [
+            RuleSelection::Disable(Selector::Rule("Read sensitive file untrusted".into())),
+            RuleSelection::Enable(Selector::Tag("network".into()))
+        ]
+    );
+    assert_eq!((c.priority.as_str(), c.rule_matching.as_str(), c.json_output), ("warning", "all", true));
+    assert!(c.file_output.enabled && c.file_output.keep_alive);
+    assert_eq!(c.http_output.user_agent, "falcosecurity/falco", "defaults fill what the file leaves out");
+    assert_eq!((c.webserver.listen_port, c.webserver.prometheus_metrics_enabled), (9376, true));
+    assert_eq!((c.outputs_queue.capacity, c.mode, c.host_monitoring), (64, Mode::Enforce, false));
+    assert_eq!((c.nri.enabled, c.nri.socket_path.as_path()), (true, Path::new("/run/nri.sock")));
+}
+
+#[test]
+fn unknown_key_names_file_line_and_column() {
+    let e = err("priority: debug\nwebserver:\n  enabled: true\n  listen_prot: 80\n", &[]);
+    assert!(e.starts_with("palisade.yaml:4:3: webserver.listen_prot: unknown field `listen_prot`"), "{e}");
+    let e = err("json_output: true\nload_plugins: []\n", &[]);
+    assert!(e.starts_with("palisade.yaml:2:1: load_plugins: unknown field `load_plugins`"), "{e}");
+}
+
+#[test]
+fn wrong_types_and_values_are_precise() {
+    let e = err("webserver:\n  listen_port: high\n", &[]);
+    assert!(e.starts_with("palisade.yaml:2:3: webserver.listen_port: invalid type: string \"high\""), "{e}");
+    let e = err("priority: loud\n", &[]);
+    assert_eq!(e, "palisade.yaml: priority: unknown priority \"loud\" (emergency ... debug)");
+    let e = err("outputs_queue:\n  capacity: 0\n", &[]);
+    assert!(e.contains("outputs_queue.capacity: must be at least 1"), "{e}");
+    let e = err("http_output:\n  enabled: true\n", &[]);
+    assert!(e.contains("http_output.url: required"), "{e}");
+    let e = err("mode: block\n", &[]);
+    assert!(e.starts_with("palisade.yaml:1:1: mode: unknown variant `block`"), "{e}");
+    let e = err("- a\n- b\n", &[]);
+    assert_eq!(e, "palisade.yaml:1:1: the configuration must be a mapping, found a sequence");
+    let e = err("rules:\n  - disable:\n      name: x\n", &[]);
+    assert!(e.starts_with("palisade.yaml:2:5: rules[0].disable: unknown variant `name`"), "{e}");
+}
+
+#[test]
+fn overrides_set_nested_keys_append_lists_and_win_over_the_file() {
+    let c = ok(
+        "json_output: false\nrules_files: [/a.yaml]\n",
+        &["json_output=true", "webserver.listen_port=9000", "rules_files[]=/b.yaml", "http_output.url=http://x/"],
+    );
+    assert!(c.json_output);
+    assert_eq!(c.webserver.listen_port, 9000);
+    assert_eq!(c.rules_files, [PathBuf::from("/a.yaml"), PathBuf::from("/b.yaml")]);
+    assert_eq!(c.http_output.url, "http://x/");
+    let e = err("", &["json_output"]);
+    assert_eq!(e, "-o json_output: expected KEY=VALUE");
+    let e = err("", &["webserver.bogus=1"]);
+    assert!(e.contains("webserver.bogus: unknown field `bogus`"), "{e}");
+    let e = err("json_output: true\n", &["json_output.x=1"]);
+    assert_eq!(e, "-o json_output.x=1: json_output is not a mapping");
+}
+
+#[test]
+fn yaml_syntax_errors_have_positions() {
+    let e = err("webserver:\n  enabled: [true\n", &[]);
+    assert!(e.starts_with("palisade.yaml:"), "{e}");
+}
