@@ -3,7 +3,7 @@
 
 #![allow(dead_code, reason = "each test binary uses part of this module")]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -48,13 +48,17 @@ pub fn upstream_rule_files() -> Vec<PathBuf> {
 /// A running `palisade run --json --rule-matching all`.
 pub struct Daemon {
     child: Child,
-    stderr: std::thread::JoinHandle<String>,
+    socket: PathBuf,
+    stderr: std::thread::JoinHandle<()>,
+    stderr_text: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 /// What a stopped daemon printed.
 pub struct Output {
-    /// Every alert, parsed.
+    /// Every stdout line that is JSON (the alerts with `--json`), parsed.
     pub alerts: Vec<serde_json::Value>,
+    /// Its stdout.
+    pub stdout: String,
     /// Its stderr.
     pub stderr: String,
 }
@@ -62,14 +66,27 @@ pub struct Output {
 impl Daemon {
     /// Start with `files` and wait until it watches.
     pub fn start(files: &[PathBuf]) -> Daemon {
+        Daemon::start_with(&[], files)
+    }
+
+    /// Start with `extra` arguments (after the defaults, so they win) and `files`.
+    pub fn start_with(extra: &[String], files: &[PathBuf]) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_palisade"));
-        // Built-in defaults whatever /etc/palisade holds; NRI off (no containerd here).
-        cmd.args(["run", "-c", "/dev/null", "--json", "--rule-matching", "all", "-o", "nri.enabled=false"]);
+        // Built-in defaults whatever /etc/palisade holds (unless `extra` names a file); NRI
+        // off (no containerd here). As `-o`s, so `extra`'s `-o`s, applied later, win.
+        cmd.arg("run");
+        if !extra.iter().any(|a| a == "-c") {
+            cmd.args(["-c", "/dev/null"]);
+        }
+        for o in ["json_output=true", "rule_matching=all", "nri.enabled=false"] {
+            cmd.args(["-o", o]);
+        }
         // A socket of its own: tests run daemons side by side.
         static SOCKETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SOCKETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let socket = std::env::temp_dir().join(format!("palisade-test-{}-{n}.sock", std::process::id()));
         cmd.arg("-o").arg(format!("hook_socket={}", socket.display()));
+        cmd.args(extra);
         for f in files {
             cmd.arg("-r").arg(f);
         }
@@ -86,25 +103,52 @@ impl Daemon {
             }
             seen.push_str(&line);
         }
-        let stderr = std::thread::spawn(move || {
-            let mut rest = String::new();
-            let _ = stderr.read_to_string(&mut rest);
-            rest
+        let stderr_text = std::sync::Arc::new(std::sync::Mutex::new(seen));
+        let sink = std::sync::Arc::clone(&stderr_text);
+        let stderr = std::thread::spawn(move || loop {
+            let mut line = String::new();
+            match stderr.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => sink.lock().expect("stderr buffer").push_str(&line),
+            }
         });
-        Daemon { child, stderr }
+        Daemon { child, socket, stderr, stderr_text }
+    }
+
+    /// The daemon's socket (`palisade status`, `palisade containers`).
+    pub fn socket(&self) -> &std::path::Path {
+        &self.socket
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// Waits until stderr shows `text` (`count` times in all); panics after 30 s.
+    pub fn wait_for_stderr(&self, text: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let seen = self.stderr_text.lock().expect("stderr buffer").clone();
+            if seen.matches(text).count() >= count {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no {text:?} (x{count}) on stderr:\n{seen}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGINT, wait, parse the alerts. Records are drained every 10 ms; the daemon drains
     /// once more after the signal, so everything done before this call is in.
     pub fn stop(self) -> Output {
         std::thread::sleep(Duration::from_millis(300));
-        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).expect("SIGINT");
+        kill(self.pid(), Signal::SIGINT).expect("SIGINT");
         let out = self.child.wait_with_output().expect("wait");
         assert!(out.status.success(), "palisade run exit: {:?}", out.status);
-        let alerts = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect();
-        Output { alerts, stderr: self.stderr.join().unwrap_or_default() }
+        let _ = self.stderr.join();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let alerts = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let stderr = self.stderr_text.lock().expect("stderr buffer").clone();
+        Output { alerts, stdout, stderr }
     }
 }
