@@ -174,7 +174,7 @@ fn sighup_reloads_and_a_broken_file_keeps_the_running_rules() {
     std::fs::write(&marker, "x").expect("marker");
     let rules = dir.path("rules.yaml");
     marker_rule(&rules, "First name", &marker);
-    let daemon = Daemon::start_with(&["-o".into(), "watch_config_files=false".into()], &[rules.clone()]);
+    let daemon = Daemon::start_with(&["-o".into(), "watch_config_files=false".into()], std::slice::from_ref(&rules));
     read_marker(&marker);
     marker_rule(&rules, "Second name", &marker);
     kill(daemon.pid(), Signal::SIGHUP).expect("SIGHUP");
@@ -213,7 +213,7 @@ fn a_changed_rules_file_reloads_by_itself_when_watched() {
     std::fs::write(&marker, "x").expect("marker");
     let rules = dir.path("rules.yaml");
     marker_rule(&rules, "Before edit", &marker);
-    let daemon = Daemon::start(&[rules.clone()]);
+    let daemon = Daemon::start(std::slice::from_ref(&rules));
     std::thread::sleep(Duration::from_millis(1100)); // a later mtime than the one it loaded
     marker_rule(&rules, "After edit", &marker);
     daemon.wait_for_stderr("palisade: reloaded", 1);
@@ -234,13 +234,13 @@ fn overrides_change_format_and_priority() {
     let rules = dir.path("rules.yaml");
     marker_rule(&rules, "Marker read", &marker);
 
-    let text = Daemon::start_with(&["-o".into(), "json_output=false".into()], &[rules.clone()]);
+    let text = Daemon::start_with(&["-o".into(), "json_output=false".into()], std::slice::from_ref(&rules));
     read_marker(&marker);
     let out = text.stop();
     let line = out.stdout.lines().find(|l| l.contains("marker read by cat")).expect("a text alert");
     assert!(line.contains(": Warning marker read by cat") && !line.starts_with('{'), "{line}");
 
-    let strict = Daemon::start_with(&["-o".into(), "priority=error".into()], &[rules.clone()]);
+    let strict = Daemon::start_with(&["-o".into(), "priority=error".into()], std::slice::from_ref(&rules));
     read_marker(&marker);
     let out = strict.stop();
     assert!(out.alerts.iter().all(|a| a["rule"] != "Marker read"), "a Warning rule under priority=error");
