@@ -11,7 +11,8 @@
 # - containerd: NRI enabled and palisade-runc as the CRI runtime's BinaryName, in a marked block
 #   of /etc/containerd/config.toml (only when that file has no NRI or runc-options section of
 #   its own: then it says what to set by hand);
-# - a systemd unit when systemd runs; otherwise how to start the daemon by hand.
+# - with systemd: a unit for the daemon, and a containerd drop-in putting a `runc` link to the
+#   wrapper first in containerd's PATH (for ctr); without: how to do both by hand.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -62,6 +63,16 @@ uninstall() {
     for b in "${binaries[@]}"; do
         if [ -e "$prefix/bin/$b" ]; then rm -f "$prefix/bin/$b"; say "removed $prefix/bin/$b"; fi
     done
+    if [ -L "$prefix/lib/palisade/bin/runc" ]; then
+        rm -rf "$prefix/lib/palisade"
+        say "removed $prefix/lib/palisade"
+    fi
+    if [ -e /etc/systemd/system/containerd.service.d/palisade.conf ]; then
+        rm -f /etc/systemd/system/containerd.service.d/palisade.conf
+        rmdir /etc/systemd/system/containerd.service.d 2>/dev/null || true
+        systemd_running && systemctl daemon-reload
+        say "removed containerd's PATH drop-in (restart containerd to apply)"
+    fi
     for h in "${hook_files[@]}"; do
         if [ -e "$hooks_dir/$h" ]; then rm -f "$hooks_dir/$h"; say "removed $hooks_dir/$h"; fi
     done
@@ -157,7 +168,20 @@ else
     printf '%s\n' "$block" >>"$containerd_config"
     say "enabled NRI and set BinaryName=palisade-runc in $containerd_config (restart containerd to apply)"
 fi
-say "for ctr: run containers with --runc-binary $prefix/bin/palisade-runc (or put a runc -> palisade-runc link first in containerd's PATH)"
+# ctr: a `runc` that is the wrapper, first in containerd's PATH (a systemd drop-in), or by hand.
+wrapper_dir="$prefix/lib/palisade/bin"
+dropin=/etc/systemd/system/containerd.service.d/palisade.conf
+if systemd_running; then
+    mkdir -p "$wrapper_dir"
+    ln -sfn "$prefix/bin/palisade-runc" "$wrapper_dir/runc"
+    tmp=$(mktemp)
+    printf '[Service]\nEnvironment="PATH=%s:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\n' "$wrapper_dir" >"$tmp"
+    install_config "$tmp" "$dropin"
+    rm -f "$tmp"
+    say "containerd's PATH starts with $wrapper_dir (runc -> palisade-runc): systemctl restart containerd to apply"
+else
+    say "for ctr: run containers with --runc-binary $prefix/bin/palisade-runc, or start containerd with PATH=<dir holding a runc -> palisade-runc link>:\$PATH"
+fi
 
 if systemd_running; then
     install_config install/palisade.service "$unit"
