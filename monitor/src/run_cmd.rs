@@ -173,18 +173,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     scope.watch_untracked(config.host_monitoring).context("setting the kernel's scope")?;
     let cgroups = Cgroups::discover(Path::new("/proc")).context("finding the cgroup v2 hierarchy")?;
     let registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc")).shared();
-    let containerd = Arc::new(Containerd::new(config.containerd_socket.clone()));
+    let containerd = Containerd::new(config.containerd_socket.clone());
     let recovered = containerd.recover(&registry);
     if recovered > 0 {
         eprintln!("palisade: re-armed {recovered} running containers known to containerd");
     }
-    let status = Arc::new(Mutex::new(DaemonStatus {
+    let status = Mutex::new(DaemonStatus {
         version: env!("CARGO_PKG_VERSION").into(),
         config: config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         enforcement_backend: "none (detection only)".into(),
         ..crate::status_cmd::kernel_facts()
-    }));
-    hook_server::spawn(&config.hook_socket, SharedRegistry::clone(&registry), containerd, Arc::clone(&status))?;
+    });
+    let hooks = Arc::new(hook_server::Context {
+        registry: SharedRegistry::clone(&registry),
+        containerd: Some(containerd),
+        status,
+        fail_closed: config.fail_closed,
+    });
+    hook_server::spawn(&config.hook_socket, Arc::clone(&hooks))?;
     let nri = if config.nri.enabled {
         let nri_config = palisade_nri::PluginConfig { socket: config.nri.socket_path.clone(), ..Default::default() };
         Some(
@@ -259,7 +265,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             sink.report(&metrics);
             let tracked = registry.lock().map(|r| r.summaries().iter().filter(|c| c.armed).count()).unwrap_or(0);
             metrics.set_containers(tracked as u64);
-            if let Ok(mut s) = status.lock() {
+            if let Ok(mut s) = hooks.status.lock() {
                 s.uptime_s = started.elapsed().as_secs();
                 s.rules_files = rule_files.iter().map(|f| f.display().to_string()).collect();
                 s.rules_loaded = rules.rules().len() as u64;

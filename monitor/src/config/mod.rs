@@ -21,10 +21,11 @@
 //! syscall_event_drops: {actions: [log], rate: 0.03333, max_burst: 1}
 //! outputs_queue: {capacity: 1024}
 //! # Palisade's own
-//! mode: audit                              # audit | enforce (profiles may override)
-//! profiles_dir: /etc/palisade/profiles
+//! mode: audit                              # audit | enforce (profiles may override; enforcement
+//! profiles_dir: /etc/palisade/profiles     # backends are a later issue: until then, audit only)
 //! host_monitoring: true
-//! fail_closed: false
+//! fail_closed: false                      # refuse a container the daemon cannot arm (the
+//!                                          # hook's own failure_policy covers an unreachable daemon)
 //! hook_socket: /run/palisade/hook.sock
 //! nri: {enabled: true, socket_path: /var/run/nri/nri.sock}
 //! containerd_socket: /run/containerd/containerd.sock

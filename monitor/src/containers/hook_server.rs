@@ -14,6 +14,10 @@ use palisade_hook::{DaemonStatus, Phase, Reply, Request, PROTOCOL_VERSION};
 use super::containerd::Containerd;
 use super::registry::{Facts, SharedRegistry, Source};
 
+#[cfg(test)]
+#[path = "hook_server_tests.rs"]
+mod tests;
+
 /// A client gets this long to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -25,12 +29,17 @@ pub enum HookServerError {
 
 /// Binds `socket` (replacing a stale one; parent directories are created, mode 0700: the
 /// socket arms and lists containers, so only root talks to it) and serves it on a thread.
-pub fn spawn(
-    socket: &Path,
-    registry: SharedRegistry,
-    containerd: Arc<Containerd>,
-    status: Arc<Mutex<DaemonStatus>>,
-) -> Result<std::thread::JoinHandle<()>, HookServerError> {
+/// What the socket's requests are answered from.
+pub struct Context {
+    pub registry: SharedRegistry,
+    pub containerd: Option<Containerd>,
+    pub status: Mutex<DaemonStatus>,
+    /// `fail_closed`: a container the daemon cannot arm is refused (the hook then fails it),
+    /// instead of reported as an error (the hook then follows its own failure policy).
+    pub fail_closed: bool,
+}
+
+pub fn spawn(socket: &Path, context: Arc<Context>) -> Result<std::thread::JoinHandle<()>, HookServerError> {
     let bind_err = |source| HookServerError::Bind { path: socket.to_owned(), source };
     if let Some(dir) = socket.parent() {
         std::fs::create_dir_all(dir).map_err(bind_err)?;
@@ -46,10 +55,8 @@ pub fn spawn(
         for conn in listener.incoming() {
             match conn {
                 Ok(stream) => {
-                    let registry = SharedRegistry::clone(&registry);
-                    let containerd = Arc::clone(&containerd);
-                    let status = Arc::clone(&status);
-                    std::thread::spawn(move || serve(stream, &registry, &containerd, &status));
+                    let context = Arc::clone(&context);
+                    std::thread::spawn(move || serve(stream, &context));
                 }
                 Err(e) => tracing::warn!(error = %e, "hook socket accept failed"),
             }
@@ -57,7 +64,7 @@ pub fn spawn(
     }))
 }
 
-fn serve(stream: UnixStream, registry: &SharedRegistry, containerd: &Containerd, status: &Mutex<DaemonStatus>) {
+fn serve(stream: UnixStream, context: &Context) {
     let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
     let mut line = String::new();
     if let Err(e) = BufReader::new(&stream).read_line(&mut line) {
@@ -66,7 +73,7 @@ fn serve(stream: UnixStream, registry: &SharedRegistry, containerd: &Containerd,
     }
     let started = std::time::Instant::now();
     let reply = match serde_json::from_str::<Request>(&line) {
-        Ok(req) => answer(req, registry, Some(containerd), status),
+        Ok(req) => answer(req, context),
         Err(e) => Reply::Error { message: format!("bad request: {e}") },
     };
     tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "hook request answered");
@@ -80,19 +87,15 @@ fn serve(stream: UnixStream, registry: &SharedRegistry, containerd: &Containerd,
 /// What the daemon says to one request. At `createRuntime` the container's image is asked of
 /// `containerd` (outside the registry lock) when its spec does not name it, so that the
 /// container's first event already carries it.
-pub fn answer(
-    req: Request,
-    registry: &SharedRegistry,
-    containerd: Option<&Containerd>,
-    status: &Mutex<DaemonStatus>,
-) -> Reply {
+pub fn answer(req: Request, context: &Context) -> Reply {
+    let Context { registry, containerd, status, fail_closed } = context;
     let mut facts = match &req {
         Request::Hook { phase: Phase::CreateRuntime, state, bundle, .. } => {
             Some(Facts::from_hook(state, bundle.as_deref().unwrap_or(&Default::default())))
         }
         _ => None,
     };
-    if let (Some(f), Some(c), Request::Hook { state, .. }) = (facts.as_mut(), containerd, &req) {
+    if let (Some(f), Some(c), Request::Hook { state, .. }) = (facts.as_mut(), containerd.as_ref(), &req) {
         if f.image.is_empty() && !f.namespace.is_empty() {
             let t = std::time::Instant::now();
             f.image = c.image(&f.namespace, &state.id).unwrap_or_default();
@@ -120,8 +123,12 @@ pub fn answer(
             match reg.arm(&state.id, pid) {
                 Ok(mode) => Reply::Armed { container_id: state.id.clone(), mode: mode.to_owned() },
                 Err(message) => {
-                    tracing::error!(container_id = %state.id, error = %message, "arming failed");
-                    Reply::Error { message }
+                    tracing::error!(container_id = %state.id, error = %message, fail_closed, "arming failed");
+                    if *fail_closed {
+                        Reply::Refused { reason: format!("cannot arm the container ({message}); fail_closed is set") }
+                    } else {
+                        Reply::Error { message }
+                    }
                 }
             }
         }
