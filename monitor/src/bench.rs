@@ -33,6 +33,8 @@ pub enum BenchCommand {
     /// The cost of `palisade run` to the workloads it watches: an open/close loop (W1) and
     /// fork+exec of /bin/true (W2), with and without the daemon, in interleaved rounds (root).
     Overhead(crate::bench_overhead::OverheadArgs),
+    /// Kubernetes audit events per second through the webhook endpoint and the rules.
+    K8sAudit(crate::bench_audit::AuditBenchArgs),
 }
 
 
@@ -168,6 +170,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     let (files, events, rounds) = match cmd {
         BenchCommand::Rules { files, events, rounds } => (files, events, rounds),
         BenchCommand::Overhead(args) => return crate::bench_overhead::run(args),
+        BenchCommand::K8sAudit(args) => return crate::bench_audit::run(args),
     };
     let mut loader = Loader::new();
     for f in &files {

@@ -4,6 +4,7 @@ pub mod capture;
 pub mod config;
 pub mod containers;
 pub mod event;
+pub mod k8s_audit;
 pub mod kernel;
 pub mod mounts;
 pub mod process;

@@ -4,10 +4,12 @@
 //! `palisade bench rules` measures the engine; `palisade bench overhead` the daemon's cost.
 
 mod bench;
+mod bench_audit;
 mod alert_sink;
 mod bench_overhead;
 mod containers_cmd;
 mod rules_cmd;
+mod replay_cmd;
 mod run_cmd;
 mod status_cmd;
 
@@ -38,6 +40,8 @@ enum Command {
     Bench(bench::BenchCommand),
     /// List the containers the running daemon tracks: source (nri/hook), mode, armed state.
     Containers(containers_cmd::ContainersArgs),
+    /// Evaluate recorded events offline (k8s audit event files) and print alerts and counts.
+    Replay(replay_cmd::ReplayArgs),
     /// The running daemon: version, uptime, rules, containers, drops, kernel LSMs, backend.
     Status(status_cmd::StatusArgs),
     /// Print the version and the Falco engine version whose rule language is implemented.
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Containers(args) => containers_cmd::run(args),
         Command::Status(args) => status_cmd::run(args),
+        Command::Replay(args) => replay_cmd::run(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Version => {
             println!(

@@ -200,6 +200,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let audit_stop = Arc::new(AtomicBool::new(false));
+    let audit = AuditSource::start(&config, &audit_stop)?;
     let mut table = ProcessTable::new(Path::new("/proc"));
     let seeded = table.seed();
     let users = Users::load(Path::new("/"));
@@ -256,6 +258,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 sink.send(&alert);
             }
         });
+        if let Some(a) = &audit {
+            while let Ok(batch) = a.queue.rx.try_recv() {
+                for mut event in batch {
+                    stats.events += 1;
+                    event.set_num(stats.events);
+                    let event = &event;
+                    metrics.event("k8s_audit");
+                    rules.evaluate(Source::K8sAudit, event, &mut matches);
+                    for rule in &matches {
+                        stats.alerts += 1;
+                        metrics.alert(&rule.name, rule.priority.name());
+                        sink.send(&Alert::new(rule, event, event.time_ns(), &hostname));
+                    }
+                }
+            }
+        }
 
         if last_housekeeping.elapsed() >= HOUSEKEEPING_INTERVAL {
             last_housekeeping = Instant::now();
@@ -340,6 +358,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("palisade: NRI plugin: {e}");
         }
     }
+    audit_stop.store(true, Ordering::Relaxed);
+    if let Some(a) = audit {
+        a.stop();
+    }
     let dropped = sink.stop();
     if let Some(web) = web {
         web.stop();
@@ -352,6 +374,37 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         kernel.drops()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `k8s_audit` source's receivers, when enabled.
+struct AuditSource {
+    queue: palisade::k8s_audit::AuditQueue,
+    endpoint: palisade::k8s_audit::endpoint::Endpoint,
+    follower: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AuditSource {
+    fn start(config: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<Option<AuditSource>> {
+        let c = &config.k8s_audit;
+        if !c.enabled {
+            return Ok(None);
+        }
+        let queue = palisade::k8s_audit::AuditQueue::new();
+        let endpoint =
+            palisade::k8s_audit::endpoint::Endpoint::start(&c.listen_address, c.listen_port, &c.endpoint, queue.tx.clone())?;
+        let follower = (!c.files.is_empty())
+            .then(|| palisade::k8s_audit::follow::spawn(c.files.clone(), queue.tx.clone(), Arc::clone(stop)));
+        eprintln!("palisade: k8s audit events accepted on http://{}{}", endpoint.local_addr(), c.endpoint);
+        Ok(Some(AuditSource { queue, endpoint, follower }))
+    }
+
+    fn stop(self) {
+        self.endpoint.stop();
+        drop(self.queue);
+        if let Some(f) = self.follower {
+            let _ = f.join();
+        }
+    }
 }
 
 /// A priority name as a syslog severity (Emergency 0 ... Debug 7).

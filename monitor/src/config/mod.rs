@@ -29,6 +29,12 @@
 //! hook_socket: /run/palisade/hook.sock
 //! nri: {enabled: true, socket_path: /var/run/nri/nri.sock}
 //! containerd_socket: /run/containerd/containerd.sock
+//! k8s_audit:                               # the k8s_audit source (Falco's k8saudit plugin)
+//!   enabled: false
+//!   listen_address: 0.0.0.0
+//!   listen_port: 9765
+//!   endpoint: /k8s-audit                   # kube-apiserver --audit-webhook-config-file target
+//!   files: []                              # audit logs (--audit-log-path) to follow like tail -F
 //! ```
 //!
 //! Every key is optional; the defaults are [`Config::default`]'s (without a file: alerts to
@@ -71,6 +77,7 @@ pub struct Config {
     pub hook_socket: PathBuf,
     pub nri: Nri,
     pub containerd_socket: PathBuf,
+    pub k8s_audit: K8sAudit,
 }
 
 impl Default for Config {
@@ -99,6 +106,7 @@ impl Default for Config {
             hook_socket: PathBuf::from("/run/palisade/hook.sock"),
             nri: Nri::default(),
             containerd_socket: PathBuf::from("/run/containerd/containerd.sock"),
+            k8s_audit: K8sAudit::default(),
         }
     }
 }
@@ -260,5 +268,27 @@ pub struct Nri {
 impl Default for Nri {
     fn default() -> Self {
         Nri { enabled: true, socket_path: PathBuf::from("/var/run/nri/nri.sock") }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct K8sAudit {
+    pub enabled: bool,
+    pub listen_address: String,
+    pub listen_port: u16,
+    pub endpoint: String,
+    pub files: Vec<PathBuf>,
+}
+
+impl Default for K8sAudit {
+    fn default() -> Self {
+        K8sAudit {
+            enabled: false,
+            listen_address: "0.0.0.0".into(),
+            listen_port: 9765,
+            endpoint: "/k8s-audit".into(),
+            files: Vec::new(),
+        }
     }
 }

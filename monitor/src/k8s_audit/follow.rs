@@ -1,0 +1,181 @@
+//! Following audit log files (`--audit-log-path`: one JSON event per line) like `tail -F`:
+//! new lines are read as they are appended; a file that is rotated (a new inode at the path) is
+//! read to its end, then the new file from its start; a truncated file is read again from its
+//! start; a file that does not exist yet is waited for. Following starts at the end of the
+//! current file (what is already there was written before the daemon watched; `palisade replay
+//! --source k8s_audit FILE` reads a whole file).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+use std::time::Duration;
+
+use palisade_k8saudit::{parse_payload, AuditEvent};
+
+/// How often the files are looked at.
+pub const POLL: Duration = Duration::from_millis(200);
+/// A line longer than this is dropped (and logged): no audit event is that large.
+const MAX_LINE: usize = 16 * 1024 * 1024;
+
+struct Followed {
+    path: PathBuf,
+    file: Option<File>,
+    ino: u64,
+    offset: u64,
+    partial: Vec<u8>,
+}
+
+impl Followed {
+    fn new(path: PathBuf) -> Followed {
+        let mut f = Followed { path, file: None, ino: 0, offset: 0, partial: Vec::new() };
+        // Start at the end of what exists now.
+        if let Ok(file) = File::open(&f.path) {
+            if let Ok(m) = file.metadata() {
+                f.ino = m.ino();
+                f.offset = m.len();
+            }
+            f.file = Some(file);
+        }
+        f
+    }
+
+    /// Complete new lines, as one buffer.
+    fn poll(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let current = std::fs::metadata(&self.path).ok();
+        if let Some(file) = self.file.as_mut() {
+            // Whatever is left in the open file (also after a rotation, before switching).
+            if let Ok(m) = file.metadata() {
+                if m.len() < self.offset {
+                    self.offset = 0; // truncated
+                    self.partial.clear();
+                }
+            }
+            if file.seek(SeekFrom::Start(self.offset)).is_ok() {
+                let mut buf = Vec::new();
+                if let Ok(n) = file.read_to_end(&mut buf) {
+                    self.offset += n as u64;
+                    self.take_lines(&buf, &mut out);
+                }
+            }
+        }
+        let rotated = current.as_ref().is_some_and(|m| m.ino() != self.ino);
+        if self.file.is_none() || rotated {
+            if let (Some(m), Ok(file)) = (current, File::open(&self.path)) {
+                if self.file.is_some() {
+                    tracing::info!(path = %self.path.display(), "k8s audit log rotated; following the new file");
+                }
+                self.file = Some(file);
+                self.ino = m.ino();
+                self.offset = 0;
+                self.partial.clear();
+                return [out, self.poll()].concat();
+            }
+        }
+        out
+    }
+
+    fn take_lines(&mut self, buf: &[u8], out: &mut Vec<u8>) {
+        self.partial.extend_from_slice(buf);
+        if let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') {
+            out.extend(self.partial.drain(..=end));
+        } else if self.partial.len() > MAX_LINE {
+            tracing::warn!(path = %self.path.display(), bytes = self.partial.len(), "k8s audit log line too long; dropped");
+            self.partial.clear();
+        }
+    }
+}
+
+/// Follows `paths` on a thread until `stop`, sending each poll's events as one batch.
+pub fn spawn(paths: Vec<PathBuf>, queue: SyncSender<Vec<AuditEvent>>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut files: Vec<Followed> = paths.into_iter().map(Followed::new).collect();
+        while !stop.load(Ordering::Relaxed) {
+            for f in &mut files {
+                let lines = f.poll();
+                if lines.is_empty() {
+                    continue;
+                }
+                let (events, errors) = parse_payload(&lines);
+                for e in errors.iter().take(3) {
+                    tracing::warn!(path = %f.path.display(), error = %e, "k8s audit log: not an audit event");
+                }
+                if !events.is_empty() && queue.send(events).is_err() {
+                    return;
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn event(id: &str) -> String {
+        format!(
+            "{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"auditID\":\"{id}\",\"stage\":\"ResponseComplete\",\
+             \"verb\":\"get\",\"user\":{{\"username\":\"u\"}},\"stageTimestamp\":\"2026-11-23T08:00:00.000000Z\"}}\n"
+        )
+    }
+
+    fn ids(buf: &[u8]) -> Vec<String> {
+        let (events, errors) = parse_payload(buf);
+        assert!(errors.is_empty(), "{errors:?}");
+        events
+            .iter()
+            .map(|e| {
+                let v: serde_json::Value = serde_json::from_str(&e.to_json_string()).expect("json");
+                v["auditID"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn follows_appends_partial_lines_truncation_and_rotation() {
+        let dir = std::env::temp_dir().join(format!("palisade-follow-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let path = dir.join("audit.log");
+        std::fs::write(&path, event("old")).expect("write");
+        let mut f = Followed::new(path.clone());
+        assert!(f.poll().is_empty(), "what was there before is not replayed");
+
+        let mut w = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
+        let e1 = event("a1");
+        w.write_all(e1[..20].as_bytes()).expect("write");
+        assert!(f.poll().is_empty(), "half a line waits");
+        w.write_all(e1[20..].as_bytes()).expect("write");
+        w.write_all(event("a2").as_bytes()).expect("write");
+        assert_eq!(ids(&f.poll()), ["a1", "a2"]);
+
+        // Rotation: the old file gets a last line, then a new file appears at the path.
+        w.write_all(event("a3").as_bytes()).expect("write");
+        std::fs::rename(&path, dir.join("audit.log.1")).expect("rotate");
+        std::fs::write(&path, event("b1")).expect("new file");
+        assert_eq!(ids(&f.poll()), ["a3", "b1"]);
+
+        // Truncation (the file got shorter): read again from the start.
+        std::fs::write(&path, event("c")).expect("truncate");
+        assert_eq!(ids(&f.poll()), ["c"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_that_appears_later_is_read_from_its_start() {
+        let dir = std::env::temp_dir().join(format!("palisade-follow-late-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let mut f = Followed::new(dir.join("audit.log"));
+        assert!(f.poll().is_empty());
+        std::fs::write(dir.join("audit.log"), event("late")).expect("write");
+        assert_eq!(ids(&f.poll()), ["late"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
