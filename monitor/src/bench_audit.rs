@@ -45,7 +45,10 @@ pub fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
     let mut samples = Vec::new();
     for entry in std::fs::read_dir(&args.events_dir).with_context(|| format!("{}", args.events_dir.display()))? {
         let text = std::fs::read_to_string(entry?.path())?;
-        samples.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned));
+        // Only lines that are audit events (some trace files hold deliberately bad data).
+        samples.extend(
+            text.lines().filter(|l| palisade_k8saudit::AuditEvent::from_slice(l.as_bytes()).is_ok()).map(str::to_owned),
+        );
     }
     if samples.is_empty() {
         bail!("no events in {}", args.events_dir.display());
@@ -68,11 +71,16 @@ pub fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
             let mine: Vec<usize> = (c..posts).step_by(args.clients).collect();
             std::thread::spawn(move || -> anyhow::Result<()> {
                 let stream = TcpStream::connect(("127.0.0.1", port))?;
+                stream.set_nodelay(true)?;
                 let mut reader = BufReader::new(stream.try_clone()?);
                 let mut writer = stream;
                 for p in mine {
                     let b = &bodies[p % bodies.len()];
-                    write!(writer, "POST /k8s-audit HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}", b.len())?;
+                    let request = format!(
+                        "POST /k8s-audit HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
+                        b.len()
+                    );
+                    writer.write_all(request.as_bytes())?;
                     let mut status = String::new();
                     reader.read_line(&mut status)?;
                     if !status.starts_with("HTTP/1.1 200") {

@@ -149,9 +149,9 @@ mod tests {
 
         let mut w = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
         let e1 = event("a1");
-        w.write_all(e1[..20].as_bytes()).expect("write");
+        w.write_all(&e1.as_bytes()[..20]).expect("write");
         assert!(f.poll().is_empty(), "half a line waits");
-        w.write_all(e1[20..].as_bytes()).expect("write");
+        w.write_all(&e1.as_bytes()[20..]).expect("write");
         w.write_all(event("a2").as_bytes()).expect("write");
         assert_eq!(ids(&f.poll()), ["a1", "a2"]);
 
