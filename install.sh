@@ -6,7 +6,7 @@
 #   (tests/containers/install-deps.sh --runtime-only: containerd from Debian trixie, pinned low);
 # - release binaries palisade, palisade-hook, palisade-runc in $PREFIX/bin (default /usr/local);
 # - /etc/palisade: palisade.yaml and hook.json (kept if you edited them), rules.d/ with
-#   Palisade's default rules, profiles/;
+#   Palisade's default rules, profiles/ with the shipped per-image profiles;
 # - OCI hooks.d files for podman/CRI-O;
 # - containerd: NRI enabled and palisade-runc as the CRI runtime's BinaryName, in a marked block
 #   of /etc/containerd/config.toml (only when that file has no NRI or runc-options section of
@@ -79,6 +79,9 @@ uninstall() {
     remove_config install/palisade.yaml "$etc/palisade.yaml"
     remove_config install/hook.json "$etc/hook.json"
     remove_config rules/default/palisade_rules.yaml "$etc/rules.d/palisade_rules.yaml"
+    for f in profiles/default/*.yaml; do
+        remove_config "$f" "$etc/profiles/$(basename "$f")"
+    done
     for d in "$etc/rules.d" "$etc/profiles" "$etc"; do
         if [ -d "$d" ] && rmdir "$d" 2>/dev/null; then say "removed $d"; fi
     done
@@ -134,7 +137,10 @@ done
 install_config install/palisade.yaml "$etc/palisade.yaml"
 install_config install/hook.json "$etc/hook.json"
 install_config rules/default/palisade_rules.yaml "$etc/rules.d/palisade_rules.yaml"
-if [ ! -d "$etc/profiles" ]; then mkdir -p "$etc/profiles"; say "created $etc/profiles"; fi
+for f in profiles/default/*.yaml; do
+    install_config "$f" "$etc/profiles/$(basename "$f")"
+done
+"$prefix/bin/palisade" profiles check "$etc/profiles" | tail -n 1 | sed 's/^/  /'
 # The shipped configuration must load: refuse to leave a node with one that does not.
 "$prefix/bin/palisade" rules validate -r "$etc/rules.d/palisade_rules.yaml" | sed 's/^/  /'
 

@@ -9,6 +9,7 @@ mod alert_sink;
 mod bench_overhead;
 mod containers_cmd;
 mod rules_cmd;
+mod profiles_cmd;
 mod replay_cmd;
 mod run_cmd;
 mod status_cmd;
@@ -40,6 +41,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// List the containers the running daemon tracks: source (nri/hook), mode, armed state.
     Containers(containers_cmd::ContainersArgs),
+    /// Validate per-image enforcement profiles, and show which one an image gets.
+    #[command(subcommand)]
+    Profiles(profiles_cmd::ProfilesCommand),
     /// Evaluate recorded events offline (k8s audit event files) and print alerts and counts.
     Replay(replay_cmd::ReplayArgs),
     /// The running daemon: version, uptime, rules, containers, drops, kernel LSMs, backend.
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Containers(args) => containers_cmd::run(args),
         Command::Status(args) => status_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
+        Command::Profiles(cmd) => profiles_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Version => {
             println!(
