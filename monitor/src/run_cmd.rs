@@ -281,7 +281,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             metrics.set_kernel_drops(kernel_drops);
             drops.check(kernel_drops, &mut sink, &hostname);
             sink.report(&metrics);
-            let tracked = registry.lock().map(|r| r.summaries().iter().filter(|c| c.armed).count()).unwrap_or(0);
+            let tracked = registry.lock().map(|r| r.armed_count()).unwrap_or(0);
             metrics.set_containers(tracked as u64);
             if let Ok(mut s) = hooks.status.lock() {
                 s.uptime_s = started.elapsed().as_secs();

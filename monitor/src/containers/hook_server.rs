@@ -112,7 +112,7 @@ pub fn answer(req: Request, context: &Context) -> Reply {
         Request::ListContainers { .. } => Reply::Containers { containers: reg.summaries() },
         Request::Status { .. } => {
             let mut status = status.lock().map(|s| s.clone()).unwrap_or_default();
-            status.containers_tracked = reg.summaries().iter().filter(|c| c.armed).count() as u64;
+            status.containers_tracked = reg.armed_count() as u64;
             Reply::Status { status: Box::new(status) }
         }
         Request::Hook { phase: Phase::CreateRuntime, state, .. } => {

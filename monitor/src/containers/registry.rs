@@ -67,6 +67,12 @@ struct Entry {
     stopped_ns: u64,
 }
 
+impl Entry {
+    fn is_armed(&self) -> bool {
+        self.cgroup.is_some() && self.state != State::Stopped
+    }
+}
+
 /// What a source knows about a container; empty fields mean "not known by this source".
 #[derive(Debug, Default, Clone)]
 pub struct Facts {
@@ -268,6 +274,11 @@ impl Registry {
         self.by_cgroup.get(&cgroup_id).and_then(|id| self.containers.get(id)).map(|e| Arc::clone(&e.meta))
     }
 
+    /// How many containers are armed now (in the kernel's scope).
+    pub fn armed_count(&self) -> usize {
+        self.containers.values().filter(|e| e.is_armed()).count()
+    }
+
     /// Every container, for `palisade containers`, sorted by id.
     pub fn summaries(&self) -> Vec<ContainerSummary> {
         let mut list: Vec<ContainerSummary> = self
@@ -283,7 +294,7 @@ impl Registry {
                     s.join("+")
                 },
                 mode: e.mode.clone(),
-                armed: e.cgroup.is_some() && e.state != State::Stopped,
+                armed: e.is_armed(),
                 cgroup_id: e.cgroup.as_ref().map_or(0, |c| c.id),
                 pid: e.pid,
                 state: format!("{:?}", e.state).to_lowercase(),

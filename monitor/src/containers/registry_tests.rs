@@ -110,6 +110,7 @@ fn nri_and_hook_make_one_entry_with_the_richest_metadata() {
     let list = reg.summaries();
     assert_eq!(list.len(), 1);
     assert_eq!((list[0].sources.as_str(), list[0].armed, list[0].pid), ("nri+hook", true, 42));
+    assert_eq!(reg.armed_count(), 1);
     let meta = reg.lookup(fx.cgroup_id()).expect("lookup");
     let pod = meta.pod.as_ref().expect("pod");
     assert_eq!(pod.labels.get("app").map(String::as_str), Some("web"), "the hook's pod facts keep NRI's labels");
@@ -127,6 +128,7 @@ fn stopped_leaves_the_scope_but_stays_resolvable_for_the_grace_period() {
     assert_eq!(*fx.scope.0.lock().expect("lock"), [(true, fx.cgroup_id()), (false, fx.cgroup_id())]);
     assert!(reg.lookup(fx.cgroup_id()).is_some(), "late records keep their container");
     assert!(!reg.summaries()[0].armed);
+    assert_eq!(reg.armed_count(), 0);
     reg.now_ns = || u64::MAX;
     reg.purge_stopped();
     assert!(reg.lookup(fx.cgroup_id()).is_none());
