@@ -160,6 +160,9 @@ pub struct ContainerSummary {
     /// Who reported it, `+`-joined: `nri`, `hook`, `containerd` (recovered at daemon start).
     pub sources: String,
     pub mode: String,
+    /// The per-image profile (empty until armed).
+    #[serde(default)]
+    pub profile: String,
     pub armed: bool,
     pub cgroup_id: u64,
     pub pid: u32,

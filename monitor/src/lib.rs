@@ -10,3 +10,4 @@ pub mod mounts;
 pub mod process;
 pub mod rules_load;
 pub mod syscalls;
+pub mod would_deny;

@@ -167,12 +167,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut sink = AlertSink::start(&config)?;
 
     let mut kernel = Kernel::load().context("loading the kernel programs (root and kernel BTF are required)")?;
+    let profiles = Arc::new(load_profiles(&config)?);
     let mut plan = capture::plan(&rules);
+    with_profile_needs(&mut plan, &profiles);
     kernel.configure(&plan.capture).context("configuring the kernel programs")?;
     let mut scope = kernel.take_scope().context("the kernel's scope maps")?;
     scope.watch_untracked(config.host_monitoring).context("setting the kernel's scope")?;
     let cgroups = Cgroups::discover(Path::new("/proc")).context("finding the cgroup v2 hierarchy")?;
-    let registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc")).shared();
+    let registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc"))
+        .with_profiles(Arc::clone(&profiles), global_mode(&config))
+        .shared();
     let containerd = Containerd::new(config.containerd_socket.clone());
     let recovered = containerd.recover(&registry);
     if recovered > 0 {
@@ -248,6 +252,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             stats.events += 1;
             metrics.event(data.type_name);
             let container = registry.lock().ok().and_then(|r| r.lookup(data.cgroup_id));
+            if let Some(alert) = container.as_deref().and_then(|c| palisade::would_deny::judge(&data, c, &hostname)) {
+                stats.alerts += 1;
+                metrics.decision(alert.extra.iter().find(|(k, _)| k == "profile").and_then(|(_, v)| v.as_str()).unwrap_or(""), false);
+                sink.send(&alert);
+            }
             let event = data.view(&table, &users, container.as_deref());
             rules.evaluate(Source::Syscall, &event, &mut matches);
             for rule in &matches {
@@ -312,7 +321,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }) {
                 Ok((new_config, loaded)) => {
                     print_warnings(&loaded);
-                    let new_plan = capture::plan(&loaded.ruleset);
+                    let mut new_plan = capture::plan(&loaded.ruleset);
+                    with_profile_needs(&mut new_plan, &profiles);
                     if let Err(e) = kernel.configure(&new_plan.capture) {
                         reload_errors += 1;
                         metrics.reload(false);
@@ -374,6 +384,34 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         kernel.drops()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The per-image profiles (`profiles_dir`; absent: the built-in audit default for every image).
+/// A profile with errors refuses the start, naming file:line:col and the profile.
+fn load_profiles(config: &Config) -> anyhow::Result<palisade_profiles::ProfileSet> {
+    if !config.profiles_dir.exists() {
+        return Ok(palisade_profiles::ProfileSet::default());
+    }
+    palisade_profiles::ProfileSet::load(std::slice::from_ref(&config.profiles_dir)).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the profiles have {} errors:\n{}", errors.len(), lines.join("\n"))
+    })
+}
+
+fn global_mode(config: &Config) -> palisade_profiles::Mode {
+    match config.mode {
+        palisade::config::Mode::Audit => palisade_profiles::Mode::Audit,
+        palisade::config::Mode::Enforce => palisade_profiles::Mode::Enforce,
+    }
+}
+
+/// Profiles judge every write a container makes (immutability): when the rules capture opens
+/// at all, let every write open through the kernel's filter (only armed containers' and, with
+/// host monitoring, the host's).
+fn with_profile_needs(plan: &mut capture::Plan, profiles: &palisade_profiles::ProfileSet) {
+    if plan.capture.open_filter.active != 0 && profiles.profiles().iter().any(|p| p.immutable.enabled) {
+        plan.capture.open_filter.write_all = 1;
+    }
 }
 
 /// The `k8s_audit` source's receivers, when enabled.

@@ -93,5 +93,6 @@ fn facts(r: &ContainerRecord) -> Facts {
         mounts: r.spec.mounts.iter().map(|m| mount_fact(&m.destination, &m.source, &m.kind, &m.options)).collect(),
         privileged: Some(r.spec.privileged),
         rootfs: None,
+        mode_annotation: r.spec.annotations.get(palisade_profiles::MODE_ANNOTATION).cloned(),
     }
 }

@@ -69,6 +69,11 @@ pub struct ContainerMeta {
     pub users: Users,
     /// Wall-clock ns when the container was armed (Falco's `container.start_ts`).
     pub start_ns: u64,
+    /// The per-image profile that applies (chosen when the container is armed).
+    pub profile: Option<std::sync::Arc<palisade_profiles::Profile>>,
+    /// The container's mode: the `palisade.io/mode` annotation, else the profile's, else the
+    /// configured `mode`.
+    pub mode: palisade_profiles::Mode,
 }
 
 impl ContainerMeta {

@@ -35,6 +35,11 @@ fn facts(pod: Option<&Pod>, c: &Container) -> Facts {
         mounts: c.mounts.iter().map(|m| mount_fact(&m.destination, &m.source, &m.kind, &m.options)).collect(),
         privileged: None,
         rootfs: None,
+        mode_annotation: c
+            .annotations
+            .get(palisade_profiles::MODE_ANNOTATION)
+            .or_else(|| pod.and_then(|p| p.annotations.get(palisade_profiles::MODE_ANNOTATION)))
+            .cloned(),
     }
 }
 

@@ -62,6 +62,7 @@ struct Entry {
     mode: String,
     state: State,
     rootfs: PathBuf,
+    mode_annotation: Option<String>,
     created_ns: u64,
     started_ns: u64,
     stopped_ns: u64,
@@ -85,6 +86,8 @@ pub struct Facts {
     pub privileged: Option<bool>,
     /// The root filesystem on the host.
     pub rootfs: Option<PathBuf>,
+    /// The `palisade.io/mode` annotation, when the spec or pod carries one.
+    pub mode_annotation: Option<String>,
 }
 
 impl Facts {
@@ -114,6 +117,7 @@ impl Facts {
             mounts: bundle.mounts.clone(),
             privileged: Some(bundle.privileged),
             rootfs: (!bundle.rootfs.as_os_str().is_empty()).then(|| bundle.rootfs.clone()),
+            mode_annotation: state.annotations.get(palisade_profiles::MODE_ANNOTATION).cloned(),
         }
     }
 }
@@ -124,6 +128,8 @@ pub struct Registry {
     /// Init pid → container id, for the containers whose init is alive.
     by_init: HashMap<u32, String>,
     scope: Box<dyn CgroupScope>,
+    profiles: Arc<palisade_profiles::ProfileSet>,
+    global_mode: palisade_profiles::Mode,
     cgroups: Cgroups,
     proc: PathBuf,
     now_ns: fn() -> u64,
@@ -140,10 +146,19 @@ impl Registry {
             by_cgroup: HashMap::new(),
             by_init: HashMap::new(),
             scope,
+            profiles: Arc::new(palisade_profiles::ProfileSet::default()),
+            global_mode: palisade_profiles::Mode::Audit,
             cgroups,
             proc,
             now_ns: wall_ns,
         }
+    }
+
+    /// The profiles containers are matched against when armed, and the configured mode.
+    pub fn with_profiles(mut self, profiles: Arc<palisade_profiles::ProfileSet>, global_mode: palisade_profiles::Mode) -> Registry {
+        self.profiles = profiles;
+        self.global_mode = global_mode;
+        self
     }
 
     pub fn shared(self) -> SharedRegistry {
@@ -161,12 +176,16 @@ impl Registry {
             mode: "audit".to_owned(),
             state: State::Created,
             rootfs: PathBuf::new(),
+            mode_annotation: None,
             created_ns: now,
             started_ns: 0,
             stopped_ns: 0,
         });
         if let Some(rootfs) = facts.rootfs {
             entry.rootfs = rootfs;
+        }
+        if facts.mode_annotation.is_some() {
+            entry.mode_annotation = facts.mode_annotation;
         }
         if !entry.sources.contains(&source.name()) {
             entry.sources.push(source.name());
@@ -209,7 +228,23 @@ impl Registry {
             entry.cgroup = Some(cgroup);
             entry.pid = pid;
             entry.started_ns = (self.now_ns)();
-            Arc::make_mut(&mut entry.meta).users = Users::load(&self.proc.join(pid.to_string()).join("root"));
+            let m = Arc::make_mut(&mut entry.meta);
+            m.users = Users::load(&self.proc.join(pid.to_string()).join("root"));
+            // The profile, by the image as known now (the hook asks containerd first).
+            let digest = (!m.image.digest.is_empty()).then_some(m.image.digest.as_str());
+            let profile = self.profiles.resolve(&m.image.full, digest).profile.clone();
+            let annotations: std::collections::BTreeMap<String, String> = entry
+                .mode_annotation
+                .iter()
+                .map(|v| (palisade_profiles::MODE_ANNOTATION.to_owned(), v.clone()))
+                .collect();
+            m.mode = profile.effective_mode(self.global_mode, &annotations).unwrap_or_else(|e| {
+                tracing::error!(container_id = id, error = %e, "bad mode annotation");
+                e.fallback
+            });
+            entry.mode = m.mode.to_string();
+            tracing::info!(container_id = id, profile = %profile.name, mode = %m.mode, "profile");
+            m.profile = Some(Arc::new(profile));
         }
         if entry.state == State::Created {
             entry.state = State::Running;
@@ -294,6 +329,7 @@ impl Registry {
                     s.join("+")
                 },
                 mode: e.mode.clone(),
+                profile: e.meta.profile.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
                 armed: e.is_armed(),
                 cgroup_id: e.cgroup.as_ref().map_or(0, |c| c.id),
                 pid: e.pid,

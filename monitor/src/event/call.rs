@@ -63,6 +63,17 @@ impl Call {
         }
     }
 
+    /// The file a successful open (or `creat`) opened for writing.
+    pub fn written_path(&self) -> Option<&str> {
+        if !is_open(self.sys.event) || self.rec.ret < 0 || !(self.open_access().1 || self.sys.event == "creat") {
+            return None;
+        }
+        match &self.fd.as_ref()?.object {
+            FdObject::File(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// (`evt.is_open_read`, `evt.is_open_write`) with libsinsp's semantics (`creat` sets
     /// neither).
     fn open_access(&self) -> (bool, bool) {

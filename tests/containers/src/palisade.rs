@@ -56,6 +56,8 @@ pub struct DaemonOptions {
     pub nri_socket: Option<PathBuf>,
     /// containerd's API socket (image lookups, recovery at start); `None`: nothing listens.
     pub containerd_socket: Option<PathBuf>,
+    /// More `-o KEY=VALUE` overrides (e.g. `profiles_dir=...`).
+    pub options: Vec<String>,
 }
 
 /// A running `palisade run --json`.
@@ -146,7 +148,13 @@ impl Daemon {
             .arg("-o")
             .arg(nri)
             .arg("-o")
-            .arg(format!("containerd_socket={}", containerd.display()));
+            .arg(format!("containerd_socket={}", containerd.display()))
+            // No profiles unless a test gives some (whatever /etc/palisade holds).
+            .arg("-o")
+            .arg(format!("profiles_dir={}", dir.0.join("no-profiles").display()));
+        for o in &options.options {
+            cmd.arg("-o").arg(o);
+        }
         for r in &options.rules {
             cmd.arg("-r").arg(r);
         }

@@ -35,6 +35,7 @@ fn bed(with_nri: bool, extra_rules: &[std::path::PathBuf]) -> Option<(Binaries, 
         host_monitoring: true,
         nri_socket: with_nri.then(|| containerd.nri_socket()),
         containerd_socket: Some(containerd.socket()),
+        options: Vec::new(),
     };
     let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
     Some((bins, dir, containerd, daemon, options))
@@ -257,6 +258,7 @@ fn ctr_with_the_wrapper_as_runc_in_containerds_path() {
         host_monitoring: false,
         nri_socket: None,
         containerd_socket: Some(containerd.socket()),
+        options: Vec::new(),
     };
     let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
     containerd.import(&image::nginx(), CTR_NAMESPACE).expect("import nginx");
@@ -287,6 +289,7 @@ fn cri_container_armed_by_nri_alone_is_watched_from_its_entrypoint() {
         host_monitoring: false,
         nri_socket: Some(containerd.nri_socket()),
         containerd_socket: Some(containerd.socket()),
+        options: Vec::new(),
     };
     let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
     containerd.import(&image::pause(), CRI_NAMESPACE).expect("import pause");
@@ -325,6 +328,7 @@ fn palisade_default_rules_alone() {
         host_monitoring: true,
         nri_socket: None,
         containerd_socket: Some(containerd.socket()),
+        options: Vec::new(),
     };
     let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
     containerd.import(&image::debian().expect("debian image"), CTR_NAMESPACE).expect("import debian");
@@ -358,4 +362,67 @@ fn palisade_default_rules_alone() {
     let a = assert_one(&mine, "Palisade: drifted binary executed in container", &name);
     assert_eq!(a["output_fields"]["proc.exepath"], "/root/true");
     assert!(alerts_of(&out.alerts, "host").is_empty(), "no Palisade rule is about the host");
+}
+
+/// A per-image profile in audit mode: what it would deny (package manager, a denied binary,
+/// writes outside the allowed paths) is reported as `Palisade enforcement` with
+/// `enforced: false` and the profile, and nothing is blocked; allowed actions raise nothing.
+#[test]
+fn audit_profile_reports_what_it_would_deny() {
+    if !palisade_testbed::require_privileged() {
+        return;
+    }
+    let bins = Binaries::locate().expect("palisade binaries");
+    let dir = DaemonDir::new().expect("daemon dir");
+    let profiles = std::env::temp_dir().join(palisade_testbed::unique_name("profiles"));
+    std::fs::create_dir_all(&profiles).expect("mkdir");
+    std::fs::write(
+        profiles.join("debian.yaml"),
+        "name: debian-test\nmatch:\n  images: [\"debian:*\"]\nmode: audit\n\
+         immutable:\n  enabled: true\n  allow_write: [/tmp]\n\
+         deny_package_managers: true\nexec:\n  deny: [/bin/bash]\n",
+    )
+    .expect("profile");
+    let containerd = Containerd::start(Options { env: dir.wrapper_env(&bins), ..Default::default() }).expect("start containerd");
+    let options = DaemonOptions {
+        rules: upstream_rules(),
+        host_monitoring: false,
+        nri_socket: None,
+        containerd_socket: Some(containerd.socket()),
+        options: vec![format!("profiles_dir={}", profiles.display())],
+    };
+    let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
+    containerd.import(&image::debian().expect("debian image"), CTR_NAMESPACE).expect("import debian");
+    let name = palisade_testbed::unique_name("audit");
+    let mut run = CtrRun::new("docker.io/library/debian:12", &name, &["sleep", "300"]);
+    run.runc_binary = Some(bins.runc_wrapper.clone());
+    run.detach = true;
+    run.rm = false;
+    assert!(containerd.ctr_run(&run).expect("ctr run").success());
+    for args in [&["apt-get", "install", "curl"][..], &["touch", "/etc/palisade-audit"], &["touch", "/tmp/allowed"], &["bash", "-c", "exit 0"]] {
+        // Audit mode: everything still succeeds.
+        assert!(containerd.ctr_exec(CTR_NAMESPACE, &name, args, false).expect("exec").success(), "{args:?}");
+    }
+    let listed = daemon.containers().expect("palisade containers");
+    let entry = listed.iter().find(|c| c["id"] == name.as_str()).expect("listed");
+    assert_eq!((entry["profile"].as_str(), entry["mode"].as_str()), (Some("debian-test"), Some("audit")), "{entry}");
+    containerd.ctr_rm(CTR_NAMESPACE, &name).expect("rm");
+    let out = daemon.stop().expect("stop palisade");
+    let _ = std::fs::remove_dir_all(&profiles);
+    let decisions: Vec<(String, String)> = alerts_of(&out.alerts, &name)
+        .into_iter()
+        .filter(|a| a["rule"] == "Palisade enforcement")
+        .inspect(|a| {
+            assert_eq!(a["enforced"], false, "{a}");
+            assert_eq!(a["profile"], "debian-test", "{a}");
+        })
+        .map(|a| {
+            let f = &a["output_fields"];
+            (f["palisade.action"].as_str().unwrap_or_default().to_owned(), f["palisade.target"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    assert!(decisions.contains(&("exec".into(), "/usr/bin/apt-get".into())), "{decisions:?}");
+    assert!(decisions.contains(&("exec".into(), "/bin/bash".into())), "{decisions:?}");
+    assert!(decisions.contains(&("write".into(), "/etc/palisade-audit".into())), "{decisions:?}");
+    assert!(!decisions.iter().any(|(_, t)| t == "/tmp/allowed"), "an allowed write is no decision: {decisions:?}");
 }

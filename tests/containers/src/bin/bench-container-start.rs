@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
     let rules = vec![shared.join("falco/rules/falco_rules.yaml")];
-    let options = DaemonOptions { rules, host_monitoring: false, nri_socket: None, containerd_socket: Some(containerd.socket()) };
+    let options = DaemonOptions { rules, host_monitoring: false, nri_socket: None, containerd_socket: Some(containerd.socket()), options: Vec::new() };
     let daemon = Daemon::start(&bins, &options, &dir)?;
     containerd.import(&image::busybox("docker.io/library/busybox:1.36"), CTR_NAMESPACE)?;
 
