@@ -7,6 +7,7 @@ use palisade::config::{Config, DropAction, SyscallEventDrops};
 use palisade_metrics::{Metrics, WebSettings};
 use palisade_outputs::{FileSettings, HttpSettings, Message, Outputs, ProgramSettings, Settings, Stats, SyslogSettings};
 use palisade_rules::alert::Alert;
+use palisade_rules::Priority;
 
 /// The outputs part of a configuration.
 fn output_settings(c: &Config) -> Settings {
@@ -67,7 +68,7 @@ impl AlertSink {
     pub fn send(&self, alert: &Alert) {
         let json = alert.to_json(self.include_output, self.include_tags).to_string();
         let line = if self.json_output { json.clone() } else { alert.to_text() };
-        self.outputs.send(Message { line, json, priority: crate::run_cmd::severity(alert.priority) });
+        self.outputs.send(Message { line, json, priority: severity(alert.priority) });
     }
 
     /// Exports the outputs' counters.
@@ -109,6 +110,12 @@ impl AlertSink {
     pub fn stop(self) -> u64 {
         self.outputs.stop().dropped()
     }
+}
+
+/// A priority name as a syslog severity: `Priority` is declared most severe first, Emergency (0)
+/// to Debug (7), as syslog numbers them; an unknown name is Debug.
+fn severity(priority: &str) -> u8 {
+    priority.parse::<Priority>().map_or(7, |p| p as u8)
 }
 
 /// Per output delivered/failed; the queue gauges summed over the outputs' queues.
@@ -181,5 +188,14 @@ fn drop_alert(lost: u64, total: u64, hostname: &str) -> Alert {
         tags: vec![],
         hostname: hostname.to_owned(),
         extra: vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn severities_follow_syslog() {
+        let s = super::severity;
+        assert_eq!((s("Emergency"), s("Warning"), s("Informational"), s("Debug"), s("nonsense")), (0, 4, 6, 7, 7));
     }
 }

@@ -38,7 +38,7 @@ use palisade_hook::DaemonStatus;
 use palisade_metrics::Metrics;
 use palisade_rules::alert::Alert;
 use palisade_rules::output::OutputFormat;
-use palisade_rules::{Priority, Source};
+use palisade_rules::Source;
 
 use crate::alert_sink::AlertSink;
 
@@ -252,10 +252,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             stats.events += 1;
             metrics.event(data.type_name);
             let container = registry.lock().ok().and_then(|r| r.lookup(data.cgroup_id));
-            if let Some(alert) = container.as_deref().and_then(|c| palisade::would_deny::judge(&data, c, &hostname)) {
-                stats.alerts += 1;
-                metrics.decision(alert.extra.iter().find(|(k, _)| k == "profile").and_then(|(_, v)| v.as_str()).unwrap_or(""), false);
-                sink.send(&alert);
+            if let Some(c) = container.as_deref() {
+                if let Some(alert) = palisade::would_deny::judge(&data, c, &hostname) {
+                    stats.alerts += 1;
+                    metrics.decision(c.profile.as_ref().map_or("", |p| p.name.as_str()), false);
+                    sink.send(&alert);
+                }
             }
             let event = data.view(&table, &users, container.as_deref());
             rules.evaluate(Source::Syscall, &event, &mut matches);
@@ -443,13 +445,4 @@ impl AuditSource {
             let _ = f.join();
         }
     }
-}
-
-/// A priority name as a syslog severity (Emergency 0 ... Debug 7).
-pub fn severity(priority: &str) -> u8 {
-    priority
-        .parse::<Priority>()
-        .ok()
-        .and_then(|p| Priority::ALL.iter().position(|q| *q == p))
-        .map_or(7, |i| i as u8)
 }
