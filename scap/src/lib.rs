@@ -1,0 +1,1 @@
+//! Reader for Falco/sysdig `.scap` capture files (work in progress).
