@@ -4,7 +4,8 @@
 #
 # - build dependencies (clang, bpftool, libbpf-dev) and containerd 1.7 + runc if missing
 #   (tests/containers/install-deps.sh --runtime-only: containerd from Debian trixie, pinned low);
-# - release binaries palisade, palisade-hook, palisade-runc in $PREFIX/bin (default /usr/local);
+# - release binaries palisade, palisade-hook, palisade-runc in $PREFIX/bin (default /usr/local),
+#   and palisade-init, linked statically (it runs inside containers, whatever their libc);
 # - /etc/palisade: palisade.yaml and hook.json (kept if you edited them), rules.d/ with
 #   Palisade's default rules, profiles/ with the shipped per-image profiles;
 # - OCI hooks.d files for podman/CRI-O;
@@ -21,7 +22,7 @@ etc="${PALISADE_ETC:-/etc/palisade}"
 hooks_dir="${HOOKS_DIR:-/usr/share/containers/oci/hooks.d}"
 containerd_config="${CONTAINERD_CONFIG:-/etc/containerd/config.toml}"
 unit=/etc/systemd/system/palisade.service
-binaries=(palisade palisade-hook palisade-runc)
+binaries=(palisade palisade-hook palisade-runc palisade-init)
 hook_files=(palisade-create-runtime.json palisade-poststop.json)
 begin_marker="# >>> palisade (managed by install.sh; removed by install.sh --uninstall)"
 end_marker="# <<< palisade"
@@ -123,13 +124,20 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
-say "building palisade, palisade-hook, palisade-runc (release)..."
+say "building palisade, palisade-hook, palisade-runc, palisade-init (release)..."
 cargo build --release --locked -q -p palisade -p palisade-hook -p palisade-runc
+# Static: palisade-init is bind-mounted into containers and runs on their libc-less roots.
+# An explicit --target keeps the flag off build scripts and proc macros.
+host_target=$(rustc -vV | sed -n 's/^host: //p')
+RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked -q -p palisade-init \
+    --target "$host_target" --target-dir target/static
 for b in "${binaries[@]}"; do
-    if cmp -s "target/release/$b" "$prefix/bin/$b"; then
+    built="target/release/$b"
+    [ "$b" = palisade-init ] && built="target/static/$host_target/release/palisade-init"
+    if cmp -s "$built" "$prefix/bin/$b"; then
         say "$prefix/bin/$b up to date"
     else
-        install -D -m 0755 "target/release/$b" "$prefix/bin/$b"
+        install -D -m 0755 "$built" "$prefix/bin/$b"
         say "installed $prefix/bin/$b"
     fi
 done

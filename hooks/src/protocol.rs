@@ -119,6 +119,13 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bundle: Option<Box<BundleFacts>>,
     },
+    /// `palisade-runc`, before `runc create`: which enforcement the container needs in its spec.
+    /// `state.pid` is absent (nothing runs yet); `bundle` carries the spec's facts.
+    Prepare {
+        version: u32,
+        state: OciState,
+        bundle: Box<BundleFacts>,
+    },
     /// `palisade containers`.
     ListContainers { version: u32 },
     /// `palisade status`.
@@ -187,6 +194,15 @@ pub enum Reply {
     Armed { container_id: String, mode: String },
     /// Acknowledged (`poststop`).
     Ok,
+    /// The answer to [`Request::Prepare`]: the container's profile and mode and, when the
+    /// Landlock backend enforces it, the `palisade-init` policy (JSON, see `palisade-init --help`)
+    /// the wrapper must start the container's processes under.
+    Prepared {
+        profile: String,
+        mode: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        landlock_policy: Option<serde_json::Value>,
+    },
     /// Policy refuses the container: the hook fails whatever its failure policy.
     Refused { reason: String },
     Containers { containers: Vec<ContainerSummary> },

@@ -93,3 +93,14 @@ pub fn restrict_self(plan: &Plan) -> Result<Outcome, EnforceError> {
         }
     }
 }
+
+/// Whether this kernel enforces Landlock: creates (and drops) a ruleset that must be fully
+/// supported, restricting nothing. The daemon calls it to choose its enforcement backend.
+pub fn probe() -> Result<(), EnforceError> {
+    use landlock::{CompatLevel, Compatible};
+    Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::Execute)?
+        .create()?;
+    Ok(())
+}

@@ -28,7 +28,7 @@ use palisade::config::{self, Config};
 use palisade::containers::cgroup::Cgroups;
 use palisade::containers::containerd::Containerd;
 use palisade::containers::nri::NriRegistry;
-use palisade::containers::{hook_server, Registry, SharedRegistry};
+use palisade::containers::{hook_server, Backend, Registry, SharedRegistry};
 use palisade::event::EventBuilder;
 use palisade::kernel::{decode, Kernel, Record};
 use palisade::mounts;
@@ -182,10 +182,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if recovered > 0 {
         eprintln!("palisade: re-armed {recovered} running containers known to containerd");
     }
+    let (backend, backend_text) = enforcement_backend();
+    eprintln!("palisade: enforcement backend: {backend_text}");
     let status = Mutex::new(DaemonStatus {
         version: env!("CARGO_PKG_VERSION").into(),
         config: config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-        enforcement_backend: "none (detection only)".into(),
+        enforcement_backend: backend_text,
         ..crate::status_cmd::kernel_facts()
     });
     let hooks = Arc::new(hook_server::Context {
@@ -193,6 +195,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         containerd: Some(containerd),
         status,
         fail_closed: config.fail_closed,
+        backend,
     });
     hook_server::spawn(&config.hook_socket, Arc::clone(&hooks))?;
     let nri = if config.nri.enabled {
@@ -253,11 +256,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             metrics.event(data.type_name);
             let container = registry.lock().ok().and_then(|r| r.lookup(data.cgroup_id));
             if let Some(c) = container.as_deref() {
-                if let Some(alert) = palisade::would_deny::judge(&data, c, &hostname) {
+                if let Some(d) = palisade::would_deny::judge(&data, c, &hostname) {
                     stats.alerts += 1;
-                    metrics.decision(c.profile.as_ref().map_or("", |p| p.name.as_str()), false);
-                    sink.send(&alert);
+                    metrics.decision(c.profile.as_ref().map_or("", |p| p.name.as_str()), d.enforced);
+                    sink.send(&d.alert);
                 }
+            }
+            if data.is_failed_exec() {
+                return;
             }
             let event = data.view(&table, &users, container.as_deref());
             rules.evaluate(Source::Syscall, &event, &mut matches);
@@ -319,12 +325,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         if hup.swap(false, Ordering::Relaxed) && !stopping {
             match args.load_config().map_err(|e| format!("{e:#}")).and_then(|c| {
                 let loaded = rules_load::load(&c).map_err(|e| e.to_string())?;
-                Ok((c, loaded))
+                let profiles = load_profiles(&c).map_err(|e| format!("{e:#}"))?;
+                Ok((c, loaded, profiles))
             }) {
-                Ok((new_config, loaded)) => {
+                Ok((new_config, loaded, new_profiles)) => {
                     print_warnings(&loaded);
+                    let new_profiles = Arc::new(new_profiles);
                     let mut new_plan = capture::plan(&loaded.ruleset);
-                    with_profile_needs(&mut new_plan, &profiles);
+                    with_profile_needs(&mut new_plan, &new_profiles);
                     if let Err(e) = kernel.configure(&new_plan.capture) {
                         reload_errors += 1;
                         metrics.reload(false);
@@ -335,6 +343,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                             if let Ok(mut r) = registry.lock() {
                                 r.set_host_monitoring(new_config.host_monitoring);
                             }
+                        }
+                        if let Ok(mut r) = registry.lock() {
+                            r.set_profiles(Arc::clone(&new_profiles), global_mode(&new_config));
                         }
                         rules = loaded.ruleset;
                         rule_files = loaded.files;
@@ -400,6 +411,16 @@ fn load_profiles(config: &Config) -> anyhow::Result<palisade_profiles::ProfileSe
     })
 }
 
+/// What confines the containers whose profile is enforced, and how `palisade status` says it.
+/// Landlock (through `palisade-init`, which `palisade-runc` puts in front of the container's
+/// processes) when the kernel has it; BPF-LSM is not loaded by the daemon yet.
+fn enforcement_backend() -> (Option<Backend>, String) {
+    match palisade_init::enforce::probe() {
+        Ok(()) => (Some(Backend::Landlock), "landlock (palisade-init, injected by palisade-runc)".into()),
+        Err(e) => (None, format!("none: enforced profiles are only reported ({e})")),
+    }
+}
+
 fn global_mode(config: &Config) -> palisade_profiles::Mode {
     match config.mode {
         palisade::config::Mode::Audit => palisade_profiles::Mode::Audit,
@@ -407,12 +428,38 @@ fn global_mode(config: &Config) -> palisade_profiles::Mode {
     }
 }
 
-/// Profiles judge every write a container makes (immutability): when the rules capture opens
-/// at all, let every write open through the kernel's filter (only armed containers' and, with
-/// host monitoring, the host's).
+/// Profiles judge what a container executes and writes: capture the calls they need beyond
+/// what the rules ask for (scoped like every capture: armed containers and, with host
+/// monitoring, the host) — failed execs (a backend's refusals) when a profile denies programs;
+/// every write open and the calls that change the file tree when one is immutable.
 fn with_profile_needs(plan: &mut capture::Plan, profiles: &palisade_profiles::ProfileSet) {
-    if plan.capture.open_filter.active != 0 && profiles.profiles().iter().any(|p| p.immutable.enabled) {
-        plan.capture.open_filter.write_all = 1;
+    let mut need: Vec<&str> = Vec::new();
+    let denies_exec = |p: &palisade_profiles::Profile| {
+        p.deny_shells || p.deny_package_managers || !p.exec.deny.is_empty() || !p.exec.allow.is_empty()
+    };
+    if profiles.profiles().iter().any(denies_exec) {
+        need.extend(["execve", "execveat"]);
+    }
+    if profiles.profiles().iter().any(|p| p.immutable.enabled) {
+        let opens_captured = palisade::syscalls::for_event("openat").any(|s| plan.capture.syscalls.iter().any(|(nr, _)| *nr == s.nr));
+        if !opens_captured {
+            // Only the write opens then: the rules want none.
+            plan.capture.open_filter.active = 1;
+            plan.capture.open_filter.read_all = 0;
+        }
+        // An inactive filter passes every open already.
+        if plan.capture.open_filter.active != 0 {
+            plan.capture.open_filter.write_all = 1;
+        }
+        need.extend(["open", "openat", "openat2", "creat", "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat"]);
+        need.extend(["rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "chmod", "fchmodat"]);
+    }
+    for name in need {
+        for sys in palisade::syscalls::for_event(name) {
+            if !plan.capture.syscalls.iter().any(|(nr, _)| *nr == sys.nr) {
+                plan.capture.syscalls.push((sys.nr, capture::conf(sys)));
+            }
+        }
     }
 }
 

@@ -1,11 +1,15 @@
 //! Profile decisions computed in user space from the detection events: what the container's
-//! per-image profile would deny (`deny_shells`, `deny_package_managers`, `exec.deny/allow`,
-//! `immutable`). In audit mode this is the report ("would have denied"); until a kernel
-//! enforcement backend arms the container, enforce mode reports the same with
-//! `enforced: false`, so nothing claims a block that did not happen.
+//! per-image profile denies (`deny_shells`, `deny_package_managers`, `exec.deny/allow`,
+//! `immutable`).
+//!
+//! - The action succeeded: in audit mode this is the report ("would have denied"); in enforce
+//!   mode it means no backend stopped it. Either way `enforced: false`: nothing claims a block
+//!   that did not happen.
+//! - The action failed with `EACCES`/`EPERM` in a container a backend confines (Landlock
+//!   answers `EACCES`): the kernel refused it, `enforced: true`, with the errno.
 //!
 //! Alerts: rule `Palisade enforcement`, source `syscall`, priority Warning, Falco's JSON plus
-//! `enforced` and `profile` keys, the container fields and the target.
+//! `enforced`, `profile`, `mode` (and `backend`) keys, the container fields and the target.
 
 use std::path::{Path, PathBuf};
 
@@ -19,27 +23,51 @@ use crate::event::EventData;
 /// The rule name of profile decisions.
 pub const RULE: &str = "Palisade enforcement";
 
-/// What the profile of `meta` says about event `data`, as an alert; `None` when it allows it.
-pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<Alert> {
+/// One profile decision.
+#[derive(Debug)]
+pub struct Decision {
+    /// The `Palisade enforcement` alert.
+    pub alert: Alert,
+    /// Whether the kernel refused the action (else it happened).
+    pub enforced: bool,
+}
+
+/// What the profile of `meta` says about event `data`; `None` when it allows it.
+pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<Decision> {
     let profile = meta.profile.as_deref()?;
     if !profile.denies_anything() {
         return None;
     }
     let p = &data.process;
-    let (action, target, reason) = if data.type_name == "execve" && data.call.is_none() {
-        let denial = profile.check_exec(&p.exepath, None).err()?;
-        ("exec", p.exepath.clone(), denial.to_string())
-    } else {
-        let path = data.call.as_ref()?.written_path()?;
-        let mounts: Vec<PathBuf> = meta.mounts.iter().map(|m| PathBuf::from(&m.destination)).collect();
-        if profile.write_allowed(Path::new(path), &mounts) {
-            return None;
+    let refused = |res: i64| meta.enforced_by.is_some() && (res == -i64::from(libc_errno::EACCES) || res == -i64::from(libc_errno::EPERM));
+    let (action, target, reason, res) = match &data.call {
+        None if data.type_name == "execve" => {
+            let denial = profile.check_exec(&p.exepath, None).err()?;
+            ("exec", p.exepath.clone(), denial.to_string(), 0)
         }
-        ("write", path.to_owned(), "immutable: outside the declared mounts and allow_write".into())
+        None => return None,
+        Some(call) if data.is_failed_exec() => {
+            let path = call.exec_attempt()?;
+            let denial = profile.check_exec(path, None).err()?;
+            if !refused(data.res) {
+                return None;
+            }
+            ("exec", path.to_owned(), denial.to_string(), data.res)
+        }
+        Some(call) => {
+            if data.res < 0 && !refused(data.res) {
+                return None;
+            }
+            let mounts: Vec<PathBuf> = meta.mounts.iter().map(|m| PathBuf::from(&m.destination)).collect();
+            let path = call.attempted_writes().into_iter().find(|w| !profile.write_allowed(Path::new(w), &mounts))?;
+            ("write", path.to_owned(), "immutable: outside the declared mounts and allow_write".into(), data.res.min(0))
+        }
     };
+    let enforced = res < 0;
+    let verb = if enforced { "denied" } else { "would deny" };
     let text = |s: &str| FieldValue::Text(s.to_owned());
     let output = format!(
-        "Palisade would deny {action} of {target} ({reason}) | profile={} mode={} process={} command={} container_id={} container_name={} image={}",
+        "Palisade {verb} {action} of {target} ({reason}) | profile={} mode={} process={} command={} container_id={} container_name={} image={}",
         profile.name,
         meta.mode,
         p.comm,
@@ -48,7 +76,7 @@ pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<A
         meta.name,
         meta.image.full,
     );
-    Some(Alert {
+    let alert = Alert {
         time_ns: data.time_ns,
         rule: RULE.into(),
         priority: "Warning",
@@ -58,6 +86,7 @@ pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<A
             ("palisade.action".into(), text(action)),
             ("palisade.target".into(), text(&target)),
             ("palisade.reason".into(), text(&reason)),
+            ("evt.res".into(), text(&errno_name(res))),
             ("proc.name".into(), text(&p.comm)),
             ("proc.cmdline".into(), text(&p.cmdline())),
             ("container.id".into(), text(meta.short_id())),
@@ -67,9 +96,27 @@ pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<A
         tags: vec!["palisade".into(), "enforcement".into()],
         hostname: hostname.to_owned(),
         extra: vec![
-            ("enforced".into(), Json::Bool(false)),
+            ("enforced".into(), Json::Bool(enforced)),
+            ("backend".into(), meta.enforced_by.map_or(Json::Null, |b| Json::String(b.as_str().into()))),
             ("profile".into(), Json::String(profile.name.clone())),
             ("mode".into(), Json::String(meta.mode.to_string())),
         ],
-    })
+    };
+    Some(Decision { alert, enforced })
+}
+
+/// The errnos a confining backend answers with.
+mod libc_errno {
+    pub const EPERM: i32 = 1;
+    pub const EACCES: i32 = 13;
+}
+
+/// `SUCCESS`, `EACCES`, `EPERM`, or the number, as Falco renders `evt.res`.
+fn errno_name(res: i64) -> String {
+    match -res {
+        0 => "SUCCESS".into(),
+        1 => "EPERM".into(),
+        13 => "EACCES".into(),
+        n => format!("E{n}"),
+    }
 }

@@ -3,18 +3,23 @@
 //! containerd (through `BinaryName`, `ctr run --runc-binary`, or a `runc` first in its `PATH`)
 //! calls this exactly as it calls runc. On `create` and `run` the wrapper adds `palisade-hook` as a
 //! `createRuntime` hook to the bundle's `config.json` (replaced atomically, never duplicated),
-//! then execs the real runc with the very same arguments; every other command
-//! is passed through untouched. It never writes to stdout: containerd parses runc's output.
+//! then asks the daemon whether the Landlock backend confines the container and, if so, starts
+//! its processes under `palisade-init` (see [`confine`]); `exec` into such a container gets the
+//! same prefix. Then it execs the real runc with the same arguments (an `exec` without a process
+//! file gets the prefix in its command); every other command is passed through untouched. It
+//! never writes to stdout: containerd parses runc's output.
 //!
 //! Environment:
 //! - `PALISADE_RUNC`: the real runc (default: the first `runc` in `PATH` that is not this
 //!   program, then `/usr/sbin/runc`, `/usr/bin/runc`);
 //! - `PALISADE_HOOK`: the hook binary (default: `palisade-hook` beside this program);
-//! - `PALISADE_HOOK_CONFIG`: passed to the hook as `--config` and read here for the failure
-//!   policy (default `/etc/palisade/hook.json`, see `palisade-hook --help`).
+//! - `PALISADE_HOOK_CONFIG`: passed to the hook as `--config` and read here for the daemon's
+//!   socket and the failure policy (default `/etc/palisade/hook.json`, see `palisade-hook --help`);
+//! - `PALISADE_INIT`: the static `palisade-init` (default: beside this program).
 
 mod args;
 mod bundle;
+mod confine;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -23,16 +28,41 @@ use std::process::{Command, ExitCode};
 use palisade_hook::{FailurePolicy, HookConfig};
 
 fn main() -> ExitCode {
-    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let me = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok());
     let Some(runc) = real_runc(me.as_deref()) else {
         eprintln!("palisade-runc: no real runc found (set PALISADE_RUNC, or put runc in PATH)");
         return ExitCode::from(1);
     };
-    if let Some(bundle) = args::bundle_to_hook(&argv) {
-        if let Err(e) = install_hooks(&bundle, me.as_deref()) {
+    if let Some(create) = args::create(&argv) {
+        if let Err(e) = install_hooks(&create.bundle, me.as_deref()) {
             if let Some(code) = failed(&e) {
                 return code;
+            }
+        }
+        let init = beside_me("PALISADE_INIT", "palisade-init", me.as_deref());
+        let confined = hook_config()
+            .map_err(confine::Failure::Unconfined)
+            .and_then(|hook| confine::prepare(&create.bundle, &create.id, &hook, &init));
+        match confined {
+            Ok(_) => {}
+            Err(confine::Failure::Refused(reason)) => {
+                eprintln!("palisade-runc: the daemon refuses container {}: {reason}", create.id);
+                return ExitCode::from(1);
+            }
+            Err(confine::Failure::Unconfined(why)) => {
+                if let Some(code) = failed(&format!("container {} cannot be confined: {why}", create.id)) {
+                    return code;
+                }
+            }
+        }
+    } else if let Some(exec) = args::exec(&argv) {
+        // A process that would escape its container's confinement is not started.
+        match confine::exec(argv, &exec, &runc) {
+            Ok(a) => argv = a,
+            Err(e) => {
+                eprintln!("palisade-runc: exec into {}: {e}", exec.id);
+                return ExitCode::from(1);
             }
         }
     }
@@ -42,25 +72,32 @@ fn main() -> ExitCode {
 }
 
 fn install_hooks(bundle: &Path, me: Option<&Path>) -> Result<(), String> {
-    let hook = match std::env::var_os("PALISADE_HOOK") {
-        Some(p) => PathBuf::from(p),
-        None => me
-            .and_then(Path::parent)
-            .map(|d| d.join("palisade-hook"))
-            .ok_or("cannot locate palisade-hook (set PALISADE_HOOK)")?,
-    };
+    let hook = beside_me("PALISADE_HOOK", "palisade-hook", me);
     let config = std::env::var_os("PALISADE_HOOK_CONFIG").map(PathBuf::from);
     bundle::inject(&bundle.join("config.json"), &hook, config.as_deref())
 }
 
-/// The failure policy decides whether a bundle we could not hook still starts.
-fn failed(why: &str) -> Option<ExitCode> {
+/// `$VAR`, else `name` in this program's directory.
+fn beside_me(var: &str, name: &str, me: Option<&Path>) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .or_else(|| me.and_then(Path::parent).map(|d| d.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// The hook configuration (`PALISADE_HOOK_CONFIG`, else the default file if present).
+fn hook_config() -> Result<HookConfig, String> {
     let explicit = std::env::var_os("PALISADE_HOOK_CONFIG");
     let path = explicit.clone().map(PathBuf::from).unwrap_or_else(|| palisade_hook::DEFAULT_CONFIG_PATH.into());
-    let policy = HookConfig::load(&path, explicit.is_some()).map(|c| c.failure_policy);
+    HookConfig::load(&path, explicit.is_some()).map_err(|e| e.to_string())
+}
+
+/// The failure policy decides whether a bundle we could not hook or confine still starts.
+fn failed(why: &str) -> Option<ExitCode> {
+    let policy = hook_config().map(|c| c.failure_policy);
     match policy {
         Ok(FailurePolicy::Open) => {
-            eprintln!("palisade-runc: {why}; failure_policy open: container starts unmonitored");
+            eprintln!("palisade-runc: {why}; failure_policy open: the container starts anyway");
             None
         }
         Ok(FailurePolicy::Closed) => {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use palisade_hook::{DaemonStatus, Phase, Reply, Request, PROTOCOL_VERSION};
 
 use super::containerd::Containerd;
+use super::{landlock, Backend};
 use super::registry::{Facts, SharedRegistry, Source};
 
 #[cfg(test)]
@@ -37,6 +38,9 @@ pub struct Context {
     /// `fail_closed`: a container the daemon cannot arm is refused (the hook then fails it),
     /// instead of reported as an error (the hook then follows its own failure policy).
     pub fail_closed: bool,
+    /// What confines containers whose profile is enforced; `None`: nothing can, they are only
+    /// reported (and refused when `fail_closed` is set).
+    pub backend: Option<Backend>,
 }
 
 pub fn spawn(socket: &Path, context: Arc<Context>) -> Result<std::thread::JoinHandle<()>, HookServerError> {
@@ -88,14 +92,19 @@ fn serve(stream: UnixStream, context: &Context) {
 /// `containerd` (outside the registry lock) when its spec does not name it, so that the
 /// container's first event already carries it.
 pub fn answer(req: Request, context: &Context) -> Reply {
-    let Context { registry, containerd, status, fail_closed } = context;
+    let Context { registry, containerd, status, fail_closed, backend } = context;
     let mut facts = match &req {
         Request::Hook { phase: Phase::CreateRuntime, state, bundle, .. } => {
             Some(Facts::from_hook(state, bundle.as_deref().unwrap_or(&Default::default())))
         }
+        Request::Prepare { state, bundle, .. } => Some(Facts::from_hook(state, bundle)),
         _ => None,
     };
-    if let (Some(f), Some(c), Request::Hook { state, .. }) = (facts.as_mut(), containerd.as_ref(), &req) {
+    let state = match &req {
+        Request::Hook { state, .. } | Request::Prepare { state, .. } => Some(state),
+        _ => None,
+    };
+    if let (Some(f), Some(c), Some(state)) = (facts.as_mut(), containerd.as_ref(), state) {
         if f.image.is_empty() && !f.namespace.is_empty() {
             let t = std::time::Instant::now();
             f.image = c.image(&f.namespace, &state.id).unwrap_or_default();
@@ -104,7 +113,10 @@ pub fn answer(req: Request, context: &Context) -> Reply {
     }
     let Ok(mut reg) = registry.lock() else { return Reply::Error { message: "registry unavailable".into() } };
     match req {
-        Request::Hook { version, .. } | Request::ListContainers { version } | Request::Status { version }
+        Request::Hook { version, .. }
+        | Request::Prepare { version, .. }
+        | Request::ListContainers { version }
+        | Request::Status { version }
             if version != PROTOCOL_VERSION =>
         {
             Reply::Error { message: format!("protocol version {version}, this daemon speaks {PROTOCOL_VERSION}") }
@@ -131,6 +143,31 @@ pub fn answer(req: Request, context: &Context) -> Reply {
                     }
                 }
             }
+        }
+        Request::Prepare { state, bundle, .. } => {
+            reg.report(&state.id, facts.unwrap_or_default(), Source::Hook);
+            let meta = match reg.prepare(&state.id) {
+                Ok(meta) => meta,
+                Err(message) => return Reply::Error { message },
+            };
+            let Some(profile) = meta.profile.as_deref() else {
+                return Reply::Error { message: format!("container {}: no profile chosen", state.id) };
+            };
+            let enforce = meta.mode == palisade_profiles::Mode::Enforce && profile.denies_anything();
+            if enforce && backend.is_none() {
+                tracing::error!(container_id = %state.id, profile = %profile.name, fail_closed, "enforce mode, but no enforcement backend works here");
+                if *fail_closed {
+                    return Reply::Refused {
+                        reason: format!("profile {} is enforced and no enforcement backend works on this node; fail_closed is set", profile.name),
+                    };
+                }
+            }
+            let confined_by = if enforce { *backend } else { None };
+            reg.set_backend(&state.id, confined_by);
+            let landlock_policy =
+                (confined_by == Some(Backend::Landlock)).then(|| landlock::policy(profile, &bundle.rootfs, &bundle.mounts));
+            tracing::info!(container_id = %state.id, profile = %profile.name, mode = %meta.mode, backend = confined_by.map_or("none", Backend::as_str), "prepared");
+            Reply::Prepared { profile: profile.name.clone(), mode: meta.mode.to_string(), landlock_policy }
         }
         Request::Hook { phase: Phase::Poststop, state, .. } => {
             reg.stopped(&state.id);

@@ -4,6 +4,7 @@
 pub mod cgroup;
 pub mod containerd;
 pub mod hook_server;
+pub mod landlock;
 pub mod nri;
 pub mod registry;
 
@@ -74,6 +75,28 @@ pub struct ContainerMeta {
     /// The container's mode: the `palisade.io/mode` annotation, else the profile's, else the
     /// configured `mode`.
     pub mode: palisade_profiles::Mode,
+    /// The kernel mechanism that blocks what the profile denies; `None`: decisions are only
+    /// reported (audit mode, or no backend could confine the container).
+    pub enforced_by: Option<Backend>,
+}
+
+/// An enforcement backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `palisade-init` confines the container's processes with a Landlock ruleset.
+    Landlock,
+    /// Palisade's LSM programs deny by the container's cgroup.
+    BpfLsm,
+}
+
+impl Backend {
+    /// `landlock` or `bpf-lsm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Landlock => "landlock",
+            Backend::BpfLsm => "bpf-lsm",
+        }
+    }
 }
 
 impl ContainerMeta {

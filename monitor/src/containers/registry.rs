@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use palisade_hook::{BundleFacts, ContainerSummary, OciState};
 
 use super::cgroup::{Cgroup, Cgroups};
-use super::{cri_annotations as cri, ContainerMeta, ImageRef, PodMeta};
+use super::{cri_annotations as cri, Backend, ContainerMeta, ImageRef, PodMeta};
 use crate::process::Users;
 
 /// How long a stopped container stays resolvable by cgroup id.
@@ -230,26 +230,59 @@ impl Registry {
             entry.started_ns = (self.now_ns)();
             let m = Arc::make_mut(&mut entry.meta);
             m.users = Users::load(&self.proc.join(pid.to_string()).join("root"));
-            // The profile, by the image as known now (the hook asks containerd first).
-            let digest = (!m.image.digest.is_empty()).then_some(m.image.digest.as_str());
-            let profile = self.profiles.resolve(&m.image.full, digest).profile.clone();
-            let annotations: std::collections::BTreeMap<String, String> = entry
-                .mode_annotation
-                .iter()
-                .map(|v| (palisade_profiles::MODE_ANNOTATION.to_owned(), v.clone()))
-                .collect();
-            m.mode = profile.effective_mode(self.global_mode, &annotations).unwrap_or_else(|e| {
-                tracing::error!(container_id = id, error = %e, "bad mode annotation");
-                e.fallback
-            });
-            entry.mode = m.mode.to_string();
-            tracing::info!(container_id = id, profile = %profile.name, mode = %m.mode, "profile");
-            m.profile = Some(Arc::new(profile));
         }
+        if entry.meta.profile.is_none() {
+            // The profile, by the image as known now (the hook asks containerd first).
+            self.choose_profile(id);
+        }
+        let Some(entry) = self.containers.get_mut(id) else { return Err(format!("container {id} is not registered")) };
         if entry.state == State::Created {
             entry.state = State::Running;
         }
         Ok(&entry.mode)
+    }
+
+    /// Before the container exists: its profile and mode, chosen now by the image as known
+    /// (`palisade-runc` asks before `runc create`, so that the spec can carry the enforcement).
+    pub fn prepare(&mut self, id: &str) -> Result<Arc<ContainerMeta>, String> {
+        self.choose_profile(id);
+        let entry = self.containers.get(id).ok_or_else(|| format!("container {id} is not registered"))?;
+        Ok(Arc::clone(&entry.meta))
+    }
+
+    /// Records which backend confines `id` (set when its spec was prepared for it).
+    pub fn set_backend(&mut self, id: &str, backend: Option<Backend>) {
+        if let Some(entry) = self.containers.get_mut(id) {
+            Arc::make_mut(&mut entry.meta).enforced_by = backend;
+        }
+    }
+
+    /// Matches `id`'s image against the profiles and settles its mode (`palisade.io/mode`
+    /// annotation > profile > configured mode).
+    fn choose_profile(&mut self, id: &str) {
+        let Some(entry) = self.containers.get_mut(id) else { return };
+        let m = Arc::make_mut(&mut entry.meta);
+        let digest = (!m.image.digest.is_empty()).then_some(m.image.digest.as_str());
+        let profile = self.profiles.resolve(&m.image.full, digest).profile.clone();
+        let annotations: std::collections::BTreeMap<String, String> = entry
+            .mode_annotation
+            .iter()
+            .map(|v| (palisade_profiles::MODE_ANNOTATION.to_owned(), v.clone()))
+            .collect();
+        m.mode = profile.effective_mode(self.global_mode, &annotations).unwrap_or_else(|e| {
+            tracing::error!(container_id = id, error = %e, "bad mode annotation");
+            e.fallback
+        });
+        entry.mode = m.mode.to_string();
+        tracing::info!(container_id = id, profile = %profile.name, mode = %m.mode, "profile");
+        m.profile = Some(Arc::new(profile));
+    }
+
+    /// New profiles and configured mode (a reload): containers prepared or armed from now on
+    /// get them; running ones keep theirs (a Landlock policy cannot change under a process).
+    pub fn set_profiles(&mut self, profiles: Arc<palisade_profiles::ProfileSet>, global_mode: palisade_profiles::Mode) {
+        self.profiles = profiles;
+        self.global_mode = global_mode;
     }
 
     /// Host monitoring on or off (a reload changed `host_monitoring`).

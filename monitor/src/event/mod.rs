@@ -74,6 +74,11 @@ impl EventBuilder {
             Record::Exec { hdr, .. } => (self.execve, "execve", 0, hdr, None),
             Record::Syscall(sys) => {
                 let entry = syscalls::exit_event(syscalls::by_nr(sys.nr)?, sys.ret);
+                if entry.event == "execve" && sys.ret >= 0 {
+                    // Successful execs are reported by `sched_process_exec` (Record::Exec); the
+                    // syscall's exit is captured only for the failed ones enforcement denies.
+                    return None;
+                }
                 let code = event_types::code(entry.event)?;
                 (code, entry.event, sys.ret, sys.hdr, Some(Call::new(entry, *sys)))
             }
@@ -96,6 +101,13 @@ impl EventBuilder {
 }
 
 impl EventData {
+    /// A failed `execve`/`execveat` (seen at the syscall's exit): captured for enforcement
+    /// decisions only, never shown to the rules (Falco's `spawned_process` does not test the
+    /// result, and the process did not change).
+    pub fn is_failed_exec(&self) -> bool {
+        self.type_name == "execve" && self.call.is_some()
+    }
+
     /// The event as the rules see it. `container` is the task's container (none on the host);
     /// user and group names then come from the container's own files.
     pub fn view<'a>(

@@ -15,6 +15,7 @@ pub mod error;
 pub mod image;
 pub mod palisade;
 pub mod process;
+pub mod static_bins;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -24,6 +25,7 @@ pub use ctr::CtrRun;
 pub use error::{Error, Result};
 pub use image::ImageSpec;
 pub use process::CmdOutput;
+pub use static_bins::{static_binaries, StaticBinaries};
 
 /// The environment variable that turns a privileged test that cannot run into a skip.
 pub const ALLOW_SKIP_ENV: &str = "PALISADE_ALLOW_SKIP_PRIVILEGED";

@@ -1,0 +1,197 @@
+//! The Landlock backend's part in the wrapper: before `runc create`, ask the daemon whether the
+//! container is enforced by Landlock; if so, write its policy beside the bundle, bind-mount
+//! `palisade-init` and the policy read-only into the container, and start the entrypoint under
+//! `palisade-init`. On `runc exec` into such a container, start the new process under it too
+//! (a Landlock domain is inherited, and an exec'd process descends from runc, not from the
+//! container's init).
+//!
+//! Inside the container: `/.palisade/init --policy /.palisade/policy.json -- ARGS...`.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use palisade_hook::{BundleFacts, HookConfig, OciState, Reply, Request, PROTOCOL_VERSION};
+use serde_json::{json, Value};
+
+/// Where `palisade-init` appears in the container.
+pub const INIT_IN_CONTAINER: &str = "/.palisade/init";
+/// Where the policy appears in the container.
+pub const POLICY_IN_CONTAINER: &str = "/.palisade/policy.json";
+/// The policy file, in the bundle directory (removed with the bundle).
+pub const POLICY_IN_BUNDLE: &str = "palisade-policy.json";
+
+/// What went wrong, and whether the failure policy decides (else the container is refused).
+#[derive(Debug)]
+pub enum Failure {
+    /// The daemon could not be asked, or the bundle could not be changed.
+    Unconfined(String),
+    /// The daemon refuses the container.
+    Refused(String),
+}
+
+/// Asks the daemon about container `id` and, when Landlock enforces it, rewrites the bundle.
+/// Returns whether the container was confined.
+pub fn prepare(bundle: &Path, id: &str, hook: &HookConfig, init: &Path) -> Result<bool, Failure> {
+    let config_json = bundle.join("config.json");
+    let mut spec = read_json(&config_json).map_err(Failure::Unconfined)?;
+    let annotations = spec["annotations"]
+        .as_object()
+        .map(|a| a.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .unwrap_or_default();
+    let request = Request::Prepare {
+        version: PROTOCOL_VERSION,
+        state: OciState {
+            oci_version: spec["ociVersion"].as_str().unwrap_or_default().to_owned(),
+            id: id.to_owned(),
+            status: "creating".into(),
+            pid: None,
+            bundle: bundle.to_owned(),
+            annotations,
+        },
+        bundle: Box::new(BundleFacts::from_spec(bundle, &spec)),
+    };
+    let reply = palisade_hook::request(&hook.socket, &request, Duration::from_millis(hook.timeout_ms))
+        .map_err(|e| Failure::Unconfined(format!("asking the daemon: {e}")))?;
+    let policy = match reply {
+        Reply::Prepared { landlock_policy: Some(policy), .. } => policy,
+        Reply::Prepared { landlock_policy: None, .. } => return Ok(false),
+        Reply::Refused { reason } => return Err(Failure::Refused(reason)),
+        Reply::Error { message } => return Err(Failure::Unconfined(format!("the daemon: {message}"))),
+        other => return Err(Failure::Unconfined(format!("unexpected reply from the daemon: {other:?}"))),
+    };
+    if !init.is_file() {
+        return Err(Failure::Unconfined(format!("{} does not exist (set PALISADE_INIT)", init.display())));
+    }
+    let policy_file = bundle.join(POLICY_IN_BUNDLE);
+    write_atomically(&policy_file, &policy).map_err(Failure::Unconfined)?;
+    confine_spec(&mut spec, init, &policy_file).map_err(Failure::Unconfined)?;
+    write_atomically(&config_json, &spec).map_err(Failure::Unconfined)?;
+    Ok(true)
+}
+
+/// Adds the read-only mounts and the `palisade-init` prefix to a runtime spec. Idempotent.
+fn confine_spec(spec: &mut Value, init: &Path, policy: &Path) -> Result<(), String> {
+    let root = spec.as_object_mut().ok_or("config.json is not a JSON object")?;
+    let mounts = root.entry("mounts").or_insert_with(|| json!([]));
+    let mounts = mounts.as_array_mut().ok_or("config.json: `mounts` is not a list")?;
+    for (destination, source) in [(INIT_IN_CONTAINER, init), (POLICY_IN_CONTAINER, policy)] {
+        if !mounts.iter().any(|m| m["destination"] == destination) {
+            mounts.push(json!({
+                "destination": destination,
+                "type": "bind",
+                "source": source.to_string_lossy(),
+                "options": ["rbind", "ro", "nosuid", "nodev"],
+            }));
+        }
+    }
+    let args = spec
+        .pointer_mut("/process/args")
+        .and_then(Value::as_array_mut)
+        .ok_or("config.json: `process.args` is not a list")?;
+    prefix(args);
+    Ok(())
+}
+
+/// Puts `palisade-init --policy … --` before `args`, unless it is already there.
+fn prefix(args: &mut Vec<Value>) {
+    if args.first().and_then(Value::as_str) == Some(INIT_IN_CONTAINER) {
+        return;
+    }
+    let head = [INIT_IN_CONTAINER, "--policy", POLICY_IN_CONTAINER, "--"].map(Value::from);
+    args.splice(0..0, head);
+}
+
+/// For `runc exec` into a Landlock-confined container: the process starts under
+/// `palisade-init` too. Returns the (possibly changed) argv; a process file is rewritten in
+/// place. A container runc cannot describe, or one that is not confined, is left alone.
+pub fn exec(argv: Vec<OsString>, exec: &crate::args::Exec, runc: &Path) -> Result<Vec<OsString>, String> {
+    let Some(bundle) = bundle_of(runc, &exec.global, &exec.id) else { return Ok(argv) };
+    if !bundle.join(POLICY_IN_BUNDLE).is_file() {
+        return Ok(argv);
+    }
+    match &exec.process_file {
+        Some(file) => {
+            let mut process = read_json(file)?;
+            let args = process
+                .get_mut("args")
+                .and_then(Value::as_array_mut)
+                .ok_or_else(|| format!("{}: `args` is not a list", file.display()))?;
+            prefix(args);
+            write_atomically(file, &process)?;
+            Ok(argv)
+        }
+        None if exec.command_at < argv.len() => {
+            let mut argv = argv;
+            let head = [INIT_IN_CONTAINER, "--policy", POLICY_IN_CONTAINER, "--"].map(OsString::from);
+            argv.splice(exec.command_at..exec.command_at, head);
+            Ok(argv)
+        }
+        None => Ok(argv),
+    }
+}
+
+/// The bundle of container `id`, from `runc state` with the same global flags (`--root`).
+fn bundle_of(runc: &Path, global: &[OsString], id: &str) -> Option<PathBuf> {
+    let out = Command::new(runc).args(global).arg("state").arg(id).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let state: Value = serde_json::from_slice(&out.stdout).ok()?;
+    state["bundle"].as_str().map(PathBuf::from)
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Replaces `path` with `value` through a temporary file and `rename(2)`: readers see the old
+/// or the new content, never half of one.
+fn write_atomically(path: &Path, value: &Value) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.palisade-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        serde_json::to_writer(&mut f, value)?;
+        f.flush()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("write {}: {e}", path.display())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_gets_the_mounts_and_the_prefix_once() {
+        let mut spec = json!({"process": {"args": ["nginx", "-g", "daemon off;"]},
+                              "mounts": [{"destination": "/proc", "type": "proc"}]});
+        for _ in 0..2 {
+            confine_spec(&mut spec, Path::new("/usr/local/bin/palisade-init"), Path::new("/run/b/palisade-policy.json"))
+                .expect("confine");
+        }
+        assert_eq!(
+            spec["process"]["args"],
+            json!(["/.palisade/init", "--policy", "/.palisade/policy.json", "--", "nginx", "-g", "daemon off;"])
+        );
+        let mounts = spec["mounts"].as_array().expect("list");
+        assert_eq!(mounts.len(), 3);
+        assert_eq!(mounts[1]["source"], "/usr/local/bin/palisade-init");
+        assert_eq!(mounts[2]["destination"], "/.palisade/policy.json");
+        assert_eq!(mounts[2]["options"], json!(["rbind", "ro", "nosuid", "nodev"]));
+    }
+
+    #[test]
+    fn a_spec_without_process_args_is_an_error() {
+        let e = confine_spec(&mut json!({}), Path::new("/i"), Path::new("/p")).expect_err("no args");
+        assert_eq!(e, "config.json: `process.args` is not a list");
+    }
+}

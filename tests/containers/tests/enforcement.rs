@@ -1,0 +1,154 @@
+//! Enforcement with the Landlock backend, in real containers: `ctr run` through the runc
+//! wrapper, which asks the daemon before `runc create` and starts the entrypoint and every
+//! `ctr task exec` process under the static `palisade-init`. The attacks are done by a static
+//! probe (no shell: the profile denies shells) that prints each outcome with its errno.
+//!
+//! Root only (containerd, runc, BPF, Landlock). `PALISADE_ALLOW_SKIP_PRIVILEGED=1` turns
+//! "cannot run" into a loud skip.
+
+mod scenario;
+
+use palisade_testbed::palisade::{Binaries, Daemon, DaemonDir, DaemonOptions};
+use palisade_testbed::{image, Containerd, CtrRun, ImageSpec, Options, CTR_NAMESPACE};
+use scenario::{alerts_of, upstream_rules};
+
+const IMAGE: &str = "docker.io/library/hardened:1";
+
+const PROFILE: &str = "name: hardened\nmatch:\n  images: [\"hardened:*\"]\nmode: enforce\n\
+    deny_shells: true\ndeny_package_managers: true\n\
+    immutable:\n  enabled: true\n  allow_write: [/var/cache/app]\n";
+
+/// busybox, a static bash, a fake apt-get, the probe, and a writable-by-profile directory.
+fn hardened_image(probe: &std::path::Path) -> ImageSpec {
+    let read = |p: &std::path::Path| std::fs::read(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
+    let bash = image::find_program("bash-static").expect("bash-static (tests/containers/install-deps.sh)");
+    ImageSpec::new(IMAGE)
+        .file("/bin/bash", read(&bash), 0o755)
+        .file("/usr/bin/apt-get", "#!/bin/sh\necho fake apt-get \"$@\"\n", 0o755)
+        .file("/usr/local/bin/probe", read(probe), 0o755)
+        .file("/var/cache/app/.keep", "", 0o644)
+        .file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644)
+        .entrypoint(&["/usr/local/bin/probe"])
+        .cmd(&["sleep 300"])
+}
+
+/// The probe's lines as (operation, outcome) pairs.
+fn outcomes(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| l.trim_end_matches('\r').rsplit_once(": "))
+        .map(|(op, r)| (op.to_owned(), r.to_owned()))
+        .collect()
+}
+
+fn outcome<'a>(all: &'a [(String, String)], op: &str) -> &'a str {
+    all.iter().find(|(o, _)| o == op).map(|(_, r)| r.as_str()).unwrap_or_else(|| panic!("no outcome for {op}: {all:?}"))
+}
+
+#[test]
+fn landlock_enforces_the_profile_in_the_entrypoint_and_in_execs() {
+    if !palisade_testbed::require_privileged() {
+        return;
+    }
+    let statics = palisade_testbed::static_binaries().expect("static palisade-init and probe");
+    let bins = Binaries::locate().expect("palisade binaries");
+    let dir = DaemonDir::new().expect("daemon dir");
+    let profiles = std::env::temp_dir().join(palisade_testbed::unique_name("profiles"));
+    std::fs::create_dir_all(&profiles).expect("mkdir");
+    std::fs::write(profiles.join("hardened.yaml"), PROFILE).expect("profile");
+    let mut env = dir.wrapper_env(&bins);
+    env.push(("PALISADE_INIT".into(), statics.init.display().to_string()));
+    let containerd = Containerd::start(Options { env, ..Default::default() }).expect("start containerd");
+    let options = DaemonOptions {
+        rules: upstream_rules(),
+        host_monitoring: false,
+        nri_socket: None,
+        containerd_socket: Some(containerd.socket()),
+        options: vec![format!("profiles_dir={}", profiles.display())],
+    };
+    let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
+    containerd.import(&hardened_image(&statics.probe), CTR_NAMESPACE).expect("import hardened");
+    containerd.import(&image::busybox("docker.io/library/busybox:1.36"), CTR_NAMESPACE).expect("import busybox");
+
+    // The entrypoint is confined: the attacks fail with Landlock's EACCES, the allowed write works.
+    let first = palisade_testbed::unique_name("entry");
+    let mut run = CtrRun::new(IMAGE, &first, &[]);
+    run.runc_binary = Some(bins.runc_wrapper.clone());
+    run.args = ["/usr/local/bin/probe", "write /etc/passwd", "create /etc/evil", "exec /bin/bash -c true", "exec /usr/bin/apt-get install curl",
+        "exec /bin/sh -c true", "unlink /etc/passwd", "mkdir /etc/x", "create /var/cache/app/ok", "create /dev/shm/ok",
+        "exists /etc/evil", "grep /etc/passwd palisade-probe-was-here"]
+    .map(String::from)
+    .to_vec();
+    let out = containerd.ctr_run(&run).expect("ctr run");
+    assert!(out.success(), "{out:?}");
+    let got = outcomes(&out.stdout);
+    for op in ["write /etc/passwd", "create /etc/evil", "exec /bin/bash", "exec /usr/bin/apt-get", "exec /bin/sh", "unlink /etc/passwd", "mkdir /etc/x"] {
+        assert_eq!(outcome(&got, op), "EACCES", "{op}: {got:?}");
+    }
+    assert_eq!(outcome(&got, "create /var/cache/app/ok"), "ok", "allow_write: {got:?}");
+    assert_eq!(outcome(&got, "create /dev/shm/ok"), "ok", "a declared mount: {got:?}");
+    assert_eq!(outcome(&got, "exists /etc/evil"), "no", "the file was NOT created: {got:?}");
+    assert_eq!(outcome(&got, "grep /etc/passwd"), "absent", "/etc/passwd unchanged: {got:?}");
+
+    // `ctr task exec` (runc exec --process): a shell is refused by palisade-init itself; the
+    // probe exec'd into the container is confined like the entrypoint.
+    let second = palisade_testbed::unique_name("exec");
+    let mut run = CtrRun::new(IMAGE, &second, &[]);
+    run.runc_binary = Some(bins.runc_wrapper.clone());
+    run.detach = true;
+    run.rm = false;
+    assert!(containerd.ctr_run(&run).expect("ctr run").success());
+    let shell = containerd.ctr_exec(CTR_NAMESPACE, &second, &["/bin/bash", "-c", "echo pwned"], false).expect("exec");
+    assert_eq!(shell.status.code(), Some(126), "{shell:?}");
+    assert!(!shell.stdout.contains("pwned"), "{shell:?}");
+    assert!(shell.stderr.contains("palisade-init: cannot execute /bin/bash: Permission denied"), "{shell:?}");
+    let probe = containerd.ctr_exec(CTR_NAMESPACE, &second, &["/usr/local/bin/probe", "write /etc/passwd", "create /var/cache/app/x"], false).expect("exec");
+    let got = outcomes(&probe.stdout);
+    assert_eq!((outcome(&got, "write /etc/passwd"), outcome(&got, "create /var/cache/app/x")), ("EACCES", "ok"), "{probe:?}");
+    containerd.ctr_kill(CTR_NAMESPACE, &second, "KILL", true).expect("kill");
+    let _ = containerd.ctr_rm(CTR_NAMESPACE, &second);
+
+    // A container of another image (default profile: audit, denies nothing) is not confined.
+    let free = palisade_testbed::unique_name("free");
+    let mut run = CtrRun::new("docker.io/library/busybox:1.36", &free, &["sh", "-c", "echo x > /etc/free && cat /etc/free"]);
+    run.runc_binary = Some(bins.runc_wrapper.clone());
+    let out = containerd.ctr_run(&run).expect("ctr run");
+    assert!(out.success() && out.stdout.contains('x'), "{out:?}");
+
+    let listed = daemon.containers().expect("palisade containers");
+    let entry = listed.iter().find(|c| c["id"] == first.as_str()).expect("listed");
+    assert_eq!((entry["profile"].as_str(), entry["mode"].as_str()), (Some("hardened"), Some("enforce")), "{entry}");
+    let out = daemon.stop().expect("stop palisade");
+    let _ = std::fs::remove_dir_all(&profiles);
+
+    // Every refusal the kernel made is an alert with enforced: true, the errno and the backend.
+    let decisions: Vec<(String, String, String)> = alerts_of(&out.alerts, &first)
+        .into_iter()
+        .chain(alerts_of(&out.alerts, &second))
+        .filter(|a| a["rule"] == "Palisade enforcement")
+        .filter(|a| a["enforced"] == true)
+        .inspect(|a| {
+            assert_eq!((a["profile"].as_str(), a["backend"].as_str()), (Some("hardened"), Some("landlock")), "{a}");
+            assert_eq!(a["output_fields"]["evt.res"], "EACCES", "{a}");
+        })
+        .map(|a| {
+            let f = &a["output_fields"];
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+            (s("container.id"), s("palisade.action"), s("palisade.target"))
+        })
+        .collect();
+    let short = |id: &str| id[..12.min(id.len())].to_owned();
+    for (id, action, target) in [
+        (&first, "write", "/etc/passwd"),
+        (&first, "write", "/etc/evil"),
+        (&first, "exec", "/bin/bash"),
+        (&first, "exec", "/usr/bin/apt-get"),
+        (&second, "exec", "/bin/bash"),
+        (&second, "write", "/etc/passwd"),
+    ] {
+        let want = (short(id), action.to_owned(), target.to_owned());
+        assert!(decisions.contains(&want), "missing {want:?} in {decisions:?}");
+    }
+    assert!(!decisions.iter().any(|(_, _, t)| t.starts_with("/var/cache/app")), "allowed writes are no decisions: {decisions:?}");
+    assert!(alerts_of(&out.alerts, &free).iter().all(|a| a["rule"] != "Palisade enforcement"), "the free container is not judged");
+}
