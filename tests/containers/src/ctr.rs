@@ -39,6 +39,10 @@ pub struct CtrRun {
     pub privileged: bool,
     /// Extra environment (`KEY=value`, `--env`).
     pub env: Vec<String>,
+    /// OCI annotations (`KEY=value`, `--annotation`).
+    pub annotations: Vec<String>,
+    /// Extra mounts (`type=bind,src=/x,dst=/y,options=rbind:rw`, `--mount`).
+    pub mounts: Vec<String>,
     /// containerd namespace.
     pub namespace: String,
     /// Deadline for ctr; it is killed after.
@@ -58,6 +62,8 @@ impl CtrRun {
             detach: false,
             privileged: false,
             env: Vec::new(),
+            annotations: Vec::new(),
+            mounts: Vec::new(),
             namespace: CTR_NAMESPACE.to_string(),
             timeout: CTR_RUN_TIMEOUT,
         }
@@ -114,6 +120,12 @@ impl Containerd {
         }
         for e in &r.env {
             c.args(["--env", e]);
+        }
+        for a in &r.annotations {
+            c.args(["--annotation", a]);
+        }
+        for m in &r.mounts {
+            c.args(["--mount", m]);
         }
         c.arg(&r.image).arg(&r.name).args(&r.args);
         if r.tty {

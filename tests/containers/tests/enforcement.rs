@@ -71,10 +71,13 @@ fn landlock_enforces_the_profile_in_the_entrypoint_and_in_execs() {
     containerd.import(&image::busybox("docker.io/library/busybox:1.36"), CTR_NAMESPACE).expect("import busybox");
 
     // The entrypoint is confined: the attacks fail with Landlock's EACCES, the allowed write works.
+    let volume = std::env::temp_dir().join(palisade_testbed::unique_name("volume"));
+    std::fs::create_dir_all(&volume).expect("mkdir volume");
     let first = palisade_testbed::unique_name("entry");
     let mut run = CtrRun::new(IMAGE, &first, &[]);
     run.runc_binary = Some(bins.runc_wrapper.clone());
-    run.args = ["/usr/local/bin/probe", "write /etc/passwd", "create /etc/evil", "exec /bin/bash -c true", "exec /usr/bin/apt-get install curl",
+    run.mounts = vec![format!("type=bind,src={},dst=/data,options=rbind:rw", volume.display())];
+    run.args = ["/usr/local/bin/probe", "create /data/ok", "write /etc/passwd", "create /etc/evil", "exec /bin/bash -c true", "exec /usr/bin/apt-get install curl",
         "exec /bin/sh -c true", "unlink /etc/passwd", "mkdir /etc/x", "create /var/cache/app/ok", "create /dev/shm/ok",
         "exists /etc/evil", "grep /etc/passwd palisade-probe-was-here"]
     .map(String::from)
@@ -86,7 +89,10 @@ fn landlock_enforces_the_profile_in_the_entrypoint_and_in_execs() {
         assert_eq!(outcome(&got, op), "EACCES", "{op}: {got:?}");
     }
     assert_eq!(outcome(&got, "create /var/cache/app/ok"), "ok", "allow_write: {got:?}");
-    assert_eq!(outcome(&got, "create /dev/shm/ok"), "ok", "a declared mount: {got:?}");
+    assert_eq!(outcome(&got, "create /dev/shm/ok"), "ok", "a runtime mount: {got:?}");
+    assert_eq!(outcome(&got, "create /data/ok"), "ok", "a declared volume: {got:?}");
+    assert!(volume.join("ok").is_file(), "the volume write reached the host");
+    let _ = std::fs::remove_dir_all(&volume);
     assert_eq!(outcome(&got, "exists /etc/evil"), "no", "the file was NOT created: {got:?}");
     assert_eq!(outcome(&got, "grep /etc/passwd"), "absent", "/etc/passwd unchanged: {got:?}");
 
@@ -151,4 +157,60 @@ fn landlock_enforces_the_profile_in_the_entrypoint_and_in_execs() {
     }
     assert!(!decisions.iter().any(|(_, _, t)| t.starts_with("/var/cache/app")), "allowed writes are no decisions: {decisions:?}");
     assert!(alerts_of(&out.alerts, &free).iter().all(|a| a["rule"] != "Palisade enforcement"), "the free container is not judged");
+}
+
+#[test]
+fn the_mode_annotation_turns_the_same_attacks_into_reports() {
+    if !palisade_testbed::require_privileged() {
+        return;
+    }
+    let statics = palisade_testbed::static_binaries().expect("static palisade-init and probe");
+    let bins = Binaries::locate().expect("palisade binaries");
+    let dir = DaemonDir::new().expect("daemon dir");
+    let profiles = std::env::temp_dir().join(palisade_testbed::unique_name("profiles"));
+    std::fs::create_dir_all(&profiles).expect("mkdir");
+    std::fs::write(profiles.join("hardened.yaml"), PROFILE).expect("profile");
+    let mut env = dir.wrapper_env(&bins);
+    env.push(("PALISADE_INIT".into(), statics.init.display().to_string()));
+    let containerd = Containerd::start(Options { env, ..Default::default() }).expect("start containerd");
+    let options = DaemonOptions {
+        rules: upstream_rules(),
+        host_monitoring: false,
+        nri_socket: None,
+        containerd_socket: Some(containerd.socket()),
+        options: vec![format!("profiles_dir={}", profiles.display())],
+    };
+    let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
+    containerd.import(&hardened_image(&statics.probe), CTR_NAMESPACE).expect("import hardened");
+    let name = palisade_testbed::unique_name("audit");
+    let mut run = CtrRun::new(IMAGE, &name, &[]);
+    run.runc_binary = Some(bins.runc_wrapper.clone());
+    run.annotations = vec!["palisade.io/mode=audit".into()];
+    run.args = ["/usr/local/bin/probe", "write /etc/passwd", "create /etc/evil", "exec /bin/bash -c true", "exec /usr/bin/apt-get install curl"]
+        .map(String::from)
+        .to_vec();
+    let out = containerd.ctr_run(&run).expect("ctr run");
+    let got = outcomes(&out.stdout);
+    assert_eq!(
+        [outcome(&got, "write /etc/passwd"), outcome(&got, "create /etc/evil"), outcome(&got, "exec /bin/bash"), outcome(&got, "exec /usr/bin/apt-get")],
+        ["ok", "ok", "exit 0", "exit 0"],
+        "audit mode blocks nothing: {got:?}"
+    );
+    let out = daemon.stop().expect("stop palisade");
+    let _ = std::fs::remove_dir_all(&profiles);
+    let decisions: Vec<(String, String)> = alerts_of(&out.alerts, &name)
+        .into_iter()
+        .filter(|a| a["rule"] == "Palisade enforcement")
+        .inspect(|a| {
+            assert_eq!((a["enforced"].as_bool(), a["mode"].as_str()), (Some(false), Some("audit")), "{a}");
+            assert_eq!(a["output_fields"]["evt.res"], "SUCCESS", "{a}");
+        })
+        .map(|a| {
+            let f = &a["output_fields"];
+            (f["palisade.action"].as_str().unwrap_or_default().to_owned(), f["palisade.target"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    for want in [("write", "/etc/passwd"), ("write", "/etc/evil"), ("exec", "/bin/bash"), ("exec", "/usr/bin/apt-get")] {
+        assert!(decisions.contains(&(want.0.to_owned(), want.1.to_owned())), "missing {want:?} in {decisions:?}");
+    }
 }
