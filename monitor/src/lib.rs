@@ -8,6 +8,7 @@ pub mod k8s_audit;
 pub mod kernel;
 pub mod mounts;
 pub mod process;
+pub mod replay;
 pub mod rules_load;
 pub mod syscalls;
 pub mod would_deny;

@@ -1,24 +1,29 @@
 //! `palisade replay`: evaluate recorded events offline and print their alerts and a per-rule
-//! summary. Today: files of Kubernetes audit events (`--source k8s_audit`: an `EventList`, an
-//! `Event`, or JSON lines as `--audit-log-path` writes).
+//! summary. Sources: syscall captures (`.scap`, sysdig/Falco format, plain or gzip: detected
+//! by their magic when `--source` is not given) and files of Kubernetes audit events
+//! (`--source k8s_audit`: an `EventList`, an `Event`, or JSON lines as `--audit-log-path`
+//! writes).
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use palisade::replay;
 use palisade_rules::alert::Alert;
-use palisade_rules::{Loader, Priority, RuleMatching, Source};
+use palisade_rules::{Loader, Priority, RuleMatching, Ruleset, Source};
+use palisade_scap::Capture;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// A rules file; repeat to load several in order.
     #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// The event source of FILE.
-    #[arg(long, default_value = "k8s_audit", value_parser = ["k8s_audit", "syscall"])]
-    source: String,
+    /// The event source of FILE (default: `syscall` for a .scap capture, else `k8s_audit`).
+    #[arg(long, value_parser = ["k8s_audit", "syscall"])]
+    source: Option<String>,
     /// Print alerts as Falco JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -28,14 +33,20 @@ pub struct ReplayArgs {
     /// `first` or `all` matching rules per event.
     #[arg(long, default_value = "first", value_parser = ["first", "all"])]
     rule_matching: String,
+    /// Disable the rules with this tag (Falco's -T); repeatable.
+    #[arg(short = 'T', long = "disable-tag", value_name = "TAG")]
+    disable_tags: Vec<String>,
+    /// Only run the rules with one of these tags (Falco's -t); repeatable.
+    #[arg(short = 't', long = "tag", value_name = "TAG")]
+    run_tags: Vec<String>,
     /// The recording.
     file: PathBuf,
 }
 
-pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    if args.source == "syscall" {
-        bail!("replaying syscall captures (.scap) is not built yet; --source k8s_audit replays audit events");
-    }
+/// The SHB block type as the file's first bytes.
+const SCAP_MAGIC: [u8; 4] = [0x0A, 0x0D, 0x0D, 0x0A];
+
+fn load_rules(args: &ReplayArgs) -> anyhow::Result<Ruleset> {
     let mut loader = Loader::new();
     for f in &args.files {
         loader.add_file(f).with_context(|| format!("cannot read rules file {}", f.display()))?;
@@ -47,12 +58,89 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let Some(mut rules) = loaded.ruleset else { bail!("the rules files have errors") };
     rules.set_min_priority(args.priority);
     rules.set_rule_matching(if args.rule_matching == "all" { RuleMatching::All } else { RuleMatching::First });
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let (events, errors) = palisade_k8saudit::parse_payload(&bytes);
+    if !args.run_tags.is_empty() {
+        rules.set_enabled_where(false, |_| true);
+        rules.set_enabled_where(true, |r| r.tags.iter().any(|t| args.run_tags.contains(t)));
+    }
+    rules.set_enabled_where(false, |r| r.tags.iter().any(|t| args.disable_tags.contains(t)));
+    Ok(rules)
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn print_counts(counts: &BTreeMap<String, u64>) {
+    for (rule, n) in counts {
+        eprintln!("  {n:>6}  {rule}");
+    }
+}
+
+pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let raw = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let capture = match args.source.as_deref() {
+        Some("k8s_audit") => None,
+        Some(_) => Some(Capture::from_bytes(raw, palisade_scap::DEFAULT_LIMIT)),
+        None => {
+            let cap = Capture::from_bytes(raw.clone(), palisade_scap::DEFAULT_LIMIT);
+            match cap {
+                Ok(c) if c.bytes().starts_with(&SCAP_MAGIC) => Some(Ok(c)),
+                Err(e) if raw.starts_with(&[0x1F, 0x8B]) => Some(Err(e)),
+                _ => None,
+            }
+        }
+    };
+    let rules = load_rules(&args)?;
+    match capture {
+        Some(cap) => {
+            let cap = cap.map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+            replay_scap(&args, &rules, &cap)
+        }
+        None => replay_audit(&args, &rules, &std::fs::read(&args.file)?),
+    }
+}
+
+fn replay_scap(args: &ReplayArgs, rules: &Ruleset, cap: &Capture) -> anyhow::Result<ExitCode> {
+    let hostname = hostname();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut matches = Vec::new();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut write_err = None;
+    let summary = replay::run(cap.bytes(), |ev, table, users| {
+        let view = ev.view(table, users);
+        rules.evaluate(Source::Syscall, &view, &mut matches);
+        for rule in &matches {
+            *counts.entry(rule.name.clone()).or_default() += 1;
+            let alert = Alert::new(rule, &view, ev.data.time_ns, &hostname);
+            let line = if args.json { alert.to_json(true, true).to_string() } else { alert.to_text() };
+            if let Err(e) = writeln!(out, "{line}") {
+                write_err.get_or_insert(e);
+            }
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    out.flush().ok();
+    if let Some(e) = write_err {
+        return Err(e).context("writing alerts");
+    }
+    eprintln!(
+        "replayed {} events ({} evaluated, {} threads from the capture) from {}",
+        summary.events_read,
+        summary.events_evaluated,
+        summary.threads_seeded,
+        args.file.display()
+    );
+    print_counts(&counts);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn replay_audit(args: &ReplayArgs, rules: &Ruleset, bytes: &[u8]) -> anyhow::Result<ExitCode> {
+    let (events, errors) = palisade_k8saudit::parse_payload(bytes);
     for e in &errors {
         eprintln!("{}: {e}", args.file.display());
     }
-    let hostname = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    let hostname = hostname();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut matches = Vec::new();
     for event in &events {
@@ -64,8 +152,6 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     }
     eprintln!("replayed {} events ({} unreadable items) from {}", events.len(), errors.len(), args.file.display());
-    for (rule, n) in &counts {
-        eprintln!("  {n:>6}  {rule}");
-    }
+    print_counts(&counts);
     Ok(ExitCode::SUCCESS)
 }

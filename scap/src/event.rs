@@ -157,6 +157,14 @@ impl<'a> Event<'a> {
         Ok(Event { offset, cpu, flags, ts, tid, event_type, nparams, lens, wide, data })
     }
 
+    /// The event in an event block (see [`crate::Reader::next_raw`]).
+    pub fn parse_block(raw: &crate::RawBlock<'a>) -> Result<Event<'a>> {
+        if !raw.kind.is_event() {
+            return Err(ScapError::invalid(raw.offset, "block type", "an event block", format!("0x{:X}", raw.block_type)));
+        }
+        Event::parse(raw.kind, raw.body, raw.offset)
+    }
+
     /// The number of parameters the event carries.
     pub fn nparams(&self) -> usize {
         self.nparams as usize

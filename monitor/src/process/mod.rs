@@ -77,6 +77,22 @@ impl ProcessTable {
         ProcessTable { procs: HashMap::new(), proc_root: proc_root.to_owned() }
     }
 
+    /// A table that never reads `/proc`: for replaying a capture, whose own process list
+    /// seeds it through [`ProcessTable::insert`].
+    pub fn offline() -> ProcessTable {
+        ProcessTable { procs: HashMap::new(), proc_root: std::path::PathBuf::new() }
+    }
+
+    /// Add or replace a process (seeding from a capture's process list).
+    pub fn insert(&mut self, p: Process) {
+        self.procs.insert(p.pid, p);
+    }
+
+    /// A process by pid, to update state a record does not carry (a capture's `chdir`).
+    pub fn get_mut(&mut self, pid: u32) -> Option<&mut Process> {
+        self.procs.get_mut(&pid)
+    }
+
     /// Add every process currently in `/proc`.
     pub fn seed(&mut self) -> usize {
         for p in procfs::scan(&self.proc_root) {
@@ -168,7 +184,9 @@ impl ProcessTable {
                 let p = self.procs.entry(hdr.pid).or_insert_with(|| {
                     // Started before the daemon and missed by the /proc scan: what the
                     // header tells, plus what /proc still has.
-                    procfs::read_process(&self.proc_root, hdr.pid).unwrap_or_else(|| Process {
+                    // (An offline table has no /proc to ask.)
+                    let live = !self.proc_root.as_os_str().is_empty();
+                    live.then(|| procfs::read_process(&self.proc_root, hdr.pid)).flatten().unwrap_or_else(|| Process {
                         pid: hdr.pid,
                         ppid: hdr.ppid,
                         comm: hdr.comm(),

@@ -30,6 +30,11 @@ impl Users {
         Users { users: parse(&read("etc/passwd")), groups: parse(&read("etc/group")) }
     }
 
+    /// Names from lists of (uid, name) and (gid, name), as a capture's user list holds them.
+    pub fn from_lists(users: impl IntoIterator<Item = (u32, String)>, groups: impl IntoIterator<Item = (u32, String)>) -> Users {
+        Users { users: users.into_iter().collect(), groups: groups.into_iter().collect() }
+    }
+
     /// A user's name.
     pub fn user(&self, uid: u32) -> Option<&str> {
         self.users.get(&uid).map(String::as_str)

@@ -1,0 +1,146 @@
+//! `palisade replay` on `.scap` captures: Falco's legacy regression cases (from
+//! `shared/falco/traces/regression_cases.json`) whose capture is in the corpus and which state
+//! `detect_counts` must give exactly Falco's per-rule counts. Cases that need a Falco option
+//! or field Palisade lacks are listed in [`EXPECTED_FAILURES`] with the reason; the list is
+//! itself asserted, so fixing one forces updating it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// (case, why it cannot match yet). Empty: every case passes.
+const EXPECTED_FAILURES: &[(&str, &str)] = &[];
+
+fn legacy() -> PathBuf {
+    common::shared().join("falco/traces/falco_legacy")
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The per-rule counts `palisade replay` prints on stderr.
+fn counts(stderr: &str) -> BTreeMap<String, u64> {
+    let summary = stderr.lines().skip_while(|l| !l.starts_with("replayed ")).skip(1);
+    summary
+        .filter_map(|l| {
+            let (n, rule) = l.trim_start().split_once("  ")?;
+            Some((rule.to_owned(), n.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn replay(args: &[String]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_palisade")).arg("replay").args(args).output().expect("run palisade replay")
+}
+
+/// Run one case; `Err` says how the counts differ.
+fn run_case(case: &Value) -> Result<(), String> {
+    let mut args = Vec::new();
+    for f in strings(&case["rules_file"]) {
+        args.push("-r".to_owned());
+        args.push(legacy().join(f).display().to_string());
+    }
+    for t in strings(&case["disable_tags"]) {
+        args.extend(["-T".to_owned(), t]);
+    }
+    for t in strings(&case["run_tags"]) {
+        args.extend(["-t".to_owned(), t]);
+    }
+    if let Some(p) = case["priority"].as_str() {
+        args.extend(["--priority".to_owned(), p.to_lowercase()]);
+    }
+    args.push(legacy().join(case["trace_file"].as_str().unwrap_or_default()).display().to_string());
+    let out = replay(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("exit {}: {stderr}", out.status));
+    }
+    let got = counts(&stderr);
+    let mut diffs = Vec::new();
+    for want in case["detect_counts"].as_array().into_iter().flatten() {
+        for (rule, n) in want.as_object().into_iter().flatten() {
+            let (want_n, got_n) = (n.as_u64().unwrap_or(0), got.get(rule).copied().unwrap_or(0));
+            if want_n != got_n {
+                diffs.push(format!("{rule}: want {want_n}, got {got_n}"));
+            }
+        }
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(diffs.join("; "))
+    }
+}
+
+#[test]
+fn legacy_regression_cases_with_counts() {
+    let text = std::fs::read_to_string(common::shared().join("falco/traces/regression_cases.json")).expect("cases");
+    let doc: Value = serde_json::from_str(&text).expect("json");
+    let cases: Vec<&Value> = doc["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter(|c| c.get("detect_counts").is_some() && c["trace_in_corpus"] == true)
+        .filter(|c| c["trace_file"].as_str().is_some_and(|f| f.ends_with(".scap")))
+        .collect();
+    assert_eq!(cases.len(), 16, "the .scap cases with detect_counts");
+    let (mut passed, mut failed) = (Vec::new(), BTreeMap::new());
+    for case in &cases {
+        let name = case["test"].as_str().unwrap_or_default().to_owned();
+        match run_case(case) {
+            Ok(()) => passed.push(name),
+            Err(why) => {
+                failed.insert(name, why);
+            }
+        }
+    }
+    eprintln!("{} of {} .scap regression cases pass", passed.len(), cases.len());
+    let expected: BTreeMap<&str, &str> = EXPECTED_FAILURES.iter().copied().collect();
+    let unexpected: Vec<_> = failed.iter().filter(|(n, _)| !expected.contains_key(n.as_str())).collect();
+    assert!(unexpected.is_empty(), "failing cases not in EXPECTED_FAILURES: {unexpected:#?}");
+    let fixed: Vec<_> = expected.keys().filter(|n| !failed.contains_key(**n)).collect();
+    assert!(fixed.is_empty(), "cases in EXPECTED_FAILURES that now pass (update the list): {fixed:?}");
+}
+
+#[test]
+fn json_alerts_and_explicit_source() {
+    let out = replay(&[
+        "--source".into(),
+        "syscall".into(),
+        "--json".into(),
+        "-r".into(),
+        legacy().join("rules/syscalls.yaml").display().to_string(),
+        legacy().join("trace_files/syscall.scap").display().to_string(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let alerts: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("alert JSON")).collect();
+    assert_eq!(alerts.len(), 4, "{stdout}");
+    let open = alerts.iter().find(|a| a["rule"] == "detect_open").expect("detect_open");
+    assert_eq!(open["source"], "syscall");
+    assert_eq!(open["output_fields"]["fd.name"], "/dev/null");
+}
+
+#[test]
+fn malformed_captures_name_the_byte_offset() {
+    let raw = std::fs::read(legacy().join("trace_files/cat_write.scap")).expect("capture");
+    let plain = palisade_scap::Capture::from_bytes(raw, 1 << 30).expect("decompress");
+    let dir = std::env::temp_dir().join(format!("palisade-replay-scap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let cut = dir.join("cut.scap");
+    std::fs::write(&cut, &plain.bytes()[..plain.bytes().len() / 2]).expect("write");
+    let out = replay(&["-r".into(), legacy().join("rules/single_rule.yaml").display().to_string(), cut.display().to_string()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a cut capture fails");
+    assert!(stderr.contains("at byte ") && stderr.contains("truncated"), "{stderr}");
+}
