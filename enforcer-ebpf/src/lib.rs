@@ -5,6 +5,7 @@
 //! with CO-RE relocations ran unchanged on 6.1 and 6.18 (see shared/notes/lsm-vm.md).
 
 pub mod abi;
+pub mod enforce_abi;
 
 /// Bytes of a BPF object, aligned as aya's ELF parser requires.
 #[repr(C, align(8))]
@@ -12,3 +13,6 @@ pub struct Aligned<T: ?Sized>(pub T);
 
 /// Every detection program (`palisade.bpf.c`): exec, fork and exit, and the syscall exits.
 pub static PALISADE_OBJ: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/palisade.bpf.o")));
+
+/// The BPF-LSM enforcement programs (`enforce.bpf.c`, ABI in [`enforce_abi`]): loaded and pinned by palisade-lsm.
+pub static ENFORCE_OBJ: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/enforce.bpf.o")));

@@ -1,0 +1,194 @@
+//! The attack matrix, run inside the "container" (a chroot into the overlay rootfs, in an
+//! armed cgroup). Each case prints one line:
+//!
+//! `LSMVM case phase=<phase> name=<case> result=<ok|errno=N> [key=value ...]`
+//!
+//! Outcomes only; lsm/tests/lsm_vm.rs holds the expectations. Paths created at run time carry
+//! the phase in their name so phases do not collide.
+
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{chown, symlink, PermissionsExt};
+use std::process::Command;
+
+/// Files of the image (lower layer) the cases act on; created by the setup.
+pub const IMAGE_FILES: [&str; 9] = [
+    "/etc/f-write",
+    "/etc/f-unlink",
+    "/etc/f-rename",
+    "/etc/f-trunc",
+    "/etc/f-chmod",
+    "/etc/f-chown",
+    "/etc/f-link",
+    "/etc/f-host",
+    "/etc/f-pinned",
+];
+/// Content of every image file.
+pub const ORIGINAL: &str = "original\n";
+
+/// Every case, in the order they run (links before renames before copies: later cases use
+/// what earlier ones made when they were allowed).
+pub const ALL: [&str; 26] = [
+    "exec_busybox",
+    "exec_shell",
+    "exec_image_hardlink",
+    "exec_runtime_hardlink",
+    "exec_renamed",
+    "exec_copy_tmp",
+    "exec_copy_rootfs",
+    "exec_script",
+    "exec_package_manager",
+    "exec_denied",
+    "open_write",
+    "create",
+    "unlink",
+    "rename",
+    "truncate",
+    "chmod",
+    "chown",
+    "link",
+    "symlink",
+    "mkdir",
+    "rmdir",
+    "mount",
+    "allow_write_create",
+    "allow_write_mkdir",
+    "allow_write_near_miss",
+    "volume_write",
+];
+
+fn outcome<T>(r: std::io::Result<T>) -> String {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(e) => match e.raw_os_error() {
+            Some(n) => format!("errno={n}"),
+            None => format!("error={}", e.kind()).replace(' ', "_"),
+        },
+    }
+}
+
+fn nix_outcome(r: nix::Result<()>) -> String {
+    match r {
+        Ok(()) => "ok".into(),
+        Err(e) => format!("errno={}", e as i32),
+    }
+}
+
+fn exec(path: &str, args: &[&str]) -> String {
+    // Spawn errors carry the execve errno (EPERM from the LSM); a started program is "ok"
+    // whatever its exit status (busybox copies under other names exit 127).
+    outcome(Command::new(path).args(args).status())
+}
+
+fn exists(path: &str) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+fn content(path: &str) -> String {
+    match fs::read_to_string(path) {
+        Ok(s) if s == ORIGINAL => "unchanged".into(),
+        Ok(s) => format!("changed({}b)", s.len()),
+        Err(e) if e.kind() == ErrorKind::NotFound => "missing".into(),
+        Err(e) => format!("unreadable({})", e.kind()).replace(' ', "_"),
+    }
+}
+
+fn copy_exec(from: &str, to: &str) -> String {
+    let copied = fs::copy(from, to).and_then(|_| fs::set_permissions(to, fs::Permissions::from_mode(0o755)));
+    format!("{} copy={}", exec(to, &["-c", "true"]), outcome(copied))
+}
+
+fn ino(path: &str) -> String {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).map_or_else(|_| "none".into(), |m| m.ino().to_string())
+}
+
+/// Run case `name`; returns the text after `result=`.
+pub fn run(name: &str, phase: &str) -> String {
+    match name {
+        "exec_busybox" => exec("/bin/busybox", &["true"]),
+        "exec_shell" => exec("/bin/sh", &["-c", "true"]),
+        "exec_image_hardlink" => exec("/usr/bin/sh-hardlink", &["-c", "true"]),
+        "exec_runtime_hardlink" => {
+            // A hard link made inside the container (overlayfs copies /bin/sh up first).
+            let link = format!("/var/cache/app/sh-link-{phase}");
+            let made = outcome(fs::hard_link("/bin/sh", &link));
+            format!("{} link={made} link_ino={} sh_ino={}", exec(&link, &["-c", "true"]), ino(&link), ino("/bin/sh"))
+        }
+        "exec_renamed" => {
+            // The image's other name for the shell, moved somewhere writable and renamed.
+            let from = if phase == "enforce" { "/usr/bin/sh-hardlink".to_owned() } else { format!("/var/cache/app/sh-link-{phase}") };
+            let to = format!("/var/cache/app/renamed-{phase}");
+            let moved = outcome(fs::rename(&from, &to));
+            format!("{} rename={moved}", exec(&to, &["-c", "true"]))
+        }
+        "exec_copy_tmp" => copy_exec("/bin/sh", &format!("/tmp/sh-copy-{phase}")),
+        "exec_copy_rootfs" => copy_exec("/bin/sh", &format!("/var/cache/app/sh-copy-{phase}")),
+        "exec_script" => exec("/usr/local/bin/script.sh", &[]),
+        "exec_package_manager" => exec("/bin/apt-get", &["install", "x"]),
+        "exec_denied" => exec("/bin/denied", &[]),
+        "open_write" => {
+            let r = OpenOptions::new().write(true).open("/etc/f-write").and_then(|mut f| f.write_all(b"pwned\n"));
+            format!("{} content={}", outcome(r), content("/etc/f-write"))
+        }
+        "create" => {
+            let path = format!("/etc/f-new-{phase}");
+            let r = OpenOptions::new().write(true).create_new(true).open(&path);
+            format!("{} exists={}", outcome(r), exists(&path))
+        }
+        "unlink" => format!("{} exists={}", outcome(fs::remove_file("/etc/f-unlink")), exists("/etc/f-unlink")),
+        "rename" => {
+            let r = fs::rename("/etc/f-rename", format!("/etc/f-renamed-{phase}"));
+            format!("{} exists={}", outcome(r), exists("/etc/f-rename"))
+        }
+        "truncate" => {
+            let r = nix_outcome(nix::unistd::truncate("/etc/f-trunc", 0));
+            format!("{r} content={}", content("/etc/f-trunc"))
+        }
+        "chmod" => outcome(fs::set_permissions("/etc/f-chmod", fs::Permissions::from_mode(0o600))),
+        "chown" => outcome(chown("/etc/f-chown", Some(1), Some(1))),
+        "link" => {
+            let path = format!("/etc/f-link2-{phase}");
+            format!("{} exists={}", outcome(fs::hard_link("/etc/f-link", &path)), exists(&path))
+        }
+        "symlink" => {
+            let path = format!("/etc/l-new-{phase}");
+            format!("{} exists={}", outcome(symlink("f-write", &path)), exists(&path))
+        }
+        "mkdir" => {
+            let path = format!("/etc/d-new-{phase}");
+            format!("{} exists={}", outcome(fs::create_dir(&path)), exists(&path))
+        }
+        "rmdir" => format!("{} exists={}", outcome(fs::remove_dir("/etc/d-rmdir")), exists("/etc/d-rmdir")),
+        "mount" => {
+            use nix::mount::{mount, umount, MsFlags};
+            let r = mount(Some("tmpfs"), "/mnt", Some("tmpfs"), MsFlags::empty(), None::<&str>);
+            if r.is_ok() {
+                let _ = umount("/mnt");
+            }
+            nix_outcome(r)
+        }
+        "allow_write_create" => {
+            let path = format!("/var/cache/app/new-{phase}");
+            let r = fs::write(&path, b"data\n");
+            format!("{} exists={}", outcome(r), exists(&path))
+        }
+        "allow_write_mkdir" => outcome(fs::create_dir(format!("/var/cache/app/sub-{phase}"))),
+        "allow_write_near_miss" => {
+            // Beside the allowed prefix, not beneath it: /var/cache/appx is not /var/cache/app/.
+            let path = format!("/var/cache/appx-{phase}");
+            format!("{} exists={}", outcome(fs::write(&path, b"x")), exists(&path))
+        }
+        "volume_write" => outcome(fs::write(format!("/tmp/volume-{phase}"), b"data\n")),
+        "exec_renamed_again" => exec("/var/cache/app/renamed-audit", &["-c", "true"]),
+        "pinned_write" => {
+            let r = OpenOptions::new().write(true).open("/etc/f-pinned").and_then(|mut f| f.write_all(b"pinned\n"));
+            format!("{} content={}", outcome(r), content("/etc/f-pinned"))
+        }
+        "host_write" => {
+            let r = OpenOptions::new().write(true).open("/etc/f-host").and_then(|mut f| f.write_all(b"host\n"));
+            format!("{} content={}", outcome(r), content("/etc/f-host"))
+        }
+        other => format!("unknown_case({other})"),
+    }
+}

@@ -1,0 +1,236 @@
+//! The workload of the BPF-LSM QEMU guest (tests/lsm-vm, driven by lsm/tests/lsm_vm.rs).
+//! Static binary run by the initramfs' /init; prints parseable `LSMVM ...` lines on the
+//! serial console.
+//!
+//! - `run`: probe, build the container rootfs (overlayfs: image files in the lower layer, a
+//!   tmpfs for upper/work; a tmpfs volume on /tmp), load and pin the Enforcer, arm one cgroup
+//!   in enforce mode and one in audit mode, run the attack matrix in each and in an unarmed
+//!   cgroup, print every decision. Exits leaving the enforce cgroup armed and the pins behind.
+//! - `pinned`: a new process that loads nothing checks that the pinned programs still deny,
+//!   then reuses the pins (no second attach), reads the decisions made meanwhile, unpins, and
+//!   checks that the same operations succeed again.
+//! - `attack <cgroup dir> <phase> <case,...>`: joins the cgroup, chroots into the rootfs and
+//!   runs the cases (see cases.rs).
+//!
+//! Why overlayfs for the rootfs: it is what containerd gives a container, and it is the only
+//! way to prove the identity choice (overlay inode numbers as stat(2) shows them, constant
+//! across copy-up) and the upper-layer test of exec_only_image.
+
+mod cases;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::Command;
+
+use palisade_lsm::{rootfs_dev, ContainerPolicy, Enforcer, Mode, HOOKS};
+
+const PIN_ROOT: &str = "/sys/fs/bpf/palisade";
+const LAYERS: &str = "/lsmvm/layers";
+const ROOTFS: &str = "/lsmvm/rootfs";
+const CG_ENFORCE: &str = "/sys/fs/cgroup/palisade-enforce";
+const CG_AUDIT: &str = "/sys/fs/cgroup/palisade-audit";
+const CG_HOST: &str = "/sys/fs/cgroup/palisade-host";
+const ALLOW_WRITE: &str = "/var/cache/app";
+
+type Res<T> = Result<T, String>;
+
+fn ctx<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let result = match args.get(1).map(String::as_str) {
+        Some("run") => run(),
+        Some("pinned") => pinned(),
+        Some("attack") if args.len() == 5 => attack(&args[2], &args[3], &args[4]),
+        _ => Err("usage: lsm-vm-check run | pinned | attack <cgroup> <phase> <case,...>".into()),
+    };
+    if let Err(e) = result {
+        println!("LSMVM error {e}");
+        std::process::exit(1);
+    }
+}
+
+fn mount(src: &str, target: &str, fstype: &str, data: Option<&str>) -> Res<()> {
+    std::fs::create_dir_all(target).map_err(ctx(target))?;
+    nix::mount::mount(Some(src), target, Some(fstype), nix::mount::MsFlags::empty(), data)
+        .map_err(|e| format!("mount {fstype} on {target}: {e}"))
+}
+
+/// The image: busybox and copies of it as shell, package manager and denied file, a hard link
+/// to the shell, a `#!/bin/sh` script, files and directories for the write cases.
+fn build_rootfs() -> Res<()> {
+    mount("tmpfs", LAYERS, "tmpfs", None)?;
+    let lower = format!("{LAYERS}/lower");
+    for dir in ["bin", "usr/bin", "usr/local/bin", "etc/d-rmdir", "var/cache/app", "tmp", "mnt"] {
+        std::fs::create_dir_all(format!("{lower}/{dir}")).map_err(ctx(dir))?;
+    }
+    for copy in ["busybox", "sh", "apt-get", "denied"] {
+        std::fs::copy("/bin/busybox", format!("{lower}/bin/{copy}")).map_err(ctx(copy))?;
+    }
+    std::fs::hard_link(format!("{lower}/bin/sh"), format!("{lower}/usr/bin/sh-hardlink")).map_err(ctx("hard link"))?;
+    let script = format!("{lower}/usr/local/bin/script.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").map_err(ctx("script"))?;
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(ctx("chmod"))?;
+    for f in cases::IMAGE_FILES {
+        std::fs::write(format!("{lower}{f}"), cases::ORIGINAL).map_err(ctx(f))?;
+    }
+    for dir in ["upper", "work"] {
+        std::fs::create_dir_all(format!("{LAYERS}/{dir}")).map_err(ctx(dir))?;
+    }
+    let opts = format!("lowerdir={lower},upperdir={LAYERS}/upper,workdir={LAYERS}/work");
+    mount("overlay", ROOTFS, "overlay", Some(&opts))?;
+    // A volume: another superblock inside the container.
+    mount("tmpfs", &format!("{ROOTFS}/tmp"), "tmpfs", None)?;
+    Ok(())
+}
+
+fn cgroup(path: &str) -> Res<u64> {
+    std::fs::create_dir_all(path).map_err(ctx(path))?;
+    Ok(std::fs::metadata(path).map_err(ctx(path))?.ino())
+}
+
+fn attack_in(cgroup: &str, phase: &str, cases: &[&str]) -> Res<()> {
+    // Spawned by its real path (not /proc/self/exe) so the decisions' comm names the binary.
+    let exe = std::env::current_exe().map_err(ctx("current_exe"))?;
+    let status = Command::new(exe)
+        .args(["attack", cgroup, phase, &cases.join(",")])
+        .status()
+        .map_err(ctx("spawn attack"))?;
+    println!("LSMVM phase-end phase={phase} status={}", status.code().unwrap_or(-1));
+    Ok(())
+}
+
+fn print_decisions(enforcer: &mut Enforcer, phase: &str) {
+    for d in enforcer.decisions() {
+        match d {
+            Ok(d) => println!(
+                "LSMVM decision phase={phase} cgroup={} action={} reason={} enforced={} errno={} path={} exe_dev={} exe_ino={} target_ino={} comm={}",
+                d.cgroup_id,
+                d.action,
+                d.reason,
+                u8::from(d.enforced),
+                d.errno,
+                d.path.as_deref().unwrap_or("?"),
+                d.exe.dev,
+                d.exe.ino,
+                d.target.ino,
+                d.comm
+            ),
+            Err(e) => println!("LSMVM decision-error phase={phase} {e}"),
+        }
+    }
+}
+
+/// LSM programs of this object attached in the kernel (kernel names are cut at 15 bytes).
+fn attached_programs() -> usize {
+    aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .filter(|p| p.name_as_str().is_some_and(|n| HOOKS.iter().any(|h| &h[..h.len().min(15)] == n)))
+        .count()
+}
+
+fn run() -> Res<()> {
+    match palisade_lsm::probe() {
+        Ok(()) => println!("LSMVM probe ok"),
+        Err(e) => return Err(format!("probe: {e}")),
+    }
+    build_rootfs()?;
+    let sh = std::fs::metadata(format!("{ROOTFS}/bin/sh")).map_err(ctx("stat sh"))?;
+    let dev = rootfs_dev(Path::new(ROOTFS)).map_err(|e| e.to_string())?;
+    println!(
+        "LSMVM setup rootfs=overlay rootfs_dev={dev} sh_dev={} sh_ino={}",
+        palisade_ebpf::enforce_abi::kernel_dev(sh.dev()),
+        sh.ino()
+    );
+
+    let t = std::time::Instant::now();
+    let mut enforcer = Enforcer::load(Path::new(PIN_ROOT)).map_err(|e| e.to_string())?;
+    println!(
+        "LSMVM load reused={} programs={} ms={}",
+        enforcer.reused(),
+        attached_programs(),
+        t.elapsed().as_millis()
+    );
+
+    let policy = ContainerPolicy {
+        mode: Mode::Enforce,
+        deny_shells: true,
+        deny_package_managers: true,
+        immutable: true,
+        exec_only_image: true,
+        deny_mount: true,
+        rootfs_dev: dev,
+        allow_write: vec![ALLOW_WRITE.into()],
+        deny_exec: ContainerPolicy::deny_exec_from_rootfs(
+            Path::new(ROOTFS),
+            &["/bin/sh", "/bin/bash", "/bin/ash"],
+            &["/bin/apt-get", "/usr/bin/apt"],
+            &["/bin/denied".to_owned()],
+        )
+        .map_err(|e| e.to_string())?,
+    };
+    println!("LSMVM policy deny_exec={}", policy.deny_exec.len());
+    let (enforce_cg, audit_cg, host_cg) = (cgroup(CG_ENFORCE)?, cgroup(CG_AUDIT)?, cgroup(CG_HOST)?);
+    println!("LSMVM cgroups enforce={enforce_cg} audit={audit_cg} host={host_cg}");
+    let id = enforcer.arm(enforce_cg, &policy).map_err(|e| e.to_string())?;
+    let audit = ContainerPolicy { mode: Mode::Audit, ..policy.clone() };
+    let audit_id = enforcer.arm(audit_cg, &audit).map_err(|e| e.to_string())?;
+    println!("LSMVM armed enforce_policy={id} audit_policy={audit_id}");
+
+    attack_in(CG_ENFORCE, "enforce", &cases::ALL)?;
+    print_decisions(&mut enforcer, "enforce");
+    attack_in(CG_AUDIT, "audit", &cases::ALL)?;
+    print_decisions(&mut enforcer, "audit");
+    // Audit let a hard link copy the shell up. After eviction the kernel looks it up afresh:
+    // the identity is gone (lower nlink > 1), exec_only_image must still deny it.
+    std::fs::write("/proc/sys/vm/drop_caches", "2").map_err(ctx("drop_caches"))?;
+    attack_in(CG_ENFORCE, "evicted", &["exec_renamed_again", "exec_shell"])?;
+    print_decisions(&mut enforcer, "evicted");
+    attack_in(CG_HOST, "host", &["exec_shell", "exec_copy_tmp", "host_write", "create", "mount"])?;
+    print_decisions(&mut enforcer, "host");
+
+    let was_armed = enforcer.disarm(audit_cg).map_err(|e| e.to_string())?;
+    println!("LSMVM disarmed audit={was_armed}");
+    attack_in(CG_AUDIT, "disarmed", &["exec_shell", "create"])?;
+    print_decisions(&mut enforcer, "disarmed");
+    println!("LSMVM drops={}", enforcer.drops());
+    // Exit without unpinning: the enforce cgroup stays armed for `pinned`.
+    Ok(())
+}
+
+fn pinned() -> Res<()> {
+    // No loading here: only the pins from `run` can deny.
+    attack_in(CG_ENFORCE, "pinned", &["exec_shell", "pinned_write"])?;
+    let enforcer = Enforcer::load(Path::new(PIN_ROOT)).map_err(|e| e.to_string())?;
+    let mut enforcer = enforcer;
+    println!("LSMVM reload reused={} programs={}", enforcer.reused(), attached_programs());
+    print_decisions(&mut enforcer, "pinned");
+    enforcer.unpin_all().map_err(|e| e.to_string())?;
+    // Programs are freed after an RCU grace period: wait for them to go.
+    let mut left = attached_programs();
+    for _ in 0..50 {
+        if left == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        left = attached_programs();
+    }
+    println!(
+        "LSMVM unpinned programs={left} pins_left={}",
+        Path::new(PIN_ROOT).join(format!("lsm-v{}", palisade_ebpf::enforce_abi::ENFORCE_ABI_VERSION)).exists()
+    );
+    attack_in(CG_ENFORCE, "unpinned", &["exec_shell", "pinned_write"])?;
+    Ok(())
+}
+
+fn attack(cgroup: &str, phase: &str, list: &str) -> Res<()> {
+    std::fs::write(format!("{cgroup}/cgroup.procs"), std::process::id().to_string()).map_err(ctx("join cgroup"))?;
+    std::os::unix::fs::chroot(ROOTFS).map_err(ctx("chroot"))?;
+    std::env::set_current_dir("/").map_err(ctx("chdir"))?;
+    for name in list.split(',') {
+        println!("LSMVM case phase={phase} name={name} result={}", cases::run(name, phase));
+    }
+    Ok(())
+}
