@@ -153,6 +153,22 @@ pub fn debian() -> Result<ImageSpec> {
         .cmd(&["bash"]))
 }
 
+/// `docker.io/library/hardened:1`: busybox, a static `/bin/bash`, a fake `/usr/bin/apt-get`
+/// script, the static test probe as `/usr/local/bin/probe` (the entrypoint; `Cmd` = `sleep 300`),
+/// an `/etc/passwd` and `/var/cache/app/`: the image enforcement tests confine.
+pub fn hardened(probe: &Path) -> Result<ImageSpec> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| Error::io(format!("read {}", p.display()), e));
+    let bash = find_program("bash-static")?;
+    Ok(ImageSpec::new("docker.io/library/hardened:1")
+        .file("/bin/bash", read(&bash)?, 0o755)
+        .file("/usr/bin/apt-get", "#!/bin/sh\necho fake apt-get \"$@\"\n", 0o755)
+        .file("/usr/local/bin/probe", read(probe)?, 0o755)
+        .file("/var/cache/app/.keep", "", 0o644)
+        .file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644)
+        .entrypoint(&["/usr/local/bin/probe"])
+        .cmd(&["sleep 300"]))
+}
+
 /// The full path of `name` on PATH, or [`Error::Missing`] naming the install script.
 pub fn find_program(name: &str) -> Result<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();

@@ -18,18 +18,8 @@ const PROFILE: &str = "name: hardened\nmatch:\n  images: [\"hardened:*\"]\nmode:
     deny_shells: true\ndeny_package_managers: true\n\
     immutable:\n  enabled: true\n  allow_write: [/var/cache/app]\n";
 
-/// busybox, a static bash, a fake apt-get, the probe, and a writable-by-profile directory.
 fn hardened_image(probe: &std::path::Path) -> ImageSpec {
-    let read = |p: &std::path::Path| std::fs::read(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
-    let bash = image::find_program("bash-static").expect("bash-static (tests/containers/install-deps.sh)");
-    ImageSpec::new(IMAGE)
-        .file("/bin/bash", read(&bash), 0o755)
-        .file("/usr/bin/apt-get", "#!/bin/sh\necho fake apt-get \"$@\"\n", 0o755)
-        .file("/usr/local/bin/probe", read(probe), 0o755)
-        .file("/var/cache/app/.keep", "", 0o644)
-        .file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644)
-        .entrypoint(&["/usr/local/bin/probe"])
-        .cmd(&["sleep 300"])
+    image::hardened(probe).expect("the hardened image (bash-static: tests/containers/install-deps.sh)")
 }
 
 /// The probe's lines as (operation, outcome) pairs.

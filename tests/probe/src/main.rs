@@ -6,7 +6,9 @@
 //! Operations (one argument each, words separated by spaces):
 //! `write PATH` (append), `create PATH` (O_CREAT|O_EXCL), `unlink PATH`, `mkdir PATH`,
 //! `rename FROM TO`, `chmod PATH`, `exists PATH`, `grep PATH TEXT`, `exec PATH ARGS...`,
-//! `sleep SECONDS`.
+//! `sleep SECONDS`; and loops that print nanoseconds per iteration: `bench-open N PATH`
+//! (open for reading + close), `bench-open-write N PATH` (open for writing + close),
+//! `bench-exec N PATH` (fork + exec + wait of PATH without arguments).
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -53,6 +55,22 @@ fn run(words: &[&str]) -> Result<String, String> {
             Ok(out) => format!("exit {}", out.status.code().unwrap_or(-1)),
             Err(e) => errno(&e),
         },
+        "bench-open" | "bench-open-write" | "bench-exec" => {
+            let n: u32 = path.parse().map_err(|_| format!("{}: not a count: {path}", words[0]))?;
+            let target = words.get(2).copied().ok_or_else(|| format!("{}: no path", words[0]))?;
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                let r = match words[0] {
+                    "bench-open" => std::fs::File::open(target).map(drop),
+                    "bench-open-write" => std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(target).map(drop),
+                    _ => Command::new(target).output().map(drop),
+                };
+                if let Err(e) = r {
+                    return Ok(errno(&e));
+                }
+            }
+            format!("{} ns", start.elapsed().as_nanos() / u128::from(n.max(1)))
+        }
         "sleep" => {
             let secs: u64 = path.parse().map_err(|_| format!("sleep: not a number: {path}"))?;
             std::thread::sleep(std::time::Duration::from_secs(secs));
