@@ -105,6 +105,10 @@ pub fn answer(req: Request, context: &Context) -> Reply {
         _ => None,
     };
     if let (Some(f), Some(c), Some(state)) = (facts.as_mut(), containerd.as_ref(), state) {
+        if f.image.is_empty() {
+            // Asked once: at `Prepare` when the wrapper asks first, the hook then finds it known.
+            f.image = registry.lock().ok().and_then(|r| r.image_of(&state.id)).unwrap_or_default();
+        }
         if f.image.is_empty() && !f.namespace.is_empty() {
             let t = std::time::Instant::now();
             f.image = c.image(&f.namespace, &state.id).unwrap_or_default();

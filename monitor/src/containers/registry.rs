@@ -342,6 +342,11 @@ impl Registry {
         self.by_cgroup.get(&cgroup_id).and_then(|id| self.containers.get(id)).map(|e| Arc::clone(&e.meta))
     }
 
+    /// The image reference of `id`, when known.
+    pub fn image_of(&self, id: &str) -> Option<String> {
+        self.containers.get(id).map(|e| e.meta.image.full.clone()).filter(|i| !i.is_empty())
+    }
+
     /// How many containers are armed now (in the kernel's scope).
     pub fn armed_count(&self) -> usize {
         self.containers.values().filter(|e| e.is_armed()).count()
