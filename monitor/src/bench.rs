@@ -35,6 +35,8 @@ pub enum BenchCommand {
     Overhead(crate::bench_overhead::OverheadArgs),
     /// Kubernetes audit events per second through the webhook endpoint and the rules.
     K8sAudit(crate::bench_audit::AuditBenchArgs),
+    /// Capture (.scap) events per second through `palisade replay`'s pipeline, one thread.
+    Replay(crate::bench_replay::ReplayBenchArgs),
 }
 
 
@@ -171,6 +173,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Rules { files, events, rounds } => (files, events, rounds),
         BenchCommand::Overhead(args) => return crate::bench_overhead::run(args),
         BenchCommand::K8sAudit(args) => return crate::bench_audit::run(args),
+        BenchCommand::Replay(args) => return crate::bench_replay::run(args),
     };
     let mut loader = Loader::new();
     for f in &files {

@@ -7,6 +7,7 @@ mod bench;
 mod bench_audit;
 mod alert_sink;
 mod bench_overhead;
+mod bench_replay;
 mod containers_cmd;
 mod rules_cmd;
 mod profiles_cmd;
