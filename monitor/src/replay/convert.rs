@@ -322,3 +322,31 @@ fn clone(ev: &Event<'_>, hdr: Header, res: i64, state: &mut State) -> Option<Rec
         child_vpid: int(ev, "vpid").and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_flags_round_trip_through_ppm() {
+        // The PPM encoding is lossy (O_DIRECTORY also sets PPM_O_TMPFILE, as the driver's
+        // "any bit of O_TMPFILE" does), so the invariant is in PPM space.
+        for linux in [0u64, 1, 2, 0o100 | 1, 0o2000000 | 0o1000 | 2, 0o200000, 0o20200000] {
+            let p = ppm::open_flags(linux);
+            assert_eq!(ppm::open_flags(linux_open_flags(p)), p, "{linux:o}");
+        }
+        // A 2016 capture's `O_RDONLY|O_CLOEXEC` (PPM 0x1001).
+        assert_eq!(linux_open_flags(0x1001), 0o2000000);
+    }
+
+    #[test]
+    fn socket_tuples() {
+        let mut b = vec![2u8, 127, 0, 0, 1];
+        b.extend_from_slice(&40000u16.to_le_bytes());
+        b.extend_from_slice(&[10, 0, 0, 1]);
+        b.extend_from_slice(&80u16.to_le_bytes());
+        let (family, src, dst, _) = socktuple(&b).expect("ipv4 tuple");
+        assert_eq!((family, src.1, dst.0.to_string(), dst.1), (2, 40000, "10.0.0.1".to_owned(), 80));
+        assert!(socktuple(&b[..6]).is_none(), "a short tuple is no tuple");
+    }
+}
