@@ -77,6 +77,11 @@ pub struct RunArgs {
     /// `first` or `all` matching rules per event (shorthand for -o rule_matching=...).
     #[arg(long, value_name = "M")]
     rule_matching: Option<String>,
+    /// With the BPF-LSM backend: remove Palisade's LSM programs when the daemon stops cleanly.
+    /// Default: they stay pinned under /sys/fs/bpf/palisade and keep enforcing the armed
+    /// containers through a crash, an upgrade or a restart (the next daemon reuses them).
+    #[arg(long)]
+    detach_on_exit: bool,
 }
 
 impl RunArgs {
@@ -174,16 +179,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut scope = kernel.take_scope().context("the kernel's scope maps")?;
     scope.watch_untracked(config.host_monitoring).context("setting the kernel's scope")?;
     let cgroups = Cgroups::discover(Path::new("/proc")).context("finding the cgroup v2 hierarchy")?;
-    let registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc"))
-        .with_profiles(Arc::clone(&profiles), global_mode(&config))
-        .shared();
+    let (backend, backend_text, lsm) = enforcement_backend();
+    eprintln!("palisade: enforcement backend: {backend_text}");
+    let mut registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc"))
+        .with_profiles(Arc::clone(&profiles), global_mode(&config));
+    if let Some(lsm) = lsm {
+        registry = registry.with_kernel_enforcer(Box::new(lsm));
+    }
+    let registry = registry.shared();
     let containerd = Containerd::new(config.containerd_socket.clone());
     let recovered = containerd.recover(&registry);
     if recovered > 0 {
         eprintln!("palisade: re-armed {recovered} running containers known to containerd");
     }
-    let (backend, backend_text) = enforcement_backend();
-    eprintln!("palisade: enforcement backend: {backend_text}");
     let status = Mutex::new(DaemonStatus {
         version: env!("CARGO_PKG_VERSION").into(),
         config: config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
@@ -213,7 +221,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let seeded = table.seed();
     let users = Users::load(Path::new("/"));
     let hostname = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut builder = EventBuilder::new(boot_to_wall_offset());
+    let boot_to_wall = boot_to_wall_offset();
+    let mut builder = EventBuilder::new(boot_to_wall);
     eprintln!(
         "palisade: {} rules active, {} processes known, {} syscalls captured ({}); watching (Ctrl-C stops)",
         rules.active_count(),
@@ -289,6 +298,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                         sink.send(&Alert::new(rule, event, event.time_ns(), &hostname));
                     }
                 }
+            }
+        }
+
+        if backend == Some(Backend::BpfLsm) {
+            let decisions = registry.lock().map(|mut r| r.kernel_decisions()).unwrap_or_default();
+            for (d, meta) in decisions {
+                let Some(meta) = meta else {
+                    tracing::warn!(cgroup_id = d.cgroup_id, action = %d.action, "BPF-LSM decision for an unknown container");
+                    continue;
+                };
+                let decision = palisade::would_deny::from_kernel(&d, &meta, boot_to_wall, &hostname);
+                stats.alerts += 1;
+                metrics.decision(meta.profile.as_ref().map_or("", |p| p.name.as_str()), decision.enforced);
+                sink.send(&decision.alert);
             }
         }
 
@@ -385,6 +408,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(a) = audit {
         a.stop();
     }
+    if args.detach_on_exit && backend == Some(Backend::BpfLsm) {
+        match registry.lock().map_err(|e| e.to_string()).and_then(|mut r| r.detach_kernel_enforcer()) {
+            Ok(()) => eprintln!("palisade: BPF-LSM programs detached (--detach-on-exit)"),
+            Err(e) => eprintln!("palisade: detaching the BPF-LSM programs failed: {e}"),
+        }
+    }
     let dropped = sink.stop();
     if let Some(web) = web {
         web.stop();
@@ -411,13 +440,26 @@ fn load_profiles(config: &Config) -> anyhow::Result<palisade_profiles::ProfileSe
     })
 }
 
-/// What confines the containers whose profile is enforced, and how `palisade status` says it.
-/// Landlock (through `palisade-init`, which `palisade-runc` puts in front of the container's
-/// processes) when the kernel has it; BPF-LSM is not loaded by the daemon yet.
-fn enforcement_backend() -> (Option<Backend>, String) {
+/// What confines the containers whose profile is enforced, how `palisade status` says it, and
+/// the loaded BPF-LSM programs when they are the backend. BPF-LSM first (probed by loading a
+/// program; its programs and maps stay pinned under /sys/fs/bpf/palisade, reused by the next
+/// daemon), else Landlock (through `palisade-init`, which `palisade-runc` puts in front of the
+/// container's processes), else nothing: enforced profiles are then only reported.
+fn enforcement_backend() -> (Option<Backend>, String, Option<palisade_lsm::Enforcer>) {
+    let lsm_refusal = match palisade_lsm::probe() {
+        Ok(()) => match palisade_lsm::Enforcer::load(Path::new(palisade_lsm::DEFAULT_PIN_ROOT)) {
+            Ok(e) => {
+                let how = if e.reused() { "reusing the pinned programs" } else { "programs pinned" };
+                let text = format!("bpf-lsm ({how} under {})", palisade_lsm::DEFAULT_PIN_ROOT);
+                return (Some(Backend::BpfLsm), text, Some(e));
+            }
+            Err(e) => format!("BPF-LSM probe passed but loading failed: {e}"),
+        },
+        Err(e) => e.to_string(),
+    };
     match palisade_init::enforce::probe() {
-        Ok(()) => (Some(Backend::Landlock), "landlock (palisade-init, injected by palisade-runc)".into()),
-        Err(e) => (None, format!("none: enforced profiles are only reported ({e})")),
+        Ok(()) => (Some(Backend::Landlock), "landlock (palisade-init, injected by palisade-runc)".into(), None),
+        Err(e) => (None, format!("none: enforced profiles are only reported ({lsm_refusal}; Landlock: {e})"), None),
     }
 }
 

@@ -35,7 +35,7 @@ pub struct Decision {
 /// What the profile of `meta` says about event `data`; `None` when it allows it.
 pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<Decision> {
     let profile = meta.profile.as_deref()?;
-    if !profile.denies_anything() {
+    if !profile.denies_anything() || meta.judged_in_kernel {
         return None;
     }
     let p = &data.process;
@@ -119,4 +119,51 @@ fn errno_name(res: i64) -> String {
         13 => "EACCES".into(),
         n => format!("E{n}"),
     }
+}
+
+/// The alert of a decision the BPF-LSM programs made for container `meta`.
+pub fn from_kernel(d: &palisade_lsm::Decision, meta: &ContainerMeta, boot_to_wall: u64, hostname: &str) -> Decision {
+    let profile = meta.profile.as_ref().map_or("", |p| p.name.as_str());
+    let target = d.path.clone().unwrap_or_else(|| format!("<unresolved: dev {} ino {}>", d.target.dev, d.target.ino));
+    let action = d.action.as_str();
+    let reason = d.reason.as_str();
+    let verb = if d.enforced { "denied" } else { "would deny" };
+    let res = -i64::from(d.errno);
+    let text = |s: &str| FieldValue::Text(s.to_owned());
+    let output = format!(
+        "Palisade {verb} {action} of {target} ({reason}) | profile={profile} mode={} process={} pid={} container_id={} container_name={} image={}",
+        meta.mode,
+        d.comm,
+        d.pid,
+        meta.short_id(),
+        meta.name,
+        meta.image.full,
+    );
+    let alert = Alert {
+        time_ns: d.ts_ns + boot_to_wall,
+        rule: RULE.into(),
+        priority: "Warning",
+        source: "syscall",
+        output,
+        output_fields: vec![
+            ("palisade.action".into(), text(action)),
+            ("palisade.target".into(), text(&target)),
+            ("palisade.reason".into(), text(reason)),
+            ("evt.res".into(), text(&errno_name(res))),
+            ("proc.name".into(), text(&d.comm)),
+            ("proc.pid".into(), FieldValue::Number(i128::from(d.pid))),
+            ("container.id".into(), text(meta.short_id())),
+            ("container.name".into(), text(&meta.name)),
+            ("container.image.repository".into(), text(&meta.image.repository)),
+        ],
+        tags: vec!["palisade".into(), "enforcement".into()],
+        hostname: hostname.to_owned(),
+        extra: vec![
+            ("enforced".into(), Json::Bool(d.enforced)),
+            ("backend".into(), Json::String(crate::containers::Backend::BpfLsm.as_str().into())),
+            ("profile".into(), Json::String(profile.to_owned())),
+            ("mode".into(), Json::String(meta.mode.to_string())),
+        ],
+    };
+    Decision { alert, enforced: d.enforced }
 }

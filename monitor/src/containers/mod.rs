@@ -5,6 +5,7 @@ pub mod cgroup;
 pub mod containerd;
 pub mod hook_server;
 pub mod landlock;
+pub mod lsm;
 pub mod nri;
 pub mod registry;
 
@@ -78,6 +79,9 @@ pub struct ContainerMeta {
     /// The kernel mechanism that blocks what the profile denies; `None`: decisions are only
     /// reported (audit mode, or no backend could confine the container).
     pub enforced_by: Option<Backend>,
+    /// Armed in the BPF-LSM programs (audit or enforce): the kernel judges its actions and
+    /// reports its decisions, user space does not judge them again.
+    pub judged_in_kernel: bool,
 }
 
 /// An enforcement backend.

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use palisade_hook::{BundleFacts, ContainerSummary, OciState};
 
 use super::cgroup::{Cgroup, Cgroups};
+use super::lsm::KernelEnforcer;
 use super::{cri_annotations as cri, Backend, ContainerMeta, ImageRef, PodMeta};
 use crate::process::Users;
 
@@ -133,6 +134,8 @@ pub struct Registry {
     cgroups: Cgroups,
     proc: PathBuf,
     now_ns: fn() -> u64,
+    /// The BPF-LSM backend, when the kernel accepts it.
+    kernel_enforcer: Option<Box<dyn KernelEnforcer>>,
 }
 
 fn wall_ns() -> u64 {
@@ -151,7 +154,29 @@ impl Registry {
             cgroups,
             proc,
             now_ns: wall_ns,
+            kernel_enforcer: None,
         }
+    }
+
+    /// Containers whose profile denies anything get armed in `enforcer` (BPF-LSM).
+    pub fn with_kernel_enforcer(mut self, enforcer: Box<dyn KernelEnforcer>) -> Registry {
+        self.kernel_enforcer = Some(enforcer);
+        self
+    }
+
+    /// `--detach-on-exit`: removes the BPF-LSM programs and pins.
+    pub fn detach_kernel_enforcer(&mut self) -> Result<(), String> {
+        self.kernel_enforcer.take().map_or(Ok(()), |e| e.detach())
+    }
+
+    /// The BPF-LSM decisions made since the last call, each with its container (if known).
+    pub fn kernel_decisions(&mut self) -> Vec<(palisade_lsm::Decision, Option<Arc<ContainerMeta>>)> {
+        let Some(e) = self.kernel_enforcer.as_mut() else { return Vec::new() };
+        let decisions = e.decisions();
+        decisions.into_iter().map(|d| {
+            let meta = self.lookup(d.cgroup_id);
+            (d, meta)
+        }).collect()
     }
 
     /// The profiles containers are matched against when armed, and the configured mode.
@@ -235,11 +260,39 @@ impl Registry {
             // The profile, by the image as known now (the hook asks containerd first).
             self.choose_profile(id);
         }
+        self.arm_in_kernel(id)?;
         let Some(entry) = self.containers.get_mut(id) else { return Err(format!("container {id} is not registered")) };
         if entry.state == State::Created {
             entry.state = State::Running;
         }
         Ok(&entry.mode)
+    }
+
+    /// Arms `id` in the BPF-LSM programs when there are some and its profile denies anything.
+    /// An enforced container that cannot be armed is an error (the hook then refuses it when
+    /// `fail_closed` is set); an audited one is judged in user space instead.
+    fn arm_in_kernel(&mut self, id: &str) -> Result<(), String> {
+        let Some(enforcer) = self.kernel_enforcer.as_mut() else { return Ok(()) };
+        let Some(entry) = self.containers.get_mut(id) else { return Ok(()) };
+        let (Some(cgroup), Some(profile)) = (entry.cgroup.as_ref(), entry.meta.profile.clone()) else { return Ok(()) };
+        if entry.meta.judged_in_kernel || !profile.denies_anything() {
+            return Ok(());
+        }
+        let mode = entry.meta.mode;
+        match enforcer.arm(cgroup.id, &profile, mode, &entry.rootfs) {
+            Ok(()) => {
+                let m = Arc::make_mut(&mut entry.meta);
+                m.judged_in_kernel = true;
+                m.enforced_by = (mode == palisade_profiles::Mode::Enforce).then_some(Backend::BpfLsm);
+                tracing::info!(container_id = id, cgroup_id = cgroup.id, profile = %profile.name, %mode, "armed in BPF-LSM");
+                Ok(())
+            }
+            Err(e) if mode == palisade_profiles::Mode::Enforce => Err(format!("container {id}: BPF-LSM: {e}")),
+            Err(e) => {
+                tracing::warn!(container_id = id, error = %e, "BPF-LSM arming failed; judged in user space");
+                Ok(())
+            }
+        }
     }
 
     /// Before the container exists: its profile and mode, chosen now by the image as known
@@ -314,6 +367,9 @@ impl Registry {
         if let Some(cg) = &entry.cgroup {
             if let Err(e) = self.scope.untrack(cg.id) {
                 tracing::warn!(container_id = id, cgroup_id = cg.id, error = %e, "disarming failed");
+            }
+            if let (true, Some(k)) = (entry.meta.judged_in_kernel, self.kernel_enforcer.as_mut()) {
+                k.disarm(cg.id);
             }
         }
         tracing::info!(container_id = id, "stopped");

@@ -167,3 +167,87 @@ fn the_init_process_exiting_stops_the_container() {
     assert_eq!((reg.summaries()[0].armed, reg.summaries()[0].state.as_str()), (false, "stopped"));
     assert_eq!(fx.scope.0.lock().expect("lock").last(), Some(&(false, fx.cgroup_id())));
 }
+
+/// Records what the registry asked of the BPF-LSM backend; refuses when `fail` is set.
+#[derive(Clone, Default)]
+struct FakeLsm {
+    calls: Arc<Mutex<Vec<String>>>,
+    fail: bool,
+}
+
+impl KernelEnforcer for FakeLsm {
+    fn arm(&mut self, cgroup_id: u64, profile: &palisade_profiles::Profile, mode: palisade_profiles::Mode, _: &Path) -> Result<(), String> {
+        if self.fail {
+            return Err("refused".into());
+        }
+        self.calls.lock().map_err(|e| e.to_string())?.push(format!("arm {cgroup_id} {} {mode}", profile.name));
+        Ok(())
+    }
+    fn disarm(&mut self, cgroup_id: u64) {
+        if let Ok(mut c) = self.calls.lock() {
+            c.push(format!("disarm {cgroup_id}"));
+        }
+    }
+    fn decisions(&mut self) -> Vec<palisade_lsm::Decision> {
+        Vec::new()
+    }
+    fn detach(self: Box<Self>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+fn hardened_registry(f: &Fixture, lsm: &FakeLsm) -> Registry {
+    let set = palisade_profiles::ProfileSet::from_texts(&[(
+        "p.yaml",
+        "name: hardened\nmatch: {images: ['app:*']}\ndeny_shells: true\n",
+    )])
+    .expect("profiles");
+    f.registry()
+        .with_profiles(Arc::new(set), palisade_profiles::Mode::Enforce)
+        .with_kernel_enforcer(Box::new(lsm.clone()))
+}
+
+fn report_app(reg: &mut Registry, id: &str, annotations: &[(&str, &str)]) {
+    let mut a: Vec<(&str, &str)> = vec![("io.kubernetes.cri.image-name", "app:1")];
+    a.extend_from_slice(annotations);
+    reg.report(id, Facts::from_hook(&hook_state(id, &a), &Default::default()), Source::Hook);
+}
+
+#[test]
+fn bpf_lsm_arms_containers_whose_profile_denies_and_disarms_them_at_stop() {
+    let f = Fixture::new("lsm");
+    let lsm = FakeLsm::default();
+    let mut reg = hardened_registry(&f, &lsm);
+    report_app(&mut reg, "c1", &[]);
+    assert_eq!(reg.arm("c1", 42), Ok("enforce"));
+    let meta = reg.lookup(f.cgroup_id()).expect("armed");
+    assert!(meta.judged_in_kernel);
+    assert_eq!(meta.enforced_by, Some(Backend::BpfLsm));
+    reg.stopped("c1");
+    let cg = f.cgroup_id();
+    assert_eq!(*lsm.calls.lock().expect("calls"), [format!("arm {cg} hardened enforce"), format!("disarm {cg}")]);
+}
+
+#[test]
+fn bpf_lsm_audit_is_judged_in_the_kernel_but_enforces_nothing() {
+    let f = Fixture::new("lsm-audit");
+    let lsm = FakeLsm::default();
+    let mut reg = hardened_registry(&f, &lsm);
+    report_app(&mut reg, "c1", &[("palisade.io/mode", "audit")]);
+    assert_eq!(reg.arm("c1", 42), Ok("audit"));
+    let meta = reg.lookup(f.cgroup_id()).expect("armed");
+    assert!(meta.judged_in_kernel && meta.enforced_by.is_none());
+}
+
+#[test]
+fn an_enforced_container_bpf_lsm_cannot_arm_is_an_error_an_audited_one_falls_back() {
+    let f = Fixture::new("lsm-fail");
+    let lsm = FakeLsm { fail: true, ..Default::default() };
+    let mut reg = hardened_registry(&f, &lsm);
+    report_app(&mut reg, "c1", &[]);
+    assert_eq!(reg.arm("c1", 42), Err("container c1: BPF-LSM: refused".to_owned()));
+    let mut reg = hardened_registry(&f, &lsm);
+    report_app(&mut reg, "c2", &[("palisade.io/mode", "audit")]);
+    assert_eq!(reg.arm("c2", 42), Ok("audit"));
+    assert!(!reg.lookup(f.cgroup_id()).expect("armed").judged_in_kernel, "judged in user space instead");
+}

@@ -1,0 +1,116 @@
+//! The BPF-LSM backend, daemon side: when the kernel accepts LSM programs, every container whose
+//! profile denies something is armed in the kernel when its cgroup is known (audit or enforce:
+//! the kernel then judges, and user space no longer does), and disarmed when it stops. The
+//! kernel's decisions come back through [`KernelEnforcer::decisions`].
+//!
+//! From a profile to a [`ContainerPolicy`]: the rootfs superblock (stat of the bundle's rootfs
+//! before the container runs), the identities of the image's shells, package managers and
+//! literal `exec.deny` paths, `allow_write` plus the runtime's pseudo-files. Volumes need no
+//! entry: writes to any other superblock than the rootfs are the container's mounts.
+//! `deny_mount` stays off: runc still mounts (masks, read-only paths) after the hook arms.
+
+use std::path::Path;
+
+use palisade_lsm::{ContainerPolicy, Decision, Enforcer};
+use palisade_profiles::{catalog, Mode, Profile, RUNTIME_WRITABLE};
+
+/// Where the registry arms containers in the kernel. A trait so the registry's logic is
+/// tested without a kernel that accepts LSM programs.
+pub trait KernelEnforcer: Send {
+    /// Arms `cgroup_id` with `profile` in `mode`, the container's root being `rootfs`.
+    fn arm(&mut self, cgroup_id: u64, profile: &Profile, mode: Mode, rootfs: &Path) -> Result<(), String>;
+    /// Removes `cgroup_id`'s policy.
+    fn disarm(&mut self, cgroup_id: u64);
+    /// The decisions the kernel made since the last call.
+    fn decisions(&mut self) -> Vec<Decision>;
+    /// Removes the programs and their pins: nothing is enforced any more.
+    fn detach(self: Box<Self>) -> Result<(), String>;
+}
+
+/// The policy the kernel applies for `profile` in `mode`.
+pub fn policy(profile: &Profile, mode: Mode, rootfs: &Path) -> Result<ContainerPolicy, String> {
+    let candidates = |names: &[&str]| -> Vec<String> {
+        ["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"]
+            .iter()
+            .flat_map(|d| names.iter().map(move |n| format!("{d}/{n}")))
+            .collect()
+    };
+    let shell_names: Vec<&str> = catalog::shells().iter().chain(catalog::multi_call_binaries()).copied().collect();
+    let shells = if profile.deny_shells { candidates(&shell_names) } else { Vec::new() };
+    let managers = if profile.deny_package_managers { candidates(catalog::package_managers()) } else { Vec::new() };
+    let denied: Vec<String> = profile.exec.deny.iter().filter(|g| g.is_literal()).map(|g| g.as_str().to_owned()).collect();
+    let shells: Vec<&str> = shells.iter().map(String::as_str).collect();
+    let managers: Vec<&str> = managers.iter().map(String::as_str).collect();
+    let deny_exec = ContainerPolicy::deny_exec_from_rootfs(rootfs, &shells, &managers, &denied).map_err(|e| e.to_string())?;
+    let mut allow_write: Vec<String> = profile.immutable.allow_write.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    allow_write.extend(RUNTIME_WRITABLE.iter().map(|s| (*s).to_owned()));
+    Ok(ContainerPolicy {
+        mode: match mode {
+            Mode::Audit => palisade_lsm::Mode::Audit,
+            Mode::Enforce => palisade_lsm::Mode::Enforce,
+        },
+        deny_shells: profile.deny_shells,
+        deny_package_managers: profile.deny_package_managers,
+        immutable: profile.immutable.enabled,
+        exec_only_image: false,
+        deny_mount: false,
+        rootfs_dev: palisade_lsm::rootfs_dev(rootfs).map_err(|e| e.to_string())?,
+        allow_write,
+        deny_exec,
+    })
+}
+
+impl KernelEnforcer for Enforcer {
+    fn arm(&mut self, cgroup_id: u64, profile: &Profile, mode: Mode, rootfs: &Path) -> Result<(), String> {
+        let p = policy(profile, mode, rootfs)?;
+        Enforcer::arm(self, cgroup_id, &p).map(drop).map_err(|e| e.to_string())
+    }
+
+    fn disarm(&mut self, cgroup_id: u64) {
+        if let Err(e) = Enforcer::disarm(self, cgroup_id) {
+            tracing::warn!(cgroup_id, error = %e, "BPF-LSM disarm failed");
+        }
+    }
+
+    fn decisions(&mut self) -> Vec<Decision> {
+        Enforcer::decisions(self)
+            .into_iter()
+            .filter_map(|d| d.map_err(|e| tracing::warn!(error = %e, "undecodable BPF-LSM decision")).ok())
+            .collect()
+    }
+
+    fn detach(self: Box<Self>) -> Result<(), String> {
+        self.unpin_all().map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_profiles::ProfileSet;
+
+    #[test]
+    fn a_profile_becomes_the_kernel_policy_of_its_image() {
+        let root = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(root.path().join("bin")).expect("mkdir");
+        std::fs::write(root.path().join("bin/busybox"), b"").expect("busybox");
+        std::os::unix::fs::symlink("busybox", root.path().join("bin/sh")).expect("sh");
+        std::fs::create_dir_all(root.path().join("usr/bin")).expect("mkdir");
+        std::fs::write(root.path().join("usr/bin/apt-get"), b"").expect("apt-get");
+        let set = ProfileSet::from_texts(&[(
+            "p.yaml",
+            "name: p\nmatch: {images: ['x:*']}\ndeny_shells: true\ndeny_package_managers: true\n\
+             immutable: {enabled: true, allow_write: [/var/cache/app]}\n",
+        )])
+        .expect("profile");
+        let p = policy(set.get("p").expect("p"), Mode::Enforce, root.path()).expect("policy");
+        assert_eq!(p.mode, palisade_lsm::Mode::Enforce);
+        assert!(p.deny_shells && p.deny_package_managers && p.immutable && !p.deny_mount);
+        assert!(p.allow_write.contains(&"/var/cache/app".to_owned()) && p.allow_write.contains(&"/dev/null".to_owned()));
+        // /bin/sh and /bin/busybox are one file: one identity, a shell; apt-get a package manager.
+        let kinds: Vec<palisade_lsm::ExecKind> = p.deny_exec.iter().map(|i| i.kind).collect();
+        assert_eq!(kinds.len(), 2, "{:?}", p.deny_exec);
+        assert!(kinds.contains(&palisade_lsm::ExecKind::Shell) && kinds.contains(&palisade_lsm::ExecKind::PackageManager));
+        assert_eq!(p.rootfs_dev, palisade_lsm::rootfs_dev(root.path()).expect("dev"));
+    }
+}
