@@ -476,10 +476,7 @@ fn global_mode(config: &Config) -> palisade_profiles::Mode {
 /// every write open and the calls that change the file tree when one is immutable.
 fn with_profile_needs(plan: &mut capture::Plan, profiles: &palisade_profiles::ProfileSet) {
     let mut need: Vec<&str> = Vec::new();
-    let denies_exec = |p: &palisade_profiles::Profile| {
-        p.deny_shells || p.deny_package_managers || !p.exec.deny.is_empty() || !p.exec.allow.is_empty()
-    };
-    if profiles.profiles().iter().any(denies_exec) {
+    if profiles.profiles().iter().any(palisade_profiles::Profile::denies_exec) {
         need.extend(["execve", "execveat"]);
     }
     if profiles.profiles().iter().any(|p| p.immutable.enabled) {

@@ -17,7 +17,7 @@ use palisade_rules::alert::Alert;
 use palisade_rules::output::FieldValue;
 use serde_json::Value as Json;
 
-use crate::containers::ContainerMeta;
+use crate::containers::{Backend, ContainerMeta};
 use crate::event::EventData;
 
 /// The rule name of profile decisions.
@@ -64,45 +64,79 @@ pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<D
         }
     };
     let enforced = res < 0;
-    let verb = if enforced { "denied" } else { "would deny" };
-    let text = |s: &str| FieldValue::Text(s.to_owned());
-    let output = format!(
-        "Palisade {verb} {action} of {target} ({reason}) | profile={} mode={} process={} command={} container_id={} container_name={} image={}",
-        profile.name,
-        meta.mode,
-        p.comm,
-        p.cmdline(),
-        meta.short_id(),
-        meta.name,
-        meta.image.full,
-    );
-    let alert = Alert {
+    let verdict = Verdict {
         time_ns: data.time_ns,
-        rule: RULE.into(),
-        priority: "Warning",
-        source: "syscall",
-        output,
-        output_fields: vec![
-            ("palisade.action".into(), text(action)),
-            ("palisade.target".into(), text(&target)),
-            ("palisade.reason".into(), text(&reason)),
-            ("evt.res".into(), text(&errno_name(res))),
-            ("proc.name".into(), text(&p.comm)),
-            ("proc.cmdline".into(), text(&p.cmdline())),
-            ("container.id".into(), text(meta.short_id())),
-            ("container.name".into(), text(&meta.name)),
-            ("container.image.repository".into(), text(&meta.image.repository)),
-        ],
-        tags: vec!["palisade".into(), "enforcement".into()],
-        hostname: hostname.to_owned(),
-        extra: vec![
-            ("enforced".into(), Json::Bool(enforced)),
-            ("backend".into(), meta.enforced_by.map_or(Json::Null, |b| Json::String(b.as_str().into()))),
-            ("profile".into(), Json::String(profile.name.clone())),
-            ("mode".into(), Json::String(meta.mode.to_string())),
-        ],
+        action,
+        target: &target,
+        reason: &reason,
+        res,
+        enforced,
+        backend: meta.enforced_by,
+        profile: &profile.name,
+        comm: &p.comm,
+        process: ("proc.cmdline", FieldValue::Text(p.cmdline()), format!("command={}", p.cmdline())),
     };
-    Some(Decision { alert, enforced })
+    Some(verdict.decision(meta, hostname))
+}
+
+/// What was decided: the parts of a `Palisade enforcement` alert that depend on who decided
+/// (user space from an event, or the BPF-LSM programs).
+struct Verdict<'a> {
+    time_ns: u64,
+    action: &'a str,
+    target: &'a str,
+    reason: &'a str,
+    /// The action's result: 0, or minus the errno the kernel refused it with.
+    res: i64,
+    enforced: bool,
+    backend: Option<Backend>,
+    profile: &'a str,
+    comm: &'a str,
+    /// The field identifying the process beyond its name, and its `key=value` in the output.
+    process: (&'static str, FieldValue, String),
+}
+
+impl Verdict<'_> {
+    fn decision(self, meta: &ContainerMeta, hostname: &str) -> Decision {
+        let Verdict { time_ns, action, target, reason, res, enforced, backend, profile, comm, process } = self;
+        let verb = if enforced { "denied" } else { "would deny" };
+        let text = |s: &str| FieldValue::Text(s.to_owned());
+        let output = format!(
+            "Palisade {verb} {action} of {target} ({reason}) | profile={profile} mode={} process={comm} {} container_id={} container_name={} image={}",
+            meta.mode,
+            process.2,
+            meta.short_id(),
+            meta.name,
+            meta.image.full,
+        );
+        let alert = Alert {
+            time_ns,
+            rule: RULE.into(),
+            priority: "Warning",
+            source: "syscall",
+            output,
+            output_fields: vec![
+                ("palisade.action".into(), text(action)),
+                ("palisade.target".into(), text(target)),
+                ("palisade.reason".into(), text(reason)),
+                ("evt.res".into(), text(&errno_name(res))),
+                ("proc.name".into(), text(comm)),
+                (process.0.into(), process.1),
+                ("container.id".into(), text(meta.short_id())),
+                ("container.name".into(), text(&meta.name)),
+                ("container.image.repository".into(), text(&meta.image.repository)),
+            ],
+            tags: vec!["palisade".into(), "enforcement".into()],
+            hostname: hostname.to_owned(),
+            extra: vec![
+                ("enforced".into(), Json::Bool(enforced)),
+                ("backend".into(), backend.map_or(Json::Null, |b| Json::String(b.as_str().into()))),
+                ("profile".into(), Json::String(profile.to_owned())),
+                ("mode".into(), Json::String(meta.mode.to_string())),
+            ],
+        };
+        Decision { alert, enforced }
+    }
 }
 
 /// The errnos a confining backend answers with.
@@ -123,47 +157,18 @@ fn errno_name(res: i64) -> String {
 
 /// The alert of a decision the BPF-LSM programs made for container `meta`.
 pub fn from_kernel(d: &palisade_lsm::Decision, meta: &ContainerMeta, boot_to_wall: u64, hostname: &str) -> Decision {
-    let profile = meta.profile.as_ref().map_or("", |p| p.name.as_str());
     let target = d.path.clone().unwrap_or_else(|| format!("<unresolved: dev {} ino {}>", d.target.dev, d.target.ino));
-    let action = d.action.as_str();
-    let reason = d.reason.as_str();
-    let verb = if d.enforced { "denied" } else { "would deny" };
-    let res = -i64::from(d.errno);
-    let text = |s: &str| FieldValue::Text(s.to_owned());
-    let output = format!(
-        "Palisade {verb} {action} of {target} ({reason}) | profile={profile} mode={} process={} pid={} container_id={} container_name={} image={}",
-        meta.mode,
-        d.comm,
-        d.pid,
-        meta.short_id(),
-        meta.name,
-        meta.image.full,
-    );
-    let alert = Alert {
+    let verdict = Verdict {
         time_ns: d.ts_ns + boot_to_wall,
-        rule: RULE.into(),
-        priority: "Warning",
-        source: "syscall",
-        output,
-        output_fields: vec![
-            ("palisade.action".into(), text(action)),
-            ("palisade.target".into(), text(&target)),
-            ("palisade.reason".into(), text(reason)),
-            ("evt.res".into(), text(&errno_name(res))),
-            ("proc.name".into(), text(&d.comm)),
-            ("proc.pid".into(), FieldValue::Number(i128::from(d.pid))),
-            ("container.id".into(), text(meta.short_id())),
-            ("container.name".into(), text(&meta.name)),
-            ("container.image.repository".into(), text(&meta.image.repository)),
-        ],
-        tags: vec!["palisade".into(), "enforcement".into()],
-        hostname: hostname.to_owned(),
-        extra: vec![
-            ("enforced".into(), Json::Bool(d.enforced)),
-            ("backend".into(), Json::String(crate::containers::Backend::BpfLsm.as_str().into())),
-            ("profile".into(), Json::String(profile.to_owned())),
-            ("mode".into(), Json::String(meta.mode.to_string())),
-        ],
+        action: d.action.as_str(),
+        target: &target,
+        reason: d.reason.as_str(),
+        res: -i64::from(d.errno),
+        enforced: d.enforced,
+        backend: Some(Backend::BpfLsm),
+        profile: meta.profile.as_ref().map_or("", |p| p.name.as_str()),
+        comm: &d.comm,
+        process: ("proc.pid", FieldValue::Number(i128::from(d.pid)), format!("pid={}", d.pid)),
     };
-    Decision { alert, enforced: d.enforced }
+    verdict.decision(meta, hostname)
 }

@@ -214,11 +214,12 @@ impl Profile {
     /// Whether the profile denies anything at all (a profile that denies nothing need not be
     /// armed in the kernel).
     pub fn denies_anything(&self) -> bool {
-        self.immutable.enabled
-            || self.deny_shells
-            || self.deny_package_managers
-            || !self.exec.deny.is_empty()
-            || !self.exec.allow.is_empty()
+        self.immutable.enabled || self.denies_exec()
+    }
+
+    /// Whether some program may not be executed (shells, package managers, `exec`).
+    pub fn denies_exec(&self) -> bool {
+        self.deny_shells || self.deny_package_managers || !self.exec.deny.is_empty() || !self.exec.allow.is_empty()
     }
 
     /// The user-space reading of an exec of `path` (as resolved by the kernel), `script` being

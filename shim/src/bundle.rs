@@ -22,17 +22,24 @@ pub fn inject(config_json: &Path, hook: &Path, hook_config: Option<&Path>) -> Re
     if !add_hooks(&mut spec, hook, hook_config)? {
         return Ok(());
     }
-    let dir = config_json.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".config.json.palisade-{}", std::process::id()));
+    write_atomically(config_json, &spec)
+}
+
+/// Replaces `path` with `value` through a temporary file in the same directory and
+/// `rename(2)`: readers see the old or the new content, never half of one.
+pub fn write_atomically(path: &Path, value: &Value) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.palisade-{}", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        serde_json::to_writer(&mut f, &spec)?;
+        serde_json::to_writer(&mut f, value)?;
         f.flush()?;
-        std::fs::rename(&tmp, config_json)
+        std::fs::rename(&tmp, path)
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        format!("rewrite {}: {e}", config_json.display())
+        format!("rewrite {}: {e}", path.display())
     })
 }
 

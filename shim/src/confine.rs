@@ -8,7 +8,6 @@
 //! Inside the container: `/.palisade/init --policy /.palisade/policy.json -- ARGS...`.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -16,12 +15,16 @@ use std::time::Duration;
 use palisade_hook::{BundleFacts, HookConfig, OciState, Reply, Request, PROTOCOL_VERSION};
 use serde_json::{json, Value};
 
+use crate::bundle::write_atomically;
+
 /// Where `palisade-init` appears in the container.
 pub const INIT_IN_CONTAINER: &str = "/.palisade/init";
 /// Where the policy appears in the container.
 pub const POLICY_IN_CONTAINER: &str = "/.palisade/policy.json";
 /// The policy file, in the bundle directory (removed with the bundle).
 pub const POLICY_IN_BUNDLE: &str = "palisade-policy.json";
+/// What a confined process's arguments start with.
+const PREFIX: [&str; 4] = [INIT_IN_CONTAINER, "--policy", POLICY_IN_CONTAINER, "--"];
 
 /// What went wrong, and whether the failure policy decides (else the container is refused).
 #[derive(Debug)]
@@ -100,8 +103,7 @@ fn prefix(args: &mut Vec<Value>) {
     if args.first().and_then(Value::as_str) == Some(INIT_IN_CONTAINER) {
         return;
     }
-    let head = [INIT_IN_CONTAINER, "--policy", POLICY_IN_CONTAINER, "--"].map(Value::from);
-    args.splice(0..0, head);
+    args.splice(0..0, PREFIX.map(Value::from));
 }
 
 /// For `runc exec` into a Landlock-confined container: the process starts under
@@ -125,8 +127,7 @@ pub fn exec(argv: Vec<OsString>, exec: &crate::args::Exec, runc: &Path) -> Resul
         }
         None if exec.command_at < argv.len() => {
             let mut argv = argv;
-            let head = [INIT_IN_CONTAINER, "--policy", POLICY_IN_CONTAINER, "--"].map(OsString::from);
-            argv.splice(exec.command_at..exec.command_at, head);
+            argv.splice(exec.command_at..exec.command_at, PREFIX.map(OsString::from));
             Ok(argv)
         }
         None => Ok(argv),
@@ -146,24 +147,6 @@ fn bundle_of(runc: &Path, global: &[OsString], id: &str) -> Option<PathBuf> {
 fn read_json(path: &Path) -> Result<Value, String> {
     let text = std::fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
     serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// Replaces `path` with `value` through a temporary file and `rename(2)`: readers see the old
-/// or the new content, never half of one.
-fn write_atomically(path: &Path, value: &Value) -> Result<(), String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.palisade-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        serde_json::to_writer(&mut f, value)?;
-        f.flush()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("write {}: {e}", path.display())
-    })
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use palisade_profiles::{catalog, Profile, RUNTIME_WRITABLE};
 use serde_json::{json, Value};
 
 /// Where images keep programs, searched for the files the profile denies by name.
-const PROGRAM_DIRS: &[&str] = &["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"];
+pub const PROGRAM_DIRS: &[&str] = &["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"];
 /// Where images keep their ELF interpreters.
 const LOADER_DIRS: &[&str] = &["/lib", "/lib64", "/usr/lib", "/usr/lib64"];
 /// Entries read per directory at most: a policy is built before every enforced container starts.

@@ -30,7 +30,7 @@ pub trait KernelEnforcer: Send {
 /// The policy the kernel applies for `profile` in `mode`.
 pub fn policy(profile: &Profile, mode: Mode, rootfs: &Path) -> Result<ContainerPolicy, String> {
     let candidates = |names: &[&str]| -> Vec<String> {
-        ["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"]
+        super::landlock::PROGRAM_DIRS
             .iter()
             .flat_map(|d| names.iter().map(move |n| format!("{d}/{n}")))
             .collect()

@@ -31,15 +31,17 @@ fn outcomes(stdout: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn outcome<'a>(all: &'a [(String, String)], op: &str) -> &'a str {
-    all.iter().find(|(o, _)| o == op).map(|(_, r)| r.as_str()).unwrap_or_else(|| panic!("no outcome for {op}: {all:?}"))
+/// A private containerd whose runc wrapper confines with the static `palisade-init`, the
+/// daemon with the `hardened` profile, and the hardened image imported.
+struct Bed {
+    bins: Binaries,
+    _dir: DaemonDir,
+    profiles: std::path::PathBuf,
+    containerd: Containerd,
+    daemon: Daemon,
 }
 
-#[test]
-fn landlock_enforces_the_profile_in_the_entrypoint_and_in_execs() {
-    if !palisade_testbed::require_privileged() {
-        return;
-    }
+fn bed() -> Bed {
     let statics = palisade_testbed::static_binaries().expect("static palisade-init and probe");
     let bins = Binaries::locate().expect("palisade binaries");
     let dir = DaemonDir::new().expect("daemon dir");
@@ -58,6 +60,19 @@ fn landlock_enforces_the_profile_in_the_entrypoint_and_in_execs() {
     };
     let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
     containerd.import(&hardened_image(&statics.probe), CTR_NAMESPACE).expect("import hardened");
+    Bed { bins, _dir: dir, profiles, containerd, daemon }
+}
+
+fn outcome<'a>(all: &'a [(String, String)], op: &str) -> &'a str {
+    all.iter().find(|(o, _)| o == op).map(|(_, r)| r.as_str()).unwrap_or_else(|| panic!("no outcome for {op}: {all:?}"))
+}
+
+#[test]
+fn landlock_enforces_the_profile_in_the_entrypoint_and_in_execs() {
+    if !palisade_testbed::require_privileged() {
+        return;
+    }
+    let Bed { bins, _dir, profiles, containerd, daemon } = bed();
     containerd.import(&image::busybox("docker.io/library/busybox:1.36"), CTR_NAMESPACE).expect("import busybox");
 
     // The entrypoint is confined: the attacks fail with Landlock's EACCES, the allowed write works.
@@ -154,24 +169,7 @@ fn the_mode_annotation_turns_the_same_attacks_into_reports() {
     if !palisade_testbed::require_privileged() {
         return;
     }
-    let statics = palisade_testbed::static_binaries().expect("static palisade-init and probe");
-    let bins = Binaries::locate().expect("palisade binaries");
-    let dir = DaemonDir::new().expect("daemon dir");
-    let profiles = std::env::temp_dir().join(palisade_testbed::unique_name("profiles"));
-    std::fs::create_dir_all(&profiles).expect("mkdir");
-    std::fs::write(profiles.join("hardened.yaml"), PROFILE).expect("profile");
-    let mut env = dir.wrapper_env(&bins);
-    env.push(("PALISADE_INIT".into(), statics.init.display().to_string()));
-    let containerd = Containerd::start(Options { env, ..Default::default() }).expect("start containerd");
-    let options = DaemonOptions {
-        rules: upstream_rules(),
-        host_monitoring: false,
-        nri_socket: None,
-        containerd_socket: Some(containerd.socket()),
-        options: vec![format!("profiles_dir={}", profiles.display())],
-    };
-    let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
-    containerd.import(&hardened_image(&statics.probe), CTR_NAMESPACE).expect("import hardened");
+    let Bed { bins, _dir, profiles, containerd, daemon } = bed();
     let name = palisade_testbed::unique_name("audit");
     let mut run = CtrRun::new(IMAGE, &name, &[]);
     run.runc_binary = Some(bins.runc_wrapper.clone());
