@@ -169,6 +169,8 @@ pub fn answer(req: Request, context: &Context) -> Reply {
             let confined_by = if enforce { *backend } else { None };
             // BPF-LSM marks the container itself once its cgroup is armed in the kernel.
             reg.set_backend(&state.id, confined_by.filter(|b| *b == Backend::Landlock));
+            // The policy reads the image's directories: not while holding up the event loop.
+            drop(reg);
             let landlock_policy =
                 (confined_by == Some(Backend::Landlock)).then(|| landlock::policy(profile, &bundle.rootfs, &bundle.mounts));
             tracing::info!(container_id = %state.id, profile = %profile.name, mode = %meta.mode, backend = confined_by.map_or("none", Backend::as_str), "prepared");
