@@ -19,5 +19,6 @@ mod protocol;
 pub use client::{request, ClientError};
 pub use config::{ConfigError, FailurePolicy, HookConfig, DEFAULT_CONFIG_PATH};
 pub use protocol::{
-    BundleFacts, ContainerSummary, DaemonStatus, MountFact, OciState, Phase, Reply, Request, PROTOCOL_VERSION,
+    BundleFacts, ContainerSummary, DaemonStatus, MountFact, OciState, Phase, PromotionReport, Reply, ReportExample,
+    Request, SettingReport, PROTOCOL_VERSION,
 };

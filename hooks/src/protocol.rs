@@ -130,6 +130,71 @@ pub enum Request {
     ListContainers { version: u32 },
     /// `palisade status`.
     Status { version: u32 },
+    /// `palisade capture`: the daemon writes what it sees to `path` (a Palisade capture) until
+    /// the client sends another line or closes the connection, or `duration_ms` passes. The
+    /// daemon answers [`Reply::CaptureStarted`] at once and [`Reply::CaptureEnded`] at the end.
+    Capture {
+        version: u32,
+        /// Absolute path of the file to create (an existing file is refused).
+        path: String,
+        /// Only this container's syscalls (full id, unique id prefix, or name).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        container: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
+    },
+    /// `palisade profiles report`: what the container's profile denied or would have denied.
+    ProfileReport {
+        version: u32,
+        /// Full id, unique id prefix, or name.
+        container: String,
+    },
+}
+
+/// What a profile denied, or would have denied in enforce mode, per setting: how a team
+/// decides whether a container can go from audit to enforce.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionReport {
+    /// The profile judged against (empty: none).
+    pub profile: String,
+    /// The container's mode while it was judged (empty for a recording).
+    #[serde(default)]
+    pub mode: String,
+    /// Wall-clock ns of the first and last decision (0: none yet).
+    pub first_ns: u64,
+    pub last_ns: u64,
+    /// One entry per profile setting that decided, most frequent first.
+    pub settings: Vec<SettingReport>,
+}
+
+/// One profile setting's decisions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingReport {
+    /// `deny_shells`, `deny_package_managers`, `exec.deny PATTERN`, `exec.allow`, `immutable`, ...
+    pub setting: String,
+    /// Actions it decided on.
+    pub count: u64,
+    /// Of those, how many the kernel refused (enforce mode with a backend).
+    pub enforced: u64,
+    /// Distinct (action, target) pairs, beyond the examples kept.
+    pub distinct_targets: u64,
+    /// The first decisions, one per distinct (action, target).
+    pub examples: Vec<ReportExample>,
+}
+
+/// One decision, as an example.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportExample {
+    pub time_ns: u64,
+    pub container_id: String,
+    pub container_name: String,
+    /// `exec`, `write`, ...
+    pub action: String,
+    pub target: String,
+    /// `command=...` or `pid=N`.
+    pub process: String,
+    /// How many decisions had this action and target.
+    pub count: u64,
 }
 
 /// The running daemon, as `palisade status` shows it.
@@ -207,6 +272,28 @@ pub enum Reply {
     Refused { reason: String },
     Containers { containers: Vec<ContainerSummary> },
     Status { status: Box<DaemonStatus> },
+    /// The capture file is open and the first frames written.
+    CaptureStarted {
+        path: String,
+        /// The container it is limited to (full id), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        container: Option<String>,
+    },
+    /// The capture is complete.
+    CaptureEnded {
+        records: u64,
+        bytes: u64,
+        kernel_drops: u64,
+        /// `duration`, `stopped`, `daemon stopping`, or the write error that ended it.
+        reason: String,
+    },
+    /// The answer to [`Request::ProfileReport`].
+    Report {
+        container_id: String,
+        container_name: String,
+        image: String,
+        report: Box<PromotionReport>,
+    },
     /// The request could not be served (bad version, unreadable cgroup, ...).
     Error { message: String },
 }

@@ -8,6 +8,7 @@ mod bench_audit;
 mod alert_sink;
 mod bench_overhead;
 mod bench_replay;
+mod capture_cmd;
 mod containers_cmd;
 mod rules_cmd;
 mod profiles_cmd;
@@ -45,8 +46,11 @@ enum Command {
     /// Validate per-image enforcement profiles, and show which one an image gets.
     #[command(subcommand)]
     Profiles(profiles_cmd::ProfilesCommand),
-    /// Evaluate recorded events offline (k8s audit event files) and print alerts and counts.
+    /// Evaluate recorded events offline (Palisade and .scap captures, k8s audit event files):
+    /// alerts, counts, and with --profile what a profile would have denied.
     Replay(replay_cmd::ReplayArgs),
+    /// Record what the running daemon sees into a file, for `palisade replay`.
+    Capture(capture_cmd::CaptureArgs),
     /// The running daemon: version, uptime, rules, containers, drops, kernel LSMs, backend.
     Status(status_cmd::StatusArgs),
     /// Print the version and the Falco engine version whose rule language is implemented.
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Command::Containers(args) => containers_cmd::run(args),
         Command::Status(args) => status_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
+        Command::Capture(args) => capture_cmd::run(args),
         Command::Profiles(cmd) => profiles_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Version => {

@@ -1,9 +1,13 @@
-//! `palisade profiles`: validate per-image profile files, and show which profile an image gets.
+//! `palisade profiles`: validate per-image profile files, show which profile an image gets,
+//! and ask the running daemon what a container's profile denied or would deny.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::{bail, Context};
 use clap::Subcommand;
+use palisade_hook::{Reply, Request, PROTOCOL_VERSION};
 use palisade_profiles::{MatchedBy, ProfileSet};
 
 #[derive(Debug, Subcommand)]
@@ -25,6 +29,20 @@ pub enum ProfilesCommand {
         /// The image's digest, when known separately.
         #[arg(long)]
         digest: Option<String>,
+    },
+    /// What a running container's profile denied (enforce) or would have denied (audit) since
+    /// the daemon started watching it, per profile setting with the first examples: whether the
+    /// container can be promoted from audit to enforce. For a recording, see `palisade replay
+    /// --profile`.
+    Report {
+        /// The container: full id, unique id prefix, or name (see `palisade containers`).
+        container: String,
+        /// The daemon's socket (`hook_socket` in its configuration).
+        #[arg(long, default_value = "/run/palisade/hook.sock", value_name = "PATH")]
+        socket: PathBuf,
+        /// The report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -65,6 +83,27 @@ pub fn run(cmd: ProfilesCommand) -> anyhow::Result<ExitCode> {
                 MatchedBy::Builtin => "nothing matched and no default profile: built-in audit default".into(),
             };
             println!("{}\t{why}", r.profile.name);
+            Ok(ExitCode::SUCCESS)
+        }
+        ProfilesCommand::Report { container, socket, json } => {
+            let req = Request::ProfileReport { version: PROTOCOL_VERSION, container };
+            let reply = palisade_hook::request(&socket, &req, Duration::from_secs(5))
+                .with_context(|| format!("asking the daemon at {} (is `palisade run` running?)", socket.display()))?;
+            let (container_id, container_name, image, report) = match reply {
+                Reply::Report { container_id, container_name, image, report } => (container_id, container_name, image, report),
+                Reply::Error { message } => bail!("the daemon says: {message}"),
+                other => bail!("unexpected reply from the daemon: {other:?}"),
+            };
+            if json {
+                let value = serde_json::json!({
+                    "container_id": container_id, "container_name": container_name, "image": image, "report": report,
+                });
+                println!("{value}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mode = if report.mode.is_empty() { String::new() } else { format!(", mode {}", report.mode) };
+            println!("container {container_name} ({}) image {image}{mode}", container_id.get(..12).unwrap_or(&container_id));
+            print!("{}", palisade::promotion::render(&report));
             Ok(ExitCode::SUCCESS)
         }
     }

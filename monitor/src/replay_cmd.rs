@@ -1,30 +1,47 @@
 //! `palisade replay`: evaluate recorded events offline and print their alerts and a per-rule
-//! summary. Sources: syscall captures (`.scap`, sysdig/Falco format, plain or gzip: detected
-//! by their magic when `--source` is not given) and files of Kubernetes audit events
-//! (`--source k8s_audit`: an `EventList`, an `Event`, or JSON lines as `--audit-log-path`
-//! writes).
+//! summary. Sources, told apart by their first bytes unless `--source` says: Palisade
+//! captures (`palisade capture`), syscall captures (`.scap`, sysdig/Falco format, plain or
+//! gzip) and files of Kubernetes audit events (`--source k8s_audit`: an `EventList`, an
+//! `Event`, or JSON lines as `--audit-log-path` writes).
+//!
+//! `--profile` judges a Palisade capture's containers under per-image profiles in enforce
+//! mode and reports, per profile setting, what would have been denied: the audit→enforce
+//! promotion report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use palisade::replay;
+use palisade::containers::ContainerMeta;
+use palisade::pipeline::{Emitted, Evaluator};
+use palisade::promotion::{self, Tally};
+use palisade::{recording, replay};
+use palisade_profiles::{Mode, ProfileSet};
 use palisade_rules::alert::Alert;
 use palisade_rules::{Loader, Priority, RuleMatching, Ruleset, Source};
 use palisade_scap::Capture;
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["files", "profile"])))]
 pub struct ReplayArgs {
     /// A rules file; repeat to load several in order.
-    #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
+    #[arg(short = 'r', long = "rules-file", value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// The event source of FILE (default: `syscall` for a .scap capture, else `k8s_audit`).
+    /// Report what these per-image profiles, in enforce mode, would have denied in a Palisade
+    /// capture: per setting, counts and the first examples. A file or directory; if it holds
+    /// one profile, that profile judges every container of the capture, otherwise each
+    /// container gets the profile its image matches, as in the daemon.
+    #[arg(long, value_name = "PATH")]
+    profile: Option<PathBuf>,
+    /// The event source of FILE (default: `syscall` for a Palisade or .scap capture, else
+    /// `k8s_audit`).
     #[arg(long, value_parser = ["k8s_audit", "syscall"])]
     source: Option<String>,
-    /// Print alerts as Falco JSON instead of text.
+    /// Print alerts (and the --profile report) as JSON instead of text.
     #[arg(long)]
     json: bool,
     /// Only alert for rules at least this severe.
@@ -78,6 +95,14 @@ fn print_counts(counts: &BTreeMap<String, u64>) {
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let raw = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    if args.source.as_deref() != Some("k8s_audit") && recording::Reader::is_capture(&raw) {
+        let rules = load_rules(&args)?;
+        let profiles = args.profile.as_ref().map(|p| load_profiles(p)).transpose()?;
+        return replay_palisade(&args, &rules, profiles.as_ref(), &raw);
+    }
+    if args.profile.is_some() {
+        bail!("{}: --profile needs a Palisade capture (`palisade capture`): other recordings carry no container mounts or images", args.file.display());
+    }
     let capture = match args.source.as_deref() {
         Some("k8s_audit") => None,
         Some(_) => Some(Capture::from_bytes(raw, palisade_scap::DEFAULT_LIMIT)),
@@ -129,6 +154,111 @@ fn replay_scap(args: &ReplayArgs, rules: &Ruleset, cap: &Capture) -> anyhow::Res
         summary.events_read,
         summary.events_evaluated,
         summary.threads_seeded,
+        args.file.display()
+    );
+    print_counts(&counts);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_profiles(path: &std::path::Path) -> anyhow::Result<ProfileSet> {
+    ProfileSet::load(&[path.to_owned()]).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the profiles have errors:\n{}", lines.join("\n"))
+    })
+}
+
+/// Each container's metadata as a profile of `profiles` in enforce mode would judge it.
+struct Judges<'a> {
+    profiles: &'a ProfileSet,
+    /// By container id.
+    judged: HashMap<String, Arc<ContainerMeta>>,
+    /// By profile name.
+    tallies: BTreeMap<String, Tally>,
+}
+
+impl Judges<'_> {
+    fn judge(&mut self, data: &palisade::event::EventData, container: &ContainerMeta, hostname: &str) {
+        let profiles = self.profiles;
+        let meta = self.judged.entry(container.full_id.clone()).or_insert_with(|| {
+            let profile = match profiles.profiles() {
+                [only] => only,
+                _ => {
+                    let digest = (!container.image.digest.is_empty()).then_some(container.image.digest.as_str());
+                    profiles.for_image(&container.image.full, digest)
+                }
+            };
+            Arc::new(ContainerMeta {
+                profile: Some(Arc::new(profile.clone())),
+                mode: Mode::Enforce,
+                judged_in_kernel: false,
+                ..container.clone()
+            })
+        });
+        if let Some(d) = palisade::would_deny::judge(data, meta, hostname) {
+            let name = meta.profile.as_ref().map_or("", |p| p.name.as_str());
+            let tally = self.tallies.entry(name.to_owned()).or_insert_with(|| Tally::new(name, ""));
+            tally.record(&d, &container.full_id, &container.name);
+        }
+    }
+}
+
+/// A Palisade capture: the daemon's pipeline again, on the recorded state.
+fn replay_palisade(args: &ReplayArgs, rules: &Ruleset, profiles: Option<&ProfileSet>, raw: &[u8]) -> anyhow::Result<ExitCode> {
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut write_err = None;
+    let mut matches = Vec::new();
+    let mut evaluator: Option<Evaluator> = None;
+    let mut judges = profiles.map(|profiles| Judges { profiles, judged: HashMap::new(), tallies: BTreeMap::new() });
+    let summary = recording::replay::run(raw, |ev| {
+        let evaluator = evaluator.get_or_insert_with(|| Evaluator::new(ev.hostname.to_owned()));
+        if let (Some(j), Some(c)) = (judges.as_mut(), ev.container) {
+            j.judge(ev.data, c, evaluator.hostname());
+        }
+        if args.files.is_empty() {
+            return; // --profile alone: the report only
+        }
+        evaluator.evaluate(rules, ev.data, ev.table, ev.users, ev.container, &mut matches, &mut |emitted| {
+            let alert = match &emitted {
+                Emitted::Rule { alert, .. } => alert,
+                Emitted::Decision(d) => &d.alert,
+            };
+            *counts.entry(alert.rule.clone()).or_default() += 1;
+            let line = if args.json { alert.to_json(true, true).to_string() } else { alert.to_text() };
+            if let Err(e) = writeln!(out, "{line}") {
+                write_err.get_or_insert(e);
+            }
+        });
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    if let Some(j) = &judges {
+        let reports: Vec<_> = if j.tallies.is_empty() {
+            j.profiles.profiles().iter().map(|p| Tally::new(&p.name, "").report()).take(1).collect()
+        } else {
+            j.tallies.values().map(Tally::report).collect()
+        };
+        for r in &reports {
+            let text = if args.json { format!("{}\n", serde_json::to_string(r)?) } else { promotion::render(r) };
+            if let Err(e) = out.write_all(text.as_bytes()) {
+                write_err.get_or_insert(e);
+            }
+        }
+    }
+    out.flush().ok();
+    if let Some(e) = write_err {
+        return Err(e).context("writing alerts");
+    }
+    let ended = match &summary.end {
+        Some(end) => format!("ended: {}; {} kernel drops while capturing", end.reason, end.kernel_drops),
+        None => "cut short: no END frame".to_owned(),
+    };
+    eprintln!(
+        "replayed {} records ({} events evaluated, {} processes and {} containers from the capture; {ended}) from {}",
+        summary.records,
+        summary.events,
+        summary.processes,
+        summary.containers,
         args.file.display()
     );
     print_counts(&counts);

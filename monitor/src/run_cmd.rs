@@ -30,14 +30,17 @@ use palisade::containers::containerd::Containerd;
 use palisade::containers::nri::NriRegistry;
 use palisade::containers::{hook_server, Backend, Registry, SharedRegistry};
 use palisade::event::EventBuilder;
+use palisade::containers::ContainerMeta;
 use palisade::kernel::{decode, Kernel, Record};
+use palisade::pipeline::{Emitted, Evaluator};
+use palisade::promotion::Tally;
+use palisade::recording::session::{Captures, DaemonFacts};
 use palisade::mounts;
 use palisade::process::{ProcessTable, Users};
 use palisade::rules_load::{self, LoadedRules};
 use palisade_hook::DaemonStatus;
 use palisade_metrics::Metrics;
 use palisade_rules::alert::Alert;
-use palisade_rules::output::OutputFormat;
 use palisade_rules::Source;
 
 use crate::alert_sink::AlertSink;
@@ -48,10 +51,6 @@ const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
 /// Where the configuration is read from when `-c` is not given (absent: built-in defaults).
 const DEFAULT_CONFIG: &str = "/etc/palisade/palisade.yaml";
-/// Appended to every alert (Falco's `append_output`), so each says which container it is from.
-const CONTAINER_OUTPUT: &str = "container_id=%container.id container_name=%container.name \
-     container_image_repository=%container.image.repository container_image_tag=%container.image.tag \
-     k8s_ns_name=%k8s.ns.name k8s_pod_name=%k8s.pod.name";
 
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
@@ -113,6 +112,22 @@ impl RunArgs {
             config.rules_files = self.files.clone();
         }
         Ok(config)
+    }
+}
+
+/// Wall-clock ns now.
+fn wall_ns() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Counts a profile decision in its container's promotion report (`palisade profiles report`).
+fn tally_decision(control: &palisade::control::Control, c: &ContainerMeta, d: &palisade::would_deny::Decision) {
+    if let Ok(mut reports) = control.reports.lock() {
+        let profile = c.profile.as_ref().map_or("", |p| p.name.as_str());
+        reports
+            .entry(c.full_id.clone())
+            .or_insert_with(|| Tally::new(profile, c.mode.as_str()))
+            .record(d, &c.full_id, &c.name);
     }
 }
 
@@ -198,12 +213,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         enforcement_backend: backend_text,
         ..crate::status_cmd::kernel_facts()
     });
+    let (control, capture_requests) = palisade::control::Control::new();
+    let control = Arc::new(control);
+    let mut captures = Captures::new(capture_requests);
     let hooks = Arc::new(hook_server::Context {
         registry: SharedRegistry::clone(&registry),
         containerd: Some(containerd),
         status,
         fail_closed: config.fail_closed,
         backend,
+        control: Arc::clone(&control),
     });
     hook_server::spawn(&config.hook_socket, Arc::clone(&hooks))?;
     let nri = if config.nri.enabled {
@@ -231,8 +250,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         plan.summary,
     );
 
-    let container_output = OutputFormat::compile(CONTAINER_OUTPUT, Source::Syscall)
-        .map_err(|e| anyhow::anyhow!("container output format: {}", e.message))?;
+    let evaluator = Evaluator::new(hostname.clone());
+    let facts = |rule_files: &[PathBuf], config: &Config| DaemonFacts {
+        hostname: hostname.clone(),
+        boot_to_wall_ns: boot_to_wall,
+        rules_files: rule_files.iter().map(|f| f.display().to_string()).collect(),
+        host_monitoring: config.host_monitoring,
+    };
+    let mut daemon_facts = facts(&rule_files, &config);
     let mut stats = Stats::default();
     let mut drops = crate::alert_sink::DropReporter::new(&config.syscall_event_drops);
     let mut last_housekeeping = Instant::now();
@@ -242,6 +267,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     loop {
         kernel.wait(DRAIN_INTERVAL)?;
         let stopping = stop.load(Ordering::Relaxed);
+        captures.poll(&daemon_facts, &table, &users, wall_ns(), kernel.drops());
         // Per drain: the matches borrow the ruleset, which a reload may replace below.
         let mut matches = Vec::new();
         kernel.drain(|bytes| {
@@ -260,29 +286,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
+            let container = registry.lock().ok().and_then(|r| r.lookup(rec.header().cgroup_id));
+            if captures.is_active() {
+                captures.record(&rec, container.as_ref());
+            }
             let Some(data) = builder.build(rec, &mut table) else { return };
             stats.events += 1;
             metrics.event(data.type_name);
-            let container = registry.lock().ok().and_then(|r| r.lookup(data.cgroup_id));
-            if let Some(c) = container.as_deref() {
-                if let Some(d) = palisade::would_deny::judge(&data, c, &hostname) {
-                    stats.alerts += 1;
-                    metrics.decision(c.profile.as_ref().map_or("", |p| p.name.as_str()), d.enforced);
-                    sink.send(&d.alert);
-                }
-            }
-            if data.is_failed_exec() {
-                return;
-            }
-            let event = data.view(&table, &users, container.as_deref());
-            rules.evaluate(Source::Syscall, &event, &mut matches);
-            for rule in &matches {
+            let c = container.as_deref();
+            evaluator.evaluate(&rules, &data, &table, &users, c, &mut matches, &mut |emitted| {
                 stats.alerts += 1;
-                metrics.alert(&rule.name, rule.priority.name());
-                let mut alert = Alert::new(rule, &event, data.time_ns, &hostname);
-                alert.append_output(&container_output, &event);
-                sink.send(&alert);
-            }
+                match emitted {
+                    Emitted::Rule { rule, alert } => {
+                        metrics.alert(&rule.name, rule.priority.name());
+                        sink.send(&alert);
+                    }
+                    Emitted::Decision(d) => {
+                        let Some(c) = c else { return };
+                        tally_decision(&control, c, &d);
+                        metrics.decision(c.profile.as_ref().map_or("", |p| p.name.as_str()), d.enforced);
+                        sink.send(&d.alert);
+                    }
+                }
+            });
         });
         if let Some(a) = &audit {
             while let Ok(batch) = a.queue.rx.try_recv() {
@@ -309,6 +335,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     continue;
                 };
                 let decision = palisade::would_deny::from_kernel(&d, &meta, boot_to_wall, &hostname);
+                tally_decision(&control, &meta, &decision);
                 stats.alerts += 1;
                 metrics.decision(meta.profile.as_ref().map_or("", |p| p.name.as_str()), decision.enforced);
                 sink.send(&decision.alert);
@@ -321,6 +348,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             metrics.set_kernel_drops(kernel_drops);
             drops.check(kernel_drops, &mut sink, &hostname);
             sink.report(&metrics);
+            if let Ok(r) = registry.lock() {
+                control.retain_reports(&r);
+            }
             let tracked = registry.lock().map(|r| r.armed_count()).unwrap_or(0);
             metrics.set_containers(tracked as u64);
             if let Ok(mut s) = hooks.status.lock() {
@@ -372,6 +402,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                         }
                         rules = loaded.ruleset;
                         rule_files = loaded.files;
+                        daemon_facts = facts(&rule_files, &new_config);
                         plan = new_plan;
                         config = new_config;
                         reloads += 1;
@@ -396,7 +427,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             watched_mtimes = mtimes(&watched);
         }
         if stopping {
-            break; // after one more drain: what arrived before the signal still counts
+            // After one more drain: what arrived before the signal still counts.
+            captures.end_all("daemon stopping", wall_ns(), kernel.drops());
+            break;
         }
     }
     if let Some(nri) = nri {

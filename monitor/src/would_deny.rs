@@ -30,7 +30,30 @@ pub struct Decision {
     pub alert: Alert,
     /// Whether the kernel refused the action (else it happened).
     pub enforced: bool,
+    /// The profile setting that denies it: `deny_shells`, `deny_package_managers`,
+    /// `exec.deny PATTERN`, `exec.allow`, `exec (not from the image)`, `immutable`.
+    pub setting: String,
+    /// `exec`, `write`, or the BPF-LSM hook's action (`open`, `unlink`, `mount`, ...).
+    pub action: String,
+    /// The file (or mount point) acted on.
+    pub target: String,
+    /// Who acted: the command line (user-space decisions) or `pid=N` (BPF-LSM decisions).
+    pub process: String,
 }
+
+/// The profile setting behind an exec denial.
+fn exec_setting(denial: &palisade_profiles::ExecDenial) -> String {
+    use palisade_profiles::ExecDenial;
+    match denial {
+        ExecDenial::Shell => "deny_shells".into(),
+        ExecDenial::PackageManager => "deny_package_managers".into(),
+        ExecDenial::Denied(p) => format!("exec.deny {p}"),
+        ExecDenial::NotAllowed => "exec.allow".into(),
+    }
+}
+
+/// The setting for an immutability decision.
+const IMMUTABLE: &str = "immutable";
 
 /// What the profile of `meta` says about event `data`; `None` when it allows it.
 pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<Decision> {
@@ -40,10 +63,10 @@ pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<D
     }
     let p = &data.process;
     let refused = |res: i64| meta.enforced_by.is_some() && (res == -i64::from(libc_errno::EACCES) || res == -i64::from(libc_errno::EPERM));
-    let (action, target, reason, res) = match &data.call {
+    let (action, target, reason, res, setting) = match &data.call {
         None if data.type_name == "execve" => {
             let denial = profile.check_exec(&p.exepath, None).err()?;
-            ("exec", p.exepath.clone(), denial.to_string(), 0)
+            ("exec", p.exepath.clone(), denial.to_string(), 0, exec_setting(&denial))
         }
         None => return None,
         Some(call) if data.is_failed_exec() => {
@@ -52,7 +75,7 @@ pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<D
             if !refused(data.res) {
                 return None;
             }
-            ("exec", path.to_owned(), denial.to_string(), data.res)
+            ("exec", path.to_owned(), denial.to_string(), data.res, exec_setting(&denial))
         }
         Some(call) => {
             if data.res < 0 && !refused(data.res) {
@@ -60,7 +83,8 @@ pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<D
             }
             let mounts: Vec<PathBuf> = meta.mounts.iter().map(|m| PathBuf::from(&m.destination)).collect();
             let path = call.attempted_writes().into_iter().find(|w| !profile.write_allowed(Path::new(w), &mounts))?;
-            ("write", path.to_owned(), "immutable: outside the declared mounts and allow_write".into(), data.res.min(0))
+            let reason = "immutable: outside the declared mounts and allow_write".into();
+            ("write", path.to_owned(), reason, data.res.min(0), IMMUTABLE.to_owned())
         }
     };
     let enforced = res < 0;
@@ -75,6 +99,7 @@ pub fn judge(data: &EventData, meta: &ContainerMeta, hostname: &str) -> Option<D
         profile: &profile.name,
         comm: &p.comm,
         process: ("proc.cmdline", FieldValue::Text(p.cmdline()), format!("command={}", p.cmdline())),
+        setting,
     };
     Some(verdict.decision(meta, hostname))
 }
@@ -94,11 +119,13 @@ struct Verdict<'a> {
     comm: &'a str,
     /// The field identifying the process beyond its name, and its `key=value` in the output.
     process: (&'static str, FieldValue, String),
+    /// The profile setting that denies it.
+    setting: String,
 }
 
 impl Verdict<'_> {
     fn decision(self, meta: &ContainerMeta, hostname: &str) -> Decision {
-        let Verdict { time_ns, action, target, reason, res, enforced, backend, profile, comm, process } = self;
+        let Verdict { time_ns, action, target, reason, res, enforced, backend, profile, comm, process, setting } = self;
         let verb = if enforced { "denied" } else { "would deny" };
         let text = |s: &str| FieldValue::Text(s.to_owned());
         let output = format!(
@@ -135,7 +162,7 @@ impl Verdict<'_> {
                 ("mode".into(), Json::String(meta.mode.to_string())),
             ],
         };
-        Decision { alert, enforced }
+        Decision { alert, enforced, setting, action: action.to_owned(), target: target.to_owned(), process: process.2 }
     }
 }
 
@@ -169,6 +196,13 @@ pub fn from_kernel(d: &palisade_lsm::Decision, meta: &ContainerMeta, boot_to_wal
         profile: meta.profile.as_ref().map_or("", |p| p.name.as_str()),
         comm: &d.comm,
         process: ("proc.pid", FieldValue::Number(i128::from(d.pid)), format!("pid={}", d.pid)),
+        setting: match d.reason {
+            palisade_lsm::Reason::Shell => "deny_shells".into(),
+            palisade_lsm::Reason::PackageManager => "deny_package_managers".into(),
+            palisade_lsm::Reason::ExecDenied => "exec.deny".into(),
+            palisade_lsm::Reason::NotFromImage => "exec (not from the image)".into(),
+            palisade_lsm::Reason::Immutable => IMMUTABLE.into(),
+        },
     };
     verdict.decision(meta, hostname)
 }

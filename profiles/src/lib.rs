@@ -49,6 +49,7 @@ pub mod glob;
 mod load;
 pub mod profile;
 pub mod reference;
+mod render;
 mod set;
 
 use std::path::PathBuf;

@@ -41,6 +41,8 @@ pub struct Context {
     /// What confines containers whose profile is enforced; `None`: nothing can, they are only
     /// reported (and refused when `fail_closed` is set).
     pub backend: Option<Backend>,
+    /// Captures and promotion reports.
+    pub control: Arc<crate::control::Control>,
 }
 
 pub fn spawn(socket: &Path, context: Arc<Context>) -> Result<std::thread::JoinHandle<()>, HookServerError> {
@@ -77,6 +79,11 @@ fn serve(stream: UnixStream, context: &Context) {
     }
     let started = std::time::Instant::now();
     let reply = match serde_json::from_str::<Request>(&line) {
+        Ok(Request::Capture { version, path, container, duration_ms }) if version == PROTOCOL_VERSION => {
+            // Holds the connection until the capture ends.
+            let (registry, control) = (&context.registry, &context.control);
+            return crate::control::serve_capture(&stream, registry, control, &path, container.as_deref(), duration_ms);
+        }
         Ok(req) => answer(req, context),
         Err(e) => Reply::Error { message: format!("bad request: {e}") },
     };
@@ -92,7 +99,15 @@ fn serve(stream: UnixStream, context: &Context) {
 /// `containerd` (outside the registry lock) when its spec does not name it, so that the
 /// container's first event already carries it.
 pub fn answer(req: Request, context: &Context) -> Reply {
-    let Context { registry, containerd, status, fail_closed, backend } = context;
+    let Context { registry, containerd, status, fail_closed, backend, control } = context;
+    match &req {
+        Request::Capture { version, .. } | Request::ProfileReport { version, .. } if *version != PROTOCOL_VERSION => {
+            return Reply::Error { message: format!("protocol version {version}, this daemon speaks {PROTOCOL_VERSION}") };
+        }
+        Request::Capture { .. } => return Reply::Error { message: "a capture is served on its own connection".into() },
+        Request::ProfileReport { container, .. } => return crate::control::report(registry, control, container),
+        _ => {}
+    }
     let mut facts = match &req {
         Request::Hook { phase: Phase::CreateRuntime, state, bundle, .. } => {
             Some(Facts::from_hook(state, bundle.as_deref().unwrap_or(&Default::default())))
@@ -180,5 +195,6 @@ pub fn answer(req: Request, context: &Context) -> Reply {
             reg.stopped(&state.id);
             Reply::Ok
         }
+        Request::Capture { .. } | Request::ProfileReport { .. } => Reply::Error { message: "answered above".into() },
     }
 }

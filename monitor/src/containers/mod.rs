@@ -17,7 +17,7 @@ use crate::process::Users;
 pub use registry::{Registry, SharedRegistry};
 
 /// A container image reference split as Falco splits it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImageRef {
     /// As given: `docker.io/library/nginx:1.25`.
     pub full: String,
@@ -47,7 +47,7 @@ impl ImageRef {
 }
 
 /// The pod of a CRI container.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PodMeta {
     pub name: String,
     pub namespace: String,
@@ -94,6 +94,11 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend [`Backend::as_str`] names.
+    pub fn from_name(name: &str) -> Option<Backend> {
+        [Backend::Landlock, Backend::BpfLsm].into_iter().find(|b| b.as_str() == name)
+    }
+
     /// `landlock` or `bpf-lsm`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -14,7 +14,7 @@ use aya::{Btf, Ebpf};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use palisade_ebpf::abi::{OpenFilter, SyscallConf};
-pub use record::{decode, Caps, ExeImage, Record};
+pub use record::{decode, Caps, ExeImage, Header, Record, SyscallRecord};
 pub use scope::Scope;
 
 /// Why the kernel side could not be set up.

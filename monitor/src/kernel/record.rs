@@ -6,7 +6,7 @@ use palisade_ebpf::abi::{self, kind, DecodeError, ExecEvent, ExitEvent, FdInfo, 
 pub type Header = abi::EventHeader;
 
 /// The executed file as exec found it: Falco's `proc.exe_ino*`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExeImage {
     /// Inode number.
     pub ino: u64,
@@ -17,7 +17,7 @@ pub struct ExeImage {
 }
 
 /// Capability sets, bit N = capability N: Falco's `thread.cap_*`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Caps {
     /// Inheritable set.
     pub inheritable: u64,
@@ -73,6 +73,16 @@ pub enum Record {
     },
     /// The exit of a captured syscall.
     Syscall(Box<SyscallRecord>),
+}
+
+impl Record {
+    /// The common fields.
+    pub fn header(&self) -> &Header {
+        match self {
+            Record::Exec { hdr, .. } | Record::Fork { hdr, .. } | Record::Exit { hdr, .. } => hdr,
+            Record::Syscall(s) => &s.hdr,
+        }
+    }
 }
 
 /// The exit of a syscall, decoded.

@@ -11,8 +11,10 @@ use std::path::Path;
 use crate::kernel::{Caps, ExeImage, Record};
 pub use users::Users;
 
-/// What we know of one process (thread group).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What we know of one process (thread group). Serialized in captures' process tables
+/// (absent fields read as their defaults).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Process {
     /// Process id (tgid).
     pub pid: u32,
@@ -104,6 +106,11 @@ impl ProcessTable {
     /// A process by pid.
     pub fn get(&self, pid: u32) -> Option<&Process> {
         self.procs.get(&pid)
+    }
+
+    /// Every known process, in no particular order.
+    pub fn processes(&self) -> impl Iterator<Item = &Process> {
+        self.procs.values()
     }
 
     /// Number of processes known.

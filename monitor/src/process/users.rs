@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+/// (id, name) pairs.
+pub type IdNames = Vec<(u32, String)>;
+
 /// uid → name and gid → name maps.
 #[derive(Debug, Default, Clone)]
 pub struct Users {
@@ -33,6 +36,16 @@ impl Users {
     /// Names from lists of (uid, name) and (gid, name), as a capture's user list holds them.
     pub fn from_lists(users: impl IntoIterator<Item = (u32, String)>, groups: impl IntoIterator<Item = (u32, String)>) -> Users {
         Users { users: users.into_iter().collect(), groups: groups.into_iter().collect() }
+    }
+
+    /// The (uid, name) and (gid, name) lists, sorted by id: what a capture stores.
+    pub fn lists(&self) -> (IdNames, IdNames) {
+        let sorted = |m: &HashMap<u32, String>| {
+            let mut v: Vec<(u32, String)> = m.iter().map(|(k, n)| (*k, n.clone())).collect();
+            v.sort();
+            v
+        };
+        (sorted(&self.users), sorted(&self.groups))
     }
 
     /// A user's name.

@@ -226,6 +226,44 @@ impl Daemon {
             .collect()
     }
 
+    /// Starts `palisade capture -o OUTPUT [--container ID]` and waits until the daemon has
+    /// started writing.
+    pub fn capture(&self, output: &Path, container: Option<&str>) -> Result<Capture> {
+        let mut cmd = Command::new(&self.palisade);
+        cmd.args(["capture", "--socket"]).arg(&self.socket).arg("-o").arg(output);
+        if let Some(c) = container {
+            cmd.args(["--container", c]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("spawn palisade capture", e))?;
+        let mut stderr = BufReader::new(child.stderr.take().ok_or_else(|| Error::Invalid("no stderr".into()))?);
+        let mut first = String::new();
+        stderr.read_line(&mut first).map_err(|e| Error::io("read palisade capture", e))?;
+        if !first.contains("capturing") {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::Invalid(format!("palisade capture did not start: {first}")));
+        }
+        Ok(Capture { child, stderr, started: first })
+    }
+
+    /// `palisade profiles report --json CONTAINER`.
+    pub fn profiles_report(&self, container: &str) -> Result<serde_json::Value> {
+        let out = Command::new(&self.palisade)
+            .args(["profiles", "report", "--json", "--socket"])
+            .arg(&self.socket)
+            .arg(container)
+            .output()
+            .map_err(|e| Error::io("palisade profiles report", e))?;
+        if !out.status.success() {
+            return Err(Error::Invalid(format!("palisade profiles report: {}", String::from_utf8_lossy(&out.stderr))));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| Error::Invalid(format!("profiles report: {e}")))
+    }
+
     /// Kills the daemon without a clean shutdown (a crash, for restart tests).
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -250,6 +288,54 @@ impl Daemon {
             .map(|l| serde_json::from_str(l).map_err(|e| Error::Invalid(format!("alert line {l:?}: {e}"))))
             .collect::<Result<Vec<_>>>()?;
         Ok(DaemonOutput { alerts, stderr })
+    }
+}
+
+/// A running `palisade capture`.
+pub struct Capture {
+    child: Child,
+    stderr: BufReader<std::process::ChildStderr>,
+    started: String,
+}
+
+impl Capture {
+    /// Ends it as Ctrl-C does; returns what it printed (start and end lines). A capture that
+    /// did not end cleanly (exit status) is an error.
+    pub fn stop(mut self) -> Result<String> {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        let mut rest = String::new();
+        let _ = self.stderr.read_to_string(&mut rest);
+        let status = self.child.wait().map_err(|e| Error::io("wait palisade capture", e))?;
+        let text = format!("{}{rest}", self.started);
+        if !status.success() {
+            return Err(Error::Invalid(format!("palisade capture: {status}:\n{text}")));
+        }
+        Ok(text)
+    }
+}
+
+/// `palisade replay ARGS...`: the JSON lines it printed, and its stderr. A failed replay is an
+/// error.
+pub fn replay(bins: &Binaries, args: &[&std::ffi::OsStr]) -> Result<(Vec<serde_json::Value>, String)> {
+    let out = Command::new(&bins.palisade).arg("replay").args(args).output().map_err(|e| Error::io("palisade replay", e))?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        return Err(Error::Invalid(format!("palisade replay: {}:\n{stderr}", out.status)));
+    }
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).map_err(|e| Error::Invalid(format!("replay line {l:?}: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((lines, stderr))
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

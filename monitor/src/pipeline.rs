@@ -1,0 +1,80 @@
+//! What happens to one syscall-source event, in the daemon and in a replay alike: the
+//! container's profile judges it ([`crate::would_deny`]), then the rules evaluate it. One
+//! function for both, so a replayed capture alerts exactly as the daemon did.
+
+use palisade_rules::alert::Alert;
+use palisade_rules::output::OutputFormat;
+use palisade_rules::{Rule, Ruleset, Source};
+
+use crate::containers::ContainerMeta;
+use crate::event::EventData;
+use crate::process::{ProcessTable, Users};
+use crate::would_deny::{self, Decision};
+
+/// Appended to every rule alert (Falco's `append_output`), so each says which container it is
+/// from.
+pub const CONTAINER_OUTPUT: &str = "container_id=%container.id container_name=%container.name \
+     container_image_repository=%container.image.repository container_image_tag=%container.image.tag \
+     k8s_ns_name=%k8s.ns.name k8s_pod_name=%k8s.pod.name";
+
+/// One alert an event raised.
+#[derive(Debug)]
+pub enum Emitted<'r> {
+    /// A rule matched.
+    Rule { rule: &'r Rule, alert: Alert },
+    /// The container's profile denied, or would deny, the action.
+    Decision(Decision),
+}
+
+/// Evaluates events into alerts for one host.
+#[derive(Debug)]
+pub struct Evaluator {
+    container_output: OutputFormat,
+    hostname: String,
+}
+
+impl Evaluator {
+    /// Alerts will name `hostname`.
+    pub fn new(hostname: String) -> Evaluator {
+        // The format is a constant of ours: a failure is a bug caught by every test run.
+        let container_output = OutputFormat::compile(CONTAINER_OUTPUT, Source::Syscall)
+            .unwrap_or_else(|e| panic!("CONTAINER_OUTPUT does not compile: {}", e.message));
+        Evaluator { container_output, hostname }
+    }
+
+    /// The host's name, as alerts carry it.
+    pub fn hostname(&self) -> &str {
+        &self.hostname
+    }
+
+    /// Judges and evaluates `data` (of a process in `container`, or on the host), handing each
+    /// alert to `emit`: the profile's decision first, then the matching rules in order. A
+    /// failed exec is judged but not shown to the rules (see [`EventData::is_failed_exec`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn evaluate<'r>(
+        &self,
+        rules: &'r Ruleset,
+        data: &EventData,
+        table: &ProcessTable,
+        users: &Users,
+        container: Option<&ContainerMeta>,
+        matches: &mut Vec<&'r Rule>,
+        emit: &mut dyn FnMut(Emitted<'r>),
+    ) {
+        if let Some(c) = container {
+            if let Some(d) = would_deny::judge(data, c, &self.hostname) {
+                emit(Emitted::Decision(d));
+            }
+        }
+        if data.is_failed_exec() {
+            return;
+        }
+        let event = data.view(table, users, container);
+        rules.evaluate(Source::Syscall, &event, matches);
+        for rule in matches.iter() {
+            let mut alert = Alert::new(rule, &event, data.time_ns, &self.hostname);
+            alert.append_output(&self.container_output, &event);
+            emit(Emitted::Rule { rule, alert });
+        }
+    }
+}
