@@ -19,7 +19,7 @@ if [ "$fuzz_seconds" -gt 0 ]; then
     fi
     # cargo-fuzz needs nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets the stable
     # toolchain (the only one on these machines) accept them.
-    for target in condition_parser rule_loader scap_reader; do
+    for target in condition_parser rule_loader scap_reader capture_reader; do
         echo "== fuzz $target for ${fuzz_seconds}s"
         (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
             -max_total_time="$fuzz_seconds" -max_len=4096 -print_final_stats=1 2>&1 | tail -n 12)

@@ -1,8 +1,14 @@
 //! `palisade bench replay`: capture events per second through `palisade replay`'s pipeline
-//! on one core — block and event parsing, conversion to kernel records, process and fd
-//! state, and rule evaluation — over a synthetic capture built in memory: a few processes
-//! opening, reading, fstat-ing and closing files, with an execve (and its clone) every 100
-//! syscalls, as v2 event blocks (the current on-disk format).
+//! on one core over a synthetic capture built in memory.
+//!
+//! - `--format scap`: block and event parsing, conversion to kernel records, process and fd
+//!   state, and rule evaluation; a few processes opening, reading, fstat-ing and closing
+//!   files, with an execve (and its clone) every 100 syscalls, as v2 event blocks (the
+//!   current on-disk format).
+//! - `--format palisade`: a Palisade capture (`palisade capture`) of what the daemon records
+//!   for such a workload: opens (read and write) with their fds described, and a fork, exec
+//!   and exit every 16 opens; frames are decoded, the process table kept, and every event
+//!   judged and evaluated by the daemon's own pipeline.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +28,9 @@ pub struct ReplayBenchArgs {
     /// Measured rounds (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
+    /// The capture format.
+    #[arg(long, default_value = "scap", value_parser = ["scap", "palisade"])]
+    pub format: String,
 }
 
 /// Builds a capture in memory.
@@ -142,6 +151,9 @@ pub fn run(args: ReplayBenchArgs) -> anyhow::Result<ExitCode> {
     }
     let Some(mut rules) = loader.compile().ruleset else { bail!("the rules files have errors") };
     rules.set_rule_matching(RuleMatching::First);
+    if args.format == "palisade" {
+        return run_palisade(&args, &rules);
+    }
     let capture = synthetic(args.events);
     eprintln!("synthetic capture: {} bytes, {} rules active", capture.len(), rules.active_count());
     let mut results = Vec::new();
@@ -166,5 +178,111 @@ pub fn run(args: ReplayBenchArgs) -> anyhow::Result<ExitCode> {
     results.sort_by(f64::total_cmp);
     let median = results.get(results.len() / 2).copied().unwrap_or(0.0);
     println!("replay: {median:.0} events/s (median of {} rounds, one thread)", results.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A Palisade capture of about `n` records.
+fn synthetic_palisade(n: usize) -> anyhow::Result<Vec<u8>> {
+    use palisade::kernel::{Header, Record, SyscallRecord};
+    use palisade::process::Process;
+    use palisade::recording::{FrameKind, Meta, UserLists, Writer};
+    use palisade_ebpf::abi;
+
+    let header = |pid: u32, ts: u64, comm: &str| {
+        let mut c = [0u8; abi::COMM_LEN];
+        c[..comm.len()].copy_from_slice(comm.as_bytes());
+        Header { kind: 0, abi: abi::ABI_VERSION, ts_ns: ts, cgroup_id: 1, pid, tid: pid, ppid: 100, uid: 0, gid: 0, loginuid: u32::MAX, comm: c }
+    };
+    let mut w = Writer::new(Vec::with_capacity(n * 120))?;
+    w.json(FrameKind::Meta, &Meta { hostname: "bench".into(), boot_to_wall_ns: 1_700_000_000_000_000_000, ..Meta::default() })?;
+    let procs: Vec<Process> = [(1u32, 0u32, "systemd"), (100, 1, "bash"), (200, 100, "nginx"), (300, 100, "python3")]
+        .into_iter()
+        .map(|(pid, ppid, comm)| Process {
+            pid,
+            ppid,
+            comm: comm.into(),
+            exe: comm.into(),
+            exepath: format!("/usr/bin/{comm}"),
+            cwd: Some("/srv".into()),
+            ..Process::default()
+        })
+        .collect();
+    w.json(FrameKind::Processes, &procs)?;
+    w.json(FrameKind::Users, &UserLists { users: vec![(0, "root".into())], groups: vec![(0, "root".into())] })?;
+    let files = ["/etc/hosts", "/srv/www/index.html", "/var/log/app.log", "/etc/passwd"];
+    let (mut ts, mut records, mut i) = (0u64, 0usize, 0usize);
+    while records < n {
+        let (pid, comm) = [(200, "nginx"), (300, "python3"), (100, "bash")][i % 3];
+        let path = files[i % 4];
+        let write = i % 4 == 2;
+        let fd = abi::FdInfo {
+            kind: abi::fd_kind::FILE,
+            num: 3,
+            i_mode: 0o100644,
+            f_flags: if write { 0o2101 } else { 0 },
+            ino: 1000 + (i % 4) as u64,
+            ..bytemuck::Zeroable::zeroed()
+        };
+        ts += 1_000;
+        w.record(&Record::Syscall(Box::new(SyscallRecord {
+            hdr: header(pid, ts, comm),
+            nr: 257,
+            ret: 3,
+            args: [u64::MAX - 99, 0, if write { 0o2101 } else { 0 }, 0o644, 0, 0],
+            extra: [0; 3],
+            fd,
+            fd_path: Some(path.into()),
+            strings: [Some(path.into()), None],
+            bases: [None, None],
+            addr: None,
+        })))?;
+        records += 1;
+        i += 1;
+        if i % 16 == 0 {
+            let child = 10_000 + i as u32;
+            ts += 1_000;
+            w.record(&Record::Fork { hdr: header(100, ts, "bash"), child_pid: child, child_tid: child, child_vpid: child })?;
+            let mut exec_hdr = header(child, ts + 500, "ls");
+            exec_hdr.ppid = 100;
+            w.record(&Record::Exec {
+                hdr: exec_hdr,
+                filename: "/bin/ls".into(),
+                argv: vec!["ls".into(), "-la".into()],
+                args_truncated: false,
+                tty: 0,
+                cwd: "/srv".into(),
+                exe_flags: 0,
+                vpid: child,
+                image: Default::default(),
+                caps: Default::default(),
+            })?;
+            w.record(&Record::Exit { hdr: header(child, ts + 900, "ls"), exit_code: 0 })?;
+            records += 3;
+        }
+    }
+    Ok(w.finish()?)
+}
+
+fn run_palisade(args: &ReplayBenchArgs, rules: &palisade_rules::Ruleset) -> anyhow::Result<ExitCode> {
+    let capture = synthetic_palisade(args.events)?;
+    eprintln!("synthetic Palisade capture: {} bytes, {} rules active", capture.len(), rules.active_count());
+    let evaluator = palisade::pipeline::Evaluator::new("bench".into());
+    let mut results = Vec::new();
+    for round in 0..args.rounds.max(1) {
+        let mut matches = Vec::new();
+        let (mut alerts, mut evaluated) = (0u64, 0u64);
+        let start = Instant::now();
+        let summary = palisade::recording::replay::run(&capture, |ev| {
+            evaluated += 1;
+            evaluator.evaluate(rules, ev.data, ev.table, ev.users, ev.container, &mut matches, &mut |_| alerts += 1);
+        })?;
+        let secs = start.elapsed().as_secs_f64();
+        let rate = summary.records as f64 / secs;
+        eprintln!("round {round}: {} records ({evaluated} evaluated, {alerts} alerts) in {secs:.3} s: {rate:.0} records/s", summary.records);
+        results.push(rate);
+    }
+    results.sort_by(f64::total_cmp);
+    let median = results.get(results.len() / 2).copied().unwrap_or(0.0);
+    println!("replay (Palisade capture): {median:.0} records/s (median of {} rounds, one thread)", results.len());
     Ok(ExitCode::SUCCESS)
 }
