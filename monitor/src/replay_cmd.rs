@@ -95,13 +95,10 @@ fn print_counts(counts: &BTreeMap<String, u64>) {
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let raw = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let profiles = args.profile.as_ref().map(|p| load_profiles(p)).transpose()?;
     if args.source.as_deref() != Some("k8s_audit") && recording::Reader::is_capture(&raw) {
         let rules = load_rules(&args)?;
-        let profiles = args.profile.as_ref().map(|p| load_profiles(p)).transpose()?;
         return replay_palisade(&args, &rules, profiles.as_ref(), &raw);
-    }
-    if args.profile.is_some() {
-        bail!("{}: --profile needs a Palisade capture (`palisade capture`): other recordings carry no container mounts or images", args.file.display());
     }
     let capture = match args.source.as_deref() {
         Some("k8s_audit") => None,
@@ -119,20 +116,27 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     match capture {
         Some(cap) => {
             let cap = cap.map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
-            replay_scap(&args, &rules, &cap)
+            replay_scap(&args, &rules, profiles.as_ref(), &cap)
         }
+        None if profiles.is_some() => bail!("--profile judges syscall captures (Palisade or .scap), not audit events"),
         None => replay_audit(&args, &rules, &std::fs::read(&args.file)?),
     }
 }
 
-fn replay_scap(args: &ReplayArgs, rules: &Ruleset, cap: &Capture) -> anyhow::Result<ExitCode> {
+/// A `.scap` capture. With `--profile`, the exit events of its containers are judged (enter
+/// events would count each action twice).
+fn replay_scap(args: &ReplayArgs, rules: &Ruleset, profiles: Option<&ProfileSet>, cap: &Capture) -> anyhow::Result<ExitCode> {
     let hostname = hostname();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut matches = Vec::new();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut write_err = None;
+    let mut judges = profiles.map(Judges::new);
     let summary = replay::run(cap.bytes(), |ev, table, users| {
+        if let (Some(j), Some(c), false) = (judges.as_mut(), ev.container.as_deref(), ev.enter) {
+            j.judge(&ev.data, c, &hostname);
+        }
         let view = ev.view(table, users);
         rules.evaluate(Source::Syscall, &view, &mut matches);
         for rule in &matches {
@@ -145,6 +149,11 @@ fn replay_scap(args: &ReplayArgs, rules: &Ruleset, cap: &Capture) -> anyhow::Res
         }
     })
     .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    if let Some(j) = &judges {
+        if let Err(e) = j.print(&mut out, args.json) {
+            write_err.get_or_insert(e);
+        }
+    }
     out.flush().ok();
     if let Some(e) = write_err {
         return Err(e).context("writing alerts");
@@ -177,6 +186,25 @@ struct Judges<'a> {
 }
 
 impl Judges<'_> {
+    fn new(profiles: &ProfileSet) -> Judges<'_> {
+        Judges { profiles, judged: HashMap::new(), tallies: BTreeMap::new() }
+    }
+
+    /// The reports (one per profile that judged; the first profile's empty report when
+    /// nothing was denied), as text or JSON lines.
+    fn print(&self, out: &mut impl Write, json: bool) -> std::io::Result<()> {
+        let reports: Vec<_> = if self.tallies.is_empty() {
+            self.profiles.profiles().iter().map(|p| Tally::new(&p.name, "").report()).take(1).collect()
+        } else {
+            self.tallies.values().map(Tally::report).collect()
+        };
+        for r in &reports {
+            let text = if json { format!("{}\n", serde_json::to_string(r).map_err(std::io::Error::other)?) } else { promotion::render(r) };
+            out.write_all(text.as_bytes())?;
+        }
+        Ok(())
+    }
+
     fn judge(&mut self, data: &palisade::event::EventData, container: &ContainerMeta, hostname: &str) {
         let profiles = self.profiles;
         let meta = self.judged.entry(container.full_id.clone()).or_insert_with(|| {
@@ -210,7 +238,7 @@ fn replay_palisade(args: &ReplayArgs, rules: &Ruleset, profiles: Option<&Profile
     let mut write_err = None;
     let mut matches = Vec::new();
     let mut evaluator: Option<Evaluator> = None;
-    let mut judges = profiles.map(|profiles| Judges { profiles, judged: HashMap::new(), tallies: BTreeMap::new() });
+    let mut judges = profiles.map(Judges::new);
     let summary = recording::replay::run(raw, |ev| {
         let evaluator = evaluator.get_or_insert_with(|| Evaluator::new(ev.hostname.to_owned()));
         if let (Some(j), Some(c)) = (judges.as_mut(), ev.container) {
@@ -233,16 +261,8 @@ fn replay_palisade(args: &ReplayArgs, rules: &Ruleset, profiles: Option<&Profile
     })
     .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     if let Some(j) = &judges {
-        let reports: Vec<_> = if j.tallies.is_empty() {
-            j.profiles.profiles().iter().map(|p| Tally::new(&p.name, "").report()).take(1).collect()
-        } else {
-            j.tallies.values().map(Tally::report).collect()
-        };
-        for r in &reports {
-            let text = if args.json { format!("{}\n", serde_json::to_string(r)?) } else { promotion::render(r) };
-            if let Err(e) = out.write_all(text.as_bytes()) {
-                write_err.get_or_insert(e);
-            }
+        if let Err(e) = j.print(&mut out, args.json) {
+            write_err.get_or_insert(e);
         }
     }
     out.flush().ok();

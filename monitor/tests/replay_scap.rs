@@ -144,3 +144,71 @@ fn malformed_captures_name_the_byte_offset() {
     assert!(!out.status.success(), "a cut capture fails");
     assert!(stderr.contains("at byte ") && stderr.contains("truncated"), "{stderr}");
 }
+
+#[test]
+fn threads_belong_to_the_container_their_cgroups_name() {
+    // write_tmp_test.scap: a docker nginx container (a CONTAINER_JSON event, threads whose
+    // cgroups are /docker/<id>) where bash writes /tmp/test; the host's processes stay host.
+    let dir = std::env::temp_dir().join(format!("palisade-replay-containers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let rules = dir.join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: open in container\n  desc: t\n  condition: evt.type in (open, openat) and evt.dir = < and container.id != host\n  \
+         output: \"%container.id %container.name %container.image.repository %container.image.tag %container.privileged %proc.name %fd.name %user.name\"\n  \
+         priority: INFO\n",
+    )
+    .expect("rules");
+    let out = replay(&[
+        "--json".into(),
+        "-r".into(),
+        rules.display().to_string(),
+        legacy().join("older/trace_files/psp/write_tmp_test.scap").display().to_string(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let alerts: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("alert JSON")).collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let f = &alerts[0]["output_fields"];
+    let got: Vec<&str> = ["container.id", "container.name", "container.image.repository", "container.image.tag", "proc.name", "fd.name", "user.name"]
+        .iter()
+        .map(|k| f[*k].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(got, ["697956520d89", "hopeful_taussig", "nginx", "latest", "bash", "/tmp/test", "root"], "{f}");
+    assert_eq!(f["container.privileged"], "false");
+}
+
+#[test]
+fn profile_report_of_a_scap_capture() {
+    // The same capture judged under a profile for its nginx image: bash's write to /tmp/test
+    // would be denied by immutability; nothing in it is a shell exec (bash was already running).
+    let dir = std::env::temp_dir().join(format!("palisade-replay-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let profile = dir.join("nginx.yaml");
+    std::fs::write(&profile, "name: nginx-locked\nmatch:\n  images: [\"nginx:*\"]\nimmutable:\n  enabled: true\ndeny_shells: true\n")
+        .expect("profile");
+    let args = |json: bool| {
+        let mut a = vec!["--profile".to_owned(), profile.display().to_string()];
+        if json {
+            a.push("--json".into());
+        }
+        a.push(legacy().join("older/trace_files/psp/write_tmp_test.scap").display().to_string());
+        a
+    };
+    let out = replay(&args(true));
+    let text = replay(&args(false));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("one JSON report");
+    assert_eq!(report["profile"], "nginx-locked");
+    let settings = report["settings"].as_array().expect("settings");
+    assert_eq!(settings.len(), 1, "{report}");
+    assert_eq!((&settings[0]["setting"], &settings[0]["count"]), (&Value::from("immutable"), &Value::from(1)));
+    let e = &settings[0]["examples"][0];
+    let got: Vec<&str> = ["action", "target", "process", "container_id", "container_name"].iter().map(|k| e[*k].as_str().unwrap_or("?")).collect();
+    assert_eq!(got, ["write", "/tmp/test", "command=bash", "697956520d89", "hopeful_taussig"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.starts_with("profile nginx-locked: 1 action(s) denied or would be denied, by 1 setting(s)\n"), "{text}");
+    assert!(text.contains("write /tmp/test x1 by command=bash in hopeful_taussig (697956520d89)"), "{text}");
+}

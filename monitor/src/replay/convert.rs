@@ -249,8 +249,12 @@ fn exec(ev: &Event<'_>, state: &mut State) -> Converted {
     let exe = string(ev, "exe").unwrap_or_default();
     let mut argv = vec![exe.clone()];
     argv.extend(param(ev, "args").map(text_list).unwrap_or_default());
+    let container = param(ev, "cgroups").map(|c| state.container_of(&text_list(c)));
     let t = state.thread(ev.tid);
     t.comm.clone_from(&comm);
+    if let Some(c) = container {
+        t.container = c;
+    }
     if let Some(uid) = uint(ev, "uid") {
         t.uid = uid as u32;
     }
@@ -298,6 +302,12 @@ fn clone(ev: &Event<'_>, hdr: Header, res: i64, state: &mut State) -> Option<Rec
     let parent_pid = if parent.pid == 0 { parent_tid } else { parent.pid };
     let child_pid = if thread_flag { parent_pid } else { child_tid };
     let mut child = parent.clone();
+    if res == 0 {
+        // The child's own exit names its cgroups (a process can start in another container's).
+        if let Some(c) = param(ev, "cgroups").map(|c| state.container_of(&text_list(c))) {
+            child.container = c;
+        }
+    }
     child.pid = child_pid;
     child.ptid = parent_tid;
     child.enter = None;

@@ -9,19 +9,23 @@
 //! not capture (`read`, `fstat`, `mmap`, generic `syscall` events such as `madvise`) get a
 //! parameterless syscall entry of their own name, so `evt.type`, `proc.*` and `fd.*` work on
 //! them while `evt.arg.*` is absent. `procexit` and meta events (`procinfo`, `switch`,
-//! `container`, user/group notifications) update state but are not evaluated.
+//! `container`, user/group notifications) update state but are not evaluated. Threads belong to
+//! the container their cgroups name, described by the capture's `container` events
+//! ([`containers`]), so `container.*` and the profile judge see what they see live.
 
+mod containers;
 mod convert;
 mod names;
 mod state;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use palisade_rules::{event_types, Extracted, FieldRef, FieldSource, Value};
 use palisade_scap::schema::flags;
 use palisade_scap::{Block, Event, Reader, ScapError};
 
+use crate::containers::ContainerMeta;
 use crate::event::{Call, EventData, KernelEvent};
 use crate::kernel::Record;
 use crate::process::{ProcessTable, Users};
@@ -34,19 +38,21 @@ const NOT_EVALUATED: &[&str] =
       "signaldeliver", "notification", "infra", "pluginevent", "asyncevent", "drop", "sysdigevent", "cpu_hotplug",
       "page_fault", "NA"];
 
-/// A replayed event: the event and its direction.
+/// A replayed event: the event, its direction and its container.
 #[derive(Clone, Debug)]
 pub struct Replayed {
     /// The event, as the live path would build it.
     pub data: EventData,
     /// Whether it is an enter event.
     pub enter: bool,
+    /// The thread's container; `None` on the host.
+    pub container: Option<Arc<ContainerMeta>>,
 }
 
 impl Replayed {
     /// The event as the rules see it.
     pub fn view<'a>(&'a self, table: &'a ProcessTable, users: &'a Users) -> ReplayEvent<'a> {
-        ReplayEvent { inner: self.data.view(table, users, None), enter: self.enter }
+        ReplayEvent { inner: self.data.view(table, users, self.container.as_deref()), enter: self.enter }
     }
 }
 
@@ -111,6 +117,8 @@ pub struct Replay {
     /// The capture's users and groups.
     pub users: Users,
     state: State,
+    /// Containers by replay key, from the capture's `container` events.
+    containers: HashMap<u64, Arc<ContainerMeta>>,
     num: u64,
     kinds: HashMap<&'static str, (&'static Syscall, u16)>,
     execve: u16,
@@ -129,6 +137,7 @@ impl Replay {
             table: ProcessTable::offline(),
             users: Users::default(),
             state: State::default(),
+            containers: HashMap::new(),
             num: 0,
             kinds: HashMap::new(),
             execve: event_types::code("execve").unwrap_or_default(),
@@ -171,6 +180,10 @@ impl Replay {
     /// Apply one capture event; returns the event to evaluate, if it is one.
     pub fn step(&mut self, ev: &Event<'_>) -> Option<Replayed> {
         let schema = ev.schema()?;
+        if schema.name == "container" {
+            self.describe_container(ev);
+            return None;
+        }
         if schema.has(flags::UNUSED) || NOT_EVALUATED.contains(&schema.name) {
             return None;
         }
@@ -214,6 +227,33 @@ impl Replay {
         self.build(conv.record, sys, code, false)
     }
 
+    /// A `container` event: `CONTAINER_JSON_E` (`json`) or the old `CONTAINER_E`.
+    fn describe_container(&mut self, ev: &Event<'_>) {
+        let text = |name| ev.param_named(name).map(palisade_scap::text).unwrap_or_default();
+        let meta = match ev.param_named("json") {
+            Some(json) => containers::from_json(&palisade_scap::text(json)),
+            None => Some(containers::from_parts(&text("id"), &text("name"), &text("image"))),
+        };
+        if let Some(mut meta) = meta.filter(|m| !m.full_id.is_empty()) {
+            meta.users = self.users.clone();
+            self.containers.insert(containers::key(&meta.full_id), Arc::new(meta));
+        }
+    }
+
+    /// The container of replay key `key` (0: the host): described, or known by its id only.
+    fn container(&mut self, key: u64) -> Option<Arc<ContainerMeta>> {
+        if key == 0 {
+            return None;
+        }
+        if let Some(c) = self.containers.get(&key) {
+            return Some(Arc::clone(c));
+        }
+        let id = self.state.container_ids.get(&key)?;
+        let meta = Arc::new(ContainerMeta { full_id: id.clone(), users: self.users.clone(), ..ContainerMeta::default() });
+        self.containers.insert(key, Arc::clone(&meta));
+        Some(meta)
+    }
+
     /// `chdir`/`fchdir` move the process's cwd (libsinsp `parse_chdir_exit`).
     fn track_cwd(&mut self, name: &str, ret: i64, ev: &Event<'_>, cwd: Option<&str>, pid: u64) {
         if ret < 0 {
@@ -245,6 +285,7 @@ impl Replay {
             Record::Fork { .. } | Record::Exit { .. } => return None,
         };
         self.num += 1;
+        let container = self.container(hdr.cgroup_id);
         let data = EventData {
             type_code,
             type_name,
@@ -252,12 +293,12 @@ impl Replay {
             time_ns: hdr.ts_ns,
             res,
             tid: hdr.tid,
-            cgroup_id: 0,
+            cgroup_id: hdr.cgroup_id,
             boot_to_wall: 0,
             process,
             call,
         };
-        Some(Replayed { data, enter })
+        Some(Replayed { data, enter, container })
     }
 }
 

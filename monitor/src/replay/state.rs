@@ -31,6 +31,8 @@ pub struct Thread {
     pub gid: u32,
     /// Audit login uid.
     pub loginuid: u32,
+    /// Its container's replay key ([`super::containers::key`]); 0 on the host.
+    pub container: u64,
     /// The last enter event not yet paired with its exit.
     pub enter: Option<Enter>,
 }
@@ -149,6 +151,9 @@ pub struct State {
     pub threads: HashMap<u64, Thread>,
     /// fd tables by process id.
     pub fds: HashMap<u64, HashMap<i64, Fd>>,
+    /// The ids of the containers threads were found in, by replay key: a container the
+    /// capture names in cgroups but describes in no `container` event still has its id.
+    pub container_ids: HashMap<u64, String>,
 }
 
 impl State {
@@ -163,6 +168,7 @@ impl State {
                 uid: t.uid,
                 gid: t.gid,
                 loginuid: t.loginuid,
+                container: self.container_of(&t.cgroups),
                 enter: None,
             };
             self.threads.insert(t.tid, thread);
@@ -182,7 +188,7 @@ impl State {
                 uid: t.uid,
                 gid: t.gid,
                 loginuid: t.loginuid,
-                cgroup_id: 0,
+                cgroup_id: self.threads.get(&t.tid).map_or(0, |th| th.container),
                 exe_from_memfd: t.exe_from_memfd,
                 exe_upper_layer: t.exe_upper_layer,
                 exe_image: ExeImage { ino: t.exe_ino, ..ExeImage::default() },
@@ -190,6 +196,14 @@ impl State {
                 exec_boot_ns: 0,
             })
             .collect()
+    }
+
+    /// The replay key of the container `cgroups` name (0: the host), remembering its id.
+    pub fn container_of<S: AsRef<str>>(&mut self, cgroups: &[S]) -> u64 {
+        let Some(id) = super::containers::id_from_cgroups(cgroups) else { return 0 };
+        let key = super::containers::key(&id);
+        self.container_ids.entry(key).or_insert(id);
+        key
     }
 
     /// Seed one thread's fds.
@@ -223,6 +237,7 @@ impl State {
             h.uid = t.uid;
             h.gid = t.gid;
             h.loginuid = t.loginuid;
+            h.cgroup_id = t.container;
             let n = t.comm.len().min(h.comm.len() - 1);
             h.comm[..n].copy_from_slice(&t.comm.as_bytes()[..n]);
         } else {
