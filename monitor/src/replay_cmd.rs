@@ -127,11 +127,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 /// events would count each action twice).
 fn replay_scap(args: &ReplayArgs, rules: &Ruleset, profiles: Option<&ProfileSet>, cap: &Capture) -> anyhow::Result<ExitCode> {
     let hostname = hostname();
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut matches = Vec::new();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut write_err = None;
+    let mut printer = Printer::new(args.json);
     let mut judges = profiles.map(Judges::new);
     let summary = replay::run(cap.bytes(), |ev, table, users| {
         if let (Some(j), Some(c), false) = (judges.as_mut(), ev.container.as_deref(), ev.enter) {
@@ -140,24 +137,11 @@ fn replay_scap(args: &ReplayArgs, rules: &Ruleset, profiles: Option<&ProfileSet>
         let view = ev.view(table, users);
         rules.evaluate(Source::Syscall, &view, &mut matches);
         for rule in &matches {
-            *counts.entry(rule.name.clone()).or_default() += 1;
-            let alert = Alert::new(rule, &view, ev.data.time_ns, &hostname);
-            let line = if args.json { alert.to_json(true, true).to_string() } else { alert.to_text() };
-            if let Err(e) = writeln!(out, "{line}") {
-                write_err.get_or_insert(e);
-            }
+            printer.alert(&Alert::new(rule, &view, ev.data.time_ns, &hostname));
         }
     })
     .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
-    if let Some(j) = &judges {
-        if let Err(e) = j.print(&mut out, args.json) {
-            write_err.get_or_insert(e);
-        }
-    }
-    out.flush().ok();
-    if let Some(e) = write_err {
-        return Err(e).context("writing alerts");
-    }
+    let counts = printer.finish(judges.as_ref())?;
     eprintln!(
         "replayed {} events ({} evaluated, {} threads from the capture) from {}",
         summary.events_read,
@@ -167,6 +151,38 @@ fn replay_scap(args: &ReplayArgs, rules: &Ruleset, profiles: Option<&ProfileSet>
     );
     print_counts(&counts);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Alerts (then any promotion reports) to stdout, text or JSON lines, counted per rule. The
+/// first write error is kept and reported at the end.
+struct Printer {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    json: bool,
+    counts: BTreeMap<String, u64>,
+    error: Option<std::io::Error>,
+}
+
+impl Printer {
+    fn new(json: bool) -> Printer {
+        Printer { out: std::io::BufWriter::new(std::io::stdout().lock()), json, counts: BTreeMap::new(), error: None }
+    }
+
+    fn alert(&mut self, alert: &Alert) {
+        *self.counts.entry(alert.rule.clone()).or_default() += 1;
+        let line = if self.json { alert.to_json(true, true).to_string() } else { alert.to_text() };
+        if let Err(e) = writeln!(self.out, "{line}") {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    /// Prints the reports of `judges` and flushes; the per-rule counts.
+    fn finish(mut self, judges: Option<&Judges<'_>>) -> anyhow::Result<BTreeMap<String, u64>> {
+        let reports = judges.map_or(Ok(()), |j| j.print(&mut self.out, self.json));
+        if let Some(e) = self.error.take().or(reports.err()).or(self.out.flush().err()) {
+            return Err(e).context("writing to stdout");
+        }
+        Ok(self.counts)
+    }
 }
 
 fn load_profiles(path: &std::path::Path) -> anyhow::Result<ProfileSet> {
@@ -232,10 +248,7 @@ impl Judges<'_> {
 
 /// A Palisade capture: the daemon's pipeline again, on the recorded state.
 fn replay_palisade(args: &ReplayArgs, rules: &Ruleset, profiles: Option<&ProfileSet>, raw: &[u8]) -> anyhow::Result<ExitCode> {
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut write_err = None;
+    let mut printer = Printer::new(args.json);
     let mut matches = Vec::new();
     let mut evaluator: Option<Evaluator> = None;
     let mut judges = profiles.map(Judges::new);
@@ -247,28 +260,13 @@ fn replay_palisade(args: &ReplayArgs, rules: &Ruleset, profiles: Option<&Profile
         if args.files.is_empty() {
             return; // --profile alone: the report only
         }
-        evaluator.evaluate(rules, ev.data, ev.table, ev.users, ev.container, &mut matches, &mut |emitted| {
-            let alert = match &emitted {
-                Emitted::Rule { alert, .. } => alert,
-                Emitted::Decision(d) => &d.alert,
-            };
-            *counts.entry(alert.rule.clone()).or_default() += 1;
-            let line = if args.json { alert.to_json(true, true).to_string() } else { alert.to_text() };
-            if let Err(e) = writeln!(out, "{line}") {
-                write_err.get_or_insert(e);
-            }
+        evaluator.evaluate(rules, ev.data, ev.table, ev.users, ev.container, &mut matches, &mut |emitted| match emitted {
+            Emitted::Rule { alert, .. } => printer.alert(&alert),
+            Emitted::Decision(d) => printer.alert(&d.alert),
         });
     })
     .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
-    if let Some(j) = &judges {
-        if let Err(e) = j.print(&mut out, args.json) {
-            write_err.get_or_insert(e);
-        }
-    }
-    out.flush().ok();
-    if let Some(e) = write_err {
-        return Err(e).context("writing alerts");
-    }
+    let counts = printer.finish(judges.as_ref())?;
     let ended = match &summary.end {
         Some(end) => format!("ended: {}; {} kernel drops while capturing", end.reason, end.kernel_drops),
         None => "cut short: no END frame".to_owned(),
@@ -291,16 +289,15 @@ fn replay_audit(args: &ReplayArgs, rules: &Ruleset, bytes: &[u8]) -> anyhow::Res
         eprintln!("{}: {e}", args.file.display());
     }
     let hostname = hostname();
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut printer = Printer::new(args.json);
     let mut matches = Vec::new();
     for event in &events {
         rules.evaluate(Source::K8sAudit, event, &mut matches);
         for rule in &matches {
-            *counts.entry(rule.name.clone()).or_default() += 1;
-            let alert = Alert::new(rule, event, event.time_ns(), &hostname);
-            println!("{}", if args.json { alert.to_json(true, true).to_string() } else { alert.to_text() });
+            printer.alert(&Alert::new(rule, event, event.time_ns(), &hostname));
         }
     }
+    let counts = printer.finish(None)?;
     eprintln!("replayed {} events ({} unreadable items) from {}", events.len(), errors.len(), args.file.display());
     print_counts(&counts);
     Ok(ExitCode::SUCCESS)
