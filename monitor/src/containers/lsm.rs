@@ -54,6 +54,7 @@ pub fn policy(profile: &Profile, mode: Mode, rootfs: &Path) -> Result<ContainerP
         immutable: profile.immutable.enabled,
         exec_only_image: false,
         deny_mount: false,
+        mount_gate: None,
         rootfs_dev: palisade_lsm::rootfs_dev(rootfs).map_err(|e| e.to_string())?,
         allow_write,
         deny_exec,

@@ -9,14 +9,18 @@
 //! - `pinned`: a new process that loads nothing checks that the pinned programs still deny,
 //!   then reuses the pins (no second attach), reads the decisions made meanwhile, unpins, and
 //!   checks that the same operations succeed again.
+//!   Before that, the gated phases (gate.rs): mount denial that starts when the container's
+//!   init execs its entrypoint, in enforce and audit mode.
 //! - `attack <cgroup dir> <phase> <case,...>`: joins the cgroup, chroots into the rootfs and
 //!   runs the cases (see cases.rs).
+//! - `gate <cgroup dir> <phase>`: the container init of a gated phase (gate.rs).
 //!
 //! Why overlayfs for the rootfs: it is what containerd gives a container, and it is the only
 //! way to prove the identity choice (overlay inode numbers as stat(2) shows them, constant
 //! across copy-up) and the upper-layer test of exec_only_image.
 
 mod cases;
+mod gate;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -30,7 +34,15 @@ const ROOTFS: &str = "/lsmvm/rootfs";
 const CG_ENFORCE: &str = "/sys/fs/cgroup/palisade-enforce";
 const CG_AUDIT: &str = "/sys/fs/cgroup/palisade-audit";
 const CG_HOST: &str = "/sys/fs/cgroup/palisade-host";
+const CG_GATE_ENFORCE: &str = "/sys/fs/cgroup/palisade-gate-enforce";
+const CG_GATE_AUDIT: &str = "/sys/fs/cgroup/palisade-gate-audit";
 const ALLOW_WRITE: &str = "/var/cache/app";
+/// What the daemon adds to every immutable policy's allow_write (palisade_profiles'
+/// RUNTIME_WRITABLE), so that the guest's LPM trie holds as many prefixes as a real one.
+const RUNTIME_WRITABLE: [&str; 15] = [
+    "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/console", "/dev/ptmx",
+    "/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/stdout", "/dev/stderr", "/proc/self", "/proc/thread-self",
+];
 
 type Res<T> = Result<T, String>;
 
@@ -44,7 +56,8 @@ fn main() {
         Some("run") => run(),
         Some("pinned") => pinned(),
         Some("attack") if args.len() == 5 => attack(&args[2], &args[3], &args[4]),
-        _ => Err("usage: lsm-vm-check run | pinned | attack <cgroup> <phase> <case,...>".into()),
+        Some("gate") if args.len() == 4 => gate::init(&args[2], &args[3]),
+        _ => Err("usage: lsm-vm-check run | pinned | attack <cgroup> <phase> <case,...> | gate <cgroup> <phase>".into()),
     };
     if let Err(e) = result {
         println!("LSMVM error {e}");
@@ -86,7 +99,7 @@ fn build_rootfs() -> Res<()> {
     Ok(())
 }
 
-fn cgroup(path: &str) -> Res<u64> {
+pub(crate) fn cgroup(path: &str) -> Res<u64> {
     std::fs::create_dir_all(path).map_err(ctx(path))?;
     Ok(std::fs::metadata(path).map_err(ctx(path))?.ino())
 }
@@ -131,6 +144,32 @@ fn attached_programs() -> usize {
         .count()
 }
 
+/// The policy the daemon arms for an immutable profile denying shells and package managers
+/// (monitor/src/containers/lsm.rs): allow_write plus the runtime's pseudo-files, mounts denied
+/// (from the exec of `mount_gate` on, when given), no exec_only_image.
+pub(crate) fn daemon_like_policy(mode: Mode, rootfs_dev: u32, mount_gate: Option<u32>) -> Res<ContainerPolicy> {
+    let mut allow_write = vec![ALLOW_WRITE.to_owned()];
+    allow_write.extend(RUNTIME_WRITABLE.iter().map(|p| (*p).to_owned()));
+    Ok(ContainerPolicy {
+        mode,
+        deny_shells: true,
+        deny_package_managers: true,
+        immutable: true,
+        exec_only_image: false,
+        deny_mount: true,
+        mount_gate,
+        rootfs_dev,
+        allow_write,
+        deny_exec: ContainerPolicy::deny_exec_from_rootfs(
+            Path::new(ROOTFS),
+            &["/bin/sh", "/bin/bash", "/bin/ash"],
+            &["/bin/apt-get", "/usr/bin/apt"],
+            &[],
+        )
+        .map_err(|e| e.to_string())?,
+    })
+}
+
 fn run() -> Res<()> {
     match palisade_lsm::probe() {
         Ok(()) => println!("LSMVM probe ok"),
@@ -161,6 +200,7 @@ fn run() -> Res<()> {
         immutable: true,
         exec_only_image: true,
         deny_mount: true,
+        mount_gate: None,
         rootfs_dev: dev,
         allow_write: vec![ALLOW_WRITE.into()],
         deny_exec: ContainerPolicy::deny_exec_from_rootfs(
@@ -188,8 +228,12 @@ fn run() -> Res<()> {
     std::fs::write("/proc/sys/vm/drop_caches", "2").map_err(ctx("drop_caches"))?;
     attack_in(CG_ENFORCE, "evicted", &["exec_renamed_again", "exec_shell"])?;
     print_decisions(&mut enforcer, "evicted");
-    attack_in(CG_HOST, "host", &["exec_shell", "exec_copy_tmp", "host_write", "create", "mount"])?;
+    attack_in(CG_HOST, "host", &["exec_shell", "exec_copy_tmp", "host_write", "create", "mount", "mount_api"])?;
     print_decisions(&mut enforcer, "host");
+    gate::phase(&mut enforcer, CG_GATE_ENFORCE, "gate-enforce", Mode::Enforce, dev)?;
+    print_decisions(&mut enforcer, "gate-enforce");
+    gate::phase(&mut enforcer, CG_GATE_AUDIT, "gate-audit", Mode::Audit, dev)?;
+    print_decisions(&mut enforcer, "gate-audit");
 
     let was_armed = enforcer.disarm(audit_cg).map_err(|e| e.to_string())?;
     println!("LSMVM disarmed audit={was_armed}");
