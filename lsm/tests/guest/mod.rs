@@ -1,4 +1,5 @@
-//! Booting the BPF-LSM QEMU guest (tests/lsm-vm) for the integration tests of this crate.
+//! Booting the BPF-LSM QEMU guest (tests/lsm-vm): shared by lsm_vm.rs (the attack matrix) and
+//! lsm_vm_bench.rs (the overhead benchmark, ignored by default).
 //!
 //! Builds lsm-vm-check statically (its own target dir; the BPF object is embedded), packs it
 //! with busybox-static, overlay.ko and tests/lsm-vm/init.sh into an initramfs, boots Debian's

@@ -14,11 +14,13 @@
 //! - `attack <cgroup dir> <phase> <case,...>`: joins the cgroup, chroots into the rootfs and
 //!   runs the cases (see cases.rs).
 //! - `gate <cgroup dir> <phase>`: the container init of a gated phase (gate.rs).
+//! - `bench <rounds>`: the enforcement overhead benchmark (bench.rs); `loop ...` is its worker.
 //!
 //! Why overlayfs for the rootfs: it is what containerd gives a container, and it is the only
 //! way to prove the identity choice (overlay inode numbers as stat(2) shows them, constant
 //! across copy-up) and the upper-layer test of exec_only_image.
 
+mod bench;
 mod cases;
 mod gate;
 
@@ -57,7 +59,11 @@ fn main() {
         Some("pinned") => pinned(),
         Some("attack") if args.len() == 5 => attack(&args[2], &args[3], &args[4]),
         Some("gate") if args.len() == 4 => gate::init(&args[2], &args[3]),
-        _ => Err("usage: lsm-vm-check run | pinned | attack <cgroup> <phase> <case,...> | gate <cgroup> <phase>".into()),
+        Some("bench") if args.len() == 3 => args[2].parse().map_err(ctx("rounds")).and_then(bench_run),
+        Some("loop") if args.len() == 5 => bench::child(&args[2], &args[3], &args[4]),
+        _ => Err("usage: lsm-vm-check run | pinned | attack <cgroup> <phase> <case,...> | gate <cgroup> <phase> \
+                  | bench <rounds> | loop <cgroup> <loop> <iterations>"
+            .into()),
     };
     if let Err(e) = result {
         println!("LSMVM error {e}");
@@ -86,7 +92,7 @@ fn build_rootfs() -> Res<()> {
     let script = format!("{lower}/usr/local/bin/script.sh");
     std::fs::write(&script, "#!/bin/sh\nexit 0\n").map_err(ctx("script"))?;
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(ctx("chmod"))?;
-    for f in cases::IMAGE_FILES {
+    for f in cases::IMAGE_FILES.iter().chain(&[bench::READ_FILE, bench::WRITE_FILE]) {
         std::fs::write(format!("{lower}{f}"), cases::ORIGINAL).map_err(ctx(f))?;
     }
     for dir in ["upper", "work"] {
@@ -137,11 +143,25 @@ fn print_decisions(enforcer: &mut Enforcer, phase: &str) {
 }
 
 /// LSM programs of this object attached in the kernel (kernel names are cut at 15 bytes).
-fn attached_programs() -> usize {
+pub(crate) fn attached_programs() -> usize {
     aya::programs::loaded_programs()
         .filter_map(Result::ok)
         .filter(|p| p.name_as_str().is_some_and(|n| HOOKS.iter().any(|h| &h[..h.len().min(15)] == n)))
         .count()
+}
+
+/// After unpinning: programs are freed after an RCU grace period. Waits up to a second for
+/// them to go; returns how many are left.
+pub(crate) fn wait_detached() -> usize {
+    let mut left = attached_programs();
+    for _ in 0..50 {
+        if left == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        left = attached_programs();
+    }
+    left
 }
 
 /// The policy the daemon arms for an immutable profile denying shells and package managers
@@ -168,6 +188,14 @@ pub(crate) fn daemon_like_policy(mode: Mode, rootfs_dev: u32, mount_gate: Option
         )
         .map_err(|e| e.to_string())?,
     })
+}
+
+/// `bench <rounds>`: the rootfs, then bench.rs.
+fn bench_run(rounds: u32) -> Res<()> {
+    palisade_lsm::probe().map_err(|e| format!("probe: {e}"))?;
+    build_rootfs()?;
+    let dev = rootfs_dev(Path::new(ROOTFS)).map_err(|e| e.to_string())?;
+    bench::run(rounds, dev)
 }
 
 fn run() -> Res<()> {
@@ -252,15 +280,7 @@ fn pinned() -> Res<()> {
     println!("LSMVM reload reused={} programs={}", enforcer.reused(), attached_programs());
     print_decisions(&mut enforcer, "pinned");
     enforcer.unpin_all().map_err(|e| e.to_string())?;
-    // Programs are freed after an RCU grace period: wait for them to go.
-    let mut left = attached_programs();
-    for _ in 0..50 {
-        if left == 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        left = attached_programs();
-    }
+    let left = wait_detached();
     println!(
         "LSMVM unpinned programs={left} pins_left={}",
         Path::new(PIN_ROOT).join(format!("lsm-v{}", palisade_ebpf::enforce_abi::ENFORCE_ABI_VERSION)).exists()
