@@ -8,7 +8,7 @@
 
 use palisade_nri::{Container, Handler, Pod};
 
-use super::registry::{Facts, SharedRegistry, Source};
+use super::registry::{self, Facts, SharedRegistry, Source};
 use super::{cri_annotations, mount_fact, PodMeta};
 
 /// containerd's namespace for CRI containers (NRI does not say it).
@@ -47,8 +47,9 @@ impl NriRegistry {
     fn arm(&self, pod: Option<&Pod>, c: &Container) {
         let Ok(mut reg) = self.0.lock() else { return };
         reg.report(&c.id, facts(pod, c), Source::Nri);
+        drop(reg);
         if c.pid > 0 {
-            if let Err(e) = reg.arm(&c.id, c.pid) {
+            if let Err(e) = registry::arm(&self.0, &c.id, c.pid) {
                 tracing::error!(container_id = %c.id, pid = c.pid, error = %e, "NRI: arming failed");
             }
         }
