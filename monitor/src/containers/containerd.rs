@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use palisade_containerd::{Client, ContainerRecord};
 
-use super::registry::{self, Facts, SharedRegistry, Source};
+use super::registry::{self, Facts, SharedRegistry, Source, Stage};
 use super::{cri_annotations as cri, mount_fact, PodMeta};
 
 /// Bounds each call: a hook waits for the image lookup before the container may start.
@@ -66,7 +66,8 @@ impl Containerd {
             let Ok(mut reg) = registry.lock() else { return armed };
             reg.report(&id, facts(&r.record), Source::Containerd);
             drop(reg);
-            match registry::arm(registry, &id, r.pid) {
+            // Running: the runtime's setup is long over.
+            match registry::arm(registry, &id, r.pid, Stage::SetUp) {
                 Ok(_) => armed += 1,
                 Err(e) => tracing::warn!(container_id = %id, error = %e, "recovering a running container failed"),
             }

@@ -7,7 +7,10 @@
 //! before the container runs), the identities of the image's shells, package managers and
 //! literal `exec.deny` paths, `allow_write` plus the runtime's pseudo-files. Volumes need no
 //! entry: writes to any other superblock than the rootfs are the container's mounts.
-//! `deny_mount` stays off: runc still mounts (masks, read-only paths) after the hook arms.
+//! `immutable` also denies mounts (a mount hides or replaces the image's files without writing
+//! them): from the moment the container's init execs its entrypoint when armed from the
+//! `createRuntime` hook (runc still mounts masked and read-only paths after the hook), at once
+//! when armed later.
 //!
 //! Building a policy reads the image (a stat per candidate shell and package manager): the
 //! registry does it without holding its lock ([`PolicyBuilder`]), then installs the result
@@ -28,6 +31,8 @@ pub struct PolicyInput<'a> {
     pub mode: Mode,
     /// Its root filesystem as the daemon sees it (the bundle's rootfs).
     pub rootfs: &'a Path,
+    /// The init whose exec starts mount denial ([`ContainerPolicy::mount_gate`]).
+    pub mount_gate: Option<u32>,
 }
 
 /// Builds a container's kernel policy; reads the image, so it is called without the registry
@@ -51,7 +56,7 @@ pub trait KernelEnforcer: Send {
 
 /// The policy the kernel applies for `input.profile` in `input.mode`.
 pub fn policy(input: &PolicyInput<'_>) -> Result<ContainerPolicy, String> {
-    let PolicyInput { profile, mode, rootfs } = *input;
+    let PolicyInput { profile, mode, rootfs, mount_gate } = *input;
     let candidates = |names: &[&str]| -> Vec<String> {
         super::landlock::PROGRAM_DIRS
             .iter()
@@ -76,8 +81,8 @@ pub fn policy(input: &PolicyInput<'_>) -> Result<ContainerPolicy, String> {
         deny_package_managers: profile.deny_package_managers,
         immutable: profile.immutable.enabled,
         exec_only_image: false,
-        deny_mount: false,
-        mount_gate: None,
+        deny_mount: profile.immutable.enabled,
+        mount_gate,
         rootfs_dev: palisade_lsm::rootfs_dev(rootfs).map_err(|e| e.to_string())?,
         allow_write,
         deny_exec,
@@ -130,15 +135,27 @@ mod tests {
              immutable: {enabled: true, allow_write: [/var/cache/app]}\n",
         )])
         .expect("profile");
-        let input = PolicyInput { profile: set.get("p").expect("p"), mode: Mode::Enforce, rootfs: root.path() };
+        let input = PolicyInput { profile: set.get("p").expect("p"), mode: Mode::Enforce, rootfs: root.path(), mount_gate: Some(42) };
         let p = policy(&input).expect("policy");
         assert_eq!(p.mode, palisade_lsm::Mode::Enforce);
-        assert!(p.deny_shells && p.deny_package_managers && p.immutable && !p.deny_mount);
+        assert!(p.deny_shells && p.deny_package_managers && p.immutable);
+        assert!(p.deny_mount, "immutable denies mounts");
+        assert_eq!(p.mount_gate, Some(42), "from the init's exec on");
         assert!(p.allow_write.contains(&"/var/cache/app".to_owned()) && p.allow_write.contains(&"/dev/null".to_owned()));
         // /bin/sh and /bin/busybox are one file: one identity, a shell; apt-get a package manager.
         let kinds: Vec<palisade_lsm::ExecKind> = p.deny_exec.iter().map(|i| i.kind).collect();
         assert_eq!(kinds.len(), 2, "{:?}", p.deny_exec);
         assert!(kinds.contains(&palisade_lsm::ExecKind::Shell) && kinds.contains(&palisade_lsm::ExecKind::PackageManager));
         assert_eq!(p.rootfs_dev, palisade_lsm::rootfs_dev(root.path()).expect("dev"));
+    }
+
+    #[test]
+    fn mounts_are_denied_only_with_immutable_and_at_once_without_a_gate() {
+        let root = tempfile::tempdir().expect("tmp");
+        let set = ProfileSet::from_texts(&[("p.yaml", "name: p\nmatch: {images: ['x:*']}\ndeny_shells: true\n")]).expect("profile");
+        let input = PolicyInput { profile: set.get("p").expect("p"), mode: Mode::Audit, rootfs: root.path(), mount_gate: None };
+        let p = policy(&input).expect("policy");
+        assert!(!p.deny_mount && !p.immutable && p.mount_gate.is_none());
+        assert_eq!(p.mode, palisade_lsm::Mode::Audit);
     }
 }

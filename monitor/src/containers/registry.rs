@@ -17,7 +17,7 @@ use palisade_hook::{BundleFacts, ContainerSummary, OciState};
 
 use super::cgroup::{Cgroup, Cgroups};
 use super::lsm::KernelEnforcer;
-pub use arming::{arm, Begun, KernelArming};
+pub use arming::{arm, Begun, KernelArming, Stage};
 use super::{cri_annotations as cri, Backend, ContainerMeta, ImageRef, PodMeta};
 use crate::process::Users;
 
@@ -246,7 +246,7 @@ impl Registry {
     /// When the container is to be armed in the BPF-LSM programs too, returns that work: its
     /// policy is built without the lock ([`KernelArming::build`]) and installed with
     /// [`Registry::finish_arm`]. Idempotent.
-    pub fn begin_arm(&mut self, id: &str, pid: u32) -> Result<Begun, String> {
+    pub fn begin_arm(&mut self, id: &str, pid: u32, stage: Stage) -> Result<Begun, String> {
         self.purge_stopped();
         let entry = self.containers.get_mut(id).ok_or_else(|| format!("container {id} is not registered"))?;
         if entry.cgroup.is_none() {
@@ -265,7 +265,7 @@ impl Registry {
             // The profile, by the image as known now (the hook asks containerd first).
             self.choose_profile(id);
         }
-        if let Some(job) = self.kernel_arming(id) {
+        if let Some(job) = self.kernel_arming(id, stage) {
             return Ok(Begun::Kernel(job));
         }
         let Some(entry) = self.containers.get_mut(id) else { return Err(format!("container {id} is not registered")) };

@@ -19,6 +19,19 @@ use super::{Registry, SharedRegistry, State};
 use crate::containers::lsm::{PolicyBuilder, PolicyInput};
 use crate::containers::Backend;
 
+/// When a container is armed, relative to its runtime's setup. Decides when mount denial
+/// starts: runc mounts after the `createRuntime` hook (masked and read-only paths after
+/// pivot_root) and execs the entrypoint last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// From the `createRuntime` hook: mount denial starts when the container's init (the
+    /// state's pid) execs its entrypoint.
+    CreateRuntime,
+    /// The runtime is done with the container (NRI start and synchronize, containers
+    /// recovered from containerd): everything applies at once.
+    SetUp,
+}
+
 /// What [`Registry::begin_arm`] leaves to do.
 #[must_use = "a container with kernel arming pending is not enforced until finish_arm installs it"]
 pub enum Begun {
@@ -36,13 +49,14 @@ pub struct KernelArming {
     profile: Arc<Profile>,
     mode: Mode,
     rootfs: PathBuf,
+    mount_gate: Option<u32>,
     builder: PolicyBuilder,
 }
 
 impl KernelArming {
     /// The container's kernel policy; reads its image. Call without the registry lock.
     pub fn build(&self) -> Result<ContainerPolicy, String> {
-        let input = PolicyInput { profile: &self.profile, mode: self.mode, rootfs: &self.rootfs };
+        let input = PolicyInput { profile: &self.profile, mode: self.mode, rootfs: &self.rootfs, mount_gate: self.mount_gate };
         (self.builder)(&input)
     }
 }
@@ -50,7 +64,7 @@ impl KernelArming {
 impl Registry {
     /// The BPF-LSM arming `id` needs, if any: there are programs, its cgroup and profile are
     /// known, the profile denies something and the container is not judged in the kernel yet.
-    pub(super) fn kernel_arming(&self, id: &str) -> Option<KernelArming> {
+    pub(super) fn kernel_arming(&self, id: &str, stage: Stage) -> Option<KernelArming> {
         let enforcer = self.kernel_enforcer.as_ref()?;
         let entry = self.containers.get(id)?;
         let (cgroup, profile) = (entry.cgroup.as_ref()?, entry.meta.profile.clone()?);
@@ -63,6 +77,7 @@ impl Registry {
             profile,
             mode: entry.meta.mode,
             rootfs: entry.rootfs.clone(),
+            mount_gate: (stage == Stage::CreateRuntime).then_some(entry.pid),
             builder: enforcer.policy_builder(),
         })
     }
@@ -97,12 +112,12 @@ impl Registry {
     }
 }
 
-/// Arms container `id` (the cgroup of `pid`): [`Registry::begin_arm`] and
+/// Arms container `id` (the cgroup of `pid`) at `stage`: [`Registry::begin_arm`] and
 /// [`Registry::finish_arm`] under the lock, the kernel policy built between them without it.
 /// Returns the container's mode.
-pub fn arm(registry: &SharedRegistry, id: &str, pid: u32) -> Result<String, String> {
+pub fn arm(registry: &SharedRegistry, id: &str, pid: u32, stage: Stage) -> Result<String, String> {
     let lock = || registry.lock().map_err(|_| "registry unavailable".to_owned());
-    let job = match lock()?.begin_arm(id, pid)? {
+    let job = match lock()?.begin_arm(id, pid, stage)? {
         Begun::Armed(mode) => return Ok(mode),
         Begun::Kernel(job) => job,
     };

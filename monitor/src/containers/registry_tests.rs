@@ -5,10 +5,10 @@ use super::*;
 use crate::containers::lsm::{PolicyBuilder, PolicyInput};
 use palisade_lsm::ContainerPolicy;
 
-/// Both halves of arming, the lock held throughout (the daemon's path, [`super::arm`],
-/// releases it while the policy is built).
+/// Both halves of arming from the createRuntime hook, the lock held throughout (the daemon's
+/// path, [`super::arm`], releases it while the policy is built).
 fn arm(reg: &mut Registry, id: &str, pid: u32) -> Result<String, String> {
-    match reg.begin_arm(id, pid)? {
+    match reg.begin_arm(id, pid, Stage::CreateRuntime)? {
         Begun::Armed(mode) => Ok(mode),
         Begun::Kernel(job) => {
             let policy = job.build();
@@ -205,6 +205,8 @@ impl KernelEnforcer for FakeLsm {
             Ok(ContainerPolicy {
                 mode: if input.mode == palisade_profiles::Mode::Enforce { palisade_lsm::Mode::Enforce } else { palisade_lsm::Mode::Audit },
                 deny_shells: input.profile.deny_shells,
+                deny_mount: input.profile.immutable.enabled,
+                mount_gate: input.mount_gate,
                 ..Default::default()
             })
         })
@@ -261,7 +263,7 @@ fn bpf_lsm_arms_containers_whose_profile_denies_and_disarms_them_at_stop() {
     let cg = f.cgroup_id();
     let calls = [
         "build hardened lock=unwatched".to_owned(),
-        format!("arm {cg} Enforce deny_mount=false gate=None"),
+        format!("arm {cg} Enforce deny_mount=false gate=Some(42)"),
         format!("disarm {cg}"),
     ];
     assert_eq!(*lsm.calls.lock().expect("calls"), calls);
@@ -310,16 +312,28 @@ fn the_image_is_read_without_the_registry_lock_and_installed_with_it() {
     let shared = immutable_registry(&f, &lsm);
     *lsm.watched.lock().expect("watched") = Some(Arc::clone(&shared));
     report_app(&mut shared.lock().expect("lock"), "c1", &[]);
-    assert_eq!(super::arm(&shared, "c1", 42), Ok("enforce".to_owned()));
+    assert_eq!(super::arm(&shared, "c1", 42, Stage::CreateRuntime), Ok("enforce".to_owned()));
     let cg = f.cgroup_id();
-    let calls = ["build ro lock=free".to_owned(), format!("arm {cg} Enforce deny_mount=false gate=None")];
+    let calls = ["build ro lock=free".to_owned(), format!("arm {cg} Enforce deny_mount=true gate=Some(42)")];
     assert_eq!(*lsm.calls.lock().expect("calls"), calls);
     let meta = shared.lock().expect("lock").lookup(cg).expect("armed");
     assert!(meta.judged_in_kernel && meta.enforced_by == Some(Backend::BpfLsm));
     // Armed again (NRI after the hook): nothing is built or installed twice.
-    assert_eq!(super::arm(&shared, "c1", 42), Ok("enforce".to_owned()));
+    assert_eq!(super::arm(&shared, "c1", 42, Stage::SetUp), Ok("enforce".to_owned()));
     assert_eq!(lsm.calls.lock().expect("calls").len(), 2);
     *lsm.watched.lock().expect("watched") = None; // the registry holds the fake: break the cycle
+}
+
+#[test]
+fn mount_denial_waits_for_the_init_exec_only_when_armed_from_create_runtime() {
+    let f = Fixture::new("lsm-gate");
+    let lsm = FakeLsm::default();
+    let shared = immutable_registry(&f, &lsm);
+    report_app(&mut shared.lock().expect("lock"), "c1", &[]);
+    // NRI start or a recovered container: runc is done, mounts are denied at once.
+    assert_eq!(super::arm(&shared, "c1", 42, Stage::SetUp), Ok("enforce".to_owned()));
+    let cg = f.cgroup_id();
+    assert_eq!(lsm.calls.lock().expect("calls").last(), Some(&format!("arm {cg} Enforce deny_mount=true gate=None")));
 }
 
 #[test]
@@ -329,7 +343,7 @@ fn a_container_that_stops_while_its_policy_is_built_is_not_armed() {
     let shared = immutable_registry(&f, &lsm);
     let mut reg = shared.lock().expect("lock");
     report_app(&mut reg, "c1", &[]);
-    let Ok(Begun::Kernel(job)) = reg.begin_arm("c1", 42) else { panic!("kernel arming expected") };
+    let Ok(Begun::Kernel(job)) = reg.begin_arm("c1", 42, Stage::CreateRuntime) else { panic!("kernel arming expected") };
     assert_eq!(reg.summaries()[0].state, "created", "not running before the kernel policy is in");
     reg.stopped("c1");
     let policy = job.build();
