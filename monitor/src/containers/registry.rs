@@ -251,6 +251,11 @@ impl Registry {
         let entry = self.containers.get_mut(id).ok_or_else(|| format!("container {id} is not registered"))?;
         if entry.cgroup.is_none() {
             let cgroup = self.cgroups.of_pid(pid).map_err(|e| format!("container {id}: {e}"))?;
+            if cgroup.path == "/" {
+                // Not a container's cgroup (a runtime always makes one): arming it would watch
+                // and, with BPF-LSM, enforce on every process of the root cgroup.
+                return Err(format!("container {id}: its init (pid {pid}) is in the root cgroup; refusing to arm it"));
+            }
             self.scope.track(cgroup.id).map_err(|e| format!("container {id}: arming cgroup {}: {e}", cgroup.path))?;
             self.by_cgroup.insert(cgroup.id, id.to_owned());
             self.by_init.insert(pid, id.to_owned());

@@ -161,6 +161,19 @@ fn arming_an_unknown_or_vanished_container_is_a_precise_error() {
 }
 
 #[test]
+fn a_pid_in_the_root_cgroup_is_never_armed() {
+    let fx = Fixture::new("rootcg");
+    std::fs::create_dir_all(fx.dir.join("proc/7")).expect("mkdir");
+    std::fs::write(fx.dir.join("proc/7/cgroup"), "0::/\n").expect("write");
+    let lsm = FakeLsm::default();
+    let mut reg = hardened_registry(&fx, &lsm);
+    report_app(&mut reg, "c1", &[]);
+    assert_eq!(arm(&mut reg, "c1", 7), Err("container c1: its init (pid 7) is in the root cgroup; refusing to arm it".to_owned()));
+    assert!(fx.scope.0.lock().expect("lock").is_empty(), "the host is not watched");
+    assert!(lsm.calls.lock().expect("calls").is_empty(), "nor enforced");
+}
+
+#[test]
 fn ctr_containers_are_named_by_id_in_their_namespace() {
     let state = OciState { bundle: PathBuf::from("/run/containerd/io.containerd.runtime.v2.task/default/web"), ..hook_state("web", &[]) };
     let f = Facts::from_hook(&state, &BundleFacts { privileged: true, ..Default::default() });
