@@ -53,6 +53,7 @@ fn bpf_lsm_enforcement_overhead_in_the_guest() {
 
     let unit = if icount { "guest instructions/iter" } else { "guest ns/iter (TCG wall clock)" };
     eprintln!("\n{rounds} rounds, medians (min-max) in {unit}");
+    eprintln!("ratios: of the medians; in brackets the median (min-max) of the per-round ratios");
     eprintln!("\n| loop | none | attached | armed | attached / none | armed / none | armed / attached |");
     eprintln!("|---|---|---|---|---|---|---|");
     for name in LOOPS {
@@ -61,10 +62,12 @@ fn bpf_lsm_enforcement_overhead_in_the_guest() {
             .iter()
             .find(|l| l.kind == "bench" && l.get("loop") == name)
             .unwrap_or_else(|| panic!("no summary for {name}; console in {}", boot.log.display()));
-        for key in ["none", "attached", "armed", "attached_ratio", "armed_ratio", "armed_vs_attached"] {
+        let keys = ["none", "attached", "armed", "attached_ratio", "armed_ratio", "armed_vs_attached", "paired_attached", "paired_armed", "paired_armed_vs_attached"];
+        for key in keys {
             let v: f64 = s.get(key).parse().unwrap_or(f64::NAN);
             assert!(v.is_finite() && v > 0.0, "{name}: {key}={}", s.get(key));
         }
+        let ratio = |key: &str| format!("{} [{} ({})]", s.get(key), s.get(&format!("paired_{}", key.trim_end_matches("_ratio"))), s.get(&format!("paired_{}_range", key.trim_end_matches("_ratio"))));
         eprintln!(
             "| {name} | {} ({}) | {} ({}) | {} ({}) | {} | {} | {} |",
             s.get("none"),
@@ -73,9 +76,9 @@ fn bpf_lsm_enforcement_overhead_in_the_guest() {
             s.get("attached_range"),
             s.get("armed"),
             s.get("armed_range"),
-            s.get("attached_ratio"),
-            s.get("armed_ratio"),
-            s.get("armed_vs_attached")
+            ratio("attached_ratio"),
+            ratio("armed_ratio"),
+            ratio("armed_vs_attached")
         );
     }
     eprintln!("console: {}", boot.log.display());

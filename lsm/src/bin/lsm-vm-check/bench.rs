@@ -74,13 +74,18 @@ pub fn run(rounds: u32, rootfs_dev: u32) -> Res<()> {
         }
     }
     for (name, _) in LOOPS {
-        let stats: Vec<(f64, f64, f64)> = CONFIGS.iter().map(|c| summary(samples.get(&(name, *c)).map_or(&[][..], Vec::as_slice))).collect();
-        let [none, attached, armed] = [stats[0], stats[1], stats[2]];
+        let of = |config: &'static str| samples.get(&(name, config)).map_or(&[][..], Vec::as_slice);
+        let [none, attached, armed] = CONFIGS.map(|c| summary(of(c)));
+        // The same ratios per round (samples of one round ran minutes apart at most), then
+        // their median and range: steadier than ratios of medians when the host's load drifts.
+        let paired = |a: &'static str, b: &'static str| summary(&of(a).iter().zip(of(b)).map(|(x, y)| x / y).collect::<Vec<f64>>());
+        let (p_attached, p_armed, p_vs) = (paired("attached", "none"), paired("armed", "none"), paired("armed", "attached"));
         println!(
-            "LSMVM bench loop={name} rounds={rounds} none={:.0} attached={:.0} armed={:.0} attached_ratio={:.3} armed_ratio={:.3} armed_vs_attached={:.3} none_range={:.0}-{:.0} attached_range={:.0}-{:.0} armed_range={:.0}-{:.0}",
+            "LSMVM bench loop={name} rounds={rounds} none={:.0} attached={:.0} armed={:.0} attached_ratio={:.3} armed_ratio={:.3} armed_vs_attached={:.3} none_range={:.0}-{:.0} attached_range={:.0}-{:.0} armed_range={:.0}-{:.0} paired_attached={:.3} paired_attached_range={:.3}-{:.3} paired_armed={:.3} paired_armed_range={:.3}-{:.3} paired_armed_vs_attached={:.3} paired_armed_vs_attached_range={:.3}-{:.3}",
             none.0, attached.0, armed.0,
             attached.0 / none.0, armed.0 / none.0, armed.0 / attached.0,
-            none.1, none.2, attached.1, attached.2, armed.1, armed.2
+            none.1, none.2, attached.1, attached.2, armed.1, armed.2,
+            p_attached.0, p_attached.1, p_attached.2, p_armed.0, p_armed.1, p_armed.2, p_vs.0, p_vs.1, p_vs.2
         );
     }
     Ok(())
