@@ -173,7 +173,7 @@ fn one<'a>(lines: &'a [Line], kind: &str) -> &'a Line {
 
 #[test]
 fn bpf_lsm_enforcement_in_a_debian_6_1_guest() {
-    let Some(boot) = guest::boot(&guest::Options { name: "lsm-vm", append: "", timeout: BOOT_TIMEOUT, release: false, icount: false }) else { return };
+    let Some(boot) = guest::boot(&guest::Options { name: "lsm-vm", append: "", timeout: BOOT_TIMEOUT, release: false, icount: false, extra: Vec::new() }) else { return };
     let (lines, console, log) = (&boot.lines, &boot.console, boot.log.display());
     assert!(lines.iter().any(|l| l.kind == "probe"), "probe line missing");
     for step in ["run", "pinned"] {

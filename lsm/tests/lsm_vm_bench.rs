@@ -39,6 +39,7 @@ fn bpf_lsm_enforcement_overhead_in_the_guest() {
         timeout: Duration::from_secs(120 + 90 * u64::from(rounds)),
         release: true,
         icount,
+        extra: Vec::new(),
     };
     let Some(boot) = guest::boot(&options) else { return };
     guest::step_ok(&boot, "bench");

@@ -3,7 +3,8 @@
 # filesystems the programs need, loads overlayfs, runs lsm-vm-check's two phases (the second in
 # a new process, after the loader exited) and powers off. Results go to the serial console.
 # With lsmvm.mode=bench on the kernel command line (lsm/tests/lsm_vm_bench.rs) it runs the
-# overhead benchmark instead, lsmvm.rounds=N rounds (default 5).
+# overhead benchmark instead, lsmvm.rounds=N rounds (default 5); with lsmvm.mode=daemon the
+# daemon scenario (/palisade in the initramfs: monitor/tests/lsm_guest_daemon.rs).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mkdir -p /proc /sys /dev /tmp
@@ -28,6 +29,9 @@ done
 if [ "$mode" = bench ]; then
     /lsm-vm-check bench "$rounds"
     echo "LSMVM exit step=bench code=$?"
+elif [ "$mode" = daemon ]; then
+    /lsm-vm-check daemon
+    echo "LSMVM exit step=daemon code=$?"
 else
     /lsm-vm-check run
     echo "LSMVM exit step=run code=$?"

@@ -13,7 +13,9 @@
 //!   init execs its entrypoint, in enforce and audit mode.
 //! - `attack <cgroup dir> <phase> <case,...>`: joins the cgroup, chroots into the rootfs and
 //!   runs the cases (see cases.rs).
-//! - `gate <cgroup dir> <phase>`: the container init of a gated phase (gate.rs).
+//! - `gate <cgroup dir> <phase> <case,...>`: the container init of a gated phase (gate.rs).
+//! - `daemon`: the real daemon (`/palisade run`) arms a container through its hook socket
+//!   (daemon.rs; lsm_guest_daemon.rs in the monitor crate).
 //! - `bench <rounds>`: the enforcement overhead benchmark (bench.rs); `loop ...` is its worker.
 //!
 //! Why overlayfs for the rootfs: it is what containerd gives a container, and it is the only
@@ -22,6 +24,7 @@
 
 mod bench;
 mod cases;
+mod daemon;
 mod gate;
 
 use std::os::unix::fs::MetadataExt;
@@ -58,11 +61,12 @@ fn main() {
         Some("run") => run(),
         Some("pinned") => pinned(),
         Some("attack") if args.len() == 5 => attack(&args[2], &args[3], &args[4]),
-        Some("gate") if args.len() == 4 => gate::init(&args[2], &args[3]),
+        Some("gate") if args.len() == 5 => gate::init(&args[2], &args[3], &args[4]),
+        Some("daemon") => daemon::run(),
         Some("bench") if args.len() == 3 => args[2].parse().map_err(ctx("rounds")).and_then(bench_run),
         Some("loop") if args.len() == 5 => bench::child(&args[2], &args[3], &args[4]),
-        _ => Err("usage: lsm-vm-check run | pinned | attack <cgroup> <phase> <case,...> | gate <cgroup> <phase> \
-                  | bench <rounds> | loop <cgroup> <loop> <iterations>"
+        _ => Err("usage: lsm-vm-check run | pinned | attack <cgroup> <phase> <case,...> | gate <cgroup> <phase> <case,...> \
+                  | daemon | bench <rounds> | loop <cgroup> <loop> <iterations>"
             .into()),
     };
     if let Err(e) = result {
@@ -79,7 +83,7 @@ fn mount(src: &str, target: &str, fstype: &str, data: Option<&str>) -> Res<()> {
 
 /// The image: busybox and copies of it as shell, package manager and denied file, a hard link
 /// to the shell, a `#!/bin/sh` script, files and directories for the write cases.
-fn build_rootfs() -> Res<()> {
+pub(crate) fn build_rootfs() -> Res<()> {
     mount("tmpfs", LAYERS, "tmpfs", None)?;
     let lower = format!("{LAYERS}/lower");
     for dir in ["bin", "usr/bin", "usr/local/bin", "etc/d-rmdir", "var/cache/app", "tmp", "mnt"] {
@@ -110,7 +114,7 @@ pub(crate) fn cgroup(path: &str) -> Res<u64> {
     Ok(std::fs::metadata(path).map_err(ctx(path))?.ino())
 }
 
-fn attack_in(cgroup: &str, phase: &str, cases: &[&str]) -> Res<()> {
+pub(crate) fn attack_in(cgroup: &str, phase: &str, cases: &[&str]) -> Res<()> {
     // Spawned by its real path (not /proc/self/exe) so the decisions' comm names the binary.
     let exe = std::env::current_exe().map_err(ctx("current_exe"))?;
     let status = Command::new(exe)
