@@ -11,7 +11,7 @@ use std::mem::{offset_of, size_of};
 
 /// Must equal `ENFORCE_ABI_VERSION` in enforce.h; part of the bpffs pin directory name, so pins
 /// of another layout are never reused.
-pub const ENFORCE_ABI_VERSION: u32 = 1;
+pub const ENFORCE_ABI_VERSION: u32 = 2;
 /// `ENFORCE_PATH_MAX`: bytes of path in a decision record, NUL included.
 pub const PATH_MAX: usize = 256;
 /// `ENFORCE_COMM_LEN`.
@@ -37,7 +37,7 @@ pub mod flags {
     pub const IMMUTABLE: u32 = 4;
     /// Only files of the rootfs superblock that are not in its upper layer may run.
     pub const EXEC_ONLY_IMAGE: u32 = 8;
-    /// Mounts from the container are denied.
+    /// Mounts from the container are denied (once [`Policy::mount_gate`](super::Policy) is 0).
     pub const DENY_MOUNT: u32 = 16;
 }
 
@@ -100,6 +100,11 @@ pub struct Policy {
     pub rootfs_dev: u32,
     /// Names this policy's `DENY_EXEC` and `ALLOW_WRITE` entries.
     pub policy_id: u32,
+    /// Non-zero: mount denial waits until the process with this tgid (the container's init)
+    /// execs; the kernel then sets it to 0. 0: mount denial (if flagged) applies at once.
+    pub mount_gate: u32,
+    /// 0.
+    pub reserved: u32,
 }
 
 /// `struct exec_key`: the `DENY_EXEC` key (value: `u32` kind, a [`reason`] 1..=3).
@@ -198,7 +203,8 @@ pub struct DecisionRecord {
     pub path: [u8; PATH_MAX],
 }
 
-const _: () = assert!(size_of::<Policy>() == 16);
+const _: () = assert!(size_of::<Policy>() == 24);
+const _: () = assert!(offset_of!(Policy, mount_gate) == 16);
 const _: () = assert!(size_of::<ExecKey>() == 16);
 const _: () = assert!(size_of::<AllowKey>() == 256);
 const _: () = assert!(offset_of!(AllowKey, path) == 8);

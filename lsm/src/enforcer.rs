@@ -29,7 +29,7 @@ use crate::policy::{ContainerPolicy, PolicyError};
 pub const DEFAULT_PIN_ROOT: &str = "/sys/fs/bpf/palisade";
 
 /// The LSM hooks, each served by the program of the same name in `enforce.bpf.c`.
-pub const HOOKS: [&str; 13] = [
+pub const HOOKS: [&str; 14] = [
     "bprm_check_security",
     "file_open",
     "path_mknod",
@@ -43,7 +43,11 @@ pub const HOOKS: [&str; 13] = [
     "path_chmod",
     "path_chown",
     "sb_mount",
+    "move_mount",
 ];
+
+/// An `ENFORCED` value as aya stores it (`enforce_abi::Policy`'s bytes).
+type PolicyBytes = [u8; std::mem::size_of::<palisade_ebpf::enforce_abi::Policy>()];
 
 /// The maps user space uses (and pins); the per-CPU scratch map stays private to the programs.
 const MAPS: [&str; 5] = ["ENFORCED", "DENY_EXEC", "ALLOW_WRITE", "DECISIONS", "DECISION_DROPS"];
@@ -100,7 +104,7 @@ fn pin_err(path: &Path) -> impl Fn(String) -> EnforcerError + '_ {
 pub struct Enforcer {
     dir: PathBuf,
     reused: bool,
-    enforced: HashMap<MapData, u64, [u8; 16]>,
+    enforced: HashMap<MapData, u64, PolicyBytes>,
     deny_exec: HashMap<MapData, [u8; 16], u32>,
     allow_write: LpmTrie<MapData, AllowKeyData, u32>,
     decisions: RingBuf<MapData>,
@@ -184,7 +188,7 @@ impl Enforcer {
         for key in &allow {
             self.allow_write.insert(&Key::new(key.prefixlen, key.data()), 1, 0).map_err(map_err("ALLOW_WRITE"))?;
         }
-        self.enforced.insert(cgroup_id, bytemuck::cast::<_, [u8; 16]>(kernel), 0).map_err(map_err("ENFORCED"))?;
+        self.enforced.insert(cgroup_id, bytemuck::cast::<_, PolicyBytes>(kernel), 0).map_err(map_err("ENFORCED"))?;
         self.next_policy_id = id.wrapping_add(1).max(1);
         if let Some(old) = previous {
             self.remove_entries(&HashSet::from([old]))?;
@@ -277,7 +281,7 @@ impl Enforcer {
     }
 }
 
-fn policy_of(value: [u8; 16]) -> palisade_ebpf::enforce_abi::Policy {
+fn policy_of(value: PolicyBytes) -> palisade_ebpf::enforce_abi::Policy {
     bytemuck::cast(value)
 }
 

@@ -92,9 +92,15 @@ pub struct ContainerPolicy {
     pub immutable: bool,
     /// Deny exec of files not on the rootfs superblock or in its overlay upper layer.
     pub exec_only_image: bool,
-    /// Deny mount(2) from the container. Arm after the runtime's own mounts (runc masks and
-    /// remounts paths after the createRuntime hook) or those fail too.
+    /// Deny mount(2) and move_mount(2) from the container, from [`ContainerPolicy::mount_gate`]
+    /// on.
     pub deny_mount: bool,
+    /// When mount denial starts. `Some(tgid)`: when that process (the container's init) execs
+    /// its entrypoint; until then mounts in the cgroup pass. Arming from the runtime's
+    /// `createRuntime` hook needs it: runc still mounts after the hook (masked and read-only
+    /// paths after pivot_root) and execs the entrypoint last. `None`: at once (a container
+    /// armed after it started).
+    pub mount_gate: Option<u32>,
     /// Kernel `s_dev` of the rootfs mount's superblock ([`rootfs_dev`]).
     pub rootfs_dev: u32,
     /// Absolute paths, as the container sees them, beneath which rootfs writes are allowed.
@@ -167,7 +173,8 @@ impl ContainerPolicy {
             Mode::Audit => enforce_abi::mode::AUDIT,
             Mode::Enforce => enforce_abi::mode::ENFORCE,
         };
-        Ok(Policy { mode, flags, rootfs_dev: self.rootfs_dev, policy_id })
+        let mount_gate = self.mount_gate.unwrap_or(0);
+        Ok(Policy { mode, flags, rootfs_dev: self.rootfs_dev, policy_id, mount_gate, reserved: 0 })
     }
 
     /// The `DENY_EXEC` entries for `policy_id`.
@@ -299,7 +306,11 @@ mod tests {
         let k = p.kernel_policy(9).expect("valid");
         assert_eq!(k.mode, enforce_abi::mode::ENFORCE);
         assert_eq!(k.flags, enforce_abi::flags::DENY_SHELLS | enforce_abi::flags::IMMUTABLE);
-        assert_eq!((k.rootfs_dev, k.policy_id), (42, 9));
+        assert_eq!((k.rootfs_dev, k.policy_id, k.mount_gate), (42, 9, 0));
+        let gated = ContainerPolicy { deny_mount: true, mount_gate: Some(4242), ..p.clone() };
+        let k = gated.kernel_policy(9).expect("valid");
+        assert_eq!(k.flags & enforce_abi::flags::DENY_MOUNT, enforce_abi::flags::DENY_MOUNT);
+        assert_eq!(k.mount_gate, 4242, "the init's tgid opens the gate");
         let audit = ContainerPolicy { deny_package_managers: true, ..Default::default() };
         assert_eq!(audit.kernel_policy(1).expect("valid").mode, enforce_abi::mode::AUDIT);
     }

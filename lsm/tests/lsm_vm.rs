@@ -1,130 +1,18 @@
 //! The BPF-LSM backend for real, in a QEMU guest (TCG) booting Debian's stock 6.1 cloud kernel:
 //! this machine's kernel refuses LSM programs (shared/notes/lsm-vm.md).
 //!
-//! Builds lsm-vm-check statically (its own target dir; the BPF object is embedded), packs it
-//! with busybox-static, overlay.ko and tests/lsm-vm/init.sh into an initramfs, boots it and
-//! asserts every line the guest prints: case outcomes (errno 1 = EPERM for denials, files
-//! unchanged or absent afterwards), every decision record (action, reason, enforced flag,
-//! errno, path, identity), pin reuse after the loader exited and unpinning.
-//!
-//! Needs tests/lsm-vm/install-deps.sh (QEMU, busybox-static, cpio, the kernel in
-//! /var/cache/palisade-lsm-vm or $PALISADE_LSM_VM_CACHE). Missing pieces fail the test unless
-//! PALISADE_ALLOW_SKIP_PRIVILEGED=1. $PALISADE_LSM_VM_BIN may name a prebuilt static binary.
+//! Boots the guest (guest/mod.rs) and asserts every line it prints: case outcomes (errno 1 =
+//! EPERM for denials, files unchanged or absent afterwards), every decision record (action,
+//! reason, enforced flag, errno, path, identity), mount denial gated on the init's exec, pin
+//! reuse after the loader exited and unpinning.
 
-use std::collections::HashMap;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod guest;
+
+use std::time::Duration;
+
+use guest::Line;
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(170);
-
-/// One `LSMVM <kind> key=value ...` line.
-#[derive(Debug)]
-struct Line {
-    kind: String,
-    fields: HashMap<String, String>,
-}
-
-impl Line {
-    fn get(&self, key: &str) -> &str {
-        self.fields.get(key).map_or("<absent>", String::as_str)
-    }
-}
-
-fn skip_or_fail(why: &str) -> bool {
-    if std::env::var("PALISADE_ALLOW_SKIP_PRIVILEGED").as_deref() == Ok("1") {
-        eprintln!("SKIPPED lsm_vm: {why} (PALISADE_ALLOW_SKIP_PRIVILEGED=1)");
-        return true;
-    }
-    panic!("lsm_vm cannot run: {why}; run tests/lsm-vm/install-deps.sh (or set PALISADE_ALLOW_SKIP_PRIVILEGED=1 to skip)");
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
-}
-
-/// The static guest binary: $PALISADE_LSM_VM_BIN, or built here into its own target dir.
-fn guest_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("PALISADE_LSM_VM_BIN") {
-        return PathBuf::from(bin);
-    }
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lsm-vm-target");
-    let cargo = option_env!("CARGO").unwrap_or("cargo");
-    let t = Instant::now();
-    let status = Command::new(cargo)
-        .current_dir(workspace())
-        .env_remove("CARGO_TARGET_DIR")
-        .args(["rustc", "-q", "--locked", "-p", "palisade-lsm", "--bin", "lsm-vm-check", "--target-dir"])
-        .arg(&target)
-        .args(["--", "-C", "target-feature=+crt-static", "-C", "strip=symbols"])
-        .status()
-        .expect("run cargo rustc for lsm-vm-check");
-    assert!(status.success(), "building the static lsm-vm-check failed: {status}");
-    eprintln!("lsm_vm: static lsm-vm-check built in {:.1}s", t.elapsed().as_secs_f64());
-    target.join("debug/lsm-vm-check")
-}
-
-/// newc cpio of `root`, gzipped, at `out`.
-fn initramfs(root: &Path, out: &Path) {
-    let script = format!("cd '{}' && find . | cpio -o -H newc --quiet | gzip -1 > '{}'", root.display(), out.display());
-    let status = Command::new("sh").args(["-c", &script]).status().expect("run cpio");
-    assert!(status.success(), "building the initramfs failed: {status}");
-}
-
-/// Boot and return the console output; panics on timeout.
-fn boot(kernel: &Path, initrd: &Path) -> String {
-    let mut child = Command::new("qemu-system-x86_64")
-        .args(["-accel", "tcg", "-cpu", "max", "-m", "2048", "-smp", "1", "-nographic", "-no-reboot"])
-        .arg("-kernel")
-        .arg(kernel)
-        .arg("-initrd")
-        .arg(initrd)
-        .args(["-append", "console=ttyS0 panic=-1 quiet"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start qemu-system-x86_64");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    });
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait qemu") {
-            let out = reader.join().expect("reader");
-            eprintln!("lsm_vm: guest ran {:.1}s ({status})", start.elapsed().as_secs_f64());
-            return out;
-        }
-        if start.elapsed() > BOOT_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            let out = reader.join().expect("reader");
-            let tail: Vec<&str> = out.lines().rev().take(40).collect();
-            panic!("guest did not finish within {BOOT_TIMEOUT:?}; console tail:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn parse(console: &str) -> Vec<Line> {
-    console
-        .lines()
-        .filter_map(|l| l.find("LSMVM ").map(|i| l[i + 6..].trim_end_matches('\r')))
-        .map(|rest| {
-            let mut tokens = rest.split_whitespace();
-            let kind = tokens.next().unwrap_or("").to_owned();
-            let fields = tokens
-                .filter_map(|t| t.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect();
-            Line { kind, fields }
-        })
-        .collect()
-}
 
 /// A case's expected fields: (field, value); `result` is the operation's outcome.
 type Fields = Vec<(&'static str, &'static str)>;
@@ -164,6 +52,7 @@ fn expected_cases() -> Vec<(&'static str, &'static str, Fields)> {
         ("enforce", "mkdir", denied(&[("exists", "false")])),
         ("enforce", "rmdir", denied(&[("exists", "true")])),
         ("enforce", "mount", denied(&[])),
+        ("enforce", "mount_api", denied(&[("prep", "ok")])),
         ("enforce", "allow_write_create", ok(&[("exists", "true")])),
         ("enforce", "allow_write_mkdir", ok(&[])),
         ("enforce", "allow_write_near_miss", denied(&[("exists", "false")])),
@@ -175,6 +64,7 @@ fn expected_cases() -> Vec<(&'static str, &'static str, Fields)> {
         ("host", "host_write", ok(&[("content", "changed(9b)")])),
         ("host", "create", ok(&[("exists", "true")])),
         ("host", "mount", ok(&[])),
+        ("host", "mount_api", ok(&[("prep", "ok")])),
         ("disarmed", "exec_shell", ok(&[])),
         ("disarmed", "create", ok(&[("exists", "true")])),
         ("pinned", "exec_shell", denied(&[])),
@@ -183,7 +73,7 @@ fn expected_cases() -> Vec<(&'static str, &'static str, Fields)> {
         ("unpinned", "pinned_write", ok(&[("content", "changed(9b)")])),
     ];
     // Audit: everything the enforce phase denied happens.
-    let audit_side_effects: [(&str, &[(&str, &str)]); 9] = [
+    let audit_side_effects: [(&str, &[(&str, &str)]); 10] = [
         ("exec_runtime_hardlink", &[("link", "ok")]),
         ("exec_renamed", &[("rename", "ok")]),
         ("open_write", &[("content", "changed(9b)")]),
@@ -193,11 +83,22 @@ fn expected_cases() -> Vec<(&'static str, &'static str, Fields)> {
         ("truncate", &[("content", "changed(0b)")]),
         ("rmdir", &[("exists", "false")]),
         ("allow_write_near_miss", &[("exists", "true")]),
+        ("mount_api", &[("prep", "ok")]),
     ];
     let enforce_names: Vec<&'static str> = e.iter().filter(|c| c.0 == "enforce").map(|c| c.1).collect();
     for name in enforce_names {
         let extra = audit_side_effects.iter().find(|(n, _)| *n == name).map_or(&[][..], |(_, x)| *x);
         e.push(("audit", name, ok(extra)));
+    }
+    // Mount denial gated on the init's exec: the runtime's mounts before it pass, even after
+    // another process of the cgroup exec'd; the entrypoint's are denied (enforce) or reported.
+    for (phase, after) in [("gate-enforce", "errno=1"), ("gate-audit", "ok")] {
+        e.push((phase, "before_exec_mount", ok(&[])));
+        e.push((phase, "before_exec_mount_api", ok(&[("prep", "ok")])));
+        e.push((phase, "other_exec", ok(&[])));
+        e.push((phase, "after_other_exec_mount", ok(&[])));
+        e.push((phase, "mount", vec![("result", after)]));
+        e.push((phase, "mount_api", vec![("result", after), ("prep", "ok")]));
     }
     e
 }
@@ -226,6 +127,7 @@ fn expected_decisions(phase: &str) -> Vec<(&'static str, &'static str, String)> 
             ("mkdir", "immutable", format!("/etc/d-new-{p}")),
             ("rmdir", "immutable", "/etc/d-rmdir".to_owned()),
             ("mount", "immutable", "/mnt".to_owned()),
+            ("mount", "immutable", "/mnt".to_owned()), // move_mount
             ("create", "immutable", format!("/var/cache/appx-{p}")),
         ]
     };
@@ -257,6 +159,8 @@ fn expected_decisions(phase: &str) -> Vec<(&'static str, &'static str, String)> 
             ("exec", "not_from_image", "/bin/sh".to_owned()),
             ("open_write", "immutable", "/etc/f-pinned".to_owned()),
         ],
+        // Only the exec'd entrypoint's mount(2) and move_mount(2).
+        "gate-enforce" | "gate-audit" => vec![("mount", "immutable", "/mnt".to_owned()), ("mount", "immutable", "/mnt".to_owned())],
         _ => vec![],
     }
 }
@@ -269,52 +173,19 @@ fn one<'a>(lines: &'a [Line], kind: &str) -> &'a Line {
 
 #[test]
 fn bpf_lsm_enforcement_in_a_debian_6_1_guest() {
-    let cache = PathBuf::from(std::env::var("PALISADE_LSM_VM_CACHE").unwrap_or_else(|_| "/var/cache/palisade-lsm-vm".into()));
-    let (kernel, overlay) = (cache.join("vmlinuz"), cache.join("overlay.ko"));
-    for (what, path) in [("guest kernel", &kernel), ("overlay module", &overlay), ("busybox-static", &PathBuf::from("/bin/busybox"))] {
-        if !path.is_file() && skip_or_fail(&format!("{what} missing at {}", path.display())) {
-            return;
-        }
-    }
-    let qemu_ok = Command::new("qemu-system-x86_64").arg("--version").output().is_ok_and(|o| o.status.success());
-    let cpio_ok = Command::new("cpio").arg("--version").output().is_ok_and(|o| o.status.success());
-    if (!qemu_ok || !cpio_ok) && skip_or_fail("qemu-system-x86_64 or cpio missing") {
-        return;
-    }
-
-    let bin = guest_binary();
-    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lsm-vm");
-    let root = work.join("root");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(root.join("bin")).expect("initramfs root");
-    let copy = |from: &Path, to: &str| {
-        std::fs::copy(from, root.join(to)).unwrap_or_else(|e| panic!("copy {} -> {to}: {e}", from.display()));
-    };
-    copy(Path::new("/bin/busybox"), "bin/busybox");
-    copy(&workspace().join("tests/lsm-vm/init.sh"), "init");
-    copy(&bin, "lsm-vm-check");
-    copy(&overlay, "overlay.ko");
-    let initrd = work.join("initramfs.cpio.gz");
-    initramfs(&root, &initrd);
-
-    let console = boot(&kernel, &initrd);
-    std::fs::write(work.join("console.log"), &console).expect("save console");
-    let lines = parse(&console);
-    let errors: Vec<&Line> = lines.iter().filter(|l| l.kind == "error").collect();
-    assert!(errors.is_empty(), "guest errors: {errors:?}\nconsole in {}", work.join("console.log").display());
-    assert!(console.contains("LSMVM overlay=loaded"), "overlay.ko did not load");
+    let Some(boot) = guest::boot(&guest::Options { name: "lsm-vm", append: "", timeout: BOOT_TIMEOUT, release: false, icount: false, extra: Vec::new() }) else { return };
+    let (lines, console, log) = (&boot.lines, &boot.console, boot.log.display());
     assert!(lines.iter().any(|l| l.kind == "probe"), "probe line missing");
     for step in ["run", "pinned"] {
-        let exit = lines.iter().find(|l| l.kind == "exit" && l.get("step") == step).unwrap_or_else(|| panic!("step {step} did not finish"));
-        assert_eq!(exit.get("code"), "0", "step {step}");
+        guest::step_ok(&boot, step);
     }
 
     // Loading attaches each hook once; the second process reuses the pins; unpinning detaches.
-    let load = one(&lines, "load");
-    assert_eq!((load.get("reused"), load.get("programs")), ("false", "13"));
-    let reload = one(&lines, "reload");
-    assert_eq!((reload.get("reused"), reload.get("programs")), ("true", "13"), "pins reused, nothing attached twice");
-    let unpinned = one(&lines, "unpinned");
+    let load = one(lines, "load");
+    assert_eq!((load.get("reused"), load.get("programs")), ("false", "14"));
+    let reload = one(lines, "reload");
+    assert_eq!((reload.get("reused"), reload.get("programs")), ("true", "14"), "pins reused, nothing attached twice");
+    let unpinned = one(lines, "unpinned");
     assert_eq!((unpinned.get("programs"), unpinned.get("pins_left")), ("0", "false"));
     assert!(console.contains("LSMVM drops=0"), "ring buffer dropped decisions");
 
@@ -333,13 +204,19 @@ fn bpf_lsm_enforcement_in_a_debian_6_1_guest() {
     }
 
     // Every decision: exactly the expected ones per phase, with the phase's enforcement.
-    let setup = one(&lines, "setup");
-    let cgroups = one(&lines, "cgroups");
-    for phase in ["enforce", "audit", "evicted", "host", "disarmed", "pinned"] {
+    let setup = one(lines, "setup");
+    let cgroups = one(lines, "cgroups");
+    let gate_cgroup = |phase: &str| {
+        let armed = lines.iter().find(|l| l.kind == "gate-armed" && l.get("phase") == phase);
+        armed.unwrap_or_else(|| panic!("no gate-armed line for {phase}")).get("cgroup")
+    };
+    for phase in ["enforce", "audit", "evicted", "host", "disarmed", "pinned", "gate-enforce", "gate-audit"] {
         let got: Vec<&Line> = lines.iter().filter(|l| l.kind == "decision" && l.get("phase") == phase).collect();
         let mut want = expected_decisions(phase);
         let (enforced, errno, cgroup) = match phase {
             "audit" => ("0", "0", cgroups.get("audit")),
+            "gate-enforce" => ("1", "1", gate_cgroup(phase)),
+            "gate-audit" => ("0", "0", gate_cgroup(phase)),
             _ => ("1", "1", cgroups.get("enforce")),
         };
         for d in &got {
@@ -368,5 +245,5 @@ fn bpf_lsm_enforcement_in_a_debian_6_1_guest() {
     let evicted = lines.iter().find(|l| l.kind == "decision" && l.get("phase") == "evicted").expect("evicted decision");
     assert_ne!(evicted.get("exe_ino"), setup.get("sh_ino"), "a copied-up multiply-linked file changes inode number");
 
-    assert!(failures.is_empty(), "{} mismatches:\n{}\nconsole in {}", failures.len(), failures.join("\n"), work.join("console.log").display());
+    assert!(failures.is_empty(), "{} mismatches:\n{}\nconsole in {log}", failures.len(), failures.join("\n"));
 }

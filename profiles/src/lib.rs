@@ -16,7 +16,8 @@
 //!   default: false               # true: the profile for unmatched images (implied by name `default`)
 //! mode: enforce                  # audit | enforce; omitted: the global mode
 //! immutable:
-//!   enabled: true                # deny writes outside mounts, allow_write and RUNTIME_WRITABLE
+//!   enabled: true                # deny writes outside mounts, allow_write and RUNTIME_WRITABLE,
+//!                                # and mounts once the entrypoint runs
 //!   allow_write: [/var/cache/nginx, /var/run, /tmp]   # literal absolute paths, writable beneath
 //! deny_shells: true              # catalog::shells(), by name and by file identity
 //! deny_package_managers: true    # catalog::package_managers()

@@ -99,7 +99,8 @@ pub struct ImagePattern {
 /// `immutable:`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Immutable {
-    /// Deny writes outside the declared mounts, `allow_write` and [`RUNTIME_WRITABLE`].
+    /// Deny writes outside the declared mounts, `allow_write` and [`RUNTIME_WRITABLE`], and
+    /// mounts (from the container's entrypoint on: the runtime's own mounts precede it).
     pub enabled: bool,
     /// Directories (or files) beneath which writes stay allowed; literal absolute paths.
     pub allow_write: Vec<PathBuf>,

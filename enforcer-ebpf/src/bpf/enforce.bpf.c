@@ -38,6 +38,13 @@
  * they walk dentries up to the task's root (walk_path below). Both give the path as the task
  * sees it. A path that cannot be resolved completely never matches a prefix: the write is
  * denied (fail closed).
+ *
+ * Mounts. With ENFORCE_DENY_MOUNT any mount(2) (sb_mount) or attachment of a mount built with
+ * the new mount API (move_mount; fsmount and open_tree only make detached mounts) is denied,
+ * whatever its target. The runtime mounts inside the container's cgroup after the daemon armed
+ * it from the createRuntime hook (runc: masked and read-only paths after pivot_root), so a
+ * policy can name the container's init in mount_gate: mounts pass until that process execs
+ * its entrypoint (runc's last step), which bprm_check_security records by clearing the gate.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -349,6 +356,11 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	struct enforce_policy *p = armed();
 	if (!p)
 		return 0;
+	/* The container's init execs its entrypoint: the runtime's own mounts are over, mount
+	 * denial starts now (see struct enforce_policy). Other processes' execs (hooks the runtime
+	 * runs in the cgroup) leave the gate closed. */
+	if (p->mount_gate && p->mount_gate == bpf_get_current_pid_tgid() >> 32)
+		p->mount_gate = 0;
 	struct file *file = bprm->file;
 	struct inode *inode = file->f_inode;
 	__u32 dev = BPF_CORE_READ(inode, i_sb, s_dev);
@@ -499,16 +511,13 @@ int BPF_PROG(path_chown, const struct path *path, __u64 uid, __u64 gid, int ret)
 	return check_path(path, ENFORCE_ACT_CHOWN);
 }
 
-/* Any mount from an armed container with ENFORCE_DENY_MOUNT, whatever its target: a mount
- * can hide or replace the image's files without writing to them. */
-SEC("lsm/sb_mount")
-int BPF_PROG(sb_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags,
-	     void *data, int ret)
+/* Any mount from an armed container with ENFORCE_DENY_MOUNT, whatever its target, once its
+ * init has exec'd the entrypoint (mount_gate 0): a mount can hide or replace the image's files
+ * without writing to them. `path` is where it would be attached. */
+static __always_inline int check_mount(const struct path *path)
 {
-	if (ret)
-		return ret;
 	struct enforce_policy *p = armed();
-	if (!p || !(p->flags & ENFORCE_DENY_MOUNT))
+	if (!p || !(p->flags & ENFORCE_DENY_MOUNT) || p->mount_gate)
 		return 0;
 	struct enforce_scratch *s = scratch();
 	if (!s)
@@ -517,6 +526,26 @@ int BPF_PROG(sb_mount, const char *dev_name, const struct path *path, const char
 	int len = walk_path(dentry, BPF_CORE_READ(path, mnt), s);
 	set_target(s, BPF_CORE_READ(dentry, d_sb, s_dev), BPF_CORE_READ(dentry, d_inode), len);
 	return decide(p, s, ENFORCE_ACT_MOUNT, ENFORCE_REASON_IMMUTABLE);
+}
+
+/* mount(2): new mounts, bind mounts, remounts, MS_MOVE. */
+SEC("lsm/sb_mount")
+int BPF_PROG(sb_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags,
+	     void *data, int ret)
+{
+	if (ret)
+		return ret;
+	return check_mount(path);
+}
+
+/* The new mount API (fsopen/fsmount, open_tree; mount(8) of util-linux >= 2.39 uses it) never
+ * reaches sb_mount: what it builds is attached by move_mount(2). */
+SEC("lsm/move_mount")
+int BPF_PROG(move_mount, const struct path *from_path, const struct path *to_path, int ret)
+{
+	if (ret)
+		return ret;
+	return check_mount(to_path);
 }
 
 /* The smallest LSM program: loaded (not attached) by palisade-lsm's probe() to learn whether

@@ -15,7 +15,7 @@
 #ifndef PALISADE_ENFORCE_H
 #define PALISADE_ENFORCE_H
 
-#define ENFORCE_ABI_VERSION 1
+#define ENFORCE_ABI_VERSION 2
 
 #define ENFORCE_PATH_MAX 256
 #define ENFORCE_COMM_LEN 16
@@ -32,7 +32,8 @@
 #define ENFORCE_DENY_PACKAGE_MANAGERS 2 /* DENY_EXEC entries of kind PACKAGE_MANAGER apply */
 #define ENFORCE_IMMUTABLE 4             /* writes to the rootfs superblock outside ALLOW_WRITE */
 #define ENFORCE_EXEC_ONLY_IMAGE 8       /* exec only files of the rootfs, not in its upper layer */
-#define ENFORCE_DENY_MOUNT 16           /* sb_mount from the container */
+#define ENFORCE_DENY_MOUNT 16           /* mount(2) and move_mount(2) from the container, once
+                                         * mount_gate is 0 */
 
 /* Actions (struct enforce_decision.action). */
 enum enforce_action {
@@ -66,6 +67,12 @@ struct enforce_policy {
 	__u32 flags;      /* ENFORCE_* flags */
 	__u32 rootfs_dev; /* s_dev of the container rootfs mount's superblock */
 	__u32 policy_id;  /* names this policy's DENY_EXEC and ALLOW_WRITE entries */
+	/* Non-zero: ENFORCE_DENY_MOUNT waits until the process with this tgid (the container's
+	 * init, armed from the runtime's createRuntime hook) execs its entrypoint, because the
+	 * runtime still mounts until then (masked and read-only paths after pivot_root).
+	 * bprm_check_security sets it to 0 at that exec; user space writes it only when arming. */
+	__u32 mount_gate;
+	__u32 reserved;   /* 0 */
 };
 
 /* DENY_EXEC key: a file identity within one policy. Value: __u32 kind (enum enforce_reason

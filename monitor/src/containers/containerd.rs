@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use palisade_containerd::{Client, ContainerRecord};
 
-use super::registry::{Facts, SharedRegistry, Source};
+use super::registry::{self, Facts, SharedRegistry, Source, Stage};
 use super::{cri_annotations as cri, mount_fact, PodMeta};
 
 /// Bounds each call: a hook waits for the image lookup before the container may start.
@@ -60,12 +60,14 @@ impl Containerd {
     /// Registers and arms every container with a live task; returns how many were armed.
     pub fn recover(&self, registry: &SharedRegistry) -> usize {
         let Some(running) = self.with_client(Client::running) else { return 0 };
-        let Ok(mut reg) = registry.lock() else { return 0 };
         let mut armed = 0;
         for r in running {
             let id = r.record.id.clone();
+            let Ok(mut reg) = registry.lock() else { return armed };
             reg.report(&id, facts(&r.record), Source::Containerd);
-            match reg.arm(&id, r.pid) {
+            drop(reg);
+            // Running: the runtime's setup is long over.
+            match registry::arm(registry, &id, r.pid, Stage::SetUp) {
                 Ok(_) => armed += 1,
                 Err(e) => tracing::warn!(container_id = %id, error = %e, "recovering a running container failed"),
             }

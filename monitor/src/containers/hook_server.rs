@@ -13,7 +13,7 @@ use palisade_hook::{DaemonStatus, Phase, Reply, Request, PROTOCOL_VERSION};
 
 use super::containerd::Containerd;
 use super::{landlock, Backend};
-use super::registry::{Facts, SharedRegistry, Source};
+use super::registry::{self, Facts, SharedRegistry, Source, Stage};
 
 #[cfg(test)]
 #[path = "hook_server_tests.rs"]
@@ -151,8 +151,10 @@ pub fn answer(req: Request, context: &Context) -> Reply {
                 return Reply::Error { message: format!("container {}: createRuntime state has no pid", state.id) };
             };
             reg.report(&state.id, facts.unwrap_or_default(), Source::Hook);
-            match reg.arm(&state.id, pid) {
-                Ok(mode) => Reply::Armed { container_id: state.id.clone(), mode: mode.to_owned() },
+            // Arming reads the image (BPF-LSM policy): it takes the lock only around that.
+            drop(reg);
+            match registry::arm(registry, &state.id, pid, Stage::CreateRuntime) {
+                Ok(mode) => Reply::Armed { container_id: state.id.clone(), mode },
                 Err(message) => {
                     tracing::error!(container_id = %state.id, error = %message, fail_closed, "arming failed");
                     if *fail_closed {

@@ -7,18 +7,45 @@
 //! before the container runs), the identities of the image's shells, package managers and
 //! literal `exec.deny` paths, `allow_write` plus the runtime's pseudo-files. Volumes need no
 //! entry: writes to any other superblock than the rootfs are the container's mounts.
-//! `deny_mount` stays off: runc still mounts (masks, read-only paths) after the hook arms.
+//! `immutable` also denies mounts (a mount hides or replaces the image's files without writing
+//! them): from the moment the container's init execs its entrypoint when armed from the
+//! `createRuntime` hook (runc still mounts masked and read-only paths after the hook), at once
+//! when armed later.
+//!
+//! Building a policy reads the image (a stat per candidate shell and package manager): the
+//! registry does it without holding its lock ([`PolicyBuilder`]), then installs the result
+//! with [`KernelEnforcer::arm`], a few map updates.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use palisade_lsm::{ContainerPolicy, Decision, Enforcer};
 use palisade_profiles::{catalog, Mode, Profile, RUNTIME_WRITABLE};
 
+/// What a container's kernel policy is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyInput<'a> {
+    /// The container's profile.
+    pub profile: &'a Profile,
+    /// Its mode.
+    pub mode: Mode,
+    /// Its root filesystem as the daemon sees it (the bundle's rootfs).
+    pub rootfs: &'a Path,
+    /// The init whose exec starts mount denial ([`ContainerPolicy::mount_gate`]).
+    pub mount_gate: Option<u32>,
+}
+
+/// Builds a container's kernel policy; reads the image, so it is called without the registry
+/// lock. [`policy`] for the real backend; tests substitute one that reads nothing.
+pub type PolicyBuilder = Arc<dyn Fn(&PolicyInput<'_>) -> Result<ContainerPolicy, String> + Send + Sync>;
+
 /// Where the registry arms containers in the kernel. A trait so the registry's logic is
 /// tested without a kernel that accepts LSM programs.
 pub trait KernelEnforcer: Send {
-    /// Arms `cgroup_id` with `profile` in `mode`, the container's root being `rootfs`.
-    fn arm(&mut self, cgroup_id: u64, profile: &Profile, mode: Mode, rootfs: &Path) -> Result<(), String>;
+    /// How this backend builds a container's policy (run outside the registry lock).
+    fn policy_builder(&self) -> PolicyBuilder;
+    /// Arms `cgroup_id` with `policy` (built by [`KernelEnforcer::policy_builder`]).
+    fn arm(&mut self, cgroup_id: u64, policy: &ContainerPolicy) -> Result<(), String>;
     /// Removes `cgroup_id`'s policy.
     fn disarm(&mut self, cgroup_id: u64);
     /// The decisions the kernel made since the last call.
@@ -27,8 +54,9 @@ pub trait KernelEnforcer: Send {
     fn detach(self: Box<Self>) -> Result<(), String>;
 }
 
-/// The policy the kernel applies for `profile` in `mode`.
-pub fn policy(profile: &Profile, mode: Mode, rootfs: &Path) -> Result<ContainerPolicy, String> {
+/// The policy the kernel applies for `input.profile` in `input.mode`.
+pub fn policy(input: &PolicyInput<'_>) -> Result<ContainerPolicy, String> {
+    let PolicyInput { profile, mode, rootfs, mount_gate } = *input;
     let candidates = |names: &[&str]| -> Vec<String> {
         super::landlock::PROGRAM_DIRS
             .iter()
@@ -53,7 +81,8 @@ pub fn policy(profile: &Profile, mode: Mode, rootfs: &Path) -> Result<ContainerP
         deny_package_managers: profile.deny_package_managers,
         immutable: profile.immutable.enabled,
         exec_only_image: false,
-        deny_mount: false,
+        deny_mount: profile.immutable.enabled,
+        mount_gate,
         rootfs_dev: palisade_lsm::rootfs_dev(rootfs).map_err(|e| e.to_string())?,
         allow_write,
         deny_exec,
@@ -61,9 +90,12 @@ pub fn policy(profile: &Profile, mode: Mode, rootfs: &Path) -> Result<ContainerP
 }
 
 impl KernelEnforcer for Enforcer {
-    fn arm(&mut self, cgroup_id: u64, profile: &Profile, mode: Mode, rootfs: &Path) -> Result<(), String> {
-        let p = policy(profile, mode, rootfs)?;
-        Enforcer::arm(self, cgroup_id, &p).map(drop).map_err(|e| e.to_string())
+    fn policy_builder(&self) -> PolicyBuilder {
+        Arc::new(policy)
+    }
+
+    fn arm(&mut self, cgroup_id: u64, policy: &ContainerPolicy) -> Result<(), String> {
+        Enforcer::arm(self, cgroup_id, policy).map(drop).map_err(|e| e.to_string())
     }
 
     fn disarm(&mut self, cgroup_id: u64) {
@@ -103,14 +135,27 @@ mod tests {
              immutable: {enabled: true, allow_write: [/var/cache/app]}\n",
         )])
         .expect("profile");
-        let p = policy(set.get("p").expect("p"), Mode::Enforce, root.path()).expect("policy");
+        let input = PolicyInput { profile: set.get("p").expect("p"), mode: Mode::Enforce, rootfs: root.path(), mount_gate: Some(42) };
+        let p = policy(&input).expect("policy");
         assert_eq!(p.mode, palisade_lsm::Mode::Enforce);
-        assert!(p.deny_shells && p.deny_package_managers && p.immutable && !p.deny_mount);
+        assert!(p.deny_shells && p.deny_package_managers && p.immutable);
+        assert!(p.deny_mount, "immutable denies mounts");
+        assert_eq!(p.mount_gate, Some(42), "from the init's exec on");
         assert!(p.allow_write.contains(&"/var/cache/app".to_owned()) && p.allow_write.contains(&"/dev/null".to_owned()));
         // /bin/sh and /bin/busybox are one file: one identity, a shell; apt-get a package manager.
         let kinds: Vec<palisade_lsm::ExecKind> = p.deny_exec.iter().map(|i| i.kind).collect();
         assert_eq!(kinds.len(), 2, "{:?}", p.deny_exec);
         assert!(kinds.contains(&palisade_lsm::ExecKind::Shell) && kinds.contains(&palisade_lsm::ExecKind::PackageManager));
         assert_eq!(p.rootfs_dev, palisade_lsm::rootfs_dev(root.path()).expect("dev"));
+    }
+
+    #[test]
+    fn mounts_are_denied_only_with_immutable_and_at_once_without_a_gate() {
+        let root = tempfile::tempdir().expect("tmp");
+        let set = ProfileSet::from_texts(&[("p.yaml", "name: p\nmatch: {images: ['x:*']}\ndeny_shells: true\n")]).expect("profile");
+        let input = PolicyInput { profile: set.get("p").expect("p"), mode: Mode::Audit, rootfs: root.path(), mount_gate: None };
+        let p = policy(&input).expect("policy");
+        assert!(!p.deny_mount && !p.immutable && p.mount_gate.is_none());
+        assert_eq!(p.mode, palisade_lsm::Mode::Audit);
     }
 }

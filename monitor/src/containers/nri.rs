@@ -8,7 +8,7 @@
 
 use palisade_nri::{Container, Handler, Pod};
 
-use super::registry::{Facts, SharedRegistry, Source};
+use super::registry::{self, Facts, SharedRegistry, Source, Stage};
 use super::{cri_annotations, mount_fact, PodMeta};
 
 /// containerd's namespace for CRI containers (NRI does not say it).
@@ -44,11 +44,14 @@ fn facts(pod: Option<&Pod>, c: &Container) -> Facts {
 }
 
 impl NriRegistry {
+    /// NRI reports containers once runc is done with them (start, or already running):
+    /// everything applies at once.
     fn arm(&self, pod: Option<&Pod>, c: &Container) {
         let Ok(mut reg) = self.0.lock() else { return };
         reg.report(&c.id, facts(pod, c), Source::Nri);
+        drop(reg);
         if c.pid > 0 {
-            if let Err(e) = reg.arm(&c.id, c.pid) {
+            if let Err(e) = registry::arm(&self.0, &c.id, c.pid, Stage::SetUp) {
                 tracing::error!(container_id = %c.id, pid = c.pid, error = %e, "NRI: arming failed");
             }
         }

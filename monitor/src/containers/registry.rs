@@ -17,6 +17,7 @@ use palisade_hook::{BundleFacts, ContainerSummary, OciState};
 
 use super::cgroup::{Cgroup, Cgroups};
 use super::lsm::KernelEnforcer;
+pub use arming::{arm, Begun, KernelArming, Stage};
 use super::{cri_annotations as cri, Backend, ContainerMeta, ImageRef, PodMeta};
 use crate::process::Users;
 
@@ -240,12 +241,21 @@ impl Registry {
         }
     }
 
-    /// Puts `id`'s cgroup (the one `pid` is in) in the kernel's scope. Idempotent.
-    pub fn arm(&mut self, id: &str, pid: u32) -> Result<&str, String> {
+    /// First half of arming ([`arm`] does both halves): puts `id`'s cgroup (the one `pid` is in)
+    /// in the kernel's scope and settles its profile, holding the lock only for bookkeeping.
+    /// When the container is to be armed in the BPF-LSM programs too, returns that work: its
+    /// policy is built without the lock ([`KernelArming::build`]) and installed with
+    /// [`Registry::finish_arm`]. Idempotent.
+    pub fn begin_arm(&mut self, id: &str, pid: u32, stage: Stage) -> Result<Begun, String> {
         self.purge_stopped();
         let entry = self.containers.get_mut(id).ok_or_else(|| format!("container {id} is not registered"))?;
         if entry.cgroup.is_none() {
             let cgroup = self.cgroups.of_pid(pid).map_err(|e| format!("container {id}: {e}"))?;
+            if cgroup.path == "/" {
+                // Not a container's cgroup (a runtime always makes one): arming it would watch
+                // and, with BPF-LSM, enforce on every process of the root cgroup.
+                return Err(format!("container {id}: its init (pid {pid}) is in the root cgroup; refusing to arm it"));
+            }
             self.scope.track(cgroup.id).map_err(|e| format!("container {id}: arming cgroup {}: {e}", cgroup.path))?;
             self.by_cgroup.insert(cgroup.id, id.to_owned());
             self.by_init.insert(pid, id.to_owned());
@@ -260,39 +270,14 @@ impl Registry {
             // The profile, by the image as known now (the hook asks containerd first).
             self.choose_profile(id);
         }
-        self.arm_in_kernel(id)?;
+        if let Some(job) = self.kernel_arming(id, stage) {
+            return Ok(Begun::Kernel(job));
+        }
         let Some(entry) = self.containers.get_mut(id) else { return Err(format!("container {id} is not registered")) };
         if entry.state == State::Created {
             entry.state = State::Running;
         }
-        Ok(&entry.mode)
-    }
-
-    /// Arms `id` in the BPF-LSM programs when there are some and its profile denies anything.
-    /// An enforced container that cannot be armed is an error (the hook then refuses it when
-    /// `fail_closed` is set); an audited one is judged in user space instead.
-    fn arm_in_kernel(&mut self, id: &str) -> Result<(), String> {
-        let Some(enforcer) = self.kernel_enforcer.as_mut() else { return Ok(()) };
-        let Some(entry) = self.containers.get_mut(id) else { return Ok(()) };
-        let (Some(cgroup), Some(profile)) = (entry.cgroup.as_ref(), entry.meta.profile.clone()) else { return Ok(()) };
-        if entry.meta.judged_in_kernel || !profile.denies_anything() {
-            return Ok(());
-        }
-        let mode = entry.meta.mode;
-        match enforcer.arm(cgroup.id, &profile, mode, &entry.rootfs) {
-            Ok(()) => {
-                let m = Arc::make_mut(&mut entry.meta);
-                m.judged_in_kernel = true;
-                m.enforced_by = (mode == palisade_profiles::Mode::Enforce).then_some(Backend::BpfLsm);
-                tracing::info!(container_id = id, cgroup_id = cgroup.id, profile = %profile.name, %mode, "armed in BPF-LSM");
-                Ok(())
-            }
-            Err(e) if mode == palisade_profiles::Mode::Enforce => Err(format!("container {id}: BPF-LSM: {e}")),
-            Err(e) => {
-                tracing::warn!(container_id = id, error = %e, "BPF-LSM arming failed; judged in user space");
-                Ok(())
-            }
-        }
+        Ok(Begun::Armed(entry.mode.clone()))
     }
 
     /// Before the container exists: its profile and mode, chosen now by the image as known
@@ -457,6 +442,9 @@ impl Source {
         }
     }
 }
+
+#[path = "registry_arming.rs"]
+mod arming;
 
 #[cfg(test)]
 #[path = "registry_tests.rs"]

@@ -2,6 +2,20 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::*;
+use crate::containers::lsm::{PolicyBuilder, PolicyInput};
+use palisade_lsm::ContainerPolicy;
+
+/// Both halves of arming from the createRuntime hook, the lock held throughout (the daemon's
+/// path, [`super::arm`], releases it while the policy is built).
+fn arm(reg: &mut Registry, id: &str, pid: u32) -> Result<String, String> {
+    match reg.begin_arm(id, pid, Stage::CreateRuntime)? {
+        Begun::Armed(mode) => Ok(mode),
+        Begun::Kernel(job) => {
+            let policy = job.build();
+            reg.finish_arm(job, policy)
+        }
+    }
+}
 
 /// Records what the registry asked the kernel to do.
 #[derive(Clone, Default)]
@@ -74,7 +88,7 @@ fn hook_arms_the_containers_cgroup_and_events_resolve_to_it() {
     let state = hook_state("0123456789abcdef", &[(cri::IMAGE_NAME, "docker.io/library/nginx:1.25")]);
     let bundle = BundleFacts { rootfs: PathBuf::from("/run/b/rootfs"), ..Default::default() };
     reg.report(&state.id, Facts::from_hook(&state, &bundle), Source::Hook);
-    assert_eq!(reg.arm(&state.id, 42), Ok("audit"));
+    assert_eq!(arm(&mut reg, &state.id, 42), Ok("audit".to_owned()));
     assert_eq!(*fx.scope.0.lock().expect("lock"), [(true, fx.cgroup_id())]);
     let meta = reg.lookup(fx.cgroup_id()).expect("resolvable by cgroup id");
     assert_eq!(meta.short_id(), "0123456789ab");
@@ -85,7 +99,7 @@ fn hook_arms_the_containers_cgroup_and_events_resolve_to_it() {
     assert_eq!(summary.rootfs, "/run/b/rootfs");
     assert!(summary.created_ns > 0 && summary.started_ns >= summary.created_ns && summary.stopped_ns == 0);
     // Arming twice (hook after NRI start, or a retried hook) changes nothing.
-    assert!(reg.arm(&state.id, 42).is_ok());
+    assert!(arm(&mut reg, &state.id, 42).is_ok());
     assert_eq!(fx.scope.0.lock().expect("lock").len(), 1);
 }
 
@@ -106,7 +120,7 @@ fn nri_and_hook_make_one_entry_with_the_richest_metadata() {
         &[(cri::CONTAINER_NAME, "nginx"), (cri::SANDBOX_NAME, "web-0"), (cri::SANDBOX_NAMESPACE, "shop")],
     );
     reg.report("c1", Facts::from_hook(&state, &BundleFacts::default()), Source::Hook);
-    reg.arm("c1", 42).expect("arm");
+    arm(&mut reg, "c1", 42).expect("arm");
     let list = reg.summaries();
     assert_eq!(list.len(), 1);
     assert_eq!((list[0].sources.as_str(), list[0].armed, list[0].pid), ("nri+hook", true, 42));
@@ -122,7 +136,7 @@ fn stopped_leaves_the_scope_but_stays_resolvable_for_the_grace_period() {
     let fx = Fixture::new("stop");
     let mut reg = fx.registry();
     reg.report("c1", Facts::default(), Source::Hook);
-    reg.arm("c1", 42).expect("arm");
+    arm(&mut reg, "c1", 42).expect("arm");
     reg.stopped("c1");
     reg.stopped("c1");
     assert_eq!(*fx.scope.0.lock().expect("lock"), [(true, fx.cgroup_id()), (false, fx.cgroup_id())]);
@@ -139,11 +153,24 @@ fn stopped_leaves_the_scope_but_stays_resolvable_for_the_grace_period() {
 fn arming_an_unknown_or_vanished_container_is_a_precise_error() {
     let fx = Fixture::new("errors");
     let mut reg = fx.registry();
-    assert_eq!(reg.arm("nope", 42), Err("container nope is not registered".to_string()));
+    assert_eq!(arm(&mut reg, "nope", 42), Err("container nope is not registered".to_string()));
     reg.report("c2", Facts::default(), Source::Hook);
-    let e = reg.arm("c2", 7).expect_err("pid 7 has no cgroup file");
+    let e = arm(&mut reg, "c2", 7).expect_err("pid 7 has no cgroup file");
     assert!(e.starts_with("container c2: read ") && e.contains("proc/7/cgroup"), "{e}");
     assert!(fx.scope.0.lock().expect("lock").is_empty());
+}
+
+#[test]
+fn a_pid_in_the_root_cgroup_is_never_armed() {
+    let fx = Fixture::new("rootcg");
+    std::fs::create_dir_all(fx.dir.join("proc/7")).expect("mkdir");
+    std::fs::write(fx.dir.join("proc/7/cgroup"), "0::/\n").expect("write");
+    let lsm = FakeLsm::default();
+    let mut reg = hardened_registry(&fx, &lsm);
+    report_app(&mut reg, "c1", &[]);
+    assert_eq!(arm(&mut reg, "c1", 7), Err("container c1: its init (pid 7) is in the root cgroup; refusing to arm it".to_owned()));
+    assert!(fx.scope.0.lock().expect("lock").is_empty(), "the host is not watched");
+    assert!(lsm.calls.lock().expect("calls").is_empty(), "nor enforced");
 }
 
 #[test]
@@ -160,7 +187,7 @@ fn the_init_process_exiting_stops_the_container() {
     let fx = Fixture::new("initexit");
     let mut reg = fx.registry();
     reg.report("c1", Facts::default(), Source::Hook);
-    reg.arm("c1", 42).expect("arm");
+    arm(&mut reg, "c1", 42).expect("arm");
     reg.process_exited(43);
     assert!(reg.summaries()[0].armed, "another process's exit changes nothing");
     reg.process_exited(42);
@@ -168,19 +195,41 @@ fn the_init_process_exiting_stops_the_container() {
     assert_eq!(fx.scope.0.lock().expect("lock").last(), Some(&(false, fx.cgroup_id())));
 }
 
-/// Records what the registry asked of the BPF-LSM backend; refuses when `fail` is set.
+/// Records what the registry asked of the BPF-LSM backend (policy builds, arming, disarming);
+/// refuses to arm when `fail` is set. Its policies read nothing from disk.
 #[derive(Clone, Default)]
 struct FakeLsm {
     calls: Arc<Mutex<Vec<String>>>,
     fail: bool,
+    /// When set: every build records whether this registry's lock was free meanwhile.
+    watched: Arc<Mutex<Option<SharedRegistry>>>,
 }
 
 impl KernelEnforcer for FakeLsm {
-    fn arm(&mut self, cgroup_id: u64, profile: &palisade_profiles::Profile, mode: palisade_profiles::Mode, _: &Path) -> Result<(), String> {
+    fn policy_builder(&self) -> PolicyBuilder {
+        let (calls, watched) = (Arc::clone(&self.calls), Arc::clone(&self.watched));
+        Arc::new(move |input: &PolicyInput<'_>| {
+            let lock = match watched.lock().map_err(|e| e.to_string())?.as_ref() {
+                Some(r) if r.try_lock().is_ok() => "free",
+                Some(_) => "held",
+                None => "unwatched",
+            };
+            calls.lock().map_err(|e| e.to_string())?.push(format!("build {} lock={lock}", input.profile.name));
+            Ok(ContainerPolicy {
+                mode: if input.mode == palisade_profiles::Mode::Enforce { palisade_lsm::Mode::Enforce } else { palisade_lsm::Mode::Audit },
+                deny_shells: input.profile.deny_shells,
+                deny_mount: input.profile.immutable.enabled,
+                mount_gate: input.mount_gate,
+                ..Default::default()
+            })
+        })
+    }
+    fn arm(&mut self, cgroup_id: u64, policy: &ContainerPolicy) -> Result<(), String> {
         if self.fail {
             return Err("refused".into());
         }
-        self.calls.lock().map_err(|e| e.to_string())?.push(format!("arm {cgroup_id} {} {mode}", profile.name));
+        let text = format!("arm {cgroup_id} {:?} deny_mount={} gate={:?}", policy.mode, policy.deny_mount, policy.mount_gate);
+        self.calls.lock().map_err(|e| e.to_string())?.push(text);
         Ok(())
     }
     fn disarm(&mut self, cgroup_id: u64) {
@@ -219,13 +268,18 @@ fn bpf_lsm_arms_containers_whose_profile_denies_and_disarms_them_at_stop() {
     let lsm = FakeLsm::default();
     let mut reg = hardened_registry(&f, &lsm);
     report_app(&mut reg, "c1", &[]);
-    assert_eq!(reg.arm("c1", 42), Ok("enforce"));
+    assert_eq!(arm(&mut reg, "c1", 42), Ok("enforce".to_owned()));
     let meta = reg.lookup(f.cgroup_id()).expect("armed");
     assert!(meta.judged_in_kernel);
     assert_eq!(meta.enforced_by, Some(Backend::BpfLsm));
     reg.stopped("c1");
     let cg = f.cgroup_id();
-    assert_eq!(*lsm.calls.lock().expect("calls"), [format!("arm {cg} hardened enforce"), format!("disarm {cg}")]);
+    let calls = [
+        "build hardened lock=unwatched".to_owned(),
+        format!("arm {cg} Enforce deny_mount=false gate=Some(42)"),
+        format!("disarm {cg}"),
+    ];
+    assert_eq!(*lsm.calls.lock().expect("calls"), calls);
 }
 
 #[test]
@@ -234,7 +288,7 @@ fn bpf_lsm_audit_is_judged_in_the_kernel_but_enforces_nothing() {
     let lsm = FakeLsm::default();
     let mut reg = hardened_registry(&f, &lsm);
     report_app(&mut reg, "c1", &[("palisade.io/mode", "audit")]);
-    assert_eq!(reg.arm("c1", 42), Ok("audit"));
+    assert_eq!(arm(&mut reg, "c1", 42), Ok("audit".to_owned()));
     let meta = reg.lookup(f.cgroup_id()).expect("armed");
     assert!(meta.judged_in_kernel && meta.enforced_by.is_none());
 }
@@ -245,9 +299,68 @@ fn an_enforced_container_bpf_lsm_cannot_arm_is_an_error_an_audited_one_falls_bac
     let lsm = FakeLsm { fail: true, ..Default::default() };
     let mut reg = hardened_registry(&f, &lsm);
     report_app(&mut reg, "c1", &[]);
-    assert_eq!(reg.arm("c1", 42), Err("container c1: BPF-LSM: refused".to_owned()));
+    assert_eq!(arm(&mut reg, "c1", 42), Err("container c1: BPF-LSM: refused".to_owned()));
     let mut reg = hardened_registry(&f, &lsm);
     report_app(&mut reg, "c2", &[("palisade.io/mode", "audit")]);
-    assert_eq!(reg.arm("c2", 42), Ok("audit"));
+    assert_eq!(arm(&mut reg, "c2", 42), Ok("audit".to_owned()));
     assert!(!reg.lookup(f.cgroup_id()).expect("armed").judged_in_kernel, "judged in user space instead");
+}
+
+fn immutable_registry(f: &Fixture, lsm: &FakeLsm) -> SharedRegistry {
+    let set = palisade_profiles::ProfileSet::from_texts(&[(
+        "p.yaml",
+        "name: ro\nmatch: {images: ['app:*']}\nimmutable: {enabled: true}\n",
+    )])
+    .expect("profiles");
+    f.registry()
+        .with_profiles(Arc::new(set), palisade_profiles::Mode::Enforce)
+        .with_kernel_enforcer(Box::new(lsm.clone()))
+        .shared()
+}
+
+#[test]
+fn the_image_is_read_without_the_registry_lock_and_installed_with_it() {
+    let f = Fixture::new("lsm-lock");
+    let lsm = FakeLsm::default();
+    let shared = immutable_registry(&f, &lsm);
+    *lsm.watched.lock().expect("watched") = Some(Arc::clone(&shared));
+    report_app(&mut shared.lock().expect("lock"), "c1", &[]);
+    assert_eq!(super::arm(&shared, "c1", 42, Stage::CreateRuntime), Ok("enforce".to_owned()));
+    let cg = f.cgroup_id();
+    let calls = ["build ro lock=free".to_owned(), format!("arm {cg} Enforce deny_mount=true gate=Some(42)")];
+    assert_eq!(*lsm.calls.lock().expect("calls"), calls);
+    let meta = shared.lock().expect("lock").lookup(cg).expect("armed");
+    assert!(meta.judged_in_kernel && meta.enforced_by == Some(Backend::BpfLsm));
+    // Armed again (NRI after the hook): nothing is built or installed twice.
+    assert_eq!(super::arm(&shared, "c1", 42, Stage::SetUp), Ok("enforce".to_owned()));
+    assert_eq!(lsm.calls.lock().expect("calls").len(), 2);
+    *lsm.watched.lock().expect("watched") = None; // the registry holds the fake: break the cycle
+}
+
+#[test]
+fn mount_denial_waits_for_the_init_exec_only_when_armed_from_create_runtime() {
+    let f = Fixture::new("lsm-gate");
+    let lsm = FakeLsm::default();
+    let shared = immutable_registry(&f, &lsm);
+    report_app(&mut shared.lock().expect("lock"), "c1", &[]);
+    // NRI start or a recovered container: runc is done, mounts are denied at once.
+    assert_eq!(super::arm(&shared, "c1", 42, Stage::SetUp), Ok("enforce".to_owned()));
+    let cg = f.cgroup_id();
+    assert_eq!(lsm.calls.lock().expect("calls").last(), Some(&format!("arm {cg} Enforce deny_mount=true gate=None")));
+}
+
+#[test]
+fn a_container_that_stops_while_its_policy_is_built_is_not_armed() {
+    let f = Fixture::new("lsm-stop");
+    let lsm = FakeLsm::default();
+    let shared = immutable_registry(&f, &lsm);
+    let mut reg = shared.lock().expect("lock");
+    report_app(&mut reg, "c1", &[]);
+    let Ok(Begun::Kernel(job)) = reg.begin_arm("c1", 42, Stage::CreateRuntime) else { panic!("kernel arming expected") };
+    assert_eq!(reg.summaries()[0].state, "created", "not running before the kernel policy is in");
+    reg.stopped("c1");
+    let policy = job.build();
+    assert_eq!(reg.finish_arm(job, policy), Err("container c1 stopped while it was being armed".to_owned()));
+    assert_eq!(*lsm.calls.lock().expect("calls"), ["build ro lock=unwatched"], "nothing installed, nothing to disarm");
+    assert!(!reg.lookup(f.cgroup_id()).expect("resolvable").judged_in_kernel);
 }

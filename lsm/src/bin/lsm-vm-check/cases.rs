@@ -28,7 +28,7 @@ pub const ORIGINAL: &str = "original\n";
 
 /// Every case, in the order they run (links before renames before copies: later cases use
 /// what earlier ones made when they were allowed).
-pub const ALL: [&str; 26] = [
+pub const ALL: [&str; 27] = [
     "exec_busybox",
     "exec_shell",
     "exec_image_hardlink",
@@ -51,6 +51,7 @@ pub const ALL: [&str; 26] = [
     "mkdir",
     "rmdir",
     "mount",
+    "mount_api",
     "allow_write_create",
     "allow_write_mkdir",
     "allow_write_near_miss",
@@ -101,6 +102,61 @@ fn copy_exec(from: &str, to: &str) -> String {
 fn ino(path: &str) -> String {
     use std::os::unix::fs::MetadataExt;
     fs::metadata(path).map_or_else(|_| "none".into(), |m| m.ino().to_string())
+}
+
+/// mount(2) of a tmpfs on `target` (unmounted again when it worked).
+pub fn mount_tmpfs(target: &str) -> String {
+    use nix::mount::{mount, umount, MsFlags};
+    let r = mount(Some("tmpfs"), target, Some("tmpfs"), MsFlags::empty(), None::<&str>);
+    if r.is_ok() {
+        let _ = umount(target);
+    }
+    nix_outcome(r)
+}
+
+/// The new mount API: fsopen("tmpfs"), fsconfig(CREATE), fsmount, then move_mount onto
+/// `target` (unmounted again when it worked). The outcome is move_mount's, the step the
+/// kernel's `move_mount` LSM hook judges; `prep=` reports the earlier steps.
+#[expect(unsafe_code, reason = "nix 0.29 has no wrappers for fsopen/fsconfig/fsmount/move_mount")]
+pub fn mount_api(target: &str) -> String {
+    use nix::libc;
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
+    let errno = || std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    let (Ok(fstype), Ok(empty), Ok(to)) =
+        (std::ffi::CString::new("tmpfs"), std::ffi::CString::new(""), std::ffi::CString::new(target))
+    else {
+        return "error=nul".into();
+    };
+    // SAFETY: plain syscalls on NUL-terminated strings that outlive them and on descriptors
+    // this function opened and closes.
+    unsafe {
+        let fs = libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), 0 as libc::c_uint);
+        if fs < 0 {
+            return format!("errno={} prep=fsopen", errno());
+        }
+        let fs = fs as libc::c_int;
+        if libc::syscall(libc::SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, std::ptr::null::<libc::c_char>(), std::ptr::null::<libc::c_void>(), 0) < 0 {
+            let e = errno();
+            libc::close(fs);
+            return format!("errno={e} prep=fsconfig");
+        }
+        let mnt = libc::syscall(libc::SYS_fsmount, fs, 0 as libc::c_uint, 0 as libc::c_uint);
+        let e = errno();
+        libc::close(fs);
+        if mnt < 0 {
+            return format!("errno={e} prep=fsmount");
+        }
+        let mnt = mnt as libc::c_int;
+        let moved = libc::syscall(libc::SYS_move_mount, mnt, empty.as_ptr(), libc::AT_FDCWD, to.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH);
+        let e = errno();
+        libc::close(mnt);
+        if moved < 0 {
+            return format!("errno={e} prep=ok");
+        }
+    }
+    let _ = nix::mount::umount(target);
+    "ok prep=ok".into()
 }
 
 /// Run case `name`; returns the text after `result=`.
@@ -160,14 +216,8 @@ pub fn run(name: &str, phase: &str) -> String {
             format!("{} exists={}", outcome(fs::create_dir(&path)), exists(&path))
         }
         "rmdir" => format!("{} exists={}", outcome(fs::remove_dir("/etc/d-rmdir")), exists("/etc/d-rmdir")),
-        "mount" => {
-            use nix::mount::{mount, umount, MsFlags};
-            let r = mount(Some("tmpfs"), "/mnt", Some("tmpfs"), MsFlags::empty(), None::<&str>);
-            if r.is_ok() {
-                let _ = umount("/mnt");
-            }
-            nix_outcome(r)
-        }
+        "mount" => mount_tmpfs("/mnt"),
+        "mount_api" => mount_api("/mnt"),
         "allow_write_create" => {
             let path = format!("/var/cache/app/new-{phase}");
             let r = fs::write(&path, b"data\n");

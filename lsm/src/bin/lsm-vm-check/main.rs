@@ -9,14 +9,23 @@
 //! - `pinned`: a new process that loads nothing checks that the pinned programs still deny,
 //!   then reuses the pins (no second attach), reads the decisions made meanwhile, unpins, and
 //!   checks that the same operations succeed again.
+//!   Before that, the gated phases (gate.rs): mount denial that starts when the container's
+//!   init execs its entrypoint, in enforce and audit mode.
 //! - `attack <cgroup dir> <phase> <case,...>`: joins the cgroup, chroots into the rootfs and
 //!   runs the cases (see cases.rs).
+//! - `gate <cgroup dir> <phase> <case,...>`: the container init of a gated phase (gate.rs).
+//! - `daemon`: the real daemon (`/palisade run`) arms a container through its hook socket
+//!   (daemon.rs; lsm_guest_daemon.rs in the monitor crate).
+//! - `bench <rounds>`: the enforcement overhead benchmark (bench.rs); `loop ...` is its worker.
 //!
 //! Why overlayfs for the rootfs: it is what containerd gives a container, and it is the only
 //! way to prove the identity choice (overlay inode numbers as stat(2) shows them, constant
 //! across copy-up) and the upper-layer test of exec_only_image.
 
+mod bench;
 mod cases;
+mod daemon;
+mod gate;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -30,7 +39,15 @@ const ROOTFS: &str = "/lsmvm/rootfs";
 const CG_ENFORCE: &str = "/sys/fs/cgroup/palisade-enforce";
 const CG_AUDIT: &str = "/sys/fs/cgroup/palisade-audit";
 const CG_HOST: &str = "/sys/fs/cgroup/palisade-host";
+const CG_GATE_ENFORCE: &str = "/sys/fs/cgroup/palisade-gate-enforce";
+const CG_GATE_AUDIT: &str = "/sys/fs/cgroup/palisade-gate-audit";
 const ALLOW_WRITE: &str = "/var/cache/app";
+/// What the daemon adds to every immutable policy's allow_write (palisade_profiles'
+/// RUNTIME_WRITABLE), so that the guest's LPM trie holds as many prefixes as a real one.
+const RUNTIME_WRITABLE: [&str; 15] = [
+    "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/console", "/dev/ptmx",
+    "/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/stdout", "/dev/stderr", "/proc/self", "/proc/thread-self",
+];
 
 type Res<T> = Result<T, String>;
 
@@ -44,7 +61,13 @@ fn main() {
         Some("run") => run(),
         Some("pinned") => pinned(),
         Some("attack") if args.len() == 5 => attack(&args[2], &args[3], &args[4]),
-        _ => Err("usage: lsm-vm-check run | pinned | attack <cgroup> <phase> <case,...>".into()),
+        Some("gate") if args.len() == 5 => gate::init(&args[2], &args[3], &args[4]),
+        Some("daemon") => daemon::run(),
+        Some("bench") if args.len() == 3 => args[2].parse().map_err(ctx("rounds")).and_then(bench_run),
+        Some("loop") if args.len() == 5 => bench::child(&args[2], &args[3], &args[4]),
+        _ => Err("usage: lsm-vm-check run | pinned | attack <cgroup> <phase> <case,...> | gate <cgroup> <phase> <case,...> \
+                  | daemon | bench <rounds> | loop <cgroup> <loop> <iterations>"
+            .into()),
     };
     if let Err(e) = result {
         println!("LSMVM error {e}");
@@ -60,7 +83,7 @@ fn mount(src: &str, target: &str, fstype: &str, data: Option<&str>) -> Res<()> {
 
 /// The image: busybox and copies of it as shell, package manager and denied file, a hard link
 /// to the shell, a `#!/bin/sh` script, files and directories for the write cases.
-fn build_rootfs() -> Res<()> {
+pub(crate) fn build_rootfs() -> Res<()> {
     mount("tmpfs", LAYERS, "tmpfs", None)?;
     let lower = format!("{LAYERS}/lower");
     for dir in ["bin", "usr/bin", "usr/local/bin", "etc/d-rmdir", "var/cache/app", "tmp", "mnt"] {
@@ -73,7 +96,7 @@ fn build_rootfs() -> Res<()> {
     let script = format!("{lower}/usr/local/bin/script.sh");
     std::fs::write(&script, "#!/bin/sh\nexit 0\n").map_err(ctx("script"))?;
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(ctx("chmod"))?;
-    for f in cases::IMAGE_FILES {
+    for f in cases::IMAGE_FILES.iter().chain(&[bench::READ_FILE, bench::WRITE_FILE]) {
         std::fs::write(format!("{lower}{f}"), cases::ORIGINAL).map_err(ctx(f))?;
     }
     for dir in ["upper", "work"] {
@@ -86,12 +109,12 @@ fn build_rootfs() -> Res<()> {
     Ok(())
 }
 
-fn cgroup(path: &str) -> Res<u64> {
+pub(crate) fn cgroup(path: &str) -> Res<u64> {
     std::fs::create_dir_all(path).map_err(ctx(path))?;
     Ok(std::fs::metadata(path).map_err(ctx(path))?.ino())
 }
 
-fn attack_in(cgroup: &str, phase: &str, cases: &[&str]) -> Res<()> {
+pub(crate) fn attack_in(cgroup: &str, phase: &str, cases: &[&str]) -> Res<()> {
     // Spawned by its real path (not /proc/self/exe) so the decisions' comm names the binary.
     let exe = std::env::current_exe().map_err(ctx("current_exe"))?;
     let status = Command::new(exe)
@@ -124,11 +147,59 @@ fn print_decisions(enforcer: &mut Enforcer, phase: &str) {
 }
 
 /// LSM programs of this object attached in the kernel (kernel names are cut at 15 bytes).
-fn attached_programs() -> usize {
+pub(crate) fn attached_programs() -> usize {
     aya::programs::loaded_programs()
         .filter_map(Result::ok)
         .filter(|p| p.name_as_str().is_some_and(|n| HOOKS.iter().any(|h| &h[..h.len().min(15)] == n)))
         .count()
+}
+
+/// After unpinning: programs are freed after an RCU grace period. Waits up to a second for
+/// them to go; returns how many are left.
+pub(crate) fn wait_detached() -> usize {
+    let mut left = attached_programs();
+    for _ in 0..50 {
+        if left == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        left = attached_programs();
+    }
+    left
+}
+
+/// The policy the daemon arms for an immutable profile denying shells and package managers
+/// (monitor/src/containers/lsm.rs): allow_write plus the runtime's pseudo-files, mounts denied
+/// (from the exec of `mount_gate` on, when given), no exec_only_image.
+pub(crate) fn daemon_like_policy(mode: Mode, rootfs_dev: u32, mount_gate: Option<u32>) -> Res<ContainerPolicy> {
+    let mut allow_write = vec![ALLOW_WRITE.to_owned()];
+    allow_write.extend(RUNTIME_WRITABLE.iter().map(|p| (*p).to_owned()));
+    Ok(ContainerPolicy {
+        mode,
+        deny_shells: true,
+        deny_package_managers: true,
+        immutable: true,
+        exec_only_image: false,
+        deny_mount: true,
+        mount_gate,
+        rootfs_dev,
+        allow_write,
+        deny_exec: ContainerPolicy::deny_exec_from_rootfs(
+            Path::new(ROOTFS),
+            &["/bin/sh", "/bin/bash", "/bin/ash"],
+            &["/bin/apt-get", "/usr/bin/apt"],
+            &[],
+        )
+        .map_err(|e| e.to_string())?,
+    })
+}
+
+/// `bench <rounds>`: the rootfs, then bench.rs.
+fn bench_run(rounds: u32) -> Res<()> {
+    palisade_lsm::probe().map_err(|e| format!("probe: {e}"))?;
+    build_rootfs()?;
+    let dev = rootfs_dev(Path::new(ROOTFS)).map_err(|e| e.to_string())?;
+    bench::run(rounds, dev)
 }
 
 fn run() -> Res<()> {
@@ -161,6 +232,7 @@ fn run() -> Res<()> {
         immutable: true,
         exec_only_image: true,
         deny_mount: true,
+        mount_gate: None,
         rootfs_dev: dev,
         allow_write: vec![ALLOW_WRITE.into()],
         deny_exec: ContainerPolicy::deny_exec_from_rootfs(
@@ -188,8 +260,12 @@ fn run() -> Res<()> {
     std::fs::write("/proc/sys/vm/drop_caches", "2").map_err(ctx("drop_caches"))?;
     attack_in(CG_ENFORCE, "evicted", &["exec_renamed_again", "exec_shell"])?;
     print_decisions(&mut enforcer, "evicted");
-    attack_in(CG_HOST, "host", &["exec_shell", "exec_copy_tmp", "host_write", "create", "mount"])?;
+    attack_in(CG_HOST, "host", &["exec_shell", "exec_copy_tmp", "host_write", "create", "mount", "mount_api"])?;
     print_decisions(&mut enforcer, "host");
+    gate::phase(&mut enforcer, CG_GATE_ENFORCE, "gate-enforce", Mode::Enforce, dev)?;
+    print_decisions(&mut enforcer, "gate-enforce");
+    gate::phase(&mut enforcer, CG_GATE_AUDIT, "gate-audit", Mode::Audit, dev)?;
+    print_decisions(&mut enforcer, "gate-audit");
 
     let was_armed = enforcer.disarm(audit_cg).map_err(|e| e.to_string())?;
     println!("LSMVM disarmed audit={was_armed}");
@@ -208,15 +284,7 @@ fn pinned() -> Res<()> {
     println!("LSMVM reload reused={} programs={}", enforcer.reused(), attached_programs());
     print_decisions(&mut enforcer, "pinned");
     enforcer.unpin_all().map_err(|e| e.to_string())?;
-    // Programs are freed after an RCU grace period: wait for them to go.
-    let mut left = attached_programs();
-    for _ in 0..50 {
-        if left == 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        left = attached_programs();
-    }
+    let left = wait_detached();
     println!(
         "LSMVM unpinned programs={left} pins_left={}",
         Path::new(PIN_ROOT).join(format!("lsm-v{}", palisade_ebpf::enforce_abi::ENFORCE_ABI_VERSION)).exists()
