@@ -6,7 +6,7 @@
 use bytemuck::{Pod, Zeroable};
 
 /// Must equal `PALISADE_ABI_VERSION` in palisade.h; part of the bpffs pin directory name.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 /// `PALISADE_PATH_MAX`.
 pub const PATH_MAX: usize = 256;
 /// `PALISADE_ARGS_MAX`.
@@ -56,6 +56,8 @@ pub mod open_kind {
 
 /// `PALISADE_FD_FROM_RET`: [`SyscallConf::fd`] naming the return value.
 pub const FD_FROM_RET: u8 = 7;
+/// `PALISADE_PREFIX_LENS`: entries of [`OpenFilter::prefix_lens`].
+pub const PREFIX_LENS: usize = 32;
 /// `PALISADE_EXE_FROM_MEMFD`.
 pub const EXE_FROM_MEMFD: u32 = 1;
 /// `PALISADE_EXE_UPPER_LAYER`.
@@ -237,8 +239,8 @@ pub struct OpenFilter {
     pub write_all: u32,
     /// Padding.
     pub _pad: u32,
-    /// Bit L set: some prefix key has L bytes.
-    pub prefix_lens: [u64; 4],
+    /// The byte lengths of the prefix keys, ascending, 0-terminated.
+    pub prefix_lens: [u8; PREFIX_LENS],
 }
 
 /// `struct syscall_event`.
@@ -294,6 +296,7 @@ const _: () = assert!(std::mem::size_of::<ScopeConf>() == 8);
 const _: () = assert!(std::mem::size_of::<SyscallEvent>() == 280 + 5 * PATH_MAX);
 const _: () = assert!(std::mem::size_of::<ForkEvent>() == 80);
 const _: () = assert!(std::mem::size_of::<ExitEvent>() == 72);
+const _: () = assert!(std::mem::offset_of!(OpenFilter, prefix_lens) == 16);
 
 /// A record that does not decode.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -354,6 +357,7 @@ mod tests {
         assert_eq!(define("PALISADE_INTEREST_READ"), INTEREST_READ as usize);
         assert_eq!(define("PALISADE_INTEREST_WRITE"), INTEREST_WRITE as usize);
         assert_eq!(define("PALISADE_INTEREST_WORDS"), INTEREST_WORDS);
+        assert_eq!(define("PALISADE_PREFIX_LENS"), PREFIX_LENS);
         let enums = [
             ("PALISADE_KIND_EXEC", kind::EXEC),
             ("PALISADE_KIND_FORK", kind::FORK),

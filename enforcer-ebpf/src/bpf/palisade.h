@@ -10,7 +10,7 @@
 #ifndef PALISADE_H
 #define PALISADE_H
 
-#define PALISADE_ABI_VERSION 4
+#define PALISADE_ABI_VERSION 5
 
 /* Sizes of the variable parts; records carry the used length. */
 #define PALISADE_PATH_MAX 256
@@ -142,12 +142,15 @@ enum palisade_open_kind {
 
 /* The open prefilter switches (map OPEN_FILTER, one entry). Paths that pass are those whose
  * key hashes have their bit set in INTEREST_BITS (key derivation: syscalls.c). */
+#define PALISADE_PREFIX_LENS 32
 struct open_filter {
 	__u32 active;      /* 0: every open passes */
 	__u32 read_all;    /* every read open passes */
 	__u32 write_all;   /* every write open passes */
 	__u32 _pad;
-	__u64 prefix_lens[4]; /* bit L set: some prefix of L bytes is in PATH_INTEREST */
+	/* The byte lengths (1..255) of the prefix keys in INTEREST_BITS, ascending; 0 ends the
+	 * list. The daemon shortens keys of further lengths to a listed one (letting more through). */
+	__u8 prefix_lens[PALISADE_PREFIX_LENS];
 };
 
 /* Directions of the open prefilter. */
