@@ -93,6 +93,14 @@ pub struct EventHeader {
     pub gid: u32,
     /// Audit login uid (`u32::MAX` when unset).
     pub loginuid: u32,
+    /// Session id in the task's pid namespace (0: the session leader is outside it).
+    pub sid: u32,
+    /// Process group id in the task's pid namespace (0: the group leader is outside it).
+    pub vpgid: u32,
+    /// Process group id in the initial pid namespace.
+    pub pgid: u32,
+    /// Padding.
+    pub _pad: u32,
     /// `comm`, NUL-padded.
     pub comm: [u8; COMM_LEN],
 }
@@ -215,6 +223,10 @@ pub struct SyscallConf {
     pub addr_arg: u8,
     /// [`open_kind`].
     pub open_kind: u8,
+    /// 1: after a successful call, the record's path is the task's working directory.
+    pub cwd: u8,
+    /// Padding.
+    pub _pad: [u8; 7],
 }
 
 /// `struct scope_conf`: which cgroups the programs watch besides the tracked ones.
@@ -287,15 +299,20 @@ impl EventHeader {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<EventHeader>() == 64);
-const _: () = assert!(std::mem::size_of::<ExecEvent>() == 64 + 32 + 48 + 2 * PATH_MAX + ARGS_MAX);
+const _: () = assert!(std::mem::size_of::<EventHeader>() == 80);
+const _: () = assert!(std::mem::size_of::<ExecEvent>() == 80 + 32 + 48 + 2 * PATH_MAX + ARGS_MAX);
 const _: () = assert!(std::mem::size_of::<FdInfo>() == 72);
-const _: () = assert!(std::mem::size_of::<SyscallConf>() == 8);
+const _: () = assert!(std::mem::size_of::<SyscallConf>() == 16);
 const _: () = assert!(std::mem::size_of::<OpenFilter>() == 48);
 const _: () = assert!(std::mem::size_of::<ScopeConf>() == 8);
-const _: () = assert!(std::mem::size_of::<SyscallEvent>() == 280 + 5 * PATH_MAX);
-const _: () = assert!(std::mem::size_of::<ForkEvent>() == 80);
-const _: () = assert!(std::mem::size_of::<ExitEvent>() == 72);
+const _: () = assert!(std::mem::size_of::<SyscallEvent>() == 296 + 5 * PATH_MAX);
+const _: () = assert!(std::mem::size_of::<ForkEvent>() == 96);
+const _: () = assert!(std::mem::size_of::<ExitEvent>() == 88);
+// Field offsets the C side relies on (palisade.h; the sizes above and bytemuck's no-padding
+// proof fix the rest).
+const _: () = assert!(std::mem::offset_of!(EventHeader, sid) == 48);
+const _: () = assert!(std::mem::offset_of!(EventHeader, comm) == 64);
+const _: () = assert!(std::mem::offset_of!(SyscallConf, cwd) == 8);
 const _: () = assert!(std::mem::offset_of!(OpenFilter, prefix_lens) == 16);
 
 /// A record that does not decode.

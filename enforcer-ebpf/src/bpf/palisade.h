@@ -45,6 +45,10 @@ struct event_header {
 	__u32 uid;
 	__u32 gid;
 	__u32 loginuid;
+	__u32 sid;         /* session id, in the task's own pid namespace (0: its leader is outside) */
+	__u32 vpgid;       /* process group id, in the task's own pid namespace (0: likewise) */
+	__u32 pgid;        /* process group id, in the initial pid namespace */
+	__u32 _pad;
 	__u8 comm[PALISADE_COMM_LEN];
 };
 
@@ -128,6 +132,8 @@ struct syscall_conf {
 	__u8 fd;           /* fd to describe: 1..6 an argument, 7 the return value */
 	__u8 addr_arg;     /* user sockaddr to copy (connect, sendto, bind ...) */
 	__u8 open_kind;    /* PALISADE_OPEN_*: applies the open prefilter */
+	__u8 cwd;          /* 1: after a successful call, `path` is the task's working directory */
+	__u8 _pad[7];
 };
 
 #define PALISADE_FD_FROM_RET 7

@@ -279,6 +279,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		if (fd >= 0 && fd <= 0x7fffffff)
 			e->path_len = describe_fd(task, (__s32)fd, &root, &e->fd, e->path);
 	}
+	if (conf->cwd && ret == 0)
+		e->path_len = cwd_path(task, &root, e->path); /* chdir, fchdir: the new directory */
 	__u8 addr_arg = conf->addr_arg;
 	if (addr_arg && addr_arg <= 6) {
 		const void *addr = (const void *)e->args[(addr_arg - 1) & 7];

@@ -68,7 +68,7 @@ pub struct Kernel {
     drops: PerCpuArray<MapData, u64>,
     // Values as bytes: aya's `Pod` is an unsafe trait; byte arrays already implement it and
     // bytemuck casts the ABI structs to them safely.
-    syscall_conf: Array<MapData, [u8; 8]>,
+    syscall_conf: Array<MapData, [u8; 16]>,
     open_filter: Array<MapData, [u8; 48]>,
     interest_bits: Array<MapData, u64>,
     scope: Option<Scope>,
@@ -113,7 +113,7 @@ impl Kernel {
         let wanted: std::collections::HashMap<u32, SyscallConf> = capture.syscalls.iter().copied().collect();
         for nr in 0..self.syscall_conf.len() {
             let conf = wanted.get(&nr).copied().unwrap_or_default();
-            self.syscall_conf.set(nr, bytemuck::cast::<_, [u8; 8]>(conf), 0).map_err(map_err("SYSCALL_CONF"))?;
+            self.syscall_conf.set(nr, bytemuck::cast::<_, [u8; 16]>(conf), 0).map_err(map_err("SYSCALL_CONF"))?;
         }
         Ok(())
     }
