@@ -56,6 +56,8 @@ pub mod open_kind {
 
 /// `PALISADE_FD_FROM_RET`: [`SyscallConf::fd`] naming the return value.
 pub const FD_FROM_RET: u8 = 7;
+/// `PALISADE_COMPAT_SOCKETCALL`: [`SyscallConf::compat_nr`] of ia32 `socketcall`.
+pub const COMPAT_SOCKETCALL: u16 = 0xffff;
 /// `PALISADE_PREFIX_LENS`: entries of [`OpenFilter::prefix_lens`].
 pub const PREFIX_LENS: usize = 32;
 /// `PALISADE_EXE_FROM_MEMFD`.
@@ -207,7 +209,8 @@ pub struct FdInfo {
     pub raddr: [u8; 16],
 }
 
-/// `struct syscall_conf`: what the sys_exit program captures for one syscall number.
+/// `struct syscall_conf`: what the sys_exit program captures for one syscall number (the
+/// x86-64 syscall of that number), and what the ia32 syscall of that number is.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct SyscallConf {
@@ -223,10 +226,13 @@ pub struct SyscallConf {
     pub addr_arg: u8,
     /// [`open_kind`].
     pub open_kind: u8,
+    /// The x86-64 number of the ia32 syscall of this number ([`COMPAT_SOCKETCALL`] for
+    /// `socketcall`) when that x86-64 syscall is captured; 0 otherwise.
+    pub compat_nr: u16,
     /// 1: after a successful call, the record's path is the task's working directory.
     pub cwd: u8,
     /// Padding.
-    pub _pad: [u8; 7],
+    pub _pad: [u8; 5],
 }
 
 /// `struct scope_conf`: which cgroups the programs watch besides the tracked ones.
@@ -277,8 +283,8 @@ pub struct SyscallEvent {
     pub base_len: [u32; 2],
     /// Bytes used in `addr`.
     pub addr_len: u32,
-    /// Padding.
-    pub _pad: u32,
+    /// 1: an ia32 syscall, reported as the x86-64 syscall `nr`.
+    pub compat: u32,
     /// The fd the call is about.
     pub fd: FdInfo,
     /// User sockaddr, raw.
@@ -312,7 +318,8 @@ const _: () = assert!(std::mem::size_of::<ExitEvent>() == 88);
 // proof fix the rest).
 const _: () = assert!(std::mem::offset_of!(EventHeader, sid) == 48);
 const _: () = assert!(std::mem::offset_of!(EventHeader, comm) == 64);
-const _: () = assert!(std::mem::offset_of!(SyscallConf, cwd) == 8);
+const _: () = assert!(std::mem::offset_of!(SyscallConf, compat_nr) == 8);
+const _: () = assert!(std::mem::offset_of!(SyscallEvent, compat) == 188);
 const _: () = assert!(std::mem::offset_of!(OpenFilter, prefix_lens) == 16);
 
 /// A record that does not decode.
@@ -369,6 +376,8 @@ mod tests {
         assert_eq!(define("PALISADE_ARGS_MAX"), ARGS_MAX);
         assert_eq!(define("PALISADE_COMM_LEN"), COMM_LEN);
         assert_eq!(define("PALISADE_FD_FROM_RET"), FD_FROM_RET as usize);
+        let socketcall = header.lines().find_map(|l| l.strip_prefix("#define PALISADE_COMPAT_SOCKETCALL ")).expect("socketcall");
+        assert_eq!(u16::from_str_radix(socketcall.trim().trim_start_matches("0x"), 16), Ok(COMPAT_SOCKETCALL));
         assert_eq!(define("PALISADE_EXE_FROM_MEMFD"), EXE_FROM_MEMFD as usize);
         assert_eq!(define("PALISADE_EXE_UPPER_LAYER"), EXE_UPPER_LAYER as usize);
         assert_eq!(define("PALISADE_INTEREST_READ"), INTEREST_READ as usize);

@@ -217,12 +217,31 @@ static __always_inline void capture_string(struct syscall_event *e, struct sysca
 	}
 }
 
+/* x32 syscalls carry this bit in their number; the rest of it is the x86-64 number of the
+ * call (those below 512). Masked off: an x32 task's calls are captured like native ones. */
+#define X32_SYSCALL_BIT 0x40000000
+
+/*
+ * Attached to the raw sys_exit tracepoint, which every syscall exit passes through once any
+ * program is attached to it. Measured on 6.18 (BENCHMARKS.md, "Daemon overhead"), this costs
+ * less per syscall than the per-syscall `syscalls:sys_exit_*` tracepoints would for the
+ * syscalls the rules want, and unlike those (which skip compat syscalls on x86) it sees
+ * ia32 syscalls, which it translates (compat.h).
+ *
+ * Order of work, cheapest rejection first: one array lookup by the number passed (most
+ * syscalls return here); the compat bit; the scope (cgroup); for opens, the prefilter on the
+ * path and process name; only then the fd's path, the other strings, the header.
+ */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 nr = (__u32)regs->orig_ax; /* a BTF pointer: a direct load, no helper call */
+	__u32 nr = (__u32)regs->orig_ax & ~X32_SYSCALL_BIT; /* a BTF pointer: direct loads */
 	struct syscall_conf *conf = bpf_map_lookup_elem(&SYSCALL_CONF, &nr);
-	if (!conf || !conf->enabled)
+	if (!conf || !(conf->enabled | conf->compat_nr))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 compat = in_ia32_syscall(task);
+	if (compat ? !conf->compat_nr : !conf->enabled)
 		return 0;
 	if (!in_scope())
 		return 0;
@@ -231,8 +250,17 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct syscall_event *e = bpf_map_lookup_elem(&SYSCALL_SCRATCH, &zero);
 	if (!e)
 		return 0;
-	struct task_struct *task = bpf_get_current_task_btf();
-	read_args(regs, e->args);
+	if (compat) {
+		read_args_ia32(regs, e->args);
+		nr = conf->compat_nr;
+		if (nr == PALISADE_COMPAT_SOCKETCALL)
+			nr = unpack_socketcall(e->args);
+		conf = bpf_map_lookup_elem(&SYSCALL_CONF, &nr);
+		if (!conf || !conf->enabled)
+			return 0;
+	} else {
+		read_args(regs, e->args);
+	}
 	e->str_len[0] = e->str_len[1] = 0;
 	e->base_len[0] = e->base_len[1] = 0;
 	e->extra[0] = e->extra[1] = e->extra[2] = 0;
@@ -266,16 +294,16 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct path root = task_root(task);
 	e->ret = ret;
 	e->nr = nr;
+	e->compat = compat;
 	e->path_len = 0;
 	e->addr_len = 0;
-	e->_pad = 0;
 	__builtin_memset(&e->fd, 0, sizeof(e->fd));
 	e->fd.num = -1;
 	e->path[0] = 0;
 	fill_header(&e->hdr, PALISADE_KIND_SYSCALL, task);
 	capture_string(e, conf, 1, task);
 	if (fd_src) {
-		__s64 fd = fd_src == PALISADE_FD_FROM_RET ? ret : (__s64)e->args[(fd_src - 1) & 7];
+		__s64 fd = fd_src == PALISADE_FD_FROM_RET ? ret : (__s64)(__s32)e->args[(fd_src - 1) & 7];
 		if (fd >= 0 && fd <= 0x7fffffff)
 			e->path_len = describe_fd(task, (__s32)fd, &root, &e->fd, e->path);
 	}

@@ -1,6 +1,7 @@
 //! The loaded kernel programs: one owner of the `aya::Ebpf` handle, its ring buffer and
 //! drop counter. Other parts of the daemon receive decoded [`Record`]s.
 
+pub mod conf_table;
 pub mod interest;
 pub mod record;
 pub mod scope;
@@ -53,7 +54,8 @@ const PROGRAMS: [&str; 4] = ["sched_process_exec", "sched_process_fork", "sched_
 /// The kernel's capture settings: which syscalls, and which opens.
 #[derive(Clone, Debug, Default)]
 pub struct Capture {
-    /// Per syscall number, what to capture (numbers not listed are not captured).
+    /// Per x86-64 syscall number, what to capture (numbers not listed are not captured). The
+    /// ia32 twins of the listed syscalls are captured too ([`conf_table`]).
     pub syscalls: Vec<(u32, SyscallConf)>,
     /// The open prefilter's switches.
     pub open_filter: OpenFilter,
@@ -110,9 +112,9 @@ impl Kernel {
             self.interest_bits.set(i, word, 0).map_err(map_err("INTEREST_BITS"))?;
         }
         self.open_filter.set(0, bytemuck::cast::<_, [u8; 48]>(capture.open_filter), 0).map_err(map_err("OPEN_FILTER"))?;
-        let wanted: std::collections::HashMap<u32, SyscallConf> = capture.syscalls.iter().copied().collect();
+        let table = conf_table::syscall_table(&capture.syscalls);
         for nr in 0..self.syscall_conf.len() {
-            let conf = wanted.get(&nr).copied().unwrap_or_default();
+            let conf = table.get(nr as usize).copied().unwrap_or_default();
             self.syscall_conf.set(nr, bytemuck::cast::<_, [u8; 16]>(conf), 0).map_err(map_err("SYSCALL_CONF"))?;
         }
         Ok(())
