@@ -20,10 +20,11 @@
  * Set at a compat syscall's entry, cleared on the return to user mode. */
 #define TS_COMPAT 0x0002
 
-/* Whether the current syscall of `task` (the current task) is an ia32 one. */
+/* Whether the current syscall of `task` (the current task, a BTF pointer: a direct load,
+ * relocated by CO-RE) is an ia32 one. */
 static __always_inline bool in_ia32_syscall(struct task_struct *task)
 {
-	return BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
+	return task->thread_info.status & TS_COMPAT;
 }
 
 /* The six arguments of an ia32 syscall: 32-bit registers (a 64-bit task's int $0x80 may

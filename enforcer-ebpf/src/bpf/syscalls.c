@@ -229,7 +229,7 @@ static __always_inline void capture_string(struct syscall_event *e, struct sysca
  * ia32 syscalls, which it translates (compat.h).
  *
  * Order of work, cheapest rejection first: one array lookup by the number passed (most
- * syscalls return here); the compat bit; the scope (cgroup); for opens, the prefilter on the
+ * syscalls return here); the scope (cgroup); the compat bit; for opens, the prefilter on the
  * path and process name; only then the fd's path, the other strings, the header.
  */
 SEC("tp_btf/sys_exit")
@@ -239,11 +239,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct syscall_conf *conf = bpf_map_lookup_elem(&SYSCALL_CONF, &nr);
 	if (!conf || !(conf->enabled | conf->compat_nr))
 		return 0;
+	if (!in_scope())
+		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 compat = in_ia32_syscall(task);
 	if (compat ? !conf->compat_nr : !conf->enabled)
-		return 0;
-	if (!in_scope())
 		return 0;
 
 	__u32 zero = 0;
