@@ -97,8 +97,9 @@ impl Kernel {
         let open_filter = take(&mut ebpf, "OPEN_FILTER", Array::try_from)?;
         let interest_bits = take(&mut ebpf, "INTEREST_BITS", Array::try_from)?;
         let tracked: HashMap<MapData, u64, u32> = take(&mut ebpf, "TRACKED_CGROUPS", HashMap::try_from)?;
+        let slots = take(&mut ebpf, "TRACKED_SLOTS", Array::try_from)?;
         let scope_conf = take(&mut ebpf, "SCOPE", Array::try_from)?;
-        let scope = Some(Scope::new(tracked, scope_conf));
+        let scope = Some(Scope::new(tracked, slots, scope_conf));
         Ok(Kernel { _ebpf: ebpf, events, drops, syscall_conf, open_filter, interest_bits, scope })
     }
 
