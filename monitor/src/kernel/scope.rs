@@ -9,11 +9,17 @@
 //!
 //! Invariant (one writer, the owner of this value): a slot is counted up before its cgroup is
 //! inserted and down after it is removed, so a tracked cgroup's slot is never 0.
+//!
+//! The syscall-exit program is attached exactly while something is in scope (host monitoring
+//! on, or at least one tracked cgroup): attached before `track` or `watch_untracked(true)`
+//! returns (a container's first instruction comes after its cgroup is armed), detached when
+//! the last cgroup leaves with host monitoring off. A host without armed containers and
+//! without host monitoring then pays nothing per syscall.
 
 use aya::maps::{Array, HashMap, MapData};
 use palisade_ebpf::abi::ScopeConf;
 
-use super::KernelError;
+use super::{KernelError, SysExit};
 
 /// `PALISADE_CGROUP_SLOTS` (maps.h).
 pub const CGROUP_SLOTS: u32 = 65536;
@@ -23,11 +29,15 @@ pub fn cgroup_slot(cgroup_id: u64) -> u32 {
     (cgroup_id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as u32
 }
 
-/// The scope maps, taken out of the loaded object so the container registry can own them.
+/// The scope maps, taken out of the loaded object so the container registry can own them,
+/// and the syscall-exit program's attachment, which follows them.
 pub struct Scope {
     tracked: HashMap<MapData, u64, u32>,
     slots: Array<MapData, u32>,
     conf: Array<MapData, [u8; 8]>,
+    sys_exit: SysExit,
+    untracked: bool,
+    count: usize,
 }
 
 fn map_err(name: &'static str) -> impl Fn(aya::maps::MapError) -> KernelError {
@@ -39,17 +49,30 @@ impl Scope {
         tracked: HashMap<MapData, u64, u32>,
         slots: Array<MapData, u32>,
         conf: Array<MapData, [u8; 8]>,
+        sys_exit: SysExit,
     ) -> Scope {
-        Scope { tracked, slots, conf }
+        Scope { tracked, slots, conf, sys_exit, untracked: false, count: 0 }
+    }
+
+    /// Attach the syscall-exit program when something is in scope, detach it otherwise.
+    fn follow(&mut self) -> Result<(), KernelError> {
+        self.sys_exit.set(self.untracked || self.count > 0)
+    }
+
+    /// Whether the syscall-exit program is attached now.
+    pub fn syscalls_attached(&self) -> bool {
+        self.sys_exit.attached()
     }
 
     /// Watch (or stop watching) every cgroup not tracked: the host and unknown containers.
     pub fn watch_untracked(&mut self, on: bool) -> Result<(), KernelError> {
         let conf = ScopeConf { untracked: u32::from(on), _pad: 0 };
-        self.conf.set(0, bytemuck::cast::<_, [u8; 8]>(conf), 0).map_err(map_err("SCOPE"))
+        self.conf.set(0, bytemuck::cast::<_, [u8; 8]>(conf), 0).map_err(map_err("SCOPE"))?;
+        self.untracked = on;
+        self.follow()
     }
 
-    fn count(&mut self, cgroup_id: u64, up: bool) -> Result<(), KernelError> {
+    fn count_slot(&mut self, cgroup_id: u64, up: bool) -> Result<(), KernelError> {
         let slot = cgroup_slot(cgroup_id);
         let n = self.slots.get(&slot, 0).map_err(map_err("TRACKED_SLOTS"))?;
         let n = if up { n.saturating_add(1) } else { n.saturating_sub(1) };
@@ -66,18 +89,23 @@ impl Scope {
         if self.is_tracked(cgroup_id) {
             return Ok(());
         }
-        self.count(cgroup_id, true)?;
+        self.count_slot(cgroup_id, true)?;
         if let Err(e) = self.tracked.insert(cgroup_id, 0, 0) {
-            self.count(cgroup_id, false)?;
+            self.count_slot(cgroup_id, false)?;
             return Err(map_err("TRACKED_CGROUPS")(e));
         }
-        Ok(())
+        self.count += 1;
+        self.follow()
     }
 
     /// Stop watching `cgroup_id`; forgetting an unknown id is not an error.
     pub fn untrack(&mut self, cgroup_id: u64) -> Result<(), KernelError> {
         match self.tracked.remove(&cgroup_id) {
-            Ok(()) => self.count(cgroup_id, false),
+            Ok(()) => {
+                self.count_slot(cgroup_id, false)?;
+                self.count = self.count.saturating_sub(1);
+                self.follow()
+            }
             Err(aya::maps::MapError::KeyNotFound) => Ok(()),
             Err(e) => Err(map_err("TRACKED_CGROUPS")(e)),
         }
