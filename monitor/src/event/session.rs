@@ -18,29 +18,32 @@ use crate::process::{Process, ProcessTable};
 
 /// Which id a leader lookup is about.
 #[derive(Clone, Copy)]
-enum Group {
+enum LeaderOf {
+    /// The session (`proc.sid`).
     Session,
+    /// The process group, in the process's pid namespace (`proc.vpgid`).
     VirtualGroup,
-    Group,
+    /// The process group, in the initial pid namespace (`proc.pgid`).
+    HostGroup,
 }
 
-impl Group {
+impl LeaderOf {
     fn id(self, p: &Process) -> u32 {
         match self {
-            Group::Session => p.sid,
-            Group::VirtualGroup => p.vpgid,
-            Group::Group => p.pgid,
+            LeaderOf::Session => p.sid,
+            LeaderOf::VirtualGroup => p.vpgid,
+            LeaderOf::HostGroup => p.pgid,
         }
     }
 
     /// Whether the id is numbered like the table's pids (the initial namespace).
     fn host_numbered(self, p: &Process) -> bool {
-        matches!(self, Group::Group) || p.vpid == 0 || p.vpid == p.pid
+        matches!(self, LeaderOf::HostGroup) || p.vpid == 0 || p.vpid == p.pid
     }
 }
 
 /// The leader of `p`'s session or group (see the module docs).
-fn leader<'a>(table: &'a ProcessTable, p: &'a Process, group: Group) -> &'a Process {
+fn leader<'a>(table: &'a ProcessTable, p: &'a Process, group: LeaderOf) -> &'a Process {
     let id = group.id(p);
     if group.host_numbered(p) {
         if let Some(l) = table.get(id) {
@@ -60,7 +63,7 @@ fn vpid(p: &Process) -> u32 {
 
 /// The field, when it is one of this module's.
 pub fn extract<'a>(table: &'a ProcessTable, p: &'a Process, field: &FieldRef) -> Option<Extracted<'a>> {
-    let named = |group: Group, what: &str| {
+    let named = |group: LeaderOf, what: &str| {
         let l = leader(table, p, group);
         match what {
             "name" => s(&l.comm),
@@ -73,15 +76,15 @@ pub fn extract<'a>(table: &'a ProcessTable, p: &'a Process, field: &FieldRef) ->
         "proc.sid" => num(field.ty, i64::from(p.sid)),
         "proc.vpgid" => num(field.ty, i64::from(p.vpgid)),
         "proc.pgid" => num(field.ty, i64::from(p.pgid)),
-        "proc.sname" => named(Group::Session, "name"),
-        "proc.sid.exe" => named(Group::Session, "exe"),
-        "proc.sid.exepath" => named(Group::Session, "exepath"),
-        "proc.vpgid.name" => named(Group::VirtualGroup, "name"),
-        "proc.vpgid.exe" => named(Group::VirtualGroup, "exe"),
-        "proc.vpgid.exepath" => named(Group::VirtualGroup, "exepath"),
-        "proc.pgid.name" => named(Group::Group, "name"),
-        "proc.pgid.exe" => named(Group::Group, "exe"),
-        "proc.pgid.exepath" => named(Group::Group, "exepath"),
+        "proc.sname" => named(LeaderOf::Session, "name"),
+        "proc.sid.exe" => named(LeaderOf::Session, "exe"),
+        "proc.sid.exepath" => named(LeaderOf::Session, "exepath"),
+        "proc.vpgid.name" => named(LeaderOf::VirtualGroup, "name"),
+        "proc.vpgid.exe" => named(LeaderOf::VirtualGroup, "exe"),
+        "proc.vpgid.exepath" => named(LeaderOf::VirtualGroup, "exepath"),
+        "proc.pgid.name" => named(LeaderOf::HostGroup, "name"),
+        "proc.pgid.exe" => named(LeaderOf::HostGroup, "exe"),
+        "proc.pgid.exepath" => named(LeaderOf::HostGroup, "exepath"),
         "proc.is_sid_leader" => flag(p.sid == vpid(p)),
         "proc.is_vpgid_leader" => flag(p.vpgid == vpid(p)),
         "proc.is_pgid_leader" => flag(p.pgid == p.pid),
