@@ -213,3 +213,34 @@ fn ia32_syscalls_are_captured_as_their_x86_64_twins() {
         assert_eq!(c.addr.map(|a| a[..16].to_vec()), Some(sockaddr_loopback(port).to_vec()), "the sockaddr");
     }
 }
+
+/// End to end: `palisade run` with Falco's upstream rules raises "Read sensitive file
+/// untrusted" for /etc/shadow opened with an ia32 `open` through `int $0x80`, as for a native
+/// open, reported as `evt.type=open`.
+#[test]
+fn an_ia32_open_of_etc_shadow_raises_the_upstream_rule() {
+    if !common::privileged() {
+        return;
+    }
+    if int80(IA32_CLOSE, u32::MAX, 0, 0) == -libc::ENOSYS {
+        return skip_or_fail("no ia32 emulation (int $0x80 returns ENOSYS)");
+    }
+    let daemon = common::Daemon::start(&common::upstream_rule_files());
+    let page = LowPage::new();
+    let fd = int80(IA32_OPEN, page.put(0, &c_path("/etc/shadow")), libc::O_RDONLY as u32, 0);
+    assert!(fd >= 0, "ia32 open of /etc/shadow: {fd}");
+    int80(IA32_CLOSE, fd as u32, 0, 0);
+    let out = daemon.stop();
+    assert!(out.stderr.contains("drops=0"), "records were lost:\n{}", out.stderr);
+    let exe = std::env::current_exe().expect("test binary").display().to_string();
+    let ours: Vec<&serde_json::Value> = out
+        .alerts
+        .iter()
+        .filter(|a| a["rule"] == "Read sensitive file untrusted" && a["output_fields"]["proc.exepath"] == exe.as_str())
+        .collect();
+    assert_eq!(ours.len(), 1, "one alert for our open: {:#?}", out.alerts);
+    let f = &ours[0]["output_fields"];
+    assert_eq!(f["fd.name"], "/etc/shadow");
+    assert_eq!(f["evt.type"], "open");
+    assert_eq!(f["user.name"], "root");
+}
