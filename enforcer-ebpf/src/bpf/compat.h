@@ -21,7 +21,9 @@
 #define TS_COMPAT 0x0002
 
 /* Whether the current syscall of `task` (the current task, a BTF pointer: a direct load,
- * relocated by CO-RE) is an ia32 one. */
+ * relocated by CO-RE) is an ia32 one. Nothing in pt_regs tells reliably: from 64-bit code an
+ * int $0x80 keeps cs = __USER_CS, and its rcx/r11 can be made to look like a syscall
+ * instruction's (which saves rip in rcx and rflags in r11). */
 static __always_inline bool in_ia32_syscall(struct task_struct *task)
 {
 	return task->thread_info.status & TS_COMPAT;
