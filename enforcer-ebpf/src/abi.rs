@@ -6,7 +6,7 @@
 use bytemuck::{Pod, Zeroable};
 
 /// Must equal `PALISADE_ABI_VERSION` in palisade.h; part of the bpffs pin directory name.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 /// `PALISADE_PATH_MAX`.
 pub const PATH_MAX: usize = 256;
 /// `PALISADE_ARGS_MAX`.
@@ -56,6 +56,10 @@ pub mod open_kind {
 
 /// `PALISADE_FD_FROM_RET`: [`SyscallConf::fd`] naming the return value.
 pub const FD_FROM_RET: u8 = 7;
+/// `PALISADE_COMPAT_SOCKETCALL`: [`SyscallConf::compat_nr`] of ia32 `socketcall`.
+pub const COMPAT_SOCKETCALL: u16 = 0xffff;
+/// `PALISADE_PREFIX_LENS`: entries of [`OpenFilter::prefix_lens`].
+pub const PREFIX_LENS: usize = 32;
 /// `PALISADE_EXE_FROM_MEMFD`.
 pub const EXE_FROM_MEMFD: u32 = 1;
 /// `PALISADE_EXE_UPPER_LAYER`.
@@ -91,6 +95,14 @@ pub struct EventHeader {
     pub gid: u32,
     /// Audit login uid (`u32::MAX` when unset).
     pub loginuid: u32,
+    /// Session id in the task's pid namespace (0: the session leader is outside it).
+    pub sid: u32,
+    /// Process group id in the task's pid namespace (0: the group leader is outside it).
+    pub vpgid: u32,
+    /// Process group id in the initial pid namespace.
+    pub pgid: u32,
+    /// Padding.
+    pub _pad: u32,
     /// `comm`, NUL-padded.
     pub comm: [u8; COMM_LEN],
 }
@@ -197,7 +209,8 @@ pub struct FdInfo {
     pub raddr: [u8; 16],
 }
 
-/// `struct syscall_conf`: what the sys_exit program captures for one syscall number.
+/// `struct syscall_conf`: what the sys_exit program captures for one syscall number (the
+/// x86-64 syscall of that number), and what the ia32 syscall of that number is.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct SyscallConf {
@@ -213,6 +226,13 @@ pub struct SyscallConf {
     pub addr_arg: u8,
     /// [`open_kind`].
     pub open_kind: u8,
+    /// The x86-64 number of the ia32 syscall of this number ([`COMPAT_SOCKETCALL`] for
+    /// `socketcall`) when that x86-64 syscall is captured; 0 otherwise.
+    pub compat_nr: u16,
+    /// 1: after a successful call, the record's path is the task's working directory.
+    pub cwd: u8,
+    /// Padding.
+    pub _pad: [u8; 5],
 }
 
 /// `struct scope_conf`: which cgroups the programs watch besides the tracked ones.
@@ -237,8 +257,8 @@ pub struct OpenFilter {
     pub write_all: u32,
     /// Padding.
     pub _pad: u32,
-    /// Bit L set: some prefix key has L bytes.
-    pub prefix_lens: [u64; 4],
+    /// The byte lengths of the prefix keys, ascending, 0-terminated.
+    pub prefix_lens: [u8; PREFIX_LENS],
 }
 
 /// `struct syscall_event`.
@@ -263,8 +283,8 @@ pub struct SyscallEvent {
     pub base_len: [u32; 2],
     /// Bytes used in `addr`.
     pub addr_len: u32,
-    /// Padding.
-    pub _pad: u32,
+    /// 1: an ia32 syscall, reported as the x86-64 syscall `nr`.
+    pub compat: u32,
     /// The fd the call is about.
     pub fd: FdInfo,
     /// User sockaddr, raw.
@@ -285,15 +305,22 @@ impl EventHeader {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<EventHeader>() == 64);
-const _: () = assert!(std::mem::size_of::<ExecEvent>() == 64 + 32 + 48 + 2 * PATH_MAX + ARGS_MAX);
+const _: () = assert!(std::mem::size_of::<EventHeader>() == 80);
+const _: () = assert!(std::mem::size_of::<ExecEvent>() == 80 + 32 + 48 + 2 * PATH_MAX + ARGS_MAX);
 const _: () = assert!(std::mem::size_of::<FdInfo>() == 72);
-const _: () = assert!(std::mem::size_of::<SyscallConf>() == 8);
+const _: () = assert!(std::mem::size_of::<SyscallConf>() == 16);
 const _: () = assert!(std::mem::size_of::<OpenFilter>() == 48);
 const _: () = assert!(std::mem::size_of::<ScopeConf>() == 8);
-const _: () = assert!(std::mem::size_of::<SyscallEvent>() == 280 + 5 * PATH_MAX);
-const _: () = assert!(std::mem::size_of::<ForkEvent>() == 80);
-const _: () = assert!(std::mem::size_of::<ExitEvent>() == 72);
+const _: () = assert!(std::mem::size_of::<SyscallEvent>() == 296 + 5 * PATH_MAX);
+const _: () = assert!(std::mem::size_of::<ForkEvent>() == 96);
+const _: () = assert!(std::mem::size_of::<ExitEvent>() == 88);
+// Field offsets the C side relies on (palisade.h; the sizes above and bytemuck's no-padding
+// proof fix the rest).
+const _: () = assert!(std::mem::offset_of!(EventHeader, sid) == 48);
+const _: () = assert!(std::mem::offset_of!(EventHeader, comm) == 64);
+const _: () = assert!(std::mem::offset_of!(SyscallConf, compat_nr) == 8);
+const _: () = assert!(std::mem::offset_of!(SyscallEvent, compat) == 188);
+const _: () = assert!(std::mem::offset_of!(OpenFilter, prefix_lens) == 16);
 
 /// A record that does not decode.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -349,11 +376,14 @@ mod tests {
         assert_eq!(define("PALISADE_ARGS_MAX"), ARGS_MAX);
         assert_eq!(define("PALISADE_COMM_LEN"), COMM_LEN);
         assert_eq!(define("PALISADE_FD_FROM_RET"), FD_FROM_RET as usize);
+        let socketcall = header.lines().find_map(|l| l.strip_prefix("#define PALISADE_COMPAT_SOCKETCALL ")).expect("socketcall");
+        assert_eq!(u16::from_str_radix(socketcall.trim().trim_start_matches("0x"), 16), Ok(COMPAT_SOCKETCALL));
         assert_eq!(define("PALISADE_EXE_FROM_MEMFD"), EXE_FROM_MEMFD as usize);
         assert_eq!(define("PALISADE_EXE_UPPER_LAYER"), EXE_UPPER_LAYER as usize);
         assert_eq!(define("PALISADE_INTEREST_READ"), INTEREST_READ as usize);
         assert_eq!(define("PALISADE_INTEREST_WRITE"), INTEREST_WRITE as usize);
         assert_eq!(define("PALISADE_INTEREST_WORDS"), INTEREST_WORDS);
+        assert_eq!(define("PALISADE_PREFIX_LENS"), PREFIX_LENS);
         let enums = [
             ("PALISADE_KIND_EXEC", kind::EXEC),
             ("PALISADE_KIND_FORK", kind::FORK),

@@ -15,6 +15,12 @@
 //! - **Medians.** Each cell is a median over rounds, because one disturbed round must not move the
 //!   result. The headline ratio is median(with) / median(without); the median of the per-round
 //!   ratios is printed next to it as a check (the two disagree when the noise is large).
+//! - **Wall and CPU time.** Each workload is timed twice over: wall time, and the CPU time it
+//!   cost (this process's, `CLOCK_PROCESS_CPUTIME_ID`, plus its waited-for children's, the
+//!   `cutime`/`cstime` of `/proc/self/stat`, for W2's execs). The kernel-side cost of the
+//!   daemon's programs is CPU time spent in the workload's syscalls, so both move with it; on a
+//!   shared machine the wall time also moves with what else runs (preemption, migrations),
+//!   the CPU time much less, so the CPU ratio is the steadier measure of the same overhead.
 //! - **Daemon cost.** The daemon's utime+stime (`/proc/<pid>/stat`, clock ticks, so 10 ms
 //!   resolution) is sampled right before and after each workload; its peak RSS (`VmHWM`) is read
 //!   just before it gets SIGTERM. It then prints
@@ -85,10 +91,19 @@ struct DaemonStats {
     drops: u64,
 }
 
+/// What one workload run took.
+#[derive(Debug, Clone, Copy, Default)]
+struct Timing {
+    /// Wall time.
+    wall: Duration,
+    /// CPU time of this process and of the children it waited for.
+    cpu: Duration,
+}
+
 /// The "with daemon" side of a round; arrays are indexed by [`W1`]/[`W2`].
 #[derive(Debug)]
 struct WithDaemon {
-    wall: [Duration; 2],
+    time: [Timing; 2],
     daemon_cpu_s: [f64; 2],
     stats: DaemonStats,
     alert_lines: u64,
@@ -98,7 +113,7 @@ struct WithDaemon {
 /// What one round measured.
 #[derive(Debug)]
 struct Round {
-    without: [Duration; 2],
+    without: [Timing; 2],
     with: WithDaemon,
 }
 
@@ -133,10 +148,11 @@ pub fn run(args: OverheadArgs) -> anyhow::Result<ExitCode> {
         };
         let (us, w) = (|d, w: usize| per_iter_us(d, iterations[w]), &r.with);
         eprintln!(
-            "round {}/{} ({} first): W1 {:.3} → {:.3} µs/iter, W2 {:.1} → {:.1} µs/iter; daemon CPU {:.2} s + {:.2} s, \
-             records {}, events {}, alerts {} ({} lines), drops {}, peak RSS {:.1} MiB",
+            "round {}/{} ({} first): W1 {:.3} → {:.3} µs/iter (CPU {:.3} → {:.3}), W2 {:.1} → {:.1} µs/iter (CPU {:.1} → {:.1}); \
+             daemon CPU {:.2} s + {:.2} s, records {}, events {}, alerts {} ({} lines), drops {}, peak RSS {:.1} MiB",
             i + 1, args.rounds, if daemon_first { "daemon" } else { "baseline" },
-            us(r.without[W1], W1), us(w.wall[W1], W1), us(r.without[W2], W2), us(w.wall[W2], W2),
+            us(r.without[W1].wall, W1), us(w.time[W1].wall, W1), us(r.without[W1].cpu, W1), us(w.time[W1].cpu, W1),
+            us(r.without[W2].wall, W2), us(w.time[W2].wall, W2), us(r.without[W2].cpu, W2), us(w.time[W2].cpu, W2),
             w.daemon_cpu_s[W1], w.daemon_cpu_s[W2], w.stats.records, w.stats.events, w.stats.alerts, w.alert_lines,
             w.stats.drops, w.peak_rss_kib as f64 / 1024.0
         );
@@ -156,46 +172,64 @@ pub fn run(args: OverheadArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs W1 then W2 and returns their wall times.
-fn run_workloads(iterations: [u64; 2]) -> anyhow::Result<[Duration; 2]> {
-    Ok([open_close(iterations[W1])?, fork_exec_wait(iterations[W2])?])
+/// Runs W1 then W2 and returns their timings.
+fn run_workloads(iterations: [u64; 2]) -> anyhow::Result<[Timing; 2]> {
+    Ok([timed(|| open_close(iterations[W1]))?, timed(|| fork_exec_wait(iterations[W2]))?])
+}
+
+/// CPU time used so far by this process and by its waited-for children.
+fn cpu_used() -> anyhow::Result<Duration> {
+    let own = nix::time::clock_gettime(nix::time::ClockId::CLOCK_PROCESS_CPUTIME_ID).context("CLOCK_PROCESS_CPUTIME_ID")?;
+    let stat = std::fs::read_to_string("/proc/self/stat").context("cannot read /proc/self/stat")?;
+    let children_ticks = parse_stat_children_ticks(&stat).context("cannot parse /proc/self/stat")?;
+    Ok(Duration::from(own) + Duration::from_secs_f64(children_ticks as f64 / clk_tck() as f64))
+}
+
+/// Wall and CPU time of `run`.
+fn timed(run: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<Timing> {
+    let (cpu0, wall0) = (cpu_used()?, Instant::now());
+    run()?;
+    let wall = wall0.elapsed();
+    Ok(Timing { wall, cpu: cpu_used()?.saturating_sub(cpu0) })
 }
 
 /// One "with daemon" side: a fresh daemon, both workloads, then stop it.
 fn with_daemon(exe: &Path, args: &OverheadArgs, iterations: [u64; 2], tck: u64) -> anyhow::Result<WithDaemon> {
     let mut daemon = Daemon::start(exe, &args.files, &args.host_monitoring)?;
     std::thread::sleep(SETTLE);
-    let mut wall = [Duration::ZERO; 2];
+    let mut time = [Timing::default(); 2];
     let mut daemon_cpu_s = [0.0; 2];
     for w in [W1, W2] {
         let before = daemon.cpu_ticks()?;
-        wall[w] = if w == W1 { open_close(iterations[W1])? } else { fork_exec_wait(iterations[W2])? };
+        time[w] = if w == W1 {
+            timed(|| open_close(iterations[W1]))?
+        } else {
+            timed(|| fork_exec_wait(iterations[W2]))?
+        };
         let after = daemon.cpu_ticks()?;
         daemon_cpu_s[w] = after.saturating_sub(before) as f64 / tck as f64;
     }
     let peak_rss_kib = daemon.peak_rss_kib()?;
     let (stats, alert_lines) = daemon.stop()?;
-    Ok(WithDaemon { wall, daemon_cpu_s, stats, alert_lines, peak_rss_kib })
+    Ok(WithDaemon { time, daemon_cpu_s, stats, alert_lines, peak_rss_kib })
 }
 
 /// W1: `open` + `close`, nothing else (no `File`, whose drop path may differ between versions).
-fn open_close(iterations: u64) -> anyhow::Result<Duration> {
-    let start = Instant::now();
+fn open_close(iterations: u64) -> anyhow::Result<()> {
     for _ in 0..iterations {
         let fd = open(W1_PATH, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
             .with_context(|| format!("W1: cannot open {}", W1_PATH.to_string_lossy()))?;
         close(fd).context("W1: close failed")?;
     }
-    Ok(start.elapsed())
+    Ok(())
 }
 
 /// W2: fork, exec `/bin/true` in the child, wait for it in the parent.
-fn fork_exec_wait(iterations: u64) -> anyhow::Result<Duration> {
+fn fork_exec_wait(iterations: u64) -> anyhow::Result<()> {
     let status = std::fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
     let threads = status_field(&status, "Threads").context("no Threads: line in /proc/self/status")?;
     ensure!(threads == 1, "W2 needs a single-threaded process (fork safety), found {threads} threads");
     let argv = [W2_PATH];
-    let start = Instant::now();
     for _ in 0..iterations {
         let child = spawn(W2_PATH, &argv).context("W2: fork failed")?;
         match waitpid(child, None).context("W2: waitpid failed")? {
@@ -203,7 +237,7 @@ fn fork_exec_wait(iterations: u64) -> anyhow::Result<Duration> {
             other => bail!("W2: {} ended with {other:?} (a kill means exec failed)", W2_PATH.to_string_lossy()),
         }
     }
-    Ok(start.elapsed())
+    Ok(())
 }
 
 /// fork + execv; the child never returns.
@@ -370,6 +404,17 @@ fn parse_stat_cpu_ticks(stat: &str) -> anyhow::Result<u64> {
     Ok(get(11, "utime")? + get(12, "stime")?)
 }
 
+/// cutime + cstime (fields 16 and 17: waited-for children) of a `/proc/<pid>/stat` line.
+fn parse_stat_children_ticks(stat: &str) -> anyhow::Result<u64> {
+    let close = stat.rfind(')').context("no ')' after the command name")?;
+    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    let get = |i: usize, name: &str| -> anyhow::Result<u64> {
+        let s = fields.get(i).with_context(|| format!("no {name} field"))?;
+        s.parse().with_context(|| format!("{name} {s:?} is not a number"))
+    };
+    Ok(get(13, "cutime")? + get(14, "cstime")?)
+}
+
 /// The first number of a `Name:\t value [kB]` line of `/proc/<pid>/status`.
 fn status_field(status: &str, name: &str) -> Option<u64> {
     status.lines()
@@ -423,24 +468,29 @@ fn render_table(rounds: &[Round], iterations: [u64; 2]) -> String {
     let drops: u64 = rounds.iter().map(|r| r.with.stats.drops).sum();
     let invalid = if drops > 0 { " **INVALID (drops)**" } else { "" };
     let records = si(med(&|r| r.with.stats.records as f64));
-    let records_per_s = si(med(&|r| r.with.stats.records as f64 / (r.with.wall[W1] + r.with.wall[W2]).as_secs_f64()));
+    let records_per_s =
+        si(med(&|r| r.with.stats.records as f64 / (r.with.time[W1].wall + r.with.time[W2].wall).as_secs_f64()));
     let mut out = String::from(
-        "| workload | without (µs/iter) | with (µs/iter) | ratio | per-round ratio | daemon CPU | records reaching user space¹ | drops¹ |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| workload | without (µs/iter) | with (µs/iter) | ratio | per-round ratio | CPU ratio (per-round) | daemon CPU \
+         | records reaching user space¹ | drops¹ |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for (w, label) in [(W1, "W1 open/close"), (W2, "W2 fork+exec")] {
-        let without = med(&|r| r.without[w].as_secs_f64());
-        let with = med(&|r| r.with.wall[w].as_secs_f64());
-        let per_round = med(&|r| r.with.wall[w].as_secs_f64() / r.without[w].as_secs_f64());
-        let cpu = med(&|r| r.with.daemon_cpu_s[w]);
+        let wall = |t: &[Timing; 2]| t[w].wall.as_secs_f64();
+        let cpu = |t: &[Timing; 2]| t[w].cpu.as_secs_f64();
+        let without = med(&|r| wall(&r.without));
+        let with = med(&|r| wall(&r.with.time));
+        let per_round = med(&|r| wall(&r.with.time) / wall(&r.without));
+        let cpu_ratio = med(&|r| cpu(&r.with.time)) / med(&|r| cpu(&r.without));
+        let cpu_per_round = med(&|r| cpu(&r.with.time) / cpu(&r.without));
+        let daemon_cpu = med(&|r| r.with.daemon_cpu_s[w]);
         let n = iterations[w];
         out += &format!(
-            "| {label} ×{n} | {:.3} | {:.3} | {:.3}{invalid} | {per_round:.3}{invalid} | {:.1}% ({cpu:.2} s) \
-             | {records}/round, {records_per_s}/s | {drops} |\n",
+            "| {label} ×{n} | {:.3} | {:.3} | {:.3}{invalid} | {per_round:.3}{invalid} | {cpu_ratio:.3} ({cpu_per_round:.3}){invalid} \
+             | {:.1}% ({daemon_cpu:.2} s) | {records}/round, {records_per_s}/s | {drops} |\n",
             without * 1e6 / n as f64,
             with * 1e6 / n as f64,
             with / without,
-            100.0 * cpu / with,
+            100.0 * daemon_cpu / with,
         );
     }
     let rss_mib = rounds.iter().map(|r| r.with.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
@@ -481,6 +531,9 @@ mod tests {
         assert_eq!(parse_stat_cpu_ticks(tricky).expect("parses"), 10);
         assert!(parse_stat_cpu_ticks("77 (short) R 1 2").is_err());
         assert!(parse_stat_cpu_ticks("no parenthesis").is_err());
+        assert_eq!(parse_stat_children_ticks(line).expect("parses"), 0);
+        let waited = "4242 (palisade) S 1 4242 4242 0 -1 4194560 300 0 0 0 125 37 40 2 20 0 3 0 1000 2000000 500";
+        assert_eq!(parse_stat_children_ticks(waited).expect("parses"), 42);
     }
 
     #[test]
@@ -521,10 +574,11 @@ mod tests {
 
     #[test]
     fn table_marks_drops_invalid() {
+        let t = |wall, cpu| Timing { wall: Duration::from_millis(wall), cpu: Duration::from_millis(cpu) };
         let round = |drops| Round {
-            without: [Duration::from_millis(100), Duration::from_millis(700)],
+            without: [t(100, 90), t(700, 500)],
             with: WithDaemon {
-                wall: [Duration::from_millis(110), Duration::from_millis(700)],
+                time: [t(110, 108), t(700, 500)],
                 daemon_cpu_s: [0.011, 0.0],
                 stats: DaemonStats { records: 1000, events: 1000, alerts: 0, drops },
                 alert_lines: 0,
@@ -532,7 +586,7 @@ mod tests {
             },
         };
         let ok = render_table(&[round(0), round(0)], [100_000, 1000]);
-        assert!(ok.contains("| W1 open/close ×100000 | 1.000 | 1.100 | 1.100 | 1.100 | 10.0% (0.01 s) |"), "{ok}");
+        assert!(ok.contains("| W1 open/close ×100000 | 1.000 | 1.100 | 1.100 | 1.100 | 1.200 (1.200) | 10.0% (0.01 s) |"), "{ok}");
         assert!(ok.contains("Peak daemon RSS 2.0 MiB"), "{ok}");
         assert!(!ok.contains("INVALID"));
         assert!(render_table(&[round(0), round(3)], [100_000, 1000]).contains("INVALID"));

@@ -4,11 +4,15 @@
 //!
 //! execve/execveat come from `sched_process_exec` (the caller's memory is gone at the exit
 //! of a successful exec), forks and exits from the scheduler tracepoints: those are always
-//! on, since the process table needs them.
+//! on, since the process table needs them. When a rule reads `proc.cwd` (in its condition or
+//! its output), `chdir` and `fchdir` are captured too, so the table follows a process's
+//! working directory between execs.
 
 use std::collections::BTreeSet;
 
 use palisade_ebpf::abi::{open_kind, SyscallConf, FD_FROM_RET};
+use palisade_rules::condition::{Expr, Operand, Rhs};
+use palisade_rules::condition::ast::{TransformerArg, TransformerExpr};
 use palisade_rules::prefilter::{open_interest, PathInterest};
 use palisade_rules::{event_types, Ruleset, Source};
 
@@ -60,7 +64,44 @@ pub fn conf(sys: &Syscall) -> SyscallConf {
         "creat" => open_kind::CREAT,
         _ => open_kind::NONE,
     };
+    // The process table takes the new working directory from these.
+    c.cwd = u8::from(matches!(sys.event, "chdir" | "fchdir"));
     c
+}
+
+/// Event types captured to follow the working directory (`proc.cwd`).
+const CWD_EVENTS: [&str; 2] = ["chdir", "fchdir"];
+
+/// Whether a field operand (or a transformer's arguments) names `field`.
+fn operand_names(op: &Operand, field: &str) -> bool {
+    fn transformer(t: &TransformerExpr, field: &str) -> bool {
+        t.args.iter().any(|a| arg(a, field))
+    }
+    fn arg(a: &TransformerArg, field: &str) -> bool {
+        match a {
+            TransformerArg::Field(f) => f.name == field,
+            TransformerArg::Transformer(t) => transformer(t, field),
+            TransformerArg::List(xs) => xs.iter().any(|x| arg(x, field)),
+            TransformerArg::Literal(_) => false,
+        }
+    }
+    match op {
+        Operand::Field(f) => f.name == field,
+        Operand::Transformer(t) => transformer(t, field),
+    }
+}
+
+/// Whether some active syscall rule reads `field`, in its condition or its output.
+pub fn rules_read(rules: &Ruleset, field: &str) -> bool {
+    rules.active_rules(Source::Syscall).any(|r| {
+        let mut found = r.output.field_names().any(|f| f == field || f.strip_prefix(field).is_some_and(|rest| rest.starts_with('[')));
+        r.condition.walk(&mut |e| {
+            if let Expr::Check(c) = e {
+                found |= operand_names(&c.lhs, field) || matches!(&c.rhs, Rhs::Field(op) if operand_names(op, field));
+            }
+        });
+        found
+    })
 }
 
 fn describe(side: &PathInterest) -> String {
@@ -75,7 +116,7 @@ fn describe(side: &PathInterest) -> String {
 pub fn plan(rules: &Ruleset) -> Plan {
     let wanted = rules.wanted_event_types(Source::Syscall);
     let mut types = BTreeSet::new();
-    let mut syscalls = Vec::new();
+    let mut syscalls: Vec<(u32, SyscallConf)> = Vec::new();
     for code in wanted.codes() {
         let Some(name) = event_types::name(code) else { continue };
         if FROM_PROCESS_TRACEPOINTS.contains(&name) {
@@ -86,11 +127,20 @@ pub fn plan(rules: &Ruleset) -> Plan {
             syscalls.push((sys.nr, conf(sys)));
         }
     }
+    let follow_cwd = rules_read(rules, "proc.cwd");
+    if follow_cwd {
+        for sys in CWD_EVENTS.iter().flat_map(|e| syscalls::for_event(e)) {
+            if !syscalls.iter().any(|(nr, _)| *nr == sys.nr) {
+                syscalls.push((sys.nr, conf(sys)));
+            }
+        }
+    }
     let interest = open_interest(rules);
     let (open_filter, keys) = open_filter(&interest);
     let summary = format!(
-        "{} event types; opens: read {}, write {}",
+        "{} event types{}; opens: read {}, write {}",
         types.len(),
+        if follow_cwd { " + chdir/fchdir for proc.cwd" } else { "" },
         describe(&interest.read),
         describe(&interest.write)
     );

@@ -34,11 +34,34 @@ fn upstream_event_types_are_all_captured_and_only_they() {
     let enabled: BTreeSet<&str> =
         p.capture.syscalls.iter().map(|(nr, _)| by_nr(*nr).expect("known syscall").event).collect();
     let from_tracepoints: BTreeSet<&str> = ["execve", "execveat"].into_iter().collect();
-    let expected: BTreeSet<&str> = wanted.difference(&from_tracepoints).copied().collect();
+    let mut expected: BTreeSet<&str> = wanted.difference(&from_tracepoints).copied().collect();
+    // The stable rules print proc.cwd: chdir and fchdir keep it current.
+    assert!(palisade::capture::rules_read(&rules, "proc.cwd"));
+    expected.extend(["chdir", "fchdir"]);
     assert_eq!(enabled, expected);
     for (nr, conf) in &p.capture.syscalls {
         let event = by_nr(*nr).expect("known syscall").event;
         let is_open = matches!(event, "open" | "openat" | "openat2" | "creat");
         assert_eq!(conf.open_kind != open_kind::NONE, is_open, "{event}");
+        assert_eq!(conf.cwd != 0, matches!(event, "chdir" | "fchdir"), "{event}");
     }
+}
+
+/// chdir/fchdir are captured only for rules that read proc.cwd, in a condition or an output.
+#[test]
+fn cwd_syscalls_only_when_a_rule_reads_proc_cwd() {
+    let plan_of = |yaml: &str| {
+        let mut loader = Loader::new();
+        loader.add_str("test.yaml", yaml);
+        let rules = loader.compile().ruleset.expect("rules load");
+        let p = plan(&rules);
+        p.capture.syscalls.iter().filter_map(|(nr, _)| Some(by_nr(*nr)?.event)).collect::<BTreeSet<&str>>()
+    };
+    let without = plan_of("- rule: r\n  desc: d\n  condition: evt.type = connect\n  output: o %proc.name\n  priority: INFO\n");
+    assert!(!without.contains("chdir") && !without.contains("fchdir"), "{without:?}");
+    let output = plan_of("- rule: r\n  desc: d\n  condition: evt.type = connect\n  output: o %proc.cwd\n  priority: INFO\n");
+    assert!(output.contains("chdir") && output.contains("fchdir"), "{output:?}");
+    let condition =
+        plan_of("- rule: r\n  desc: d\n  condition: evt.type = connect and proc.cwd startswith /tmp\n  output: o\n  priority: INFO\n");
+    assert!(condition.contains("chdir"), "{condition:?}");
 }

@@ -39,8 +39,28 @@ struct {
 	__type(value, struct scope_conf);
 } SCOPE SEC(".maps");
 
+/* How many tracked cgroups hash to each slot (cgroup_slot()): a counting filter in front of
+ * TRACKED_CGROUPS, so a task of an untracked cgroup (the host, with host monitoring off) is
+ * turned away by an inlined array lookup instead of a hash-map lookup. Written by the daemon
+ * with TRACKED_CGROUPS (counted up before an insert, down after a removal, so a tracked
+ * cgroup's slot is never 0); read by in_scope(). */
+#define PALISADE_CGROUP_SLOTS 65536
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PALISADE_CGROUP_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} TRACKED_SLOTS SEC(".maps");
+
+/* The TRACKED_SLOTS slot of a cgroup id: the top 16 bits of a Fibonacci hash (mirrored by
+ * the daemon's kernel::scope). */
+static __always_inline __u32 cgroup_slot(__u64 cgroup)
+{
+	return (__u32)((cgroup * 0x9e3779b97f4a7c15ULL) >> 48);
+}
+
 /* Whether the current task's events are wanted: one array lookup when untracked cgroups are
- * watched, plus one hash lookup keyed by the cgroup id otherwise. */
+ * watched; else the cgroup's slot count, and only when it is not 0, the hash lookup. */
 static __always_inline bool in_scope(void)
 {
 	__u32 zero = 0;
@@ -48,6 +68,10 @@ static __always_inline bool in_scope(void)
 	if (s && s->untracked)
 		return true;
 	__u64 cgroup = bpf_get_current_cgroup_id();
+	__u32 slot = cgroup_slot(cgroup);
+	__u32 *n = bpf_map_lookup_elem(&TRACKED_SLOTS, &slot);
+	if (!n || !*n)
+		return false;
 	return bpf_map_lookup_elem(&TRACKED_CGROUPS, &cgroup) != NULL;
 }
 

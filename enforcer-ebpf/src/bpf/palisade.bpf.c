@@ -3,7 +3,8 @@
  * Palisade's kernel programs, as one object so they share one EVENTS ring buffer (records
  * of one task stay in order) and one set of maps:
  *   process.c   exec/fork/exit (sched_process_* tp_btf)
- *   syscalls.c  the exit of every syscall the loaded rules can match (sys_exit tp_btf)
+ *   syscalls.c  the exit of every syscall the loaded rules can match (sys_exit tp_btf),
+ *               ia32 ones translated (compat.h)
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -14,6 +15,7 @@
 #include "task.h"
 #include "path.h"
 #include "fdinfo.h"
+#include "compat.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -10,7 +10,7 @@
 #ifndef PALISADE_H
 #define PALISADE_H
 
-#define PALISADE_ABI_VERSION 4
+#define PALISADE_ABI_VERSION 5
 
 /* Sizes of the variable parts; records carry the used length. */
 #define PALISADE_PATH_MAX 256
@@ -45,6 +45,10 @@ struct event_header {
 	__u32 uid;
 	__u32 gid;
 	__u32 loginuid;
+	__u32 sid;         /* session id, in the task's own pid namespace (0: its leader is outside) */
+	__u32 vpgid;       /* process group id, in the task's own pid namespace (0: likewise) */
+	__u32 pgid;        /* process group id, in the initial pid namespace */
+	__u32 _pad;
 	__u8 comm[PALISADE_COMM_LEN];
 };
 
@@ -120,7 +124,14 @@ struct fd_info {
 
 /* Per syscall number: what the sys_exit program captures (map SYSCALL_CONF, filled by the
  * daemon from its syscall table for the event types the loaded rules can match).
- * Argument references are register index + 1; 0 means none. */
+ * Argument references are register index + 1; 0 means none.
+ *
+ * The array is indexed by the number the task passed, native (x86-64) or ia32 (a compat
+ * syscall: int $0x80, sysenter, 32-bit syscall): `enabled` and the capture settings are for
+ * the x86-64 syscall of that number; `compat_nr` says what the ia32 syscall of that number is
+ * (the x86-64 number of the same call, PALISADE_COMPAT_SOCKETCALL for socketcall) when that
+ * x86-64 syscall is captured, else 0. A compat syscall is then captured with the settings of
+ * SYSCALL_CONF[compat_nr] and reported under that number. */
 struct syscall_conf {
 	__u8 enabled;
 	__u8 str_arg[2];   /* user strings (paths) to copy */
@@ -128,9 +139,15 @@ struct syscall_conf {
 	__u8 fd;           /* fd to describe: 1..6 an argument, 7 the return value */
 	__u8 addr_arg;     /* user sockaddr to copy (connect, sendto, bind ...) */
 	__u8 open_kind;    /* PALISADE_OPEN_*: applies the open prefilter */
+	__u16 compat_nr;   /* see above */
+	__u8 cwd;          /* 1: after a successful call, `path` is the task's working directory */
+	__u8 _pad[5];
 };
 
 #define PALISADE_FD_FROM_RET 7
+/* syscall_conf.compat_nr of ia32 socketcall(call, args): the call is one of SYS_SOCKET...,
+ * its arguments an array of 32-bit words in user memory. */
+#define PALISADE_COMPAT_SOCKETCALL 0xffff
 
 enum palisade_open_kind {
 	PALISADE_OPEN_NONE = 0,
@@ -142,12 +159,15 @@ enum palisade_open_kind {
 
 /* The open prefilter switches (map OPEN_FILTER, one entry). Paths that pass are those whose
  * key hashes have their bit set in INTEREST_BITS (key derivation: syscalls.c). */
+#define PALISADE_PREFIX_LENS 32
 struct open_filter {
 	__u32 active;      /* 0: every open passes */
 	__u32 read_all;    /* every read open passes */
 	__u32 write_all;   /* every write open passes */
 	__u32 _pad;
-	__u64 prefix_lens[4]; /* bit L set: some prefix of L bytes is in PATH_INTEREST */
+	/* The byte lengths (1..255) of the prefix keys in INTEREST_BITS, ascending; 0 ends the
+	 * list. The daemon shortens keys of further lengths to a listed one (letting more through). */
+	__u8 prefix_lens[PALISADE_PREFIX_LENS];
 };
 
 /* Directions of the open prefilter. */
@@ -167,7 +187,7 @@ struct syscall_event {
 	__u32 str_len[2];  /* bytes used in str[i]; 0 if not captured */
 	__u32 base_len[2]; /* bytes used in base[i]; 0 when str[i] is absolute or absent */
 	__u32 addr_len;    /* bytes used in addr */
-	__u32 _pad;
+	__u32 compat;      /* 1: an ia32 syscall, reported as the x86-64 syscall `nr` */
 	struct fd_info fd;
 	__u8 addr[32];     /* user sockaddr, raw */
 	__u8 path[PALISADE_PATH_MAX];   /* the fd's path (files, unix sockets, anon inodes) */

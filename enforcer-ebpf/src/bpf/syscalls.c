@@ -54,7 +54,7 @@ struct {
 	__type(value, struct syscall_event);
 } SYSCALL_SCRATCH SEC(".maps");
 
-static __always_inline __u64 fnv_step(__u64 h, __u8 c)
+static __always_inline __u64 fnv_step(__u64 h, __u64 c)
 {
 	return (h ^ c) * FNV_PRIME;
 }
@@ -72,60 +72,32 @@ static __always_inline int interest_has(__u64 h, __u8 want)
 	       ((want & PALISADE_INTEREST_WRITE) && bit_set(h, INTEREST_WORDS));
 }
 
-/* Where a relative open's lexical path (base + "/" + path) is put together. */
-struct join_scratch {
+/* The prefilter's per-CPU scratch: the lexical path of a relative open (base + "/" + path),
+ * and the prefix hash after each byte of the path checked. */
+struct walk_scratch {
 	__u8 buf[2 * PALISADE_PATH_MAX];
+	__u64 hp[PALISADE_PATH_MAX];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct join_scratch);
-} JOIN_SCRATCH SEC(".maps");
+	__type(value, struct walk_scratch);
+} WALK_SCRATCH SEC(".maps");
 
-/* Whether the bytes before a '/' (or the end), as a window of the last three (the newest
- * in the low byte), end an empty, "." or ".." component: "//", "/./", "/../". */
-static __always_inline int odd_component(__u32 win)
+/* 1 when x == 0, else 0, for x < 2^63; arithmetic, not a branch (see open_interesting). */
+static __always_inline __u64 is_zero(__u64 x)
 {
-	return (win & 0xff) == '/' || (win & 0xffff) == ('/' << 8 | '.') ||
-	       (win & 0xffffff) == ('/' << 16 | '.' << 8 | '.');
+	return (x - 1) >> 63;
 }
 
-/* The open prefilter's walk over a path's bytes (a bpf_loop callback: verified once). */
-struct hash_walk {
-	const __u8 *path;
-	const struct open_filter *f;
-	__u64 hp;      /* fnv of every byte so far: prefix keys */
-	__u64 hb;      /* fnv of the current component: basename keys */
-	__u32 win;     /* the last bytes, newest lowest */
-	__u32 want;    /* PALISADE_INTEREST_* */
-	__u32 verdict; /* 1: let the open through */
-	__u32 _pad;
-};
-
-static long hash_step(__u32 i, void *data)
+/* Whether the bytes before a '/' (or the end), as a window of the last three (the newest in
+ * the low byte), end an empty, "." or ".." component: "//", "/./", "/../". 1 or 0. */
+static __always_inline __u64 odd_component(__u64 win)
 {
-	struct hash_walk *w = data;
-	__u8 c = w->path[i & PATH_MASK];
-	__u32 prev = w->win;
-	w->hp = fnv_step(w->hp, c);
-	w->win = prev << 8 | c;
-	if (c == '/') {
-		if (i > 0 && odd_component(prev)) {
-			w->verdict = 1; /* "//", "/./" or "/../" */
-			return 1;
-		}
-		w->hb = SEED_BASENAME;
-	} else {
-		w->hb = fnv_step(w->hb, c);
-	}
-	__u32 l = i + 1;
-	if ((w->f->prefix_lens[(l >> 6) & 3] >> (l & 63)) & 1 && interest_has(w->hp, w->want)) {
-		w->verdict = 1;
-		return 1;
-	}
-	return 0;
+	return is_zero((win & 0xff) ^ '/') | is_zero((win & 0xffff) ^ ('/' << 8 | '.')) |
+	       is_zero((win & 0xffffff) ^ ('/' << 16 | '.' << 8 | '.'));
 }
 
 /*
@@ -133,6 +105,12 @@ static long hash_step(__u32 i, void *data)
  * as passed (str[0]) with the directory it is relative to (base[0]): what fd.name is. Paths
  * not in normal form ("..", ".", "//", a trailing "/") pass, as the normalised path could
  * differ (and "../" is what traversal rules look for).
+ *
+ * Cost: this runs for every open of a watched task, so the walk over the path's bytes is one
+ * straight-line loop body without calls or branches (the hashes and the odd-component flag are
+ * computed arithmetically): the verifier explores one path per byte, and the JIT'ed loop costs
+ * a few ns per byte. The key lookups come after the walk: the whole path, its last component,
+ * and each prefix length some key has (from the hashes kept per byte).
  */
 static __noinline int open_interesting(const struct syscall_event *e, const __u8 *comm, __u32 want)
 {
@@ -155,37 +133,53 @@ static __noinline int open_interesting(const struct syscall_event *e, const __u8
 	if (interest_has(h, want))
 		return 1;
 
+	struct walk_scratch *s = bpf_map_lookup_elem(&WALK_SCRATCH, &zero);
+	if (!s)
+		return 1;
 	const __u8 *path = e->str[0];
 	__u32 len = str_len;
 	if (e->str[0][0] != '/') {
 		if (base_len == 0)
 			return 1; /* relative to an unknown directory */
-		struct join_scratch *j = bpf_map_lookup_elem(&JOIN_SCRATCH, &zero);
-		if (!j)
-			return 1;
 		base_len &= PATH_MASK;
-		bpf_probe_read_kernel(j->buf, base_len, e->base[0]);
+		bpf_probe_read_kernel(s->buf, base_len, e->base[0]);
 		__u32 off = base_len;
 		if (base_len > 1)
-			j->buf[off++ & PATH_MASK] = '/';
+			s->buf[off++ & PATH_MASK] = '/';
 		KEEP_MASK(off);
 		off &= PATH_MASK;
-		bpf_probe_read_kernel(&j->buf[off], str_len & PATH_MASK, e->str[0]);
+		bpf_probe_read_kernel(&s->buf[off], str_len & PATH_MASK, e->str[0]);
 		len = off + str_len;
 		if (len >= PALISADE_PATH_MAX)
 			return 1; /* longer than the kernel checks */
-		path = j->buf;
+		path = s->buf;
 	}
 
-	struct hash_walk w = { .path = path, .f = f, .hp = SEED_PREFIX, .hb = SEED_BASENAME, .want = want };
-	bpf_loop(len, hash_step, &w, 0);
-	if (w.verdict)
+	__u64 hp = SEED_PREFIX, hb = SEED_BASENAME, win = 0, odd = 0;
+	for (__u32 i = 0; i < PALISADE_PATH_MAX - 1; i++) {
+		if (i >= len)
+			break;
+		__u64 c = path[i];
+		__u64 slash = is_zero(c ^ '/');
+		odd |= slash & odd_component(win); /* "//", "/./" or "/../" */
+		hp = fnv_step(hp, c);
+		__u64 reset = 0 - slash; /* all ones at a '/': the last component starts again */
+		hb = (SEED_BASENAME & reset) | (fnv_step(hb, c) & ~reset);
+		win = win << 8 | c;
+		s->hp[i] = hp;
+	}
+	if (odd || (len > 1 && odd_component(win)))
+		return 1; /* not in normal form; or a trailing "/", "/." or "/.." */
+	if (interest_has(fnv_step(hp, 0), want) || interest_has(hb, want))
 		return 1;
-	__u64 hp = w.hp, hb = w.hb;
-	__u32 win = w.win;
-	if (len > 1 && odd_component(win))
-		return 1; /* trailing "/", "/." or "/.." */
-	return interest_has(fnv_step(hp, 0), want) || interest_has(hb, want);
+	for (int k = 0; k < PALISADE_PREFIX_LENS; k++) {
+		__u32 l = f->prefix_lens[k];
+		if (l == 0 || l > len)
+			break; /* ascending: no longer prefix fits */
+		if (interest_has(s->hp[(l - 1) & PATH_MASK], want))
+			return 1;
+	}
+	return 0;
 }
 
 /* Register argument `i` (0-based) of the syscall, x86-64 calling convention. */
@@ -223,22 +217,50 @@ static __always_inline void capture_string(struct syscall_event *e, struct sysca
 	}
 }
 
+/* x32 syscalls carry this bit in their number; the rest of it is the x86-64 number of the
+ * call (those below 512). Masked off: an x32 task's calls are captured like native ones. */
+#define X32_SYSCALL_BIT 0x40000000
+
+/*
+ * Attached to the raw sys_exit tracepoint, which every syscall exit passes through once any
+ * program is attached to it. Measured on 6.18 (BENCHMARKS.md, "Daemon overhead"), this costs
+ * less per syscall than the per-syscall `syscalls:sys_exit_*` tracepoints would for the
+ * syscalls the rules want, and unlike those (which skip compat syscalls on x86) it sees
+ * ia32 syscalls, which it translates (compat.h).
+ *
+ * Order of work, cheapest rejection first: one array lookup by the number passed (most
+ * syscalls return here); the scope (cgroup); the compat bit; for opens, the prefilter on the
+ * path and process name; only then the fd's path, the other strings, the header.
+ */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 nr = (__u32)regs->orig_ax; /* a BTF pointer: a direct load, no helper call */
+	__u32 nr = (__u32)regs->orig_ax & ~X32_SYSCALL_BIT; /* a BTF pointer: direct loads */
 	struct syscall_conf *conf = bpf_map_lookup_elem(&SYSCALL_CONF, &nr);
-	if (!conf || !conf->enabled)
+	if (!conf || !(conf->enabled | conf->compat_nr))
 		return 0;
 	if (!in_scope())
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 compat = in_ia32_syscall(task);
+	if (compat ? !conf->compat_nr : !conf->enabled)
 		return 0;
 
 	__u32 zero = 0;
 	struct syscall_event *e = bpf_map_lookup_elem(&SYSCALL_SCRATCH, &zero);
 	if (!e)
 		return 0;
-	struct task_struct *task = bpf_get_current_task_btf();
-	read_args(regs, e->args);
+	if (compat) {
+		read_args_ia32(regs, e->args);
+		nr = conf->compat_nr;
+		if (nr == PALISADE_COMPAT_SOCKETCALL)
+			nr = unpack_socketcall(e->args);
+		conf = bpf_map_lookup_elem(&SYSCALL_CONF, &nr);
+		if (!conf || !conf->enabled)
+			return 0;
+	} else {
+		read_args(regs, e->args);
+	}
 	e->str_len[0] = e->str_len[1] = 0;
 	e->base_len[0] = e->base_len[1] = 0;
 	e->extra[0] = e->extra[1] = e->extra[2] = 0;
@@ -272,19 +294,21 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct path root = task_root(task);
 	e->ret = ret;
 	e->nr = nr;
+	e->compat = compat;
 	e->path_len = 0;
 	e->addr_len = 0;
-	e->_pad = 0;
 	__builtin_memset(&e->fd, 0, sizeof(e->fd));
 	e->fd.num = -1;
 	e->path[0] = 0;
 	fill_header(&e->hdr, PALISADE_KIND_SYSCALL, task);
 	capture_string(e, conf, 1, task);
 	if (fd_src) {
-		__s64 fd = fd_src == PALISADE_FD_FROM_RET ? ret : (__s64)e->args[(fd_src - 1) & 7];
+		__s64 fd = fd_src == PALISADE_FD_FROM_RET ? ret : (__s64)(__s32)e->args[(fd_src - 1) & 7];
 		if (fd >= 0 && fd <= 0x7fffffff)
 			e->path_len = describe_fd(task, (__s32)fd, &root, &e->fd, e->path);
 	}
+	if (conf->cwd && ret == 0)
+		e->path_len = cwd_path(task, &root, e->path); /* chdir, fchdir: the new directory */
 	__u8 addr_arg = conf->addr_arg;
 	if (addr_arg && addr_arg <= 6) {
 		const void *addr = (const void *)e->args[(addr_arg - 1) & 7];

@@ -12,6 +12,7 @@ pub mod call;
 pub mod caps;
 pub mod container;
 pub mod fd;
+pub mod session;
 
 use std::borrow::Cow;
 
@@ -25,7 +26,7 @@ use crate::syscalls;
 pub use call::Call;
 
 /// How far up the ancestor chain `proc.aname` and friends look.
-const MAX_ANCESTORS: usize = 16;
+pub(crate) const MAX_ANCESTORS: usize = 16;
 
 /// One event, owning what the rules read from it besides the process table.
 #[derive(Clone, Debug)]
@@ -232,6 +233,9 @@ impl FieldSource for KernelEvent<'_> {
             if let Some(v) = call.extract(field, self.users) {
                 return v;
             }
+        }
+        if let Some(v) = session::extract(self.table, p, field) {
+            return v;
         }
         match field.name {
             // An exec from the scheduler tracepoint: its one parameter rules read is `flags`.

@@ -5,12 +5,15 @@
 //! space. A prefix `P` is `fnv(SEED_PREFIX, P)`; an exact path `X` is
 //! `fnv(SEED_PREFIX, X ++ "\0")` (no path contains NUL, so no prefix collides with it by
 //! construction); a last component `B` is `fnv(SEED_BASENAME, B)`; a task name `C` is
-//! `fnv(SEED_COMM, C)`. The kernel checks each prefix length marked in `prefix_lens`.
-//! Hash collisions can only let an event through, never drop one.
+//! `fnv(SEED_COMM, C)`. The kernel checks the prefix of each length listed in `prefix_lens`
+//! (at most [`PREFIX_LENS`] lengths: beyond that, longer prefixes are cut to a listed length,
+//! which lets more through). Hash collisions can only let an event through, never drop one.
 
 use std::collections::BTreeMap;
 
-use palisade_ebpf::abi::{OpenFilter, INTEREST_READ, INTEREST_WORDS, INTEREST_WRITE, PATH_MAX};
+use std::collections::BTreeSet;
+
+use palisade_ebpf::abi::{OpenFilter, INTEREST_READ, INTEREST_WORDS, INTEREST_WRITE, PATH_MAX, PREFIX_LENS};
 use palisade_rules::prefilter::{OpenInterest, PathInterest};
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -41,11 +44,27 @@ pub fn bitmap(keys: &[(u64, u8)]) -> Vec<u64> {
     words
 }
 
+/// The prefix lengths the kernel checks, at most [`PREFIX_LENS`], ascending: every length of
+/// `prefixes` when they fit, else the shortest ones (longer prefixes are then cut to the
+/// longest kept length not above their own, see [`cut`]).
+fn kept_lengths<'a>(prefixes: impl Iterator<Item = &'a String>) -> Vec<usize> {
+    let lens: BTreeSet<usize> = prefixes.map(String::len).filter(|l| (1..PATH_MAX).contains(l)).collect();
+    lens.into_iter().take(PREFIX_LENS).collect()
+}
+
+/// `prefix` cut to the longest of `kept` not above its length (a shorter prefix admits every
+/// path the longer one does).
+fn cut<'a>(prefix: &'a str, kept: &[usize]) -> &'a [u8] {
+    let len = kept.iter().copied().filter(|l| *l <= prefix.len()).max().unwrap_or(prefix.len());
+    &prefix.as_bytes()[..len]
+}
+
 /// The `OPEN_FILTER` switches and the interesting keys (hash, directions) for `interest`.
 pub fn open_filter(interest: &OpenInterest) -> (OpenFilter, Vec<(u64, u8)>) {
     let mut filter = OpenFilter { active: 1, ..OpenFilter::default() };
+    let kept = kept_lengths(interest.read.prefixes.iter().chain(&interest.write.prefixes));
     let mut keys: BTreeMap<u64, u8> = BTreeMap::new();
-    let mut add = |side: &PathInterest, dir: u8, all: &mut u32, filter_lens: &mut [u64; 4]| {
+    let mut add = |side: &PathInterest, dir: u8, all: &mut u32| {
         if side.all {
             *all = 1;
             return;
@@ -56,15 +75,13 @@ pub fn open_filter(interest: &OpenInterest) -> (OpenFilter, Vec<(u64, u8)>) {
             *keys.entry(fnv(SEED_PREFIX, &b)).or_default() |= dir;
         }
         for p in &side.prefixes {
-            let len = p.len();
-            if len == 0 || len >= PATH_MAX {
+            if p.is_empty() || p.len() >= PATH_MAX {
                 // An empty prefix matches everything; one the kernel never hashes that far
                 // cannot be checked: both mean "let this direction through".
                 *all = 1;
                 continue;
             }
-            filter_lens[len >> 6] |= 1 << (len & 63);
-            *keys.entry(fnv(SEED_PREFIX, p.as_bytes())).or_default() |= dir;
+            *keys.entry(fnv(SEED_PREFIX, cut(p, &kept))).or_default() |= dir;
         }
         for b in &side.basenames {
             *keys.entry(fnv(SEED_BASENAME, b.as_bytes())).or_default() |= dir;
@@ -74,10 +91,11 @@ pub fn open_filter(interest: &OpenInterest) -> (OpenFilter, Vec<(u64, u8)>) {
             *keys.entry(fnv(SEED_COMM, c)).or_default() |= dir;
         }
     };
-    let mut lens = [0u64; 4];
-    add(&interest.read, INTEREST_READ, &mut filter.read_all, &mut lens);
-    add(&interest.write, INTEREST_WRITE, &mut filter.write_all, &mut lens);
-    filter.prefix_lens = lens;
+    add(&interest.read, INTEREST_READ, &mut filter.read_all);
+    add(&interest.write, INTEREST_WRITE, &mut filter.write_all);
+    for (slot, len) in filter.prefix_lens.iter_mut().zip(&kept) {
+        *slot = *len as u8;
+    }
     (filter, keys.into_iter().collect())
 }
 
@@ -103,7 +121,7 @@ mod tests {
         interest.read.raw_dotdot = true;
         let (filter, keys) = open_filter(&interest);
         assert_eq!((filter.active, filter.read_all, filter.write_all), (1, 0, 0));
-        assert_eq!(filter.prefix_lens[0], (1 << 15) | (1 << 4));
+        assert_eq!(filter.prefix_lens[..3], [4, 15, 0]);
         let key = |seed, b: &[u8]| keys.iter().find(|(k, _)| *k == fnv(seed, b)).map(|(_, d)| *d);
         assert_eq!(key(SEED_PREFIX, b"/etc/shadow\0"), Some(INTEREST_READ));
         assert_eq!(key(SEED_PREFIX, b"/etc"), Some(INTEREST_WRITE));
@@ -116,5 +134,22 @@ mod tests {
         assert_eq!(words.iter().map(|w| w.count_ones()).sum::<u32>(), 4);
         interest.read.all = true;
         assert_eq!(open_filter(&interest).0.read_all, 1);
+    }
+
+    #[test]
+    fn too_many_prefix_lengths_are_cut_to_kept_ones() {
+        let mut interest = OpenInterest::default();
+        // 40 distinct lengths: /a, /aa, /aaa, ... (2..=41 bytes).
+        for n in 1..=40 {
+            interest.read.prefixes.insert(format!("/{}", "a".repeat(n)));
+        }
+        let (filter, keys) = open_filter(&interest);
+        let lens: Vec<u8> = filter.prefix_lens.to_vec();
+        assert_eq!(lens, (2..=33).collect::<Vec<u8>>(), "the 32 shortest lengths");
+        // The longer prefixes became the 33-byte one: fewer keys, and each kept prefix is there.
+        assert_eq!(keys.len(), 32);
+        let long = format!("/{}", "a".repeat(40));
+        assert_eq!(cut(&long, &[2, 5, 33]), &long.as_bytes()[..33]);
+        assert!(keys.iter().any(|(k, _)| *k == fnv(SEED_PREFIX, &long.as_bytes()[..33])));
     }
 }

@@ -1,11 +1,13 @@
 //! The loaded kernel programs: one owner of the `aya::Ebpf` handle, its ring buffer and
 //! drop counter. Other parts of the daemon receive decoded [`Record`]s.
 
+pub mod conf_table;
 pub mod interest;
 pub mod record;
 pub mod scope;
 
 use std::os::fd::AsFd;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
@@ -47,13 +49,17 @@ pub enum KernelError {
     Poll(#[from] nix::Error),
 }
 
-/// The tracepoints (tp_btf), by program name = tracepoint name.
-const PROGRAMS: [&str; 4] = ["sched_process_exec", "sched_process_fork", "sched_process_exit", "sys_exit"];
+/// The process tracepoints (tp_btf), attached at load, by program name = tracepoint name.
+const PROCESS_PROGRAMS: [&str; 3] = ["sched_process_exec", "sched_process_fork", "sched_process_exit"];
+/// The syscall-exit program (tp_btf `sys_exit`): loaded with the others, attached only while
+/// some cgroup is in scope ([`Scope`]).
+const SYS_EXIT: &str = "sys_exit";
 
 /// The kernel's capture settings: which syscalls, and which opens.
 #[derive(Clone, Debug, Default)]
 pub struct Capture {
-    /// Per syscall number, what to capture (numbers not listed are not captured).
+    /// Per x86-64 syscall number, what to capture (numbers not listed are not captured). The
+    /// ia32 twins of the listed syscalls are captured too ([`conf_table`]).
     pub syscalls: Vec<(u32, SyscallConf)>,
     /// The open prefilter's switches.
     pub open_filter: OpenFilter,
@@ -63,31 +69,31 @@ pub struct Capture {
 
 /// Loaded and attached programs plus the consumer side of their maps.
 pub struct Kernel {
-    _ebpf: Ebpf,
+    /// Shared with the [`Scope`], which attaches and detaches the syscall-exit program.
+    _ebpf: Arc<Mutex<Ebpf>>,
     events: RingBuf<MapData>,
     drops: PerCpuArray<MapData, u64>,
     // Values as bytes: aya's `Pod` is an unsafe trait; byte arrays already implement it and
     // bytemuck casts the ABI structs to them safely.
-    syscall_conf: Array<MapData, [u8; 8]>,
+    syscall_conf: Array<MapData, [u8; 16]>,
     open_filter: Array<MapData, [u8; 48]>,
     interest_bits: Array<MapData, u64>,
     scope: Option<Scope>,
 }
 
 impl Kernel {
-    /// Load the programs and attach them. Needs root (CAP_BPF + CAP_PERFMON) and kernel BTF.
+    /// Load the programs and attach the process ones; the syscall-exit program is attached
+    /// when something comes into scope (see [`Scope`]). Needs root (CAP_BPF + CAP_PERFMON)
+    /// and kernel BTF.
     pub fn load() -> Result<Kernel, KernelError> {
         let mut ebpf = Ebpf::load(&palisade_ebpf::PALISADE_OBJ.0)?;
         let btf = Btf::from_sys_fs()?;
-        for name in PROGRAMS {
-            let program = ebpf.program_mut(name).ok_or(KernelError::Map {
-                name,
-                detail: "program missing from the object".into(),
-            })?;
-            let tp: &mut BtfTracePoint =
-                program.try_into().map_err(|source| KernelError::Program { name, source })?;
+        for name in PROCESS_PROGRAMS.into_iter().chain([SYS_EXIT]) {
+            let tp = tracepoint(&mut ebpf, name)?;
             tp.load(name, &btf).map_err(|source| KernelError::Program { name, source })?;
-            tp.attach().map_err(|source| KernelError::Program { name, source })?;
+            if name != SYS_EXIT {
+                tp.attach().map_err(|source| KernelError::Program { name, source })?;
+            }
         }
         let events = take(&mut ebpf, "EVENTS", RingBuf::try_from)?;
         let drops = take(&mut ebpf, "DROPS", PerCpuArray::try_from)?;
@@ -95,8 +101,10 @@ impl Kernel {
         let open_filter = take(&mut ebpf, "OPEN_FILTER", Array::try_from)?;
         let interest_bits = take(&mut ebpf, "INTEREST_BITS", Array::try_from)?;
         let tracked: HashMap<MapData, u64, u32> = take(&mut ebpf, "TRACKED_CGROUPS", HashMap::try_from)?;
+        let slots = take(&mut ebpf, "TRACKED_SLOTS", Array::try_from)?;
         let scope_conf = take(&mut ebpf, "SCOPE", Array::try_from)?;
-        let scope = Some(Scope::new(tracked, scope_conf));
+        let ebpf = Arc::new(Mutex::new(ebpf));
+        let scope = Some(Scope::new(tracked, slots, scope_conf, SysExit::new(Arc::clone(&ebpf))));
         Ok(Kernel { _ebpf: ebpf, events, drops, syscall_conf, open_filter, interest_bits, scope })
     }
 
@@ -110,10 +118,10 @@ impl Kernel {
             self.interest_bits.set(i, word, 0).map_err(map_err("INTEREST_BITS"))?;
         }
         self.open_filter.set(0, bytemuck::cast::<_, [u8; 48]>(capture.open_filter), 0).map_err(map_err("OPEN_FILTER"))?;
-        let wanted: std::collections::HashMap<u32, SyscallConf> = capture.syscalls.iter().copied().collect();
+        let table = conf_table::syscall_table(&capture.syscalls);
         for nr in 0..self.syscall_conf.len() {
-            let conf = wanted.get(&nr).copied().unwrap_or_default();
-            self.syscall_conf.set(nr, bytemuck::cast::<_, [u8; 8]>(conf), 0).map_err(map_err("SYSCALL_CONF"))?;
+            let conf = table.get(nr as usize).copied().unwrap_or_default();
+            self.syscall_conf.set(nr, bytemuck::cast::<_, [u8; 16]>(conf), 0).map_err(map_err("SYSCALL_CONF"))?;
         }
         Ok(())
     }
@@ -148,6 +156,47 @@ impl Kernel {
     /// Records lost because the ring buffer was full, summed over CPUs.
     pub fn drops(&self) -> u64 {
         self.drops.get(&0, 0).map(|per_cpu| per_cpu.iter().sum()).unwrap_or(0)
+    }
+}
+
+/// A tp_btf program of the object.
+fn tracepoint<'e>(ebpf: &'e mut Ebpf, name: &'static str) -> Result<&'e mut BtfTracePoint, KernelError> {
+    let program = ebpf.program_mut(name).ok_or(KernelError::Map { name, detail: "program missing from the object".into() })?;
+    program.try_into().map_err(|source| KernelError::Program { name, source })
+}
+
+/// The syscall-exit program's attachment. While it is attached, every syscall of every task
+/// takes the kernel's syscall-tracing slow path and runs the program (the W1 cost in
+/// BENCHMARKS.md); when no cgroup is in scope there is nothing for it to capture, so it is
+/// detached and syscalls cost what they cost without Palisade.
+pub(crate) struct SysExit {
+    ebpf: Arc<Mutex<Ebpf>>,
+    link: Option<aya::programs::tp_btf::BtfTracePointLinkId>,
+}
+
+impl SysExit {
+    fn new(ebpf: Arc<Mutex<Ebpf>>) -> SysExit {
+        SysExit { ebpf, link: None }
+    }
+
+    /// Attach (`on`) or detach the program; a no-op when it already is.
+    pub(crate) fn set(&mut self, on: bool) -> Result<(), KernelError> {
+        if on == self.link.is_some() {
+            return Ok(());
+        }
+        let mut ebpf = self.ebpf.lock().map_err(|_| KernelError::Map { name: SYS_EXIT, detail: "lock poisoned".into() })?;
+        let tp = tracepoint(&mut ebpf, SYS_EXIT)?;
+        let program = |source| KernelError::Program { name: SYS_EXIT, source };
+        match self.link.take() {
+            Some(link) => tp.detach(link).map_err(program)?,
+            None => self.link = Some(tp.attach().map_err(program)?),
+        }
+        Ok(())
+    }
+
+    /// Whether the program is attached.
+    pub(crate) fn attached(&self) -> bool {
+        self.link.is_some()
     }
 }
 

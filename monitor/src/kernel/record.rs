@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn short_and_foreign_records_are_errors() {
         assert!(decode(&[0u8; 4]).is_err());
-        let mut b = vec![0u8; 72];
+        let mut b = vec![0u8; std::mem::size_of::<ForkEvent>()];
         b[0] = 2; // FORK
         b[4] = 99; // wrong ABI
         assert_eq!(decode(&b), Err(DecodeError::Abi(99)));

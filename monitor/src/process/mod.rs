@@ -1,6 +1,11 @@
 //! The process table: what the kernel told us about each live process, kept by fork, exec
 //! and exit records and seeded from `/proc` at start (so processes older than the daemon
 //! have names and ancestors). Reads `/proc` under a root path so tests can use a tempdir.
+//!
+//! Every record's header carries the task's ids and credentials as of that record (session
+//! and process groups included), so a `setsid()`, `setpgid()` or `setuid()` shows from the
+//! process's next record on. The working directory comes from exec records and, when the
+//! rules read `proc.cwd`, from the exits of `chdir`/`fchdir` (the capture plan adds them).
 
 mod procfs;
 mod users;
@@ -8,6 +13,7 @@ mod users;
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::kernel::record::{Header, SyscallRecord};
 use crate::kernel::{Caps, ExeImage, Record};
 pub use users::Users;
 
@@ -23,6 +29,13 @@ pub struct Process {
     pub vpid: u32,
     /// Parent process id.
     pub ppid: u32,
+    /// Session id, in the process's pid namespace (`proc.sid`); 0 when its session leader is
+    /// outside that namespace, or unknown.
+    pub sid: u32,
+    /// Process group id, in the process's pid namespace (`proc.vpgid`); 0 likewise.
+    pub vpgid: u32,
+    /// Process group id, in the initial pid namespace (`proc.pgid`); 0 when unknown.
+    pub pgid: u32,
     /// Kernel task name (`comm`, at most 15 bytes): Falco's `proc.name`.
     pub comm: String,
     /// argv[0]: Falco's `proc.exe`.
@@ -159,6 +172,8 @@ impl ProcessTable {
                 child.pid = *child_pid;
                 child.vpid = *child_vpid;
                 child.ppid = hdr.pid;
+                // A new process starts in its parent's session and process group.
+                set_groups(&mut child, hdr);
                 self.procs.insert(*child_pid, child);
                 self.procs.get(child_pid)
             }
@@ -181,6 +196,7 @@ impl ProcessTable {
                 p.caps = *caps;
                 p.exec_boot_ns = hdr.ts_ns;
                 p.vpid = *vpid;
+                set_groups(p, hdr);
                 if !cwd.is_empty() {
                     p.cwd = Some(cwd.clone());
                 }
@@ -200,11 +216,15 @@ impl ProcessTable {
                         ..Process::default()
                     })
                 });
-                // Credentials and name can change without an exec (setuid, prctl).
+                // Credentials and groups can change without an exec (setuid, setsid, ...).
                 p.uid = hdr.uid;
                 p.gid = hdr.gid;
                 p.loginuid = hdr.loginuid;
                 p.cgroup_id = hdr.cgroup_id;
+                set_groups(p, hdr);
+                if let Some(cwd) = new_cwd(sys) {
+                    p.cwd = Some(cwd.to_owned());
+                }
                 Some(p)
             }
             Record::Exit { hdr, .. } => {
@@ -215,6 +235,23 @@ impl ProcessTable {
             }
         }
     }
+}
+
+/// Session and process groups from a record's header.
+fn set_groups(p: &mut Process, hdr: &Header) {
+    p.sid = hdr.sid;
+    p.vpgid = hdr.vpgid;
+    p.pgid = hdr.pgid;
+}
+
+/// The working directory a successful `chdir`/`fchdir` moved to (the kernel side puts it in
+/// the record's path, `SyscallConf::cwd`).
+fn new_cwd(sys: &SyscallRecord) -> Option<&str> {
+    let event = crate::syscalls::by_nr(sys.nr)?.event;
+    if sys.ret != 0 || !matches!(event, "chdir" | "fchdir") {
+        return None;
+    }
+    sys.fd_path.as_deref().filter(|p| p.starts_with('/'))
 }
 
 #[cfg(test)]

@@ -46,17 +46,25 @@ pub fn read_process(root: &Path, pid: u32) -> Option<Process> {
         argv.pop();
     }
     let first = |key: &str| status_field(&status, key).and_then(|v| v.split_whitespace().next()?.parse::<u32>().ok());
-    // Field 7 of /proc/<pid>/stat (after the parenthesised comm) is tty_nr.
-    let tty = read(dir.join("stat"))
-        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.to_owned()))
-        .and_then(|rest| rest.split_whitespace().nth(4).and_then(|t| t.parse::<u32>().ok()))
-        .unwrap_or(0);
-    // `NSpid:\t4242\t1`: one id per pid namespace level, innermost last.
-    let vpid = status_field(&status, "NSpid").and_then(|v| v.split_whitespace().last()?.parse().ok()).unwrap_or(pid);
+    // /proc/<pid>/stat after the parenthesised comm: state, ppid, pgrp, session, tty_nr, ...
+    // (pgrp and session as the initial pid namespace numbers them, for a daemon there).
+    let stat = read(dir.join("stat")).and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.to_owned())).unwrap_or_default();
+    let stat_field = |i: usize| stat.split_whitespace().nth(i).and_then(|t| t.parse::<u32>().ok());
+    let tty = stat_field(4).unwrap_or(0);
+    let pgid = stat_field(2).unwrap_or(0);
+    // `NSpid:\t4242\t1`: one id per pid namespace level, innermost last (NSpgid and NSsid
+    // likewise; 0 where the leader is not visible).
+    let innermost = |key: &str| status_field(&status, key).and_then(|v| v.split_whitespace().last()?.parse::<u32>().ok());
+    let vpid = innermost("NSpid").unwrap_or(pid);
+    let vpgid = innermost("NSpgid").unwrap_or(pgid);
+    let sid = innermost("NSsid").or_else(|| stat_field(3)).unwrap_or(0);
     Some(Process {
         pid,
         vpid,
         ppid: first("PPid").unwrap_or(0),
+        sid,
+        vpgid,
+        pgid,
         comm,
         exe: argv.first().cloned().unwrap_or_default(),
         exepath: std::fs::read_link(dir.join("exe")).map(|p| p.display().to_string()).unwrap_or_default(),

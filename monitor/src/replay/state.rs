@@ -194,6 +194,7 @@ impl State {
                 exe_image: ExeImage { ino: t.exe_ino, ..ExeImage::default() },
                 caps: Caps { inheritable: t.caps[0], permitted: t.caps[1], effective: t.caps[2] },
                 exec_boot_ns: 0,
+                ..Process::default()
             })
             .collect()
     }

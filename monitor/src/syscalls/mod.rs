@@ -19,6 +19,7 @@
 
 mod events;
 pub mod flags;
+pub mod ia32;
 #[rustfmt::skip]
 pub mod names;
 pub mod paths;
