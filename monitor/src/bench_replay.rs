@@ -191,7 +191,10 @@ fn synthetic_palisade(n: usize) -> anyhow::Result<Vec<u8>> {
     let header = |pid: u32, ts: u64, comm: &str| {
         let mut c = [0u8; abi::COMM_LEN];
         c[..comm.len()].copy_from_slice(comm.as_bytes());
-        Header { kind: 0, abi: abi::ABI_VERSION, ts_ns: ts, cgroup_id: 1, pid, tid: pid, ppid: 100, uid: 0, gid: 0, loginuid: u32::MAX, comm: c }
+        let mut h: Header = bytemuck::Zeroable::zeroed();
+        (h.abi, h.ts_ns, h.cgroup_id, h.pid, h.tid, h.ppid, h.loginuid, h.comm) = (abi::ABI_VERSION, ts, 1, pid, pid, 100, u32::MAX, c);
+        (h.sid, h.vpgid, h.pgid) = (100, 100, 100);
+        h
     };
     let mut w = Writer::new(Vec::with_capacity(n * 120))?;
     w.json(FrameKind::Meta, &Meta { hostname: "bench".into(), boot_to_wall_ns: 1_700_000_000_000_000_000, ..Meta::default() })?;

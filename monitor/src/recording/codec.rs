@@ -11,7 +11,8 @@
 //!
 //! ```text
 //! record  := kind:u8 header body
-//! header  := ts_ns:u64 cgroup_id:u64 pid:u32 tid:u32 ppid:u32 uid:u32 gid:u32 loginuid:u32 comm:str
+//! header  := ts_ns:u64 cgroup_id:u64 pid:u32 tid:u32 ppid:u32 uid:u32 gid:u32 loginuid:u32
+//!            sid:u32 vpgid:u32 pgid:u32 comm:str
 //! kind 1 exec    := filename:str argc:u16 argv:str*argc args_truncated:u8 tty:u32 cwd:str
 //!                   exe_flags:u32 vpid:u32 exe_ino:u64 exe_ctime_ns:i64 exe_mtime_ns:i64
 //!                   cap_inheritable:u64 cap_permitted:u64 cap_effective:u64
@@ -191,7 +192,7 @@ impl Enc<'_> {
     fn header(&mut self, h: &Header) {
         self.u64(h.ts_ns);
         self.u64(h.cgroup_id);
-        for v in [h.pid, h.tid, h.ppid, h.uid, h.gid, h.loginuid] {
+        for v in [h.pid, h.tid, h.ppid, h.uid, h.gid, h.loginuid, h.sid, h.vpgid, h.pgid] {
             self.u32(v);
         }
         self.str(&h.comm());
@@ -259,7 +260,7 @@ impl Dec<'_> {
     fn header(&mut self) -> Result<Header, CodecError> {
         let ts_ns = self.u64("ts_ns")?;
         let cgroup_id = self.u64("cgroup_id")?;
-        let mut ids = [0u32; 6];
+        let mut ids = [0u32; 9];
         for v in &mut ids {
             *v = self.u32("header ids")?;
         }
@@ -267,8 +268,9 @@ impl Dec<'_> {
         let mut comm = [0u8; abi::COMM_LEN];
         let n = name.len().min(abi::COMM_LEN - 1);
         comm[..n].copy_from_slice(&name.as_bytes()[..n]);
-        let [pid, tid, ppid, uid, gid, loginuid] = ids;
-        Ok(Header { kind: 0, abi: abi::ABI_VERSION, ts_ns, cgroup_id, pid, tid, ppid, uid, gid, loginuid, comm })
+        let [pid, tid, ppid, uid, gid, loginuid, sid, vpgid, pgid] = ids;
+        let abi = abi::ABI_VERSION;
+        Ok(Header { kind: 0, abi, ts_ns, cgroup_id, pid, tid, ppid, uid, gid, loginuid, sid, vpgid, pgid, _pad: 0, comm })
     }
     fn fd(&mut self) -> Result<FdInfo, CodecError> {
         let kind = self.u32("fd kind")?;
@@ -305,6 +307,10 @@ mod tests {
             uid: 1000,
             gid: 1000,
             loginuid: u32::MAX,
+            sid: pid,
+            vpgid: 1,
+            pgid: pid + 2,
+            _pad: 0,
             comm,
         }
     }

@@ -255,6 +255,12 @@ fn exec(ev: &Event<'_>, state: &mut State) -> Converted {
     if let Some(c) = container {
         t.container = c;
     }
+    if let Some(g) = int(ev, "vpgid").and_then(|g| u32::try_from(g).ok()) {
+        t.vpgid = g;
+    }
+    if let Some(g) = int(ev, "pgid").and_then(|g| u32::try_from(g).ok()) {
+        t.pgid = g;
+    }
     if let Some(uid) = uint(ev, "uid") {
         t.uid = uid as u32;
     }

@@ -33,6 +33,11 @@ pub struct Thread {
     pub loginuid: u32,
     /// Its container's replay key ([`super::containers::key`]); 0 on the host.
     pub container: u64,
+    /// Session id and process group ids (`proc.sid`, `proc.vpgid`, `proc.pgid`), as far as
+    /// the capture tells (process lists carry the session, execs the groups).
+    pub sid: u32,
+    pub vpgid: u32,
+    pub pgid: u32,
     /// The last enter event not yet paired with its exit.
     pub enter: Option<Enter>,
 }
@@ -169,6 +174,9 @@ impl State {
                 gid: t.gid,
                 loginuid: t.loginuid,
                 container: self.container_of(&t.cgroups),
+                sid: u32::try_from(t.sid).unwrap_or(0),
+                vpgid: 0,
+                pgid: 0,
                 enter: None,
             };
             self.threads.insert(t.tid, thread);
@@ -194,6 +202,7 @@ impl State {
                 exe_image: ExeImage { ino: t.exe_ino, ..ExeImage::default() },
                 caps: Caps { inheritable: t.caps[0], permitted: t.caps[1], effective: t.caps[2] },
                 exec_boot_ns: 0,
+                sid: u32::try_from(t.sid).unwrap_or(0),
                 ..Process::default()
             })
             .collect()
@@ -239,6 +248,7 @@ impl State {
             h.gid = t.gid;
             h.loginuid = t.loginuid;
             h.cgroup_id = t.container;
+            (h.sid, h.vpgid, h.pgid) = (t.sid, t.vpgid, t.pgid);
             let n = t.comm.len().min(h.comm.len() - 1);
             h.comm[..n].copy_from_slice(&t.comm.as_bytes()[..n]);
         } else {
