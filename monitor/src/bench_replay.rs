@@ -156,29 +156,35 @@ pub fn run(args: ReplayBenchArgs) -> anyhow::Result<ExitCode> {
     }
     let capture = synthetic(args.events);
     eprintln!("synthetic capture: {} bytes, {} rules active", capture.len(), rules.active_count());
-    let mut results = Vec::new();
-    for round in 0..args.rounds.max(1) {
+    let median = median_rate(args.rounds, "events", || {
         let mut matches = Vec::new();
         let (mut alerts, mut evaluated) = (0u64, 0u64);
-        let start = Instant::now();
         let summary = palisade::replay::run(&capture, |ev, table, users| {
             let view = ev.view(table, users);
             rules.evaluate(Source::Syscall, &view, &mut matches);
             evaluated += 1;
             alerts += matches.len() as u64;
         })?;
+        Ok((summary.events_read, evaluated, alerts))
+    })?;
+    println!("replay: {median:.0} events/s (median of {} rounds, one thread)", args.rounds.max(1));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Times `round` `rounds` times (at least once), printing each; the median of its `unit`s
+/// per second. A round returns (units read, events evaluated, alerts).
+fn median_rate(rounds: usize, unit: &str, mut round: impl FnMut() -> anyhow::Result<(u64, u64, u64)>) -> anyhow::Result<f64> {
+    let mut results = Vec::new();
+    for n in 0..rounds.max(1) {
+        let start = Instant::now();
+        let (read, evaluated, alerts) = round()?;
         let secs = start.elapsed().as_secs_f64();
-        let rate = summary.events_read as f64 / secs;
-        eprintln!(
-            "round {round}: {} events ({evaluated} evaluated, {alerts} alerts) in {secs:.3} s: {:.0} events/s",
-            summary.events_read, rate
-        );
+        let rate = read as f64 / secs;
+        eprintln!("round {n}: {read} {unit} ({evaluated} evaluated, {alerts} alerts) in {secs:.3} s: {rate:.0} {unit}/s");
         results.push(rate);
     }
     results.sort_by(f64::total_cmp);
-    let median = results.get(results.len() / 2).copied().unwrap_or(0.0);
-    println!("replay: {median:.0} events/s (median of {} rounds, one thread)", results.len());
-    Ok(ExitCode::SUCCESS)
+    Ok(results.get(results.len() / 2).copied().unwrap_or(0.0))
 }
 
 /// A Palisade capture of about `n` records.
@@ -270,22 +276,15 @@ fn run_palisade(args: &ReplayBenchArgs, rules: &palisade_rules::Ruleset) -> anyh
     let capture = synthetic_palisade(args.events)?;
     eprintln!("synthetic Palisade capture: {} bytes, {} rules active", capture.len(), rules.active_count());
     let evaluator = palisade::pipeline::Evaluator::new("bench".into());
-    let mut results = Vec::new();
-    for round in 0..args.rounds.max(1) {
+    let median = median_rate(args.rounds, "records", || {
         let mut matches = Vec::new();
         let (mut alerts, mut evaluated) = (0u64, 0u64);
-        let start = Instant::now();
         let summary = palisade::recording::replay::run(&capture, |ev| {
             evaluated += 1;
             evaluator.evaluate(rules, ev.data, ev.table, ev.users, ev.container, &mut matches, &mut |_| alerts += 1);
         })?;
-        let secs = start.elapsed().as_secs_f64();
-        let rate = summary.records as f64 / secs;
-        eprintln!("round {round}: {} records ({evaluated} evaluated, {alerts} alerts) in {secs:.3} s: {rate:.0} records/s", summary.records);
-        results.push(rate);
-    }
-    results.sort_by(f64::total_cmp);
-    let median = results.get(results.len() / 2).copied().unwrap_or(0.0);
-    println!("replay (Palisade capture): {median:.0} records/s (median of {} rounds, one thread)", results.len());
+        Ok((summary.records, evaluated, alerts))
+    })?;
+    println!("replay (Palisade capture): {median:.0} records/s (median of {} rounds, one thread)", args.rounds.max(1));
     Ok(ExitCode::SUCCESS)
 }

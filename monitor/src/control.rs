@@ -47,9 +47,8 @@ impl Control {
 
     /// Forgets the reports of containers the registry no longer knows.
     pub fn retain_reports(&self, registry: &Registry) {
-        let known: Vec<String> = registry.summaries().into_iter().map(|c| c.id).collect();
         if let Ok(mut r) = self.reports.lock() {
-            r.retain(|id, _| known.contains(id));
+            r.retain(|id, _| registry.knows(id));
         }
     }
 }
@@ -69,8 +68,8 @@ pub fn resolve(registry: &Registry, wanted: &str) -> Result<ContainerSummary, St
 }
 
 /// `palisade profiles report CONTAINER`.
-pub fn report(registry: &SharedRegistry, control: &Control, wanted: &str) -> Reply {
-    let c = match registry.lock().map_err(|_| "registry unavailable".to_owned()).and_then(|r| resolve(&r, wanted)) {
+pub fn report(registry: &Registry, control: &Control, wanted: &str) -> Reply {
+    let c = match resolve(registry, wanted) {
         Ok(c) => c,
         Err(message) => return Reply::Error { message },
     };

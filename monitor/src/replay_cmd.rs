@@ -222,28 +222,31 @@ impl Judges<'_> {
     }
 
     fn judge(&mut self, data: &palisade::event::EventData, container: &ContainerMeta, hostname: &str) {
-        let profiles = self.profiles;
-        let meta = self.judged.entry(container.full_id.clone()).or_insert_with(|| {
-            let profile = match profiles.profiles() {
-                [only] => only,
-                _ => {
-                    let digest = (!container.image.digest.is_empty()).then_some(container.image.digest.as_str());
-                    profiles.for_image(&container.image.full, digest)
-                }
-            };
-            Arc::new(ContainerMeta {
-                profile: Some(Arc::new(profile.clone())),
-                mode: Mode::Enforce,
-                judged_in_kernel: false,
-                ..container.clone()
-            })
-        });
+        // Looked up before inserting: the id is cloned once per container, not once per event.
+        if !self.judged.contains_key(&container.full_id) {
+            let meta = Arc::new(judged_meta(self.profiles, container));
+            self.judged.insert(container.full_id.clone(), meta);
+        }
+        let Some(meta) = self.judged.get(&container.full_id) else { return };
         if let Some(d) = palisade::would_deny::judge(data, meta, hostname) {
-            let name = meta.profile.as_ref().map_or("", |p| p.name.as_str());
+            let name = meta.profile_name();
             let tally = self.tallies.entry(name.to_owned()).or_insert_with(|| Tally::new(name, ""));
             tally.record(&d, &container.full_id, &container.name);
         }
     }
+}
+
+/// `container` as judged in enforce mode by the profile of `profiles` that applies to it: the
+/// only one, or the one its image matches.
+fn judged_meta(profiles: &ProfileSet, container: &ContainerMeta) -> ContainerMeta {
+    let profile = match profiles.profiles() {
+        [only] => only,
+        _ => {
+            let digest = (!container.image.digest.is_empty()).then_some(container.image.digest.as_str());
+            profiles.for_image(&container.image.full, digest)
+        }
+    };
+    ContainerMeta { profile: Some(Arc::new(profile.clone())), mode: Mode::Enforce, judged_in_kernel: false, ..container.clone() }
 }
 
 /// A Palisade capture: the daemon's pipeline again, on the recorded state.

@@ -120,13 +120,14 @@ fn wall_ns() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// Counts a profile decision in its container's promotion report (`palisade profiles report`).
-fn tally_decision(control: &palisade::control::Control, c: &ContainerMeta, d: &palisade::would_deny::Decision) {
+/// Counts a profile decision of container `c`: its metric, and its container's promotion
+/// report (`palisade profiles report`).
+fn count_decision(control: &palisade::control::Control, metrics: &Metrics, c: &ContainerMeta, d: &palisade::would_deny::Decision) {
+    metrics.decision(c.profile_name(), d.enforced);
     if let Ok(mut reports) = control.reports.lock() {
-        let profile = c.profile.as_ref().map_or("", |p| p.name.as_str());
         reports
             .entry(c.full_id.clone())
-            .or_insert_with(|| Tally::new(profile, c.mode.as_str()))
+            .or_insert_with(|| Tally::new(c.profile_name(), c.mode.as_str()))
             .record(d, &c.full_id, &c.name);
     }
 }
@@ -267,7 +268,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     loop {
         kernel.wait(DRAIN_INTERVAL)?;
         let stopping = stop.load(Ordering::Relaxed);
-        captures.poll(&daemon_facts, &table, &users, wall_ns(), kernel.drops());
+        captures.poll(&daemon_facts, &table, &users, wall_ns(), || kernel.drops());
         // Per drain: the matches borrow the ruleset, which a reload may replace below.
         let mut matches = Vec::new();
         kernel.drain(|bytes| {
@@ -286,11 +287,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            let container = registry.lock().ok().and_then(|r| r.lookup(rec.header().cgroup_id));
-            if captures.is_active() {
-                captures.record(&rec, container.as_ref());
-            }
+            let cgroup_id = rec.header().cgroup_id;
+            let lookup = || registry.lock().ok().and_then(|r| r.lookup(cgroup_id));
+            // A capture needs the container of every record; evaluation only that of events.
+            let captured = captures.is_active().then(|| {
+                let c = lookup();
+                captures.record(&rec, c.as_ref());
+                c
+            });
             let Some(data) = builder.build(rec, &mut table) else { return };
+            let container = captured.unwrap_or_else(lookup);
             stats.events += 1;
             metrics.event(data.type_name);
             let c = container.as_deref();
@@ -302,9 +308,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                         sink.send(&alert);
                     }
                     Emitted::Decision(d) => {
-                        let Some(c) = c else { return };
-                        tally_decision(&control, c, &d);
-                        metrics.decision(c.profile.as_ref().map_or("", |p| p.name.as_str()), d.enforced);
+                        if let Some(c) = c {
+                            count_decision(&control, &metrics, c, &d);
+                        }
                         sink.send(&d.alert);
                     }
                 }
@@ -335,9 +341,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     continue;
                 };
                 let decision = palisade::would_deny::from_kernel(&d, &meta, boot_to_wall, &hostname);
-                tally_decision(&control, &meta, &decision);
+                count_decision(&control, &metrics, &meta, &decision);
                 stats.alerts += 1;
-                metrics.decision(meta.profile.as_ref().map_or("", |p| p.name.as_str()), decision.enforced);
                 sink.send(&decision.alert);
             }
         }
@@ -348,10 +353,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             metrics.set_kernel_drops(kernel_drops);
             drops.check(kernel_drops, &mut sink, &hostname);
             sink.report(&metrics);
-            if let Ok(r) = registry.lock() {
-                control.retain_reports(&r);
-            }
-            let tracked = registry.lock().map(|r| r.armed_count()).unwrap_or(0);
+            let tracked = registry
+                .lock()
+                .map(|r| {
+                    control.retain_reports(&r);
+                    r.armed_count()
+                })
+                .unwrap_or(0);
             metrics.set_containers(tracked as u64);
             if let Ok(mut s) = hooks.status.lock() {
                 s.uptime_s = started.elapsed().as_secs();

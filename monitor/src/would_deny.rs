@@ -193,7 +193,7 @@ pub fn from_kernel(d: &palisade_lsm::Decision, meta: &ContainerMeta, boot_to_wal
         res: -i64::from(d.errno),
         enforced: d.enforced,
         backend: Some(Backend::BpfLsm),
-        profile: meta.profile.as_ref().map_or("", |p| p.name.as_str()),
+        profile: meta.profile_name(),
         comm: &d.comm,
         process: ("proc.pid", FieldValue::Number(i128::from(d.pid)), format!("pid={}", d.pid)),
         setting: match d.reason {

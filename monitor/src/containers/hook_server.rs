@@ -100,14 +100,6 @@ fn serve(stream: UnixStream, context: &Context) {
 /// container's first event already carries it.
 pub fn answer(req: Request, context: &Context) -> Reply {
     let Context { registry, containerd, status, fail_closed, backend, control } = context;
-    match &req {
-        Request::Capture { version, .. } | Request::ProfileReport { version, .. } if *version != PROTOCOL_VERSION => {
-            return Reply::Error { message: format!("protocol version {version}, this daemon speaks {PROTOCOL_VERSION}") };
-        }
-        Request::Capture { .. } => return Reply::Error { message: "a capture is served on its own connection".into() },
-        Request::ProfileReport { container, .. } => return crate::control::report(registry, control, container),
-        _ => {}
-    }
     let mut facts = match &req {
         Request::Hook { phase: Phase::CreateRuntime, state, bundle, .. } => {
             Some(Facts::from_hook(state, bundle.as_deref().unwrap_or(&Default::default())))
@@ -136,6 +128,8 @@ pub fn answer(req: Request, context: &Context) -> Reply {
         | Request::Prepare { version, .. }
         | Request::ListContainers { version }
         | Request::Status { version }
+        | Request::Capture { version, .. }
+        | Request::ProfileReport { version, .. }
             if version != PROTOCOL_VERSION =>
         {
             Reply::Error { message: format!("protocol version {version}, this daemon speaks {PROTOCOL_VERSION}") }
@@ -197,6 +191,7 @@ pub fn answer(req: Request, context: &Context) -> Reply {
             reg.stopped(&state.id);
             Reply::Ok
         }
-        Request::Capture { .. } | Request::ProfileReport { .. } => Reply::Error { message: "answered above".into() },
+        Request::Capture { .. } => Reply::Error { message: "a capture is served on its own connection".into() },
+        Request::ProfileReport { container, .. } => crate::control::report(&reg, control, &container),
     }
 }

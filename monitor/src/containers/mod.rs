@@ -109,6 +109,11 @@ impl Backend {
 }
 
 impl ContainerMeta {
+    /// The name of the profile it runs under; empty before one is chosen.
+    pub fn profile_name(&self) -> &str {
+        self.profile.as_ref().map_or("", |p| p.name.as_str())
+    }
+
     /// Falco's short id: the first 12 characters.
     pub fn short_id(&self) -> &str {
         self.full_id.get(..12).unwrap_or(&self.full_id)

@@ -383,6 +383,11 @@ impl Registry {
         self.by_cgroup.get(&cgroup_id).and_then(|id| self.containers.get(id)).map(|e| Arc::clone(&e.meta))
     }
 
+    /// Whether container `id` is known (running, or stopped within the grace period).
+    pub fn knows(&self, id: &str) -> bool {
+        self.containers.contains_key(id)
+    }
+
     /// The image reference of `id`, when known.
     pub fn image_of(&self, id: &str) -> Option<String> {
         self.containers.get(id).map(|e| e.meta.image.full.clone()).filter(|i| !i.is_empty())

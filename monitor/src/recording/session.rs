@@ -123,8 +123,9 @@ impl Captures {
     }
 
     /// Takes in start and stop requests, and ends the captures whose duration has passed or
-    /// whose file failed. `now_ns` is wall-clock ns; `drops` the kernel's drop count so far.
-    pub fn poll(&mut self, facts: &DaemonFacts, table: &ProcessTable, users: &Users, now_ns: u64, drops: u64) {
+    /// whose file failed. `now_ns` is wall-clock ns; `drops` reads the kernel's drop count so
+    /// far (a map read: only when a capture starts or ends).
+    pub fn poll(&mut self, facts: &DaemonFacts, table: &ProcessTable, users: &Users, now_ns: u64, drops: impl Fn() -> u64) {
         while let Ok(c) = self.control.try_recv() {
             match c {
                 Control::Start { id, file, path, container, duration, progress } => {
@@ -155,7 +156,7 @@ impl Captures {
                                 deadline: duration.map(|d| Instant::now() + d),
                                 progress,
                                 records: 0,
-                                drops_at_start: drops,
+                                drops_at_start: drops(),
                                 written: HashMap::new(),
                                 failed: None,
                             });
@@ -167,7 +168,7 @@ impl Captures {
                 }
                 Control::Stop { id } => {
                     if let Some(i) = self.sessions.iter().position(|s| s.id == id) {
-                        self.sessions.swap_remove(i).end("stopped".into(), now_ns, drops);
+                        self.sessions.swap_remove(i).end("stopped".into(), now_ns, drops());
                     }
                 }
             }
@@ -182,7 +183,7 @@ impl Captures {
                 _ => None,
             };
             match reason {
-                Some(r) => self.sessions.swap_remove(i).end(r, now_ns, drops),
+                Some(r) => self.sessions.swap_remove(i).end(r, now_ns, drops()),
                 None => i += 1,
             }
         }
