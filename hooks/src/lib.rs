@@ -20,5 +20,5 @@ pub use client::{request, ClientError};
 pub use config::{ConfigError, FailurePolicy, HookConfig, DEFAULT_CONFIG_PATH};
 pub use protocol::{
     BundleFacts, ContainerSummary, DaemonStatus, MountFact, OciState, Phase, PromotionReport, Reply, ReportExample,
-    Request, SettingReport, PROTOCOL_VERSION,
+    Request, SettingReport, SpecChanges, PROTOCOL_VERSION,
 };

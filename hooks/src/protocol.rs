@@ -251,6 +251,31 @@ pub struct ContainerSummary {
     pub stopped_ns: u64,
 }
 
+/// The changes `palisade-runc` makes to the runtime spec of a container the Landlock backend
+/// confines, besides starting its processes under `palisade-init`. The daemon decides them from
+/// the profile and the spec's mounts; the wrapper applies them as given.
+///
+/// Why a read-only root: Landlock has no right for metadata (chmod, chown, utimes, xattrs), so
+/// an immutable image is made immutable by the VFS itself. With `root.readonly` every change to
+/// an image file fails with `EROFS` before any LSM is asked, and the paths that must stay
+/// writable become bind mounts of themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecChanges {
+    /// Set `root.readonly` (immutable profiles).
+    #[serde(default)]
+    pub readonly_rootfs: bool,
+    /// Container paths on the root filesystem that stay writable (`allow_write` entries not
+    /// beneath a spec mount): each becomes a read-write bind mount of the rootfs's own directory
+    /// (`<rootfs>/<path>`, created as a directory when missing) onto itself.
+    #[serde(default)]
+    pub writable_binds: Vec<String>,
+    /// Mount destinations (spec mounts and `writable_binds`) that get the `noexec` option: the
+    /// writable places of an immutable container, unless the profile lists them as
+    /// `immutable.allow_writable_exec` (W^X).
+    #[serde(default)]
+    pub noexec: Vec<String>,
+}
+
 /// The daemon's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "camelCase")]
@@ -267,6 +292,10 @@ pub enum Reply {
         mode: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         landlock_policy: Option<serde_json::Value>,
+        /// How the wrapper changes the spec of a container the Landlock backend confines
+        /// (present only with `landlock_policy`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spec: Option<SpecChanges>,
     },
     /// Policy refuses the container: the hook fails whatever its failure policy.
     Refused { reason: String },

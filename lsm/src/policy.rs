@@ -92,6 +92,14 @@ pub struct ContainerPolicy {
     pub immutable: bool,
     /// Deny exec of files not on the rootfs superblock or in its overlay upper layer.
     pub exec_only_image: bool,
+    /// W^X: deny the exec, and `PROT_EXEC` mappings (`mmap`, `mprotect`), of files in the
+    /// container's writable places: files created or copied up in the rootfs after the container
+    /// started, and files on any writable mount other than the rootfs (volumes, tmpfs `/dev`,
+    /// `/run`, `/dev/shm`), except beneath [`ContainerPolicy::allow_writable_exec`].
+    pub deny_writable_exec: bool,
+    /// Absolute container paths exempt from [`ContainerPolicy::deny_writable_exec`] (the
+    /// profile's `immutable.allow_writable_exec`).
+    pub allow_writable_exec: Vec<String>,
     /// Deny mount(2) and move_mount(2) from the container, from [`ContainerPolicy::mount_gate`]
     /// on.
     pub deny_mount: bool,

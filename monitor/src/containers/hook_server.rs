@@ -185,7 +185,7 @@ pub fn answer(req: Request, context: &Context) -> Reply {
             let landlock_policy =
                 (confined_by == Some(Backend::Landlock)).then(|| landlock::policy(profile, &bundle.rootfs, &bundle.mounts));
             tracing::info!(container_id = %state.id, profile = %profile.name, mode = %meta.mode, backend = confined_by.map_or("none", Backend::as_str), "prepared");
-            Reply::Prepared { profile: profile.name.clone(), mode: meta.mode.to_string(), landlock_policy }
+            Reply::Prepared { profile: profile.name.clone(), mode: meta.mode.to_string(), landlock_policy, spec: None }
         }
         Request::Hook { phase: Phase::Poststop, state, .. } => {
             reg.stopped(&state.id);

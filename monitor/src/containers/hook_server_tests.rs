@@ -100,7 +100,7 @@ fn malformed_requests_are_errors_never_refusals() {
 #[test]
 fn prepare_gives_an_enforced_container_its_landlock_policy() {
     let ctx = enforcing(false, Some(Backend::Landlock), hardened());
-    let Reply::Prepared { profile, mode, landlock_policy } = answer(prepare("app:1"), &ctx) else { panic!("prepared") };
+    let Reply::Prepared { profile, mode, landlock_policy, .. } = answer(prepare("app:1"), &ctx) else { panic!("prepared") };
     assert_eq!((profile.as_str(), mode.as_str()), ("hardened", "enforce"));
     let policy = landlock_policy.expect("a policy");
     assert!(policy["write_beneath"].as_array().expect("list").contains(&serde_json::json!("/data")), "{policy}");

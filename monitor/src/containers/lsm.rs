@@ -81,6 +81,8 @@ pub fn policy(input: &PolicyInput<'_>) -> Result<ContainerPolicy, String> {
         deny_package_managers: profile.deny_package_managers,
         immutable: profile.immutable.enabled,
         exec_only_image: false,
+        deny_writable_exec: profile.immutable.enabled,
+        allow_writable_exec: Vec::new(),
         deny_mount: profile.immutable.enabled,
         mount_gate,
         rootfs_dev: palisade_lsm::rootfs_dev(rootfs).map_err(|e| e.to_string())?,
