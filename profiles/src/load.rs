@@ -26,7 +26,7 @@ const PROFILE_KEYS: &[&str] = &[
     "enforce_rules",
 ];
 const MATCH_KEYS: &[&str] = &["images", "digests", "default"];
-const IMMUTABLE_KEYS: &[&str] = &["enabled", "allow_write"];
+const IMMUTABLE_KEYS: &[&str] = &["enabled", "allow_write", "allow_writable_exec"];
 const EXEC_KEYS: &[&str] = &["deny", "allow", "allow_scripts"];
 
 /// A profile with the positions the cross-profile checks report.
@@ -297,6 +297,20 @@ impl Reader<'_> {
                             self.err(item.pos, format!("{key}: '/' allows every write; use immutable.enabled: false"));
                         } else {
                             out.allow_write.push(path.into());
+                        }
+                    }
+                }
+                "allow_writable_exec" => {
+                    for (i, item) in self.list("immutable.allow_writable_exec", v).iter().enumerate() {
+                        let key = format!("immutable.allow_writable_exec[{i}]");
+                        let Some(path) = self.abs_path(&key, item) else { continue };
+                        if path.contains(['*', '?', '[', '\\']) {
+                            let m = format!("{key}: '{path}' is a glob; allow_writable_exec takes literal paths");
+                            self.err(item.pos, m);
+                        } else if path == "/" {
+                            self.err(item.pos, format!("{key}: '/' would make every writable place executable; W^X needs narrower paths"));
+                        } else {
+                            out.allow_writable_exec.push(path.into());
                         }
                     }
                 }

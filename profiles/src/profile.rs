@@ -104,6 +104,11 @@ pub struct Immutable {
     pub enabled: bool,
     /// Directories (or files) beneath which writes stay allowed; literal absolute paths.
     pub allow_write: Vec<PathBuf>,
+    /// The W^X exception: literal absolute paths beneath which files may be both written and
+    /// executed. Named after the hole it opens (writable *and* executable), so a reviewer cannot
+    /// mistake it for a plain exec allow: everywhere else an immutable container's writable places
+    /// (its mounts, `allow_write`, the runtime's tmpfs) are never executable.
+    pub allow_writable_exec: Vec<PathBuf>,
 }
 
 /// `exec:`.

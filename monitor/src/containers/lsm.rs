@@ -82,7 +82,7 @@ pub fn policy(input: &PolicyInput<'_>) -> Result<ContainerPolicy, String> {
         immutable: profile.immutable.enabled,
         exec_only_image: false,
         deny_writable_exec: profile.immutable.enabled,
-        allow_writable_exec: Vec::new(),
+        allow_writable_exec: profile.immutable.allow_writable_exec.iter().map(|p| p.to_string_lossy().into_owned()).collect(),
         deny_mount: profile.immutable.enabled,
         mount_gate,
         rootfs_dev: palisade_lsm::rootfs_dev(rootfs).map_err(|e| e.to_string())?,
