@@ -77,7 +77,7 @@ fn unknown_keys_at_every_level() {
         [
             "x.yaml:3:3: match.image: unknown key (expected one of: images, digests, default) (profile 'x')",
             "x.yaml:5:1: denyshells: unknown key (expected one of: name, description, match, mode, immutable, deny_shells, deny_package_managers, exec, enforce_rules) (profile 'x')",
-            "x.yaml:6:28: immutable.writable: unknown key (expected one of: enabled, allow_write) (profile 'x')",
+            "x.yaml:6:28: immutable.writable: unknown key (expected one of: enabled, allow_write, allow_writable_exec) (profile 'x')",
             "x.yaml:7:8: exec.denied: unknown key (expected one of: deny, allow, allow_scripts) (profile 'x')",
         ]
     );
