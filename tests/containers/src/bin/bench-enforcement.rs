@@ -3,8 +3,14 @@
 //! image, run in interleaved rounds whose order rotates:
 //!
 //! - `plain`: plain runc, not watched by Palisade (the baseline);
-//! - `audit`: through the wrapper, watched, profile reported only (`palisade.io/mode=audit`);
-//! - `enforce`: through the wrapper, watched, confined by Landlock (`palisade-init`).
+//! - `audit`: through the wrapper, watched, profile reported only (an image whose profile says
+//!   `mode: audit`);
+//! - `enforce`: through the wrapper, watched, confined by Landlock (`palisade-init`, read-only
+//!   root, W^X).
+//!
+//! Then the cost of starting a container (`ctr run --rm` of the probe doing nothing), in the same
+//! three variants, for the small image and for a large one (50,000 more files: the daemon scans
+//! the whole image for shells and package managers before an enforced container starts).
 //!
 //! Prints each loop's median ns/iteration and the ratios to `plain`. Root only:
 //!
@@ -16,9 +22,15 @@
 use palisade_testbed::palisade::{Binaries, Daemon, DaemonDir, DaemonOptions};
 use palisade_testbed::{image, Containerd, CtrRun, Options, CTR_NAMESPACE};
 
-const PROFILE: &str = "name: hardened\nmatch:\n  images: [\"hardened:*\"]\nmode: enforce\n\
+const PROFILE: &str = "name: hardened\nmatch:\n  images: [\"hardened:*\", \"large:*\"]\nmode: enforce\n\
+    deny_shells: true\ndeny_package_managers: true\n\
+    immutable:\n  enabled: true\n  allow_write: [/var/cache/app]\n---\n\
+    name: hardened-audit\nmatch:\n  images: [\"hardened-audit:*\", \"large-audit:*\"]\nmode: audit\n\
     deny_shells: true\ndeny_package_managers: true\n\
     immutable:\n  enabled: true\n  allow_write: [/var/cache/app]\n";
+
+/// Files added to the large image.
+const LARGE_FILES: usize = 50_000;
 
 const LOOPS: [&str; 3] =
     ["bench-open 200000 /etc/passwd", "bench-open-write 200000 /var/cache/app/f", "bench-exec 1000 /usr/local/bin/probe"];
@@ -55,17 +67,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         options: vec![format!("profiles_dir={}", profiles.display())],
     };
     let daemon = Daemon::start(&bins, &options, &dir)?;
-    containerd.import(&image::hardened(&statics.probe)?, CTR_NAMESPACE)?;
+    let hardened = image::hardened(&statics.probe)?;
+    containerd.import(&hardened, CTR_NAMESPACE)?;
+    containerd.import(&hardened.clone().named("docker.io/library/hardened-audit:1"), CTR_NAMESPACE)?;
+    let mut large = hardened.clone().named("docker.io/library/large:1");
+    for i in 0..LARGE_FILES {
+        large = large.file(&format!("/usr/share/bulk/d{:03}/f{i}", i / 500), format!("{i}\n"), 0o644);
+    }
+    containerd.import(&large, CTR_NAMESPACE)?;
+    containerd.import(&large.named("docker.io/library/large-audit:1"), CTR_NAMESPACE)?;
+    let image_of = |variant: &str, base: &str| match variant {
+        "audit" => format!("docker.io/library/{base}-audit:1"),
+        _ => format!("docker.io/library/{base}:1"),
+    };
 
     let run = |variant: &str, i: usize| -> Result<Vec<f64>, Box<dyn std::error::Error>> {
         let name = format!("bench-enf-{}-{i}-{variant}", std::process::id());
-        let mut r = CtrRun::new("docker.io/library/hardened:1", &name, &[]);
+        let mut r = CtrRun::new(&image_of(variant, "hardened"), &name, &[]);
         r.args = std::iter::once("/usr/local/bin/probe").chain(LOOPS).map(String::from).collect();
         if variant != "plain" {
             r.runc_binary = Some(bins.runc_wrapper.clone());
-        }
-        if variant == "audit" {
-            r.annotations = vec!["palisade.io/mode=audit".into()];
         }
         let out = containerd.ctr_run(&r)?;
         let ns: Vec<f64> = out
@@ -89,8 +110,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         eprintln!("round {}/{rounds} done", round + 1);
     }
+    // Start cost: `ctr run --rm` of a probe that does nothing, small and large image.
+    let start = |variant: &str, base: &str, i: usize| -> Result<f64, Box<dyn std::error::Error>> {
+        let name = format!("bench-start-{}-{i}-{variant}-{base}", std::process::id());
+        let mut r = CtrRun::new(&image_of(variant, base), &name, &["/usr/local/bin/probe", "exists /"]);
+        r.args = vec!["/usr/local/bin/probe".into(), "exists /".into()];
+        if variant != "plain" {
+            r.runc_binary = Some(bins.runc_wrapper.clone());
+        }
+        let t = std::time::Instant::now();
+        let out = containerd.ctr_run(&r)?;
+        if !out.success() {
+            return Err(format!("{variant} {base}: {out:?}").into());
+        }
+        Ok(t.elapsed().as_secs_f64() * 1e3)
+    };
+    let bases = ["hardened", "large"];
+    start("enforce", "large", 0)?; // warm-up
+    let mut starts = vec![vec![Vec::new(); VARIANTS.len()]; bases.len()];
+    for round in 0..rounds * 4 {
+        for (b, base) in bases.iter().enumerate() {
+            for k in 0..VARIANTS.len() {
+                let v = (round + k) % VARIANTS.len();
+                starts[b][v].push(start(VARIANTS[v], base, round)?);
+            }
+        }
+    }
     drop(daemon);
     let _ = std::fs::remove_dir_all(&profiles);
+    println!("container start, `ctr run --rm`, {} rounds, median ms (ratio to plain)", rounds * 4);
+    for (b, base) in bases.iter().enumerate() {
+        let m: Vec<f64> = (0..VARIANTS.len()).map(|v| median(&mut starts[b][v])).collect();
+        println!("{base:<45} {:>10.1} {:>10.1} ({:.2}x) {:>10.1} ({:.2}x)", m[0], m[1], m[1] / m[0], m[2], m[2] / m[0]);
+    }
     println!("{rounds} rounds, medians in ns per iteration (ratio to plain)");
     println!("{:<45} {:>12} {:>18} {:>18}", "loop", "plain", "audit", "enforce");
     for (l, name) in LOOPS.iter().enumerate() {
