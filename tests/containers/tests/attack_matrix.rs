@@ -126,14 +126,17 @@ impl Drop for Bed {
 /// audit mode. `None`: the outcome is not asserted (a set-up step).
 const MATRIX: &[(&str, Option<&str>, Option<&str>)] = &[
     // W^X: a copied shell in every writable place (the copy itself is an allowed write).
-    ("copy /bin/bash /dev/shm/sh1", Some("ok"), Some("ok")),
-    ("exec /dev/shm/sh1 -c true", Some("EACCES"), Some("exit 0")),
+    // (The runtime mounts /dev/shm noexec already; /dev and /run are its other tmpfs.)
+    ("copy /bin/bash /dev/sh1", Some("ok"), Some("ok")),
+    ("exec /dev/sh1 -c true", Some("EACCES"), Some("exit 0")),
+    ("copy /bin/bash /run/sh4", Some("ok"), Some("ok")),
+    ("exec /run/sh4 -c true", Some("EACCES"), Some("exit 0")),
     ("copy /bin/bash /data/sh2", Some("ok"), Some("ok")),
     ("exec /data/sh2 -c true", Some("EACCES"), Some("exit 0")),
     ("copy /bin/bash /var/cache/app/sh3", Some("ok"), Some("ok")),
     ("exec /var/cache/app/sh3 -c true", Some("EACCES"), Some("exit 0")),
     // What the dynamic loader does with a copied binary: mapped executable from a noexec mount.
-    ("mmapx /dev/shm/sh1", Some("EPERM"), Some("ok")),
+    ("mmapx /dev/sh1", Some("EPERM"), Some("ok")),
     // Shells anywhere in the image: by name, by hard link, by bytes.
     ("exec /opt/tools/bash -c true", Some("EACCES"), Some("exit 0")),
     ("exec /usr/lib/x/sh2 -c true", Some("EACCES"), Some("exit 0")),
@@ -162,7 +165,8 @@ const MATRIX: &[(&str, Option<&str>, Option<&str>)] = &[
 /// The decisions the matrix must raise, as (target, evt.res in enforce mode): exactly one alert
 /// each, in both modes (`SUCCESS` in audit mode).
 const DECISIONS: &[(&str, &str)] = &[
-    ("/dev/shm/sh1", "EACCES"),
+    ("/dev/sh1", "EACCES"),
+    ("/run/sh4", "EACCES"),
     ("/data/sh2", "EACCES"),
     ("/var/cache/app/sh3", "EACCES"),
     ("/opt/tools/bash", "EACCES"),
