@@ -5,7 +5,9 @@
 //! and, at `createRuntime`, waits until the daemon has armed the container's cgroup. It exits 0
 //! unless the daemon refuses the container, or the daemon is unreachable and the failure policy is
 //! `closed`. It logs to its log file and to stderr only on failure: runc shows a failing hook's
-//! stderr; stdout is never written.
+//! stderr (containerd then reports it), so that one line names Palisade and the reason:
+//! `palisade: container c1 refused: the daemon is unreachable (connect /run/palisade/hook.sock:
+//! ...); failure_policy closed`. stdout is never written.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -48,7 +50,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             // Without a readable config there is no failure policy to follow: fail, loudly.
-            eprintln!("palisade-hook: {e}");
+            eprintln!("palisade: container refused: the hook configuration is unusable ({e})");
             return ExitCode::FAILURE;
         }
     };
@@ -59,59 +61,62 @@ fn main() -> ExitCode {
             log(&done);
             ExitCode::SUCCESS
         }
-        Err(Failure::Refused(reason)) => {
-            let msg = format!("palisade refused the container: {reason}");
+        Err(Failure::Refused(msg)) => {
+            let msg = format!("palisade: {msg}");
             log(&msg);
-            eprintln!("palisade-hook: {msg}");
+            eprintln!("{msg}");
             ExitCode::FAILURE
         }
-        Err(Failure::Unreachable(why)) => match config.failure_policy {
+        Err(Failure::Unreachable { id, reason }) => match config.failure_policy {
             FailurePolicy::Open => {
-                log(&format!("{why}; failure_policy open: container continues unmonitored"));
+                log(&format!("palisade: container {id} continues unmonitored: {reason}; failure_policy open"));
                 ExitCode::SUCCESS
             }
             FailurePolicy::Closed => {
-                let msg = format!("{why}; failure_policy closed: failing the container");
+                let msg = format!("palisade: container {id} refused: {reason}; failure_policy closed");
                 log(&msg);
-                eprintln!("palisade-hook: {msg}");
+                eprintln!("{msg}");
                 ExitCode::FAILURE
             }
         },
     }
 }
 
+/// Why the hook did not end with "armed".
 enum Failure {
-    /// The daemon answered and refuses the container.
+    /// The daemon answered and refuses the container: "container ID refused: REASON".
     Refused(String),
-    /// The daemon could not be asked, or did not answer sensibly.
-    Unreachable(String),
+    /// The daemon could not be asked, or did not answer sensibly: the failure policy decides.
+    Unreachable { id: String, reason: String },
 }
 
 fn run(phase: Phase, config: &HookConfig) -> Result<String, Failure> {
+    let unknown = |reason: String| Failure::Unreachable { id: "(unknown id)".into(), reason };
     let mut stdin = Vec::new();
     std::io::stdin()
         .read_to_end(&mut stdin)
-        .map_err(|e| Failure::Unreachable(format!("read OCI state from stdin: {e}")))?;
+        .map_err(|e| unknown(format!("cannot read the OCI state on stdin ({e})")))?;
     let state: OciState = serde_json::from_slice(&stdin)
-        .map_err(|e| Failure::Unreachable(format!("OCI state on stdin: {e}")))?;
+        .map_err(|e| unknown(format!("the OCI state on stdin is malformed ({e})")))?;
+    let id = state.id.clone();
+    let refused = |reason: String| Failure::Unreachable { id: id.clone(), reason };
     let bundle = match phase {
-        Phase::CreateRuntime => Some(
-            BundleFacts::read(&state.bundle)
-                .map(Box::new)
-                .map_err(|e| Failure::Unreachable(format!("{}/config.json: {e}", state.bundle.display())))?,
-        ),
+        Phase::CreateRuntime => Some(BundleFacts::read(&state.bundle).map(Box::new).map_err(|e| {
+            refused(format!("its bundle cannot be read ({}/config.json: {e})", state.bundle.display()))
+        })?),
         Phase::Poststop => None,
     };
-    let id = state.id.clone();
     let req = Request::Hook { version: PROTOCOL_VERSION, phase, state, bundle };
     let timeout = Duration::from_millis(config.timeout_ms);
     match palisade_hook::request(&config.socket, &req, timeout) {
         Ok(Reply::Armed { container_id, mode }) => Ok(format!("{container_id}: armed, mode {mode}")),
         Ok(Reply::Ok) => Ok(format!("{id}: {phase:?} acknowledged")),
-        Ok(Reply::Refused { reason }) => Err(Failure::Refused(reason)),
-        Ok(Reply::Error { message }) => Err(Failure::Unreachable(format!("{id}: daemon error: {message}"))),
-        Ok(other) => Err(Failure::Unreachable(format!("{id}: unexpected reply {other:?}"))),
-        Err(e) => Err(Failure::Unreachable(format!("{id}: {e}"))),
+        Ok(Reply::Refused { reason }) => {
+            Err(Failure::Refused(format!("container {id} refused: the daemon refuses it ({reason})")))
+        }
+        Ok(Reply::Error { message }) => Err(refused(format!("the daemon cannot arm it ({message})"))),
+        Ok(other) => Err(refused(format!("the daemon is unreachable (unexpected reply {other:?})"))),
+        Err(e) => Err(refused(format!("the daemon is unreachable ({e})"))),
     }
 }
 

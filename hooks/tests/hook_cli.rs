@@ -112,7 +112,10 @@ fn refusal_fails_the_container_even_when_fail_open() {
     let out = bed.hook("create-runtime");
     daemon.join().expect("daemon");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("palisade refused the container: profile demands enforce"), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "palisade: container c1 refused: the daemon refuses it (profile demands enforce)\n"
+    );
 }
 
 #[test]
@@ -122,7 +125,8 @@ fn unreachable_daemon_fail_open_exits_zero_and_logs_why() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     let log = bed.log();
-    assert!(log.contains("c1: connect ") && log.contains("failure_policy open"), "{log}");
+    assert!(log.contains("palisade: container c1 continues unmonitored: the daemon is unreachable (connect "), "{log}");
+    assert!(log.trim_end().ends_with("; failure_policy open"), "{log}");
 }
 
 #[test]
@@ -130,7 +134,15 @@ fn unreachable_daemon_fail_closed_fails_the_container() {
     let bed = Bed::new("closed", "closed");
     let out = bed.hook("create-runtime");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("failure_policy closed: failing the container"), "{}", stderr(&out));
+    // runc puts a failing hook's stderr in its error: one line naming Palisade and the reason.
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "palisade: container c1 refused: the daemon is unreachable (connect {}: No such file or directory \
+             (os error 2)); failure_policy closed\n",
+            bed.dir.join("d.sock").display()
+        )
+    );
 }
 
 #[test]
@@ -144,7 +156,14 @@ fn silent_daemon_fail_closed_times_out_and_fails() {
     });
     let out = bed.hook("create-runtime");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no reply from") && stderr(&out).contains("within 300ms"), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "palisade: container c1 refused: the daemon is unreachable (no reply from {} within 300ms); \
+             failure_policy closed\n",
+            bed.dir.join("d.sock").display()
+        )
+    );
     holder.join().expect("holder");
 }
 
@@ -154,6 +173,7 @@ fn malformed_config_fails_loudly_naming_the_file() {
     std::fs::write(bed.dir.join("hook.json"), r#"{"failure_policy":"maybe"}"#).expect("write");
     let out = bed.hook("create-runtime");
     assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("palisade: container refused: the hook configuration is unusable ("), "{}", stderr(&out));
     assert!(stderr(&out).contains("hook.json") && stderr(&out).contains("unknown variant `maybe`"), "{}", stderr(&out));
 }
 

@@ -37,7 +37,7 @@ pub enum Outcome {
 /// Why the ruleset could not be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum EnforceError {
-    #[error("the kernel has no Landlock ({0}); refusing to run unconfined in enforce mode")]
+    #[error("the kernel has no Landlock ({0}); refusing to run unconfined")]
     Unsupported(&'static str),
     #[error("landlock rule: {0}")]
     PathFd(#[from] PathFdError),

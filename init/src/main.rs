@@ -1,9 +1,9 @@
-//! `palisade-init --policy FILE -- PROGRAM ARGS...`: confine itself with Landlock, then execute
-//! PROGRAM. See the crate README.
+//! `palisade-init -- PROGRAM ARGS...`: confine itself with Landlock under the policy at
+//! `/.palisade/policy.json`, then execute PROGRAM. See the crate README.
 //!
 //! stdout is never written (it belongs to PROGRAM) except for `--help` and `--explain`; stderr gets
 //! one line when palisade-init fails, and one warning when the kernel enforces only part of the
-//! ruleset. Audit mode is silent.
+//! ruleset. Every failure means PROGRAM does not run: there is no unconfined path.
 
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
@@ -22,24 +22,20 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let (policy, program, args) = match args::parse(std::env::args_os().skip(1)) {
+    let (program, args) = match args::parse(std::env::args_os().skip(1)) {
         Ok(Invocation::Help) => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
         Ok(Invocation::Explain { policy }) => return explain(&policy),
-        Ok(Invocation::Run {
-            policy,
-            program,
-            args,
-        }) => (policy, program, args),
-        Err(e) => return fail(&format!("{e}\n{USAGE}")),
+        Ok(Invocation::Run { program, args }) => (program, args),
+        Err(e) => return fail(&format!("{e} (see --help)")),
     };
-    match palisade_init::confine(&policy, Limits::default()) {
-        Ok(Confinement::Enforced { outcome: Outcome::Partial { abi }, .. }) => eprintln!(
+    match palisade_init::confine(Limits::default()) {
+        Ok(Confinement { outcome: Outcome::Partial { abi }, .. }) => eprintln!(
             "palisade-init: warning: this kernel's Landlock ({abi:?}) enforces only part of the policy"
         ),
-        Ok(Confinement::Enforced { outcome: Outcome::Full { .. }, .. } | Confinement::Audit) => {}
+        Ok(Confinement { outcome: Outcome::Full { .. }, .. }) => {}
         Err(e) => return fail(&e.to_string()),
     }
     // exec() only returns on failure. It passes the environment unchanged, resets SIGPIPE to its

@@ -1,14 +1,17 @@
 //! From a [`Policy`] to the list of Landlock rules: which paths get write rights, which get
 //! execute rights.
 //!
-//! Landlock only allows; it cannot deny a file beneath an allowed directory. `deny_execute` is
-//! therefore realized by *splitting*: an `execute` directory with no denied file beneath it becomes
-//! one rule; one that holds a denied file is replaced by one rule per entry it contains, except the
-//! denied entry, recursing only into the subdirectories that lead to a denied file. The cost is the
-//! number of entries in the directories on the way to denied files (a few thousand for `/usr/bin`),
-//! not the size of the tree. Denial is by file identity: a denied file with other hard links has
-//! every link inside the `execute` directories withheld too, which needs a full walk of those
-//! directories (on that device); walks are bounded by [`Limits::max_entries`].
+//! Landlock only allows; it cannot deny a file beneath an allowed directory. `deny_execute` and
+//! `no_execute` are therefore realized by *splitting*: an `execute` directory with no excluded
+//! path beneath it becomes one rule; one that holds an excluded path is replaced by one rule per
+//! entry it contains, except the excluded entry, recursing only into the subdirectories that lead
+//! to an excluded path. The cost is the number of entries in the directories on the way to
+//! excluded paths (a few thousand for `/usr/bin`), not the size of the tree; it is bounded by
+//! [`Limits::max_entries`].
+//!
+//! Denial is by file identity, but the daemon does the identity work: it lists every hard link
+//! of a denied file found anywhere in the image in `deny_execute`, so palisade-init reads no more
+//! than the split directories at container start.
 //!
 //! Symbolic links met in a walk get no rule (the kernel checks the file they resolve to, and a rule
 //! on a link would land on its target). Paths that do not exist are skipped: a missing path can
@@ -16,7 +19,6 @@
 
 use std::collections::BTreeSet;
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use crate::policy::Policy;
@@ -53,11 +55,14 @@ pub struct Plan {
     pub write: Vec<Rule>,
     /// Rules granting execute.
     pub execute: Vec<Rule>,
-    /// Canonical paths withheld from execute rules (the denied files and their hard links).
+    /// Canonical `deny_execute` paths withheld from execute rules (denied programs).
     pub denied: Vec<PathBuf>,
+    /// Canonical `no_execute` paths withheld from execute rules (writable places, W^X).
+    pub no_execute: Vec<PathBuf>,
     /// Policy paths that do not exist (no rule).
     pub missing: Vec<PathBuf>,
-    /// `execute` entries overlapping a `write_beneath` entry: files written there can be run.
+    /// Writable paths (`write_beneath`) inside an execute rule and not excluded by `no_execute`:
+    /// files written there can be run.
     pub writable_and_executable: Vec<PathBuf>,
     /// Directory entries read while planning.
     pub entries_walked: usize,
@@ -131,7 +136,7 @@ impl Budget {
 fn list(
     dir: &Path,
     budget: &mut Budget,
-) -> Result<Vec<(PathBuf, std::fs::FileType, u64)>, PlanError> {
+) -> Result<Vec<(PathBuf, std::fs::FileType)>, PlanError> {
     let err = |source| PlanError::List {
         path: dir.to_owned(),
         source,
@@ -142,7 +147,7 @@ fn list(
         let path = entry.path();
         budget.take(&path)?;
         let file_type = entry.file_type().map_err(err)?;
-        entries.push((path, file_type, entry.ino()));
+        entries.push((path, file_type));
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(entries)
@@ -167,18 +172,24 @@ pub fn plan(policy: &Policy, limits: Limits) -> Result<Plan, PlanError> {
     }
 
     let mut denied: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut linked_ids: BTreeSet<(u64, u64)> = BTreeSet::new();
     for path in &policy.deny_execute {
         match resolve(path)? {
             Some(r) => {
-                if !r.meta.is_dir() && r.meta.nlink() > 1 {
-                    linked_ids.insert((r.meta.dev(), r.meta.ino()));
-                }
                 denied.insert(r.path);
             }
             None => plan.missing.push(path.clone()),
         }
     }
+    let mut no_execute: BTreeSet<PathBuf> = BTreeSet::new();
+    for path in &policy.no_execute {
+        match resolve(path)? {
+            Some(r) => {
+                no_execute.insert(r.path);
+            }
+            None => plan.missing.push(path.clone()),
+        }
+    }
+    let excluded: BTreeSet<PathBuf> = denied.union(&no_execute).cloned().collect();
 
     let mut roots: Vec<Resolved> = Vec::new();
     for path in &policy.execute {
@@ -193,23 +204,12 @@ pub fn plan(policy: &Policy, limits: Limits) -> Result<Plan, PlanError> {
     let outer: Vec<PathBuf> = roots.iter().map(|r| r.path.clone()).collect();
     roots.retain(|r| !outer.iter().any(|o| r.path != *o && r.path.starts_with(o)));
 
-    if !linked_ids.is_empty() {
-        let devs: BTreeSet<u64> = linked_ids.iter().map(|(dev, _)| *dev).collect();
-        for root in roots
-            .iter()
-            .filter(|r| r.meta.is_dir() && devs.contains(&r.meta.dev()))
-        {
-            find_links(&root.path, &linked_ids, &mut denied, &mut budget)?;
-        }
-    }
-
     for root in &roots {
-        let id = (root.meta.dev(), root.meta.ino());
-        if denied.iter().any(|d| root.path.starts_with(d)) || linked_ids.contains(&id) {
+        if excluded.iter().any(|d| root.path.starts_with(d)) {
             continue;
         }
-        if root.meta.is_dir() && denied.iter().any(|d| d.starts_with(&root.path)) {
-            split(&root.path, &denied, &mut plan.execute, &mut budget)?;
+        if root.meta.is_dir() && excluded.iter().any(|d| d.starts_with(&root.path)) {
+            split(&root.path, &excluded, &mut plan.execute, &mut budget)?;
         } else {
             plan.execute.push(Rule {
                 path: root.path.clone(),
@@ -226,65 +226,31 @@ pub fn plan(policy: &Policy, limits: Limits) -> Result<Plan, PlanError> {
             } else {
                 &root.path
             };
-            plan.writable_and_executable.push(deeper.clone());
+            if !no_execute.iter().any(|n| deeper.starts_with(n)) {
+                plan.writable_and_executable.push(deeper.clone());
+            }
         }
     }
 
     plan.denied = denied.into_iter().collect();
+    plan.no_execute = no_execute.into_iter().collect();
     plan.entries_walked = budget.used;
     Ok(plan)
 }
 
-/// Adds to `denied` every non-directory beneath `dir` whose (device, inode) is in `ids`.
-fn find_links(
-    dir: &Path,
-    ids: &BTreeSet<(u64, u64)>,
-    denied: &mut BTreeSet<PathBuf>,
-    budget: &mut Budget,
-) -> Result<(), PlanError> {
-    let devs: BTreeSet<u64> = ids.iter().map(|(dev, _)| *dev).collect();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for (path, file_type, ino) in list(&dir, budget)? {
-            if file_type.is_symlink() {
-                continue;
-            }
-            // d_ino of a mount point is the covered directory's; stat to see the mounted one.
-            if file_type.is_dir() {
-                match std::fs::symlink_metadata(&path) {
-                    Ok(meta) if devs.contains(&meta.dev()) => stack.push(path),
-                    Ok(_) => {}
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(source) => return Err(PlanError::Resolve { path, source }),
-                }
-            } else if ids.iter().any(|(_, i)| *i == ino) {
-                match std::fs::symlink_metadata(&path) {
-                    Ok(meta) if ids.contains(&(meta.dev(), meta.ino())) => {
-                        denied.insert(path);
-                    }
-                    Ok(_) => {}
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(source) => return Err(PlanError::Resolve { path, source }),
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Adds execute rules for everything beneath `dir` except the `denied` paths.
+/// Adds execute rules for everything beneath `dir` except the `excluded` paths.
 fn split(
     dir: &Path,
-    denied: &BTreeSet<PathBuf>,
+    excluded: &BTreeSet<PathBuf>,
     out: &mut Vec<Rule>,
     budget: &mut Budget,
 ) -> Result<(), PlanError> {
-    for (path, file_type, _) in list(dir, budget)? {
-        if file_type.is_symlink() || denied.contains(&path) {
+    for (path, file_type) in list(dir, budget)? {
+        if file_type.is_symlink() || excluded.contains(&path) {
             continue;
         }
-        if file_type.is_dir() && denied.iter().any(|d| d.starts_with(&path)) {
-            split(&path, denied, out, budget)?;
+        if file_type.is_dir() && excluded.iter().any(|d| d.starts_with(&path)) {
+            split(&path, excluded, out, budget)?;
         } else {
             out.push(Rule {
                 path,
@@ -299,17 +265,16 @@ fn split(
 #[expect(clippy::unwrap_used, reason = "a failing test panics at the call")]
 mod tests {
     use super::*;
-    use crate::policy::Mode;
     use std::fs;
 
     fn policy(write: &[&Path], execute: &[&Path], deny: &[&Path]) -> Policy {
         let v = |l: &[&Path]| l.iter().map(|p| p.to_path_buf()).collect();
         Policy {
-            version: 1,
-            mode: Mode::Enforce,
+            version: 2,
             write_beneath: v(write),
             execute: v(execute),
             deny_execute: v(deny),
+            no_execute: Vec::new(),
         }
     }
 
@@ -401,23 +366,44 @@ mod tests {
     }
 
     #[test]
-    fn hard_links_of_a_denied_file_are_denied() {
+    fn hard_links_are_not_searched_the_daemon_lists_them() {
         let (_d, root) = tree();
         fs::hard_link(root.join("bin/sh"), root.join("lib/sh-copy")).unwrap();
-        let p = plan(
-            &policy(
-                &[],
-                &[&root.join("bin"), &root.join("lib")],
-                &[&root.join("bin/sh")],
-            ),
-            Limits::default(),
-        )
-        .unwrap();
+        let mut p = policy(
+            &[],
+            &[&root.join("bin"), &root.join("lib")],
+            &[&root.join("bin/sh")],
+        );
+        let only_named = plan(&p, Limits::default()).unwrap();
         assert_eq!(
-            rules(&p.execute, &root),
+            rules(&only_named.execute, &root),
+            ["bin/cat", "bin/ls", "bin/sub/", "lib/"]
+        );
+        assert_eq!(only_named.entries_walked, 5, "only bin is read");
+        p.deny_execute.push(root.join("lib/sh-copy"));
+        let both = plan(&p, Limits::default()).unwrap();
+        assert_eq!(
+            rules(&both.execute, &root),
             ["bin/cat", "bin/ls", "bin/sub/", "lib/a", "lib/b"]
         );
-        assert_eq!(p.denied, [root.join("bin/sh"), root.join("lib/sh-copy")]);
+        assert_eq!(both.denied, [root.join("bin/sh"), root.join("lib/sh-copy")]);
+    }
+
+    #[test]
+    fn no_execute_splits_like_deny_and_silences_the_overlap_warning() {
+        let (_d, root) = tree();
+        let mut p = policy(&[&root.join("tmp"), &root.join("bin/sub")], &[&root], &[&root.join("bin/sh")]);
+        p.no_execute = vec![root.join("tmp"), root.join("gone")];
+        let got = plan(&p, Limits::default()).unwrap();
+        assert_eq!(
+            rules(&got.execute, &root),
+            ["bin/cat", "bin/ls", "bin/sub/", "lib/"]
+        );
+        assert_eq!(got.no_execute, [root.join("tmp")]);
+        assert_eq!(got.denied, [root.join("bin/sh")]);
+        assert_eq!(got.missing, [root.join("gone")]);
+        // tmp is writable but not executable; bin/sub is writable and executable.
+        assert_eq!(got.writable_and_executable, [root.join("bin/sub")]);
     }
 
     #[test]

@@ -1,15 +1,20 @@
-//! The policy file the runc wrapper writes for one container process.
+//! The policy file the daemon writes for one confined container (through the runc wrapper).
 //!
 //! ```json
-//! {"version": 1, "mode": "enforce",
+//! {"version": 2,
 //!  "write_beneath": ["/tmp", "/var/cache/nginx", "/dev"],
-//!  "execute": ["/usr/sbin/nginx", "/lib64/ld-linux-x86-64.so.2"],
-//!  "deny_execute": ["/bin/sh", "/usr/bin/apt-get"]}
+//!  "execute": ["/"],
+//!  "deny_execute": ["/bin/sh", "/opt/tools/bash", "/usr/bin/apt-get"],
+//!  "no_execute": ["/tmp", "/var/cache/nginx", "/dev", "/run"]}
 //! ```
 //!
-//! `version` and `mode` are required; the three path lists default to empty (an empty list allows
-//! nothing). Unknown fields are errors, so a typo never silently weakens a policy. Paths must be
-//! absolute; they are resolved when `palisade-init` starts, in the mount namespace it runs in.
+//! `version` is required; the four path lists default to empty (an empty list allows nothing).
+//! Unknown fields are errors, so a typo never silently weakens a policy. Paths must be absolute;
+//! they are resolved when `palisade-init` starts, in the mount namespace it runs in.
+//!
+//! There is no mode: a policy always confines. An audited container is not wrapped at all (the
+//! daemon judges it from its tracepoints), so nothing a container could put in a policy file can
+//! switch enforcement off. Version 1 (which had `mode`) is refused.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -17,30 +22,17 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// The policy format this build reads.
-pub const POLICY_VERSION: u32 = 1;
+pub const POLICY_VERSION: u32 = 2;
 
 /// Largest policy file accepted (a policy lists paths, not file contents).
 pub const MAX_POLICY_BYTES: u64 = 1 << 20;
 
-/// Whether the ruleset is applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Apply the Landlock ruleset; refuse to run the program when the kernel has no Landlock.
-    Enforce,
-    /// Validate the policy, then run the program without any restriction (the daemon computes
-    /// would-deny events from its tracepoints).
-    Audit,
-}
-
 /// One parsed and validated policy file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Format version, must be [`POLICY_VERSION`].
     pub version: u32,
-    /// `enforce` or `audit`.
-    pub mode: Mode,
     /// Writes (open for writing, truncate, create, remove, rename, link, mkdir, mknod, symlink)
     /// are allowed only beneath these directories, or on these files.
     #[serde(default)]
@@ -48,9 +40,16 @@ pub struct Policy {
     /// Execution is allowed only of these files or of files beneath these directories.
     #[serde(default)]
     pub execute: Vec<PathBuf>,
-    /// Files (or directories) that must not be executed even when an `execute` entry covers them.
+    /// Files (or directories) that must not be executed even when an `execute` entry covers
+    /// them: the shells, package managers and `exec.deny` matches the daemon found anywhere in
+    /// the image, every hard link already listed (palisade-init does not look for links).
     #[serde(default)]
     pub deny_execute: Vec<PathBuf>,
+    /// Directories (or files) whose whole subtree must not be executable: the container's
+    /// writable places (W^X). Excluded from `execute` like `deny_execute`, but named apart so
+    /// `--explain` can say why.
+    #[serde(default)]
+    pub no_execute: Vec<PathBuf>,
 }
 
 /// Why a policy file was refused. Every message names the file.
@@ -61,6 +60,9 @@ pub enum PolicyError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The file is not one only the wrapper could have put there.
+    #[error("policy {}: refused: {why}", path.display())]
+    Untrusted { path: PathBuf, why: String },
     #[error("policy {}: larger than {MAX_POLICY_BYTES} bytes", path.display())]
     TooLarge { path: PathBuf },
     #[error("policy {}: {source}", path.display())]
@@ -88,6 +90,15 @@ impl Policy {
             source,
         };
         let file = std::fs::File::open(path).map_err(read_err)?;
+        Self::read_from(path, file)
+    }
+
+    /// Reads, parses and validates the policy from an open `file`; `path` names it in errors.
+    pub fn read_from(path: &Path, file: std::fs::File) -> Result<Self, PolicyError> {
+        let read_err = |source| PolicyError::Read {
+            path: path.to_owned(),
+            source,
+        };
         let mut text = String::new();
         file.take(MAX_POLICY_BYTES + 1)
             .read_to_string(&mut text)
@@ -102,20 +113,29 @@ impl Policy {
 
     /// Parses and validates policy text; `path` only names the source in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Self, PolicyError> {
-        let policy: Policy = serde_json::from_str(text).map_err(|source| PolicyError::Parse {
+        let parse_err = |source| PolicyError::Parse {
             path: path.to_owned(),
             source,
-        })?;
-        if policy.version != POLICY_VERSION {
+        };
+        // The version first, so an old policy is named as such rather than by its first field
+        // this version no longer knows.
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u32,
+        }
+        let found = serde_json::from_str::<Versioned>(text).map_err(parse_err)?.version;
+        if found != POLICY_VERSION {
             return Err(PolicyError::Version {
                 path: path.to_owned(),
-                found: policy.version,
+                found,
             });
         }
+        let policy: Policy = serde_json::from_str(text).map_err(parse_err)?;
         for (field, list) in [
             ("write_beneath", &policy.write_beneath),
             ("execute", &policy.execute),
             ("deny_execute", &policy.deny_execute),
+            ("no_execute", &policy.no_execute),
         ] {
             for (index, value) in list.iter().enumerate() {
                 let problem = if value.as_os_str().is_empty() {
@@ -154,55 +174,59 @@ mod tests {
     #[test]
     fn full_policy_parses() {
         let p = parse(
-            r#"{"version":1,"mode":"enforce","write_beneath":["/tmp"],"execute":["/usr/bin"],"deny_execute":["/bin/sh"]}"#,
+            r#"{"version":2,"write_beneath":["/tmp"],"execute":["/usr/bin"],"deny_execute":["/bin/sh"],"no_execute":["/tmp"]}"#,
         )
         .unwrap();
-        assert_eq!(p.mode, Mode::Enforce);
         assert_eq!(p.write_beneath, [PathBuf::from("/tmp")]);
         assert_eq!(p.execute, [PathBuf::from("/usr/bin")]);
         assert_eq!(p.deny_execute, [PathBuf::from("/bin/sh")]);
+        assert_eq!(p.no_execute, [PathBuf::from("/tmp")]);
     }
 
     #[test]
     fn lists_default_to_empty() {
-        let p = parse(r#"{"version":1,"mode":"audit"}"#).unwrap();
-        assert_eq!(p.mode, Mode::Audit);
-        assert!(p.write_beneath.is_empty() && p.execute.is_empty() && p.deny_execute.is_empty());
+        let p = parse(r#"{"version":2}"#).unwrap();
+        assert_eq!(p, Policy { version: 2, ..Policy::default() });
     }
 
     #[test]
     fn errors_name_the_file_and_the_problem() {
         assert_eq!(
-            parse(r#"{"version":1,"mode":"enforce","execut":[]}"#).unwrap_err(),
-            "policy /p.json: unknown field `execut`, expected one of `version`, `mode`, `write_beneath`, \
-             `execute`, `deny_execute` at line 1 column 38"
+            parse(r#"{"version":2,"execut":[]}"#).unwrap_err(),
+            "policy /p.json: unknown field `execut`, expected one of `version`, `write_beneath`, \
+             `execute`, `deny_execute`, `no_execute` at line 1 column 21"
         );
         assert_eq!(
-            parse(r#"{"version":1}"#).unwrap_err(),
-            "policy /p.json: missing field `mode` at line 1 column 13"
+            parse(r#"{"execute":[]}"#).unwrap_err(),
+            "policy /p.json: missing field `version` at line 1 column 14"
         );
+        // A version 1 policy (the one with `mode: audit`) is refused as such.
         assert_eq!(
-            parse(r#"{"version":1,"mode":"off"}"#).unwrap_err(),
-            "policy /p.json: unknown variant `off`, expected `enforce` or `audit` at line 1 column 25"
+            parse(r#"{"version":1,"mode":"audit"}"#).unwrap_err(),
+            "policy /p.json: unsupported version 1 (this palisade-init reads version 2)"
         );
         assert_eq!(
             parse(r#"{"version":2,"mode":"audit"}"#).unwrap_err(),
-            "policy /p.json: unsupported version 2 (this palisade-init reads version 1)"
+            "policy /p.json: unknown field `mode`, expected one of `version`, `write_beneath`, \
+             `execute`, `deny_execute`, `no_execute` at line 1 column 19"
         );
         assert_eq!(
-            parse(r#"{"version":1,"mode":"audit","execute":["/bin","usr/bin"]}"#).unwrap_err(),
+            parse(r#"{"version":2,"execute":["/bin","usr/bin"]}"#).unwrap_err(),
             "policy /p.json: execute[1] \"usr/bin\": is not an absolute path"
         );
         assert_eq!(
-            parse(r#"{"version":1,"mode":"audit","write_beneath":[""]}"#).unwrap_err(),
+            parse(r#"{"version":2,"write_beneath":[""]}"#).unwrap_err(),
             "policy /p.json: write_beneath[0] \"\": is empty"
         );
         assert_eq!(
-            parse("{\"version\":1,\"mode\":\"audit\",\"deny_execute\":[\"/a\\u0000b\"]}")
-                .unwrap_err(),
+            parse(r#"{"version":2,"no_execute":["tmp"]}"#).unwrap_err(),
+            "policy /p.json: no_execute[0] \"tmp\": is not an absolute path"
+        );
+        assert_eq!(
+            parse("{\"version\":2,\"deny_execute\":[\"/a\\u0000b\"]}").unwrap_err(),
             "policy /p.json: deny_execute[0] \"/a\\0b\": contains a NUL byte"
         );
-        assert!(parse("{\"version\":1,")
+        assert!(parse("{\"version\":2,")
             .unwrap_err()
             .starts_with("policy /p.json: EOF while parsing"));
     }

@@ -1,22 +1,109 @@
 //! Real Landlock, real programs: palisade-init confines busybox applets copied into a scratch tree.
 //!
 //! Each applet is a separate copy of `/bin/busybox` (its own inode) so execute rules can tell
-//! them apart. Needs root and a kernel with Landlock; without them the tests fail unless
+//! them apart. Every run happens as in a container: in a private mount namespace, chrooted into a
+//! root that shows the host's top-level directories (so the scratch tree keeps its absolute paths)
+//! plus `/.palisade/init` and, as the runc wrapper mounts it, `/.palisade/policy.json` bind-mounted
+//! read-only; some tests put something else there to see it refused. Needs root, util-linux's
+//! `unshare` and a kernel with Landlock; without them the tests fail unless
 //! `PALISADE_ALLOW_SKIP_PRIVILEGED=1`.
 #![expect(clippy::unwrap_used, reason = "test helpers panic at the failing call")]
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const INIT: &str = env!("CARGO_BIN_EXE_palisade-init");
+/// palisade-init as the container sees it.
+const INIT_IN: &str = "/.palisade/init";
 const BUSYBOX: &str = "/bin/busybox";
 const APPLETS: &[&str] = &[
     "sh", "touch", "cat", "echo", "rm", "mv", "truncate", "cp", "env", "mkdir", "ln", "mknod",
     "printf",
 ];
+
+/// How the test's policy file appears at `/.palisade/policy.json`.
+#[derive(Clone, Copy)]
+enum At {
+    /// Bind-mounted read-only, as palisade-runc does.
+    ReadOnlyBind,
+    /// Copied onto the (writable) container root.
+    WritableCopy,
+    /// A symbolic link to the host file.
+    Symlink,
+    /// Nothing there.
+    Absent,
+}
+
+/// Sets up the container's mounts, then `exec chroot ROOT ARGV...` with the caller's environment
+/// (less the `PWD` dash adds). `$1` root, `$2` palisade-init, `$3` policy, `$4` how.
+const SETUP: &str = r#"set -e
+T="$1"; INIT="$2"; POLICY="$3"; HOW="$4"; shift 4
+/usr/bin/mount -t tmpfs -o mode=0755 palisade-test "$T"
+for d in /*; do
+  n="${d#/}"
+  if [ -L "$d" ]; then /usr/bin/ln -s "$(/usr/bin/readlink "$d")" "$T/$n"
+  elif [ -d "$d" ] && [ "$n" != lost+found ]; then /usr/bin/mkdir "$T/$n"; /usr/bin/mount --rbind "$d" "$T/$n"
+  fi
+done
+/usr/bin/mkdir "$T/.palisade"
+/usr/bin/touch "$T/.palisade/init"
+/usr/bin/mount --bind "$INIT" "$T/.palisade/init"
+case "$HOW" in
+  ro) /usr/bin/touch "$T/.palisade/policy.json"
+      /usr/bin/mount --bind "$POLICY" "$T/.palisade/policy.json"
+      /usr/bin/mount -o remount,bind,ro "$T/.palisade/policy.json" ;;
+  copy) /usr/bin/cp -p "$POLICY" "$T/.palisade/policy.json" ;;
+  symlink) /usr/bin/ln -s "$POLICY" "$T/.palisade/policy.json" ;;
+esac
+[ -z "$PALISADE_TEST_NO_PWD" ] || unset PWD
+unset PALISADE_TEST_NO_PWD
+exec /usr/sbin/chroot "$T" "$@"
+"#;
+
+/// Runs `argv` in a fresh "container" whose policy is `policy`, placed as `at`; `env`: the exact
+/// environment (else the test's).
+fn in_container<'a>(
+    policy: &Path,
+    at: At,
+    argv: impl IntoIterator<Item = &'a OsStr>,
+    env: Option<&[(&OsStr, &OsStr)]>,
+) -> Output {
+    let root = tempfile::tempdir().unwrap();
+    let how = match at {
+        At::ReadOnlyBind => "ro",
+        At::WritableCopy => "copy",
+        At::Symlink => "symlink",
+        At::Absent => "none",
+    };
+    let mut cmd = Command::new("/usr/bin/unshare");
+    cmd.args(["--mount", "--propagation", "private", "/bin/sh", "-c", SETUP, "setup"])
+        .arg(root.path())
+        .arg(INIT)
+        .arg(policy)
+        .arg(how)
+        .args(argv);
+    if let Some(vars) = env {
+        cmd.env_clear().env("PALISADE_TEST_NO_PWD", "1");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+    }
+    cmd.output().unwrap()
+}
+
+/// `/.palisade/init -- PROGRAM ARGS...` in a container whose policy is `policy`.
+fn run_init<'a>(
+    policy: &Path,
+    program: &'a OsStr,
+    args: impl IntoIterator<Item = &'a OsStr>,
+) -> Output {
+    let argv = [OsStr::new(INIT_IN), OsStr::new("--"), program];
+    in_container(policy, At::ReadOnlyBind, argv.into_iter().chain(args), None)
+}
 
 /// Returns false (after saying why) when the tests cannot run here and skipping is allowed.
 fn privileged() -> bool {
@@ -30,23 +117,16 @@ fn privileged() -> bool {
         Some("not running as root".to_owned())
     } else if !Path::new(BUSYBOX).exists() {
         Some(format!("{BUSYBOX} (busybox-static) is not installed"))
+    } else if !Path::new("/usr/bin/unshare").exists() {
+        Some("/usr/bin/unshare (util-linux) is not installed".to_owned())
     } else {
         let dir = tempfile::tempdir().unwrap();
         let policy = dir.path().join("probe.json");
-        fs::write(
-            &policy,
-            format!(r#"{{"version":1,"mode":"enforce","execute":["{BUSYBOX}"]}}"#),
-        )
-        .unwrap();
-        let out = Command::new(INIT)
-            .arg("--policy")
-            .arg(&policy)
-            .args(["--", BUSYBOX, "true"])
-            .output()
-            .unwrap();
+        fs::write(&policy, format!(r#"{{"version":2,"execute":["{BUSYBOX}"]}}"#)).unwrap();
+        let out = run_init(&policy, OsStr::new(BUSYBOX), [OsStr::new("true")]);
         (!out.status.success()).then(|| {
             format!(
-                "no working Landlock: {}",
+                "no working Landlock or mount namespace: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             )
         })
@@ -100,7 +180,7 @@ impl Scratch {
     fn policy(&self) -> PathBuf {
         self.write_policy(
             "policy.json",
-            r#"{"version":1,"mode":"enforce","write_beneath":["{ROOT}/tmp"],
+            r#"{"version":2,"write_beneath":["{ROOT}/tmp"],
                "execute":["{ROOT}/bin"],"deny_execute":["{ROOT}/bin/sh"]}"#,
         )
     }
@@ -109,11 +189,11 @@ impl Scratch {
     fn policy_with_shell(&self) -> PathBuf {
         self.write_policy(
             "policy-sh.json",
-            r#"{"version":1,"mode":"enforce","write_beneath":["{ROOT}/tmp"],"execute":["{ROOT}/bin"]}"#,
+            r#"{"version":2,"write_beneath":["{ROOT}/tmp"],"execute":["{ROOT}/bin"]}"#,
         )
     }
 
-    /// Runs `palisade-init --policy POLICY -- bin/<applet> ARGS...`.
+    /// Runs `/.palisade/init -- bin/<applet> ARGS...` with POLICY mounted.
     fn run(&self, policy: &Path, applet: &str, args: &[&str]) -> Output {
         run_init(
             policy,
@@ -128,21 +208,6 @@ impl Scratch {
             "keep\n"
         );
     }
-}
-
-fn run_init<'a>(
-    policy: &Path,
-    program: &OsStr,
-    args: impl IntoIterator<Item = &'a OsStr>,
-) -> Output {
-    Command::new(INIT)
-        .arg("--policy")
-        .arg(policy)
-        .arg("--")
-        .arg(program)
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// Asserts the exact exit status, stdout and stderr.
@@ -317,9 +382,14 @@ fn denied_and_unlisted_files_do_not_execute() {
         return;
     }
     let s = Scratch::new();
-    // a pre-existing hard link of the denied shell inside an execute directory is denied too
+    // a pre-existing hard link of the denied shell inside an execute directory is denied too,
+    // listed by the daemon (which finds links in the image) beside the shell
     fs::hard_link(s.path("bin/sh"), s.path("bin/sub/ash")).unwrap();
-    let policy = s.policy();
+    let policy = s.write_policy(
+        "links.json",
+        r#"{"version":2,"write_beneath":["{ROOT}/tmp"],
+           "execute":["{ROOT}/bin"],"deny_execute":["{ROOT}/bin/sh","{ROOT}/bin/sub/ash"]}"#,
+    );
     let sh = s.path("bin/sh");
     let out = s.run(&policy, "sh", &["-c", "echo hi"]);
     expect(
@@ -468,18 +538,18 @@ fn arguments_and_environment_pass_through_unchanged() {
     let sh = s.path("bin/sh");
     let odd = OsString::from_vec(vec![b'n', 0xff, b'-', 0xc3, b'\xbc']);
     let run = |program: &Path, args: &[OsString]| {
-        let out = Command::new(INIT)
-            .env_clear()
-            .env("PALISADE_T", "value with spaces")
-            .env("EMPTY", "")
-            .env(OsStr::from_bytes(b"ODD"), &odd)
-            .arg("--policy")
-            .arg(&policy)
-            .arg("--")
-            .arg(program)
-            .args(args)
-            .output()
-            .unwrap();
+        let vars = [
+            (OsStr::new("PALISADE_T"), OsStr::new("value with spaces")),
+            (OsStr::new("EMPTY"), OsStr::new("")),
+            (OsStr::from_bytes(b"ODD"), odd.as_os_str()),
+        ];
+        let argv = [OsStr::new(INIT_IN), OsStr::new("--"), program.as_os_str()];
+        let out = in_container(
+            &policy,
+            At::ReadOnlyBind,
+            argv.into_iter().chain(args.iter().map(OsString::as_os_str)),
+            Some(&vars),
+        );
         assert_eq!(
             (
                 out.status.code(),
@@ -522,7 +592,7 @@ fn arguments_and_environment_pass_through_unchanged() {
 }
 
 #[test]
-fn malformed_policy_is_refused_naming_file_and_problem() {
+fn malformed_policy_is_refused_naming_the_problem() {
     if !privileged() {
         return;
     }
@@ -532,96 +602,259 @@ fn malformed_policy_is_refused_naming_file_and_problem() {
         let policy = s.write_policy(name, json);
         let out = s.run(&policy, "touch", &[marker.to_str().unwrap()]);
         assert!(!marker.exists(), "the program ran despite {json}");
-        (policy.display().to_string(), out)
+        out
     };
-    let (p, out) = attempt(
-        "bad-json.json",
-        "{\"version\": 1,\n \"mode\": \"enforce\",\n \"execute\": [\"/bin\",]}",
+    let out = attempt("bad-json.json", "{\"version\": 2,\n \"execute\": [\"/bin\",]}");
+    expect(&out, 126, "", "palisade-init: policy /.palisade/policy.json: expected value at line 2 column 21\n");
+    let out = attempt("relative.json", r#"{"version":2,"write_beneath":["/tmp","var/log"]}"#);
+    expect(
+        &out,
+        126,
+        "",
+        "palisade-init: policy /.palisade/policy.json: write_beneath[1] \"var/log\": is not an absolute path\n",
+    );
+    let out = attempt("typo.json", r#"{"version":2,"deny_exec":[]}"#);
+    expect(
+        &out,
+        126,
+        "",
+        "palisade-init: policy /.palisade/policy.json: unknown field `deny_exec`, expected one of `version`, \
+         `write_beneath`, `execute`, `deny_execute`, `no_execute` at line 1 column 24\n",
+    );
+    let out = in_container(
+        &s.path("absent.json"),
+        At::Absent,
+        [INIT_IN, "--", s.path("bin/touch").to_str().unwrap(), marker.to_str().unwrap()].map(OsStr::new),
+        None,
     );
     expect(
         &out,
         126,
         "",
-        &format!("palisade-init: policy {p}: trailing comma at line 3 column 21\n"),
-    );
-    let (p, out) = attempt(
-        "relative.json",
-        r#"{"version":1,"mode":"enforce","write_beneath":["/tmp","var/log"]}"#,
-    );
-    expect(
-        &out,
-        126,
-        "",
-        &format!(
-            "palisade-init: policy {p}: write_beneath[1] \"var/log\": is not an absolute path\n"
-        ),
-    );
-    let (p, out) = attempt(
-        "typo.json",
-        r#"{"version":1,"mode":"enforce","deny_exec":[]}"#,
-    );
-    expect(
-        &out,
-        126,
-        "",
-        &format!(
-            "palisade-init: policy {p}: unknown field `deny_exec`, expected one of `version`, `mode`, \
-             `write_beneath`, `execute`, `deny_execute` at line 1 column 41\n"
-        ),
-    );
-    let (p, out) = attempt("mode.json", r#"{"version":1,"mode":"enforcing"}"#);
-    expect(&out, 126, "", &format!("palisade-init: policy {p}: unknown variant `enforcing`, expected `enforce` or `audit` at line 1 column 31\n"));
-    let absent = s.path("absent.json");
-    let out = s.run(&absent, "touch", &[marker.to_str().unwrap()]);
-    expect(
-        &out,
-        126,
-        "",
-        &format!(
-            "palisade-init: policy {}: cannot read: No such file or directory (os error 2)\n",
-            absent.display()
-        ),
+        "palisade-init: policy /.palisade/policy.json: cannot read: No such file or directory (os error 2)\n",
     );
     assert!(!marker.exists());
-    // usage errors are 126 as well, with the usage
-    let out = Command::new(INIT)
-        .args(["--policy", "/p.json", "true"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(126));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .starts_with("palisade-init: unexpected argument \"true\" (the program goes after --)\nusage: palisade-init"));
+    // usage errors are 126 as well, one line
+    let out = in_container(&s.path("absent.json"), At::Absent, [INIT_IN, "true"].map(OsStr::new), None);
+    expect(
+        &out,
+        126,
+        "",
+        "palisade-init: unexpected argument \"true\" (the program goes after --) (see --help)\n",
+    );
 }
 
+/// Finding 1 of issue 15: `/.palisade/init --policy /proc/self/fd/0 -- sh` with an audit policy
+/// on stdin ran the shell unconfined. Now no argument, file or stdin chooses the policy.
 #[test]
-fn audit_mode_runs_unrestricted_and_silently() {
+fn a_forged_policy_is_refused() {
+    if !privileged() {
+        return;
+    }
+    let s = Scratch::new();
+    let marker = s.path("data/escaped");
+    let touch = s.path("bin/touch");
+    let touch = touch.to_str().unwrap();
+    let m = marker.to_str().unwrap();
+    let forged = s.write_policy("forged.json", r#"{"version":1,"mode":"audit"}"#);
+    let run = |policy: &Path, at: At, argv: &[&str]| {
+        let out = in_container(policy, at, argv.iter().map(OsStr::new), None);
+        assert!(!marker.exists(), "the payload ran: {argv:?}");
+        out
+    };
+    // --policy is not an option any more, whatever it names
+    for flag in [&["--policy", "/proc/self/fd/0"][..], &["--policy=/tmp/p.json"]] {
+        let mut argv = vec![INIT_IN];
+        argv.extend_from_slice(flag);
+        argv.extend_from_slice(&["--", touch, m]);
+        expect(
+            &run(&s.policy(), At::ReadOnlyBind, &argv),
+            126,
+            "",
+            "palisade-init: --policy is not accepted: the policy is always /.palisade/policy.json, mounted by \
+             palisade-runc (see --help)\n",
+        );
+    }
+    // the old audit policy, even where the wrapper would mount it
+    expect(
+        &run(&forged, At::ReadOnlyBind, &[INIT_IN, "--", touch, m]),
+        126,
+        "",
+        "palisade-init: policy /.palisade/policy.json: unsupported version 1 (this palisade-init reads version 2)\n",
+    );
+    // a permissive v2 policy that the wrapper did not mount
+    let open = s.write_policy("open.json", r#"{"version":2,"write_beneath":["/"],"execute":["/"]}"#);
+    expect(
+        &run(&open, At::WritableCopy, &[INIT_IN, "--", touch, m]),
+        126,
+        "",
+        "palisade-init: policy /.palisade/policy.json: refused: not on a read-only mount (palisade-runc \
+         bind-mounts it read-only)\n",
+    );
+    expect(
+        &run(&open, At::Symlink, &[INIT_IN, "--", touch, m]),
+        126,
+        "",
+        "palisade-init: policy /.palisade/policy.json: refused: it is a symbolic link\n",
+    );
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o664)).unwrap();
+    expect(
+        &run(&open, At::ReadOnlyBind, &[INIT_IN, "--", touch, m]),
+        126,
+        "",
+        "palisade-init: policy /.palisade/policy.json: refused: writable by group or others (mode 0664)\n",
+    );
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o644)).unwrap();
+    std::os::unix::fs::chown(&open, Some(1000), None).unwrap();
+    expect(
+        &run(&open, At::ReadOnlyBind, &[INIT_IN, "--", touch, m]),
+        126,
+        "",
+        "palisade-init: policy /.palisade/policy.json: refused: owned by uid 1000, not root\n",
+    );
+    // a fifo mounted there (not a regular file; opened without blocking)
+    let fifo = s.path("tmp/fifo");
+    let made = Command::new("/usr/bin/mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    expect(
+        &run(&fifo, At::ReadOnlyBind, &[INIT_IN, "--", touch, m]),
+        126,
+        "",
+        "palisade-init: policy /.palisade/policy.json: refused: not a regular file\n",
+    );
+    s.victim_intact();
+}
+
+/// A confined process naming `/.palisade/init` again (what the wrapper now always prefixes, and
+/// what an attacker would try) only adds a layer: the outer ruleset still holds.
+#[test]
+fn nested_init_cannot_lift_the_outer_ruleset() {
+    if !privileged() {
+        return;
+    }
+    let s = Scratch::new();
+    // The test build of palisade-init is dynamically linked: its loader must be executable.
+    let policy = s.write_policy(
+        "nested.json",
+        r#"{"version":2,"write_beneath":["{ROOT}/tmp"],
+            "execute":["{ROOT}/bin","/.palisade/init","/lib64/ld-linux-x86-64.so.2"],"deny_execute":["{ROOT}/bin/sh"]}"#,
+    );
+    let sh = s.path("bin/sh");
+    let sh = sh.to_str().unwrap();
+    let marker = s.path("data/escaped");
+    let m = marker.to_str().unwrap();
+    let touch = s.path("bin/touch");
+    let touch = touch.to_str().unwrap();
+    let denied = format!("palisade-init: cannot execute {sh}: Permission denied (os error 13)\n");
+    let out = in_container(
+        &policy,
+        At::ReadOnlyBind,
+        [INIT_IN, "--", INIT_IN, "--", sh, "-c", "echo escaped"].map(OsStr::new),
+        None,
+    );
+    expect(&out, 126, "", &denied);
+    // the forgery of finding 1, from inside a confined process
+    let out = in_container(
+        &policy,
+        At::ReadOnlyBind,
+        [INIT_IN, "--", INIT_IN, "--policy", "/proc/self/fd/0", "--", sh].map(OsStr::new),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(126));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("palisade-init: --policy is not accepted"));
+    // writes stay confined under the inner init
+    let out = in_container(&policy, At::ReadOnlyBind, [INIT_IN, "--", INIT_IN, "--", touch, m].map(OsStr::new), None);
+    expect(&out, 1, "", &format!("touch: {m}: Permission denied\n"));
+    assert!(!marker.exists());
+    // Landlock stacks at most 16 layers: the 17th palisade-init refuses to run anything.
+    let never = s.path("tmp/never");
+    let mut argv = Vec::new();
+    for _ in 0..17 {
+        argv.extend([INIT_IN, "--"]);
+    }
+    argv.extend([touch, never.to_str().unwrap()]);
+    let out = in_container(&policy, At::ReadOnlyBind, argv.iter().map(OsStr::new), None);
+    assert_eq!(out.status.code(), Some(126));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("palisade-init: landlock: ") && err.lines().count() == 1, "{err}");
+    assert!(!never.exists());
+    let ok = s.path("tmp/ok");
+    let mut argv = Vec::new();
+    for _ in 0..16 {
+        argv.extend([INIT_IN, "--"]);
+    }
+    argv.extend([touch, ok.to_str().unwrap()]);
+    let out = in_container(&policy, At::ReadOnlyBind, argv.iter().map(OsStr::new), None);
+    expect(&out, 0, "", "");
+    assert!(ok.exists(), "16 layers still run the program");
+}
+
+/// W^X (finding 2): with the whole tree executable, a copy into a `no_execute` place does not
+/// run, in the directory or anywhere beneath it, while everything else still does.
+#[test]
+fn nothing_in_a_no_execute_place_runs() {
     if !privileged() {
         return;
     }
     let s = Scratch::new();
     let policy = s.write_policy(
-        "audit.json",
-        r#"{"version":1,"mode":"audit","write_beneath":["{ROOT}/tmp"],"execute":["{ROOT}/bin"],"deny_execute":["{ROOT}/bin/sh"]}"#,
+        "wx.json",
+        r#"{"version":2,"write_beneath":["{ROOT}/tmp"],"execute":["{ROOT}"],
+            "deny_execute":["{ROOT}/bin/sh"],"no_execute":["{ROOT}/tmp"]}"#,
     );
-    let script = format!(
-        "{} -s 0 {}; {} -c 'echo shell ran'",
-        s.path("bin/truncate").display(),
-        s.path("data/victim").display(),
-        s.path("bin/sh").display()
-    );
+    let echo = s.path("bin/echo");
+    fs::create_dir(s.path("tmp/deep")).unwrap();
+    for copy in [s.path("tmp/echo"), s.path("tmp/deep/echo")] {
+        expect(&s.run(&policy, "cp", &[echo.to_str().unwrap(), copy.to_str().unwrap()]), 0, "", "");
+        let out = run_init(&policy, copy.as_os_str(), [OsStr::new("ran")]);
+        expect(
+            &out,
+            126,
+            "",
+            &format!("palisade-init: cannot execute {}: Permission denied (os error 13)\n", copy.display()),
+        );
+        let out = s.run(&policy, "env", &[copy.to_str().unwrap(), "ran"]);
+        expect(&out, 126, "", &format!("env: can't execute '{}': Permission denied\n", copy.display()));
+    }
+    // a copied shell does not run either
+    let shell = s.path("tmp/x");
+    expect(&s.run(&policy, "cp", &[s.path("bin/sh").to_str().unwrap(), shell.to_str().unwrap()]), 0, "", "");
     expect(
-        &s.run(&policy, "sh", &["-c", &script]),
-        0,
-        "shell ran\n",
+        &run_init(&policy, shell.as_os_str(), [OsStr::new("-c"), OsStr::new("echo escaped")]),
+        126,
         "",
+        &format!("palisade-init: cannot execute {}: Permission denied (os error 13)\n", shell.display()),
     );
-    assert_eq!(fs::read_to_string(s.path("data/victim")).unwrap(), "");
-    expect(
-        &run_init(&policy, OsStr::new(BUSYBOX), [OsStr::new("true")]),
-        0,
-        "",
-        "",
+    // executables elsewhere beneath the execute root run
+    expect(&s.run(&policy, "echo", &["fine"]), 0, "fine\n", "");
+}
+
+/// Finding 3: a shell outside the standard bin directories is denied when the daemon lists it,
+/// and so is its hard link (the daemon lists links; palisade-init does not search for them).
+#[test]
+fn a_denied_program_anywhere_in_the_image_does_not_run() {
+    if !privileged() {
+        return;
+    }
+    let s = Scratch::new();
+    fs::create_dir_all(s.path("opt/tools")).unwrap();
+    fs::copy(BUSYBOX, s.path("opt/tools/bash")).unwrap();
+    fs::hard_link(s.path("opt/tools/bash"), s.path("opt/tools/helper")).unwrap();
+    let policy = s.write_policy(
+        "opt.json",
+        r#"{"version":2,"write_beneath":["{ROOT}/tmp"],"execute":["{ROOT}"],
+            "deny_execute":["{ROOT}/opt/tools/bash","{ROOT}/opt/tools/helper"],"no_execute":["{ROOT}/tmp"]}"#,
     );
+    for name in ["opt/tools/bash", "opt/tools/helper"] {
+        let p = s.path(name);
+        expect(
+            &run_init(&policy, p.as_os_str(), [OsStr::new("-c"), OsStr::new("echo escaped")]),
+            126,
+            "",
+            &format!("palisade-init: cannot execute {}: Permission denied (os error 13)\n", p.display()),
+        );
+    }
+    expect(&s.run(&policy, "sh", &["-c", "echo allowed"]), 0, "allowed\n", "");
 }
 
 #[test]
@@ -633,16 +866,14 @@ fn explain_prints_the_rules() {
     fs::write(s.path("bin/sub/tool"), "").unwrap();
     let policy = s.write_policy(
         "explain.json",
-        r#"{"version":1,"mode":"enforce","write_beneath":["{ROOT}/tmp","{ROOT}/nope"],
-           "execute":["{ROOT}/bin","{ROOT}/tmp/x"],"deny_execute":["{ROOT}/bin/sh"]}"#,
+        r#"{"version":2,"write_beneath":["{ROOT}/tmp","{ROOT}/nope"],
+           "execute":["{ROOT}/bin","{ROOT}/tmp/x","{ROOT}/data"],"deny_execute":["{ROOT}/bin/sh"],
+           "no_execute":["{ROOT}/data/out"]}"#,
     );
     fs::write(s.path("tmp/x"), "").unwrap();
-    let out = Command::new(INIT)
-        .arg("--policy")
-        .arg(&policy)
-        .arg("--explain")
-        .output()
-        .unwrap();
+    fs::create_dir(s.path("data/out")).unwrap();
+    // --explain reads any file: it confines nothing
+    let out = Command::new(INIT).arg("--explain").arg(&policy).output().unwrap();
     let r = s.root.display();
     let mut want = format!("write {r}/tmp/\n");
     let mut names: Vec<&str> = APPLETS.iter().copied().filter(|a| *a != "sh").collect();
@@ -655,10 +886,11 @@ fn explain_prints_the_rules() {
         ));
     }
     want.push_str(&format!(
-        "execute {r}/tmp/x\ndenied {r}/bin/sh\nmissing {r}/nope\nwarning-writable-and-executable {r}/tmp/x\n\
+        "execute {r}/data/victim\nexecute {r}/tmp/x\ndenied-program {r}/bin/sh\ndenied-writable-place {r}/data/out\n\
+         missing {r}/nope\nwarning-writable-and-executable {r}/tmp/x\n\
          # 1 write rules, {} execute rules, {} directory entries walked\n",
-        names.len() + 1,
-        APPLETS.len() + 1
+        names.len() + 2,
+        APPLETS.len() + 1 + 2
     ));
     expect(&out, 0, &want, "");
 }
@@ -685,7 +917,7 @@ fn known_limit_the_dynamic_loader_runs_unexecutable_files() {
     let policy = s.write_policy(
         "loader.json",
         &format!(
-            r#"{{"version":1,"mode":"enforce","write_beneath":["{{ROOT}}/tmp"],"execute":["{}"]}}"#,
+            r#"{{"version":2,"write_beneath":["{{ROOT}}/tmp"],"execute":["{}"]}}"#,
             loader.display()
         ),
     );

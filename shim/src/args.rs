@@ -108,6 +108,29 @@ pub fn bundle_to_hook(argv: &[OsString]) -> Option<PathBuf> {
     })
 }
 
+/// The value of global flag `name` (`--log FILE`, `-log=FILE`, ...): only flags before the
+/// command count, as runc reads them.
+pub fn global_value(argv: &[OsString], name: &str) -> Option<OsString> {
+    let mut i = 0;
+    let mut found = None;
+    while let Some(arg) = argv.get(i).and_then(|a| a.to_str()) {
+        let Some((flag_name, inline)) = flag(arg) else { break };
+        let value = match inline {
+            Some(v) => Some(OsString::from(v)),
+            None if GLOBAL_VALUE_FLAGS.contains(&flag_name) => {
+                i += 1;
+                argv.get(i).cloned()
+            }
+            None => None,
+        };
+        if flag_name == name {
+            found = value;
+        }
+        i += 1;
+    }
+    found
+}
+
 /// Index of the first non-flag argument from `i`.
 fn skip_flags(argv: &[OsString], mut i: usize, value_flags: &[&str]) -> usize {
     while let Some(arg) = argv.get(i).and_then(|a| a.to_str()) {

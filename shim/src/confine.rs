@@ -1,11 +1,18 @@
 //! The Landlock backend's part in the wrapper: before `runc create`, ask the daemon whether the
 //! container is enforced by Landlock; if so, write its policy beside the bundle, bind-mount
-//! `palisade-init` and the policy read-only into the container, and start the entrypoint under
+//! `palisade-init` and the policy read-only into the container, apply the daemon's spec changes
+//! (read-only root, writable binds, `noexec`; see [`crate::spec`]) and start the entrypoint under
 //! `palisade-init`. On `runc exec` into such a container, start the new process under it too
 //! (a Landlock domain is inherited, and an exec'd process descends from runc, not from the
 //! container's init).
 //!
-//! Inside the container: `/.palisade/init --policy /.palisade/policy.json -- ARGS...`.
+//! Inside the container: `/.palisade/init -- ARGS...`; palisade-init reads only the read-only
+//! `/.palisade/policy.json`.
+//!
+//! Invariant (No forgery): every process of a confined container is prefixed, **whatever its
+//! argv** — also one that already starts with `/.palisade/init`. A caller cannot choose its policy
+//! that way: the outer palisade-init confines first, and the inner one can only add a layer
+//! (Landlock layers only restrict; past 16 the kernel refuses and palisade-init exits 126).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -19,27 +26,50 @@ use crate::bundle::write_atomically;
 
 /// Where `palisade-init` appears in the container.
 pub const INIT_IN_CONTAINER: &str = "/.palisade/init";
-/// Where the policy appears in the container.
+/// Where the policy appears in the container (the only file palisade-init confines with).
 pub const POLICY_IN_CONTAINER: &str = "/.palisade/policy.json";
 /// The policy file, in the bundle directory (removed with the bundle).
 pub const POLICY_IN_BUNDLE: &str = "palisade-policy.json";
 /// What a confined process's arguments start with.
-const PREFIX: [&str; 4] = [INIT_IN_CONTAINER, "--policy", POLICY_IN_CONTAINER, "--"];
+const PREFIX: [&str; 2] = [INIT_IN_CONTAINER, "--"];
 
-/// What went wrong, and whether the failure policy decides (else the container is refused).
+/// Why a container could not be confined. [`Failure::Refused`] always stops it; the others stop
+/// it under `failure_policy: closed`.
 #[derive(Debug)]
 pub enum Failure {
-    /// The daemon could not be asked, or the bundle could not be changed.
-    Unconfined(String),
+    /// The daemon could not be asked (connect, timeout, bad reply).
+    Unreachable(String),
+    /// The daemon answered with an error: it cannot arm the container.
+    CannotArm(String),
+    /// The bundle could not be read or changed.
+    Bundle(String),
+    /// The `palisade-init` binary to mount is not there.
+    InitMissing(String),
+    /// The hook configuration (socket, failure policy) cannot be read.
+    Config(String),
     /// The daemon refuses the container.
     Refused(String),
+}
+
+impl Failure {
+    /// The reason, as it follows "container X refused: " in the message.
+    pub fn reason(&self) -> String {
+        match self {
+            Failure::Unreachable(e) => format!("the daemon is unreachable ({e})"),
+            Failure::CannotArm(e) => format!("the daemon cannot arm it ({e})"),
+            Failure::Bundle(e) => format!("its bundle cannot be changed ({e})"),
+            Failure::InitMissing(e) => format!("palisade-init is missing ({e})"),
+            Failure::Config(e) => format!("the hook configuration is unusable ({e})"),
+            Failure::Refused(e) => format!("the daemon refuses it ({e})"),
+        }
+    }
 }
 
 /// Asks the daemon about container `id` and, when Landlock enforces it, rewrites the bundle.
 /// Returns whether the container was confined.
 pub fn prepare(bundle: &Path, id: &str, hook: &HookConfig, init: &Path) -> Result<bool, Failure> {
     let config_json = bundle.join("config.json");
-    let mut spec = read_json(&config_json).map_err(Failure::Unconfined)?;
+    let mut spec = read_json(&config_json).map_err(Failure::Bundle)?;
     let annotations = spec["annotations"]
         .as_object()
         .map(|a| a.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
@@ -57,25 +87,35 @@ pub fn prepare(bundle: &Path, id: &str, hook: &HookConfig, init: &Path) -> Resul
         bundle: Box::new(BundleFacts::from_spec(bundle, &spec)),
     };
     let reply = palisade_hook::request(&hook.socket, &request, Duration::from_millis(hook.timeout_ms))
-        .map_err(|e| Failure::Unconfined(format!("asking the daemon: {e}")))?;
-    let policy = match reply {
-        Reply::Prepared { landlock_policy: Some(policy), .. } => policy,
+        .map_err(|e| Failure::Unreachable(e.to_string()))?;
+    let (policy, changes) = match reply {
+        Reply::Prepared { landlock_policy: Some(policy), spec, .. } => (policy, spec.unwrap_or_default()),
         Reply::Prepared { landlock_policy: None, .. } => return Ok(false),
         Reply::Refused { reason } => return Err(Failure::Refused(reason)),
-        Reply::Error { message } => return Err(Failure::Unconfined(format!("the daemon: {message}"))),
-        other => return Err(Failure::Unconfined(format!("unexpected reply from the daemon: {other:?}"))),
+        Reply::Error { message } => return Err(Failure::CannotArm(message)),
+        other => return Err(Failure::Unreachable(format!("unexpected reply: {other:?}"))),
     };
     if !init.is_file() {
-        return Err(Failure::Unconfined(format!("{} does not exist (set PALISADE_INIT)", init.display())));
+        return Err(Failure::InitMissing(format!("{} does not exist; set PALISADE_INIT", init.display())));
     }
     let policy_file = bundle.join(POLICY_IN_BUNDLE);
-    write_atomically(&policy_file, &policy).map_err(Failure::Unconfined)?;
-    confine_spec(&mut spec, init, &policy_file).map_err(Failure::Unconfined)?;
-    write_atomically(&config_json, &spec).map_err(Failure::Unconfined)?;
+    crate::spec::apply(&mut spec, bundle, &changes).map_err(Failure::Bundle)?;
+    confine_spec(&mut spec, init, &policy_file).map_err(Failure::Bundle)?;
+    write_policy(&policy_file, &policy).map_err(Failure::Bundle)?;
+    write_atomically(&config_json, &spec).map_err(Failure::Bundle)?;
     Ok(true)
 }
 
-/// Adds the read-only mounts and the `palisade-init` prefix to a runtime spec. Idempotent.
+/// Writes the policy palisade-init will accept: root-owned (the wrapper runs as root), mode 0644,
+/// so not writable by group or others; the read-only bind mount does the rest.
+fn write_policy(path: &Path, policy: &Value) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    write_atomically(path, policy)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+        .map_err(|e| format!("chmod {}: {e}", path.display()))
+}
+
+/// Adds the read-only mounts (once) and the `palisade-init` prefix (always) to a runtime spec.
 fn confine_spec(spec: &mut Value, init: &Path, policy: &Path) -> Result<(), String> {
     let root = spec.as_object_mut().ok_or("config.json is not a JSON object")?;
     let mounts = root.entry("mounts").or_insert_with(|| json!([]));
@@ -98,11 +138,8 @@ fn confine_spec(spec: &mut Value, init: &Path, policy: &Path) -> Result<(), Stri
     Ok(())
 }
 
-/// Puts `palisade-init --policy … --` before `args`, unless it is already there.
+/// Puts `/.palisade/init --` before `args`, whatever they are (see the module's invariant).
 fn prefix(args: &mut Vec<Value>) {
-    if args.first().and_then(Value::as_str) == Some(INIT_IN_CONTAINER) {
-        return;
-    }
     args.splice(0..0, PREFIX.map(Value::from));
 }
 
@@ -154,8 +191,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_spec_gets_the_mounts_and_the_prefix_once() {
-        let mut spec = json!({"process": {"args": ["nginx", "-g", "daemon off;"]},
+    fn the_spec_gets_the_mounts_once_and_the_prefix_always() {
+        let mut spec = json!({"process": {"args": ["/.palisade/init", "--", "nginx"]},
                               "mounts": [{"destination": "/proc", "type": "proc"}]});
         for _ in 0..2 {
             confine_spec(&mut spec, Path::new("/usr/local/bin/palisade-init"), Path::new("/run/b/palisade-policy.json"))
@@ -163,7 +200,7 @@ mod tests {
         }
         assert_eq!(
             spec["process"]["args"],
-            json!(["/.palisade/init", "--policy", "/.palisade/policy.json", "--", "nginx", "-g", "daemon off;"])
+            json!(["/.palisade/init", "--", "/.palisade/init", "--", "/.palisade/init", "--", "nginx"])
         );
         let mounts = spec["mounts"].as_array().expect("list");
         assert_eq!(mounts.len(), 3);

@@ -3,11 +3,20 @@
 //! containerd (through `BinaryName`, `ctr run --runc-binary`, or a `runc` first in its `PATH`)
 //! calls this exactly as it calls runc. On `create` and `run` the wrapper adds `palisade-hook` as a
 //! `createRuntime` hook to the bundle's `config.json` (replaced atomically, never duplicated),
-//! then asks the daemon whether the Landlock backend confines the container and, if so, starts
-//! its processes under `palisade-init` (see [`confine`]); `exec` into such a container gets the
-//! same prefix. Then it execs the real runc with the same arguments (an `exec` without a process
-//! file gets the prefix in its command); every other command is passed through untouched. It
-//! never writes to stdout: containerd parses runc's output.
+//! then asks the daemon whether the Landlock backend confines the container and, if so, applies
+//! the daemon's spec changes (read-only root, writable binds, `noexec`; see [`spec`]) and starts
+//! its processes under `palisade-init` (see [`confine`]); every `exec` into such a container gets
+//! the same prefix, whatever its argv (also `/.palisade/init ...`). Then it execs the real runc
+//! with the same arguments (an `exec` without a process file gets the prefix in its command);
+//! every other command is passed through untouched. It never writes to stdout: containerd parses
+//! runc's output.
+//!
+//! A refused container fails with one line naming Palisade and the reason, on stderr and in
+//! runc's `--log` file, where containerd reads the runtime's error (see [`report`]):
+//! `palisade: container c1 refused: the daemon is unreachable (connect /run/palisade/hook.sock:
+//! ...); failure_policy closed`. With `failure_policy: open` a container the daemon cannot be
+//! asked about (or whose bundle cannot be changed) starts unconfined, with a warning on stderr;
+//! a container the daemon refuses never starts.
 //!
 //! Environment:
 //! - `PALISADE_RUNC`: the real runc (default: the first `runc` in `PATH` that is not this
@@ -20,40 +29,38 @@
 mod args;
 mod bundle;
 mod confine;
+mod report;
+mod spec;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use confine::Failure;
 use palisade_hook::{FailurePolicy, HookConfig};
+use report::RuncLog;
 
 fn main() -> ExitCode {
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let log = RuncLog::from_argv(&argv);
     let me = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok());
     let Some(runc) = real_runc(me.as_deref()) else {
-        eprintln!("palisade-runc: no real runc found (set PALISADE_RUNC, or put runc in PATH)");
+        log.error("palisade: no real runc found (set PALISADE_RUNC, or put runc in PATH)");
         return ExitCode::from(1);
     };
     if let Some(create) = args::create(&argv) {
         if let Err(e) = install_hooks(&create.bundle, me.as_deref()) {
-            if let Some(code) = failed(&e) {
+            if let Some(code) = failed(&log, &create.id, &Failure::Bundle(e)) {
                 return code;
             }
         }
         let init = beside_me("PALISADE_INIT", "palisade-init", me.as_deref());
         let confined = hook_config()
-            .map_err(confine::Failure::Unconfined)
+            .map_err(Failure::Config)
             .and_then(|hook| confine::prepare(&create.bundle, &create.id, &hook, &init));
-        match confined {
-            Ok(_) => {}
-            Err(confine::Failure::Refused(reason)) => {
-                eprintln!("palisade-runc: the daemon refuses container {}: {reason}", create.id);
-                return ExitCode::from(1);
-            }
-            Err(confine::Failure::Unconfined(why)) => {
-                if let Some(code) = failed(&format!("container {} cannot be confined: {why}", create.id)) {
-                    return code;
-                }
+        if let Err(failure) = confined {
+            if let Some(code) = failed(&log, &create.id, &failure) {
+                return code;
             }
         }
     } else if let Some(exec) = args::exec(&argv) {
@@ -61,13 +68,13 @@ fn main() -> ExitCode {
         match confine::exec(argv, &exec, &runc) {
             Ok(a) => argv = a,
             Err(e) => {
-                eprintln!("palisade-runc: exec into {}: {e}", exec.id);
+                log.error(&format!("palisade: exec into container {} refused: {e}", exec.id));
                 return ExitCode::from(1);
             }
         }
     }
     let e = Command::new(&runc).args(&argv).exec();
-    eprintln!("palisade-runc: exec {}: {e}", runc.display());
+    log.error(&format!("palisade: exec {}: {e}", runc.display()));
     ExitCode::from(1)
 }
 
@@ -92,20 +99,26 @@ fn hook_config() -> Result<HookConfig, String> {
     HookConfig::load(&path, explicit.is_some()).map_err(|e| e.to_string())
 }
 
-/// The failure policy decides whether a bundle we could not hook or confine still starts.
-fn failed(why: &str) -> Option<ExitCode> {
-    let policy = hook_config().map(|c| c.failure_policy);
-    match policy {
+/// Whether container `id` still starts after `failure`: `None` when it does (fail-open, with a
+/// warning on stderr), else the exit status, after the refusal was reported where containerd
+/// reads it. A refusal by the daemon, or an unreadable hook configuration, always refuses.
+fn failed(log: &RuncLog, id: &str, failure: &Failure) -> Option<ExitCode> {
+    let reason = failure.reason();
+    if matches!(failure, Failure::Refused(_) | Failure::Config(_)) {
+        log.error(&format!("palisade: container {id} refused: {reason}"));
+        return Some(ExitCode::from(1));
+    }
+    match hook_config().map(|c| c.failure_policy) {
         Ok(FailurePolicy::Open) => {
-            eprintln!("palisade-runc: {why}; failure_policy open: the container starts anyway");
+            eprintln!("palisade: container {id} starts unconfined: {reason}; failure_policy open");
             None
         }
         Ok(FailurePolicy::Closed) => {
-            eprintln!("palisade-runc: {why}; failure_policy closed: refusing the container");
+            log.error(&format!("palisade: container {id} refused: {reason}; failure_policy closed"));
             Some(ExitCode::from(1))
         }
         Err(e) => {
-            eprintln!("palisade-runc: {why}; and the hook config is unusable: {e}");
+            log.error(&format!("palisade: container {id} refused: {reason}; and the hook configuration is unusable ({e})"));
             Some(ExitCode::from(1))
         }
     }

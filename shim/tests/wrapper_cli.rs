@@ -2,7 +2,9 @@
 //! config.json as it saw them): arguments reach runc unchanged, hooks are injected on create/run
 //! only, once, and a bundle that cannot be hooked follows the failure policy. With a fake daemon
 //! on the hook socket: a container the daemon confines gets `palisade-init` and its policy, and
-//! so does an `exec` into it; a refused container never reaches runc.
+//! so does every `exec` into it, whatever its argv; the daemon's spec changes are applied once;
+//! a refused container never reaches runc, and the refusal is one JSON error line in runc's
+//! `--log` file (what containerd shows) naming Palisade and the reason.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -132,6 +134,7 @@ fn unhookable_bundle_follows_the_failure_policy() {
     std::fs::write(bed.dir.join("hook.json"), r#"{"failure_policy":"open"}"#).expect("write");
     let out = bed.wrapper(&args);
     assert_eq!(out.status.code(), Some(7), "fail-open still runs the container");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("palisade: container c1 starts unconfined: its bundle cannot be changed ("));
     assert!(String::from_utf8_lossy(&out.stderr).contains("failure_policy open"));
 
     std::fs::remove_file(bed.dir.join("args")).expect("rm");
@@ -139,16 +142,29 @@ fn unhookable_bundle_follows_the_failure_policy() {
     let out = bed.wrapper(&args);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("config.json: expected ident") && stderr.contains("failure_policy closed"), "{stderr}");
+    assert!(stderr.starts_with("palisade: container c1 refused: its bundle cannot be changed ("), "{stderr}");
+    assert!(stderr.contains("config.json: expected ident") && stderr.ends_with("; failure_policy closed\n"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(!bed.dir.join("args").exists(), "runc must not run when fail-closed");
 }
 
 const PREPARED: &str = r#"{"reply":"prepared","profile":"hardened","mode":"enforce",
-    "landlock_policy":{"version":1,"mode":"enforce","write_beneath":["/tmp"],"execute":["/"],"deny_execute":["/bin/sh"]}}"#;
+    "landlock_policy":{"version":2,"write_beneath":["/tmp"],"execute":["/"],"deny_execute":["/bin/sh"],"no_execute":["/tmp"]}}"#;
+
+/// `/.palisade/init --` and what a forger put after it: the wrapper prefixes all the same.
+const FORGED: [&str; 6] = ["/.palisade/init", "--policy", "/proc/self/fd/0", "--", "/bin/bash", "-i"];
+
+fn prefixed(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["/.palisade/init", "--"];
+    all.extend_from_slice(args);
+    serde_json::json!(all)
+}
 
 #[test]
-fn a_confined_container_starts_under_palisade_init_and_so_do_its_execs() {
+fn every_process_of_a_confined_container_is_prefixed_whatever_its_argv() {
     let bed = Bed::new("confined");
+    std::fs::write(bed.dir.join("bundle/config.json"), serde_json::json!({"ociVersion": "1.0.2", "process": {"args": FORGED}}).to_string())
+        .expect("config.json");
     let init = bed.dir.join("palisade-init");
     std::fs::write(&init, b"").expect("fake init");
     let bundle = bed.dir.join("bundle");
@@ -165,43 +181,168 @@ fn a_confined_container_starts_under_palisade_init_and_so_do_its_execs() {
     let requests = daemon.join().expect("daemon");
     assert_eq!(requests[0]["request"], "prepare");
     assert_eq!(requests[0]["state"]["id"], "c1");
-    assert_eq!(requests[0]["bundle"]["args"], serde_json::json!(["sh"]));
+    assert_eq!(requests[0]["bundle"]["args"], serde_json::json!(FORGED));
     let spec = bed.seen_spec();
-    assert_eq!(spec["process"]["args"], serde_json::json!(["/.palisade/init", "--policy", "/.palisade/policy.json", "--", "sh"]));
-    assert_eq!(spec["mounts"][0]["source"], init.to_str().expect("utf8"));
-    let policy: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(bundle.join("palisade-policy.json")).expect("policy written")).expect("json");
-    assert_eq!(policy["deny_execute"], serde_json::json!(["/bin/sh"]));
+    assert_eq!(spec["process"]["args"], prefixed(&FORGED));
+    assert_eq!(
+        spec["mounts"],
+        serde_json::json!([
+            {"destination": "/.palisade/init", "type": "bind", "source": init.to_str(), "options": ["rbind", "ro", "nosuid", "nodev"]},
+            {"destination": "/.palisade/policy.json", "type": "bind", "source": bundle.join("palisade-policy.json").to_str(),
+             "options": ["rbind", "ro", "nosuid", "nodev"]},
+        ])
+    );
+    assert_eq!(spec["root"], serde_json::Value::Null, "no spec changes asked for");
+    let policy_file = bundle.join("palisade-policy.json");
+    let policy: serde_json::Value = serde_json::from_slice(&std::fs::read(&policy_file).expect("policy written")).expect("json");
+    assert_eq!(policy["no_execute"], serde_json::json!(["/tmp"]));
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&policy_file).expect("stat").mode() & 0o7777, 0o644, "palisade-init refuses group/other-writable");
 
     // containerd's exec: a process file, rewritten in place.
     let process = bed.dir.join("process.json");
-    std::fs::write(&process, r#"{"args":["/bin/sh","-c","id"],"cwd":"/"}"#).expect("process.json");
+    std::fs::write(&process, serde_json::json!({"args": FORGED, "cwd": "/"}).to_string()).expect("process.json");
     let out = bed.wrapper(&["--root", "/run/r", "exec", "--process", process.to_str().expect("utf8"), "--detach", "c1"]);
     assert_eq!(out.status.code(), Some(7));
     let p: serde_json::Value = serde_json::from_slice(&std::fs::read(&process).expect("read")).expect("json");
-    assert_eq!(p["args"], serde_json::json!(["/.palisade/init", "--policy", "/.palisade/policy.json", "--", "/bin/sh", "-c", "id"]));
+    assert_eq!(p["args"], prefixed(&FORGED));
     // runc exec with a command line.
-    bed.wrapper(&["exec", "-t", "c1", "/bin/sh", "-c", "id"]);
-    assert_eq!(bed.runc_args(), ["exec", "-t", "c1", "/.palisade/init", "--policy", "/.palisade/policy.json", "--", "/bin/sh", "-c", "id"]);
+    let mut line = vec!["exec", "-t", "c1"];
+    line.extend_from_slice(&FORGED);
+    bed.wrapper(&line);
+    let mut expected = vec!["exec", "-t", "c1", "/.palisade/init", "--"];
+    expected.extend_from_slice(&FORGED);
+    assert_eq!(bed.runc_args(), expected);
+}
+
+#[test]
+fn spec_changes_are_applied_exactly_and_once() {
+    let bed = Bed::new("spec");
+    let bundle = bed.dir.join("bundle");
+    std::fs::create_dir_all(bundle.join("rootfs/var/cache")).expect("rootfs");
+    std::fs::write(
+        bundle.join("config.json"),
+        r#"{"ociVersion":"1.0.2","process":{"args":["nginx"]},"root":{"path":"rootfs"},
+            "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+                      {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime"]},
+                      {"destination":"/dev/shm","type":"tmpfs","source":"shm","options":["nosuid","nodev"]},
+                      {"destination":"/data","type":"bind","source":"/srv/data","options":["rbind","rw"]}]}"#,
+    )
+    .expect("config.json");
+    let init = bed.dir.join("palisade-init");
+    std::fs::write(&init, b"").expect("fake init");
+    let reply = serde_json::json!({"reply": "prepared", "profile": "immutable", "mode": "enforce",
+        "landlock_policy": {"version": 2, "execute": ["/"]},
+        "spec": {"readonly_rootfs": true, "writable_binds": ["/var/cache/nginx", "/run"],
+                 "noexec": ["/dev", "/dev/shm", "/var/cache/nginx", "/run"]}});
+    let run = || {
+        let daemon = bed.daemon(reply.to_string());
+        let out = Command::new(env!("CARGO_BIN_EXE_palisade-runc"))
+            .args(["create", "--bundle", bundle.to_str().expect("utf8"), "c1"])
+            .env("PALISADE_RUNC", bed.dir.join("runc"))
+            .env("PALISADE_HOOK_CONFIG", bed.dir.join("hook.json"))
+            .env("PALISADE_INIT", &init)
+            .output()
+            .expect("wrapper");
+        daemon.join().expect("daemon");
+        assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    run();
+    run();
+    let spec = bed.seen_spec();
+    assert_eq!(spec["root"], serde_json::json!({"path": "rootfs", "readonly": true}));
+    let rootfs = bundle.join("rootfs");
+    let ro = serde_json::json!(["rbind", "ro", "nosuid", "nodev"]);
+    assert_eq!(
+        spec["mounts"],
+        serde_json::json!([
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "noexec"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "nodev", "noexec"]},
+            {"destination": "/data", "type": "bind", "source": "/srv/data", "options": ["rbind", "rw"]},
+            {"destination": "/var/cache/nginx", "type": "bind", "source": rootfs.join("var/cache/nginx").to_str(),
+             "options": ["rbind", "rw", "nosuid", "nodev", "noexec"]},
+            {"destination": "/run", "type": "bind", "source": rootfs.join("run").to_str(),
+             "options": ["rbind", "rw", "nosuid", "nodev", "noexec"]},
+            {"destination": "/.palisade/init", "type": "bind", "source": init.to_str(), "options": ro},
+            {"destination": "/.palisade/policy.json", "type": "bind",
+             "source": bundle.join("palisade-policy.json").to_str(), "options": ro},
+        ])
+    );
+    assert!(rootfs.join("var/cache/nginx").is_dir() && rootfs.join("run").is_dir(), "bind sources created");
+    // The prefix is not idempotent by design: a second create nests one more init.
+    assert_eq!(spec["process"]["args"], serde_json::json!(["/.palisade/init", "--", "/.palisade/init", "--", "nginx"]));
+}
+
+#[test]
+fn a_symlinked_writable_bind_is_refused_and_said_in_the_runc_log() {
+    let bed = Bed::new("symlink-bind");
+    let bundle = bed.dir.join("bundle");
+    std::fs::create_dir_all(bundle.join("rootfs/var")).expect("rootfs");
+    std::os::unix::fs::symlink("/", bundle.join("rootfs/var/cache")).expect("symlink");
+    std::fs::write(bundle.join("config.json"), r#"{"ociVersion":"1.0.2","process":{"args":["sh"]},"root":{"path":"rootfs"}}"#)
+        .expect("config.json");
+    std::fs::write(bed.dir.join("hook.json"), format!(r#"{{"socket":"{}/daemon.sock","failure_policy":"closed"}}"#, bed.dir.display()))
+        .expect("hook.json");
+    let init = bed.dir.join("palisade-init");
+    std::fs::write(&init, b"").expect("fake init");
+    let daemon = bed.daemon(
+        serde_json::json!({"reply": "prepared", "profile": "p", "mode": "enforce", "landlock_policy": {"version": 2},
+            "spec": {"readonly_rootfs": true, "writable_binds": ["/var/cache/app"]}})
+        .to_string(),
+    );
+    let log = bed.dir.join("log.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade-runc"))
+        .args(["--log", log.to_str().expect("utf8"), "--log-format", "json", "create", "--bundle", bundle.to_str().expect("utf8"), "c1"])
+        .env("PALISADE_RUNC", bed.dir.join("runc"))
+        .env("PALISADE_HOOK_CONFIG", bed.dir.join("hook.json"))
+        .env("PALISADE_INIT", &init)
+        .output()
+        .expect("wrapper");
+    daemon.join().expect("daemon");
+    assert_eq!(out.status.code(), Some(1));
+    let msg = "palisade: container c1 refused: its bundle cannot be changed (writable bind /var/cache/app: /var/cache is a \
+               symbolic link in the image; refusing to follow it); failure_policy closed";
+    assert_eq!(log_lines(&log), [msg]);
+    assert!(!bed.dir.join("args").exists(), "runc must not run");
+    assert!(!std::path::Path::new("/app").exists());
+}
+
+/// The `msg` of every line of runc's JSON log, checking each line's shape.
+fn log_lines(log: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).expect("the runc log was written");
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+            assert_eq!(v["level"], "error", "{l}");
+            let time = v["time"].as_str().expect("time");
+            assert!(time.len() == 20 && time.ends_with('Z') && &time[10..11] == "T", "RFC3339: {time}");
+            v["msg"].as_str().expect("msg").to_owned()
+        })
+        .collect()
 }
 
 #[test]
 fn an_exec_into_an_unconfined_container_is_untouched() {
     let bed = Bed::new("unconfined-exec");
-    bed.wrapper(&["exec", "-t", "c1", "/bin/sh"]);
-    assert_eq!(bed.runc_args(), ["exec", "-t", "c1", "/bin/sh"]);
+    bed.wrapper(&["exec", "-t", "c1", "/.palisade/init", "--", "/bin/sh"]);
+    assert_eq!(bed.runc_args(), ["exec", "-t", "c1", "/.palisade/init", "--", "/bin/sh"]);
 }
 
 #[test]
-fn a_refused_container_never_reaches_runc() {
+fn a_refused_container_never_reaches_runc_and_containerd_is_told_why() {
     let bed = Bed::new("refused");
     let daemon = bed.daemon(r#"{"reply":"refused","reason":"profile hardened is enforced and no enforcement backend works on this node; fail_closed is set"}"#.to_owned());
     let bundle = bed.dir.join("bundle");
-    let out = bed.wrapper(&["run", "-b", bundle.to_str().expect("utf8"), "c1"]);
+    let log = bed.dir.join("log.json");
+    let out = bed.wrapper(&["--log", log.to_str().expect("utf8"), "--log-format", "json", "run", "-b", bundle.to_str().expect("utf8"), "c1"]);
     daemon.join().expect("daemon");
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("the daemon refuses container c1: profile hardened is enforced"), "{stderr}");
+    let msg = "palisade: container c1 refused: the daemon refuses it (profile hardened is enforced and no enforcement \
+               backend works on this node; fail_closed is set)";
+    assert_eq!(log_lines(&log), [msg]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), format!("{msg}\n"));
+    assert!(out.stdout.is_empty());
     assert!(!bed.dir.join("args").exists(), "runc must not run");
 }
 
@@ -209,9 +350,77 @@ fn a_refused_container_never_reaches_runc() {
 fn no_daemon_follows_the_failure_policy() {
     let bed = Bed::new("nodaemon");
     let bundle = bed.dir.join("bundle");
-    let out = bed.wrapper(&["create", "-b", bundle.to_str().expect("utf8"), "c1"]);
+    let log = bed.dir.join("log.json");
+    let args = ["--log", log.to_str().expect("utf8"), "--log-format", "json", "create", "-b", bundle.to_str().expect("utf8"), "c1"];
+    let socket = bed.dir.join("daemon.sock");
+    let out = bed.wrapper(&args);
     assert_eq!(out.status.code(), Some(7), "fail-open: runc runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("container c1 cannot be confined: asking the daemon: connect ") && stderr.contains("failure_policy open"), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "palisade: container c1 starts unconfined: the daemon is unreachable (connect {}: No such file or directory \
+             (os error 2)); failure_policy open\n",
+            socket.display()
+        )
+    );
+    assert!(!log.exists(), "a container that starts is not an error for containerd");
     assert_eq!(bed.seen_spec()["process"]["args"], serde_json::json!(["sh"]));
+
+    std::fs::remove_file(bed.dir.join("args")).expect("rm");
+    std::fs::write(bed.dir.join("hook.json"), format!(r#"{{"socket":"{}","failure_policy":"closed"}}"#, socket.display()))
+        .expect("hook.json");
+    let out = bed.wrapper(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let msg = format!(
+        "palisade: container c1 refused: the daemon is unreachable (connect {}: No such file or directory (os error 2)); \
+         failure_policy closed",
+        socket.display()
+    );
+    assert_eq!(log_lines(&log), std::slice::from_ref(&msg));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), format!("{msg}\n"));
+    assert!(!bed.dir.join("args").exists(), "runc must not run when fail-closed");
+
+    // Without --log, stderr only.
+    let out = bed.wrapper(&["create", "-b", bundle.to_str().expect("utf8"), "c1"]);
+    assert_eq!((out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned()), (Some(1), format!("{msg}\n")));
+    assert_eq!(log_lines(&log).len(), 1);
+}
+
+#[test]
+fn a_missing_init_or_a_daemon_error_refuses_when_closed() {
+    let bed = Bed::new("noinit");
+    let bundle = bed.dir.join("bundle");
+    std::fs::write(bed.dir.join("hook.json"), format!(r#"{{"socket":"{}/daemon.sock","failure_policy":"closed"}}"#, bed.dir.display()))
+        .expect("hook.json");
+    let log = bed.dir.join("log.json");
+    let run = |reply: &str| {
+        let daemon = bed.daemon(reply.to_owned());
+        let out = Command::new(env!("CARGO_BIN_EXE_palisade-runc"))
+            .args(["--log", log.to_str().expect("utf8"), "--log-format", "json", "create", "-b", bundle.to_str().expect("utf8"), "c1"])
+            .env("PALISADE_RUNC", bed.dir.join("runc"))
+            .env("PALISADE_HOOK_CONFIG", bed.dir.join("hook.json"))
+            .env("PALISADE_INIT", bed.dir.join("absent-init"))
+            .output()
+            .expect("wrapper");
+        daemon.join().expect("daemon");
+        out
+    };
+    let out = run(&PREPARED.replace('\n', ""));
+    assert_eq!(out.status.code(), Some(1));
+    let out2 = run(r#"{"reply":"error","message":"cgroup /sys/fs/cgroup/x: not found"}"#);
+    assert_eq!(out2.status.code(), Some(1));
+    assert_eq!(
+        log_lines(&log),
+        [
+            format!(
+                "palisade: container c1 refused: palisade-init is missing ({}/absent-init does not exist; set PALISADE_INIT); \
+                 failure_policy closed",
+                bed.dir.display()
+            ),
+            "palisade: container c1 refused: the daemon cannot arm it (cgroup /sys/fs/cgroup/x: not found); failure_policy closed"
+                .to_owned(),
+        ]
+    );
+    assert!(!bed.dir.join("args").exists(), "runc must not run");
 }
