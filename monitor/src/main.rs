@@ -1,13 +1,9 @@
 //! `palisade`: the Palisade daemon and command line.
 //!
-//! `palisade run` watches the host; `palisade rules ...` validates and inspects rule files;
-//! `palisade bench rules` measures the engine; `palisade bench overhead` the daemon's cost.
+//! `palisade run` watches the host; `palisade rules ...` validates and inspects rule files.
+//! The benchmarks live in the separate `palisade-bench` tool (bench/), which is not installed.
 
-mod bench;
-mod bench_audit;
 mod alert_sink;
-mod bench_overhead;
-mod bench_replay;
 mod capture_cmd;
 mod containers_cmd;
 mod rules_cmd;
@@ -38,9 +34,6 @@ enum Command {
     /// Validate, inspect and test Falco rule files.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
-    /// Measure the rules engine and the daemon's overhead (not tests).
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
     /// List the containers the running daemon tracks: source (nri/hook), mode, armed state.
     Containers(containers_cmd::ContainersArgs),
     /// Validate per-image enforcement profiles, and show which one an image gets.
@@ -77,7 +70,6 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay_cmd::run(args),
         Command::Capture(args) => capture_cmd::run(args),
         Command::Profiles(cmd) => profiles_cmd::run(cmd),
-        Command::Bench(cmd) => bench::run(cmd),
         Command::Version => {
             println!(
                 "palisade {} (Falco rules engine version {})",

@@ -1,4 +1,4 @@
-//! `palisade bench overhead`: what the running daemon costs the workloads it watches.
+//! `palisade-bench overhead`: what the running daemon costs the workloads it watches.
 //!
 //! Not a test: it prints a Markdown table for BENCHMARKS.md. Method (see
 //! notes/performance.md for the reference numbers):
@@ -49,23 +49,28 @@ use nix::unistd::{close, execv, fork, ForkResult, Pid};
 
 #[derive(Debug, clap::Args)]
 pub struct OverheadArgs {
-    /// rules files passed to `palisade run -r` (repeatable, required)
+    /// Rule files passed to the daemon as `palisade run -r FILE` (repeatable).
     #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// rounds; each round runs every workload once with and once without the daemon, order alternating
+    /// Rounds. Each runs both workloads once without and once with a fresh daemon, the side
+    /// that goes first alternating, and every figure is a median over rounds: more rounds
+    /// steady the result on a loaded machine.
     #[arg(long, default_value_t = 5)]
     pub rounds: usize,
-    /// W1 iterations (open + close of /etc/hostname)
+    /// W1 iterations: open + close of /etc/hostname, two syscalls each (the per-syscall cost).
     #[arg(long, default_value_t = 1_000_000)]
     pub open_iterations: u64,
-    /// W2 iterations (fork + exec of /bin/true + wait)
+    /// W2 iterations: fork, exec of /bin/true, wait (the process-creation cost).
     #[arg(long, default_value_t = 20_000)]
     pub exec_iterations: u64,
-    /// the palisade binary to start as the daemon (default: this executable)
-    #[arg(long)]
+    /// The `palisade` binary to start as the daemon. Default: `palisade` in this executable's
+    /// directory (target/release/palisade beside target/release/palisade-bench; build it with
+    /// `cargo build --release -p palisade`).
+    #[arg(long, value_name = "PATH")]
     pub daemon: Option<PathBuf>,
-    /// the daemon's `--host-monitoring`: `off` measures what the host pays when only containers
-    /// are watched (the workloads run on the host, outside any tracked container)
+    /// The daemon's host monitoring (`-o host_monitoring=true|false`). `off` measures what the
+    /// host pays when only containers are watched: the workloads run on the host, outside any
+    /// tracked container.
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     pub host_monitoring: String,
 }
@@ -122,7 +127,7 @@ pub fn run(args: OverheadArgs) -> anyhow::Result<ExitCode> {
     ensure!(args.open_iterations >= 1 && args.exec_iterations >= 1, "iteration counts must be at least 1");
     let daemon = match &args.daemon {
         Some(p) => p.clone(),
-        None => std::env::current_exe().context("cannot find this executable to start as the daemon")?,
+        None => default_daemon()?,
     };
     let tck = clk_tck();
     let iterations = [args.open_iterations, args.exec_iterations];
@@ -170,6 +175,20 @@ pub fn run(args: OverheadArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `palisade` beside this executable: cargo builds every binary of a profile into one
+/// directory, so `cargo build --release -p palisade -p palisade-bench` puts the daemon there.
+/// The benchmark is no longer part of the daemon's binary, so it cannot start itself.
+fn default_daemon() -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe().context("cannot find this executable's path")?;
+    let daemon = me.with_file_name("palisade");
+    ensure!(
+        daemon.is_file(),
+        "no daemon binary at {} (build it with `cargo build --release -p palisade`, or pass --daemon PATH)",
+        daemon.display()
+    );
+    Ok(daemon)
 }
 
 /// Runs W1 then W2 and returns their timings.

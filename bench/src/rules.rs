@@ -1,4 +1,4 @@
-//! `palisade bench rules`: rules-engine throughput on a synthetic mixed event stream.
+//! `palisade-bench rules`: rules-engine throughput on a synthetic mixed event stream.
 //!
 //! Not a test: it prints numbers for BENCHMARKS.md. The stream cycles through a fixed set of
 //! events shaped like what the kernel side delivers (exec, open for read and write, connect,
@@ -10,35 +10,26 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
-use clap::Subcommand;
+use anyhow::{bail, ensure, Context};
 use palisade_rules::testing::MapEvent;
 use palisade_rules::alert::Alert;
 use palisade_rules::{Loader, RuleMatching, Source, Value};
 
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Events per second through the loaded rules, with the evt.type index on and off.
-    Rules {
-        /// Rule files, loaded in order.
-        #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-        /// Events per measured round.
-        #[arg(long, default_value_t = 2_000_000)]
-        events: usize,
-        /// Measured rounds per configuration (the median is reported).
-        #[arg(long, default_value_t = 5)]
-        rounds: usize,
-    },
-    /// The cost of `palisade run` to the workloads it watches: an open/close loop (W1) and
-    /// fork+exec of /bin/true (W2), with and without the daemon, in interleaved rounds (root).
-    Overhead(crate::bench_overhead::OverheadArgs),
-    /// Kubernetes audit events per second through the webhook endpoint and the rules.
-    K8sAudit(crate::bench_audit::AuditBenchArgs),
-    /// Capture (.scap) events per second through `palisade replay`'s pipeline, one thread.
-    Replay(crate::bench_replay::ReplayBenchArgs),
+/// `palisade-bench rules`: what to load and how long to measure.
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// Rule files, loaded in order (e.g. ../shared/falco/rules/falco_rules.yaml, then the
+    /// incubating and sandbox files to measure the full upstream set).
+    #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Events per measured round (the stream's distinct events are cycled).
+    #[arg(long, default_value_t = 2_000_000)]
+    pub events: usize,
+    /// Measured rounds per configuration (the median is reported; one extra warm-up round
+    /// runs first and is discarded).
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
 }
-
 
 fn process(e: &mut MapEvent, name: &str, exe: &str, args: &str, parent: &str, in_container: bool) {
     let cmdline = if args.is_empty() { name.to_owned() } else { format!("{name} {args}") };
@@ -168,13 +159,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
-    let (files, events, rounds) = match cmd {
-        BenchCommand::Rules { files, events, rounds } => (files, events, rounds),
-        BenchCommand::Overhead(args) => return crate::bench_overhead::run(args),
-        BenchCommand::K8sAudit(args) => return crate::bench_audit::run(args),
-        BenchCommand::Replay(args) => return crate::bench_replay::run(args),
-    };
+pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
+    let RulesArgs { files, events, rounds } = args;
+    ensure!(rounds >= 1 && events >= 1, "--rounds and --events must be at least 1");
     let mut loader = Loader::new();
     for f in &files {
         loader.add_file(f).with_context(|| format!("cannot read {}", f.display()))?;

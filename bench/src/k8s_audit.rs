@@ -1,4 +1,4 @@
-//! `palisade bench k8s-audit`: audit events per second through the webhook endpoint and the
+//! `palisade-bench k8s-audit`: audit events per second through the webhook endpoint and the
 //! rules, as the daemon runs them: client threads POST `EventList` batches over keep-alive
 //! HTTP/1.1 to a real [`Endpoint`] on 127.0.0.1; one thread evaluates every event with the
 //! loaded rules (the daemon's event loop) and renders each alert's JSON (the outputs' work).

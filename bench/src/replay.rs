@@ -1,4 +1,4 @@
-//! `palisade bench replay`: capture events per second through `palisade replay`'s pipeline
+//! `palisade-bench replay`: capture events per second through `palisade replay`'s pipeline
 //! on one core over a synthetic capture built in memory.
 //!
 //! - `--format scap`: block and event parsing, conversion to kernel records, process and fd
