@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{bail, ensure, Context};
 use palisade::k8s_audit::endpoint::Endpoint;
 use palisade::k8s_audit::AuditQueue;
 use palisade_rules::alert::Alert;
@@ -18,13 +18,15 @@ use palisade_rules::{Loader, RuleMatching, Source};
 
 #[derive(Debug, clap::Args)]
 pub struct AuditBenchArgs {
-    /// Rules files (e.g. the upstream k8s_audit_rules.yaml).
+    /// Rules files (e.g. the upstream ../shared/falco/k8saudit/k8s_audit_rules.yaml).
     #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// A directory of audit event files (one event per line).
+    /// A directory of audit event files, one event per line (e.g.
+    /// ../shared/falco/traces/falco_legacy/trace_files/k8s_audit); lines that are not audit
+    /// events are skipped, and the events found are cycled up to --events.
     #[arg(long, value_name = "DIR")]
     pub events_dir: PathBuf,
-    /// Events to send in all.
+    /// Events to send in all (rounded up to whole batches).
     #[arg(long, default_value_t = 500_000)]
     pub events: usize,
     /// Events per POST (kube-apiserver's webhook batches up to 400 by default).
@@ -36,6 +38,7 @@ pub struct AuditBenchArgs {
 }
 
 pub fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
+    ensure!(args.events >= 1 && args.batch >= 1 && args.clients >= 1, "--events, --batch and --clients must be at least 1");
     let mut loader = Loader::new();
     for f in &args.files {
         loader.add_file(f).with_context(|| format!("cannot read {}", f.display()))?;

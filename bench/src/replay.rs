@@ -19,16 +19,18 @@ use palisade_rules::{Loader, RuleMatching, Source};
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayBenchArgs {
-    /// Rules files (e.g. the upstream falco_rules.yaml).
+    /// Rules files (e.g. the upstream ../shared/falco/rules/falco_rules.yaml).
     #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Events in the synthetic capture.
+    /// Events (scap) or records (palisade) in the synthetic capture, at least; it ends on a
+    /// whole syscall or fork/exec group.
     #[arg(long, default_value_t = 3_000_000)]
     pub events: usize,
     /// Measured rounds (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
-    /// The capture format.
+    /// The capture format: `scap` (Falco/sysdig v2 event blocks, through the .scap reader) or
+    /// `palisade` (a `palisade capture` file, through the daemon's own pipeline).
     #[arg(long, default_value = "scap", value_parser = ["scap", "palisade"])]
     pub format: String,
 }

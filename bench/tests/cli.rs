@@ -136,6 +136,13 @@ fn k8s_audit_posts_every_event_through_the_endpoint() {
     // the four bodies posted (samples 0..100, 1..101, 2..102, 3..103, cycled over the 51).
     assert!(text.contains(" events/s; 361 alerts ("), "{text}");
 
+    // A zero batch would divide by zero; zero clients would wait 30 s for events never sent.
+    for (flag, value) in [("--batch", "0"), ("--clients", "0"), ("--events", "0")] {
+        let out = bench(&["k8s-audit", "-r", rules.to_str().expect("utf-8"), "--events-dir", events.to_str().expect("utf-8"), flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert_eq!(stderr(&out).trim(), "palisade-bench: --events, --batch and --clients must be at least 1");
+    }
+
     let empty = tempfile::tempdir().expect("tempdir");
     let none = bench(&["k8s-audit", "-r", rules.to_str().expect("utf-8"), "--events-dir", empty.path().to_str().expect("utf-8")]);
     assert_eq!(none.status.code(), Some(2));
