@@ -101,7 +101,9 @@ impl Registry {
                     m.enforced_by = (mode == Mode::Enforce).then_some(Backend::BpfLsm);
                     tracing::info!(container_id = %id, cgroup_id, profile = %profile.name, %mode, "armed in BPF-LSM");
                 }
-                Err(e) if mode == Mode::Enforce => return Err(format!("container {id}: BPF-LSM: {e}")),
+                Err(e) if mode == Mode::Enforce => {
+                    return Err(format!("container {id}: profile {} (enforce, backend bpf-lsm): arming failed: {e}", profile.name))
+                }
                 Err(e) => tracing::warn!(container_id = %id, error = %e, "BPF-LSM arming failed; judged in user space"),
             }
         }
