@@ -107,4 +107,6 @@ fn mode_annotation_refuses_loosening_by_default_and_checks_its_patterns() {
         "palisade.yaml: mode_annotation.loosen_namespaces[0]: \"dev-[\": unterminated '[' class"
     );
     assert!(err("mode_annotation:\n  allow_loose: true\n", &[]).starts_with("palisade.yaml:2:3: "), "unknown keys are errors");
+    let o = ok("", &["mode_annotation.allow_loosen=true", "mode_annotation.loosen_namespaces[]=dev-*"]).mode_annotation;
+    assert!(o.allow_loosen && o.loosen_namespaces == ["dev-*"], "{o:?}");
 }
