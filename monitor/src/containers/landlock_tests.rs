@@ -113,3 +113,20 @@ fn an_unscannable_image_is_not_confined() {
     let err = confine(&profile(HARDENED), Path::new("/nonexistent/rootfs"), &[]).expect_err("no rootfs");
     assert!(err.to_string().starts_with("image scan: read /nonexistent/rootfs: "), "{err}");
 }
+
+#[test]
+fn hard_links_and_copies_of_a_denied_file_are_denied_by_path() {
+    let root = image();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("usr/lib/x")).expect("mkdir");
+    std::fs::hard_link(r.join("bin/bash"), r.join("usr/lib/x/sh2")).expect("hard link");
+    std::fs::write(r.join("usr/lib/x/helper"), b"bin/bash").expect("same bytes as /bin/bash");
+    std::fs::set_permissions(r.join("usr/lib/x/helper"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(r.join("bin/bash"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let p = profile("name: p\nmatch: {images: ['x:*']}\ndeny_shells: true\n");
+    let c = confine(&p, r, &[]).expect("confined");
+    assert_eq!(
+        c.policy["deny_execute"],
+        json!(["/bin/bash", "/bin/busybox", "/opt/tools/bash", "/usr/lib/x/helper", "/usr/lib/x/sh2"])
+    );
+}
