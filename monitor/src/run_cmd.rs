@@ -28,6 +28,7 @@ use palisade::config::{self, Config};
 use palisade::containers::cgroup::Cgroups;
 use palisade::containers::containerd::Containerd;
 use palisade::containers::nri::NriRegistry;
+use palisade::containers::mode_authority::{self, ModeAuthority};
 use palisade::containers::{hook_server, Backend, Registry, SharedRegistry};
 use palisade::event::EventBuilder;
 use palisade::containers::ContainerMeta;
@@ -198,7 +199,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (backend, backend_text, lsm) = enforcement_backend();
     eprintln!("palisade: enforcement backend: {backend_text}");
     let mut registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc"))
-        .with_profiles(Arc::clone(&profiles), global_mode(&config));
+        .with_profiles(Arc::clone(&profiles), global_mode(&config))
+        .with_mode_authority(ModeAuthority::from_config(&config.mode_annotation).map_err(anyhow::Error::msg)?);
     if let Some(lsm) = lsm {
         registry = registry.with_kernel_enforcer(Box::new(lsm));
     }
@@ -347,6 +349,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
 
+        // Refused `palisade.io/mode` loosenings (the hook server settles modes off this loop).
+        let refusals = registry.lock().map(|mut r| r.take_mode_refusals()).unwrap_or_default();
+        for (refused, meta) in refusals {
+            let alert = mode_authority::alert(&refused, &meta, wall_ns(), &hostname);
+            metrics.alert(&alert.rule, alert.priority);
+            stats.alerts += 1;
+            sink.send(&alert);
+        }
+
         if last_housekeeping.elapsed() >= HOUSEKEEPING_INTERVAL {
             last_housekeeping = Instant::now();
             let kernel_drops = kernel.drops();
@@ -387,9 +398,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             match args.load_config().map_err(|e| format!("{e:#}")).and_then(|c| {
                 let loaded = rules_load::load(&c).map_err(|e| e.to_string())?;
                 let profiles = load_profiles(&c).map_err(|e| format!("{e:#}"))?;
-                Ok((c, loaded, profiles))
+                let authority = ModeAuthority::from_config(&c.mode_annotation)?;
+                Ok((c, loaded, profiles, authority))
             }) {
-                Ok((new_config, loaded, new_profiles)) => {
+                Ok((new_config, loaded, new_profiles, new_authority)) => {
                     print_warnings(&loaded);
                     let new_profiles = Arc::new(new_profiles);
                     let mut new_plan = capture::plan(&loaded.ruleset);
@@ -407,6 +419,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                         }
                         if let Ok(mut r) = registry.lock() {
                             r.set_profiles(Arc::clone(&new_profiles), global_mode(&new_config));
+                            r.set_mode_authority(new_authority);
                         }
                         rules = loaded.ruleset;
                         rule_files = loaded.files;

@@ -19,6 +19,7 @@
 //!   enabled: true                # deny writes outside mounts, allow_write and RUNTIME_WRITABLE,
 //!                                # and mounts once the entrypoint runs
 //!   allow_write: [/var/cache/nginx, /var/run, /tmp]   # literal absolute paths, writable beneath
+//!   allow_writable_exec: []      # W^X exception: literal paths both writable and executable
 //! deny_shells: true              # catalog::shells(), by name and by file identity
 //! deny_package_managers: true    # catalog::package_managers()
 //! exec:
@@ -38,7 +39,8 @@
 //!   load errors: the choice is never ambiguous.
 //! - **Mode** ([`Profile::effective_mode`]): annotation `palisade.io/mode` > profile `mode` >
 //!   global. An invalid annotation is an error carrying `enforce` as the mode to apply: a typo
-//!   must not silently weaken a container.
+//!   must not silently weaken a container. The daemon lets the annotation loosen (enforce →
+//!   audit) only where its `mode_annotation` configuration allows.
 //! - **`exec.allow`** is exact: the container's entrypoint is *not* implied (whoever creates the
 //!   container chooses its command, `kubectl run --command -- sh` included; the profile belongs
 //!   to the image). `allow_scripts` entries are executable too, and a shell interpreting one of

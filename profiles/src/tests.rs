@@ -455,3 +455,22 @@ fn file_errors_name_the_file_as_loaded() {
         [format!("{}:4:10: exec.deny[0]: not an absolute path (profile 'nginx')", dir.join("nginx.yaml").display())]
     );
 }
+
+#[test]
+fn allow_writable_exec_takes_literal_absolute_paths_with_positioned_errors() {
+    let ok = "name: x\nmatch: {images: [\"x:*\"]}\nimmutable:\n  enabled: true\n  allow_write: [/tmp]\n  allow_writable_exec: [/tmp/jit/, //data]\n";
+    let set = ProfileSet::from_texts(&[("x.yaml", ok)]).expect("loads");
+    let p = set.get("x").expect("x");
+    assert_eq!(p.immutable.allow_writable_exec, [PathBuf::from("/tmp/jit"), PathBuf::from("/data")]);
+    let text = "name: x\nmatch: {images: [\"x:*\"]}\nimmutable:\n  enabled: true\n  allow_writable_exec: [/tmp/*, /, tmp, /a/./b, 7]\n";
+    assert_eq!(
+        errors(&[("x.yaml", text)]),
+        [
+            "x.yaml:5:25: immutable.allow_writable_exec[0]: '/tmp/*' is a glob; allow_writable_exec takes literal paths (profile 'x')",
+            "x.yaml:5:33: immutable.allow_writable_exec[1]: '/' would make every writable place executable; W^X needs narrower paths (profile 'x')",
+            "x.yaml:5:36: immutable.allow_writable_exec[2]: not an absolute path (profile 'x')",
+            "x.yaml:5:41: immutable.allow_writable_exec[3]: '/a/./b' has a '.' or '..' component (profile 'x')",
+            "x.yaml:5:49: immutable.allow_writable_exec[4]: not an absolute path (profile 'x')",
+        ]
+    );
+}

@@ -26,6 +26,9 @@
 //! host_monitoring: true
 //! fail_closed: false                      # refuse a container the daemon cannot arm (the
 //!                                          # hook's own failure_policy covers an unreachable daemon)
+//! mode_annotation:                         # who may loosen a container's mode with the
+//!   allow_loosen: false                    #   palisade.io/mode annotation (enforce -> audit):
+//!   loosen_namespaces: []                  #   anyone, or containers of these namespaces (globs)
 //! hook_socket: /run/palisade/hook.sock
 //! nri: {enabled: true, socket_path: /var/run/nri/nri.sock}
 //! containerd_socket: /run/containerd/containerd.sock
@@ -74,6 +77,7 @@ pub struct Config {
     pub profiles_dir: PathBuf,
     pub host_monitoring: bool,
     pub fail_closed: bool,
+    pub mode_annotation: ModeAnnotation,
     pub hook_socket: PathBuf,
     pub nri: Nri,
     pub containerd_socket: PathBuf,
@@ -103,12 +107,29 @@ impl Default for Config {
             profiles_dir: PathBuf::from("/etc/palisade/profiles"),
             host_monitoring: true,
             fail_closed: false,
+            mode_annotation: ModeAnnotation::default(),
             hook_socket: PathBuf::from("/run/palisade/hook.sock"),
             nri: Nri::default(),
             containerd_socket: PathBuf::from("/run/containerd/containerd.sock"),
             k8s_audit: K8sAudit::default(),
         }
     }
+}
+
+/// `mode_annotation`: the authority of the `palisade.io/mode` annotation. It may always tighten
+/// a container's mode (audit → enforce); it loosens (enforce → audit) only where this allows.
+/// The default refuses every loosening: whoever creates a container (in Kubernetes, every
+/// workload author) must not be able to switch its enforcement off. A refused loosening keeps
+/// the stricter mode, is logged and raises one `Palisade mode override refused` alert.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModeAnnotation {
+    /// Any container's annotation may loosen its mode.
+    pub allow_loosen: bool,
+    /// Containers in these namespaces may loosen: globs (`*`, `?`, `[a-z]`) over the pod's
+    /// Kubernetes namespace for CRI containers, else the containerd namespace (`ctr -n NS`).
+    /// A CRI container is never matched by its containerd namespace (`k8s.io`).
+    pub loosen_namespaces: Vec<String>,
 }
 
 /// One `rules:` entry: enable or disable rules by name (with `*` wildcards) or tag.

@@ -95,3 +95,18 @@ fn yaml_syntax_errors_have_positions() {
     let e = err("webserver:\n  enabled: [true\n", &[]);
     assert!(e.starts_with("palisade.yaml:"), "{e}");
 }
+
+#[test]
+fn mode_annotation_refuses_loosening_by_default_and_checks_its_patterns() {
+    let d = ok("", &[]).mode_annotation;
+    assert!(!d.allow_loosen && d.loosen_namespaces.is_empty());
+    let c = ok("mode_annotation:\n  loosen_namespaces: [dev-*, ci]\n", &[]);
+    assert_eq!(c.mode_annotation.loosen_namespaces, ["dev-*", "ci"]);
+    assert_eq!(
+        err("mode_annotation:\n  loosen_namespaces: [\"dev-[\"]\n", &[]),
+        "palisade.yaml: mode_annotation.loosen_namespaces[0]: \"dev-[\": unterminated '[' class"
+    );
+    assert!(err("mode_annotation:\n  allow_loose: true\n", &[]).starts_with("palisade.yaml:2:3: "), "unknown keys are errors");
+    let o = ok("", &["mode_annotation.allow_loosen=true", "mode_annotation.loosen_namespaces[]=dev-*"]).mode_annotation;
+    assert!(o.allow_loosen && o.loosen_namespaces == ["dev-*"], "{o:?}");
+}

@@ -152,7 +152,7 @@ pub fn answer(req: Request, context: &Context) -> Reply {
                 Err(message) => {
                     tracing::error!(container_id = %state.id, error = %message, fail_closed, "arming failed");
                     if *fail_closed {
-                        Reply::Refused { reason: format!("cannot arm the container ({message}); fail_closed is set") }
+                        Reply::Refused { reason: format!("palisade: cannot arm the container ({message}); fail_closed is set") }
                     } else {
                         Reply::Error { message }
                     }
@@ -172,20 +172,45 @@ pub fn answer(req: Request, context: &Context) -> Reply {
             if enforce && backend.is_none() {
                 tracing::error!(container_id = %state.id, profile = %profile.name, fail_closed, "enforce mode, but no enforcement backend works here");
                 if *fail_closed {
+                    let why = status.lock().map(|s| s.enforcement_backend.clone()).unwrap_or_default();
+                    let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
                     return Reply::Refused {
-                        reason: format!("profile {} is enforced and no enforcement backend works on this node; fail_closed is set", profile.name),
+                        reason: format!(
+                            "palisade: container {}: profile {} is enforced and no enforcement backend works on this node{why}; fail_closed is set",
+                            state.id, profile.name
+                        ),
                     };
                 }
             }
             let confined_by = if enforce { *backend } else { None };
             // BPF-LSM marks the container itself once its cgroup is armed in the kernel.
             reg.set_backend(&state.id, confined_by.filter(|b| *b == Backend::Landlock));
-            // The policy reads the image's directories: not while holding up the event loop.
+            // The policy reads the whole image: not while holding up the event loop.
             drop(reg);
-            let landlock_policy =
-                (confined_by == Some(Backend::Landlock)).then(|| landlock::policy(profile, &bundle.rootfs, &bundle.mounts));
+            let (mut landlock_policy, mut spec) = (None, None);
+            if confined_by == Some(Backend::Landlock) {
+                let t = std::time::Instant::now();
+                match landlock::confine(profile, &bundle.rootfs, &bundle.mounts) {
+                    Ok(c) => {
+                        tracing::debug!(container_id = %state.id, entries = c.scanned_entries, scan_us = t.elapsed().as_micros() as u64, "image scanned");
+                        landlock_policy = Some(c.policy);
+                        spec = c.spec;
+                    }
+                    Err(e) => {
+                        let reason = format!(
+                            "palisade: container {}: profile {} (enforce, backend landlock): cannot build the confinement: {e}",
+                            state.id, profile.name
+                        );
+                        tracing::error!(container_id = %state.id, profile = %profile.name, backend = "landlock", error = %e, fail_closed, "confinement failed");
+                        if let Ok(mut reg) = registry.lock() {
+                            reg.set_backend(&state.id, None);
+                        }
+                        return if *fail_closed { Reply::Refused { reason: format!("{reason}; fail_closed is set") } } else { Reply::Error { message: reason } };
+                    }
+                }
+            }
             tracing::info!(container_id = %state.id, profile = %profile.name, mode = %meta.mode, backend = confined_by.map_or("none", Backend::as_str), "prepared");
-            Reply::Prepared { profile: profile.name.clone(), mode: meta.mode.to_string(), landlock_policy, spec: None }
+            Reply::Prepared { profile: profile.name.clone(), mode: meta.mode.to_string(), landlock_policy, spec }
         }
         Request::Hook { phase: Phase::Poststop, state, .. } => {
             reg.stopped(&state.id);

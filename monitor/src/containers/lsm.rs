@@ -4,23 +4,29 @@
 //! kernel's decisions come back through [`KernelEnforcer::decisions`].
 //!
 //! From a profile to a [`ContainerPolicy`]: the rootfs superblock (stat of the bundle's rootfs
-//! before the container runs), the identities of the image's shells, package managers and
-//! literal `exec.deny` paths, `allow_write` plus the runtime's pseudo-files. Volumes need no
+//! before the container runs), the identities of every file of the image the profile denies
+//! (shells, package managers, `exec.deny` matches, found anywhere in the image with their hard
+//! links and same-bytes copies by [`image_scan`]), `allow_write` plus the runtime's
+//! pseudo-files. With `immutable`, W^X: no exec or `PROT_EXEC` mapping of files in writable
+//! places (`deny_writable_exec`), except beneath `immutable.allow_writable_exec`. Volumes need no
 //! entry: writes to any other superblock than the rootfs are the container's mounts.
 //! `immutable` also denies mounts (a mount hides or replaces the image's files without writing
 //! them): from the moment the container's init execs its entrypoint when armed from the
 //! `createRuntime` hook (runc still mounts masked and read-only paths after the hook), at once
 //! when armed later.
 //!
-//! Building a policy reads the image (a stat per candidate shell and package manager): the
+//! Building a policy reads the whole image (a stat per entry, see [`image_scan`]): the
 //! registry does it without holding its lock ([`PolicyBuilder`]), then installs the result
 //! with [`KernelEnforcer::arm`], a few map updates.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use palisade_lsm::{ContainerPolicy, Decision, Enforcer};
-use palisade_profiles::{catalog, Mode, Profile, RUNTIME_WRITABLE};
+use palisade_ebpf::enforce_abi::kernel_dev;
+use palisade_lsm::{ContainerPolicy, Decision, Enforcer, ExecIdentity, ExecKind};
+use palisade_profiles::{Mode, Profile, RUNTIME_WRITABLE};
+
+use super::image_scan::{self, DenyKind};
 
 /// What a container's kernel policy is built from.
 #[derive(Debug, Clone, Copy)]
@@ -57,19 +63,20 @@ pub trait KernelEnforcer: Send {
 /// The policy the kernel applies for `input.profile` in `input.mode`.
 pub fn policy(input: &PolicyInput<'_>) -> Result<ContainerPolicy, String> {
     let PolicyInput { profile, mode, rootfs, mount_gate } = *input;
-    let candidates = |names: &[&str]| -> Vec<String> {
-        super::landlock::PROGRAM_DIRS
-            .iter()
-            .flat_map(|d| names.iter().map(move |n| format!("{d}/{n}")))
-            .collect()
-    };
-    let shell_names: Vec<&str> = catalog::shells().iter().chain(catalog::multi_call_binaries()).copied().collect();
-    let shells = if profile.deny_shells { candidates(&shell_names) } else { Vec::new() };
-    let managers = if profile.deny_package_managers { candidates(catalog::package_managers()) } else { Vec::new() };
-    let denied: Vec<String> = profile.exec.deny.iter().filter(|g| g.is_literal()).map(|g| g.as_str().to_owned()).collect();
-    let shells: Vec<&str> = shells.iter().map(String::as_str).collect();
-    let managers: Vec<&str> = managers.iter().map(String::as_str).collect();
-    let deny_exec = ContainerPolicy::deny_exec_from_rootfs(rootfs, &shells, &managers, &denied).map_err(|e| e.to_string())?;
+    let scan = image_scan::scan(rootfs, profile, image_scan::MAX_ENTRIES).map_err(|e| e.to_string())?;
+    let deny_exec = scan
+        .identities()
+        .into_iter()
+        .map(|(dev, ino, kind)| ExecIdentity {
+            dev: kernel_dev(dev),
+            ino,
+            kind: match kind {
+                DenyKind::Denied => ExecKind::Denied,
+                DenyKind::Shell => ExecKind::Shell,
+                DenyKind::PackageManager => ExecKind::PackageManager,
+            },
+        })
+        .collect();
     let mut allow_write: Vec<String> = profile.immutable.allow_write.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     allow_write.extend(RUNTIME_WRITABLE.iter().map(|s| (*s).to_owned()));
     Ok(ContainerPolicy {
@@ -131,10 +138,12 @@ mod tests {
         std::os::unix::fs::symlink("busybox", root.path().join("bin/sh")).expect("sh");
         std::fs::create_dir_all(root.path().join("usr/bin")).expect("mkdir");
         std::fs::write(root.path().join("usr/bin/apt-get"), b"").expect("apt-get");
+        std::fs::create_dir_all(root.path().join("opt/tools")).expect("mkdir");
+        std::fs::write(root.path().join("opt/tools/bash"), b"bash").expect("a shell outside the bin directories");
         let set = ProfileSet::from_texts(&[(
             "p.yaml",
             "name: p\nmatch: {images: ['x:*']}\ndeny_shells: true\ndeny_package_managers: true\n\
-             immutable: {enabled: true, allow_write: [/var/cache/app]}\n",
+             immutable: {enabled: true, allow_write: [/var/cache/app, /tmp], allow_writable_exec: [/tmp/jit]}\n",
         )])
         .expect("profile");
         let input = PolicyInput { profile: set.get("p").expect("p"), mode: Mode::Enforce, rootfs: root.path(), mount_gate: Some(42) };
@@ -144,9 +153,12 @@ mod tests {
         assert!(p.deny_mount, "immutable denies mounts");
         assert_eq!(p.mount_gate, Some(42), "from the init's exec on");
         assert!(p.allow_write.contains(&"/var/cache/app".to_owned()) && p.allow_write.contains(&"/dev/null".to_owned()));
-        // /bin/sh and /bin/busybox are one file: one identity, a shell; apt-get a package manager.
+        assert!(p.deny_writable_exec, "W^X with immutable");
+        assert_eq!(p.allow_writable_exec, ["/tmp/jit"]);
+        // /bin/sh and /bin/busybox are one file: one identity, a shell; /opt/tools/bash another
+        // shell; apt-get a package manager.
         let kinds: Vec<palisade_lsm::ExecKind> = p.deny_exec.iter().map(|i| i.kind).collect();
-        assert_eq!(kinds.len(), 2, "{:?}", p.deny_exec);
+        assert_eq!(kinds.len(), 3, "{:?}", p.deny_exec);
         assert!(kinds.contains(&palisade_lsm::ExecKind::Shell) && kinds.contains(&palisade_lsm::ExecKind::PackageManager));
         assert_eq!(p.rootfs_dev, palisade_lsm::rootfs_dev(root.path()).expect("dev"));
     }
@@ -157,7 +169,7 @@ mod tests {
         let set = ProfileSet::from_texts(&[("p.yaml", "name: p\nmatch: {images: ['x:*']}\ndeny_shells: true\n")]).expect("profile");
         let input = PolicyInput { profile: set.get("p").expect("p"), mode: Mode::Audit, rootfs: root.path(), mount_gate: None };
         let p = policy(&input).expect("policy");
-        assert!(!p.deny_mount && !p.immutable && p.mount_gate.is_none());
+        assert!(!p.deny_mount && !p.immutable && !p.deny_writable_exec && p.mount_gate.is_none());
         assert_eq!(p.mode, palisade_lsm::Mode::Audit);
     }
 }

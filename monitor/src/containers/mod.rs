@@ -4,8 +4,10 @@
 pub mod cgroup;
 pub mod containerd;
 pub mod hook_server;
+pub mod image_scan;
 pub mod landlock;
 pub mod lsm;
+pub mod mode_authority;
 pub mod nri;
 pub mod registry;
 

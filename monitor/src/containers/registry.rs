@@ -17,6 +17,7 @@ use palisade_hook::{BundleFacts, ContainerSummary, OciState};
 
 use super::cgroup::{Cgroup, Cgroups};
 use super::lsm::KernelEnforcer;
+use super::mode_authority::{self, ModeAuthority, RefusedOverride};
 pub use arming::{arm, Begun, KernelArming, Stage};
 use super::{cri_annotations as cri, Backend, ContainerMeta, ImageRef, PodMeta};
 use crate::process::Users;
@@ -65,6 +66,8 @@ struct Entry {
     state: State,
     rootfs: PathBuf,
     mode_annotation: Option<String>,
+    /// A refused loosening of its mode was reported (one alert per container).
+    override_refused: bool,
     created_ns: u64,
     started_ns: u64,
     stopped_ns: u64,
@@ -137,6 +140,10 @@ pub struct Registry {
     now_ns: fn() -> u64,
     /// The BPF-LSM backend, when the kernel accepts it.
     kernel_enforcer: Option<Box<dyn KernelEnforcer>>,
+    /// Who may loosen a container's mode by annotation.
+    mode_authority: ModeAuthority,
+    /// Refused loosenings not yet alerted ([`Registry::take_mode_refusals`]).
+    mode_refusals: Vec<(RefusedOverride, Arc<ContainerMeta>)>,
 }
 
 fn wall_ns() -> u64 {
@@ -156,7 +163,26 @@ impl Registry {
             proc,
             now_ns: wall_ns,
             kernel_enforcer: None,
+            mode_authority: ModeAuthority::default(),
+            mode_refusals: Vec::new(),
         }
+    }
+
+    /// Who may loosen a container's mode by annotation (default: nobody).
+    pub fn with_mode_authority(mut self, authority: ModeAuthority) -> Registry {
+        self.mode_authority = authority;
+        self
+    }
+
+    /// A reload's `mode_annotation`: applies to containers prepared or armed from now on.
+    pub fn set_mode_authority(&mut self, authority: ModeAuthority) {
+        self.mode_authority = authority;
+    }
+
+    /// The refused mode loosenings since the last call, each with its container, for the
+    /// event loop to alert (once per container).
+    pub fn take_mode_refusals(&mut self) -> Vec<(RefusedOverride, Arc<ContainerMeta>)> {
+        std::mem::take(&mut self.mode_refusals)
     }
 
     /// Containers whose profile denies anything get armed in `enforcer` (BPF-LSM).
@@ -203,6 +229,7 @@ impl Registry {
             state: State::Created,
             rootfs: PathBuf::new(),
             mode_annotation: None,
+            override_refused: false,
             created_ns: now,
             started_ns: 0,
             stopped_ns: 0,
@@ -295,8 +322,9 @@ impl Registry {
         }
     }
 
-    /// Matches `id`'s image against the profiles and settles its mode (`palisade.io/mode`
-    /// annotation > profile > configured mode).
+    /// Matches `id`'s image against the profiles and settles its mode: the profile's, else the
+    /// configured one, changed by the `palisade.io/mode` annotation as [`ModeAuthority`] allows
+    /// (tighten always; loosen only where the node's configuration says).
     fn choose_profile(&mut self, id: &str) {
         let Some(entry) = self.containers.get_mut(id) else { return };
         let m = Arc::make_mut(&mut entry.meta);
@@ -307,13 +335,32 @@ impl Registry {
             .iter()
             .map(|v| (palisade_profiles::MODE_ANNOTATION.to_owned(), v.clone()))
             .collect();
-        m.mode = profile.effective_mode(self.global_mode, &annotations).unwrap_or_else(|e| {
-            tracing::error!(container_id = id, error = %e, "bad mode annotation");
-            e.fallback
+        let base = profile.mode.unwrap_or(self.global_mode);
+        let annotation = entry.mode_annotation.is_some().then(|| {
+            profile.effective_mode(self.global_mode, &annotations).inspect_err(|e| {
+                tracing::error!(container_id = id, error = %e, "bad mode annotation");
+            })
         });
+        let namespace = mode_authority::namespace_of(m).to_owned();
+        let (mode, refused) = self.mode_authority.decide(base, annotation, &namespace);
+        m.mode = mode;
         entry.mode = m.mode.to_string();
-        tracing::info!(container_id = id, profile = %profile.name, mode = %m.mode, "profile");
         m.profile = Some(Arc::new(profile));
+        tracing::info!(container_id = id, profile = %m.profile_name(), mode = %m.mode, "profile");
+        if let Some(r) = refused {
+            tracing::warn!(
+                container_id = id,
+                namespace = %r.namespace,
+                requested = %r.requested,
+                applied = %r.applied,
+                profile = %m.profile_name(),
+                "mode override refused: mode_annotation does not allow loosening here"
+            );
+            if !entry.override_refused {
+                entry.override_refused = true;
+                self.mode_refusals.push((r, Arc::clone(&entry.meta)));
+            }
+        }
     }
 
     /// New profiles and configured mode (a reload): containers prepared or armed from now on

@@ -2,8 +2,8 @@
 //! event loop takes for every event) is never held while the image is read:
 //!
 //! 1. [`Registry::begin_arm`], under the lock: the cgroup into the kernel's scope, the profile;
-//! 2. [`KernelArming::build`], without it: the BPF-LSM policy (a stat per candidate shell and
-//!    package manager of the image, and of its rootfs), as `Prepare` builds the Landlock policy;
+//! 2. [`KernelArming::build`], without it: the BPF-LSM policy (the whole-image scan, a stat per
+//!    entry of the rootfs), as `Prepare` builds the Landlock policy;
 //! 3. [`Registry::finish_arm`], under the lock again: a few map updates.
 //!
 //! [`arm`] runs the three. Between 1 and 3 the container may stop, or another source (NRI
@@ -101,7 +101,9 @@ impl Registry {
                     m.enforced_by = (mode == Mode::Enforce).then_some(Backend::BpfLsm);
                     tracing::info!(container_id = %id, cgroup_id, profile = %profile.name, %mode, "armed in BPF-LSM");
                 }
-                Err(e) if mode == Mode::Enforce => return Err(format!("container {id}: BPF-LSM: {e}")),
+                Err(e) if mode == Mode::Enforce => {
+                    return Err(format!("container {id}: profile {} (enforce, backend bpf-lsm): arming failed: {e}", profile.name))
+                }
                 Err(e) => tracing::warn!(container_id = %id, error = %e, "BPF-LSM arming failed; judged in user space"),
             }
         }

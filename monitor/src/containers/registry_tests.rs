@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::*;
+use crate::containers::mode_authority::ModeAuthority;
 use crate::containers::lsm::{PolicyBuilder, PolicyInput};
 use palisade_lsm::ContainerPolicy;
 
@@ -256,6 +257,56 @@ fn hardened_registry(f: &Fixture, lsm: &FakeLsm) -> Registry {
         .with_kernel_enforcer(Box::new(lsm.clone()))
 }
 
+fn loosen_anywhere() -> ModeAuthority {
+    ModeAuthority { allow_loosen: true, ..Default::default() }
+}
+
+fn loosen_in(namespaces: &[&str]) -> ModeAuthority {
+    let c = crate::config::ModeAnnotation { allow_loosen: false, loosen_namespaces: namespaces.iter().map(|n| (*n).to_owned()).collect() };
+    ModeAuthority::from_config(&c).expect("patterns")
+}
+
+#[test]
+fn an_annotation_may_not_loosen_an_enforced_profile_by_default_and_is_alerted_once() {
+    let f = Fixture::new("mode-refused");
+    let lsm = FakeLsm::default();
+    let mut reg = hardened_registry(&f, &lsm);
+    report_app(&mut reg, "c1", &[("palisade.io/mode", "audit")]);
+    assert_eq!(reg.prepare("c1").expect("known").mode, palisade_profiles::Mode::Enforce);
+    assert_eq!(arm(&mut reg, "c1", 42), Ok("enforce".to_owned()), "the stricter mode is kept");
+    let refusals = reg.take_mode_refusals();
+    assert_eq!(refusals.len(), 1, "one alert per container, however often its profile is settled");
+    let (r, meta) = &refusals[0];
+    assert_eq!((r.requested, r.applied, r.namespace.as_str()), (palisade_profiles::Mode::Audit, palisade_profiles::Mode::Enforce, "k8s.io"));
+    assert_eq!((meta.full_id.as_str(), meta.profile_name()), ("c1", "hardened"));
+    assert!(reg.take_mode_refusals().is_empty(), "drained");
+    // Tightening is always allowed; an unreadable value enforces; neither is a refusal.
+    report_app(&mut reg, "c2", &[("palisade.io/mode", "Audit")]);
+    assert_eq!(reg.prepare("c2").expect("known").mode, palisade_profiles::Mode::Enforce);
+    let mut audit_default = f.registry().with_profiles(Arc::new(palisade_profiles::ProfileSet::default()), palisade_profiles::Mode::Audit);
+    report_app(&mut audit_default, "c3", &[("palisade.io/mode", "enforce")]);
+    assert_eq!(audit_default.prepare("c3").expect("known").mode, palisade_profiles::Mode::Enforce);
+    assert!(reg.take_mode_refusals().is_empty() && audit_default.take_mode_refusals().is_empty());
+}
+
+#[test]
+fn a_listed_namespace_may_loosen_and_a_reload_changes_who_may() {
+    let f = Fixture::new("mode-ns");
+    let lsm = FakeLsm::default();
+    let mut reg = hardened_registry(&f, &lsm).with_mode_authority(loosen_in(&["k8s.*"]));
+    report_app(&mut reg, "c1", &[("palisade.io/mode", "audit")]);
+    assert_eq!(reg.prepare("c1").expect("known").mode, palisade_profiles::Mode::Audit);
+    // A pod is judged by its Kubernetes namespace, not containerd's k8s.io.
+    let pod = [("palisade.io/mode", "audit"), ("io.kubernetes.cri.sandbox-name", "web"), ("io.kubernetes.cri.sandbox-namespace", "prod")];
+    report_app(&mut reg, "c2", &pod);
+    assert_eq!(reg.prepare("c2").expect("known").mode, palisade_profiles::Mode::Enforce);
+    reg.set_mode_authority(loosen_in(&["prod"]));
+    report_app(&mut reg, "c3", &pod);
+    assert_eq!(reg.prepare("c3").expect("known").mode, palisade_profiles::Mode::Audit);
+    let refused: Vec<String> = reg.take_mode_refusals().iter().map(|(r, m)| format!("{} {}", m.full_id, r.namespace)).collect();
+    assert_eq!(refused, ["c2 prod"]);
+}
+
 fn report_app(reg: &mut Registry, id: &str, annotations: &[(&str, &str)]) {
     let mut a: Vec<(&str, &str)> = vec![("io.kubernetes.cri.image-name", "app:1")];
     a.extend_from_slice(annotations);
@@ -286,7 +337,7 @@ fn bpf_lsm_arms_containers_whose_profile_denies_and_disarms_them_at_stop() {
 fn bpf_lsm_audit_is_judged_in_the_kernel_but_enforces_nothing() {
     let f = Fixture::new("lsm-audit");
     let lsm = FakeLsm::default();
-    let mut reg = hardened_registry(&f, &lsm);
+    let mut reg = hardened_registry(&f, &lsm).with_mode_authority(loosen_anywhere());
     report_app(&mut reg, "c1", &[("palisade.io/mode", "audit")]);
     assert_eq!(arm(&mut reg, "c1", 42), Ok("audit".to_owned()));
     let meta = reg.lookup(f.cgroup_id()).expect("armed");
@@ -299,8 +350,8 @@ fn an_enforced_container_bpf_lsm_cannot_arm_is_an_error_an_audited_one_falls_bac
     let lsm = FakeLsm { fail: true, ..Default::default() };
     let mut reg = hardened_registry(&f, &lsm);
     report_app(&mut reg, "c1", &[]);
-    assert_eq!(arm(&mut reg, "c1", 42), Err("container c1: BPF-LSM: refused".to_owned()));
-    let mut reg = hardened_registry(&f, &lsm);
+    assert_eq!(arm(&mut reg, "c1", 42), Err("container c1: profile hardened (enforce, backend bpf-lsm): arming failed: refused".to_owned()));
+    let mut reg = hardened_registry(&f, &lsm).with_mode_authority(loosen_anywhere());
     report_app(&mut reg, "c2", &[("palisade.io/mode", "audit")]);
     assert_eq!(arm(&mut reg, "c2", 42), Ok("audit".to_owned()));
     assert!(!reg.lookup(f.cgroup_id()).expect("armed").judged_in_kernel, "judged in user space instead");

@@ -56,7 +56,8 @@ fn bed() -> Bed {
         host_monitoring: false,
         nri_socket: None,
         containerd_socket: Some(containerd.socket()),
-        options: vec![format!("profiles_dir={}", profiles.display())],
+        // The `palisade.io/mode=audit` runs loosen an enforced profile: this node allows it.
+        options: vec![format!("profiles_dir={}", profiles.display()), "mode_annotation.allow_loosen=true".into()],
     };
     let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
     containerd.import(&hardened_image(&statics.probe), CTR_NAMESPACE).expect("import hardened");

@@ -64,7 +64,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         host_monitoring: false,
         nri_socket: None,
         containerd_socket: Some(containerd.socket()),
-        options: vec![format!("profiles_dir={}", profiles.display())],
+        // The `palisade.io/mode=audit` runs loosen an enforced profile: this node allows it.
+        options: vec![format!("profiles_dir={}", profiles.display()), "mode_annotation.allow_loosen=true".into()],
     };
     let daemon = Daemon::start(&bins, &options, &dir)?;
     let hardened = image::hardened(&statics.probe)?;
