@@ -200,12 +200,17 @@ pub fn plan(policy: &Policy, limits: Limits) -> Result<Plan, PlanError> {
     }
     roots.sort_by(|a, b| a.path.cmp(&b.path));
     roots.dedup_by(|later, earlier| later.path == earlier.path);
-    // A root beneath another root is covered (and split) by the outer one.
+    // A root beneath another root is covered (and split) by the outer one -- unless it lies in
+    // a `no_execute` place, which the outer one withholds: such a root is the W^X exception the
+    // profile asked for (`immutable.allow_writable_exec`) and gets rules of its own. Denied
+    // programs stay denied inside it.
+    let in_no_execute = |p: &Path| no_execute.iter().any(|n| p.starts_with(n));
     let outer: Vec<PathBuf> = roots.iter().map(|r| r.path.clone()).collect();
-    roots.retain(|r| !outer.iter().any(|o| r.path != *o && r.path.starts_with(o)));
+    roots.retain(|r| in_no_execute(&r.path) || !outer.iter().any(|o| r.path != *o && r.path.starts_with(o)));
 
     for root in &roots {
-        if excluded.iter().any(|d| root.path.starts_with(d)) {
+        let withheld = if in_no_execute(&root.path) { &denied } else { &excluded };
+        if withheld.iter().any(|d| root.path.starts_with(d)) {
             continue;
         }
         if root.meta.is_dir() && excluded.iter().any(|d| d.starts_with(&root.path)) {
@@ -387,6 +392,23 @@ mod tests {
             ["bin/cat", "bin/ls", "bin/sub/", "lib/a", "lib/b"]
         );
         assert_eq!(both.denied, [root.join("bin/sh"), root.join("lib/sh-copy")]);
+    }
+
+    #[test]
+    fn an_execute_root_inside_a_no_execute_place_is_the_exception() {
+        let (_d, root) = tree();
+        fs::create_dir_all(root.join("tmp/jit")).unwrap();
+        fs::write(root.join("tmp/jit/code"), "x").unwrap();
+        fs::write(root.join("tmp/other"), "x").unwrap();
+        let mut p = policy(&[&root.join("tmp")], &[&root, &root.join("tmp/jit")], &[]);
+        p.no_execute = vec![root.join("tmp")];
+        let got = plan(&p, Limits::default()).unwrap();
+        assert_eq!(rules(&got.execute, &root), ["bin/", "lib/", "tmp/jit/"]);
+        // A denied program inside the exception stays denied.
+        let mut p = policy(&[&root.join("tmp")], &[&root, &root.join("tmp/jit")], &[&root.join("tmp/jit/code")]);
+        p.no_execute = vec![root.join("tmp")];
+        let got = plan(&p, Limits::default()).unwrap();
+        assert_eq!(rules(&got.execute, &root), ["bin/", "lib/"]);
     }
 
     #[test]
