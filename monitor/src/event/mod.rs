@@ -10,8 +10,10 @@
 
 pub mod call;
 pub mod caps;
+pub mod change;
 pub mod container;
 pub mod fd;
+pub mod resolve;
 pub mod session;
 
 use std::borrow::Cow;
