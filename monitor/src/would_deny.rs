@@ -97,11 +97,15 @@ fn writable_places(meta: &ContainerMeta, allow_write: &[PathBuf]) -> Vec<PathBuf
 /// Whether running `program` breaks W^X in `meta`'s immutable profile: it lies beneath a
 /// writable place and not beneath an `allow_writable_exec` entry.
 fn breaks_wx(program: &str, meta: &ContainerMeta, profile: &palisade_profiles::Profile) -> bool {
-    let imm = &profile.immutable;
     let path = Path::new(program);
-    imm.enabled
-        && writable_places(meta, &imm.allow_write).iter().any(|w| path.starts_with(w))
-        && !imm.allow_writable_exec.iter().any(|a| path.starts_with(a))
+    wx_forbidden(program, profile) && writable_places(meta, &profile.immutable.allow_write).iter().any(|w| path.starts_with(w))
+}
+
+/// Whether an immutable profile forbids running a program written at `program` (not beneath
+/// `allow_writable_exec`).
+fn wx_forbidden(program: &str, profile: &palisade_profiles::Profile) -> bool {
+    let imm = &profile.immutable;
+    imm.enabled && !imm.allow_writable_exec.iter().any(|a| Path::new(program).starts_with(a))
 }
 
 /// Whether `p` is still the container runtime setting the container up: runc names its init
@@ -151,7 +155,9 @@ pub fn judge_in(data: &EventData, meta: &ContainerMeta, hostname: &str, roots: &
             // The program as the kernel ran it (symlinks resolved).
             let judged = match profile.check_exec(&p.exepath, None) {
                 Err(denial) => (denial.to_string(), exec_setting(&denial)),
-                Ok(()) if breaks_wx(&p.exepath, meta, profile) => wx(),
+                // Also a file written into the root filesystem (its overlay upper layer): in
+                // audit mode the root is writable, and that is a writable place too.
+                Ok(()) if breaks_wx(&p.exepath, meta, profile) || (p.exe_upper_layer && wx_forbidden(&p.exepath, profile)) => wx(),
                 Ok(()) => return None,
             };
             ("exec", p.exepath.clone(), judged, 0)

@@ -203,10 +203,15 @@ fn allowed_places_and_other_errors_are_no_decision() {
         path_call("truncate", ENOENT, "/etc/missing"),
         path_call("mkdir", EEXIST, "/etc"),
         call("openat", EROFS, [u64::MAX - 99, 0, 0, 0, 0, 0], [Some("/etc/passwd"), None], None),
+        // A successful read-only open with O_CREAT: nothing says it created the file.
+        call("openat", 3, [u64::MAX - 99, 0, 0o100, 0, 0, 0], [Some("/etc/lock"), None], Some("/etc/lock")),
         exec("/usr/bin/tool"),
     ] {
         assert!(judge_both(&e, &enforce).is_none(), "{} {:?}", e.type_name, e.call.as_ref().map(|c| &c.rec.strings));
     }
+    // Refused, the same open is a refused create.
+    let create = call("openat", EROFS, [u64::MAX - 99, 0, 0o100, 0, 0, 0], [Some("/etc/lock"), None], None);
+    assert_eq!(decided(judge_both(&create, &enforce)), want("write", "/etc/lock", "EROFS", true, "immutable"));
     // A refusal errno in a container no backend confines decided nothing.
     assert!(judge_both(&path_call("truncate", EROFS, "/etc/passwd"), &meta(Mode::Audit)).is_none());
 }
@@ -284,6 +289,12 @@ fn execs_from_writable_places_break_wx() {
         assert!(judge_both(&exec(program), &audit).is_none(), "{program}");
         assert!(judge_both(&failed_exec(program, EACCES), &enforce).is_none(), "{program}");
     }
+    // A program written into the root filesystem (overlay upper layer, audit mode).
+    let mut copied = exec("/root/x");
+    copied.process.exe_upper_layer = true;
+    assert_eq!(decided(judge_both(&copied, &audit)), want("exec", "/root/x", "SUCCESS", false, "immutable"));
+    copied.process.exepath = "/data/tools/x".into();
+    assert!(judge_both(&copied, &audit).is_none(), "allow_writable_exec");
     // A failed exec for another reason decided nothing.
     assert!(judge_both(&failed_exec("/data/x", ENOENT), &enforce).is_none());
     // A shell copied to a writable place: one decision, by name.

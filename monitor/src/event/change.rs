@@ -99,11 +99,17 @@ impl Call {
                     "openat2" => self.rec.extra[0],
                     _ => O_CREAT,
                 };
-                if !(self.open_access().1 || flags & O_CREAT != 0 || self.sys.event == "creat") {
-                    return None;
-                }
+                let writes = self.open_access().1 || self.sys.event == "creat";
                 if self.rec.ret >= 0 {
-                    return one("write", self.fd_target());
+                    // A read-only open with O_CREAT of a file that exists changed nothing,
+                    // and the record does not say whether it created one: opened for
+                    // writing only.
+                    return if writes { one("write", self.fd_target()) } else { None };
+                }
+                // Refused: asking to write, or to create (a read-only O_CREAT of a new file on
+                // the read-only root fails EROFS).
+                if !(writes || flags & O_CREAT != 0) {
+                    return None;
                 }
                 one("write", self.path_target(0, flags & O_NOFOLLOW == 0))
             }

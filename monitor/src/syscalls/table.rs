@@ -4,6 +4,13 @@
 //! Falco's names follow the syscall's except where the table maps several syscalls to one
 //! event; on x86_64 there are no `*32` variants, `umount2` is its own event (`umount` does not
 //! exist), and `pipe`/`pipe2` are left out (their fds come back through user memory).
+//!
+//! The calls immutable profiles need beyond the rules' (truncate, the chown family, xattr
+//! writes, time setters, `mknod*`, `move_mount`, `fchmodat2`) are shown to the rules the way
+//! Falco shows them, not hidden like failed execs: the chown family and `mknod*` as their libs
+//! events, the others as libsinsp's generic event (`evt.type` is the syscall's name, no
+//! parameters). A rule naming them gets them captured like any other event type; when only a
+//! profile asked for them, rules that do not name them never match them.
 
 use super::events::*;
 use super::{FdOf, Param, StringArg, Syscall};
