@@ -13,6 +13,13 @@
 //!   reparenting that would gain rights with it; the VFS refuses links across mounts). Every
 //!   other failure (`ENOENT`, `EEXIST`...) decided nothing.
 //!
+//! W^X (immutable profiles): an exec of a program beneath a writable place — a writable spec
+//! mount (volumes, tmpfs `/dev`, `/run`, `/dev/shm`), `allow_write`, the runtime's `/dev/shm`
+//! and `/dev/mqueue` — or, for a successful exec, of a file written into the root filesystem
+//! (its overlay upper layer, which audit mode leaves writable) is a decision unless the program
+//! is beneath `allow_writable_exec`. Refused execs are judged on the program the kernel would
+//! have run (the path resolved), by name on the path as named.
+//!
 //! Invariant: one event (one syscall) yields at most one decision: an exec is judged by name
 //! first (shell, package manager, `exec.deny`/`exec.allow`), W^X only when the name passes; a
 //! call with two targets (`rename`, `link`) names the first denied one. The targets are the
@@ -298,6 +305,20 @@ fn errno_name(res: i64) -> String {
     }
 }
 
+/// The profile setting behind a BPF-LSM reason, by the reason's name: the writes, mounts and
+/// W^X (`writable_exec`) are `immutable`, like every reason that is not about a program's name
+/// or origin.
+fn kernel_setting(reason: palisade_lsm::Reason) -> String {
+    match reason.as_str() {
+        "shell" => "deny_shells",
+        "package_manager" => "deny_package_managers",
+        "exec_denied" => "exec.deny",
+        "not_from_image" => "exec (not from the image)",
+        _ => IMMUTABLE,
+    }
+    .into()
+}
+
 /// The alert of a decision the BPF-LSM programs made for container `meta`.
 pub fn from_kernel(d: &palisade_lsm::Decision, meta: &ContainerMeta, boot_to_wall: u64, hostname: &str) -> Decision {
     let target = d.path.clone().unwrap_or_else(|| format!("<unresolved: dev {} ino {}>", d.target.dev, d.target.ino));
@@ -312,13 +333,7 @@ pub fn from_kernel(d: &palisade_lsm::Decision, meta: &ContainerMeta, boot_to_wal
         profile: meta.profile_name(),
         comm: &d.comm,
         process: ("proc.pid", FieldValue::Number(i128::from(d.pid)), format!("pid={}", d.pid)),
-        setting: match d.reason {
-            palisade_lsm::Reason::Shell => "deny_shells".into(),
-            palisade_lsm::Reason::PackageManager => "deny_package_managers".into(),
-            palisade_lsm::Reason::ExecDenied => "exec.deny".into(),
-            palisade_lsm::Reason::NotFromImage => "exec (not from the image)".into(),
-            palisade_lsm::Reason::Immutable => IMMUTABLE.into(),
-        },
+        setting: kernel_setting(d.reason),
     };
     verdict.decision(meta, hostname)
 }

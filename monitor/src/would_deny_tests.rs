@@ -329,3 +329,18 @@ fn writable_places_come_from_the_spec_and_the_profile() {
     let places: Vec<&str> = places.iter().filter_map(|p| p.to_str()).collect();
     assert_eq!(places, ["/dev", "/dev/shm", "/run", "/data", "/cache", "/var/cache/app", "/dev/shm", "/dev/mqueue"]);
 }
+
+#[test]
+fn kernel_reasons_map_to_profile_settings() {
+    use palisade_lsm::Reason;
+    let cases = [
+        (Reason::Shell, "deny_shells"),
+        (Reason::PackageManager, "deny_package_managers"),
+        (Reason::ExecDenied, "exec.deny"),
+        (Reason::NotFromImage, "exec (not from the image)"),
+        (Reason::Immutable, "immutable"),
+    ];
+    for (reason, setting) in cases {
+        assert_eq!(kernel_setting(reason), setting, "{reason}");
+    }
+}
