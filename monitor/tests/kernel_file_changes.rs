@@ -77,9 +77,14 @@ fn metadata_changes_and_mounts_are_captured_and_decoded() {
     let mut loader = Loader::new();
     loader.add_str(
         "changes.yaml",
-        &format!("- rule: changes probe\n  desc: d\n  condition: evt.type in ({events})\n  output: o\n  priority: INFO\n"),
+        &format!(
+            "- rule: changes probe\n  desc: d\n  condition: evt.type in ({events})\n  output: o\n  priority: INFO\n\
+             - rule: chown parameters\n  desc: d\n  condition: evt.type = chown and evt.arg.path = {dir}/link and evt.arg.uid = 0 \
+             and evt.res = SUCCESS\n  output: o\n  priority: INFO\n"
+        ),
     );
-    let rules = loader.compile().ruleset.expect("rules");
+    let mut rules = loader.compile().ruleset.expect("rules");
+    rules.set_rule_matching(palisade_rules::RuleMatching::All);
     let mut kernel = match Kernel::load() {
         Ok(k) => k,
         Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
@@ -153,6 +158,20 @@ fn metadata_changes_and_mounts_are_captured_and_decoded() {
         let ch = change(rec).unwrap_or_else(|| panic!("{what}: no change decoded from {rec:#?}"));
         assert_eq!(ch.action, action, "{what}");
         assert_eq!((ch.targets[0].path.as_str(), ch.targets[0].follow), (target, follow), "{what}: {rec:#?}");
+    }
+    // The rules see them as Falco shows them: `evt.type` is the call's name (the chown family
+    // and mknodat with their parameters, the rest as generic events), `evt.res` its result.
+    let mut table = palisade::process::ProcessTable::new(std::path::Path::new("/proc"));
+    let users = palisade::process::Users::load(std::path::Path::new("/"));
+    let mut builder = palisade::event::EventBuilder::new(0);
+    let mut matches = Vec::new();
+    for rec in &recs {
+        let data = builder.build(Record::Syscall(Box::new(rec.clone())), &mut table).expect("an event");
+        let view = data.view(&table, &users, None);
+        rules.evaluate(palisade_rules::Source::Syscall, &view, &mut matches);
+        let want = if data.type_name == "chown" { 2 } else { 1 };
+        assert_eq!(matches.len(), want, "{} reaches the rules naming it", data.type_name);
+        assert_eq!(data.res, rec.ret);
     }
     // Arguments in x86-64 order.
     assert_eq!(recs[0].args[1], 3, "truncate length");
