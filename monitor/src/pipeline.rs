@@ -64,7 +64,8 @@ impl Evaluator {
 
     /// Judges and evaluates `data` (of a process in `container`, or on the host), handing each
     /// alert to `emit`: the profile's decision first, then the matching rules in order. A
-    /// failed exec is judged but not shown to the rules (see [`EventData::is_failed_exec`]).
+    /// failed exec or an executable mapping is judged but not shown to the rules (see
+    /// [`EventData::is_judge_only`]).
     #[allow(clippy::too_many_arguments)]
     pub fn evaluate<'r>(
         &self,
@@ -81,7 +82,7 @@ impl Evaluator {
                 emit(Emitted::Decision(d));
             }
         }
-        if data.is_failed_exec() {
+        if data.is_judge_only() {
             return;
         }
         let event = data.view(table, users, container);

@@ -515,7 +515,8 @@ fn global_mode(config: &Config) -> palisade_profiles::Mode {
 /// what the rules ask for (scoped like every capture: armed containers and, with host
 /// monitoring, the host) — failed execs (a backend's refusals) when a profile denies programs;
 /// when one is immutable, every write open, every call that changes the file tree or a file's
-/// metadata (truncate, chmod, chown, xattrs, times), mounts, and failed execs (W^X).
+/// metadata (truncate, chmod, chown, xattrs, times), mounts, and for W^X failed execs and
+/// executable file mappings.
 fn with_profile_needs(plan: &mut capture::Plan, profiles: &palisade_profiles::ProfileSet) {
     let mut need: Vec<&str> = Vec::new();
     if profiles.profiles().iter().any(palisade_profiles::Profile::denies_exec) {
@@ -538,7 +539,7 @@ fn with_profile_needs(plan: &mut capture::Plan, profiles: &palisade_profiles::Pr
         need.extend(["chown", "lchown", "fchown", "fchownat", "utime", "utimes", "futimesat", "utimensat"]);
         need.extend(["setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr"]);
         // Mounts, and the execs W^X judges (refused ones fail at the syscall's exit).
-        need.extend(["mount", "move_mount", "execve", "execveat"]);
+        need.extend(["mount", "move_mount", "execve", "execveat", "mmap"]);
     }
     for name in need {
         for sys in palisade::syscalls::for_event(name) {

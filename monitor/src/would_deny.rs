@@ -18,7 +18,10 @@
 //! and `/dev/mqueue` — or, for a successful exec, of a file written into the root filesystem
 //! (its overlay upper layer, which audit mode leaves writable) is a decision unless the program
 //! is beneath `allow_writable_exec`. Refused execs are judged on the program the kernel would
-//! have run (the path resolved), by name on the path as named.
+//! have run (the path resolved), by name on the path as named. An executable mapping (`mmap`
+//! with `PROT_EXEC` of such a file, the `ld.so FILE` trick) is judged the same way (action
+//! `mmap`): the `noexec` writable mounts refuse it with `EPERM`; ia32 mappings and `mprotect`
+//! to `PROT_EXEC` are not seen in user space.
 //!
 //! Invariant: one event (one syscall) yields at most one decision: an exec is judged by name
 //! first (shell, package manager, `exec.deny`/`exec.allow`), W^X only when the name passes; a
@@ -183,6 +186,15 @@ pub fn judge_in(data: &EventData, meta: &ContainerMeta, hostname: &str, roots: &
                 Ok(()) if breaks_wx(&program, meta, profile) => ("exec", program, wx(), data.res),
                 Ok(()) => return None,
             }
+        }
+        Some(call) if data.type_name == "mmap" => {
+            // `ld.so /dev/shm/bash` runs a program without exec'ing it: its mapping is the
+            // exec. A noexec mount refuses it with EPERM; Landlock does not see mappings.
+            let file = call.exec_mapping()?;
+            if (data.res < 0 && !(confined && is_refusal(data.res, "mmap"))) || !breaks_wx(&file, meta, profile) {
+                return None;
+            }
+            ("mmap", file, wx(), data.res.min(0))
         }
         Some(call) => {
             let change = call.change()?;

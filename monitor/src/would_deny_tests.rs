@@ -344,3 +344,20 @@ fn kernel_reasons_map_to_profile_settings() {
         assert_eq!(kernel_setting(reason), setting, "{reason}");
     }
 }
+
+#[test]
+fn executable_mappings_of_writable_files_break_wx() {
+    let (enforce, audit) = (meta(Mode::Enforce), meta(Mode::Audit));
+    // mmap(NULL, len, PROT_READ|PROT_EXEC, MAP_PRIVATE, fd 3, 0), the `ld.so /dev/shm/bash` way.
+    let mapping = |res: i64, prot: u64, file: &str| call("mmap", res, [0, 4096, prot, 2, 3, 0], [None, None], Some(file));
+    let ok = 0x7f00_0000_0000;
+    let d = judge_both(&mapping(ok, 5, "/dev/shm/bash"), &audit).expect("would-deny");
+    assert_eq!(field(&d, "palisade.reason"), WX_REASON);
+    assert_eq!(decided(Some(d)), want("mmap", "/dev/shm/bash", "SUCCESS", false, "immutable"));
+    assert_eq!(decided(judge_both(&mapping(EPERM, 5, "/data/x"), &enforce)), want("mmap", "/data/x", "EPERM", true, "immutable"));
+    // Not executable, from the image, the profile's exception, a failure that is no refusal.
+    for e in [mapping(ok, 1, "/dev/shm/bash"), mapping(ok, 5, "/usr/lib/libc.so.6"), mapping(ok, 5, "/data/tools/lib.so"), mapping(-22, 5, "/data/x")] {
+        assert!(judge_both(&e, &enforce).is_none() && judge_both(&e, &audit).is_none(), "{:?}", e.call.as_ref().map(|c| c.rec.args));
+    }
+    assert!(mapping(ok, 5, "/data/x").is_judge_only(), "never shown to the rules");
+}

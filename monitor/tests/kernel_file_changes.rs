@@ -273,3 +273,71 @@ fn real_records_are_judged_on_resolved_targets() {
         [("truncate".into(), format!("{dir}/ro/x"), true), ("chmod".into(), format!("{dir}/image/passwd"), false)]
     );
 }
+
+/// Executable mappings (W^X, the `ld.so FILE` way): the kernel side keeps only `mmap` with
+/// `PROT_EXEC` of an fd — a noexec mount's refusal (`EPERM`) and a success, with the file's
+/// path — and drops plain and anonymous mappings before doing any work.
+#[test]
+fn only_executable_file_mappings_are_captured() {
+    if !nix::unistd::geteuid().is_root() {
+        return skip_or_fail("not root");
+    }
+    let dir = format!("/tmp/palisade-mmap-{}", std::process::id());
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(format!("{dir}/noexec")).expect("scratch dir");
+    let noexec = c(&format!("{dir}/noexec"));
+    // SAFETY: mounting a noexec tmpfs on the test's own directory.
+    let mounted = unsafe { libc::mount(c("none").as_ptr(), noexec.as_ptr(), c("tmpfs").as_ptr(), libc::MS_NOEXEC, std::ptr::null()) };
+    assert_eq!(mounted, 0, "noexec tmpfs");
+    for f in [format!("{dir}/noexec/prog"), format!("{dir}/prog")] {
+        std::fs::write(&f, vec![0u8; 4096]).expect("file");
+    }
+    let mut loader = Loader::new();
+    loader.add_str("m.yaml", "- rule: m\n  desc: d\n  condition: evt.type = mmap\n  output: o\n  priority: INFO\n");
+    let rules = loader.compile().ruleset.expect("rules");
+    let mut kernel = match Kernel::load() {
+        Ok(k) => k,
+        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
+    };
+    kernel.configure(&plan(&rules).capture).expect("configure");
+    let mut scope = kernel.take_scope().expect("scope");
+    scope.watch_untracked(true).expect("watch the host");
+    let tid = nix::unistd::gettid().as_raw() as u32;
+
+    let on_noexec = std::fs::File::open(format!("{dir}/noexec/prog")).expect("open");
+    let plain = std::fs::File::open(format!("{dir}/prog")).expect("open");
+    let map = |fd: i32, prot: i32| {
+        // SAFETY: a fresh private mapping of a file this test owns, unmapped right away.
+        unsafe {
+            let p = libc::mmap(std::ptr::null_mut(), 4096, prot, libc::MAP_PRIVATE, fd, 0);
+            if p == libc::MAP_FAILED {
+                -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+            } else {
+                libc::munmap(p, 4096);
+                0
+            }
+        }
+    };
+    let refused = map(on_noexec.as_raw_fd(), libc::PROT_READ | libc::PROT_EXEC);
+    let read_only = map(on_noexec.as_raw_fd(), libc::PROT_READ);
+    // SAFETY: an anonymous executable mapping, unmapped right away.
+    unsafe {
+        let anon = libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+        assert_ne!(anon, libc::MAP_FAILED);
+        libc::munmap(anon, 4096);
+    }
+    let executable = map(plain.as_raw_fd(), libc::PROT_READ | libc::PROT_EXEC);
+    assert_eq!((refused, read_only, executable), (-i64::from(libc::EPERM), 0, 0), "noexec refuses the executable mapping only");
+    let recs = collect(&mut kernel, tid, 2);
+    // A little longer: nothing else may arrive.
+    let late = collect(&mut kernel, tid, 1);
+    // SAFETY: unmounting the tmpfs mounted above.
+    unsafe { libc::umount2(noexec.as_ptr(), libc::MNT_DETACH) };
+    let _ = std::fs::remove_dir_all(&dir);
+    let got: Vec<(u32, bool, Option<String>)> = recs.iter().map(|r| (r.nr, r.ret < 0, r.fd_path.clone())).collect();
+    assert_eq!(got, [(9, true, Some(format!("{dir}/noexec/prog"))), (9, false, Some(format!("{dir}/prog")))]);
+    assert_eq!(recs[0].ret, -i64::from(libc::EPERM));
+    assert!(late.is_empty(), "only the two executable file mappings: {late:#?}");
+    let sys = palisade::syscalls::by_nr(9).expect("mmap");
+    assert_eq!(Call::new(sys, recs[0].clone()).exec_mapping(), Some(format!("{dir}/noexec/prog")));
+}

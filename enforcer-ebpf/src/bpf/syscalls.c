@@ -12,6 +12,8 @@
  */
 
 #define AT_FDCWD -100
+#define NR_MMAP 9 /* x86-64 */
+#define PROT_EXEC 0x4
 #define O_ACCMODE 3
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -261,6 +263,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	} else {
 		read_args(regs, e->args);
 	}
+	/* mmap is captured for W^X only (the profile judge; rules never see it): an executable
+	 * mapping of a file. Every other mapping (anonymous, data, the loader's read-only pass)
+	 * returns here, before any string or fd work: mmap is among the most frequent calls. */
+	if (nr == NR_MMAP && (!(e->args[2] & PROT_EXEC) || (__s32)e->args[4] < 0))
+		return 0;
 	e->str_len[0] = e->str_len[1] = 0;
 	e->base_len[0] = e->base_len[1] = 0;
 	e->extra[0] = e->extra[1] = e->extra[2] = 0;

@@ -82,6 +82,17 @@ impl Call {
         self.path_target(0, flags & AT_SYMLINK_NOFOLLOW == 0)
     }
 
+    /// The file an `mmap` asked to map executable (`PROT_EXEC` of an fd), as the kernel
+    /// resolved the fd; `None` for every other call or mapping.
+    pub fn exec_mapping(&self) -> Option<String> {
+        const PROT_EXEC: u64 = 4;
+        let fd = self.rec.args[4] as u32 as i32;
+        if self.sys.event != "mmap" || self.rec.args[2] & PROT_EXEC == 0 || fd < 0 {
+            return None;
+        }
+        self.fd_target().map(|t| t.path)
+    }
+
     /// What the call changes, whether it succeeded or not; `None` for calls that change
     /// nothing (reads, opens for reading, sockets...).
     pub fn change(&self) -> Option<Change> {

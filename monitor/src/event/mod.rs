@@ -111,6 +111,13 @@ impl EventData {
         self.type_name == "execve" && self.call.is_some()
     }
 
+    /// Captured for the profile judge only, never shown to the rules: failed execs, and the
+    /// executable file mappings W^X judges (`mmap`, whose Falco parameters Palisade does not
+    /// supply).
+    pub fn is_judge_only(&self) -> bool {
+        self.is_failed_exec() || self.type_name == "mmap"
+    }
+
     /// The event as the rules see it. `container` is the task's container (none on the host);
     /// user and group names then come from the container's own files.
     pub fn view<'a>(

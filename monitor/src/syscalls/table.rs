@@ -50,6 +50,10 @@ const NO_STRINGS: [Option<StringArg>; 2] = [None, None];
 pub static SYSCALLS: &[Syscall] = &[
     sc(2, "open", OPEN, [cwd(0), None], FdOf::Ret),
     sc(3, "close", RES_FD0, NO_STRINGS, FdOf::Arg(0)),
+    // Judge-only (W^X: an executable mapping of a file in a writable place, what `ld.so FILE`
+    // does): the kernel side keeps only `PROT_EXEC` mappings of an fd, and the rules never see
+    // these events ([`crate::event::EventData::is_judge_only`]), so no parameter is supplied.
+    sc(9, "mmap", GENERIC, NO_STRINGS, FdOf::Arg(4)),
     sc(32, "dup", DUP, NO_STRINGS, FdOf::Dup(0)),
     sc(33, "dup2", DUP2, NO_STRINGS, FdOf::Dup(0)),
     sc(41, "socket", SOCKET, NO_STRINGS, FdOf::Ret),

