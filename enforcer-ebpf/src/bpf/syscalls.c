@@ -15,6 +15,7 @@
 #define NR_MMAP 9 /* x86-64 */
 #define PROT_EXEC 0x4
 #define O_ACCMODE 3
+#define O_CREAT_FLAG 0100
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 /* Key spaces of INTEREST_BITS: FNV-1a 64 from distinct seeds. */
@@ -287,7 +288,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		}
 		__u32 acc = flags & O_ACCMODE;
 		__u32 read = open_kind != PALISADE_OPEN_CREAT && acc != 1;
-		__u32 write = open_kind == PALISADE_OPEN_CREAT || acc != 0;
+		/* O_CREAT may create a file even opened read-only: a write as far as the filter
+		 * goes (a refused create on a read-only root must reach the profile judge). */
+		__u32 write = open_kind == PALISADE_OPEN_CREAT || acc != 0 || (flags & O_CREAT_FLAG);
 		__u32 want = (read ? PALISADE_INTEREST_READ : 0) | (write ? PALISADE_INTEREST_WRITE : 0);
 		__u8 comm[PALISADE_COMM_LEN];
 		__builtin_memcpy(comm, task->comm, sizeof(comm)); /* direct loads: cheaper than the helper */
