@@ -76,7 +76,7 @@ fn call_by(p: Process, event: &str, ret: i64, args: [u64; 6], strings: [Option<&
         addr: None,
     };
     EventData {
-        type_code: 0,
+        type_code: palisade_rules::event_types::code(sys.event).expect("a Falco event name"),
         type_name: sys.event,
         num: 1,
         time_ns: 1,
@@ -100,6 +100,7 @@ fn path_call(event: &str, ret: i64, path: &str) -> EventData {
 fn exec(exepath: &str) -> EventData {
     let mut e = call("chdir", 0, [0; 6], [None, None], None);
     e.type_name = "execve";
+    e.type_code = palisade_rules::event_types::code("execve").expect("execve");
     e.call = None;
     e.process = process("prog", exepath);
     e
@@ -360,4 +361,39 @@ fn executable_mappings_of_writable_files_break_wx() {
         assert!(judge_both(&e, &enforce).is_none() && judge_both(&e, &audit).is_none(), "{:?}", e.call.as_ref().map(|c| c.rec.args));
     }
     assert!(mapping(ok, 5, "/data/x").is_judge_only(), "never shown to the rules");
+}
+
+/// Through the pipeline (what the daemon and replays run): each judged call is one
+/// `Palisade enforcement` alert; a rule naming the call's event sees it as Falco would, except
+/// the judge-only events (executable mappings, failed execs), which no rule sees.
+#[test]
+fn the_pipeline_emits_one_decision_per_call() {
+    use crate::pipeline::{Emitted, Evaluator};
+    let mut loader = palisade_rules::Loader::new();
+    loader.add_str(
+        "r.yaml",
+        "- rule: metadata\n  desc: d\n  condition: evt.type in (truncate, chown, mmap, execve)\n  output: o\n  priority: INFO\n",
+    );
+    let rules = loader.compile().ruleset.expect("rules");
+    let table = crate::process::ProcessTable::offline();
+    let users = crate::process::Users::default();
+    let evaluator = Evaluator::new("host".into());
+    let enforce = meta(Mode::Enforce);
+    let count = |e: &EventData| {
+        let (mut decisions, mut rule_alerts) = (0, 0);
+        evaluator.evaluate(&rules, e, &table, &users, Some(&enforce), &mut Vec::new(), &mut |emitted| match emitted {
+            Emitted::Decision(d) => {
+                assert_eq!(d.alert.rule, RULE);
+                decisions += 1;
+            }
+            Emitted::Rule { .. } => rule_alerts += 1,
+        });
+        (decisions, rule_alerts)
+    };
+    assert_eq!(count(&path_call("truncate", EROFS, "/etc/passwd")), (1, 1), "refused truncate: one decision, the rule sees it");
+    assert_eq!(count(&path_call("chown", 0, "/data/x")), (0, 1), "allowed: no decision");
+    let mapping = call("mmap", EPERM, [0, 4096, 5, 2, 3, 0], [None, None], Some("/dev/shm/x"));
+    assert_eq!(count(&mapping), (1, 0), "judge-only");
+    assert_eq!(count(&failed_exec("/dev/shm/x", EACCES)), (1, 0), "judge-only");
+    assert_eq!(count(&exec("/dev/shm/x")), (1, 1), "an exec that ran: one W^X decision, and the rules see the exec");
 }
