@@ -118,15 +118,21 @@ fn wx_forbidden(program: &str, profile: &palisade_profiles::Profile) -> bool {
     imm.enabled && !imm.allow_writable_exec.iter().any(|a| Path::new(program).starts_with(a))
 }
 
-/// Whether `p` is still the container runtime setting the container up: runc names its init
-/// stages `runc:[N:...]` and runs from its own binary (or a memfd copy of it) until the init
-/// execs the entrypoint. The runtime's mounts (masked and read-only paths after pivot_root)
-/// happen inside the container's cgroup after it was armed; the BPF-LSM side gates on the
-/// init's exec for the same reason. A contained process can only look like this by running a
-/// file it named `runc*`, which in an immutable container is itself a write or W^X decision.
+/// Whether `p` is still the container runtime setting the container up. The runtime's mounts
+/// (the root, /proc, masked and read-only paths) happen inside the container's cgroup after it
+/// was armed, by runc's init before it execs the entrypoint; the BPF-LSM side gates on the
+/// init's exec for the same reason. Until then the init runs runc itself: named `runc` (or
+/// `runc:[N:...]`), from runc's own binary, which runc re-executes through an fd or
+/// `/proc/self/exe` (runc 1.1 on this host: comm `runc`, exe `/dev/fd/6`, measured), or by a
+/// path whose name starts with `runc` (a memfd copy `memfd:runc_cloned...` in other versions).
+/// A contained process looks like this only by renaming itself and executing a program
+/// through an fd, which in a container with the usual tmpfs `/dev` is itself a W^X decision
+/// (`/dev/fd/N` lies beneath a writable mount).
 fn is_runtime_setup(p: &Process) -> bool {
-    let base = Path::new(&p.exepath).file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    p.comm.starts_with("runc:[") && (base.starts_with("runc") || p.exepath.contains("memfd:runc"))
+    let exe = p.exepath.as_str();
+    let base = Path::new(exe).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let self_exec = exe == "/proc/self/exe" || exe.starts_with("/dev/fd/") || exe.starts_with("/proc/self/fd/");
+    p.comm.starts_with("runc") && (self_exec || base.starts_with("runc") || exe.contains("memfd:runc"))
 }
 
 /// The errnos a confining backend (or the read-only root it sets up) refuses with.

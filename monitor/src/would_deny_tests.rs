@@ -316,11 +316,21 @@ fn mounts_are_decisions_once_the_entrypoint_runs() {
     let moved = call("move_mount", 0, [3, 0, u64::MAX - 99, 0, 0, 0], [Some(""), Some("/usr")], None);
     assert_eq!(decided(judge_both(&moved, &audit)), want("mount", "/usr", "SUCCESS", false, "immutable"));
     // runc's own mounts (masked and read-only paths) before its init execs the entrypoint.
-    for exe in ["/usr/bin/runc", "/memfd:runc_cloned:/proc/self/exe (deleted)"] {
-        assert!(judge_both(&mount(process("runc:[2:INIT]", exe), 0), &audit).is_none(), "{exe}");
+    // runc 1.1 (measured on this host): comm `runc`, exe `/dev/fd/6`; others: named stages,
+    // runc's path, a memfd copy, /proc/self/exe.
+    for (comm, exe) in [
+        ("runc", "/dev/fd/6"),
+        ("runc:[2:INIT]", "/usr/bin/runc"),
+        ("runc:[2:INIT]", "/memfd:runc_cloned:/proc/self/exe (deleted)"),
+        ("runc", "/proc/self/exe"),
+    ] {
+        assert!(judge_both(&mount(process(comm, exe), 0), &audit).is_none(), "{comm} {exe}");
     }
-    // The name alone does not make a process the runtime.
+    // Neither the name alone nor the exec through an fd alone makes a process the runtime.
     assert!(judge_both(&mount(process("runc:[2:INIT]", "/usr/bin/busybox"), 0), &audit).is_some());
+    assert!(judge_both(&mount(process("sh", "/dev/fd/6"), 0), &audit).is_some());
+    // And running a program through an fd is itself W^X under the tmpfs /dev.
+    assert_eq!(decided(judge_both(&exec("/dev/fd/6"), &audit)).4, "immutable");
 }
 
 #[test]
