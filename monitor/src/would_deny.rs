@@ -168,15 +168,26 @@ pub fn judge_in(data: &EventData, meta: &ContainerMeta, hostname: &str, roots: &
     let wx = || (WX_REASON.to_owned(), IMMUTABLE.to_owned());
     let (action, target, (reason, setting), res) = match &data.call {
         None if data.type_name == "execve" => {
-            // The program as the kernel ran it (symlinks resolved).
-            let judged = match profile.check_exec(&p.exepath, None) {
-                Err(denial) => (denial.to_string(), exec_setting(&denial)),
-                // Also a file written into the root filesystem (its overlay upper layer): in
-                // audit mode the root is writable, and that is a writable place too.
-                Ok(()) if breaks_wx(&p.exepath, meta, profile) || (p.exe_upper_layer && wx_forbidden(&p.exepath, profile)) => wx(),
-                Ok(()) => return None,
-            };
-            ("exec", p.exepath.clone(), judged, 0)
+            // `exepath` is the program as the caller named it: by name on that, W^X on the file
+            // it is (a link in the image may point into a volume).
+            match profile.check_exec(&p.exepath, None) {
+                Err(denial) => ("exec", p.exepath.clone(), (denial.to_string(), exec_setting(&denial)), 0),
+                Ok(()) if !profile.immutable.enabled => return None,
+                Ok(()) => {
+                    let program = resolve(&Target { path: p.exepath.clone(), by_kernel: false, follow: true });
+                    if breaks_wx(&program, meta, profile) {
+                        ("exec", program, wx(), 0)
+                    } else if breaks_wx(&p.exepath, meta, profile)
+                        // A file written into the root filesystem (its overlay upper layer):
+                        // in audit mode the root is writable, a writable place too.
+                        || (p.exe_upper_layer && wx_forbidden(&p.exepath, profile))
+                    {
+                        ("exec", p.exepath.clone(), wx(), 0)
+                    } else {
+                        return None;
+                    }
+                }
+            }
         }
         None => return None,
         Some(call) if data.is_failed_exec() => {

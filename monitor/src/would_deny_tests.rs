@@ -407,3 +407,19 @@ fn the_pipeline_emits_one_decision_per_call() {
     assert_eq!(count(&failed_exec("/dev/shm/x", EACCES)), (1, 0), "judge-only");
     assert_eq!(count(&exec("/dev/shm/x")), (1, 1), "an exec that ran: one W^X decision, and the rules see the exec");
 }
+
+#[test]
+fn an_exec_through_a_link_into_a_writable_place_breaks_wx() {
+    let proc = std::env::temp_dir().join(format!("palisade-judge-exec-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&proc);
+    let root = proc.join(PID.to_string()).join("root");
+    std::fs::create_dir_all(root.join("usr/local/bin")).expect("bin");
+    std::fs::create_dir_all(root.join("data")).expect("data");
+    std::fs::write(root.join("data/tool"), "#!").expect("tool");
+    symlink("/data/tool", root.join("usr/local/bin/tool")).expect("link");
+    let roots = ProcRoots::new(&proc);
+    let d = judge_in(&exec("/usr/local/bin/tool"), &meta(Mode::Audit), "host", &roots);
+    assert_eq!(decided(d), want("exec", "/data/tool", "SUCCESS", false, "immutable"));
+    assert!(judge(&exec("/usr/local/bin/tool"), &meta(Mode::Audit), "host").is_none(), "unresolved: an image path");
+    let _ = std::fs::remove_dir_all(&proc);
+}
