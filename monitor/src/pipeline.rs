@@ -44,9 +44,9 @@ impl Evaluator {
     }
 
     /// The daemon's evaluator: decisions judge the files calls acted on, resolved in each
-    /// process's root under `/proc`.
+    /// process's root under `/proc` (or its parent's, in the same cgroup, once it exited).
     pub fn live(hostname: String) -> Evaluator {
-        Evaluator::with_roots(hostname, Box::new(ProcRoots::new("/proc")))
+        Evaluator::with_roots(hostname, Box::new(ProcRoots::live()))
     }
 
     /// An evaluator resolving paths through `roots`.

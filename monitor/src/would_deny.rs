@@ -42,7 +42,7 @@ use serde_json::Value as Json;
 
 use crate::containers::{Backend, ContainerMeta};
 use crate::event::change::Target;
-use crate::event::resolve::{NoRoots, Roots};
+use crate::event::resolve::{Actor, NoRoots, Roots};
 use crate::event::EventData;
 use crate::process::Process;
 
@@ -119,9 +119,10 @@ fn wx_forbidden(program: &str, profile: &palisade_profiles::Profile) -> bool {
 }
 
 /// Whether `p` is still the container runtime setting the container up. The runtime's mounts
-/// (the root, /proc, masked and read-only paths) happen inside the container's cgroup after it
-/// was armed, by runc's init before it execs the entrypoint; the BPF-LSM side gates on the
-/// init's exec for the same reason. Until then the init runs runc itself: named `runc` (or
+/// (the root, /proc, masked and read-only paths) and the mount points and device nodes it
+/// creates happen inside the container's cgroup after it was armed, by runc's init before it
+/// execs the entrypoint; the BPF-LSM side gates mounts on the init's exec for the same reason.
+/// None of it is the container acting: no decision. Until then the init runs runc itself: named `runc` (or
 /// `runc:[N:...]`), from runc's own binary, which runc re-executes through an fd or
 /// `/proc/self/exe` (runc 1.1 on this host: comm `runc`, exe `/dev/fd/6`, measured), or by a
 /// path whose name starts with `runc` (a memfd copy `memfd:runc_cloned...` in other versions).
@@ -158,11 +159,12 @@ pub fn judge_in(data: &EventData, meta: &ContainerMeta, hostname: &str, roots: &
     }
     let p = &data.process;
     let confined = meta.enforced_by.is_some();
+    let actor = Actor { pid: p.pid, ppid: p.ppid, cgroup_id: data.cgroup_id };
     let resolve = |t: &Target| {
         if t.by_kernel {
             t.path.clone()
         } else {
-            roots.resolve(p.pid, &t.path, t.follow).unwrap_or_else(|| t.path.clone())
+            roots.resolve(&actor, &t.path, t.follow).unwrap_or_else(|| t.path.clone())
         }
     };
     let wx = || (WX_REASON.to_owned(), IMMUTABLE.to_owned());
@@ -204,6 +206,9 @@ pub fn judge_in(data: &EventData, meta: &ContainerMeta, hostname: &str, roots: &
                 Ok(()) => return None,
             }
         }
+        // The runtime setting the container up (mounts, mount points and device nodes created
+        // in the root, before pivot_root on host paths) is not the container acting.
+        Some(_) if is_runtime_setup(p) => return None,
         Some(call) if data.type_name == "mmap" => {
             // `ld.so /dev/shm/bash` runs a program without exec'ing it: its mapping is the
             // exec. A noexec mount refuses it with EPERM; Landlock does not see mappings.
@@ -219,9 +224,6 @@ pub fn judge_in(data: &EventData, meta: &ContainerMeta, hostname: &str, roots: &
                 return None;
             }
             let target = if change.action == "mount" {
-                if is_runtime_setup(p) {
-                    return None;
-                }
                 resolve(&change.targets[0])
             } else {
                 let mounts: Vec<PathBuf> = meta.mounts.iter().map(|m| PathBuf::from(&m.destination)).collect();

@@ -82,7 +82,8 @@ fn call_by(p: Process, event: &str, ret: i64, args: [u64; 6], strings: [Option<&
         time_ns: 1,
         res: ret,
         tid: PID,
-        cgroup_id: 7,
+        // 0: the fake /proc has no cgroups to check (event::resolve tests the check).
+        cgroup_id: 0,
         boot_to_wall: 0,
         process: p,
         call: Some(Call::new(sys, rec)),
@@ -247,7 +248,7 @@ fn writes_through_symlinks_are_judged_on_the_resolved_target() {
     symlink("/etc/passwd", root.join("data/link")).expect("link");
     symlink("/etc/new", root.join("data/dangling")).expect("dangling");
     symlink("/etc", root.join("data/etc")).expect("dir link");
-    let roots = ProcRoots::new(&proc);
+    let roots = ProcRoots::new(&proc, proc.join("no-cgroups"));
     let (enforce, audit) = (meta(Mode::Enforce), meta(Mode::Audit));
     let judged = |e: &EventData, m: &ContainerMeta| decided(judge_in(e, m, "host", &roots));
 
@@ -326,6 +327,10 @@ fn mounts_are_decisions_once_the_entrypoint_runs() {
     ] {
         assert!(judge_both(&mount(process(comm, exe), 0), &audit).is_none(), "{comm} {exe}");
     }
+    // Nor anything else runc does before the exec (mount points on host paths, /dev nodes).
+    let runc = || process("runc", "/dev/fd/6");
+    assert!(judge_both(&call_by(runc(), "mkdir", 0, [0; 6], [Some("/run/containerd/x/rootfs/proc"), None], None), &audit).is_none());
+    assert!(judge_both(&call_by(runc(), "mknod", 0, [0; 6], [Some("/etc/null"), None], None), &audit).is_none());
     // Neither the name alone nor the exec through an fd alone makes a process the runtime.
     assert!(judge_both(&mount(process("runc:[2:INIT]", "/usr/bin/busybox"), 0), &audit).is_some());
     assert!(judge_both(&mount(process("sh", "/dev/fd/6"), 0), &audit).is_some());
@@ -417,7 +422,7 @@ fn an_exec_through_a_link_into_a_writable_place_breaks_wx() {
     std::fs::create_dir_all(root.join("data")).expect("data");
     std::fs::write(root.join("data/tool"), "#!").expect("tool");
     symlink("/data/tool", root.join("usr/local/bin/tool")).expect("link");
-    let roots = ProcRoots::new(&proc);
+    let roots = ProcRoots::new(&proc, proc.join("no-cgroups"));
     let d = judge_in(&exec("/usr/local/bin/tool"), &meta(Mode::Audit), "host", &roots);
     assert_eq!(decided(d), want("exec", "/data/tool", "SUCCESS", false, "immutable"));
     assert!(judge(&exec("/usr/local/bin/tool"), &meta(Mode::Audit), "host").is_none(), "unresolved: an image path");

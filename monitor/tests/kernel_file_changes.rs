@@ -245,7 +245,7 @@ fn real_records_are_judged_on_resolved_targets() {
         enforced_by: Some(Backend::Landlock),
         ..ContainerMeta::default()
     };
-    let roots = ProcRoots::new("/proc");
+    let roots = ProcRoots::live();
     let process = Process { pid: std::process::id(), comm: "test".into(), ..Process::default() };
     let judged: Vec<(String, String, bool)> = recs
         .iter()
@@ -258,7 +258,7 @@ fn real_records_are_judged_on_resolved_targets() {
                 time_ns: 1,
                 res: rec.ret,
                 tid,
-                cgroup_id: 1,
+                cgroup_id: rec.hdr.cgroup_id,
                 boot_to_wall: 0,
                 process: process.clone(),
                 call: Some(Call::new(sys, rec.clone())),
