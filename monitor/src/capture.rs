@@ -23,6 +23,10 @@ use crate::syscalls::{self, FdOf, Syscall};
 /// Event types served by the process tracepoints instead of sys_exit.
 const FROM_PROCESS_TRACEPOINTS: [&str; 5] = ["execve", "execveat", "clone", "fork", "vfork"];
 
+/// Event types captured for the profile judge only, which rules never see
+/// ([`crate::event::EventData::is_judge_only`]): a rule naming them captures nothing.
+const JUDGE_ONLY: [&str; 1] = ["mmap"];
+
 /// The kernel settings for a ruleset, and a one-line description of them.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
@@ -119,7 +123,7 @@ pub fn plan(rules: &Ruleset) -> Plan {
     let mut syscalls: Vec<(u32, SyscallConf)> = Vec::new();
     for code in wanted.codes() {
         let Some(name) = event_types::name(code) else { continue };
-        if FROM_PROCESS_TRACEPOINTS.contains(&name) {
+        if FROM_PROCESS_TRACEPOINTS.contains(&name) || JUDGE_ONLY.contains(&name) {
             continue;
         }
         for sys in syscalls::for_event(name) {

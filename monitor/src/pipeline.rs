@@ -7,6 +7,7 @@ use palisade_rules::output::OutputFormat;
 use palisade_rules::{Rule, Ruleset, Source};
 
 use crate::containers::ContainerMeta;
+use crate::event::resolve::{NoRoots, ProcRoots, Roots};
 use crate::event::EventData;
 use crate::process::{ProcessTable, Users};
 use crate::would_deny::{self, Decision};
@@ -31,15 +32,29 @@ pub enum Emitted<'r> {
 pub struct Evaluator {
     container_output: OutputFormat,
     hostname: String,
+    /// Where the profile judge resolves the paths of a call (see [`would_deny::judge_in`]).
+    roots: Box<dyn Roots>,
 }
 
 impl Evaluator {
-    /// Alerts will name `hostname`.
+    /// Alerts will name `hostname`; decisions judge paths as the calls named them (replays:
+    /// the recorded processes are not this host's).
     pub fn new(hostname: String) -> Evaluator {
+        Evaluator::with_roots(hostname, Box::new(NoRoots))
+    }
+
+    /// The daemon's evaluator: decisions judge the files calls acted on, resolved in each
+    /// process's root under `/proc` (or its parent's, in the same cgroup, once it exited).
+    pub fn live(hostname: String) -> Evaluator {
+        Evaluator::with_roots(hostname, Box::new(ProcRoots::live()))
+    }
+
+    /// An evaluator resolving paths through `roots`.
+    pub fn with_roots(hostname: String, roots: Box<dyn Roots>) -> Evaluator {
         // The format is a constant of ours: a failure is a bug caught by every test run.
         let container_output = OutputFormat::compile(CONTAINER_OUTPUT, Source::Syscall)
             .unwrap_or_else(|e| panic!("CONTAINER_OUTPUT does not compile: {}", e.message));
-        Evaluator { container_output, hostname }
+        Evaluator { container_output, hostname, roots }
     }
 
     /// The host's name, as alerts carry it.
@@ -49,7 +64,8 @@ impl Evaluator {
 
     /// Judges and evaluates `data` (of a process in `container`, or on the host), handing each
     /// alert to `emit`: the profile's decision first, then the matching rules in order. A
-    /// failed exec is judged but not shown to the rules (see [`EventData::is_failed_exec`]).
+    /// failed exec or an executable mapping is judged but not shown to the rules (see
+    /// [`EventData::is_judge_only`]).
     #[allow(clippy::too_many_arguments)]
     pub fn evaluate<'r>(
         &self,
@@ -62,11 +78,11 @@ impl Evaluator {
         emit: &mut dyn FnMut(Emitted<'r>),
     ) {
         if let Some(c) = container {
-            if let Some(d) = would_deny::judge(data, c, &self.hostname) {
+            if let Some(d) = would_deny::judge_in(data, c, &self.hostname, self.roots.as_ref()) {
                 emit(Emitted::Decision(d));
             }
         }
-        if data.is_failed_exec() {
+        if data.is_judge_only() {
             return;
         }
         let event = data.view(table, users, container);

@@ -253,7 +253,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         plan.summary,
     );
 
-    let evaluator = Evaluator::new(hostname.clone());
+    let evaluator = Evaluator::live(hostname.clone());
     let facts = |rule_files: &[PathBuf], config: &Config| DaemonFacts {
         hostname: hostname.clone(),
         boot_to_wall_ns: boot_to_wall,
@@ -527,7 +527,9 @@ fn global_mode(config: &Config) -> palisade_profiles::Mode {
 /// Profiles judge what a container executes and writes: capture the calls they need beyond
 /// what the rules ask for (scoped like every capture: armed containers and, with host
 /// monitoring, the host) — failed execs (a backend's refusals) when a profile denies programs;
-/// every write open and the calls that change the file tree when one is immutable.
+/// when one is immutable, every write open, every call that changes the file tree or a file's
+/// metadata (truncate, chmod, chown, xattrs, times), mounts, and for W^X failed execs and
+/// executable file mappings.
 fn with_profile_needs(plan: &mut capture::Plan, profiles: &palisade_profiles::ProfileSet) {
     let mut need: Vec<&str> = Vec::new();
     if profiles.profiles().iter().any(palisade_profiles::Profile::denies_exec) {
@@ -545,7 +547,12 @@ fn with_profile_needs(plan: &mut capture::Plan, profiles: &palisade_profiles::Pr
             plan.capture.open_filter.write_all = 1;
         }
         need.extend(["open", "openat", "openat2", "creat", "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat"]);
-        need.extend(["rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "chmod", "fchmodat"]);
+        need.extend(["rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "mknod", "mknodat"]);
+        need.extend(["truncate", "ftruncate", "chmod", "fchmod", "fchmodat", "fchmodat2"]);
+        need.extend(["chown", "lchown", "fchown", "fchownat", "utime", "utimes", "futimesat", "utimensat"]);
+        need.extend(["setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr"]);
+        // Mounts, and the execs W^X judges (refused ones fail at the syscall's exit).
+        need.extend(["mount", "move_mount", "execve", "execveat", "mmap"]);
     }
     for name in need {
         for sys in palisade::syscalls::for_event(name) {

@@ -244,3 +244,46 @@ fn an_ia32_open_of_etc_shadow_raises_the_upstream_rule() {
     assert_eq!(f["evt.type"], "open");
     assert_eq!(f["user.name"], "root");
 }
+
+/// The calls immutability judges have their ia32 twins too: `truncate` (ia32 92), `chown32`
+/// (212) and the 16-bit `chown` (182) are captured as x86-64 `truncate` and `chown`, with the
+/// path and the compat flag — a 32-bit `chown` is no way around the judge.
+#[test]
+fn ia32_metadata_changes_are_captured_as_their_x86_64_twins() {
+    const IA32_TRUNCATE: u32 = 92;
+    const IA32_CHOWN16: u32 = 182;
+    const IA32_CHOWN32: u32 = 212;
+    if !nix::unistd::geteuid().is_root() {
+        return skip_or_fail("not root");
+    }
+    if int80(IA32_CLOSE, u32::MAX, 0, 0) == -libc::ENOSYS {
+        return skip_or_fail("no ia32 emulation (int $0x80 returns ENOSYS)");
+    }
+    let dir = format!("/tmp/palisade-compat-meta-{}", std::process::id());
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let file = format!("{dir}/file");
+    std::fs::write(&file, "0123456789").expect("file");
+    let mut loader = Loader::new();
+    loader.add_str("meta.yaml", "- rule: meta\n  desc: d\n  condition: evt.type in (truncate, chown)\n  output: o\n  priority: INFO\n");
+    let rules = loader.compile().ruleset.expect("rules");
+    let mut kernel = match Kernel::load() {
+        Ok(k) => k,
+        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
+    };
+    kernel.configure(&plan(&rules).capture).expect("configure");
+    let mut scope = kernel.take_scope().expect("scope");
+    scope.watch_untracked(true).expect("watch the host");
+    let tid = nix::unistd::gettid().as_raw() as u32;
+
+    let page = LowPage::new();
+    let path = page.put(0, &c_path(&file));
+    let results = [int80(IA32_TRUNCATE, path, 4, 0), int80(IA32_CHOWN32, path, 0, 0), int80(IA32_CHOWN16, path, 0, 0)];
+    assert_eq!(results, [0, 0, 0], "root truncates and chowns its own file");
+    let recs = collect(&mut kernel, tid, |r| r.len() >= 3);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(kernel.drops(), 0, "no record lost");
+    let got: Vec<(u32, i64, u32, Option<&str>)> = recs.iter().map(|(r, compat)| (r.nr, r.ret, *compat, r.strings[0].as_deref())).collect();
+    assert_eq!(got, [(76, 0, 1, Some(file.as_str())), (92, 0, 1, Some(file.as_str())), (92, 0, 1, Some(file.as_str()))]);
+    assert_eq!(recs[0].0.args[1], 4, "the length, in x86-64 argument order");
+}

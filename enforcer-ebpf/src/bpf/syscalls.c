@@ -12,7 +12,10 @@
  */
 
 #define AT_FDCWD -100
+#define NR_MMAP 9 /* x86-64 */
+#define PROT_EXEC 0x4
 #define O_ACCMODE 3
+#define O_CREAT_FLAG 0100
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 /* Key spaces of INTEREST_BITS: FNV-1a 64 from distinct seeds. */
@@ -261,6 +264,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	} else {
 		read_args(regs, e->args);
 	}
+	/* mmap is captured for W^X only (the profile judge; rules never see it): an executable
+	 * mapping of a file. Every other mapping (anonymous, data, the loader's read-only pass)
+	 * returns here, before any string or fd work: mmap is among the most frequent calls. */
+	if (nr == NR_MMAP && (!(e->args[2] & PROT_EXEC) || (__s32)e->args[4] < 0))
+		return 0;
 	e->str_len[0] = e->str_len[1] = 0;
 	e->base_len[0] = e->base_len[1] = 0;
 	e->extra[0] = e->extra[1] = e->extra[2] = 0;
@@ -280,7 +288,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		}
 		__u32 acc = flags & O_ACCMODE;
 		__u32 read = open_kind != PALISADE_OPEN_CREAT && acc != 1;
-		__u32 write = open_kind == PALISADE_OPEN_CREAT || acc != 0;
+		/* O_CREAT may create a file even opened read-only: a write as far as the filter
+		 * goes (a refused create on a read-only root must reach the profile judge). */
+		__u32 write = open_kind == PALISADE_OPEN_CREAT || acc != 0 || (flags & O_CREAT_FLAG);
 		__u32 want = (read ? PALISADE_INTEREST_READ : 0) | (write ? PALISADE_INTEREST_WRITE : 0);
 		__u8 comm[PALISADE_COMM_LEN];
 		__builtin_memcpy(comm, task->comm, sizeof(comm)); /* direct loads: cheaper than the helper */

@@ -63,40 +63,6 @@ impl Call {
         }
     }
 
-    /// The file a successful open (or `creat`) opened for writing.
-    pub fn written_path(&self) -> Option<&str> {
-        if !is_open(self.sys.event) || self.rec.ret < 0 || !(self.open_access().1 || self.sys.event == "creat") {
-            return None;
-        }
-        match &self.fd.as_ref()?.object {
-            FdObject::File(p) => Some(p),
-            _ => None,
-        }
-    }
-
-    /// What a call tried to change, successful or not: the file an open asked to write (or
-    /// create), or the paths a namespace-changing call (`unlink`, `rename`, `mkdir`, `link`,
-    /// `symlink`, `chmod`, …) names, absolute. Empty for every other call.
-    pub fn attempted_writes(&self) -> Vec<&str> {
-        let event = self.sys.event;
-        if is_open(event) {
-            if !(self.open_access().1 || event == "creat") {
-                return Vec::new();
-            }
-            return match self.fd.as_ref().map(|f| &f.object) {
-                Some(FdObject::File(p)) => vec![p.as_str()],
-                _ => Vec::new(),
-            };
-        }
-        let slots: &[usize] = match event {
-            "unlink" | "unlinkat" | "rmdir" | "mkdir" | "mkdirat" | "chmod" | "fchmodat" | "mknod" | "mknodat" => &[0],
-            "rename" | "renameat" | "renameat2" | "link" | "linkat" => &[0, 1],
-            "symlink" | "symlinkat" => &[1],
-            _ => &[],
-        };
-        slots.iter().filter_map(|&i| self.resolved[i].as_deref().or(self.rec.strings[i].as_deref())).filter(|p| p.starts_with('/')).collect()
-    }
-
     /// The program a failed `execve`/`execveat` tried to run, absolute.
     pub fn exec_attempt(&self) -> Option<&str> {
         if !matches!(self.sys.event, "execve" | "execveat") {
@@ -107,7 +73,7 @@ impl Call {
 
     /// (`evt.is_open_read`, `evt.is_open_write`) with libsinsp's semantics (`creat` sets
     /// neither).
-    fn open_access(&self) -> (bool, bool) {
+    pub(super) fn open_access(&self) -> (bool, bool) {
         let flags = match self.sys.event {
             "open" => self.rec.args[1],
             "openat" => self.rec.args[2],

@@ -10,8 +10,10 @@
 
 pub mod call;
 pub mod caps;
+pub mod change;
 pub mod container;
 pub mod fd;
+pub mod resolve;
 pub mod session;
 
 use std::borrow::Cow;
@@ -107,6 +109,13 @@ impl EventData {
     /// result, and the process did not change).
     pub fn is_failed_exec(&self) -> bool {
         self.type_name == "execve" && self.call.is_some()
+    }
+
+    /// Captured for the profile judge only, never shown to the rules: failed execs, and the
+    /// executable file mappings W^X judges (`mmap`, whose Falco parameters Palisade does not
+    /// supply).
+    pub fn is_judge_only(&self) -> bool {
+        self.is_failed_exec() || self.type_name == "mmap"
     }
 
     /// The event as the rules see it. `container` is the task's container (none on the host);

@@ -6,6 +6,7 @@ use super::names::{
     BPF_COMMANDS, CHMOD_MODE, CLONE_FLAGS, CREAT_FLAGS, EXECVE_FLAGS, FILE_FLAGS,
     FINIT_MODULE_FLAGS, LINKAT_FLAGS, MEMFD_CREATE_FLAGS, MOUNT_FLAGS, OPENAT2_FLAGS,
     PTRACE_REQUESTS, RENAMEAT2_FLAGS, SOCKET_FAMILIES, UMOUNT_FLAGS, UNLINKAT_FLAGS,
+    FCHOWNAT_FLAGS,
 };
 use super::Base::{Dec, Hex, Oct};
 use super::Width::{W16, W32, W64, W8};
@@ -458,3 +459,51 @@ pub(super) const CLONE: &[Param] = &[
     na("vpid", F::Pid),
     na("pidns_init_start_ts", U64),
 ];
+
+/// `chown`, `lchown`.
+pub(super) const CHOWN: &[Param] = &[
+    RES,
+    p("path", V::String(0), F::FsPath),
+    p("uid", V::Arg(1), U32),
+    p("gid", V::Arg(2), U32),
+];
+
+pub(super) const FCHOWN: &[Param] = &[
+    RES,
+    p("fd", V::IntArg(0), F::Fd),
+    p("uid", V::Arg(1), U32),
+    p("gid", V::Arg(2), U32),
+];
+
+pub(super) const FCHOWNAT: &[Param] = &[
+    RES,
+    p("dirfd", V::IntArg(0), F::Fd),
+    p("pathname", V::String(0), REL1),
+    p("uid", V::Arg(2), U32),
+    p("gid", V::Arg(3), U32),
+    p("flags", conv(4, Conv::Fchownat), F::Flags(W32, FCHOWNAT_FLAGS)),
+];
+
+/// `mknod`. Falco renders `mode` through its `mknod_mode` table (`PT_MODE`); here it is the raw
+/// octal value (the file type bits included).
+pub(super) const MKNOD: &[Param] = &[
+    RES,
+    p("path", V::String(0), F::FsPath),
+    p("mode", V::Arg(1), F::Unsigned(W32, Oct)),
+    p("dev", V::Arg(2), U32),
+];
+
+/// `mknodat` (`mode` as for [`MKNOD`]).
+pub(super) const MKNODAT: &[Param] = &[
+    RES,
+    p("dirfd", V::IntArg(0), F::Fd),
+    p("path", V::String(0), REL1),
+    p("mode", V::Arg(2), F::Unsigned(W32, Oct)),
+    p("dev", V::Arg(3), U32),
+];
+
+/// Syscalls libs has no dedicated event for (`truncate`, `ftruncate`, the xattr writes, the
+/// time setters, `fchmodat2`, `move_mount`): libsinsp reports them as the generic `syscall`
+/// event, whose `evt.type` is the syscall's name and whose one exit parameter (`ID`, the
+/// syscall) Palisade does not supply. Their paths are captured for the profile judge only.
+pub(super) const GENERIC: &[Param] = &[];

@@ -49,6 +49,7 @@ mod linux {
     pub const O_CLOEXEC: u64 = 0o2000000;
     pub const O_SYNC: u64 = 0o4000000 | O_DSYNC;
     pub const O_TMPFILE: u64 = 0o20000000 | O_DIRECTORY;
+    pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
     pub const AT_REMOVEDIR: u64 = 0x200;
     pub const AT_SYMLINK_FOLLOW: u64 = 0x400;
     pub const AT_EMPTY_PATH: u64 = 0x1000;
@@ -231,6 +232,11 @@ pub fn dup3_flags(flags: u64) -> u32 {
 /// `linkat_flags_to_scap` (PPM values equal Linux ones).
 pub fn linkat_flags(flags: u64) -> u32 {
     (flags & (linux::AT_SYMLINK_FOLLOW | linux::AT_EMPTY_PATH)) as u32
+}
+
+/// `fchownat_flags_to_scap` (PPM values equal Linux ones).
+pub fn fchownat_flags(flags: u64) -> u32 {
+    (flags & (linux::AT_SYMLINK_NOFOLLOW | linux::AT_EMPTY_PATH)) as u32
 }
 
 /// `unlinkat_flags_to_scap` (PPM value equals Linux one).

@@ -151,6 +151,8 @@ pub enum Conv {
     Linkat,
     /// `unlinkat_flags_to_scap`.
     Unlinkat,
+    /// `fchownat_flags_to_scap`.
+    Fchownat,
     /// `memfd_create_flags_to_scap`.
     Memfd,
     /// `umount2_flags_to_scap`.

@@ -83,6 +83,8 @@ pub static UNLINKAT_FLAGS: &FlagTable = &[("AT_REMOVEDIR", 0x200)];
 
 pub static LINKAT_FLAGS: &FlagTable = &[("AT_SYMLINK_FOLLOW", 0x400), ("AT_EMPTY_PATH", 0x1000)];
 
+pub static FCHOWNAT_FLAGS: &FlagTable = &[("AT_SYMLINK_NOFOLLOW", 0x100), ("AT_EMPTY_PATH", 0x1000)];
+
 pub static CHMOD_MODE: &FlagTable = &[
     ("S_IXOTH", 1 << 0), ("S_IWOTH", 1 << 1), ("S_IROTH", 1 << 2), ("S_IXGRP", 1 << 3),
     ("S_IWGRP", 1 << 4), ("S_IRGRP", 1 << 5), ("S_IXUSR", 1 << 6), ("S_IWUSR", 1 << 7),

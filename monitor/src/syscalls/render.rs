@@ -219,6 +219,7 @@ fn convert(conv: Conv, v: u64, call: &RawCall) -> u32 {
         Conv::Dup3 => flags::dup3_flags(v),
         Conv::Linkat => flags::linkat_flags(v),
         Conv::Unlinkat => flags::unlinkat_flags(v),
+        Conv::Fchownat => flags::fchownat_flags(v),
         Conv::Memfd => flags::memfd_flags(v),
         Conv::Umount2 => flags::umount2_flags(v),
         Conv::FinitModule => flags::finit_module_flags(v),

@@ -6,6 +6,7 @@ use super::names::{
     BPF_COMMANDS, CHMOD_MODE, CLONE_FLAGS, CREAT_FLAGS, EXECVE_FLAGS, FILE_FLAGS,
     FINIT_MODULE_FLAGS, LINKAT_FLAGS, MEMFD_CREATE_FLAGS, MOUNT_FLAGS, OPENAT2_FLAGS,
     PTRACE_REQUESTS, RENAMEAT2_FLAGS, SOCKET_FAMILIES, UMOUNT_FLAGS, UNLINKAT_FLAGS,
+    FCHOWNAT_FLAGS,
 };
 use super::*;
 
@@ -19,6 +20,8 @@ const FALCO_SIGNATURES: &[&str] = &[
         "dev:PT_UINT32:HEX ino:PT_UINT64:DEC",
     ),
     "3 close res:PT_ERRNO fd:PT_FD",
+    // Judge-only, never shown to the rules.
+    "9 mmap ",
     "32 dup res:PT_FD oldfd:PT_FD",
     "33 dup2 res:PT_FD oldfd:PT_FD newfd:PT_FD",
     concat!(
@@ -80,6 +83,9 @@ const FALCO_SIGNATURES: &[&str] = &[
         "exe_ino_mtime:PT_ABSTIME uid:PT_UID trusted_exepath:PT_FSPATH pgid:PT_PID gid:PT_GID ",
         "filename:PT_FSPATH",
     ),
+    // Generic events (no libs event of their own): no parameter supplied.
+    "76 truncate ",
+    "77 ftruncate ",
     "80 chdir res:PT_ERRNO path:PT_CHARBUF",
     "81 fchdir res:PT_ERRNO fd:PT_FD",
     "82 rename res:PT_ERRNO oldpath:PT_FSPATH newpath:PT_FSPATH",
@@ -94,6 +100,9 @@ const FALCO_SIGNATURES: &[&str] = &[
     "88 symlink res:PT_ERRNO target:PT_CHARBUF linkpath:PT_FSPATH",
     "90 chmod res:PT_ERRNO filename:PT_FSPATH mode:PT_MODE:OCT:chmod_mode",
     "91 fchmod res:PT_ERRNO fd:PT_FD mode:PT_MODE:OCT:chmod_mode",
+    "92 chown res:PT_ERRNO path:PT_FSPATH uid:PT_UINT32:DEC gid:PT_UINT32:DEC",
+    "93 fchown res:PT_ERRNO fd:PT_FD uid:PT_UINT32:DEC gid:PT_UINT32:DEC",
+    "94 lchown res:PT_ERRNO path:PT_FSPATH uid:PT_UINT32:DEC gid:PT_UINT32:DEC",
     concat!(
         "101 ptrace res:PT_ERRNO addr:PT_DYN:ptrace_dynamic_param ",
         "data:PT_DYN:ptrace_dynamic_param request:PT_ENUMFLAGS16:ptrace_requests pid:PT_PID",
@@ -102,17 +111,35 @@ const FALCO_SIGNATURES: &[&str] = &[
     "106 setgid res:PT_ERRNO gid:PT_GID",
     "117 setresuid res:PT_ERRNO ruid:PT_UID euid:PT_UID suid:PT_UID",
     "119 setresgid res:PT_ERRNO rgid:PT_GID egid:PT_GID sgid:PT_GID",
+    "132 utime ",
+    "133 mknod res:PT_ERRNO path:PT_FSPATH mode:PT_UINT32:OCT dev:PT_UINT32:DEC",
     concat!(
         "165 mount res:PT_ERRNO dev:PT_CHARBUF dir:PT_FSPATH type:PT_CHARBUF ",
         "flags:PT_FLAGS32:mount_flags",
     ),
     "166 umount2 res:PT_ERRNO name:PT_FSPATH flags:PT_FLAGS32:umount_flags",
     "175 init_module res:PT_ERRNO img:PT_BYTEBUF length:PT_UINT64:DEC uargs:PT_CHARBUF",
+    "188 setxattr ",
+    "189 lsetxattr ",
+    "190 fsetxattr ",
+    "197 removexattr ",
+    "198 lremovexattr ",
+    "199 fremovexattr ",
+    "235 utimes ",
     concat!(
         "257 openat fd:PT_FD dirfd:PT_FD name:PT_FSRELPATH:1 flags:PT_FLAGS32:file_flags ",
         "mode:PT_UINT32:OCT dev:PT_UINT32:HEX ino:PT_UINT64:DEC",
     ),
     "258 mkdirat res:PT_ERRNO dirfd:PT_FD path:PT_FSRELPATH:1 mode:PT_UINT32:HEX",
+    concat!(
+        "259 mknodat res:PT_ERRNO dirfd:PT_FD path:PT_FSRELPATH:1 mode:PT_UINT32:OCT ",
+        "dev:PT_UINT32:DEC",
+    ),
+    concat!(
+        "260 fchownat res:PT_ERRNO dirfd:PT_FD pathname:PT_FSRELPATH:1 uid:PT_UINT32:DEC ",
+        "gid:PT_UINT32:DEC flags:PT_FLAGS32:fchownat_flags",
+    ),
+    "261 futimesat ",
     concat!(
         "263 unlinkat res:PT_ERRNO dirfd:PT_FD name:PT_FSRELPATH:1 ",
         "flags:PT_FLAGS32:unlinkat_flags",
@@ -131,6 +158,7 @@ const FALCO_SIGNATURES: &[&str] = &[
         "mode:PT_MODE:OCT:chmod_mode",
     ),
     "272 unshare res:PT_ERRNO flags:PT_FLAGS32:clone_flags",
+    "280 utimensat ",
     concat!(
         "288 accept4 fd:PT_FD tuple:PT_SOCKTUPLE queuepct:PT_UINT8:DEC queuelen:PT_UINT32:DEC ",
         "queuemax:PT_UINT32:DEC flags:PT_INT32:HEX",
@@ -158,6 +186,7 @@ const FALCO_SIGNATURES: &[&str] = &[
         "exe_ino_mtime:PT_ABSTIME uid:PT_UID trusted_exepath:PT_FSPATH pgid:PT_PID gid:PT_GID",
     ),
     "323 userfaultfd res:PT_ERRNO flags:PT_FLAGS32:file_flags",
+    "429 move_mount ",
     concat!(
         "435 clone3 res:PT_PID exe:PT_CHARBUF args:PT_BYTEBUF tid:PT_PID pid:PT_PID ",
         "ptid:PT_PID cwd:PT_CHARBUF fdlimit:PT_INT64:DEC pgft_maj:PT_UINT64:DEC ",
@@ -171,10 +200,11 @@ const FALCO_SIGNATURES: &[&str] = &[
         "mode:PT_UINT32:OCT resolve:PT_FLAGS32:openat2_flags dev:PT_UINT32:HEX ",
         "ino:PT_UINT64:DEC",
     ),
+    "452 fchmodat2 ",
 ];
 
 fn table_name(table: &FlagTable) -> &'static str {
-    let named: [(&FlagTable, &str); 16] = [
+    let named: [(&FlagTable, &str); 17] = [
         (FILE_FLAGS, "file_flags"),
         (CREAT_FLAGS, "creat_flags"),
         (SOCKET_FAMILIES, "socket_families"),
@@ -191,6 +221,7 @@ fn table_name(table: &FlagTable) -> &'static str {
         (MEMFD_CREATE_FLAGS, "memfd_create_flags"),
         (FINIT_MODULE_FLAGS, "finit_module_flags"),
         (BPF_COMMANDS, "bpf_commands"),
+        (FCHOWNAT_FLAGS, "fchownat_flags"),
     ];
     named
         .iter()

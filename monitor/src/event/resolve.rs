@@ -1,0 +1,151 @@
+//! Resolving a path the way the kernel did for a process in a container: symlinks followed
+//! inside the process's root (`/proc/PID/root`), absolute link targets taken relative to that
+//! root, never the host's (`palisade_lsm::policy::resolve_in_root`).
+//!
+//! The judge runs after the call returned (records are drained in batches), so a link may have
+//! changed in between, and a short-lived process (`chmod` in a script) is often gone already.
+//! Every process of a container shares its root, so the lookup then goes through another
+//! candidate — the caller passes the actor and its parent — provided that process is in the
+//! same cgroup as the event (a reused pid, or a parent outside the container, would resolve in
+//! the wrong root). When no candidate is left, [`Roots::resolve`] answers `None` and the caller
+//! reports the path as the call named it (lexically absolute).
+
+use std::path::{Path, PathBuf};
+
+/// Who a path is resolved for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// The calling process.
+    pub pid: u32,
+    /// Its parent: the fallback when the caller has exited.
+    pub ppid: u32,
+    /// The event's cgroup (v2 id): a candidate must still be in it; 0 = not checked.
+    pub cgroup_id: u64,
+}
+
+/// Looks paths up in a process's view of the file tree.
+pub trait Roots: std::fmt::Debug + Send + Sync {
+    /// `path` (absolute, as `actor` sees it) with its symlinks resolved: the last component
+    /// too when `follow`, else only its parent directories. `None` when no process of the
+    /// actor's container is left to look through, or a component cannot be read.
+    fn resolve(&self, actor: &Actor, path: &str, follow: bool) -> Option<String>;
+}
+
+/// Resolves nothing: replays and tests without the processes of the recording.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRoots;
+
+impl Roots for NoRoots {
+    fn resolve(&self, _actor: &Actor, _path: &str, _follow: bool) -> Option<String> {
+        None
+    }
+}
+
+/// Resolves in `PROC/PID/root`, checking cgroups under `CGROUP` (the daemon: `/proc` and
+/// `/sys/fs/cgroup`; tests: tempdirs laid out the same way).
+#[derive(Debug, Clone)]
+pub struct ProcRoots {
+    proc: PathBuf,
+    cgroup: PathBuf,
+}
+
+impl ProcRoots {
+    /// Roots under `proc`, cgroups under `cgroup`.
+    pub fn new(proc: impl Into<PathBuf>, cgroup: impl Into<PathBuf>) -> ProcRoots {
+        ProcRoots { proc: proc.into(), cgroup: cgroup.into() }
+    }
+
+    /// The live system's: `/proc`, and the cgroup2 hierarchy wherever it is mounted
+    /// (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on hybrid hosts).
+    pub fn live() -> ProcRoots {
+        let cgroup = crate::containers::cgroup::Cgroups::discover(Path::new("/proc"))
+            .map_or_else(|_| PathBuf::from("/sys/fs/cgroup"), |c| c.mount().to_owned());
+        ProcRoots::new("/proc", cgroup)
+    }
+
+    /// Whether `pid` is (still) in the cgroup v2 whose id (directory inode) is `id`.
+    fn in_cgroup(&self, pid: u32, id: u64) -> bool {
+        let cgroups = crate::containers::cgroup::Cgroups::new(self.cgroup.clone(), self.proc.clone());
+        cgroups.of_pid(pid).is_ok_and(|c| c.id == id)
+    }
+
+    /// The root directory of the first candidate that is alive and in the actor's cgroup.
+    fn root_of(&self, actor: &Actor) -> Option<PathBuf> {
+        [actor.pid, actor.ppid].into_iter().filter(|pid| *pid != 0).find_map(|pid| {
+            let root = self.proc.join(pid.to_string()).join("root");
+            let alive = std::fs::symlink_metadata(&root).is_ok();
+            (alive && (actor.cgroup_id == 0 || self.in_cgroup(pid, actor.cgroup_id))).then_some(root)
+        })
+    }
+}
+
+/// `host` (beneath `root`) as the container sees it.
+fn inside(root: &Path, host: &Path) -> Option<String> {
+    let rel = host.strip_prefix(root).ok()?;
+    Some(format!("/{}", rel.to_str()?))
+}
+
+impl Roots for ProcRoots {
+    fn resolve(&self, actor: &Actor, path: &str, follow: bool) -> Option<String> {
+        let root = self.root_of(actor)?;
+        if follow {
+            return inside(&root, &palisade_lsm::policy::resolve_in_root(&root, path)?);
+        }
+        let p = Path::new(path);
+        let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
+            return Some(path.to_owned());
+        };
+        let parent = inside(&root, &palisade_lsm::policy::resolve_in_root(&root, parent.to_str()?)?)?;
+        let name = name.to_str()?;
+        Some(if parent == "/" { format!("/{name}") } else { format!("{parent}/{name}") })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, MetadataExt};
+
+    /// `PROC/pid/root` holding a small tree, and `PROC/pid/cgroup` naming `cgroup`.
+    fn process(proc: &Path, pid: u32, cgroup: &str) -> PathBuf {
+        let root = proc.join(pid.to_string()).join("root");
+        std::fs::create_dir_all(root.join("etc")).expect("etc");
+        std::fs::create_dir_all(root.join("data")).expect("data");
+        std::fs::write(root.join("etc/passwd"), "root:x:0:0").expect("passwd");
+        std::fs::write(proc.join(pid.to_string()).join("cgroup"), format!("0::{cgroup}\n")).expect("cgroup");
+        root
+    }
+
+    #[test]
+    fn links_resolve_inside_the_process_root() {
+        let base = std::env::temp_dir().join(format!("palisade-roots-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (proc, cgroups) = (base.join("proc"), base.join("cgroup"));
+        std::fs::create_dir_all(cgroups.join("ctr")).expect("cgroup dir");
+        let id = std::fs::metadata(cgroups.join("ctr")).expect("cgroup").ino();
+        let root = process(&proc, 42, "/ctr");
+        // An absolute target is the container's /etc/passwd, not the host's.
+        symlink("/etc/passwd", root.join("data/link")).expect("link");
+        symlink("/etc", root.join("data/etcdir")).expect("dir link");
+        symlink("/etc/new-file", root.join("data/dangling")).expect("dangling");
+        let roots = ProcRoots::new(&proc, &cgroups);
+        let me = Actor { pid: 42, ppid: 1, cgroup_id: id };
+        assert_eq!(roots.resolve(&me, "/data/link", true).as_deref(), Some("/etc/passwd"));
+        assert_eq!(roots.resolve(&me, "/data/link", false).as_deref(), Some("/data/link"), "the link itself");
+        assert_eq!(roots.resolve(&me, "/data/etcdir/passwd", false).as_deref(), Some("/etc/passwd"), "parents resolved");
+        assert_eq!(roots.resolve(&me, "/data/dangling", true).as_deref(), Some("/etc/new-file"), "a dangling link's target");
+        assert_eq!(roots.resolve(&me, "/data/plain", true).as_deref(), Some("/data/plain"));
+
+        // The actor (43) exited: its parent (42) in the same cgroup resolves for it.
+        let gone = Actor { pid: 43, ppid: 42, cgroup_id: id };
+        assert_eq!(roots.resolve(&gone, "/data/link", true).as_deref(), Some("/etc/passwd"));
+        // A parent in another cgroup (a reused pid, the runtime on the host) does not.
+        let host = process(&proc, 44, "/host");
+        symlink("/somewhere", host.join("data/link")).expect("host link");
+        std::fs::create_dir_all(cgroups.join("host")).expect("host cgroup");
+        assert_eq!(roots.resolve(&Actor { pid: 43, ppid: 44, cgroup_id: id }, "/data/link", true), None);
+        assert_eq!(roots.resolve(&Actor { pid: 43, ppid: 0, cgroup_id: id }, "/data/link", true), None, "nobody left");
+        assert_eq!(NoRoots.resolve(&me, "/data/link", true), None);
+        let _ = std::fs::remove_dir_all(&base);
+    }
+}
