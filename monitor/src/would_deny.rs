@@ -104,6 +104,17 @@ fn writable_places(meta: &ContainerMeta, allow_write: &[PathBuf]) -> Vec<PathBuf
     mounts.chain(allow_write.iter().cloned()).chain(RUNTIME_WRITABLE_DIRS.iter().map(PathBuf::from)).collect()
 }
 
+/// The denial of an exec of `named` (or of the file it resolves to) by file identity: a hard
+/// link or same-bytes copy of a denied program anywhere in the image, found by the container's
+/// whole-image scan.
+fn by_identity(meta: &ContainerMeta, named: &str, resolved: Option<&str>) -> Result<(), palisade_profiles::ExecDenial> {
+    let Some(programs) = meta.denied_programs.as_deref() else { return Ok(()) };
+    match programs.get(named).or_else(|| resolved.and_then(|r| programs.get(r))) {
+        Some((denial, _)) => Err(denial.clone()),
+        None => Ok(()),
+    }
+}
+
 /// Whether running `program` breaks W^X in `meta`'s immutable profile: it lies beneath a
 /// writable place and not beneath an `allow_writable_exec` entry.
 fn breaks_wx(program: &str, meta: &ContainerMeta, profile: &palisade_profiles::Profile) -> bool {
@@ -172,7 +183,7 @@ pub fn judge_in(data: &EventData, meta: &ContainerMeta, hostname: &str, roots: &
         None if data.type_name == "execve" => {
             // `exepath` is the program as the caller named it: by name on that, W^X on the file
             // it is (a link in the image may point into a volume).
-            match profile.check_exec(&p.exepath, None) {
+            match profile.check_exec(&p.exepath, None).and_then(|()| by_identity(meta, &p.exepath, None)) {
                 Err(denial) => ("exec", p.exepath.clone(), (denial.to_string(), exec_setting(&denial)), 0),
                 Ok(()) if !profile.immutable.enabled => return None,
                 Ok(()) => {
@@ -200,7 +211,7 @@ pub fn judge_in(data: &EventData, meta: &ContainerMeta, hostname: &str, roots: &
             let program = resolve(&Target { path: named.to_owned(), by_kernel: false, follow: true });
             // By name as the caller named it (`/bin/sh` may be a link to a multi-call binary),
             // then W^X on the file it is.
-            match profile.check_exec(named, None) {
+            match profile.check_exec(named, None).and_then(|()| by_identity(meta, named, Some(&program))) {
                 Err(denial) => ("exec", named.to_owned(), (denial.to_string(), exec_setting(&denial)), data.res),
                 Ok(()) if breaks_wx(&program, meta, profile) => ("exec", program, wx(), data.res),
                 Ok(()) => return None,

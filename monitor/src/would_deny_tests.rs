@@ -428,3 +428,29 @@ fn an_exec_through_a_link_into_a_writable_place_breaks_wx() {
     assert!(judge(&exec("/usr/local/bin/tool"), &meta(Mode::Audit), "host").is_none(), "unresolved: an image path");
     let _ = std::fs::remove_dir_all(&proc);
 }
+
+#[test]
+fn execs_of_denied_files_under_other_names_are_judged_by_identity() {
+    let mut programs = vec![
+        ("/usr/lib/x/sh2".to_owned(), "shell".to_owned()),
+        ("/usr/libexec/helper".to_owned(), "shell".to_owned()),
+        ("/opt/pm".to_owned(), "package_manager".to_owned()),
+    ];
+    programs.push(("/usr/bin/tool".to_owned(), "deny /usr/bin/t*".to_owned()));
+    let scanned = crate::containers::image_scan::DeniedPrograms::from_entries(programs.clone()).expect("entries");
+    assert_eq!(scanned.to_entries().len(), 4);
+    let with_scan = |mode: Mode| ContainerMeta { denied_programs: Some(Arc::new(scanned.clone())), ..meta(mode) };
+    // Enforce: Landlock refused the exec of a hard link / copy of a shell: one decision, by identity.
+    let m = with_scan(Mode::Enforce);
+    assert_eq!(decided(judge_both(&failed_exec("/usr/lib/x/sh2", EACCES), &m)), want("exec", "/usr/lib/x/sh2", "EACCES", true, "deny_shells"));
+    assert_eq!(decided(judge_both(&failed_exec("/opt/pm", EACCES), &m)), want("exec", "/opt/pm", "EACCES", true, "deny_package_managers"));
+    assert_eq!(decided(judge_both(&failed_exec("/usr/bin/tool", EACCES), &m)), want("exec", "/usr/bin/tool", "EACCES", true, "exec.deny /usr/bin/t*"));
+    // Audit: it ran; a would-deny.
+    let m = with_scan(Mode::Audit);
+    assert_eq!(decided(judge_both(&exec("/usr/libexec/helper"), &m)), want("exec", "/usr/libexec/helper", "SUCCESS", false, "deny_shells"));
+    // Without a scan the same exec is not a shell by name: no decision.
+    assert!(judge_both(&exec("/usr/libexec/helper"), &meta(Mode::Audit)).is_none());
+    // An unknown kind in a capture is an error naming it.
+    let e = crate::containers::image_scan::DeniedPrograms::from_entries(vec![("/x".into(), "wat".into())]).expect_err("bad kind");
+    assert_eq!(e, "denied program /x: unknown kind \"wat\"");
+}

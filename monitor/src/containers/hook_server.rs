@@ -195,6 +195,9 @@ pub fn answer(req: Request, context: &Context) -> Reply {
                         tracing::debug!(container_id = %state.id, entries = c.scanned_entries, scan_us = t.elapsed().as_micros() as u64, "image scanned");
                         landlock_policy = Some(c.policy);
                         spec = c.spec;
+                        if let Ok(mut reg) = registry.lock() {
+                            reg.set_denied_programs(&state.id, c.denied_programs);
+                        }
                     }
                     Err(e) => {
                         let reason = format!(
@@ -207,6 +210,22 @@ pub fn answer(req: Request, context: &Context) -> Reply {
                         }
                         return if *fail_closed { Reply::Refused { reason: format!("{reason}; fail_closed is set") } } else { Reply::Error { message: reason } };
                     }
+                }
+            }
+            // A container user space judges without Landlock (audit mode without BPF-LSM) is
+            // judged by file identity too: its image is scanned the same way. A scan that fails
+            // leaves it judged by name, which is logged.
+            if confined_by.is_none() && *backend != Some(Backend::BpfLsm) && profile.denies_exec() {
+                let t = std::time::Instant::now();
+                match super::image_scan::scan(&bundle.rootfs, profile, super::image_scan::MAX_ENTRIES) {
+                    Ok(scan) => {
+                        tracing::debug!(container_id = %state.id, entries = scan.entries, scan_us = t.elapsed().as_micros() as u64, "image scanned");
+                        let programs = super::image_scan::DeniedPrograms::from_scan(&scan, profile);
+                        if let Ok(mut reg) = registry.lock() {
+                            reg.set_denied_programs(&state.id, programs);
+                        }
+                    }
+                    Err(e) => tracing::warn!(container_id = %state.id, error = %e, "image scan failed: execs judged by name only"),
                 }
             }
             tracing::info!(container_id = %state.id, profile = %profile.name, mode = %meta.mode, backend = confined_by.map_or("none", Backend::as_str), "prepared");

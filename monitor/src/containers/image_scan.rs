@@ -25,7 +25,7 @@
 //! with `cargo test -p palisade --lib image_scan::bench -- --ignored --nocapture`
 //! (`PALISADE_BENCH_IMAGE=DIR` scans an existing tree instead of a synthetic 60,000-file one).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -112,6 +112,88 @@ impl ImageScan {
         let mut out: Vec<(u64, u64, DenyKind)> = best.into_iter().map(|((dev, ino), k)| (dev, ino, k)).collect();
         out.sort_unstable();
         out
+    }
+}
+
+/// The denied programs of one container's image by container path, as user space judges
+/// execs: the profile's exec denial each path stands for, and how it was found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeniedPrograms(BTreeMap<String, (palisade_profiles::ExecDenial, Found)>);
+
+impl DeniedPrograms {
+    /// The denied programs of `scan` under `profile`; an `exec.deny` denial names the pattern
+    /// that matched the file's original path.
+    pub fn from_scan(scan: &ImageScan, profile: &Profile) -> DeniedPrograms {
+        use palisade_profiles::ExecDenial;
+        let mut out = BTreeMap::new();
+        for d in &scan.denied {
+            let Some(path) = d.path.to_str() else { continue };
+            let origin = match &d.found {
+                Found::Name => path,
+                Found::Link(o) | Found::Copy(o) | Found::HardLink(o) => o.as_str(),
+            };
+            let denial = match d.kind {
+                DenyKind::Shell => ExecDenial::Shell,
+                DenyKind::PackageManager => ExecDenial::PackageManager,
+                DenyKind::Denied => {
+                    let glob = profile.exec.deny.iter().find(|g| g.matches(origin) || g.matches(path));
+                    ExecDenial::Denied(glob.map_or_else(|| origin.to_owned(), |g| g.as_str().to_owned()))
+                }
+            };
+            out.insert(path.to_owned(), (denial, d.found.clone()));
+        }
+        DeniedPrograms(out)
+    }
+
+    /// The denial of an exec of `path`, with how the file was found, if it is denied.
+    pub fn get(&self, path: &str) -> Option<&(palisade_profiles::ExecDenial, Found)> {
+        self.0.get(path)
+    }
+
+    /// The entries as a capture stores them: (path, `shell` | `package_manager` | `deny PATTERN`).
+    pub fn to_entries(&self) -> Vec<(String, String)> {
+        use palisade_profiles::ExecDenial;
+        self.0
+            .iter()
+            .map(|(path, (denial, _))| {
+                let kind = match denial {
+                    ExecDenial::Shell => "shell".to_owned(),
+                    ExecDenial::PackageManager => "package_manager".to_owned(),
+                    ExecDenial::Denied(p) => format!("deny {p}"),
+                    ExecDenial::NotAllowed => "not_allowed".to_owned(),
+                };
+                (path.clone(), kind)
+            })
+            .collect()
+    }
+
+    /// The inverse of [`DeniedPrograms::to_entries`]; unknown kinds are an error naming them.
+    pub fn from_entries(entries: Vec<(String, String)>) -> Result<DeniedPrograms, String> {
+        use palisade_profiles::ExecDenial;
+        let mut out = BTreeMap::new();
+        for (path, kind) in entries {
+            let denial = match kind.as_str() {
+                "shell" => ExecDenial::Shell,
+                "package_manager" => ExecDenial::PackageManager,
+                "not_allowed" => ExecDenial::NotAllowed,
+                k => match k.strip_prefix("deny ") {
+                    Some(p) => ExecDenial::Denied(p.to_owned()),
+                    None => return Err(format!("denied program {path}: unknown kind {k:?}")),
+                },
+            };
+            out.insert(path, (denial, Found::Name));
+        }
+        Ok(DeniedPrograms(out))
+    }
+
+    /// How many paths are denied.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 

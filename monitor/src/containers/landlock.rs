@@ -65,6 +65,8 @@ pub struct Confinement {
     pub spec: Option<SpecChanges>,
     /// Entries the image scan read.
     pub scanned_entries: usize,
+    /// The denied programs the scan found, for the user-space judge.
+    pub denied_programs: image_scan::DeniedPrograms,
 }
 
 /// Scans the image at `rootfs` and builds the policy and spec changes for `profile`.
@@ -77,6 +79,7 @@ pub fn confine(profile: &Profile, rootfs: &Path, mounts: &[MountFact]) -> Result
         policy: policy(profile, &scan, rootfs, mounts),
         spec: spec_changes(profile, rootfs, mounts),
         scanned_entries: scan.entries,
+        denied_programs: image_scan::DeniedPrograms::from_scan(&scan, profile),
     })
 }
 

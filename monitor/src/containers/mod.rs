@@ -84,6 +84,10 @@ pub struct ContainerMeta {
     /// Armed in the BPF-LSM programs (audit or enforce): the kernel judges its actions and
     /// reports its decisions, user space does not judge them again.
     pub judged_in_kernel: bool,
+    /// The programs of the image the profile denies, by every path they have (hard links and
+    /// same-bytes copies included), from the whole-image scan: user space judges the execs of
+    /// a container it judges by file identity, not only by name. `None`: not scanned.
+    pub denied_programs: Option<std::sync::Arc<image_scan::DeniedPrograms>>,
 }
 
 /// An enforcement backend.

@@ -315,6 +315,13 @@ impl Registry {
         Ok(Arc::clone(&entry.meta))
     }
 
+    /// Records the denied programs of `id`'s image (its whole-image scan).
+    pub fn set_denied_programs(&mut self, id: &str, programs: super::image_scan::DeniedPrograms) {
+        if let Some(entry) = self.containers.get_mut(id) {
+            Arc::make_mut(&mut entry.meta).denied_programs = Some(Arc::new(programs));
+        }
+    }
+
     /// Records which backend confines `id` (set when its spec was prepared for it).
     pub fn set_backend(&mut self, id: &str, backend: Option<Backend>) {
         if let Some(entry) = self.containers.get_mut(id) {

@@ -78,6 +78,11 @@ pub struct CapturedContainer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enforced_by: Option<String>,
     pub judged_in_kernel: bool,
+    /// The image's denied programs by path (its whole-image scan), as
+    /// [`crate::containers::image_scan::DeniedPrograms::to_entries`] writes them; absent when
+    /// the image was not scanned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denied_programs: Option<Vec<(String, String)>>,
 }
 
 /// A container frame that cannot be turned back into the daemon's metadata.
@@ -107,6 +112,7 @@ impl CapturedContainer {
             mode: meta.mode.to_string(),
             enforced_by: meta.enforced_by.map(|b| b.as_str().to_owned()),
             judged_in_kernel: meta.judged_in_kernel,
+            denied_programs: meta.denied_programs.as_ref().map(|d| d.to_entries()),
         }
     }
 
@@ -128,7 +134,14 @@ impl CapturedContainer {
             Some(b) => Some(Backend::from_name(b).ok_or_else(|| err(format!("unknown backend {b:?}")))?),
             None => None,
         };
+        let denied_programs = match self.denied_programs {
+            Some(entries) => {
+                Some(Arc::new(crate::containers::image_scan::DeniedPrograms::from_entries(entries).map_err(err)?))
+            }
+            None => None,
+        };
         Ok(ContainerMeta {
+            denied_programs,
             full_id: self.id,
             name: self.name,
             image: self.image,
@@ -186,6 +199,10 @@ mod tests {
             mode: palisade_profiles::Mode::Enforce,
             enforced_by: Some(Backend::Landlock),
             judged_in_kernel: false,
+            denied_programs: Some(Arc::new(
+                crate::containers::image_scan::DeniedPrograms::from_entries(vec![("/opt/bash".into(), "shell".into())])
+                    .expect("entries"),
+            )),
         };
         let frame = CapturedContainer::new(4242, &meta);
         let json = serde_json::to_string(&frame).expect("json");
@@ -196,6 +213,7 @@ mod tests {
         assert_eq!((again.pod.as_ref(), &again.labels, &again.mounts), (meta.pod.as_ref(), &meta.labels, &meta.mounts));
         assert_eq!((again.privileged, again.start_ns, again.mode, again.enforced_by), (true, 17, meta.mode, meta.enforced_by));
         assert_eq!((again.users.user(101), again.users.group(0)), (Some("app"), Some("root")));
+        assert_eq!(again.denied_programs, meta.denied_programs, "judged by identity in replay too");
         let p = again.profile.expect("profile");
         assert_eq!((p.name.as_str(), p.deny_shells, &p.immutable), ("hardened", true, &meta.profile.as_ref().expect("p").immutable));
     }
