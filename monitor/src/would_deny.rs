@@ -42,7 +42,7 @@ use serde_json::Value as Json;
 
 use crate::containers::{Backend, ContainerMeta};
 use crate::event::change::Target;
-use crate::event::resolve::{Actor, NoRoots, Roots};
+use crate::event::resolve::{resolve_on_host, Actor, NoRoots, Roots};
 use crate::event::EventData;
 use crate::process::Process;
 
@@ -137,14 +137,19 @@ fn wx_forbidden(program: &str, profile: &palisade_profiles::Profile) -> bool {
 /// `runc:[N:...]`), from runc's own binary, which runc re-executes through an fd or
 /// `/proc/self/exe` (runc 1.1 on this host: comm `runc`, exe `/dev/fd/6`, measured), or by a
 /// path whose name starts with `runc` (a memfd copy `memfd:runc_cloned...` in other versions).
-/// A contained process looks like this only by renaming itself and executing a program
-/// through an fd, which in a container with the usual tmpfs `/dev` is itself a W^X decision
+/// A contained process looks like this only by renaming itself and either executing a program
+/// through an fd or chrooting away from its own binary (known limit: such a process's mounts --
+/// refused by Landlock anyway -- go unreported; the BPF-LSM gate on the init's exec has no such
+/// gap), which in a container with the usual tmpfs `/dev` is itself a W^X decision
 /// (`/dev/fd/N` lies beneath a writable mount).
 fn is_runtime_setup(p: &Process) -> bool {
     let exe = p.exepath.as_str();
     let base = Path::new(exe).file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let self_exec = exe == "/proc/self/exe" || exe.starts_with("/dev/fd/") || exe.starts_with("/proc/self/fd/");
-    p.comm.starts_with("runc") && (self_exec || base.starts_with("runc") || exe.contains("memfd:runc"))
+    // After pivot_root runc's init runs a binary outside the container's root: the kernel
+    // spells that path `/` (measured: runc 1.1.5 under containerd, comm `runc:[2:INIT]`).
+    let outside_root = exe == "/";
+    p.comm.starts_with("runc") && (self_exec || outside_root || base.starts_with("runc") || exe.contains("memfd:runc"))
 }
 
 /// The errnos a confining backend (or the read-only root it sets up) refuses with.
@@ -170,12 +175,17 @@ pub fn judge_in(data: &EventData, meta: &ContainerMeta, hostname: &str, roots: &
     }
     let p = &data.process;
     let confined = meta.enforced_by.is_some();
-    let actor = Actor { pid: p.pid, ppid: p.ppid, cgroup_id: data.cgroup_id };
+    let actor = Actor { pid: p.pid, ppid: p.ppid, init: meta.init_pid, cgroup_id: data.cgroup_id };
+    // Through a live process of the container, else (all gone) through its rootfs and bind
+    // mounts on the host, else as named.
     let resolve = |t: &Target| {
         if t.by_kernel {
             t.path.clone()
         } else {
-            roots.resolve(&actor, &t.path, t.follow).unwrap_or_else(|| t.path.clone())
+            roots
+                .resolve(&actor, &t.path, t.follow)
+                .or_else(|| roots.on_host().then(|| resolve_on_host(&meta.rootfs, &meta.mounts, &t.path, t.follow)).flatten())
+                .unwrap_or_else(|| t.path.clone())
         }
     };
     let wx = || (WX_REASON.to_owned(), IMMUTABLE.to_owned());

@@ -88,6 +88,10 @@ pub struct ContainerMeta {
     /// same-bytes copies included), from the whole-image scan: user space judges the execs of
     /// a container it judges by file identity, not only by name. `None`: not scanned.
     pub denied_programs: Option<std::sync::Arc<image_scan::DeniedPrograms>>,
+    /// Its root filesystem on the host (the bundle's rootfs); empty when unknown.
+    pub rootfs: std::path::PathBuf,
+    /// Its init process (host pid), once armed; 0 before.
+    pub init_pid: u32,
 }
 
 /// An enforcement backend.

@@ -235,6 +235,7 @@ impl Registry {
             stopped_ns: 0,
         });
         if let Some(rootfs) = facts.rootfs {
+            Arc::make_mut(&mut entry.meta).rootfs = rootfs.clone();
             entry.rootfs = rootfs;
         }
         if facts.mode_annotation.is_some() {
@@ -291,6 +292,7 @@ impl Registry {
             entry.pid = pid;
             entry.started_ns = (self.now_ns)();
             let m = Arc::make_mut(&mut entry.meta);
+            m.init_pid = pid;
             m.users = Users::load(&self.proc.join(pid.to_string()).join("root"));
         }
         if entry.meta.profile.is_none() {

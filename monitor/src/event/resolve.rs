@@ -19,6 +19,8 @@ pub struct Actor {
     pub pid: u32,
     /// Its parent: the fallback when the caller has exited.
     pub ppid: u32,
+    /// The container's init: the next fallback (every process of a container shares its root).
+    pub init: u32,
     /// The event's cgroup (v2 id): a candidate must still be in it; 0 = not checked.
     pub cgroup_id: u64,
 }
@@ -29,6 +31,12 @@ pub trait Roots: std::fmt::Debug + Send + Sync {
     /// too when `follow`, else only its parent directories. `None` when no process of the
     /// actor's container is left to look through, or a component cannot be read.
     fn resolve(&self, actor: &Actor, path: &str, follow: bool) -> Option<String>;
+
+    /// Whether the host's view of a container (its rootfs, its bind sources) may be read when
+    /// no process is left ([`resolve_on_host`]): the live daemon, not a replay elsewhere.
+    fn on_host(&self) -> bool {
+        false
+    }
 }
 
 /// Resolves nothing: replays and tests without the processes of the recording.
@@ -71,12 +79,80 @@ impl ProcRoots {
 
     /// The root directory of the first candidate that is alive and in the actor's cgroup.
     fn root_of(&self, actor: &Actor) -> Option<PathBuf> {
-        [actor.pid, actor.ppid].into_iter().filter(|pid| *pid != 0).find_map(|pid| {
+        [actor.pid, actor.ppid, actor.init].into_iter().filter(|pid| *pid != 0).find_map(|pid| {
             let root = self.proc.join(pid.to_string()).join("root");
             let alive = std::fs::symlink_metadata(&root).is_ok();
             (alive && (actor.cgroup_id == 0 || self.in_cgroup(pid, actor.cgroup_id))).then_some(root)
         })
     }
+}
+
+/// `path` resolved without any process of the container: through its root filesystem and
+/// the spec's bind mounts as the host sees them (a container whose last process is gone, the
+/// usual end of a short-lived `ctr run`). A component beneath a mount the host cannot look into
+/// (a tmpfs, `/proc`) ends the walk there: what is left is taken as named. `None` after 40
+/// links or when a link cannot be read.
+pub fn resolve_on_host(rootfs: &Path, mounts: &[palisade_hook::MountFact], path: &str, follow: bool) -> Option<String> {
+    if rootfs.as_os_str().is_empty() {
+        return None;
+    }
+    // The host path of a container path, or None beneath a mount with no host source.
+    let host_of = |container: &str| -> Option<PathBuf> {
+        let mount = mounts
+            .iter()
+            .filter(|m| m.destination.starts_with('/') && Path::new(container).starts_with(&m.destination))
+            .max_by_key(|m| m.destination.len());
+        match mount {
+            Some(m) if m.kind == "bind" || m.options.iter().any(|o| o == "bind" || o == "rbind") => {
+                let rest = Path::new(container).strip_prefix(&m.destination).ok()?;
+                Some(Path::new(&m.source).join(rest))
+            }
+            Some(_) => None,
+            None => Some(rootfs.join(container.trim_start_matches('/'))),
+        }
+    };
+    let mut pending: Vec<String> = path.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_owned).rev().collect();
+    let mut done: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(part) = pending.pop() {
+        if part == ".." {
+            done.pop();
+            continue;
+        }
+        let last = pending.is_empty();
+        let candidate = format!("/{}", done.iter().chain(std::iter::once(&part)).cloned().collect::<Vec<_>>().join("/"));
+        let target = if last && !follow {
+            None
+        } else {
+            match host_of(&candidate) {
+                Some(host) => match std::fs::read_link(&host) {
+                    Ok(t) => Some(t.to_str()?.to_owned()),
+                    Err(e) if e.raw_os_error() == Some(22) || e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(_) => return None,
+                },
+                None => {
+                    // Beneath a mount the host cannot see into: the rest as named.
+                    done.push(part);
+                    done.extend(pending.drain(..).rev());
+                    break;
+                }
+            }
+        };
+        match target {
+            Some(t) => {
+                links += 1;
+                if links > 40 {
+                    return None;
+                }
+                if t.starts_with('/') {
+                    done.clear();
+                }
+                pending.extend(t.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_owned).rev());
+            }
+            None => done.push(part),
+        }
+    }
+    Some(format!("/{}", done.join("/")))
 }
 
 /// `host` (beneath `root`) as the container sees it.
@@ -86,6 +162,10 @@ fn inside(root: &Path, host: &Path) -> Option<String> {
 }
 
 impl Roots for ProcRoots {
+    fn on_host(&self) -> bool {
+        true
+    }
+
     fn resolve(&self, actor: &Actor, path: &str, follow: bool) -> Option<String> {
         let root = self.root_of(actor)?;
         if follow {
@@ -129,7 +209,7 @@ mod tests {
         symlink("/etc", root.join("data/etcdir")).expect("dir link");
         symlink("/etc/new-file", root.join("data/dangling")).expect("dangling");
         let roots = ProcRoots::new(&proc, &cgroups);
-        let me = Actor { pid: 42, ppid: 1, cgroup_id: id };
+        let me = Actor { pid: 42, ppid: 1, init: 0, cgroup_id: id };
         assert_eq!(roots.resolve(&me, "/data/link", true).as_deref(), Some("/etc/passwd"));
         assert_eq!(roots.resolve(&me, "/data/link", false).as_deref(), Some("/data/link"), "the link itself");
         assert_eq!(roots.resolve(&me, "/data/etcdir/passwd", false).as_deref(), Some("/etc/passwd"), "parents resolved");
@@ -137,15 +217,40 @@ mod tests {
         assert_eq!(roots.resolve(&me, "/data/plain", true).as_deref(), Some("/data/plain"));
 
         // The actor (43) exited: its parent (42) in the same cgroup resolves for it.
-        let gone = Actor { pid: 43, ppid: 42, cgroup_id: id };
+        let gone = Actor { pid: 43, ppid: 42, init: 0, cgroup_id: id };
         assert_eq!(roots.resolve(&gone, "/data/link", true).as_deref(), Some("/etc/passwd"));
         // A parent in another cgroup (a reused pid, the runtime on the host) does not.
         let host = process(&proc, 44, "/host");
         symlink("/somewhere", host.join("data/link")).expect("host link");
         std::fs::create_dir_all(cgroups.join("host")).expect("host cgroup");
-        assert_eq!(roots.resolve(&Actor { pid: 43, ppid: 44, cgroup_id: id }, "/data/link", true), None);
-        assert_eq!(roots.resolve(&Actor { pid: 43, ppid: 0, cgroup_id: id }, "/data/link", true), None, "nobody left");
+        assert_eq!(roots.resolve(&Actor { pid: 43, ppid: 44, init: 0, cgroup_id: id }, "/data/link", true), None);
+        assert_eq!(roots.resolve(&Actor { pid: 43, ppid: 0, init: 0, cgroup_id: id }, "/data/link", true), None, "nobody left");
         assert_eq!(NoRoots.resolve(&me, "/data/link", true), None);
+        // Nobody left, but the container's init is alive: it resolves for the actor.
+        assert_eq!(roots.resolve(&Actor { pid: 43, ppid: 0, init: 42, cgroup_id: id }, "/data/link", true).as_deref(), Some("/etc/passwd"));
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn without_a_process_paths_resolve_through_the_rootfs_and_the_bind_mounts() {
+        let base = std::env::temp_dir().join(format!("palisade-resolve-host-{}", std::process::id()));
+        let (rootfs, volume) = (base.join("rootfs"), base.join("volume"));
+        for d in [rootfs.join("etc"), rootfs.join("usr/lib"), volume.clone()] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        symlink("/etc/passwd", volume.join("link")).expect("link");
+        symlink("../usr/lib", rootfs.join("etc/lib")).expect("relative link");
+        symlink("/run/x", volume.join("to-tmpfs")).expect("tmpfs link");
+        let mounts = vec![
+            crate::containers::mount_fact("/data", &volume.display().to_string(), "bind", &["rbind".to_owned()]),
+            crate::containers::mount_fact("/run", "tmpfs", "tmpfs", &[]),
+        ];
+        let r = |p: &str, follow: bool| resolve_on_host(&rootfs, &mounts, p, follow);
+        assert_eq!(r("/data/link", true).as_deref(), Some("/etc/passwd"), "a link in a volume into the image");
+        assert_eq!(r("/data/link", false).as_deref(), Some("/data/link"), "the link itself");
+        assert_eq!(r("/etc/lib/x", true).as_deref(), Some("/usr/lib/x"));
+        assert_eq!(r("/data/to-tmpfs/y", true).as_deref(), Some("/run/x/y"), "beneath a tmpfs: as named");
+        assert_eq!(resolve_on_host(Path::new(""), &mounts, "/data/link", true), None, "no rootfs known");
         let _ = std::fs::remove_dir_all(&base);
     }
 }

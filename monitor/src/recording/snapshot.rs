@@ -142,6 +142,9 @@ impl CapturedContainer {
         };
         Ok(ContainerMeta {
             denied_programs,
+            // Host facts of the recording machine: a replay resolves nothing on this host.
+            rootfs: std::path::PathBuf::new(),
+            init_pid: 0,
             full_id: self.id,
             name: self.name,
             image: self.image,
@@ -199,6 +202,8 @@ mod tests {
             mode: palisade_profiles::Mode::Enforce,
             enforced_by: Some(Backend::Landlock),
             judged_in_kernel: false,
+            rootfs: std::path::PathBuf::new(),
+            init_pid: 0,
             denied_programs: Some(Arc::new(
                 crate::containers::image_scan::DeniedPrograms::from_entries(vec![("/opt/bash".into(), "shell".into())])
                     .expect("entries"),
