@@ -1,7 +1,8 @@
 //! The loaded (or reused) enforcement programs and their maps.
 //!
 //! Pins, under `<pin_root>/lsm-v<ENFORCE_ABI_VERSION>/`:
-//! - `maps/<NAME>` for ENFORCED, DENY_EXEC, ALLOW_WRITE, DECISIONS, DECISION_DROPS;
+//! - `maps/<NAME>` for ENFORCED, DENY_EXEC, ALLOW_WRITE, ALLOW_WRITABLE_EXEC, DECISIONS,
+//!   DECISION_DROPS;
 //! - `links/<hook>` for every attached LSM program.
 //!
 //! A pinned link keeps its program attached after the daemon exits, so containers stay
@@ -28,8 +29,9 @@ use crate::policy::{ContainerPolicy, PolicyError};
 /// The default pin root.
 pub const DEFAULT_PIN_ROOT: &str = "/sys/fs/bpf/palisade";
 
-/// The LSM hooks, each served by the program of the same name in `enforce.bpf.c`.
-pub const HOOKS: [&str; 14] = [
+/// The LSM hooks, each served by the program of the same name in `enforce.bpf.c` (or by one
+/// of the variants [`programs_of`] lists).
+pub const HOOKS: [&str; 19] = [
     "bprm_check_security",
     "file_open",
     "path_mknod",
@@ -44,13 +46,49 @@ pub const HOOKS: [&str; 14] = [
     "path_chown",
     "sb_mount",
     "move_mount",
+    "mmap_file",
+    "file_mprotect",
+    "inode_setattr",
+    "inode_setxattr",
+    "inode_removexattr",
 ];
+
+/// The programs that can serve `hook`, in the order they are tried. A hook whose arguments
+/// changed across kernels has one program per layout: `inode_setattr` takes (dentry, attr)
+/// up to 6.7 and (idmap, dentry, attr) since. The verifier refuses a program that reads an
+/// argument the hook does not have, so the newest layout is tried first and a refusal
+/// (EACCES/EINVAL) falls back to the next; the older layout loaded on a newer kernel would
+/// read the wrong arguments without being refused.
+pub fn programs_of(hook: &'static str) -> &'static [&'static str] {
+    match hook {
+        "inode_setattr" => &["inode_setattr_idmap", "inode_setattr"],
+        "bprm_check_security" => &["bprm_check_security"],
+        "file_open" => &["file_open"],
+        "path_mknod" => &["path_mknod"],
+        "path_unlink" => &["path_unlink"],
+        "path_mkdir" => &["path_mkdir"],
+        "path_rmdir" => &["path_rmdir"],
+        "path_symlink" => &["path_symlink"],
+        "path_link" => &["path_link"],
+        "path_rename" => &["path_rename"],
+        "path_truncate" => &["path_truncate"],
+        "path_chmod" => &["path_chmod"],
+        "path_chown" => &["path_chown"],
+        "sb_mount" => &["sb_mount"],
+        "move_mount" => &["move_mount"],
+        "mmap_file" => &["mmap_file"],
+        "file_mprotect" => &["file_mprotect"],
+        "inode_setxattr" => &["inode_setxattr"],
+        "inode_removexattr" => &["inode_removexattr"],
+        _ => &[],
+    }
+}
 
 /// An `ENFORCED` value as aya stores it (`enforce_abi::Policy`'s bytes).
 type PolicyBytes = [u8; std::mem::size_of::<palisade_ebpf::enforce_abi::Policy>()];
 
 /// The maps user space uses (and pins); the per-CPU scratch map stays private to the programs.
-const MAPS: [&str; 5] = ["ENFORCED", "DENY_EXEC", "ALLOW_WRITE", "DECISIONS", "DECISION_DROPS"];
+const MAPS: [&str; 6] = ["ENFORCED", "DENY_EXEC", "ALLOW_WRITE", "ALLOW_WRITABLE_EXEC", "DECISIONS", "DECISION_DROPS"];
 
 /// Why loading, pinning or arming failed.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +145,7 @@ pub struct Enforcer {
     enforced: HashMap<MapData, u64, PolicyBytes>,
     deny_exec: HashMap<MapData, [u8; 16], u32>,
     allow_write: LpmTrie<MapData, AllowKeyData, u32>,
+    allow_wx: LpmTrie<MapData, AllowKeyData, u32>,
     decisions: RingBuf<MapData>,
     drops: PerCpuArray<MapData, u64>,
     next_policy_id: u32,
@@ -148,6 +187,7 @@ impl Enforcer {
             enforced: HashMap::try_from(open("ENFORCED")?).map_err(map_err("ENFORCED"))?,
             deny_exec: HashMap::try_from(open("DENY_EXEC")?).map_err(map_err("DENY_EXEC"))?,
             allow_write: LpmTrie::try_from(open("ALLOW_WRITE")?).map_err(map_err("ALLOW_WRITE"))?,
+            allow_wx: LpmTrie::try_from(open("ALLOW_WRITABLE_EXEC")?).map_err(map_err("ALLOW_WRITABLE_EXEC"))?,
             decisions: RingBuf::try_from(open("DECISIONS")?).map_err(map_err("DECISIONS"))?,
             drops: PerCpuArray::try_from(open("DECISION_DROPS")?).map_err(map_err("DECISION_DROPS"))?,
             dir,
@@ -179,6 +219,7 @@ impl Enforcer {
         let id = self.next_policy_id;
         let kernel = policy.kernel_policy(id)?;
         let allow = policy.allow_entries(id)?;
+        let allow_wx = policy.allow_writable_exec_entries(id)?;
         let previous = self.enforced.get(&cgroup_id, 0).ok().map(|v| policy_of(v).policy_id);
         // The policy's entries first, the ENFORCED entry last: the programs never see a policy
         // without its exceptions.
@@ -188,13 +229,19 @@ impl Enforcer {
         for key in &allow {
             self.allow_write.insert(&Key::new(key.prefixlen, key.data()), 1, 0).map_err(map_err("ALLOW_WRITE"))?;
         }
+        for key in &allow_wx {
+            self.allow_wx
+                .insert(&Key::new(key.prefixlen, key.data()), 1, 0)
+                .map_err(map_err("ALLOW_WRITABLE_EXEC"))?;
+        }
         self.enforced.insert(cgroup_id, bytemuck::cast::<_, PolicyBytes>(kernel), 0).map_err(map_err("ENFORCED"))?;
         self.next_policy_id = id.wrapping_add(1).max(1);
         if let Some(old) = previous {
             self.remove_entries(&HashSet::from([old]))?;
         }
         debug!(cgroup_id, policy_id = id, mode = ?policy.mode, deny_exec = policy.deny_exec.len(),
-               allow_write = allow.len(), "armed");
+               allow_write = allow.len(), allow_writable_exec = allow_wx.len(),
+               writable_exec_denied = policy.deny_writable_exec, "armed");
         Ok(id)
     }
 
@@ -248,6 +295,10 @@ impl Enforcer {
             let key = key.map_err(map_err("ALLOW_WRITE"))?;
             stale.insert(allow_policy(&key.data()));
         }
+        for key in self.allow_wx.keys() {
+            let key = key.map_err(map_err("ALLOW_WRITABLE_EXEC"))?;
+            stale.insert(allow_policy(&key.data()));
+        }
         stale.retain(|id| !live.contains(id));
         if !stale.is_empty() {
             warn!(policies = stale.len(), "removing entries of policies no cgroup uses");
@@ -276,6 +327,16 @@ impl Enforcer {
         }
         for key in allow {
             self.allow_write.remove(&key).map_err(map_err("ALLOW_WRITE"))?;
+        }
+        let mut allow_wx = Vec::new();
+        for key in self.allow_wx.keys() {
+            let key = key.map_err(map_err("ALLOW_WRITABLE_EXEC"))?;
+            if ids.contains(&allow_policy(&key.data())) {
+                allow_wx.push(key);
+            }
+        }
+        for key in allow_wx {
+            self.allow_wx.remove(&key).map_err(map_err("ALLOW_WRITABLE_EXEC"))?;
         }
         Ok(())
     }
@@ -314,19 +375,40 @@ fn attach_and_pin(dir: &Path) -> Result<(), EnforcerError> {
     }
     for hook in HOOKS {
         let perr = |source| EnforcerError::Program { hook, source };
+        let name = load_variant(&mut ebpf, &btf, hook).map_err(perr)?;
         let program: &mut Lsm = ebpf
-            .program_mut(hook)
-            .ok_or(ProgramError::InvalidName { name: hook.into() })
+            .program_mut(name)
+            .ok_or(ProgramError::InvalidName { name: name.into() })
             .and_then(TryInto::try_into)
             .map_err(perr)?;
-        program.load(hook, &btf).map_err(perr)?;
         let link_id = program.attach().map_err(perr)?;
         let link = FdLink::from(program.take_link(link_id).map_err(perr)?);
         let path = dir.join("links").join(hook);
         link.pin(&path).map_err(|e| pin_err(&path)(e.to_string()))?;
-        debug!(hook, pin = %path.display(), "attached");
+        debug!(hook, program = name, pin = %path.display(), "attached");
     }
     Ok(())
+}
+
+/// Loads the first program of [`programs_of`]`(hook)` the verifier accepts; returns its name.
+/// Only a verifier refusal (EACCES, EINVAL) moves on to the next layout: anything else (EPERM
+/// from a kernel that refuses LSM programs) is the answer.
+fn load_variant(ebpf: &mut Ebpf, btf: &Btf, hook: &'static str) -> Result<&'static str, ProgramError> {
+    let candidates = programs_of(hook);
+    for (i, name) in candidates.iter().enumerate() {
+        let program: &mut Lsm =
+            ebpf.program_mut(name).ok_or(ProgramError::InvalidName { name: (*name).into() })?.try_into()?;
+        match program.load(hook, btf) {
+            Ok(()) => return Ok(name),
+            Err(ProgramError::LoadError { io_error, verifier_log })
+                if i + 1 < candidates.len() && matches!(io_error.raw_os_error(), Some(13 | 22)) =>
+            {
+                debug!(hook, program = name, %io_error, log = %verifier_log, "layout refused by the verifier, trying the next");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ProgramError::InvalidName { name: hook.into() })
 }
 
 /// Remove the pin set (links first: enforcement stops before its maps go).
@@ -364,11 +446,22 @@ mod tests {
     #[test]
     fn hooks_are_the_programs_of_the_object() {
         // Every hook has a program of that name in the C source, and nothing else is attached.
-        let source = include_str!("../../enforcer-ebpf/src/bpf/enforce.bpf.c");
+        let source = [
+            include_str!("../../enforcer-ebpf/src/bpf/enforce.bpf.c"),
+            include_str!("../../enforcer-ebpf/src/bpf/enforce_wx.h"),
+            include_str!("../../enforcer-ebpf/src/bpf/enforce_inode.h"),
+        ]
+        .concat();
+        let mut programs = 0;
         for hook in HOOKS {
-            assert!(source.contains(&format!("SEC(\"lsm/{hook}\")\nint BPF_PROG({hook},")), "{hook}");
+            assert!(!programs_of(hook).is_empty(), "{hook} has programs");
+            for name in programs_of(hook) {
+                assert!(source.contains(&format!("SEC(\"lsm/{hook}\")\nint BPF_PROG({name},")), "{hook}: {name}");
+                programs += 1;
+            }
         }
-        assert_eq!(source.matches("SEC(\"lsm/").count(), HOOKS.len() + 1, "hooks + the probe");
+        assert_eq!(programs, HOOKS.len() + 1, "one program per hook, two layouts of inode_setattr");
+        assert_eq!(source.matches("SEC(\"lsm/").count(), programs + 1, "hooks + the probe");
     }
 
     #[test]
