@@ -118,8 +118,10 @@ pub struct Policy {
     /// Non-zero: mount denial waits until the process with this tgid (the container's init)
     /// execs; the kernel then sets it to 0. 0: mount denial (if flagged) applies at once.
     pub mount_gate: u32,
-    /// 0.
-    pub reserved: u32,
+    /// The container runtime's mount namespace (inode number of `/proc/<pid>/ns/mnt`; 0:
+    /// unknown). W^X and exec_only_image skip tasks in it: the runtime's own processes in the
+    /// container's cgroup before they enter the container (runc init for `runc exec`).
+    pub runtime_mnt_ns: u32,
 }
 
 /// `struct exec_key`: the `DENY_EXEC` key (value: `u32` kind, a [`reason`] 1..=3).
@@ -220,6 +222,7 @@ pub struct DecisionRecord {
 
 const _: () = assert!(size_of::<Policy>() == 24);
 const _: () = assert!(offset_of!(Policy, mount_gate) == 16);
+const _: () = assert!(offset_of!(Policy, runtime_mnt_ns) == 20);
 const _: () = assert!(size_of::<ExecKey>() == 16);
 const _: () = assert!(size_of::<AllowKey>() == 256);
 const _: () = assert!(offset_of!(AllowKey, path) == 8);

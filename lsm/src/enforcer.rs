@@ -149,6 +149,19 @@ pub struct Enforcer {
     decisions: RingBuf<MapData>,
     drops: PerCpuArray<MapData, u64>,
     next_policy_id: u32,
+    /// This process's mount namespace, taken for the container runtime's (see
+    /// [`runtime_mnt_ns`]).
+    runtime_mnt_ns: u32,
+}
+
+/// The mount namespace of this process (inode number of `/proc/self/ns/mnt`), 0 when unknown.
+/// The daemon arms containers from the runtime's hooks and runs beside containerd and runc in
+/// the host's namespace; policies name it so that W^X and exec_only_image leave the runtime's
+/// own processes alone while they are in the container's cgroup but not yet in the container
+/// (`runc init` for `runc exec`: its binary, a memfd copy of it and its libraries).
+pub fn runtime_mnt_ns() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/mnt").map_or(0, |m| u32::try_from(m.ino()).unwrap_or(0))
 }
 
 impl Enforcer {
@@ -193,6 +206,7 @@ impl Enforcer {
             dir,
             reused,
             next_policy_id: 1,
+            runtime_mnt_ns: runtime_mnt_ns(),
         };
         enforcer.recover()?;
         Ok(enforcer)
@@ -217,7 +231,8 @@ impl Enforcer {
     /// policy of that cgroup atomically. Returns the policy id the decisions will carry.
     pub fn arm(&mut self, cgroup_id: u64, policy: &ContainerPolicy) -> Result<u32, EnforcerError> {
         let id = self.next_policy_id;
-        let kernel = policy.kernel_policy(id)?;
+        let mut kernel = policy.kernel_policy(id)?;
+        kernel.runtime_mnt_ns = self.runtime_mnt_ns;
         let allow = policy.allow_entries(id)?;
         let allow_wx = policy.allow_writable_exec_entries(id)?;
         let previous = self.enforced.get(&cgroup_id, 0).ok().map(|v| policy_of(v).policy_id);

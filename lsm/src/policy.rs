@@ -188,7 +188,7 @@ impl ContainerPolicy {
             Mode::Enforce => enforce_abi::mode::ENFORCE,
         };
         let mount_gate = self.mount_gate.unwrap_or(0);
-        Ok(Policy { mode, flags, rootfs_dev: self.rootfs_dev, policy_id, mount_gate, reserved: 0 })
+        Ok(Policy { mode, flags, rootfs_dev: self.rootfs_dev, policy_id, mount_gate, runtime_mnt_ns: 0 })
     }
 
     /// The `DENY_EXEC` entries for `policy_id`.

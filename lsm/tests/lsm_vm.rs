@@ -92,6 +92,9 @@ fn expected_cases() -> Vec<(&'static str, &'static str, Fields)> {
         ("enforce", "setxattr", denied(&[("value", "orig")])),
         ("enforce", "removexattr", denied(&[("value", "orig")])),
         ("enforce", "open_trunc", denied(&[("content", "unchanged")])),
+        ("runtime-ns", "exec_copy_tmp", ok(&[("copy", "ok")])),
+        ("runtime-ns", "mmap_copy", ok(&[])),
+        ("runtime-ns", "exec_package_manager", denied(&[])),
         ("only-image", "exec_copy_tmp", denied(&[("copy", "ok")])),
         ("only-image", "exec_copy_rootfs", denied(&[("copy", "ok")])),
         ("only-image", "exec_ro_volume", denied(&[])),
@@ -230,6 +233,9 @@ fn expected_decisions(phase: &str) -> Vec<(&'static str, &'static str, String)> 
             ("exec", "not_from_image", "/var/cache/app/sh-copy-only-image".to_owned()),
             ("exec", "not_from_image", "/ro/tool".to_owned()),
         ],
+        // The runtime's mount namespace: W^X skips it, identities do not (/bin/sh lost its
+        // identity in the audit phase's copy-up; the package manager did not).
+        "runtime-ns" => vec![("exec", "package_manager", "/bin/apt-get".to_owned())],
         "pinned" => vec![
             ("exec", "writable_exec", "/bin/sh".to_owned()),
             ("open_write", "immutable", "/etc/f-pinned".to_owned()),
@@ -285,7 +291,7 @@ fn bpf_lsm_enforcement_in_a_debian_6_1_guest() {
         let armed = lines.iter().find(|l| l.kind == "gate-armed" && l.get("phase") == phase);
         armed.unwrap_or_else(|| panic!("no gate-armed line for {phase}")).get("cgroup")
     };
-    for phase in ["enforce", "audit", "evicted", "only-image", "host", "disarmed", "pinned", "gate-enforce", "gate-audit"] {
+    for phase in ["enforce", "audit", "evicted", "runtime-ns", "only-image", "host", "disarmed", "pinned", "gate-enforce", "gate-audit"] {
         let got: Vec<&Line> = lines.iter().filter(|l| l.kind == "decision" && l.get("phase") == phase).collect();
         let mut want = expected_decisions(phase);
         let (enforced, errno, cgroup) = match phase {

@@ -80,7 +80,14 @@ struct enforce_policy {
 	 * runtime still mounts until then (masked and read-only paths after pivot_root).
 	 * bprm_check_security sets it to 0 at that exec; user space writes it only when arming. */
 	__u32 mount_gate;
-	__u32 reserved;   /* 0 */
+	/* The container runtime's mount namespace (ns inode number; 0: unknown). Provenance rules
+	 * (W^X, exec_only_image) skip tasks in it: the runtime's own processes in the container's
+	 * cgroup (runc init joining it for `runc exec`, before setns into the container, exec'ing
+	 * and mapping the runtime's binary and libraries from the host or from a memfd copy) are
+	 * not the container's code. A container process cannot enter that namespace (setns needs
+	 * CAP_SYS_ADMIN over the host's user namespace); unshare gives it a new one, still judged.
+	 * Identity denials apply in every namespace. */
+	__u32 runtime_mnt_ns;
 };
 
 /* DENY_EXEC key: a file identity within one policy. Value: __u32 kind (enum enforce_reason

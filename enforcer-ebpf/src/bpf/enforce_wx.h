@@ -31,6 +31,15 @@ struct vm_area_struct___flat {
 	unsigned long vm_flags;
 } __attribute__((preserve_access_index));
 
+/* Whether the current task is in the runtime's mount namespace (see enforce_policy). */
+static __always_inline bool in_runtime_ns(const struct enforce_policy *p)
+{
+	if (!p->runtime_mnt_ns)
+		return false;
+	struct task_struct *task = bpf_get_current_task_btf();
+	return BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) == p->runtime_mnt_ns;
+}
+
 static __always_inline bool writable_place(const struct enforce_policy *p, struct inode *inode,
 					   struct vfsmount *mnt)
 {
@@ -58,7 +67,7 @@ static __always_inline struct inode *file_inode_seen(struct file *file)
 /*
  * Judges running `file` (action EXEC) or mapping it PROT_EXEC (MMAP, MPROTECT) under policy p.
  * One reason per decision, the most specific first: a denied identity, then W^X, then (exec
- * only) exec_only_image. Returns NO_DECISION or the verdict of the recorded decision.
+ * only) exec_only_image; the last two not for the runtime's own processes (in_runtime_ns). Returns NO_DECISION or the verdict of the recorded decision.
  */
 static __always_inline int check_exec_file(const struct enforce_policy *p, struct file *file, __u32 action)
 {
@@ -75,14 +84,16 @@ static __always_inline int check_exec_file(const struct enforce_policy *p, struc
 	bool walked = false;
 	int len = -1;
 	__u32 reason = denied_identity(p, dev, ino);
-	if (!reason && (p->flags & ENFORCE_DENY_WRITABLE_EXEC) && writable_place(p, inode, mnt)) {
+	bool provenance = !reason && (p->flags & (ENFORCE_DENY_WRITABLE_EXEC | ENFORCE_EXEC_ONLY_IMAGE)) &&
+			  !in_runtime_ns(p);
+	if (provenance && (p->flags & ENFORCE_DENY_WRITABLE_EXEC) && writable_place(p, inode, mnt)) {
 		len = walk_path(dentry, mnt, s);
 		walked = true;
 		if (s->rooted && prefix_allowed(&ALLOW_WRITABLE_EXEC, p, s, len))
 			return NO_DECISION;
 		reason = ENFORCE_REASON_WRITABLE_EXEC;
 	}
-	if (!reason && action == ENFORCE_ACT_EXEC && (p->flags & ENFORCE_EXEC_ONLY_IMAGE) &&
+	if (provenance && !reason && action == ENFORCE_ACT_EXEC && (p->flags & ENFORCE_EXEC_ONLY_IMAGE) &&
 	    (dev != p->rootfs_dev || in_upper_layer(inode)))
 		reason = ENFORCE_REASON_NOT_FROM_IMAGE;
 	if (!reason)

@@ -207,7 +207,7 @@ pub(crate) fn wait_detached() -> usize {
 
 /// The policy the daemon arms for an immutable profile denying shells and package managers
 /// (monitor/src/containers/lsm.rs): allow_write plus the runtime's pseudo-files, mounts denied
-/// (from the exec of `mount_gate` on, when given), no exec_only_image.
+/// (from the exec of `mount_gate` on, when given), W^X, no exec_only_image.
 pub(crate) fn daemon_like_policy(mode: Mode, rootfs_dev: u32, mount_gate: Option<u32>) -> Res<ContainerPolicy> {
     let mut allow_write = vec![ALLOW_WRITE.to_owned()];
     allow_write.extend(RUNTIME_WRITABLE.iter().map(|p| (*p).to_owned()));
@@ -217,7 +217,9 @@ pub(crate) fn daemon_like_policy(mode: Mode, rootfs_dev: u32, mount_gate: Option
         deny_package_managers: true,
         immutable: true,
         exec_only_image: false,
-        deny_writable_exec: false,
+        // As the daemon arms an immutable profile. The gate's init execs from the initramfs
+        // (writable) in the loader's mount namespace: the runtime's, which W^X leaves alone.
+        deny_writable_exec: true,
         allow_writable_exec: Vec::new(),
         deny_mount: true,
         mount_gate,
@@ -310,6 +312,10 @@ fn run() -> Res<()> {
     println!("LSMVM only-image cgroup={only_cg}");
     attack_in(CG_ONLY_IMAGE, "only-image", &["exec_copy_tmp", "exec_copy_rootfs", "exec_ro_volume", "mmap_copy"])?;
     print_decisions(&mut enforcer, "only-image");
+    // A process of the runtime's mount namespace in the armed cgroup (runc init for `runc exec`
+    // before it enters the container): provenance rules skip it, identities do not.
+    attack_in(CG_ENFORCE, RUNTIME_NS_PHASE, &["exec_copy_tmp", "mmap_copy", "exec_package_manager"])?;
+    print_decisions(&mut enforcer, RUNTIME_NS_PHASE);
     attack_in(CG_HOST, "host", &["exec_shell", "exec_copy_tmp", "host_write", "create", "mount", "mount_api"])?;
     print_decisions(&mut enforcer, "host");
     gate::phase(&mut enforcer, CG_GATE_ENFORCE, "gate-enforce", Mode::Enforce, dev)?;
@@ -343,8 +349,16 @@ fn pinned() -> Res<()> {
     Ok(())
 }
 
+/// The phase whose process stays in the loader's mount namespace: the Enforcer names it as the
+/// runtime's, so W^X leaves it alone (a runtime process in the container's cgroup).
+const RUNTIME_NS_PHASE: &str = "runtime-ns";
+
 fn attack(cgroup: &str, phase: &str, list: &str) -> Res<()> {
     std::fs::write(format!("{cgroup}/cgroup.procs"), std::process::id().to_string()).map_err(ctx("join cgroup"))?;
+    // A container has a mount namespace of its own (the loader's is the "runtime's").
+    if phase != RUNTIME_NS_PHASE {
+        wx::unshare_mount_ns()?;
+    }
     std::os::unix::fs::chroot(ROOTFS).map_err(ctx("chroot"))?;
     std::env::set_current_dir("/").map_err(ctx("chdir"))?;
     for name in list.split(',') {

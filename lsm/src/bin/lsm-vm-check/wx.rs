@@ -135,6 +135,17 @@ pub fn xattr(path: &str, remove: bool) -> String {
     format!("{result} value={}", xattr_value(&p, &n))
 }
 
+/// unshare(CLONE_NEWNS): the attack process gets a mount namespace of its own, as a
+/// container's processes have.
+#[expect(unsafe_code, reason = "unshare through libc (nix's sched feature is not enabled)")]
+pub fn unshare_mount_ns() -> Result<(), String> {
+    // SAFETY: unshare has no memory arguments; the process is single-threaded here.
+    if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
+        return Err(format!("unshare(CLONE_NEWNS): errno {}", errno()));
+    }
+    Ok(())
+}
+
 /// Sets [`XATTR`] on a file of the image's lower layer (setup, outside the container).
 #[expect(unsafe_code, reason = "setxattr through libc")]
 pub fn set_image_xattr(path: &str) -> Result<(), String> {
