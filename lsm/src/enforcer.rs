@@ -53,6 +53,11 @@ pub const HOOKS: [&str; 19] = [
     "inode_removexattr",
 ];
 
+/// Hooks attached where the kernel has them (its BTF names `bpf_lsm_<hook>`): POSIX ACL changes
+/// have hooks of their own since 6.2 (before, they are xattr writes, which `inode_setxattr`
+/// sees). Not part of a complete pin set: a kernel without them has nothing to pin.
+pub const OPTIONAL_HOOKS: [&str; 2] = ["inode_set_acl", "inode_remove_acl"];
+
 /// The programs that can serve `hook`, in the order they are tried. A hook whose arguments
 /// changed across kernels has one program per layout: `inode_setattr` takes (dentry, attr)
 /// up to 6.7 and (idmap, dentry, attr) since. The verifier refuses a program that reads an
@@ -80,6 +85,8 @@ pub fn programs_of(hook: &'static str) -> &'static [&'static str] {
         "file_mprotect" => &["file_mprotect"],
         "inode_setxattr" => &["inode_setxattr"],
         "inode_removexattr" => &["inode_removexattr"],
+        "inode_set_acl" => &["inode_set_acl"],
+        "inode_remove_acl" => &["inode_remove_acl"],
         _ => &[],
     }
 }
@@ -388,9 +395,17 @@ fn attach_and_pin(dir: &Path) -> Result<(), EnforcerError> {
         let map = ebpf.map(name).ok_or(EnforcerError::Map { name, source: MapError::InvalidName { name: name.into() } })?;
         map.pin(&path).map_err(|e| pin_err(&path)(e.to_string()))?;
     }
-    for hook in HOOKS {
+    // Optional hooks first: the last required link pin completes the set (pins_complete).
+    for hook in OPTIONAL_HOOKS.into_iter().chain(HOOKS) {
         let perr = |source| EnforcerError::Program { hook, source };
-        let name = load_variant(&mut ebpf, &btf, hook).map_err(perr)?;
+        let name = match load_variant(&mut ebpf, &btf, hook) {
+            Ok(name) => name,
+            Err(ProgramError::Btf(e)) if OPTIONAL_HOOKS.contains(&hook) => {
+                info!(hook, reason = %e, "LSM hook absent from this kernel: not attached");
+                continue;
+            }
+            Err(e) => return Err(perr(e)),
+        };
         let program: &mut Lsm = ebpf
             .program_mut(name)
             .ok_or(ProgramError::InvalidName { name: name.into() })
@@ -468,14 +483,14 @@ mod tests {
         ]
         .concat();
         let mut programs = 0;
-        for hook in HOOKS {
+        for hook in HOOKS.into_iter().chain(OPTIONAL_HOOKS) {
             assert!(!programs_of(hook).is_empty(), "{hook} has programs");
             for name in programs_of(hook) {
                 assert!(source.contains(&format!("SEC(\"lsm/{hook}\")\nint BPF_PROG({name},")), "{hook}: {name}");
                 programs += 1;
             }
         }
-        assert_eq!(programs, HOOKS.len() + 1, "one program per hook, two layouts of inode_setattr");
+        assert_eq!(programs, HOOKS.len() + OPTIONAL_HOOKS.len() + 1, "one program per hook, two layouts of inode_setattr");
         assert_eq!(source.matches("SEC(\"lsm/").count(), programs + 1, "hooks + the probe");
     }
 

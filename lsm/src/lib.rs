@@ -36,7 +36,7 @@ pub mod policy;
 pub mod probe;
 
 pub use decision::{Action, Decision, DecodeError, FileId, Reason};
-pub use enforcer::{programs_of, runtime_mnt_ns, Enforcer, EnforcerError, DEFAULT_PIN_ROOT, HOOKS};
+pub use enforcer::{programs_of, runtime_mnt_ns, Enforcer, EnforcerError, DEFAULT_PIN_ROOT, HOOKS, OPTIONAL_HOOKS};
 pub use policy::{rootfs_dev, ContainerPolicy, ExecIdentity, ExecKind, Mode, PolicyError};
 pub use probe::{probe, ProbeError};
 

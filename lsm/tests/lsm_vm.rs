@@ -91,6 +91,8 @@ fn expected_cases() -> Vec<(&'static str, &'static str, Fields)> {
         ("enforce", "utimes_allowed", ok(&[("mtime_set", "true")])),
         ("enforce", "setxattr", denied(&[("value", "orig")])),
         ("enforce", "removexattr", denied(&[("value", "orig")])),
+        ("enforce", "setacl", denied(&[])),
+        ("enforce", "removeacl", denied(&[])),
         ("enforce", "open_trunc", denied(&[("content", "unchanged")])),
         ("runtime-ns", "exec_copy_tmp", ok(&[("copy", "ok")])),
         ("runtime-ns", "mmap_copy", ok(&[])),
@@ -185,6 +187,9 @@ fn expected_decisions(phase: &str) -> Vec<(&'static str, &'static str, String)> 
             ("utimes", "immutable", "/etc/f-times".to_owned()),
             ("setxattr", "immutable", "/etc/f-xattr".to_owned()),
             ("removexattr", "immutable", "/etc/f-xattr".to_owned()),
+            // POSIX ACLs: xattrs on 6.1.
+            ("setxattr", "immutable", "/etc/f-acl".to_owned()),
+            ("removexattr", "immutable", "/etc/f-acl".to_owned()),
             ("open_write", "immutable", "/etc/f-otrunc".to_owned()),
             ("exec", "shell", "/bin/sh".to_owned()), // the #!/bin/sh script's interpreter
             ("exec", "package_manager", "/bin/apt-get".to_owned()),

@@ -18,9 +18,11 @@
  * Overlayfs repeats these operations on its upper layer's dentry (another superblock): those
  * inner calls are not the rootfs and pass undecided.
  *
- * Not covered on 6.1 (hooks added in 6.2, absent there): inode_set_acl/inode_remove_acl (on
- * 6.1 ACL changes are xattr writes and pass inode_setxattr) and file_truncate (on 6.1
- * ftruncate passes path_truncate).
+ * POSIX ACLs: up to 6.1 setting one is an xattr write (inode_setxattr); since 6.2 it has hooks
+ * of its own, inode_set_acl and inode_remove_acl, decided here as setxattr/removexattr. Those
+ * two programs are optional: palisade-lsm attaches them where the kernel has the hooks.
+ * Not covered: file_truncate (6.2+), which only ftruncate(2) on a descriptor open for writing
+ * reaches -- and opening an image file for writing is refused (file_open) before.
  */
 #ifndef PALISADE_ENFORCE_INODE_H
 #define PALISADE_ENFORCE_INODE_H
@@ -88,6 +90,24 @@ int BPF_PROG(inode_setxattr, void *idmap, struct dentry *dentry, const char *nam
 
 SEC("lsm/inode_removexattr")
 int BPF_PROG(inode_removexattr, void *idmap, struct dentry *dentry, const char *name, int ret)
+{
+	if (ret)
+		return ret;
+	return check_inode(dentry, ENFORCE_ACT_REMOVEXATTR);
+}
+
+/* 6.2+ (optional, see above). */
+SEC("lsm/inode_set_acl")
+int BPF_PROG(inode_set_acl, struct mnt_idmap *idmap, struct dentry *dentry, const char *acl_name,
+	     struct posix_acl *kacl, int ret)
+{
+	if (ret)
+		return ret;
+	return check_inode(dentry, ENFORCE_ACT_SETXATTR);
+}
+
+SEC("lsm/inode_remove_acl")
+int BPF_PROG(inode_remove_acl, struct mnt_idmap *idmap, struct dentry *dentry, const char *acl_name, int ret)
 {
 	if (ret)
 		return ret;

@@ -14,7 +14,7 @@ use std::process::Command;
 use crate::wx;
 
 /// Files of the image (lower layer) the cases act on; created by the setup.
-pub const IMAGE_FILES: [&str; 12] = [
+pub const IMAGE_FILES: [&str; 13] = [
     "/etc/f-write",
     "/etc/f-unlink",
     "/etc/f-rename",
@@ -27,13 +27,14 @@ pub const IMAGE_FILES: [&str; 12] = [
     "/etc/f-times",
     "/etc/f-xattr",
     "/etc/f-otrunc",
+    "/etc/f-acl",
 ];
 /// Content of every image file.
 pub const ORIGINAL: &str = "original\n";
 
 /// Every case, in the order they run (links before renames before copies: later cases use
 /// what earlier ones made when they were allowed).
-pub const ALL: [&str; 45] = [
+pub const ALL: [&str; 47] = [
     "exec_busybox",
     "exec_shell",
     "exec_image_hardlink",
@@ -78,6 +79,8 @@ pub const ALL: [&str; 45] = [
     "utimes_allowed",
     "setxattr",
     "removexattr",
+    "setacl",
+    "removeacl",
     "open_trunc",
 ];
 
@@ -281,6 +284,8 @@ pub fn run(name: &str, phase: &str) -> String {
         "utimes_allowed" => wx::utimes(&format!("/var/cache/app/new-{phase}")),
         "setxattr" => wx::xattr("/etc/f-xattr", false),
         "removexattr" => wx::xattr("/etc/f-xattr", true),
+        "setacl" => wx::acl("/etc/f-acl", false),
+        "removeacl" => wx::acl("/etc/f-acl", true),
         "open_trunc" => {
             let r = OpenOptions::new().write(true).truncate(true).open("/etc/f-otrunc");
             format!("{} content={}", outcome(r), content("/etc/f-otrunc"))

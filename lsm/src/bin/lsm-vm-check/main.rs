@@ -32,7 +32,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
-use palisade_lsm::{programs_of, rootfs_dev, ContainerPolicy, Enforcer, Mode, HOOKS};
+use palisade_lsm::{programs_of, rootfs_dev, ContainerPolicy, Enforcer, Mode, HOOKS, OPTIONAL_HOOKS};
 
 const PIN_ROOT: &str = "/sys/fs/bpf/palisade";
 const LAYERS: &str = "/lsmvm/layers";
@@ -186,7 +186,8 @@ fn print_decisions(enforcer: &mut Enforcer, phase: &str) {
 /// LSM programs of this object attached in the kernel (kernel names are cut at 15 bytes; a
 /// hook's program may be one of several layouts, see `programs_of`).
 pub(crate) fn attached_programs() -> usize {
-    let names: Vec<&str> = HOOKS.iter().flat_map(|h| programs_of(h).iter()).map(|n| &n[..n.len().min(15)]).collect();
+    let names: Vec<&str> =
+        HOOKS.iter().chain(&OPTIONAL_HOOKS).flat_map(|h| programs_of(h).iter()).map(|n| &n[..n.len().min(15)]).collect();
     aya::programs::loaded_programs()
         .filter_map(Result::ok)
         .filter(|p| p.name_as_str().is_some_and(|n| names.contains(&n)))

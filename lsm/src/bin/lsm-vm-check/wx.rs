@@ -135,6 +135,38 @@ pub fn xattr(path: &str, remove: bool) -> String {
     format!("{result} value={}", xattr_value(&p, &n))
 }
 
+/// A POSIX access ACL granting user 1000 read-write (with the mask it needs): stored as an
+/// ACL, not folded into the mode. Little-endian `posix_acl_xattr` (version 2, then entries
+/// of tag, perm, id), entries in tag order.
+fn acl_blob() -> Vec<u8> {
+    const UNDEFINED: u32 = u32::MAX;
+    let entries: [(u16, u16, u32); 5] = [(0x01, 6, UNDEFINED), (0x02, 6, 1000), (0x04, 4, UNDEFINED), (0x10, 6, UNDEFINED), (0x20, 4, UNDEFINED)];
+    let mut blob = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in entries {
+        blob.extend_from_slice(&tag.to_le_bytes());
+        blob.extend_from_slice(&perm.to_le_bytes());
+        blob.extend_from_slice(&id.to_le_bytes());
+    }
+    blob
+}
+
+/// Sets (or, with `remove`, removes) the access ACL of `path`: an xattr write up to 6.1, the
+/// inode_set_acl/inode_remove_acl hooks since 6.2.
+#[expect(unsafe_code, reason = "setxattr/removexattr through libc")]
+pub fn acl(path: &str, remove: bool) -> String {
+    let (Ok(p), Ok(n)) = (CString::new(path), CString::new("system.posix_acl_access")) else { return "error=nul".into() };
+    let blob = acl_blob();
+    // SAFETY: NUL-terminated strings and a value buffer of the given length.
+    let r = unsafe {
+        if remove {
+            libc::removexattr(p.as_ptr(), n.as_ptr())
+        } else {
+            libc::setxattr(p.as_ptr(), n.as_ptr(), blob.as_ptr().cast(), blob.len(), 0)
+        }
+    };
+    if r == 0 { "ok".into() } else { format!("errno={}", errno()) }
+}
+
 /// unshare(CLONE_NEWNS): the attack process gets a mount namespace of its own, as a
 /// container's processes have.
 #[expect(unsafe_code, reason = "unshare through libc (nix's sched feature is not enabled)")]
