@@ -194,17 +194,20 @@ pub(crate) fn attached_programs() -> usize {
         .count()
 }
 
-/// After unpinning: programs are freed after an RCU grace period. Waits up to a second for
-/// them to go; returns how many are left.
+/// After unpinning: programs are freed after an RCU grace period. Waits up to 30 s for them to
+/// go (6.1 under TCG: well under a second; 6.12: each trampoline's detach waits for an RCU
+/// tasks grace period, seconds under TCG); returns how many are left.
 pub(crate) fn wait_detached() -> usize {
     let mut left = attached_programs();
-    for _ in 0..50 {
+    let t = std::time::Instant::now();
+    for _ in 0..1500 {
         if left == 0 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
         left = attached_programs();
     }
+    println!("LSMVM detach-wait ms={} left={left}", t.elapsed().as_millis());
     left
 }
 
