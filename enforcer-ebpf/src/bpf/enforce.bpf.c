@@ -75,6 +75,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define EPERM 1
 #define FMODE_WRITE 0x2
 #define FMODE_CREATED 0x100000
+#define O_TRUNC 01000
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define WALK_DEPTH 32
 #define WALK_MASK (ENFORCE_PATH_MAX - 1)
@@ -434,7 +435,12 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	if (ret)
 		return ret;
 	struct enforce_policy *p = armed();
-	if (!p || !(p->flags & ENFORCE_IMMUTABLE) || !(file->f_mode & FMODE_WRITE))
+	/* O_TRUNC truncates even a read-only open (Linux does, given write permission), and its
+	 * path_truncate is skipped as part of the open: judged here, as a truncate. (do_dentry_open
+	 * clears O_TRUNC from f_flags only after this hook.) */
+	bool writes = file->f_mode & FMODE_WRITE;
+	bool truncates = file->f_flags & O_TRUNC;
+	if (!p || !(p->flags & ENFORCE_IMMUTABLE) || !(writes || truncates))
 		return 0;
 	/* A file this open created: path_mknod decided its creation already. */
 	if (file->f_mode & FMODE_CREATED)
@@ -450,7 +456,7 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	if (write_allowed(p, s, len))
 		return 0;
 	set_target(s, dev, inode, len);
-	return decide(p, s, ENFORCE_ACT_OPEN_WRITE, ENFORCE_REASON_IMMUTABLE);
+	return decide(p, s, writes ? ENFORCE_ACT_OPEN_WRITE : ENFORCE_ACT_TRUNCATE, ENFORCE_REASON_IMMUTABLE);
 }
 
 /* The dynamic loader maps a program without exec'ing it ("ld.so /bin/bash", "ld.so /tmp/x"):

@@ -99,6 +99,7 @@ fn expected_cases(kernel: Kernel) -> Vec<(&'static str, &'static str, Fields)> {
         ("enforce", "setacl", denied(&[])),
         ("enforce", "removeacl", denied(&[])),
         ("enforce", "open_trunc", denied(&[("content", "unchanged")])),
+        ("enforce", "open_rdonly_trunc", denied(&[("content", "unchanged")])),
         ("runtime-ns", "exec_copy_tmp", ok(&[("copy", "ok")])),
         ("runtime-ns", "mmap_copy", ok(&[])),
         ("runtime-ns", "exec_package_manager", denied(&[])),
@@ -122,7 +123,7 @@ fn expected_cases(kernel: Kernel) -> Vec<(&'static str, &'static str, Fields)> {
         ("unpinned", "pinned_write", ok(&[("content", "changed(9b)")])),
     ];
     // Audit: everything the enforce phase denied happens.
-    let audit_side_effects: [(&str, &[(&str, &str)]); 17] = [
+    let audit_side_effects: [(&str, &[(&str, &str)]); 18] = [
         ("exec_runtime_hardlink", &[("link", "ok")]),
         ("exec_renamed", &[("rename", "ok")]),
         ("open_write", &[("content", "changed(9b)")]),
@@ -140,6 +141,7 @@ fn expected_cases(kernel: Kernel) -> Vec<(&'static str, &'static str, Fields)> {
         ("exec_allowed_wx", &[("copy", "ok")]),
         ("utimes_allowed", &[("mtime_set", "true")]),
         ("open_trunc", &[("content", "changed(0b)")]),
+        ("open_rdonly_trunc", &[("content", "changed(0b)")]),
     ];
     // Audit cases whose whole outcome differs from a plain "ok".
     let audit_outcomes: [(&str, Fields); 5] = [
@@ -196,6 +198,7 @@ fn expected_decisions(phase: &str, kernel: Kernel) -> Vec<(&'static str, &'stati
             ("setxattr", "immutable", "/etc/f-acl".to_owned()),
             ("removexattr", "immutable", "/etc/f-acl".to_owned()),
             ("open_write", "immutable", "/etc/f-otrunc".to_owned()),
+            ("truncate", "immutable", "/etc/f-rotrunc".to_owned()),
             ("exec", "shell", "/bin/sh".to_owned()), // the #!/bin/sh script's interpreter
             ("exec", "package_manager", "/bin/apt-get".to_owned()),
             ("exec", "exec_denied", "/bin/denied".to_owned()),

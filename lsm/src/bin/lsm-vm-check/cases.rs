@@ -8,13 +8,13 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{chown, symlink, PermissionsExt};
+use std::os::unix::fs::{chown, symlink, OpenOptionsExt, PermissionsExt};
 use std::process::Command;
 
 use crate::wx;
 
 /// Files of the image (lower layer) the cases act on; created by the setup.
-pub const IMAGE_FILES: [&str; 13] = [
+pub const IMAGE_FILES: [&str; 14] = [
     "/etc/f-write",
     "/etc/f-unlink",
     "/etc/f-rename",
@@ -28,13 +28,14 @@ pub const IMAGE_FILES: [&str; 13] = [
     "/etc/f-xattr",
     "/etc/f-otrunc",
     "/etc/f-acl",
+    "/etc/f-rotrunc",
 ];
 /// Content of every image file.
 pub const ORIGINAL: &str = "original\n";
 
 /// Every case, in the order they run (links before renames before copies: later cases use
 /// what earlier ones made when they were allowed).
-pub const ALL: [&str; 47] = [
+pub const ALL: [&str; 48] = [
     "exec_busybox",
     "exec_shell",
     "exec_image_hardlink",
@@ -82,6 +83,7 @@ pub const ALL: [&str; 47] = [
     "setacl",
     "removeacl",
     "open_trunc",
+    "open_rdonly_trunc",
 ];
 
 /// The W^X exception of the policies (`allow_writable_exec`): a directory of the /tmp volume.
@@ -286,6 +288,11 @@ pub fn run(name: &str, phase: &str) -> String {
         "removexattr" => wx::xattr("/etc/f-xattr", true),
         "setacl" => wx::acl("/etc/f-acl", false),
         "removeacl" => wx::acl("/etc/f-acl", true),
+        // O_RDONLY | O_TRUNC: Linux truncates anyway.
+        "open_rdonly_trunc" => {
+            let r = OpenOptions::new().read(true).custom_flags(nix::libc::O_TRUNC).open("/etc/f-rotrunc");
+            format!("{} content={}", outcome(r), content("/etc/f-rotrunc"))
+        }
         "open_trunc" => {
             let r = OpenOptions::new().write(true).truncate(true).open("/etc/f-otrunc");
             format!("{} content={}", outcome(r), content("/etc/f-otrunc"))
