@@ -12,6 +12,9 @@
  * gets its place in the rootfs -- the immutable thing -- and a walk that cannot finish at the
  * task's root leaves the path unknown: denied (fail closed).
  *
+ * No gate as for mounts: after arming (createRuntime) runc mounts and creates device nodes on
+ * /dev's tmpfs, but sets no times or xattrs on rootfs files (labels come as mount options).
+ *
  * One decision per syscall: chmod, chown, truncate also call inode_setattr (notify_change);
  * path_chmod, path_chown and path_truncate decide those, so only a change of times alone is
  * judged here. Writes that drop set-id bits (ATTR_KILL_*) follow a write that was judged.
