@@ -85,6 +85,7 @@ fn expected_cases(kernel: Kernel) -> Vec<(&'static str, &'static str, Fields)> {
         ("enforce", "mmap_shell", denied(&[])),
         ("enforce", "mmap_copy", denied(&[])),
         ("enforce", "mmap_memfd", denied(&[])),
+        ("enforce", "exec_memfd", denied(&[])),
         // 6.12 (overlayfs backing files, 6.6+): the mapping holds the layer's file, whose identity
         // is not the overlay's; the image's (lower) layer is read-only: not W^X's either.
         ("enforce", "mprotect_shell", if kernel == Kernel::V6_1 { denied(&[]) } else { ok(&[]) }),
@@ -187,6 +188,7 @@ fn expected_decisions(phase: &str, kernel: Kernel) -> Vec<(&'static str, &'stati
             ("mmap", "shell", "/bin/sh".to_owned()),
             ("mmap", "writable_exec", format!("/tmp/sh-copy-{p}")),
             ("mmap", "writable_exec", "/memfd:palisade".to_owned()),
+            ("exec", "writable_exec", "/memfd:palisade-exec".to_owned()),
             ("mprotect", "shell", "/bin/sh".to_owned()),
             ("mprotect", "writable_exec", format!("/tmp/sh-copy-{p}")),
             ("mmap", "shell", "/bin/dash".to_owned()),

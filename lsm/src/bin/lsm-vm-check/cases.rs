@@ -35,7 +35,7 @@ pub const ORIGINAL: &str = "original\n";
 
 /// Every case, in the order they run (links before renames before copies: later cases use
 /// what earlier ones made when they were allowed).
-pub const ALL: [&str; 48] = [
+pub const ALL: [&str; 49] = [
     "exec_busybox",
     "exec_shell",
     "exec_image_hardlink",
@@ -72,6 +72,7 @@ pub const ALL: [&str; 48] = [
     "mmap_shell",
     "mmap_copy",
     "mmap_memfd",
+    "exec_memfd",
     "mprotect_shell",
     "mprotect_copy",
     "ldso_shell",
@@ -273,6 +274,7 @@ pub fn run(name: &str, phase: &str) -> String {
         "mmap_shell" => wx::mmap_exec("/bin/sh"),
         "mmap_copy" => wx::mmap_exec(&format!("/tmp/sh-copy-{phase}")),
         "mmap_memfd" => wx::mmap_memfd(),
+        "exec_memfd" => wx::exec_memfd(),
         "mprotect_shell" => wx::mprotect_exec("/bin/sh"),
         "mprotect_copy" => wx::mprotect_exec(&format!("/tmp/sh-copy-{phase}")),
         // The ld.so trick: the image's dash (a shell by identity), then a copy on the volume.

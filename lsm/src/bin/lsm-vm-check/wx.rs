@@ -79,6 +79,48 @@ pub fn mmap_memfd() -> String {
     map(file.as_raw_fd(), libc::PROT_READ | libc::PROT_EXEC, false)
 }
 
+/// A memfd holding busybox, exec'd with execveat(AT_EMPTY_PATH) as `true`: fileless exec
+/// (the chroot has no /proc for fexecve's fallback). The child exits 0 when busybox ran,
+/// 100 + errno when execveat failed.
+#[expect(unsafe_code, reason = "memfd_create, fork and execveat through libc")]
+pub fn exec_memfd() -> String {
+    let (Ok(name), Ok(empty), Ok(arg0)) = (CString::new("palisade-exec"), CString::new(""), CString::new("true")) else {
+        return "error=nul".into();
+    };
+    // SAFETY: memfd_create with a NUL-terminated name; the descriptor is owned below.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
+    if fd < 0 {
+        return format!("memfd_errno={}", errno());
+    }
+    // SAFETY: fd was just returned by memfd_create and is not owned elsewhere.
+    let file = unsafe { <fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let code = fs::read("/bin/busybox").unwrap_or_default();
+    if std::io::Write::write_all(&mut &file, &code).is_err() {
+        return "write_error".into();
+    }
+    let argv = [arg0.as_ptr(), std::ptr::null()];
+    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+    // SAFETY: this process is single-threaded; the child only calls execveat and _exit on
+    // memory prepared before the fork.
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            libc::syscall(libc::SYS_execveat, fd, empty.as_ptr(), argv.as_ptr(), envp.as_ptr(), libc::AT_EMPTY_PATH);
+            libc::_exit(100 + *libc::__errno_location());
+        }
+        if pid < 0 {
+            return format!("fork_errno={}", errno());
+        }
+        let mut status = 0;
+        libc::waitpid(pid, &mut status, 0);
+        match libc::WEXITSTATUS(status) {
+            0 => "ok".into(),
+            n if n > 100 => format!("errno={}", n - 100),
+            n => format!("exit={n}"),
+        }
+    }
+}
+
 /// `ld.so <program> -c 'echo ran'`: the loader maps the program without exec'ing it.
 /// `status=` is its exit code (127: the loader failed), `ran=` whether the payload printed.
 pub fn ldso_run(program: &str) -> String {
