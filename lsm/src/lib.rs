@@ -67,11 +67,13 @@
 
 pub mod decision;
 pub mod enforcer;
+pub mod hooks;
 pub mod policy;
 pub mod probe;
 
 pub use decision::{Action, Decision, DecodeError, FileId, Reason};
-pub use enforcer::{programs_of, runtime_mnt_ns, Enforcer, EnforcerError, DEFAULT_PIN_ROOT, HOOKS, OPTIONAL_HOOKS};
+pub use enforcer::{runtime_mnt_ns, Enforcer, EnforcerError, DEFAULT_PIN_ROOT};
+pub use hooks::{programs_of, HOOKS, OPTIONAL_HOOKS};
 pub use policy::{rootfs_dev, ContainerPolicy, ExecIdentity, ExecKind, Mode, PolicyError};
 pub use probe::{probe, ProbeError};
 
