@@ -60,6 +60,7 @@ fn expected_cases(kernel: Kernel) -> Vec<(&'static str, &'static str, Fields)> {
         ("enforce", "exec_copy_bind", denied(&[("copy", "ok")])),
         ("enforce", "exec_ro_volume", ok(&[])),
         ("enforce", "exec_allowed_wx", ok(&[("copy", "ok")])),
+        ("enforce", "exec_wx_symlink", denied(&[("link", "ok")])),
         ("enforce", "exec_dynamic", ok(&[])),
         ("enforce", "exec_script", denied(&[])),
         ("enforce", "exec_package_manager", denied(&[])),
@@ -84,6 +85,7 @@ fn expected_cases(kernel: Kernel) -> Vec<(&'static str, &'static str, Fields)> {
         ("enforce", "mmap_image", ok(&[])),
         ("enforce", "mmap_shell", denied(&[])),
         ("enforce", "mmap_copy", denied(&[])),
+        ("enforce", "mmap_read_implies_exec", denied(&[])),
         ("enforce", "mmap_memfd", denied(&[])),
         ("enforce", "exec_memfd", denied(&[])),
         // 6.12 (overlayfs backing files, 6.6+): the mapping holds the layer's file, whose identity
@@ -124,7 +126,7 @@ fn expected_cases(kernel: Kernel) -> Vec<(&'static str, &'static str, Fields)> {
         ("unpinned", "pinned_write", ok(&[("content", "changed(9b)")])),
     ];
     // Audit: everything the enforce phase denied happens.
-    let audit_side_effects: [(&str, &[(&str, &str)]); 18] = [
+    let audit_side_effects: [(&str, &[(&str, &str)]); 19] = [
         ("exec_runtime_hardlink", &[("link", "ok")]),
         ("exec_renamed", &[("rename", "ok")]),
         ("open_write", &[("content", "changed(9b)")]),
@@ -140,6 +142,7 @@ fn expected_cases(kernel: Kernel) -> Vec<(&'static str, &'static str, Fields)> {
         ("exec_copy_run", &[("copy", "ok")]),
         ("exec_copy_bind", &[("copy", "ok")]),
         ("exec_allowed_wx", &[("copy", "ok")]),
+        ("exec_wx_symlink", &[("link", "ok")]),
         ("utimes_allowed", &[("mtime_set", "true")]),
         ("open_trunc", &[("content", "changed(0b)")]),
         ("open_rdonly_trunc", &[("content", "changed(0b)")]),
@@ -188,6 +191,8 @@ fn expected_decisions(phase: &str, kernel: Kernel) -> Vec<(&'static str, &'stati
             ("mmap", "shell", "/bin/sh".to_owned()),
             ("mmap", "writable_exec", format!("/tmp/sh-copy-{p}")),
             ("mmap", "writable_exec", "/memfd:palisade".to_owned()),
+            ("exec", "writable_exec", format!("/tmp/sh-copy-{p}")), // through the symlink
+            ("mmap", "exec_denied", "/bin/denied".to_owned()),     // READ_IMPLIES_EXEC
             ("exec", "writable_exec", "/memfd:palisade-exec".to_owned()),
             ("mprotect", "shell", "/bin/sh".to_owned()),
             ("mprotect", "writable_exec", format!("/tmp/sh-copy-{p}")),

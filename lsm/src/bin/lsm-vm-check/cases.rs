@@ -35,7 +35,7 @@ pub const ORIGINAL: &str = "original\n";
 
 /// Every case, in the order they run (links before renames before copies: later cases use
 /// what earlier ones made when they were allowed).
-pub const ALL: [&str; 49] = [
+pub const ALL: [&str; 51] = [
     "exec_busybox",
     "exec_shell",
     "exec_image_hardlink",
@@ -47,6 +47,7 @@ pub const ALL: [&str; 49] = [
     "exec_copy_bind",
     "exec_ro_volume",
     "exec_allowed_wx",
+    "exec_wx_symlink",
     "exec_dynamic",
     "exec_script",
     "exec_package_manager",
@@ -71,6 +72,7 @@ pub const ALL: [&str; 49] = [
     "mmap_image",
     "mmap_shell",
     "mmap_copy",
+    "mmap_read_implies_exec",
     "mmap_memfd",
     "exec_memfd",
     "mprotect_shell",
@@ -218,6 +220,13 @@ pub fn run(name: &str, phase: &str) -> String {
         // A program on a read-only bind mount: not a writable place.
         "exec_ro_volume" => exec("/ro/tool", &["true"]),
         "exec_allowed_wx" => copy_exec("/bin/busybox", &format!("{WX_ALLOWED}/bb-{phase}")),
+        // The exception is judged on the file's own path, not on a link's: a symlink beneath
+        // the allowed prefix to the copied shell on the volume runs nothing.
+        "exec_wx_symlink" => {
+            let link = format!("{WX_ALLOWED}/link-{phase}");
+            let made = outcome(symlink(format!("/tmp/sh-copy-{phase}"), &link));
+            format!("{} link={made}", exec(&link, &["-c", "true"]))
+        }
         // A dynamically linked program of the image: its loader and libc are mapped PROT_EXEC.
         "exec_dynamic" => exec("/usr/bin/dyn-true", &[]),
         "exec_script" => exec("/usr/local/bin/script.sh", &[]),
@@ -273,6 +282,7 @@ pub fn run(name: &str, phase: &str) -> String {
         "mmap_image" => wx::mmap_exec("/bin/busybox"),
         "mmap_shell" => wx::mmap_exec("/bin/sh"),
         "mmap_copy" => wx::mmap_exec(&format!("/tmp/sh-copy-{phase}")),
+        "mmap_read_implies_exec" => wx::mmap_read_implies_exec("/bin/denied"),
         "mmap_memfd" => wx::mmap_memfd(),
         "exec_memfd" => wx::exec_memfd(),
         "mprotect_shell" => wx::mprotect_exec("/bin/sh"),

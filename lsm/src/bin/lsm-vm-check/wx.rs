@@ -53,6 +53,26 @@ pub fn mmap_exec(path: &str) -> String {
     }
 }
 
+/// mmap(PROT_READ) of `path` under the READ_IMPLIES_EXEC personality, which makes the kernel
+/// map it executable: the hook sees the effective protection. The personality is restored.
+#[expect(unsafe_code, reason = "personality through libc")]
+pub fn mmap_read_implies_exec(path: &str) -> String {
+    const READ_IMPLIES_EXEC: libc::c_ulong = 0x0400000;
+    // SAFETY: personality(0xffffffff) only queries; the second call sets a flag on this process.
+    let old = unsafe { libc::personality(0xffff_ffff) };
+    // SAFETY: as above.
+    if unsafe { libc::personality(old as libc::c_ulong | READ_IMPLIES_EXEC) } < 0 {
+        return format!("personality_errno={}", errno());
+    }
+    let out = match fs::File::open(path) {
+        Ok(f) => map(f.as_raw_fd(), libc::PROT_READ, false),
+        Err(e) => format!("open_error={}", e.raw_os_error().unwrap_or(0)),
+    };
+    // SAFETY: restores the queried personality.
+    unsafe { libc::personality(old as libc::c_ulong) };
+    out
+}
+
 /// mmap(PROT_READ) of `path`, then mprotect adding PROT_EXEC; `map=` tells the first step.
 pub fn mprotect_exec(path: &str) -> String {
     match fs::File::open(path) {
