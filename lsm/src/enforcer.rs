@@ -387,6 +387,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_runtime_namespace_is_this_process_mount_namespace() {
+        use std::os::unix::fs::MetadataExt;
+        let ns = runtime_mnt_ns();
+        assert_ne!(ns, 0, "/proc/self/ns/mnt is readable here");
+        assert_eq!(u64::from(ns), std::fs::metadata("/proc/self/ns/mnt").expect("ns").ino());
+    }
+
+    #[test]
     fn pin_directory_names_the_abi() {
         let dir = Enforcer::pin_dir(Path::new(DEFAULT_PIN_ROOT));
         assert_eq!(dir, PathBuf::from(format!("/sys/fs/bpf/palisade/lsm-v{ENFORCE_ABI_VERSION}")));

@@ -76,6 +76,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define FMODE_WRITE 0x2
 #define FMODE_CREATED 0x100000
 #define O_TRUNC 01000
+#define S_IFMT 0170000
+#define S_IFREG 0100000
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define WALK_DEPTH 32
 #define WALK_MASK (ENFORCE_PATH_MAX - 1)
@@ -319,7 +321,7 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	 * path_truncate is skipped as part of the open: judged here, as a truncate. (do_dentry_open
 	 * clears O_TRUNC from f_flags only after this hook.) */
 	bool writes = file->f_mode & FMODE_WRITE;
-	bool truncates = file->f_flags & O_TRUNC;
+	bool truncates = (file->f_flags & O_TRUNC) && (file->f_inode->i_mode & S_IFMT) == S_IFREG;
 	if (!p || !(p->flags & ENFORCE_IMMUTABLE) || !(writes || truncates))
 		return 0;
 	/* A file this open created: path_mknod decided its creation already. */
