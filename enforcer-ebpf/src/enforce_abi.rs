@@ -118,8 +118,8 @@ pub struct Policy {
     /// Non-zero: mount denial waits until the process with this tgid (the container's init)
     /// execs; the kernel then sets it to 0. 0: mount denial (if flagged) applies at once.
     pub mount_gate: u32,
-    /// The container runtime's mount namespace (inode number of `/proc/<pid>/ns/mnt`; 0:
-    /// unknown). W^X and exec_only_image skip tasks in it: the runtime's own processes in the
+    /// The container runtime's mount namespace (inode number of `/proc/1/ns/mnt`, see
+    /// `palisade_lsm::runtime_mnt_ns`; 0: unknown). W^X and exec_only_image skip tasks in it: the runtime's own processes in the
     /// container's cgroup before they enter the container (runc init for `runc exec`).
     pub runtime_mnt_ns: u32,
 }

@@ -101,14 +101,19 @@ pub struct Enforcer {
     runtime_mnt_ns: u32,
 }
 
-/// The mount namespace of this process (inode number of `/proc/self/ns/mnt`), 0 when unknown.
-/// The daemon arms containers from the runtime's hooks and runs beside containerd and runc in
-/// the host's namespace; policies name it so that W^X and exec_only_image leave the runtime's
-/// own processes alone while they are in the container's cgroup but not yet in the container
-/// (`runc init` for `runc exec`: its binary, a memfd copy of it and its libraries).
+/// The container runtime's mount namespace: the host's initial one, where containerd and runc
+/// run (inode number of `/proc/1/ns/mnt`; this process's when that is unreadable; 0 when
+/// neither is). Not simply this process's: a daemon deployed in a container of its own (with
+/// the host's pid namespace) has another one. Policies name it so that W^X and
+/// exec_only_image leave the runtime's own processes alone while they are in the container's
+/// cgroup but not yet in the container (`runc init` for `runc exec`: its binary, a memfd copy
+/// of it and its libraries).
 pub fn runtime_mnt_ns() -> u32 {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self/ns/mnt").map_or(0, |m| u32::try_from(m.ino()).unwrap_or(0))
+    ["/proc/1/ns/mnt", "/proc/self/ns/mnt"]
+        .iter()
+        .find_map(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| u32::try_from(m.ino()).unwrap_or(0))
 }
 
 impl Enforcer {
@@ -387,11 +392,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_runtime_namespace_is_this_process_mount_namespace() {
+    fn the_runtime_namespace_is_the_hosts_initial_mount_namespace() {
         use std::os::unix::fs::MetadataExt;
         let ns = runtime_mnt_ns();
-        assert_ne!(ns, 0, "/proc/self/ns/mnt is readable here");
-        assert_eq!(u64::from(ns), std::fs::metadata("/proc/self/ns/mnt").expect("ns").ino());
+        // Where pid 1's namespace cannot be examined (a sandbox denying ptrace access to it),
+        // this process's is taken: never 0 on a Linux with /proc.
+        let want = std::fs::metadata("/proc/1/ns/mnt").or_else(|_| std::fs::metadata("/proc/self/ns/mnt")).expect("ns");
+        assert_ne!(ns, 0);
+        assert_eq!(u64::from(ns), want.ino());
     }
 
     #[test]

@@ -51,7 +51,7 @@
 //!
 //! Limits, measured:
 //! - W^X and `exec_only_image` are provenance rules for the container's code: they skip tasks
-//!   in the runtime's mount namespace (the daemon's, [`runtime_mnt_ns`]) -- `runc init` joining
+//!   in the runtime's mount namespace (the host's initial one, [`runtime_mnt_ns`]) -- `runc init` joining
 //!   the cgroup for `runc exec` before it enters the container. Identities apply everywhere.
 //! - A rootfs that is not an overlay has no upper layer: files written into it beneath
 //!   allow_write are not recognised as writable places (volumes and tmpfs still are).

@@ -137,7 +137,7 @@ fn sample(cgroup_path: &str, name: &str, iterations: u32) -> Res<f64> {
 pub fn child(cgroup_path: &str, name: &str, iterations: &str) -> Res<()> {
     let iterations: u32 = iterations.parse().map_err(ctx("iterations"))?;
     std::fs::write(format!("{cgroup_path}/cgroup.procs"), std::process::id().to_string()).map_err(ctx("join cgroup"))?;
-    // A container's own mount namespace: the loader's is the runtime's, which W^X skips.
+    // A container's own mount namespace: the initial one is the runtime's, which W^X skips.
     crate::wx::unshare_mount_ns()?;
     std::os::unix::fs::chroot(ROOTFS).map_err(ctx("chroot"))?;
     std::env::set_current_dir("/").map_err(ctx("chdir"))?;

@@ -224,7 +224,7 @@ pub(crate) fn daemon_like_policy(mode: Mode, rootfs_dev: u32, mount_gate: Option
         immutable: true,
         exec_only_image: false,
         // As the daemon arms an immutable profile. The gate's init execs from the initramfs
-        // (writable) in the loader's mount namespace: the runtime's, which W^X leaves alone.
+        // (writable) in the initial mount namespace: the runtime's, which W^X leaves alone.
         deny_writable_exec: true,
         allow_writable_exec: Vec::new(),
         deny_mount: true,
@@ -355,13 +355,13 @@ fn pinned() -> Res<()> {
     Ok(())
 }
 
-/// The phase whose process stays in the loader's mount namespace: the Enforcer names it as the
-/// runtime's, so W^X leaves it alone (a runtime process in the container's cgroup).
+/// The phase whose process stays in the initial mount namespace (pid 1's): the Enforcer names
+/// it as the runtime's, so W^X leaves it alone (a runtime process in the container's cgroup).
 const RUNTIME_NS_PHASE: &str = "runtime-ns";
 
 fn attack(cgroup: &str, phase: &str, list: &str) -> Res<()> {
     std::fs::write(format!("{cgroup}/cgroup.procs"), std::process::id().to_string()).map_err(ctx("join cgroup"))?;
-    // A container has a mount namespace of its own (the loader's is the "runtime's").
+    // A container has a mount namespace of its own (the initial one is the "runtime's").
     if phase != RUNTIME_NS_PHASE {
         wx::unshare_mount_ns()?;
     }
