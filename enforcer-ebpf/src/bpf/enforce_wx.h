@@ -56,7 +56,11 @@ static __always_inline bool writable_place(const struct enforce_policy *p, struc
  * a mapping of an overlay file holds the real (layer) file, opened with the overlay path as a
  * fake f_path (open_with_fake_path), so f_inode is the layer's inode (another superblock,
  * another identity) while f_path.dentry->d_inode is the overlay inode the identities and the
- * rootfs checks name. For every other file both are the same inode.
+ * rootfs checks name. For every other file both are the same inode. Since 6.6 the mapping
+ * holds a backing file whose f_path is the layer's own (the overlay path is in struct
+ * backing_file, whose flag bit moved between releases): there the layer's inode is all there
+ * is -- the image's lower layer is a read-only private mount (not a writable place, no
+ * identity), the upper layer a writable one (measured by lsm_vm_6_12).
  */
 static __always_inline struct inode *file_inode_seen(struct file *file)
 {
@@ -67,7 +71,8 @@ static __always_inline struct inode *file_inode_seen(struct file *file)
 /*
  * Judges running `file` (action EXEC) or mapping it PROT_EXEC (MMAP, MPROTECT) under policy p.
  * One reason per decision, the most specific first: a denied identity, then W^X, then (exec
- * only) exec_only_image; the last two not for the runtime's own processes (in_runtime_ns). Returns NO_DECISION or the verdict of the recorded decision.
+ * only) exec_only_image; the last two not for the runtime's own processes (in_runtime_ns).
+ * Returns NO_DECISION or the verdict of the recorded decision.
  */
 static __always_inline int check_exec_file(const struct enforce_policy *p, struct file *file, __u32 action)
 {
