@@ -11,7 +11,7 @@ use std::mem::{offset_of, size_of};
 
 /// Must equal `ENFORCE_ABI_VERSION` in enforce.h; part of the bpffs pin directory name, so pins
 /// of another layout are never reused.
-pub const ENFORCE_ABI_VERSION: u32 = 2;
+pub const ENFORCE_ABI_VERSION: u32 = 3;
 /// `ENFORCE_PATH_MAX`: bytes of path in a decision record, NUL included.
 pub const PATH_MAX: usize = 256;
 /// `ENFORCE_COMM_LEN`.
@@ -39,6 +39,9 @@ pub mod flags {
     pub const EXEC_ONLY_IMAGE: u32 = 8;
     /// Mounts from the container are denied (once [`Policy::mount_gate`](super::Policy) is 0).
     pub const DENY_MOUNT: u32 = 16;
+    /// W^X: no exec or `PROT_EXEC` mapping of files in writable places, except beneath the
+    /// `ALLOW_WRITABLE_EXEC` prefixes.
+    pub const DENY_WRITABLE_EXEC: u32 = 32;
 }
 
 /// `enum enforce_action`: what a decision was about.
@@ -69,6 +72,16 @@ pub mod action {
     pub const CHOWN: u32 = 12;
     /// mount.
     pub const MOUNT: u32 = 13;
+    /// A change of times alone (utimensat, utimes, futimens).
+    pub const UTIMES: u32 = 14;
+    /// setxattr (and POSIX ACLs where they are xattrs).
+    pub const SETXATTR: u32 = 15;
+    /// removexattr.
+    pub const REMOVEXATTR: u32 = 16;
+    /// mmap of a file with `PROT_EXEC`.
+    pub const MMAP: u32 = 17;
+    /// mprotect adding `PROT_EXEC` to a file mapping.
+    pub const MPROTECT: u32 = 18;
 }
 
 /// `enum enforce_reason`: why; the first three are also the kinds of `DENY_EXEC` values.
@@ -83,6 +96,8 @@ pub mod reason {
     pub const NOT_FROM_IMAGE: u32 = 4;
     /// A write to the immutable image (or a mount).
     pub const IMMUTABLE: u32 = 5;
+    /// W^X: the executed or mapped file lies in a writable place.
+    pub const WRITABLE_EXEC: u32 = 6;
 }
 
 /// `ENFORCE_DECISION_PATH_UNKNOWN`: the decision's path could not be resolved completely.
@@ -103,8 +118,10 @@ pub struct Policy {
     /// Non-zero: mount denial waits until the process with this tgid (the container's init)
     /// execs; the kernel then sets it to 0. 0: mount denial (if flagged) applies at once.
     pub mount_gate: u32,
-    /// 0.
-    pub reserved: u32,
+    /// The container runtime's mount namespace (inode number of `/proc/1/ns/mnt`, see
+    /// `palisade_lsm::runtime_mnt_ns`; 0: unknown). W^X and exec_only_image skip tasks in it: the runtime's own processes in the
+    /// container's cgroup before they enter the container (runc init for `runc exec`).
+    pub runtime_mnt_ns: u32,
 }
 
 /// `struct exec_key`: the `DENY_EXEC` key (value: `u32` kind, a [`reason`] 1..=3).
@@ -119,7 +136,7 @@ pub struct ExecKey {
     pub ino: u64,
 }
 
-/// `struct allow_key`: the `ALLOW_WRITE` LPM-trie key, `prefixlen` included. aya's
+/// `struct allow_key`: the `ALLOW_WRITE` (and `ALLOW_WRITABLE_EXEC`) LPM-trie key, `prefixlen` included. aya's
 /// `lpm_trie::Key` adds the prefix length itself: use [`AllowKey::data`] with it. (Not
 /// `Pod`: bytemuck implements it for arrays of a few lengths only, and 248 is not one.)
 #[repr(C)]
@@ -205,6 +222,7 @@ pub struct DecisionRecord {
 
 const _: () = assert!(size_of::<Policy>() == 24);
 const _: () = assert!(offset_of!(Policy, mount_gate) == 16);
+const _: () = assert!(offset_of!(Policy, runtime_mnt_ns) == 20);
 const _: () = assert!(size_of::<ExecKey>() == 16);
 const _: () = assert!(size_of::<AllowKey>() == 256);
 const _: () = assert!(offset_of!(AllowKey, path) == 8);
@@ -249,6 +267,7 @@ mod tests {
         assert_eq!(define("ENFORCE_IMMUTABLE "), flags::IMMUTABLE);
         assert_eq!(define("ENFORCE_EXEC_ONLY_IMAGE "), flags::EXEC_ONLY_IMAGE);
         assert_eq!(define("ENFORCE_DENY_MOUNT "), flags::DENY_MOUNT);
+        assert_eq!(define("ENFORCE_DENY_WRITABLE_EXEC "), flags::DENY_WRITABLE_EXEC);
         assert_eq!(define("ENFORCE_DECISION_PATH_UNKNOWN "), DECISION_PATH_UNKNOWN);
         let enums = [
             ("ENFORCE_ACT_EXEC", action::EXEC),
@@ -264,11 +283,17 @@ mod tests {
             ("ENFORCE_ACT_CHMOD", action::CHMOD),
             ("ENFORCE_ACT_CHOWN", action::CHOWN),
             ("ENFORCE_ACT_MOUNT", action::MOUNT),
+            ("ENFORCE_ACT_UTIMES", action::UTIMES),
+            ("ENFORCE_ACT_SETXATTR", action::SETXATTR),
+            ("ENFORCE_ACT_REMOVEXATTR", action::REMOVEXATTR),
+            ("ENFORCE_ACT_MMAP", action::MMAP),
+            ("ENFORCE_ACT_MPROTECT", action::MPROTECT),
             ("ENFORCE_REASON_SHELL", reason::SHELL),
             ("ENFORCE_REASON_PACKAGE_MANAGER", reason::PACKAGE_MANAGER),
             ("ENFORCE_REASON_EXEC_DENIED", reason::EXEC_DENIED),
             ("ENFORCE_REASON_NOT_FROM_IMAGE", reason::NOT_FROM_IMAGE),
             ("ENFORCE_REASON_IMMUTABLE", reason::IMMUTABLE),
+            ("ENFORCE_REASON_WRITABLE_EXEC", reason::WRITABLE_EXEC),
         ];
         for (name, value) in enums {
             let line = header

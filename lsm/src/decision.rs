@@ -56,9 +56,19 @@ pub enum Action {
     Chown,
     /// mount.
     Mount,
+    /// A change of times alone.
+    Utimes,
+    /// setxattr.
+    Setxattr,
+    /// removexattr.
+    Removexattr,
+    /// mmap of a file with `PROT_EXEC` (the dynamic loader running a program without exec).
+    Mmap,
+    /// mprotect adding `PROT_EXEC` to a file mapping.
+    Mprotect,
 }
 
-const ACTIONS: [(u32, Action, &str); 13] = [
+const ACTIONS: [(u32, Action, &str); 18] = [
     (action::EXEC, Action::Exec, "exec"),
     (action::OPEN_WRITE, Action::OpenWrite, "open_write"),
     (action::CREATE, Action::Create, "create"),
@@ -72,6 +82,11 @@ const ACTIONS: [(u32, Action, &str); 13] = [
     (action::CHMOD, Action::Chmod, "chmod"),
     (action::CHOWN, Action::Chown, "chown"),
     (action::MOUNT, Action::Mount, "mount"),
+    (action::UTIMES, Action::Utimes, "utimes"),
+    (action::SETXATTR, Action::Setxattr, "setxattr"),
+    (action::REMOVEXATTR, Action::Removexattr, "removexattr"),
+    (action::MMAP, Action::Mmap, "mmap"),
+    (action::MPROTECT, Action::Mprotect, "mprotect"),
 ];
 
 impl Action {
@@ -94,14 +109,18 @@ pub enum Reason {
     NotFromImage,
     /// A write to (or a mount over) the immutable image.
     Immutable,
+    /// W^X: the executed or mapped file lies in a writable place (a volume, tmpfs, or written
+    /// into the rootfs after the start).
+    WritableExec,
 }
 
-const REASONS: [(u32, Reason, &str); 5] = [
+const REASONS: [(u32, Reason, &str); 6] = [
     (reason::SHELL, Reason::Shell, "shell"),
     (reason::PACKAGE_MANAGER, Reason::PackageManager, "package_manager"),
     (reason::EXEC_DENIED, Reason::ExecDenied, "exec_denied"),
     (reason::NOT_FROM_IMAGE, Reason::NotFromImage, "not_from_image"),
     (reason::IMMUTABLE, Reason::Immutable, "immutable"),
+    (reason::WRITABLE_EXEC, Reason::WritableExec, "writable_exec"),
 ];
 
 impl Reason {
@@ -245,6 +264,32 @@ mod tests {
     }
 
     #[test]
+    fn decodes_a_writable_exec_mapping() {
+        // The ld.so trick on a volume: the loader (exe) maps the copied shell PROT_EXEC.
+        let mut r = record();
+        r.action = action::MMAP;
+        r.reason = reason::WRITABLE_EXEC;
+        r.path = [0; enforce_abi::PATH_MAX];
+        r.path[..13].copy_from_slice(b"/tmp/sh-copy1");
+        r.path_len = 13;
+        let d = Decision::decode(bytemuck::bytes_of(&r)).expect("decodes");
+        assert_eq!((d.action, d.reason), (Action::Mmap, Reason::WritableExec));
+        assert_eq!(d.path.as_deref(), Some("/tmp/sh-copy1"));
+        assert_eq!(format!("{} {}", d.action, d.reason), "mmap writable_exec");
+        for (value, want) in [
+            (action::UTIMES, Action::Utimes),
+            (action::SETXATTR, Action::Setxattr),
+            (action::REMOVEXATTR, Action::Removexattr),
+            (action::MPROTECT, Action::Mprotect),
+        ] {
+            r.action = value;
+            assert_eq!(Decision::decode(bytemuck::bytes_of(&r)).expect("decodes").action, want);
+        }
+        r.action = 19;
+        assert_eq!(Decision::decode(bytemuck::bytes_of(&r)), Err(DecodeError::Action(19)));
+    }
+
+    #[test]
     fn unknown_path_and_bad_records() {
         let mut r = record();
         r.flags = enforce_abi::DECISION_PATH_UNKNOWN;
@@ -265,7 +310,9 @@ mod tests {
     fn every_action_and_reason_has_a_distinct_name() {
         let names: std::collections::HashSet<_> = ACTIONS.iter().map(|(_, a, s)| (a.as_str(), *s)).collect();
         assert!(names.iter().all(|(a, s)| a == s));
-        assert_eq!(names.len(), 13);
+        assert_eq!(names.len(), 18);
+        let reasons: std::collections::HashSet<_> = REASONS.iter().map(|(v, _, s)| (*v, *s)).collect();
+        assert_eq!(reasons.len(), 6);
         assert_eq!(Reason::PackageManager.as_str(), "package_manager");
         assert_eq!(Reason::NotFromImage.to_string(), "not_from_image");
     }

@@ -1,7 +1,8 @@
 //! The loaded (or reused) enforcement programs and their maps.
 //!
 //! Pins, under `<pin_root>/lsm-v<ENFORCE_ABI_VERSION>/`:
-//! - `maps/<NAME>` for ENFORCED, DENY_EXEC, ALLOW_WRITE, DECISIONS, DECISION_DROPS;
+//! - `maps/<NAME>` for ENFORCED, DENY_EXEC, ALLOW_WRITE, ALLOW_WRITABLE_EXEC, DECISIONS,
+//!   DECISION_DROPS;
 //! - `links/<hook>` for every attached LSM program.
 //!
 //! A pinned link keeps its program attached after the daemon exits, so containers stay
@@ -23,34 +24,18 @@ use tracing::{debug, info, warn};
 use palisade_ebpf::enforce_abi::{AllowKeyData, ENFORCE_ABI_VERSION};
 
 use crate::decision::{Decision, DecodeError};
+pub use crate::hooks::{programs_of, HOOKS, OPTIONAL_HOOKS};
+use crate::hooks::load_variant;
 use crate::policy::{ContainerPolicy, PolicyError};
 
 /// The default pin root.
 pub const DEFAULT_PIN_ROOT: &str = "/sys/fs/bpf/palisade";
 
-/// The LSM hooks, each served by the program of the same name in `enforce.bpf.c`.
-pub const HOOKS: [&str; 14] = [
-    "bprm_check_security",
-    "file_open",
-    "path_mknod",
-    "path_unlink",
-    "path_mkdir",
-    "path_rmdir",
-    "path_symlink",
-    "path_link",
-    "path_rename",
-    "path_truncate",
-    "path_chmod",
-    "path_chown",
-    "sb_mount",
-    "move_mount",
-];
-
 /// An `ENFORCED` value as aya stores it (`enforce_abi::Policy`'s bytes).
 type PolicyBytes = [u8; std::mem::size_of::<palisade_ebpf::enforce_abi::Policy>()];
 
 /// The maps user space uses (and pins); the per-CPU scratch map stays private to the programs.
-const MAPS: [&str; 5] = ["ENFORCED", "DENY_EXEC", "ALLOW_WRITE", "DECISIONS", "DECISION_DROPS"];
+const MAPS: [&str; 6] = ["ENFORCED", "DENY_EXEC", "ALLOW_WRITE", "ALLOW_WRITABLE_EXEC", "DECISIONS", "DECISION_DROPS"];
 
 /// Why loading, pinning or arming failed.
 #[derive(Debug, thiserror::Error)]
@@ -107,9 +92,28 @@ pub struct Enforcer {
     enforced: HashMap<MapData, u64, PolicyBytes>,
     deny_exec: HashMap<MapData, [u8; 16], u32>,
     allow_write: LpmTrie<MapData, AllowKeyData, u32>,
+    allow_wx: LpmTrie<MapData, AllowKeyData, u32>,
     decisions: RingBuf<MapData>,
     drops: PerCpuArray<MapData, u64>,
     next_policy_id: u32,
+    /// This process's mount namespace, taken for the container runtime's (see
+    /// [`runtime_mnt_ns`]).
+    runtime_mnt_ns: u32,
+}
+
+/// The container runtime's mount namespace: the host's initial one, where containerd and runc
+/// run (inode number of `/proc/1/ns/mnt`; this process's when that is unreadable; 0 when
+/// neither is). Not simply this process's: a daemon deployed in a container of its own (with
+/// the host's pid namespace) has another one. Policies name it so that W^X and
+/// exec_only_image leave the runtime's own processes alone while they are in the container's
+/// cgroup but not yet in the container (`runc init` for `runc exec`: its binary, a memfd copy
+/// of it and its libraries).
+pub fn runtime_mnt_ns() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    ["/proc/1/ns/mnt", "/proc/self/ns/mnt"]
+        .iter()
+        .find_map(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| u32::try_from(m.ino()).unwrap_or(0))
 }
 
 impl Enforcer {
@@ -148,11 +152,13 @@ impl Enforcer {
             enforced: HashMap::try_from(open("ENFORCED")?).map_err(map_err("ENFORCED"))?,
             deny_exec: HashMap::try_from(open("DENY_EXEC")?).map_err(map_err("DENY_EXEC"))?,
             allow_write: LpmTrie::try_from(open("ALLOW_WRITE")?).map_err(map_err("ALLOW_WRITE"))?,
+            allow_wx: LpmTrie::try_from(open("ALLOW_WRITABLE_EXEC")?).map_err(map_err("ALLOW_WRITABLE_EXEC"))?,
             decisions: RingBuf::try_from(open("DECISIONS")?).map_err(map_err("DECISIONS"))?,
             drops: PerCpuArray::try_from(open("DECISION_DROPS")?).map_err(map_err("DECISION_DROPS"))?,
             dir,
             reused,
             next_policy_id: 1,
+            runtime_mnt_ns: runtime_mnt_ns(),
         };
         enforcer.recover()?;
         Ok(enforcer)
@@ -177,8 +183,10 @@ impl Enforcer {
     /// policy of that cgroup atomically. Returns the policy id the decisions will carry.
     pub fn arm(&mut self, cgroup_id: u64, policy: &ContainerPolicy) -> Result<u32, EnforcerError> {
         let id = self.next_policy_id;
-        let kernel = policy.kernel_policy(id)?;
+        let mut kernel = policy.kernel_policy(id)?;
+        kernel.runtime_mnt_ns = self.runtime_mnt_ns;
         let allow = policy.allow_entries(id)?;
+        let allow_wx = policy.allow_writable_exec_entries(id)?;
         let previous = self.enforced.get(&cgroup_id, 0).ok().map(|v| policy_of(v).policy_id);
         // The policy's entries first, the ENFORCED entry last: the programs never see a policy
         // without its exceptions.
@@ -188,13 +196,19 @@ impl Enforcer {
         for key in &allow {
             self.allow_write.insert(&Key::new(key.prefixlen, key.data()), 1, 0).map_err(map_err("ALLOW_WRITE"))?;
         }
+        for key in &allow_wx {
+            self.allow_wx
+                .insert(&Key::new(key.prefixlen, key.data()), 1, 0)
+                .map_err(map_err("ALLOW_WRITABLE_EXEC"))?;
+        }
         self.enforced.insert(cgroup_id, bytemuck::cast::<_, PolicyBytes>(kernel), 0).map_err(map_err("ENFORCED"))?;
         self.next_policy_id = id.wrapping_add(1).max(1);
         if let Some(old) = previous {
             self.remove_entries(&HashSet::from([old]))?;
         }
         debug!(cgroup_id, policy_id = id, mode = ?policy.mode, deny_exec = policy.deny_exec.len(),
-               allow_write = allow.len(), "armed");
+               allow_write = allow.len(), allow_writable_exec = allow_wx.len(),
+               writable_exec_denied = policy.deny_writable_exec, "armed");
         Ok(id)
     }
 
@@ -248,6 +262,10 @@ impl Enforcer {
             let key = key.map_err(map_err("ALLOW_WRITE"))?;
             stale.insert(allow_policy(&key.data()));
         }
+        for key in self.allow_wx.keys() {
+            let key = key.map_err(map_err("ALLOW_WRITABLE_EXEC"))?;
+            stale.insert(allow_policy(&key.data()));
+        }
         stale.retain(|id| !live.contains(id));
         if !stale.is_empty() {
             warn!(policies = stale.len(), "removing entries of policies no cgroup uses");
@@ -276,6 +294,16 @@ impl Enforcer {
         }
         for key in allow {
             self.allow_write.remove(&key).map_err(map_err("ALLOW_WRITE"))?;
+        }
+        let mut allow_wx = Vec::new();
+        for key in self.allow_wx.keys() {
+            let key = key.map_err(map_err("ALLOW_WRITABLE_EXEC"))?;
+            if ids.contains(&allow_policy(&key.data())) {
+                allow_wx.push(key);
+            }
+        }
+        for key in allow_wx {
+            self.allow_wx.remove(&key).map_err(map_err("ALLOW_WRITABLE_EXEC"))?;
         }
         Ok(())
     }
@@ -312,19 +340,27 @@ fn attach_and_pin(dir: &Path) -> Result<(), EnforcerError> {
         let map = ebpf.map(name).ok_or(EnforcerError::Map { name, source: MapError::InvalidName { name: name.into() } })?;
         map.pin(&path).map_err(|e| pin_err(&path)(e.to_string()))?;
     }
-    for hook in HOOKS {
+    // Optional hooks first: the last required link pin completes the set (pins_complete).
+    for hook in OPTIONAL_HOOKS.into_iter().chain(HOOKS) {
         let perr = |source| EnforcerError::Program { hook, source };
+        let name = match load_variant(&mut ebpf, &btf, hook) {
+            Ok(name) => name,
+            Err(ProgramError::Btf(e)) if OPTIONAL_HOOKS.contains(&hook) => {
+                info!(hook, reason = %e, "LSM hook absent from this kernel: not attached");
+                continue;
+            }
+            Err(e) => return Err(perr(e)),
+        };
         let program: &mut Lsm = ebpf
-            .program_mut(hook)
-            .ok_or(ProgramError::InvalidName { name: hook.into() })
+            .program_mut(name)
+            .ok_or(ProgramError::InvalidName { name: name.into() })
             .and_then(TryInto::try_into)
             .map_err(perr)?;
-        program.load(hook, &btf).map_err(perr)?;
         let link_id = program.attach().map_err(perr)?;
         let link = FdLink::from(program.take_link(link_id).map_err(perr)?);
         let path = dir.join("links").join(hook);
         link.pin(&path).map_err(|e| pin_err(&path)(e.to_string()))?;
-        debug!(hook, pin = %path.display(), "attached");
+        debug!(hook, program = name, pin = %path.display(), "attached");
     }
     Ok(())
 }
@@ -356,6 +392,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_runtime_namespace_is_the_hosts_initial_mount_namespace() {
+        use std::os::unix::fs::MetadataExt;
+        let ns = runtime_mnt_ns();
+        // Where pid 1's namespace cannot be examined (a sandbox denying ptrace access to it),
+        // this process's is taken: never 0 on a Linux with /proc.
+        let want = std::fs::metadata("/proc/1/ns/mnt").or_else(|_| std::fs::metadata("/proc/self/ns/mnt")).expect("ns");
+        assert_ne!(ns, 0);
+        assert_eq!(u64::from(ns), want.ino());
+    }
+
+    #[test]
     fn pin_directory_names_the_abi() {
         let dir = Enforcer::pin_dir(Path::new(DEFAULT_PIN_ROOT));
         assert_eq!(dir, PathBuf::from(format!("/sys/fs/bpf/palisade/lsm-v{ENFORCE_ABI_VERSION}")));
@@ -364,11 +411,22 @@ mod tests {
     #[test]
     fn hooks_are_the_programs_of_the_object() {
         // Every hook has a program of that name in the C source, and nothing else is attached.
-        let source = include_str!("../../enforcer-ebpf/src/bpf/enforce.bpf.c");
-        for hook in HOOKS {
-            assert!(source.contains(&format!("SEC(\"lsm/{hook}\")\nint BPF_PROG({hook},")), "{hook}");
+        let source = [
+            include_str!("../../enforcer-ebpf/src/bpf/enforce.bpf.c"),
+            include_str!("../../enforcer-ebpf/src/bpf/enforce_wx.h"),
+            include_str!("../../enforcer-ebpf/src/bpf/enforce_inode.h"),
+        ]
+        .concat();
+        let mut programs = 0;
+        for hook in HOOKS.into_iter().chain(OPTIONAL_HOOKS) {
+            assert!(!programs_of(hook).is_empty(), "{hook} has programs");
+            for name in programs_of(hook) {
+                assert!(source.contains(&format!("SEC(\"lsm/{hook}\")\nint BPF_PROG({name},")), "{hook}: {name}");
+                programs += 1;
+            }
         }
-        assert_eq!(source.matches("SEC(\"lsm/").count(), HOOKS.len() + 1, "hooks + the probe");
+        assert_eq!(programs, HOOKS.len() + OPTIONAL_HOOKS.len() + 1, "one program per hook, two layouts of inode_setattr");
+        assert_eq!(source.matches("SEC(\"lsm/").count(), programs + 1, "hooks + the probe");
     }
 
     #[test]

@@ -24,8 +24,8 @@ pub enum PolicyError {
         /// What is wrong with it.
         why: &'static str,
     },
-    /// Immutability or exec_only_image needs the rootfs superblock.
-    #[error("policy needs rootfs_dev (the rootfs superblock's device) for immutable or exec_only_image")]
+    /// Immutability, exec_only_image or W^X needs the rootfs superblock.
+    #[error("policy needs rootfs_dev (the rootfs superblock's device) for immutable, exec_only_image or deny_writable_exec")]
     NoRootfsDev,
     /// The rootfs (or a file in it) could not be examined.
     #[error("stat {path}: {source}")]
@@ -91,6 +91,11 @@ pub struct ContainerPolicy {
     /// Deny writes to the rootfs superblock outside [`ContainerPolicy::allow_write`].
     pub immutable: bool,
     /// Deny exec of files not on the rootfs superblock or in its overlay upper layer.
+    ///
+    /// Kept beside [`ContainerPolicy::deny_writable_exec`] rather than folded into it: it is
+    /// the stricter rule (it also refuses programs on read-only volumes, and has no path
+    /// exceptions) and covers exec only, so a profile that wants "the image's programs and
+    /// nothing else" keeps that meaning. The daemon arms W^X (`immutable`), not this.
     pub exec_only_image: bool,
     /// W^X: deny the exec, and `PROT_EXEC` mappings (`mmap`, `mprotect`), of files in the
     /// container's writable places: files created or copied up in the rootfs after the container
@@ -162,7 +167,7 @@ impl ContainerPolicy {
 
     /// The kernel's view: the `ENFORCED` value for `policy_id`, checked.
     pub(crate) fn kernel_policy(&self, policy_id: u32) -> Result<Policy, PolicyError> {
-        if (self.immutable || self.exec_only_image) && self.rootfs_dev == 0 {
+        if (self.immutable || self.exec_only_image || self.deny_writable_exec) && self.rootfs_dev == 0 {
             return Err(PolicyError::NoRootfsDev);
         }
         let mut flags = 0;
@@ -172,6 +177,7 @@ impl ContainerPolicy {
             (self.immutable, enforce_abi::flags::IMMUTABLE),
             (self.exec_only_image, enforce_abi::flags::EXEC_ONLY_IMAGE),
             (self.deny_mount, enforce_abi::flags::DENY_MOUNT),
+            (self.deny_writable_exec, enforce_abi::flags::DENY_WRITABLE_EXEC),
         ] {
             if on {
                 flags |= bit;
@@ -182,7 +188,7 @@ impl ContainerPolicy {
             Mode::Enforce => enforce_abi::mode::ENFORCE,
         };
         let mount_gate = self.mount_gate.unwrap_or(0);
-        Ok(Policy { mode, flags, rootfs_dev: self.rootfs_dev, policy_id, mount_gate, reserved: 0 })
+        Ok(Policy { mode, flags, rootfs_dev: self.rootfs_dev, policy_id, mount_gate, runtime_mnt_ns: 0 })
     }
 
     /// The `DENY_EXEC` entries for `policy_id`.
@@ -195,19 +201,30 @@ impl ContainerPolicy {
 
     /// The `ALLOW_WRITE` keys for `policy_id`, prefixes normalized.
     pub(crate) fn allow_entries(&self, policy_id: u32) -> Result<Vec<AllowKey>, PolicyError> {
-        let mut keys = Vec::new();
-        for prefix in &self.allow_write {
-            let normal = normalize_prefix(prefix)?;
-            let key = AllowKey::for_prefix(policy_id, &normal).ok_or_else(|| PolicyError::Prefix {
-                prefix: prefix.clone(),
-                why: "longer than the kernel's 247-byte prefix limit",
-            })?;
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
-        Ok(keys)
+        prefix_keys(policy_id, &self.allow_write)
     }
+
+    /// The `ALLOW_WRITABLE_EXEC` keys for `policy_id` (the W^X exceptions), prefixes
+    /// normalized like allow_write's.
+    pub(crate) fn allow_writable_exec_entries(&self, policy_id: u32) -> Result<Vec<AllowKey>, PolicyError> {
+        prefix_keys(policy_id, &self.allow_writable_exec)
+    }
+}
+
+/// LPM-trie keys of `prefixes` for `policy_id`, normalized and deduplicated.
+fn prefix_keys(policy_id: u32, prefixes: &[String]) -> Result<Vec<AllowKey>, PolicyError> {
+    let mut keys = Vec::new();
+    for prefix in prefixes {
+        let normal = normalize_prefix(prefix)?;
+        let key = AllowKey::for_prefix(policy_id, &normal).ok_or_else(|| PolicyError::Prefix {
+            prefix: prefix.clone(),
+            why: "longer than the kernel's 247-byte prefix limit",
+        })?;
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    Ok(keys)
 }
 
 /// The canonical form of an allow_write prefix, as the kernel spells paths: absolute, no empty
@@ -321,6 +338,27 @@ mod tests {
         assert_eq!(k.mount_gate, 4242, "the init's tgid opens the gate");
         let audit = ContainerPolicy { deny_package_managers: true, ..Default::default() };
         assert_eq!(audit.kernel_policy(1).expect("valid").mode, enforce_abi::mode::AUDIT);
+    }
+
+    #[test]
+    fn writable_exec_sets_its_flag_and_its_own_prefixes() {
+        let p = ContainerPolicy {
+            deny_writable_exec: true,
+            allow_writable_exec: vec!["/opt/plugins/".into(), "/opt//plugins".into()],
+            allow_write: vec!["/data".into()],
+            ..Default::default()
+        };
+        assert!(matches!(p.kernel_policy(1), Err(PolicyError::NoRootfsDev)), "W^X needs the rootfs superblock");
+        let p = ContainerPolicy { rootfs_dev: 7, ..p };
+        assert_eq!(p.kernel_policy(1).expect("valid").flags, enforce_abi::flags::DENY_WRITABLE_EXEC);
+        let wx = p.allow_writable_exec_entries(4).expect("valid");
+        assert_eq!(wx.len(), 1, "equivalent prefixes dedupe");
+        assert_eq!(&wx[0].path[..13], b"/opt/plugins/");
+        assert_eq!(wx[0].policy_id, 4);
+        let w = p.allow_entries(4).expect("valid");
+        assert_eq!(&w[0].path[..6], b"/data/", "allow_write keys stay separate");
+        let bad = ContainerPolicy { allow_writable_exec: vec!["opt".into()], ..Default::default() };
+        assert!(bad.allow_writable_exec_entries(1).is_err());
     }
 
     #[test]

@@ -374,11 +374,17 @@ fn kernel_setting(reason: palisade_lsm::Reason) -> String {
 /// The alert of a decision the BPF-LSM programs made for container `meta`.
 pub fn from_kernel(d: &palisade_lsm::Decision, meta: &ContainerMeta, boot_to_wall: u64, hostname: &str) -> Decision {
     let target = d.path.clone().unwrap_or_else(|| format!("<unresolved: dev {} ino {}>", d.target.dev, d.target.ino));
+    // W^X is part of immutability (armed with it, excepted by immutable.allow_writable_exec):
+    // the reason says which rule, the setting which profile key.
+    let reason = match d.reason {
+        palisade_lsm::Reason::WritableExec => "W^X: executable code from a writable place (volume, tmpfs, or written after the start)",
+        other => other.as_str(),
+    };
     let verdict = Verdict {
         time_ns: d.ts_ns + boot_to_wall,
         action: d.action.as_str(),
         target: &target,
-        reason: d.reason.as_str(),
+        reason,
         res: -i64::from(d.errno),
         enforced: d.enforced,
         backend: Some(Backend::BpfLsm),

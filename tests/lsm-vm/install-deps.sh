@@ -5,13 +5,16 @@
 #
 # Why a guest: this machine's kernel refuses LSM programs at load (EPERM, see shared/notes/lsm-vm.md);
 # Debian's cloud kernel enables BPF-LSM by default and loads them.
-# Output: $PALISADE_LSM_VM_CACHE (default /var/cache/palisade-lsm-vm) holding
+# Output: $PALISADE_LSM_VM_CACHE (default /var/cache/palisade-lsm-vm) holding (and the same for
+# the 6.12 kernel of bookworm-backports in $PALISADE_LSM_VM_CACHE_6_12, default
+# /var/cache/palisade-lsm-vm-6.12)
 #   vmlinuz        the guest kernel
 #   overlay.ko     overlayfs for that kernel, uncompressed (busybox insmod takes plain .ko only)
 #   kernel-version the package it came from
 set -euo pipefail
 
 CACHE=${PALISADE_LSM_VM_CACHE:-/var/cache/palisade-lsm-vm}
+CACHE_6_12=${PALISADE_LSM_VM_CACHE_6_12:-/var/cache/palisade-lsm-vm-6.12}
 
 say() { printf 'lsm-vm/install-deps: %s\n' "$*"; }
 die() { printf 'lsm-vm/install-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -49,24 +52,26 @@ fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing after install"
 busybox true || die "busybox does not run"
 
-# The newest signed 6.1 cloud kernel the archive lists (linux-image-6.1.0-<N>-cloud-amd64).
+# fetch_kernel CACHE PATTERN WHAT: the newest package whose name matches PATTERN (apt-cache
+# --names-only regex), unpacked into CACHE as vmlinuz + overlay.ko + kernel-version.
 latest_kernel() {
-    apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' \
-        | awk '{print $1}' | sort -V | tail -n1
+    apt-cache search --names-only "$1" | awk '{print $1}' | sort -V | tail -n1
 }
 
-mkdir -p "$CACHE"
-if [[ -s $CACHE/vmlinuz && -s $CACHE/overlay.ko && -s $CACHE/kernel-version ]]; then
-    say "kernel $(cat "$CACHE/kernel-version") already in $CACHE"
-else
-    pkg=$(latest_kernel)
+fetch_kernel() {
+    local cache=$1 pattern=$2 what=$3 pkg work vmlinuz ko
+    mkdir -p "$cache"
+    if [[ -s $cache/vmlinuz && -s $cache/overlay.ko && -s $cache/kernel-version ]]; then
+        say "kernel $(cat "$cache/kernel-version") already in $cache"
+        return 0
+    fi
+    pkg=$(latest_kernel "$pattern")
     if [[ -z $pkg ]]; then
         apt_update_once
-        pkg=$(latest_kernel)
+        pkg=$(latest_kernel "$pattern")
     fi
-    [[ -n $pkg ]] || die "no linux-image-6.1.0-*-cloud-amd64 in the apt lists (bookworm source missing?)"
+    [[ -n $pkg ]] || die "no $what in the apt lists ($pattern)"
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
     say "downloading $pkg"
     (cd "$work" && apt-get download -q "$pkg") || die "apt-get download $pkg failed"
     dpkg-deb -x "$work"/"$pkg"_*.deb "$work/x" || die "cannot unpack $pkg"
@@ -80,9 +85,17 @@ else
         *.ko.zst) zstd -dc "$ko" >"$work/overlay.ko" ;;
         *) die "unknown module compression: $ko" ;;
     esac
-    install -m 0644 "$vmlinuz" "$CACHE/vmlinuz"
-    install -m 0644 "$work/overlay.ko" "$CACHE/overlay.ko"
-    echo "$pkg" >"$CACHE/kernel-version"
-    say "kernel $pkg -> $CACHE"
-fi
+    install -m 0644 "$vmlinuz" "$cache/vmlinuz"
+    install -m 0644 "$work/overlay.ko" "$cache/overlay.ko"
+    echo "$pkg" >"$cache/kernel-version"
+    rm -rf "$work"
+    say "kernel $pkg -> $cache"
+}
+
+# The newest signed 6.1 cloud kernel (linux-image-6.1.0-<N>-cloud-amd64): lsm/tests/lsm_vm.rs.
+fetch_kernel "$CACHE" '^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' "linux-image-6.1.0-*-cloud-amd64 (bookworm source missing?)"
+# The newest 6.12 cloud kernel of bookworm-backports: lsm/tests/lsm_vm_6_12.rs (inode_setattr's
+# idmap layout, the POSIX ACL hooks, overlayfs backing files).
+fetch_kernel "$CACHE_6_12" '^linux-image-6\.12\.[0-9]+\+deb12-cloud-amd64-unsigned$' \
+    "linux-image-6.12.*+deb12-cloud-amd64-unsigned (bookworm-backports source missing?)"
 say "done"

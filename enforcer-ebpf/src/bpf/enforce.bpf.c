@@ -45,6 +45,24 @@
  * it from the createRuntime hook (runc: masked and read-only paths after pivot_root), so a
  * policy can name the container's init in mount_gate: mounts pass until that process execs
  * its entrypoint (runc's last step), which bprm_check_security records by clearing the gate.
+ *
+ * W^X (ENFORCE_DENY_WRITABLE_EXEC, enforce_wx.h). Nothing the container can write may run: the
+ * exec (bprm_check_security) and every PROT_EXEC mapping (mmap_file; file_mprotect adding
+ * PROT_EXEC to a file mapping) of a file in a writable place are decided, unless the file's
+ * path lies beneath an ALLOW_WRITABLE_EXEC prefix. Mappings matter because the dynamic loader
+ * runs a program without execve ("ld.so /tmp/x" maps /tmp/x itself); for the same reason
+ * DENY_EXEC identities are checked on PROT_EXEC mappings too ("ld.so /bin/bash").
+ *
+ * Complete immutability (enforce_inode.h): times (inode_setattr, times only) and extended
+ * attributes (inode_setxattr, inode_removexattr) of rootfs files, besides the path hooks.
+ *
+ * Exactly one decision per operation. A syscall can pass several hooks; each operation is
+ * decided where it is first seen and the later hooks stay silent: a rename or link is judged
+ * once (source end first); open(O_CREAT) of a new file is the path_mknod "create" decision,
+ * not also file_open's (FMODE_CREATED); open(O_TRUNC) is file_open's write, not also
+ * path_truncate's; chmod/chown/truncate are path_chmod/path_chown/path_truncate, and
+ * inode_setattr judges only changes of times alone; the kernel mapping an executable it is
+ * exec'ing (the file is already the task's exe) was judged by bprm_check_security.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -56,6 +74,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define EPERM 1
 #define FMODE_WRITE 0x2
+#define FMODE_CREATED 0x100000
+#define O_TRUNC 01000
+#define S_IFMT 0170000
+#define S_IFREG 0100000
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define WALK_DEPTH 32
 #define WALK_MASK (ENFORCE_PATH_MAX - 1)
@@ -90,6 +112,17 @@ struct {
 	__type(value, __u32);
 } ALLOW_WRITE SEC(".maps");
 
+/* Exceptions to W^X per policy (LPM trie, same keys as ALLOW_WRITE). Written by palisade-lsm
+ * from ContainerPolicy.allow_writable_exec; read by the exec and mapping hooks, and only for
+ * files in a writable place (the path walk is paid only then). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct allow_key);
+	__type(value, __u32);
+} ALLOW_WRITABLE_EXEC SEC(".maps");
+
 /* Decision records for user space. Written by every program; read by Enforcer::decisions. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -110,6 +143,10 @@ struct enforce_scratch {
 	struct allow_key key;
 	char buf[2 * ENFORCE_PATH_MAX];
 	struct dentry *names[WALK_DEPTH];
+	/* Set by walk_path: 1 when the walk ended at the task's root (not at the root of a mount
+	 * outside the task's tree, such as memfd's or a detached mount's). */
+	__u32 rooted;
+	__u32 pad;
 };
 
 struct {
@@ -143,112 +180,8 @@ static __always_inline bool in_upper_layer(struct inode *inode)
 	return upper != NULL;
 }
 
-/*
- * The path of (dentry, vfsmnt) as the current task sees it, into s->rec.path (NUL-terminated,
- * tail zeroed); returns its length, or -1 when it is deeper than WALK_DEPTH components or
- * longer than ENFORCE_PATH_MAX - 1 bytes. The walk d_path() does, bounded: a mount's root
- * continues at its mountpoint in the parent mount; the task's root (fs->root) ends it. Two
- * loops shaped for the verifier: the first only records, per step, the dentry whose name it
- * contributes; the second writes the names top-down at masked offsets.
- */
-static __noinline int walk_path(struct dentry *dentry, struct vfsmount *vfsmnt, struct enforce_scratch *s)
-{
-	if (!s)
-		return -1;
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct dentry *root_dentry = task->fs->root.dentry;
-	struct vfsmount *root_mnt = task->fs->root.mnt;
-	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-	bool complete = false;
-
-	for (int i = 0; i < WALK_DEPTH; i++)
-		s->names[i] = NULL;
-	for (int i = 0; i < WALK_DEPTH; i++) {
-		if (dentry == root_dentry && vfsmnt == root_mnt) {
-			complete = true;
-			break;
-		}
-		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-		if (dentry == mnt_root || dentry == parent) {
-			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-			if (dentry != mnt_root || mnt_parent == mnt) {
-				complete = true; /* the root of the whole tree (or of a detached mount) */
-				break;
-			}
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = mnt_parent;
-			vfsmnt = &mnt->mnt;
-			continue;
-		}
-		s->names[i] = dentry;
-		dentry = parent;
-	}
-	if (!complete)
-		return -1;
-
-	__u32 off = 0;
-	for (int j = WALK_DEPTH - 1; j >= 0; j--) {
-		struct dentry *d = s->names[j];
-		if (!d)
-			continue;
-		struct qstr name = BPF_CORE_READ(d, d_name);
-		__u32 len = name.len & WALK_MASK;
-		__u32 next = off + 1 + len;
-		if (next >= ENFORCE_PATH_MAX || len != name.len)
-			return -1;
-		KEEP_MASK(off);
-		s->buf[off & WALK_MASK] = '/';
-		bpf_probe_read_kernel(&s->buf[(off + 1) & WALK_MASK], len, name.name);
-		KEEP_MASK(next);
-		off = next & WALK_MASK;
-	}
-	__builtin_memset(s->rec.path, 0, sizeof(s->rec.path));
-	if (off == 0) {
-		s->rec.path[0] = '/';
-		return 1;
-	}
-	KEEP_MASK(off);
-	off &= WALK_MASK;
-	bpf_probe_read_kernel(s->rec.path, off, s->buf);
-	return off;
-}
-
-/* bpf_d_path() into s->rec.path with the tail after the NUL zeroed; length or -1. */
-static __always_inline int d_path_of(const struct path *path, struct enforce_scratch *s)
-{
-	__builtin_memset(s->rec.path, 0, sizeof(s->rec.path));
-	long n = bpf_d_path((struct path *)path, (char *)s->rec.path, sizeof(s->rec.path));
-	if (n <= 0 || n > ENFORCE_PATH_MAX)
-		return -1;
-	/* n counts the NUL; bytes after it may be scratch: clear them. */
-	for (int i = 0; i < ENFORCE_PATH_MAX; i++)
-		if (i >= n - 1)
-			s->rec.path[i] = 0;
-	return n - 1;
-}
-
-/* Whether s->rec.path (length len, or -1 when unknown) lies beneath an ALLOW_WRITE prefix of
- * the policy: the key is the path followed by '/', so "/var/cache" and "/var/cache/x" match
- * the prefix "/var/cache/" but "/var/cachex" does not. */
-static __always_inline bool write_allowed(const struct enforce_policy *p, struct enforce_scratch *s, int len)
-{
-	if (len <= 0)
-		return false;
-	__builtin_memset(s->key.path, 0, sizeof(s->key.path));
-	__u32 n = len;
-	if (n > ENFORCE_PREFIX_MAX)
-		n = ENFORCE_PREFIX_MAX;
-	n &= 0xff;
-	if (n > ENFORCE_PREFIX_MAX)
-		return false;
-	bpf_probe_read_kernel(s->key.path, n, s->rec.path);
-	if (n < ENFORCE_PREFIX_MAX)
-		s->key.path[n] = '/';
-	s->key.prefixlen = 8 * (sizeof(s->key.policy_id) + ENFORCE_PREFIX_MAX);
-	s->key.policy_id = p->policy_id;
-	return bpf_map_lookup_elem(&ALLOW_WRITE, &s->key) != NULL;
-}
+/* Paths: the dentry walk, bpf_d_path, the prefix tries. */
+#include "enforce_path.h"
 
 /* Fills the record's common fields, pushes it and returns the verdict. s->rec.path and
  * path_len, flags and the target fields are set by the caller. */
@@ -296,22 +229,33 @@ static __always_inline void set_target(struct enforce_scratch *s, __u32 dev, str
 		__builtin_memset(s->rec.path, 0, sizeof(s->rec.path));
 }
 
+/* What a check returns when it decided nothing (no record): hooks that judge one operation
+ * at several places (both ends of a rename) stop at the first decision; verdict() turns it
+ * into the hook's 0. */
+#define NO_DECISION 1
+
+static __always_inline int verdict(int r)
+{
+	return r == NO_DECISION ? 0 : r;
+}
+
 /* The write check of every path hook: `dentry` under the mount `mnt` is about to be changed
- * (created, removed, renamed, ...). Returns 0, or the verdict of a recorded decision. */
+ * (created, removed, renamed, ...). Returns NO_DECISION, or the verdict of a recorded
+ * decision (0 in audit mode, -EPERM in enforce mode). */
 static __always_inline int check_write(const struct enforce_policy *p, struct dentry *dentry, struct vfsmount *mnt,
 				       __u32 action)
 {
 	if (!(p->flags & ENFORCE_IMMUTABLE) || !dentry)
-		return 0;
+		return NO_DECISION;
 	__u32 dev = BPF_CORE_READ(dentry, d_sb, s_dev);
 	if (dev != p->rootfs_dev)
-		return 0;
+		return NO_DECISION;
 	struct enforce_scratch *s = scratch();
 	if (!s)
-		return 0;
+		return NO_DECISION;
 	int len = walk_path(dentry, mnt, s);
 	if (write_allowed(p, s, len))
-		return 0;
+		return NO_DECISION;
 	set_target(s, dev, BPF_CORE_READ(dentry, d_inode), len);
 	return decide(p, s, action, ENFORCE_REASON_IMMUTABLE);
 }
@@ -320,7 +264,7 @@ static __always_inline int check_dir_entry(const struct path *dir, struct dentry
 {
 	struct enforce_policy *p = armed();
 	if (!p)
-		return 0;
+		return NO_DECISION;
 	return check_write(p, dentry, BPF_CORE_READ(dir, mnt), action);
 }
 
@@ -328,7 +272,7 @@ static __always_inline int check_path(const struct path *path, __u32 action)
 {
 	struct enforce_policy *p = armed();
 	if (!p)
-		return 0;
+		return NO_DECISION;
 	return check_write(p, BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt), action);
 }
 
@@ -348,6 +292,9 @@ static __always_inline __u32 denied_identity(const struct enforce_policy *p, __u
 	return 0;
 }
 
+/* Exec and mapping checks, then the inode hooks: code of this object split for size. */
+#include "enforce_wx.h"
+
 SEC("lsm/bprm_check_security")
 int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 {
@@ -361,23 +308,7 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	 * runs in the cgroup) leave the gate closed. */
 	if (p->mount_gate && p->mount_gate == bpf_get_current_pid_tgid() >> 32)
 		p->mount_gate = 0;
-	struct file *file = bprm->file;
-	struct inode *inode = file->f_inode;
-	__u32 dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	__u64 ino = BPF_CORE_READ(inode, i_ino);
-	__u32 reason = denied_identity(p, dev, ino);
-	if (!reason && (p->flags & ENFORCE_EXEC_ONLY_IMAGE) && (dev != p->rootfs_dev || in_upper_layer(inode)))
-		reason = ENFORCE_REASON_NOT_FROM_IMAGE;
-	if (!reason)
-		return 0;
-	struct enforce_scratch *s = scratch();
-	if (!s)
-		return 0;
-	int len = d_path_of(&file->f_path, s);
-	set_target(s, dev, inode, len);
-	s->rec.exe_dev = dev;
-	s->rec.exe_ino = ino;
-	return decide(p, s, ENFORCE_ACT_EXEC, reason);
+	return verdict(check_exec_file(p, bprm->file, ENFORCE_ACT_EXEC));
 }
 
 SEC("lsm/file_open")
@@ -386,7 +317,15 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	if (ret)
 		return ret;
 	struct enforce_policy *p = armed();
-	if (!p || !(p->flags & ENFORCE_IMMUTABLE) || !(file->f_mode & FMODE_WRITE))
+	/* O_TRUNC truncates even a read-only open (Linux does, given write permission), and its
+	 * path_truncate is skipped as part of the open: judged here, as a truncate. (do_dentry_open
+	 * clears O_TRUNC from f_flags only after this hook.) */
+	bool writes = file->f_mode & FMODE_WRITE;
+	bool truncates = (file->f_flags & O_TRUNC) && (file->f_inode->i_mode & S_IFMT) == S_IFREG;
+	if (!p || !(p->flags & ENFORCE_IMMUTABLE) || !(writes || truncates))
+		return 0;
+	/* A file this open created: path_mknod decided its creation already. */
+	if (file->f_mode & FMODE_CREATED)
 		return 0;
 	struct inode *inode = file->f_inode;
 	__u32 dev = BPF_CORE_READ(inode, i_sb, s_dev);
@@ -399,7 +338,35 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	if (write_allowed(p, s, len))
 		return 0;
 	set_target(s, dev, inode, len);
-	return decide(p, s, ENFORCE_ACT_OPEN_WRITE, ENFORCE_REASON_IMMUTABLE);
+	return decide(p, s, writes ? ENFORCE_ACT_OPEN_WRITE : ENFORCE_ACT_TRUNCATE, ENFORCE_REASON_IMMUTABLE);
+}
+
+/* The dynamic loader maps a program without exec'ing it ("ld.so /bin/bash", "ld.so /tmp/x"):
+ * a PROT_EXEC mapping of a file is judged as its exec would be (without exec_only_image, which
+ * stays an exec rule: libraries may come from read-only volumes). */
+SEC("lsm/mmap_file")
+int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(prot & PROT_EXEC))
+		return 0;
+	return check_exec_map(file, ENFORCE_ACT_MMAP);
+}
+
+/* A file mapping made executable later: only the change adding PROT_EXEC is judged (an
+ * executable mapping was judged when it was made). */
+SEC("lsm/file_mprotect")
+int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(prot & PROT_EXEC))
+		return 0;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	if (!file || (BPF_CORE_READ((struct vm_area_struct___flat *)vma, vm_flags) & VM_EXEC))
+		return 0;
+	return check_exec_map(file, ENFORCE_ACT_MPROTECT);
 }
 
 /* open(O_CREAT) of a new file reaches path_mknod (may_o_create) before the file exists;
@@ -409,7 +376,7 @@ int BPF_PROG(path_mknod, const struct path *dir, struct dentry *dentry, umode_t 
 {
 	if (ret)
 		return ret;
-	return check_dir_entry(dir, dentry, ENFORCE_ACT_CREATE);
+	return verdict(check_dir_entry(dir, dentry, ENFORCE_ACT_CREATE));
 }
 
 SEC("lsm/path_unlink")
@@ -417,7 +384,7 @@ int BPF_PROG(path_unlink, const struct path *dir, struct dentry *dentry, int ret
 {
 	if (ret)
 		return ret;
-	return check_dir_entry(dir, dentry, ENFORCE_ACT_UNLINK);
+	return verdict(check_dir_entry(dir, dentry, ENFORCE_ACT_UNLINK));
 }
 
 SEC("lsm/path_mkdir")
@@ -425,7 +392,7 @@ int BPF_PROG(path_mkdir, const struct path *dir, struct dentry *dentry, umode_t 
 {
 	if (ret)
 		return ret;
-	return check_dir_entry(dir, dentry, ENFORCE_ACT_MKDIR);
+	return verdict(check_dir_entry(dir, dentry, ENFORCE_ACT_MKDIR));
 }
 
 SEC("lsm/path_rmdir")
@@ -433,7 +400,7 @@ int BPF_PROG(path_rmdir, const struct path *dir, struct dentry *dentry, int ret)
 {
 	if (ret)
 		return ret;
-	return check_dir_entry(dir, dentry, ENFORCE_ACT_RMDIR);
+	return verdict(check_dir_entry(dir, dentry, ENFORCE_ACT_RMDIR));
 }
 
 SEC("lsm/path_symlink")
@@ -441,7 +408,7 @@ int BPF_PROG(path_symlink, const struct path *dir, struct dentry *dentry, const 
 {
 	if (ret)
 		return ret;
-	return check_dir_entry(dir, dentry, ENFORCE_ACT_SYMLINK);
+	return verdict(check_dir_entry(dir, dentry, ENFORCE_ACT_SYMLINK));
 }
 
 /* A hard link to a denied executable is refused whatever the target directory: on overlayfs
@@ -467,24 +434,23 @@ int BPF_PROG(path_link, struct dentry *old_dentry, const struct path *new_dir, s
 			return 0;
 		int len = walk_path(old_dentry, BPF_CORE_READ(new_dir, mnt), s);
 		set_target(s, dev, inode, len);
-		int verdict = decide(p, s, ENFORCE_ACT_LINK, reason);
-		if (verdict)
-			return verdict;
+		return decide(p, s, ENFORCE_ACT_LINK, reason); /* one decision: the new name is not judged */
 	}
-	return check_write(p, new_dentry, BPF_CORE_READ(new_dir, mnt), ENFORCE_ACT_LINK);
+	return verdict(check_write(p, new_dentry, BPF_CORE_READ(new_dir, mnt), ENFORCE_ACT_LINK));
 }
 
-/* Both ends count: moving a file out of the image changes the image as much as moving one in. */
+/* Both ends count: moving a file out of the image changes the image as much as moving one in.
+ * One decision per rename: the source end's if it decides, else the destination's. */
 SEC("lsm/path_rename")
 int BPF_PROG(path_rename, const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
 	     struct dentry *new_dentry, unsigned int flags, int ret)
 {
 	if (ret)
 		return ret;
-	int verdict = check_dir_entry(old_dir, old_dentry, ENFORCE_ACT_RENAME);
-	if (verdict)
-		return verdict;
-	return check_dir_entry(new_dir, new_dentry, ENFORCE_ACT_RENAME);
+	int r = check_dir_entry(old_dir, old_dentry, ENFORCE_ACT_RENAME);
+	if (r != NO_DECISION)
+		return r;
+	return verdict(check_dir_entry(new_dir, new_dentry, ENFORCE_ACT_RENAME));
 }
 
 SEC("lsm/path_truncate")
@@ -492,7 +458,10 @@ int BPF_PROG(path_truncate, const struct path *path, int ret)
 {
 	if (ret)
 		return ret;
-	return check_path(path, ENFORCE_ACT_TRUNCATE);
+	/* open(O_TRUNC) reaches this hook after file_open judged the open for writing. */
+	if (in_open_syscall())
+		return 0;
+	return verdict(check_path(path, ENFORCE_ACT_TRUNCATE));
 }
 
 SEC("lsm/path_chmod")
@@ -500,7 +469,7 @@ int BPF_PROG(path_chmod, const struct path *path, umode_t mode, int ret)
 {
 	if (ret)
 		return ret;
-	return check_path(path, ENFORCE_ACT_CHMOD);
+	return verdict(check_path(path, ENFORCE_ACT_CHMOD));
 }
 
 SEC("lsm/path_chown")
@@ -508,8 +477,10 @@ int BPF_PROG(path_chown, const struct path *path, __u64 uid, __u64 gid, int ret)
 {
 	if (ret)
 		return ret;
-	return check_path(path, ENFORCE_ACT_CHOWN);
+	return verdict(check_path(path, ENFORCE_ACT_CHOWN));
 }
+
+#include "enforce_inode.h"
 
 /* Any mount from an armed container with ENFORCE_DENY_MOUNT, whatever its target, once its
  * init has exec'd the entrypoint (mount_gate 0): a mount can hide or replace the image's files

@@ -15,7 +15,7 @@
 #ifndef PALISADE_ENFORCE_H
 #define PALISADE_ENFORCE_H
 
-#define ENFORCE_ABI_VERSION 2
+#define ENFORCE_ABI_VERSION 3
 
 #define ENFORCE_PATH_MAX 256
 #define ENFORCE_COMM_LEN 16
@@ -34,6 +34,8 @@
 #define ENFORCE_EXEC_ONLY_IMAGE 8       /* exec only files of the rootfs, not in its upper layer */
 #define ENFORCE_DENY_MOUNT 16           /* mount(2) and move_mount(2) from the container, once
                                          * mount_gate is 0 */
+#define ENFORCE_DENY_WRITABLE_EXEC 32   /* W^X: no exec or PROT_EXEC mapping of files in writable
+                                         * places, except beneath ALLOW_WRITABLE_EXEC */
 
 /* Actions (struct enforce_decision.action). */
 enum enforce_action {
@@ -50,6 +52,11 @@ enum enforce_action {
 	ENFORCE_ACT_CHMOD = 11,
 	ENFORCE_ACT_CHOWN = 12,
 	ENFORCE_ACT_MOUNT = 13,
+	ENFORCE_ACT_UTIMES = 14,      /* utimensat/utimes/futimens: times only */
+	ENFORCE_ACT_SETXATTR = 15,
+	ENFORCE_ACT_REMOVEXATTR = 16,
+	ENFORCE_ACT_MMAP = 17,        /* mmap with PROT_EXEC of a file */
+	ENFORCE_ACT_MPROTECT = 18,    /* mprotect adding PROT_EXEC to a file mapping */
 };
 
 /* Reasons (struct enforce_decision.reason). The first three are also the kinds of DENY_EXEC. */
@@ -59,6 +66,7 @@ enum enforce_reason {
 	ENFORCE_REASON_EXEC_DENIED = 3,
 	ENFORCE_REASON_NOT_FROM_IMAGE = 4,
 	ENFORCE_REASON_IMMUTABLE = 5,
+	ENFORCE_REASON_WRITABLE_EXEC = 6, /* W^X: the file lies in a writable place */
 };
 
 /* ENFORCED value: one armed container. Key: cgroup v2 id (u64). */
@@ -72,7 +80,14 @@ struct enforce_policy {
 	 * runtime still mounts until then (masked and read-only paths after pivot_root).
 	 * bprm_check_security sets it to 0 at that exec; user space writes it only when arming. */
 	__u32 mount_gate;
-	__u32 reserved;   /* 0 */
+	/* The container runtime's mount namespace (ns inode number; 0: unknown). Provenance rules
+	 * (W^X, exec_only_image) skip tasks in it: the runtime's own processes in the container's
+	 * cgroup (runc init joining it for `runc exec`, before setns into the container, exec'ing
+	 * and mapping the runtime's binary and libraries from the host or from a memfd copy) are
+	 * not the container's code. A container process cannot enter that namespace (setns needs
+	 * CAP_SYS_ADMIN over the host's user namespace); unshare gives it a new one, still judged.
+	 * Identity denials apply in every namespace. */
+	__u32 runtime_mnt_ns;
 };
 
 /* DENY_EXEC key: a file identity within one policy. Value: __u32 kind (enum enforce_reason
@@ -92,6 +107,9 @@ struct allow_key {
 	__u32 policy_id;
 	__u8 path[ENFORCE_PREFIX_MAX];
 };
+
+/* ALLOW_WRITABLE_EXEC key: struct allow_key too (same layout and matching), the prefixes of
+ * ContainerPolicy.allow_writable_exec. */
 
 /* struct enforce_decision.flags */
 #define ENFORCE_DECISION_PATH_UNKNOWN 1 /* the path could not be resolved completely */

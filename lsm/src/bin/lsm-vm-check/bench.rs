@@ -4,10 +4,11 @@
 //! Three configurations of the same loops, run in a "container" (a process in a cgroup,
 //! chrooted into the overlay rootfs):
 //! - `none`: no enforcement programs loaded;
-//! - `attached`: the 14 LSM programs attached, the cgroup not armed (every hook looks the
+//! - `attached`: the 19 LSM programs attached, the cgroup not armed (every hook looks the
 //!   cgroup up and returns: the cost every process on the node pays);
 //! - `armed`: the cgroup armed in enforce mode with the daemon's policy shape (immutable with
-//!   allow_write and the runtime's pseudo-files, shells and package managers denied, mounts).
+//!   allow_write and the runtime's pseudo-files, W^X, shells and package managers denied,
+//!   mounts).
 //!
 //! Loops (every operation is allowed in all three, so the armed run also proves nothing is
 //! denied or reported): `open_read` = open(`/etc/hostname`, O_RDONLY) + close; `open_write` =
@@ -131,11 +132,13 @@ fn sample(cgroup_path: &str, name: &str, iterations: u32) -> Res<f64> {
     }
 }
 
-/// The child (subcommand `loop <cgroup> <name> <iterations>`): joins the cgroup, chroots into
-/// the rootfs, warms up, times the loop and prints `ns_per_iter=<f64>`.
+/// The child (subcommand `loop <cgroup> <name> <iterations>`): joins the cgroup, enters a mount
+/// namespace of its own, chroots into the rootfs, warms up, times the loop and prints `ns_per_iter=<f64>`.
 pub fn child(cgroup_path: &str, name: &str, iterations: &str) -> Res<()> {
     let iterations: u32 = iterations.parse().map_err(ctx("iterations"))?;
     std::fs::write(format!("{cgroup_path}/cgroup.procs"), std::process::id().to_string()).map_err(ctx("join cgroup"))?;
+    // A container's own mount namespace: the initial one is the runtime's, which W^X skips.
+    crate::wx::unshare_mount_ns()?;
     std::os::unix::fs::chroot(ROOTFS).map_err(ctx("chroot"))?;
     std::env::set_current_dir("/").map_err(ctx("chdir"))?;
     let body: fn() -> Res<()> = match name {

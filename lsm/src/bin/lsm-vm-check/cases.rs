@@ -8,11 +8,13 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{chown, symlink, PermissionsExt};
+use std::os::unix::fs::{chown, symlink, OpenOptionsExt, PermissionsExt};
 use std::process::Command;
 
+use crate::wx;
+
 /// Files of the image (lower layer) the cases act on; created by the setup.
-pub const IMAGE_FILES: [&str; 9] = [
+pub const IMAGE_FILES: [&str; 14] = [
     "/etc/f-write",
     "/etc/f-unlink",
     "/etc/f-rename",
@@ -22,13 +24,18 @@ pub const IMAGE_FILES: [&str; 9] = [
     "/etc/f-link",
     "/etc/f-host",
     "/etc/f-pinned",
+    "/etc/f-times",
+    "/etc/f-xattr",
+    "/etc/f-otrunc",
+    "/etc/f-acl",
+    "/etc/f-rotrunc",
 ];
 /// Content of every image file.
 pub const ORIGINAL: &str = "original\n";
 
 /// Every case, in the order they run (links before renames before copies: later cases use
 /// what earlier ones made when they were allowed).
-pub const ALL: [&str; 27] = [
+pub const ALL: [&str; 51] = [
     "exec_busybox",
     "exec_shell",
     "exec_image_hardlink",
@@ -36,6 +43,12 @@ pub const ALL: [&str; 27] = [
     "exec_renamed",
     "exec_copy_tmp",
     "exec_copy_rootfs",
+    "exec_copy_run",
+    "exec_copy_bind",
+    "exec_ro_volume",
+    "exec_allowed_wx",
+    "exec_wx_symlink",
+    "exec_dynamic",
     "exec_script",
     "exec_package_manager",
     "exec_denied",
@@ -56,7 +69,28 @@ pub const ALL: [&str; 27] = [
     "allow_write_mkdir",
     "allow_write_near_miss",
     "volume_write",
+    "mmap_image",
+    "mmap_shell",
+    "mmap_copy",
+    "mmap_read_implies_exec",
+    "mmap_memfd",
+    "exec_memfd",
+    "mprotect_shell",
+    "mprotect_copy",
+    "ldso_shell",
+    "ldso_copy",
+    "utimes",
+    "utimes_allowed",
+    "setxattr",
+    "removexattr",
+    "setacl",
+    "removeacl",
+    "open_trunc",
+    "open_rdonly_trunc",
 ];
+
+/// The W^X exception of the policies (`allow_writable_exec`): a directory of the /tmp volume.
+pub const WX_ALLOWED: &str = "/tmp/wx-allowed";
 
 fn outcome<T>(r: std::io::Result<T>) -> String {
     match r {
@@ -180,6 +214,21 @@ pub fn run(name: &str, phase: &str) -> String {
         }
         "exec_copy_tmp" => copy_exec("/bin/sh", &format!("/tmp/sh-copy-{phase}")),
         "exec_copy_rootfs" => copy_exec("/bin/sh", &format!("/var/cache/app/sh-copy-{phase}")),
+        // More writable places: a tmpfs on /run, a writable bind mount on /data.
+        "exec_copy_run" => copy_exec("/bin/sh", &format!("/run/sh-copy-{phase}")),
+        "exec_copy_bind" => copy_exec("/bin/sh", &format!("/data/sh-copy-{phase}")),
+        // A program on a read-only bind mount: not a writable place.
+        "exec_ro_volume" => exec("/ro/tool", &["true"]),
+        "exec_allowed_wx" => copy_exec("/bin/busybox", &format!("{WX_ALLOWED}/bb-{phase}")),
+        // The exception is judged on the file's own path, not on a link's: a symlink beneath
+        // the allowed prefix to the copied shell on the volume runs nothing.
+        "exec_wx_symlink" => {
+            let link = format!("{WX_ALLOWED}/link-{phase}");
+            let made = outcome(symlink(format!("/tmp/sh-copy-{phase}"), &link));
+            format!("{} link={made}", exec(&link, &["-c", "true"]))
+        }
+        // A dynamically linked program of the image: its loader and libc are mapped PROT_EXEC.
+        "exec_dynamic" => exec("/usr/bin/dyn-true", &[]),
         "exec_script" => exec("/usr/local/bin/script.sh", &[]),
         "exec_package_manager" => exec("/bin/apt-get", &["install", "x"]),
         "exec_denied" => exec("/bin/denied", &[]),
@@ -230,6 +279,36 @@ pub fn run(name: &str, phase: &str) -> String {
             format!("{} exists={}", outcome(fs::write(&path, b"x")), exists(&path))
         }
         "volume_write" => outcome(fs::write(format!("/tmp/volume-{phase}"), b"data\n")),
+        "mmap_image" => wx::mmap_exec("/bin/busybox"),
+        "mmap_shell" => wx::mmap_exec("/bin/sh"),
+        "mmap_copy" => wx::mmap_exec(&format!("/tmp/sh-copy-{phase}")),
+        "mmap_read_implies_exec" => wx::mmap_read_implies_exec("/bin/denied"),
+        "mmap_memfd" => wx::mmap_memfd(),
+        "exec_memfd" => wx::exec_memfd(),
+        "mprotect_shell" => wx::mprotect_exec("/bin/sh"),
+        "mprotect_copy" => wx::mprotect_exec(&format!("/tmp/sh-copy-{phase}")),
+        // The ld.so trick: the image's dash (a shell by identity), then a copy on the volume.
+        "ldso_shell" => wx::ldso_run("/bin/dash"),
+        "ldso_copy" => {
+            let copy = format!("/tmp/dash-copy-{phase}");
+            let copied = fs::copy("/bin/dash", &copy);
+            format!("{} copy={}", wx::ldso_run(&copy), outcome(copied))
+        }
+        "utimes" => wx::utimes(wx::TIMES_FILE),
+        "utimes_allowed" => wx::utimes(&format!("/var/cache/app/new-{phase}")),
+        "setxattr" => wx::xattr("/etc/f-xattr", false),
+        "removexattr" => wx::xattr("/etc/f-xattr", true),
+        "setacl" => wx::acl("/etc/f-acl", false),
+        "removeacl" => wx::acl("/etc/f-acl", true),
+        // O_RDONLY | O_TRUNC: Linux truncates anyway.
+        "open_rdonly_trunc" => {
+            let r = OpenOptions::new().read(true).custom_flags(nix::libc::O_TRUNC).open("/etc/f-rotrunc");
+            format!("{} content={}", outcome(r), content("/etc/f-rotrunc"))
+        }
+        "open_trunc" => {
+            let r = OpenOptions::new().write(true).truncate(true).open("/etc/f-otrunc");
+            format!("{} content={}", outcome(r), content("/etc/f-otrunc"))
+        }
         "exec_renamed_again" => exec("/var/cache/app/renamed-audit", &["-c", "true"]),
         "pinned_write" => {
             let r = OpenOptions::new().write(true).open("/etc/f-pinned").and_then(|mut f| f.write_all(b"pinned\n"));

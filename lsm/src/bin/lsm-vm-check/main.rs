@@ -26,12 +26,13 @@ mod bench;
 mod cases;
 mod daemon;
 mod gate;
+mod wx;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
-use palisade_lsm::{rootfs_dev, ContainerPolicy, Enforcer, Mode, HOOKS};
+use palisade_lsm::{programs_of, rootfs_dev, ContainerPolicy, Enforcer, Mode, HOOKS, OPTIONAL_HOOKS};
 
 const PIN_ROOT: &str = "/sys/fs/bpf/palisade";
 const LAYERS: &str = "/lsmvm/layers";
@@ -41,6 +42,17 @@ const CG_AUDIT: &str = "/sys/fs/cgroup/palisade-audit";
 const CG_HOST: &str = "/sys/fs/cgroup/palisade-host";
 const CG_GATE_ENFORCE: &str = "/sys/fs/cgroup/palisade-gate-enforce";
 const CG_GATE_AUDIT: &str = "/sys/fs/cgroup/palisade-gate-audit";
+const CG_ONLY_IMAGE: &str = "/sys/fs/cgroup/palisade-only-image";
+/// Host files the test put in the initramfs (lsm/tests/lsm_vm.rs): a dynamically linked shell
+/// and program with their loader and libc, copied into the image.
+const DYN_FILES: [(&str, &str); 4] = [
+    ("/dyn/dash", "/bin/dash"),
+    ("/dyn/true", "/usr/bin/dyn-true"),
+    ("/dyn/ld.so", wx::LDSO),
+    ("/dyn/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"),
+];
+/// Shells of the image, as the daemon's catalog would list them.
+const SHELLS: [&str; 4] = ["/bin/sh", "/bin/bash", "/bin/ash", "/bin/dash"];
 const ALLOW_WRITE: &str = "/var/cache/app";
 /// What the daemon adds to every immutable policy's allow_write (palisade_profiles'
 /// RUNTIME_WRITABLE), so that the guest's LPM trie holds as many prefixes as a real one.
@@ -86,7 +98,7 @@ fn mount(src: &str, target: &str, fstype: &str, data: Option<&str>) -> Res<()> {
 pub(crate) fn build_rootfs() -> Res<()> {
     mount("tmpfs", LAYERS, "tmpfs", None)?;
     let lower = format!("{LAYERS}/lower");
-    for dir in ["bin", "usr/bin", "usr/local/bin", "etc/d-rmdir", "var/cache/app", "tmp", "mnt"] {
+    for dir in ["bin", "usr/bin", "usr/local/bin", "etc/d-rmdir", "var/cache/app", "tmp", "mnt", "run", "data", "ro", "lib64", "lib/x86_64-linux-gnu"] {
         std::fs::create_dir_all(format!("{lower}/{dir}")).map_err(ctx(dir))?;
     }
     for copy in ["busybox", "sh", "apt-get", "denied"] {
@@ -99,13 +111,38 @@ pub(crate) fn build_rootfs() -> Res<()> {
     for f in cases::IMAGE_FILES.iter().chain(&[bench::READ_FILE, bench::WRITE_FILE]) {
         std::fs::write(format!("{lower}{f}"), cases::ORIGINAL).map_err(ctx(f))?;
     }
+    // Absent in the bench's initramfs: the W^X cases that need them report errors.
+    for (from, to) in DYN_FILES {
+        if Path::new(from).exists() {
+            std::fs::copy(from, format!("{lower}{to}")).map_err(ctx(to))?;
+        }
+    }
+    wx::set_image_xattr(&format!("{lower}/etc/f-xattr"))?;
     for dir in ["upper", "work"] {
         std::fs::create_dir_all(format!("{LAYERS}/{dir}")).map_err(ctx(dir))?;
     }
     let opts = format!("lowerdir={lower},upperdir={LAYERS}/upper,workdir={LAYERS}/work");
     mount("overlay", ROOTFS, "overlay", Some(&opts))?;
-    // A volume: another superblock inside the container.
+    // A volume: another superblock inside the container; /run a tmpfs as runtimes make it.
     mount("tmpfs", &format!("{ROOTFS}/tmp"), "tmpfs", None)?;
+    mount("tmpfs", &format!("{ROOTFS}/run"), "tmpfs", None)?;
+    std::fs::create_dir_all(format!("{ROOTFS}{}", cases::WX_ALLOWED)).map_err(ctx("wx-allowed"))?;
+    // A writable bind mount (a host directory as a volume) and a read-only one with a program.
+    use nix::mount::MsFlags;
+    let bind = |src: &str, target: &str, extra: MsFlags| -> Res<()> {
+        std::fs::create_dir_all(src).map_err(ctx(src))?;
+        nix::mount::mount(Some(src), target, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+            .map_err(|e| format!("bind {src} on {target}: {e}"))?;
+        if !extra.is_empty() {
+            nix::mount::mount(None::<&str>, target, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra, None::<&str>)
+                .map_err(|e| format!("remount {target}: {e}"))?;
+        }
+        Ok(())
+    };
+    bind("/lsmvm/vol", &format!("{ROOTFS}/data"), MsFlags::empty())?;
+    std::fs::create_dir_all("/lsmvm/rovol").map_err(ctx("rovol"))?;
+    std::fs::copy("/bin/busybox", "/lsmvm/rovol/tool").map_err(ctx("rovol/tool"))?;
+    bind("/lsmvm/rovol", &format!("{ROOTFS}/ro"), MsFlags::MS_RDONLY)?;
     Ok(())
 }
 
@@ -146,31 +183,37 @@ fn print_decisions(enforcer: &mut Enforcer, phase: &str) {
     }
 }
 
-/// LSM programs of this object attached in the kernel (kernel names are cut at 15 bytes).
+/// LSM programs of this object attached in the kernel (kernel names are cut at 15 bytes; a
+/// hook's program may be one of several layouts, see `programs_of`).
 pub(crate) fn attached_programs() -> usize {
+    let names: Vec<&str> =
+        HOOKS.iter().chain(&OPTIONAL_HOOKS).flat_map(|h| programs_of(h).iter()).map(|n| &n[..n.len().min(15)]).collect();
     aya::programs::loaded_programs()
         .filter_map(Result::ok)
-        .filter(|p| p.name_as_str().is_some_and(|n| HOOKS.iter().any(|h| &h[..h.len().min(15)] == n)))
+        .filter(|p| p.name_as_str().is_some_and(|n| names.contains(&n)))
         .count()
 }
 
-/// After unpinning: programs are freed after an RCU grace period. Waits up to a second for
-/// them to go; returns how many are left.
+/// After unpinning: programs are freed after an RCU grace period. Waits up to 30 s for them to
+/// go (6.1 under TCG: well under a second; 6.12: each trampoline's detach waits for an RCU
+/// tasks grace period, seconds under TCG); returns how many are left.
 pub(crate) fn wait_detached() -> usize {
     let mut left = attached_programs();
-    for _ in 0..50 {
+    let t = std::time::Instant::now();
+    for _ in 0..1500 {
         if left == 0 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
         left = attached_programs();
     }
+    println!("LSMVM detach-wait ms={} left={left}", t.elapsed().as_millis());
     left
 }
 
 /// The policy the daemon arms for an immutable profile denying shells and package managers
 /// (monitor/src/containers/lsm.rs): allow_write plus the runtime's pseudo-files, mounts denied
-/// (from the exec of `mount_gate` on, when given), no exec_only_image.
+/// (from the exec of `mount_gate` on, when given), W^X, no exec_only_image.
 pub(crate) fn daemon_like_policy(mode: Mode, rootfs_dev: u32, mount_gate: Option<u32>) -> Res<ContainerPolicy> {
     let mut allow_write = vec![ALLOW_WRITE.to_owned()];
     allow_write.extend(RUNTIME_WRITABLE.iter().map(|p| (*p).to_owned()));
@@ -180,7 +223,9 @@ pub(crate) fn daemon_like_policy(mode: Mode, rootfs_dev: u32, mount_gate: Option
         deny_package_managers: true,
         immutable: true,
         exec_only_image: false,
-        deny_writable_exec: false,
+        // As the daemon arms an immutable profile. The gate's init execs from the initramfs
+        // (writable) in the initial mount namespace: the runtime's, which W^X leaves alone.
+        deny_writable_exec: true,
         allow_writable_exec: Vec::new(),
         deny_mount: true,
         mount_gate,
@@ -188,7 +233,7 @@ pub(crate) fn daemon_like_policy(mode: Mode, rootfs_dev: u32, mount_gate: Option
         allow_write,
         deny_exec: ContainerPolicy::deny_exec_from_rootfs(
             Path::new(ROOTFS),
-            &["/bin/sh", "/bin/bash", "/bin/ash"],
+            &SHELLS,
             &["/bin/apt-get", "/usr/bin/apt"],
             &[],
         )
@@ -232,16 +277,17 @@ fn run() -> Res<()> {
         deny_shells: true,
         deny_package_managers: true,
         immutable: true,
-        exec_only_image: true,
-        deny_writable_exec: false,
-        allow_writable_exec: Vec::new(),
+        // W^X as the daemon arms it; exec_only_image has its own phase (only-image).
+        exec_only_image: false,
+        deny_writable_exec: true,
+        allow_writable_exec: vec![cases::WX_ALLOWED.into()],
         deny_mount: true,
         mount_gate: None,
         rootfs_dev: dev,
         allow_write: vec![ALLOW_WRITE.into()],
         deny_exec: ContainerPolicy::deny_exec_from_rootfs(
             Path::new(ROOTFS),
-            &["/bin/sh", "/bin/bash", "/bin/ash"],
+            &SHELLS,
             &["/bin/apt-get", "/usr/bin/apt"],
             &["/bin/denied".to_owned()],
         )
@@ -264,6 +310,18 @@ fn run() -> Res<()> {
     std::fs::write("/proc/sys/vm/drop_caches", "2").map_err(ctx("drop_caches"))?;
     attack_in(CG_ENFORCE, "evicted", &["exec_renamed_again", "exec_shell"])?;
     print_decisions(&mut enforcer, "evicted");
+    // exec_only_image instead of W^X: any program not of the image (read-only volumes too) is
+    // refused at exec; mappings are W^X's business, not this rule's.
+    let only_image = ContainerPolicy { exec_only_image: true, deny_writable_exec: false, ..policy.clone() };
+    let only_cg = cgroup(CG_ONLY_IMAGE)?;
+    enforcer.arm(only_cg, &only_image).map_err(|e| e.to_string())?;
+    println!("LSMVM only-image cgroup={only_cg}");
+    attack_in(CG_ONLY_IMAGE, "only-image", &["exec_copy_tmp", "exec_copy_rootfs", "exec_ro_volume", "mmap_copy"])?;
+    print_decisions(&mut enforcer, "only-image");
+    // A process of the runtime's mount namespace in the armed cgroup (runc init for `runc exec`
+    // before it enters the container): provenance rules skip it, identities do not.
+    attack_in(CG_ENFORCE, RUNTIME_NS_PHASE, &["exec_copy_tmp", "mmap_copy", "exec_package_manager"])?;
+    print_decisions(&mut enforcer, RUNTIME_NS_PHASE);
     attack_in(CG_HOST, "host", &["exec_shell", "exec_copy_tmp", "host_write", "create", "mount", "mount_api"])?;
     print_decisions(&mut enforcer, "host");
     gate::phase(&mut enforcer, CG_GATE_ENFORCE, "gate-enforce", Mode::Enforce, dev)?;
@@ -297,8 +355,16 @@ fn pinned() -> Res<()> {
     Ok(())
 }
 
+/// The phase whose process stays in the initial mount namespace (pid 1's): the Enforcer names
+/// it as the runtime's, so W^X leaves it alone (a runtime process in the container's cgroup).
+const RUNTIME_NS_PHASE: &str = "runtime-ns";
+
 fn attack(cgroup: &str, phase: &str, list: &str) -> Res<()> {
     std::fs::write(format!("{cgroup}/cgroup.procs"), std::process::id().to_string()).map_err(ctx("join cgroup"))?;
+    // A container has a mount namespace of its own (the initial one is the "runtime's").
+    if phase != RUNTIME_NS_PHASE {
+        wx::unshare_mount_ns()?;
+    }
     std::os::unix::fs::chroot(ROOTFS).map_err(ctx("chroot"))?;
     std::env::set_current_dir("/").map_err(ctx("chdir"))?;
     for name in list.split(',') {
