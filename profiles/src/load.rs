@@ -287,34 +287,34 @@ impl Reader<'_> {
             match key {
                 "enabled" => out.enabled = self.boolean("immutable.enabled", v).unwrap_or_default(),
                 "allow_write" => {
-                    for (i, item) in self.list("immutable.allow_write", v).iter().enumerate() {
-                        let key = format!("immutable.allow_write[{i}]");
-                        let Some(path) = self.abs_path(&key, item) else { continue };
-                        if path.contains(['*', '?', '[', '\\']) {
-                            let m = format!("{key}: '{path}' is a glob; allow_write takes literal paths (writes are allowed beneath them)");
-                            self.err(item.pos, m);
-                        } else if path == "/" {
-                            self.err(item.pos, format!("{key}: '/' allows every write; use immutable.enabled: false"));
-                        } else {
-                            out.allow_write.push(path.into());
-                        }
-                    }
+                    let glob = "allow_write takes literal paths (writes are allowed beneath them)";
+                    let root = "'/' allows every write; use immutable.enabled: false";
+                    out.allow_write = self.literal_paths("immutable.allow_write", v, glob, root);
                 }
                 "allow_writable_exec" => {
-                    for (i, item) in self.list("immutable.allow_writable_exec", v).iter().enumerate() {
-                        let key = format!("immutable.allow_writable_exec[{i}]");
-                        let Some(path) = self.abs_path(&key, item) else { continue };
-                        if path.contains(['*', '?', '[', '\\']) {
-                            let m = format!("{key}: '{path}' is a glob; allow_writable_exec takes literal paths");
-                            self.err(item.pos, m);
-                        } else if path == "/" {
-                            self.err(item.pos, format!("{key}: '/' would make every writable place executable; W^X needs narrower paths"));
-                        } else {
-                            out.allow_writable_exec.push(path.into());
-                        }
-                    }
+                    let glob = "allow_writable_exec takes literal paths";
+                    let root = "'/' would make every writable place executable; W^X needs narrower paths";
+                    out.allow_writable_exec = self.literal_paths("immutable.allow_writable_exec", v, glob, root);
                 }
                 _ => {}
+            }
+        }
+        out
+    }
+
+    /// A list of literal absolute paths other than `/` (an error each for a glob, with
+    /// `glob_why`, and for `/`, with `root_why`).
+    fn literal_paths(&mut self, key: &str, v: &Node, glob_why: &str, root_why: &str) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for (i, item) in self.list(key, v).iter().enumerate() {
+            let key = format!("{key}[{i}]");
+            let Some(path) = self.abs_path(&key, item) else { continue };
+            if path.contains(['*', '?', '[', '\\']) {
+                self.err(item.pos, format!("{key}: '{path}' is a glob; {glob_why}"));
+            } else if path == "/" {
+                self.err(item.pos, format!("{key}: {root_why}"));
+            } else {
+                out.push(path.into());
             }
         }
         out

@@ -188,6 +188,8 @@ fn a_captured_container_replays_with_the_alerts_seen_live() {
             tuple("immutable", "write", "/usr/bin/palisade-dropped", 1),
             tuple("immutable", "write", "/var/log/app.log", 1),
             tuple("immutable", "write", "/root/true", 1),
+            // W^X: a program written into the root (its upper layer) and run.
+            tuple("immutable", "exec", "/root/true", 1),
         ]),
         "{candidate_report}"
     );
