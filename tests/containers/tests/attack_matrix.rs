@@ -20,9 +20,9 @@ mod scenario;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use palisade_testbed::palisade::{Binaries, Daemon, DaemonDir, DaemonOptions};
-use palisade_testbed::{image, Containerd, CtrRun, ImageSpec, Options, CTR_NAMESPACE};
-use scenario::{alerts_of, upstream_rules};
+use palisade_testbed::palisade::Daemon;
+use palisade_testbed::{CtrRun, CTR_NAMESPACE};
+use scenario::{alerts_of, EnforcementBed};
 use serde_json::Value;
 
 const ENFORCED: &str = "docker.io/library/hardened:1";
@@ -59,40 +59,31 @@ fn outcomes(stdout: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The shared enforcement bed plus a directory of volumes, one per container.
 struct Bed {
-    bins: Binaries,
-    _dir: DaemonDir,
-    profiles: PathBuf,
-    containerd: Containerd,
-    daemon: Option<Daemon>,
+    bed: EnforcementBed,
     volume: PathBuf,
+}
+
+impl std::ops::Deref for Bed {
+    type Target = EnforcementBed;
+    fn deref(&self) -> &EnforcementBed {
+        &self.bed
+    }
+}
+
+impl std::ops::DerefMut for Bed {
+    fn deref_mut(&mut self) -> &mut EnforcementBed {
+        &mut self.bed
+    }
 }
 
 impl Bed {
     fn start() -> Bed {
-        let statics = palisade_testbed::static_binaries().expect("static palisade-init and probe");
-        let bins = Binaries::locate().expect("palisade binaries");
-        let dir = DaemonDir::new().expect("daemon dir");
-        let profiles = std::env::temp_dir().join(palisade_testbed::unique_name("profiles"));
-        std::fs::create_dir_all(&profiles).expect("mkdir");
-        std::fs::write(profiles.join("hardened.yaml"), PROFILES).expect("profiles");
-        let mut env = dir.wrapper_env(&bins);
-        env.push(("PALISADE_INIT".into(), statics.init.display().to_string()));
-        let containerd = Containerd::start(Options { env, ..Default::default() }).expect("start containerd");
-        let options = DaemonOptions {
-            rules: upstream_rules(),
-            host_monitoring: false,
-            nri_socket: None,
-            containerd_socket: Some(containerd.socket()),
-            options: vec![format!("profiles_dir={}", profiles.display())],
-        };
-        let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
-        let hardened: ImageSpec = image::hardened(&statics.probe).expect("the hardened image (tests/containers/install-deps.sh)");
-        containerd.import(&hardened, CTR_NAMESPACE).expect("import hardened");
-        containerd.import(&hardened.named(AUDITED), CTR_NAMESPACE).expect("import hardened-audit");
+        let bed = EnforcementBed::start(PROFILES, &[], &[AUDITED]);
         let volume = std::env::temp_dir().join(palisade_testbed::unique_name("volume"));
         std::fs::create_dir_all(&volume).expect("mkdir volume");
-        Bed { bins, _dir: dir, profiles, containerd, daemon: Some(daemon), volume }
+        Bed { bed, volume }
     }
 
     /// The host directory of container `name`'s volume.
@@ -110,20 +101,10 @@ impl Bed {
         run.args = args.iter().map(|s| s.to_string()).collect();
         run
     }
-
-    fn daemon(&self) -> &Daemon {
-        self.daemon.as_ref().expect("the daemon runs")
-    }
-
-    /// Stops the daemon and returns what it printed.
-    fn stop(&mut self) -> palisade_testbed::palisade::DaemonOutput {
-        self.daemon.take().expect("the daemon runs").stop().expect("stop palisade")
-    }
 }
 
 impl Drop for Bed {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.profiles);
         let _ = std::fs::remove_dir_all(&self.volume);
     }
 }

@@ -8,19 +8,14 @@
 
 mod scenario;
 
-use palisade_testbed::palisade::{Binaries, Daemon, DaemonDir, DaemonOptions};
-use palisade_testbed::{image, Containerd, CtrRun, ImageSpec, Options, CTR_NAMESPACE};
-use scenario::{alerts_of, upstream_rules};
+use palisade_testbed::{image, CtrRun, CTR_NAMESPACE};
+use scenario::{alerts_of, EnforcementBed};
 
 const IMAGE: &str = "docker.io/library/hardened:1";
 
 const PROFILE: &str = "name: hardened\nmatch:\n  images: [\"hardened:*\"]\nmode: enforce\n\
     deny_shells: true\ndeny_package_managers: true\n\
     immutable:\n  enabled: true\n  allow_write: [/var/cache/app]\n";
-
-fn hardened_image(probe: &std::path::Path) -> ImageSpec {
-    image::hardened(probe).expect("the hardened image (bash-static: tests/containers/install-deps.sh)")
-}
 
 /// The probe's lines as (operation, outcome) pairs.
 fn outcomes(stdout: &str) -> Vec<(String, String)> {
@@ -29,39 +24,6 @@ fn outcomes(stdout: &str) -> Vec<(String, String)> {
         .filter_map(|l| l.trim_end_matches('\r').rsplit_once(": "))
         .map(|(op, r)| (op.to_owned(), r.to_owned()))
         .collect()
-}
-
-/// A private containerd whose runc wrapper confines with the static `palisade-init`, the
-/// daemon with the `hardened` profile, and the hardened image imported.
-struct Bed {
-    bins: Binaries,
-    _dir: DaemonDir,
-    profiles: std::path::PathBuf,
-    containerd: Containerd,
-    daemon: Daemon,
-}
-
-fn bed() -> Bed {
-    let statics = palisade_testbed::static_binaries().expect("static palisade-init and probe");
-    let bins = Binaries::locate().expect("palisade binaries");
-    let dir = DaemonDir::new().expect("daemon dir");
-    let profiles = std::env::temp_dir().join(palisade_testbed::unique_name("profiles"));
-    std::fs::create_dir_all(&profiles).expect("mkdir");
-    std::fs::write(profiles.join("hardened.yaml"), PROFILE).expect("profile");
-    let mut env = dir.wrapper_env(&bins);
-    env.push(("PALISADE_INIT".into(), statics.init.display().to_string()));
-    let containerd = Containerd::start(Options { env, ..Default::default() }).expect("start containerd");
-    let options = DaemonOptions {
-        rules: upstream_rules(),
-        host_monitoring: false,
-        nri_socket: None,
-        containerd_socket: Some(containerd.socket()),
-        // The `palisade.io/mode=audit` runs loosen an enforced profile: this node allows it.
-        options: vec![format!("profiles_dir={}", profiles.display()), "mode_annotation.allow_loosen=true".into()],
-    };
-    let daemon = Daemon::start(&bins, &options, &dir).expect("start palisade");
-    containerd.import(&hardened_image(&statics.probe), CTR_NAMESPACE).expect("import hardened");
-    Bed { bins, _dir: dir, profiles, containerd, daemon }
 }
 
 fn outcome<'a>(all: &'a [(String, String)], op: &str) -> &'a str {
@@ -73,7 +35,9 @@ fn landlock_enforces_the_profile_in_the_entrypoint_and_in_execs() {
     if !palisade_testbed::require_privileged() {
         return;
     }
-    let Bed { bins, _dir, profiles, containerd, daemon } = bed();
+    // The `palisade.io/mode=audit` runs loosen an enforced profile: this node allows it.
+    let mut bed = EnforcementBed::start(PROFILE, &["mode_annotation.allow_loosen=true"], &[]);
+    let (bins, containerd) = (bed.bins.clone(), &bed.containerd);
     containerd.import(&image::busybox("docker.io/library/busybox:1.36"), CTR_NAMESPACE).expect("import busybox");
 
     // The entrypoint is confined: the attacks fail, the allowed writes work.
@@ -132,11 +96,10 @@ fn landlock_enforces_the_profile_in_the_entrypoint_and_in_execs() {
     let out = containerd.ctr_run(&run).expect("ctr run");
     assert!(out.success() && out.stdout.contains('x'), "{out:?}");
 
-    let listed = daemon.containers().expect("palisade containers");
+    let listed = bed.daemon().containers().expect("palisade containers");
     let entry = listed.iter().find(|c| c["id"] == first.as_str()).expect("listed");
     assert_eq!((entry["profile"].as_str(), entry["mode"].as_str()), (Some("hardened"), Some("enforce")), "{entry}");
-    let out = daemon.stop().expect("stop palisade");
-    let _ = std::fs::remove_dir_all(&profiles);
+    let out = bed.stop();
 
     // Every refusal the kernel made is an alert with enforced: true, the errno and the backend.
     let decisions: Vec<(String, String, String)> = alerts_of(&out.alerts, &first)
@@ -177,7 +140,8 @@ fn the_mode_annotation_turns_the_same_attacks_into_reports() {
     if !palisade_testbed::require_privileged() {
         return;
     }
-    let Bed { bins, _dir, profiles, containerd, daemon } = bed();
+    let mut bed = EnforcementBed::start(PROFILE, &["mode_annotation.allow_loosen=true"], &[]);
+    let (bins, containerd) = (bed.bins.clone(), &bed.containerd);
     let name = palisade_testbed::unique_name("audit");
     let mut run = CtrRun::new(IMAGE, &name, &[]);
     run.runc_binary = Some(bins.runc_wrapper.clone());
@@ -192,8 +156,7 @@ fn the_mode_annotation_turns_the_same_attacks_into_reports() {
         ["ok", "ok", "exit 0", "exit 0"],
         "audit mode blocks nothing: {got:?}"
     );
-    let out = daemon.stop().expect("stop palisade");
-    let _ = std::fs::remove_dir_all(&profiles);
+    let out = bed.stop();
     let decisions: Vec<(String, String)> = alerts_of(&out.alerts, &name)
         .into_iter()
         .filter(|a| a["rule"] == "Palisade enforcement")

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use palisade_testbed::palisade::{Binaries, Daemon, DaemonDir, DaemonOptions, DaemonOutput};
+use palisade_testbed::{image, Containerd, ImageSpec, Options, CTR_NAMESPACE};
 use serde_json::Value;
 
 /// One attack action, run in a container, and the upstream rule it must raise.
@@ -106,4 +108,63 @@ pub fn assert_one<'a>(alerts: &[&'a Value], rule: &str, id: &str) -> &'a Value {
     let rules: Vec<&Value> = alerts.iter().map(|a| &a["rule"]).collect();
     assert_eq!(hits.len(), 1, "{rule} in container {id}: want exactly one alert; the container's alerts: {rules:?}");
     hits[0]
+}
+
+/// The enforcement test bed: a private containerd whose runc wrapper confines with the static
+/// `palisade-init`, a daemon with the upstream rules, the profiles `profiles` (YAML) in a
+/// directory of their own and `options` (`-o`), and the hardened image imported under its own
+/// name and each of `also_as`.
+pub struct EnforcementBed {
+    pub bins: Binaries,
+    _dir: DaemonDir,
+    profiles: PathBuf,
+    pub containerd: Containerd,
+    daemon: Option<Daemon>,
+}
+
+impl EnforcementBed {
+    pub fn start(profiles: &str, options: &[&str], also_as: &[&str]) -> EnforcementBed {
+        let statics = palisade_testbed::static_binaries().expect("static palisade-init and probe");
+        let bins = Binaries::locate().expect("palisade binaries");
+        let dir = DaemonDir::new().expect("daemon dir");
+        let profiles_dir = std::env::temp_dir().join(palisade_testbed::unique_name("profiles"));
+        std::fs::create_dir_all(&profiles_dir).expect("mkdir");
+        std::fs::write(profiles_dir.join("profiles.yaml"), profiles).expect("profiles");
+        let mut env = dir.wrapper_env(&bins);
+        env.push(("PALISADE_INIT".into(), statics.init.display().to_string()));
+        let containerd = Containerd::start(Options { env, ..Default::default() }).expect("start containerd");
+        let mut o = vec![format!("profiles_dir={}", profiles_dir.display())];
+        o.extend(options.iter().map(|s| s.to_string()));
+        let daemon_options = DaemonOptions {
+            rules: upstream_rules(),
+            host_monitoring: false,
+            nri_socket: None,
+            containerd_socket: Some(containerd.socket()),
+            options: o,
+        };
+        let daemon = Daemon::start(&bins, &daemon_options, &dir).expect("start palisade");
+        let hardened: ImageSpec =
+            image::hardened(&statics.probe).expect("the hardened image (bash-static: tests/containers/install-deps.sh)");
+        containerd.import(&hardened, CTR_NAMESPACE).expect("import hardened");
+        for name in also_as {
+            containerd.import(&hardened.clone().named(name), CTR_NAMESPACE).expect("import a renamed hardened image");
+        }
+        EnforcementBed { bins, _dir: dir, profiles: profiles_dir, containerd, daemon: Some(daemon) }
+    }
+
+    /// The running daemon.
+    pub fn daemon(&self) -> &Daemon {
+        self.daemon.as_ref().expect("the daemon runs")
+    }
+
+    /// Stops the daemon and returns what it printed.
+    pub fn stop(&mut self) -> DaemonOutput {
+        self.daemon.take().expect("the daemon runs").stop().expect("stop palisade")
+    }
+}
+
+impl Drop for EnforcementBed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.profiles);
+    }
 }
