@@ -396,3 +396,24 @@ fn a_fail_closed_refusal_names_palisade_and_the_reason() {
     assert!(out.stderr.contains("failure_policy closed"), "and the policy that decided: {out:?}");
     assert!(!out.stderr.contains("unable to retrieve OCI runtime error"), "{out:?}");
 }
+
+#[test]
+fn mounts_are_refused_or_reported_once() {
+    if !palisade_testbed::require_privileged() {
+        return;
+    }
+    // Privileged, so that only Palisade stands between the container and mount(2).
+    let mut bed = Bed::start();
+    let mut names = Vec::new();
+    for (image, want) in [(ENFORCED, "EPERM"), (AUDITED, "ok")] {
+        let name = palisade_testbed::unique_name(if image == ENFORCED { "me" } else { "ma" });
+        let mut run = bed.run(image, &name, &["/usr/local/bin/probe", "mount /tmp"]);
+        run.privileged = true;
+        let out = bed.containerd.ctr_run(&run).expect("ctr run");
+        assert_eq!(outcomes(&out.stdout).get("mount /tmp").map(String::as_str), Some(want), "{image}: {out:?}");
+        names.push(name);
+    }
+    let stopped = bed.stop();
+    assert_eq!(decisions(&stopped.alerts, &names[0]), [("/tmp".to_owned(), "EPERM".to_owned(), true)], "enforce");
+    assert_eq!(decisions(&stopped.alerts, &names[1]), [("/tmp".to_owned(), "SUCCESS".to_owned(), false)], "audit");
+}
