@@ -1,4 +1,4 @@
-//! The BPF-LSM guest test (lsm_vm.rs) on Debian's 6.12 cloud kernel (bookworm-backports):
+//! The BPF-LSM guest test (lsm_vm.rs) on Debian's 6.12 cloud kernel (bookworm-security):
 //! the same attack matrix on a kernel where inode_setattr takes an idmap (the second program
 //! layout), POSIX ACLs have hooks of their own and overlayfs maps files through backing files.
 //!

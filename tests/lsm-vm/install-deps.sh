@@ -6,7 +6,7 @@
 # Why a guest: this machine's kernel refuses LSM programs at load (EPERM, see shared/notes/lsm-vm.md);
 # Debian's cloud kernel enables BPF-LSM by default and loads them.
 # Output: $PALISADE_LSM_VM_CACHE (default /var/cache/palisade-lsm-vm) holding (and the same for
-# the 6.12 kernel of bookworm-backports in $PALISADE_LSM_VM_CACHE_6_12, default
+# the 6.12 kernel bookworm ships (bookworm-security) in $PALISADE_LSM_VM_CACHE_6_12, default
 # /var/cache/palisade-lsm-vm-6.12)
 #   vmlinuz        the guest kernel
 #   overlay.ko     overlayfs for that kernel, uncompressed (busybox insmod takes plain .ko only)
@@ -94,8 +94,8 @@ fetch_kernel() {
 
 # The newest signed 6.1 cloud kernel (linux-image-6.1.0-<N>-cloud-amd64): lsm/tests/lsm_vm.rs.
 fetch_kernel "$CACHE" '^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' "linux-image-6.1.0-*-cloud-amd64 (bookworm source missing?)"
-# The newest 6.12 cloud kernel of bookworm-backports: lsm/tests/lsm_vm_6_12.rs (inode_setattr's
+# The newest 6.12 cloud kernel bookworm ships (bookworm-security, `+deb12`): lsm/tests/lsm_vm_6_12.rs (inode_setattr's
 # idmap layout, the POSIX ACL hooks, overlayfs backing files).
 fetch_kernel "$CACHE_6_12" '^linux-image-6\.12\.[0-9]+\+deb12-cloud-amd64-unsigned$' \
-    "linux-image-6.12.*+deb12-cloud-amd64-unsigned (bookworm-backports source missing?)"
+    "linux-image-6.12.*+deb12-cloud-amd64-unsigned (bookworm-security source missing?)"
 say "done"

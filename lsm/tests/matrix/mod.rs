@@ -28,7 +28,7 @@ pub fn dynamic_files() -> Vec<(PathBuf, String)> {
 pub enum Kernel {
     /// Debian bookworm's 6.1 cloud kernel (the reference).
     V6_1,
-    /// bookworm-backports' 6.12 cloud kernel: inode_setattr with an idmap (the second layout),
+    /// bookworm's 6.12 cloud kernel (bookworm-security): inode_setattr with an idmap (the second layout),
     /// the POSIX ACL hooks (21 programs), and overlayfs mappings held by backing files (below).
     V6_12,
 }
