@@ -18,13 +18,13 @@ use palisade_rules::{event_types, Ruleset, Source};
 
 use crate::kernel::interest::{bitmap, open_filter};
 use crate::kernel::Capture;
-use crate::syscalls::{self, FdOf, Syscall};
+use palisade_events::syscalls::{self, FdOf, Syscall};
 
 /// Event types served by the process tracepoints instead of sys_exit.
 const FROM_PROCESS_TRACEPOINTS: [&str; 5] = ["execve", "execveat", "clone", "fork", "vfork"];
 
 /// Event types captured for the profile judge only, which rules never see
-/// ([`crate::event::EventData::is_judge_only`]): a rule naming them captures nothing.
+/// ([`palisade_events::event::EventData::is_judge_only`]): a rule naming them captures nothing.
 const JUDGE_ONLY: [&str; 1] = ["mmap"];
 
 /// The kernel settings for a ruleset, and a one-line description of them.

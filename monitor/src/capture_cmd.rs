@@ -1,5 +1,5 @@
 //! `palisade capture`: ask the running daemon to record what it sees into a Palisade capture
-//! (format: `palisade::recording`), for `palisade replay`. The daemon writes the file; this
+//! (format: `palisade_capture::recording`), for `palisade replay`. The daemon writes the file; this
 //! command holds the request open and ends the capture on Ctrl-C, SIGTERM or `--duration`.
 
 use std::io::{BufRead, BufReader, Write};

@@ -20,8 +20,8 @@ use std::time::Duration;
 use palisade_hook::{ContainerSummary, Reply};
 
 use crate::containers::{Registry, SharedRegistry};
-use crate::promotion::Tally;
-use crate::recording::session::{self, Progress};
+use palisade_events::promotion::Tally;
+use palisade_capture::recording::session::{self, Progress};
 
 /// How long the event loop gets to write a capture's first frames or its end.
 const LOOP_ANSWER: Duration = Duration::from_secs(10);
@@ -169,7 +169,7 @@ fn stop(control: &Control, id: u64) {
     }
 }
 
-fn ended(stream: &UnixStream, end: crate::recording::End, bytes: u64) {
+fn ended(stream: &UnixStream, end: palisade_capture::recording::End, bytes: u64) {
     let _ = stream.set_nonblocking(false);
     let _ = send(
         stream,

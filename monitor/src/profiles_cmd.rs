@@ -103,7 +103,7 @@ pub fn run(cmd: ProfilesCommand) -> anyhow::Result<ExitCode> {
             }
             let mode = if report.mode.is_empty() { String::new() } else { format!(", mode {}", report.mode) };
             println!("container {container_name} ({}) image {image}{mode}", container_id.get(..12).unwrap_or(&container_id));
-            print!("{}", palisade::promotion::render(&report));
+            print!("{}", palisade_events::promotion::render(&report));
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -17,9 +17,9 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::Args;
 use palisade::containers::ContainerMeta;
-use palisade::pipeline::{Emitted, Evaluator};
-use palisade::promotion::{self, Tally};
-use palisade::{recording, replay};
+use palisade_events::pipeline::{Emitted, Evaluator};
+use palisade_events::promotion::{self, Tally};
+use palisade_capture::{recording, replay};
 use palisade_profiles::{Mode, ProfileSet};
 use palisade_rules::alert::Alert;
 use palisade_rules::{Loader, Priority, RuleMatching, Ruleset, Source};
@@ -221,14 +221,14 @@ impl Judges<'_> {
         Ok(())
     }
 
-    fn judge(&mut self, data: &palisade::event::EventData, container: &ContainerMeta, hostname: &str) {
+    fn judge(&mut self, data: &palisade_events::event::EventData, container: &ContainerMeta, hostname: &str) {
         // Looked up before inserting: the id is cloned once per container, not once per event.
         if !self.judged.contains_key(&container.full_id) {
             let meta = Arc::new(judged_meta(self.profiles, container));
             self.judged.insert(container.full_id.clone(), meta);
         }
         let Some(meta) = self.judged.get(&container.full_id) else { return };
-        if let Some(d) = palisade::would_deny::judge(data, meta, hostname) {
+        if let Some(d) = palisade_events::would_deny::judge(data, meta, hostname) {
             let name = meta.profile_name();
             let tally = self.tallies.entry(name.to_owned()).or_insert_with(|| Tally::new(name, ""));
             tally.record(&d, &container.full_id, &container.name);

@@ -30,14 +30,14 @@ use palisade::containers::containerd::Containerd;
 use palisade::containers::nri::NriRegistry;
 use palisade::containers::mode_authority::{self, ModeAuthority};
 use palisade::containers::{hook_server, Backend, Registry, SharedRegistry};
-use palisade::event::EventBuilder;
+use palisade_events::event::EventBuilder;
 use palisade::containers::ContainerMeta;
 use palisade::kernel::{decode, Kernel, Record};
-use palisade::pipeline::{Emitted, Evaluator};
-use palisade::promotion::Tally;
-use palisade::recording::session::{Captures, DaemonFacts};
+use palisade_events::pipeline::{Emitted, Evaluator};
+use palisade_events::promotion::Tally;
+use palisade_capture::recording::session::{Captures, DaemonFacts};
 use palisade::mounts;
-use palisade::process::{ProcessTable, Users};
+use palisade_events::process::{ProcessTable, Users};
 use palisade::rules_load::{self, LoadedRules};
 use palisade_hook::DaemonStatus;
 use palisade_metrics::Metrics;
@@ -123,7 +123,7 @@ fn wall_ns() -> u64 {
 
 /// Counts a profile decision of container `c`: its metric, and its container's promotion
 /// report (`palisade profiles report`).
-fn count_decision(control: &palisade::control::Control, metrics: &Metrics, c: &ContainerMeta, d: &palisade::would_deny::Decision) {
+fn count_decision(control: &palisade::control::Control, metrics: &Metrics, c: &ContainerMeta, d: &palisade_events::would_deny::Decision) {
     metrics.decision(c.profile_name(), d.enforced);
     if let Ok(mut reports) = control.reports.lock() {
         reports
@@ -342,7 +342,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     tracing::warn!(cgroup_id = d.cgroup_id, action = %d.action, "BPF-LSM decision for an unknown container");
                     continue;
                 };
-                let decision = palisade::would_deny::from_kernel(&d, &meta, boot_to_wall, &hostname);
+                let decision = palisade_events::would_deny::from_kernel(&d, &meta, boot_to_wall, &hostname);
                 count_decision(&control, &metrics, &meta, &decision);
                 stats.alerts += 1;
                 sink.send(&decision.alert);
@@ -536,7 +536,7 @@ fn with_profile_needs(plan: &mut capture::Plan, profiles: &palisade_profiles::Pr
         need.extend(["execve", "execveat"]);
     }
     if profiles.profiles().iter().any(|p| p.immutable.enabled) {
-        let opens_captured = palisade::syscalls::for_event("openat").any(|s| plan.capture.syscalls.iter().any(|(nr, _)| *nr == s.nr));
+        let opens_captured = palisade_events::syscalls::for_event("openat").any(|s| plan.capture.syscalls.iter().any(|(nr, _)| *nr == s.nr));
         if !opens_captured {
             // Only the write opens then: the rules want none.
             plan.capture.open_filter.active = 1;
@@ -555,7 +555,7 @@ fn with_profile_needs(plan: &mut capture::Plan, profiles: &palisade_profiles::Pr
         need.extend(["mount", "move_mount", "execve", "execveat", "mmap"]);
     }
     for name in need {
-        for sys in palisade::syscalls::for_event(name) {
+        for sys in palisade_events::syscalls::for_event(name) {
             if !plan.capture.syscalls.iter().any(|(nr, _)| *nr == sys.nr) {
                 plan.capture.syscalls.push((sys.nr, capture::conf(sys)));
             }

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use palisade::capture::plan;
-use palisade::syscalls::{by_nr, for_event};
+use palisade_events::syscalls::{by_nr, for_event};
 use palisade_ebpf::abi::open_kind;
 use palisade_rules::{Loader, Source};
 

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use common::skip_or_fail;
 use nix::libc;
 use palisade::capture::plan;
-use palisade::event::change::Change;
-use palisade::event::Call;
-use palisade::kernel::record::SyscallRecord;
+use palisade_events::event::change::Change;
+use palisade_events::event::Call;
+use palisade_events::record::SyscallRecord;
 use palisade::kernel::{decode, Kernel, Record};
 use palisade_rules::Loader;
 
@@ -56,7 +56,7 @@ fn collect(kernel: &mut Kernel, tid: u32, n: usize) -> Vec<SyscallRecord> {
 }
 
 fn change(rec: &SyscallRecord) -> Option<Change> {
-    let sys = palisade::syscalls::by_nr(rec.nr).expect("a known syscall");
+    let sys = palisade_events::syscalls::by_nr(rec.nr).expect("a known syscall");
     Call::new(sys, rec.clone()).change()
 }
 
@@ -152,7 +152,7 @@ fn metadata_changes_and_mounts_are_captured_and_decoded() {
     ];
     for ((rec, (called, res)), (what, event, action, target, follow)) in recs.iter().zip(&results).zip(expected) {
         assert_eq!(*called, what);
-        let sys = palisade::syscalls::by_nr(rec.nr).expect("known");
+        let sys = palisade_events::syscalls::by_nr(rec.nr).expect("known");
         assert_eq!(sys.event, event, "{what}: {rec:#?}");
         assert_eq!(rec.ret, *res, "{what}: the result the caller saw");
         let ch = change(rec).unwrap_or_else(|| panic!("{what}: no change decoded from {rec:#?}"));
@@ -161,9 +161,9 @@ fn metadata_changes_and_mounts_are_captured_and_decoded() {
     }
     // The rules see them as Falco shows them: `evt.type` is the call's name (the chown family
     // and mknodat with their parameters, the rest as generic events), `evt.res` its result.
-    let mut table = palisade::process::ProcessTable::new(std::path::Path::new("/proc"));
-    let users = palisade::process::Users::load(std::path::Path::new("/"));
-    let mut builder = palisade::event::EventBuilder::new(0);
+    let mut table = palisade_events::process::ProcessTable::new(std::path::Path::new("/proc"));
+    let users = palisade_events::process::Users::load(std::path::Path::new("/"));
+    let mut builder = palisade_events::event::EventBuilder::new(0);
     let mut matches = Vec::new();
     for rec in &recs {
         let data = builder.build(Record::Syscall(Box::new(rec.clone())), &mut table).expect("an event");
@@ -189,11 +189,11 @@ fn metadata_changes_and_mounts_are_captured_and_decoded() {
 /// outside it is a decision on the link's target.
 #[test]
 fn real_records_are_judged_on_resolved_targets() {
-    use palisade::containers::{Backend, ContainerMeta};
-    use palisade::event::resolve::ProcRoots;
-    use palisade::event::EventData;
-    use palisade::process::Process;
-    use palisade::would_deny::judge_in;
+    use palisade_events::containers::{Backend, ContainerMeta};
+    use palisade_events::event::resolve::ProcRoots;
+    use palisade_events::event::EventData;
+    use palisade_events::process::Process;
+    use palisade_events::would_deny::judge_in;
 
     if !nix::unistd::geteuid().is_root() {
         return skip_or_fail("not root");
@@ -250,7 +250,7 @@ fn real_records_are_judged_on_resolved_targets() {
     let judged: Vec<(String, String, bool)> = recs
         .iter()
         .map(|rec| {
-            let sys = palisade::syscalls::by_nr(rec.nr).expect("known");
+            let sys = palisade_events::syscalls::by_nr(rec.nr).expect("known");
             let data = EventData {
                 type_code: 0,
                 type_name: sys.event,
@@ -298,7 +298,7 @@ fn only_executable_file_mappings_are_captured() {
     let mut capture = plan(&rules).capture;
     assert!(capture.syscalls.is_empty(), "a rule cannot ask for mmap: rules never see it");
     // What the daemon adds for an immutable profile.
-    let mmap = palisade::syscalls::by_nr(9).expect("mmap");
+    let mmap = palisade_events::syscalls::by_nr(9).expect("mmap");
     capture.syscalls.push((9, palisade::capture::conf(mmap)));
     let mut kernel = match Kernel::load() {
         Ok(k) => k,
@@ -343,6 +343,6 @@ fn only_executable_file_mappings_are_captured() {
     assert_eq!(got, [(9, true, Some(format!("{dir}/noexec/prog"))), (9, false, Some(format!("{dir}/prog")))]);
     assert_eq!(recs[0].ret, -i64::from(libc::EPERM));
     assert!(late.is_empty(), "only the two executable file mappings: {late:#?}");
-    let sys = palisade::syscalls::by_nr(9).expect("mmap");
+    let sys = palisade_events::syscalls::by_nr(9).expect("mmap");
     assert_eq!(Call::new(sys, recs[0].clone()).exec_mapping(), Some(format!("{dir}/noexec/prog")));
 }

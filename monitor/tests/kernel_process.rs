@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::skip_or_fail;
 use palisade::kernel::{decode, Capture, Kernel, Record};
-use palisade::syscalls::for_event;
+use palisade_events::syscalls::for_event;
 
 /// The cgroup v2 mount: `/sys/fs/cgroup/unified` on hybrid hosts, `/sys/fs/cgroup` on pure v2.
 fn cgroup2_root() -> Option<PathBuf> {

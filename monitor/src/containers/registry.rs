@@ -20,7 +20,7 @@ use super::lsm::KernelEnforcer;
 use super::mode_authority::{self, ModeAuthority, RefusedOverride};
 pub use arming::{arm, Begun, KernelArming, Stage};
 use super::{cri_annotations as cri, Backend, ContainerMeta, ImageRef, PodMeta};
-use crate::process::Users;
+use palisade_events::process::Users;
 
 /// How long a stopped container stays resolvable by cgroup id.
 pub const STOPPED_GRACE_NS: u64 = 30_000_000_000;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use palisade_ebpf::abi::{SyscallConf, COMPAT_SOCKETCALL};
 
-use crate::syscalls::ia32;
+use palisade_events::syscalls::ia32;
 
 /// Entries of `SYSCALL_CONF` (x86-64 and ia32 numbers are below it).
 pub const SYSCALL_SLOTS: usize = 512;

@@ -3,7 +3,6 @@
 
 pub mod conf_table;
 pub mod interest;
-pub mod record;
 pub mod scope;
 
 use std::os::fd::AsFd;
@@ -16,7 +15,7 @@ use aya::{Btf, Ebpf};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use palisade_ebpf::abi::{OpenFilter, SyscallConf};
-pub use record::{decode, Caps, ExeImage, Header, Record, SyscallRecord};
+pub use palisade_events::record::{self, decode, Caps, ExeImage, Header, Record, SyscallRecord};
 pub use scope::Scope;
 
 /// Why the kernel side could not be set up.

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{CapturedContainer, End, FrameKind, Meta, UserLists, Writer};
-use crate::containers::ContainerMeta;
-use crate::kernel::Record;
-use crate::process::{ProcessTable, Users};
+use palisade_events::containers::ContainerMeta;
+use palisade_events::record::Record;
+use palisade_events::process::{ProcessTable, Users};
 
 /// What the socket thread asks of the event loop.
 #[derive(Debug)]
@@ -138,7 +138,7 @@ impl Captures {
                         rules_files: facts.rules_files.clone(),
                         host_monitoring: facts.host_monitoring,
                     };
-                    let processes: Vec<&crate::process::Process> = table.processes().collect();
+                    let processes: Vec<&palisade_events::process::Process> = table.processes().collect();
                     let started = Writer::new(BufWriter::with_capacity(1 << 20, file)).and_then(|mut w| {
                         w.json(FrameKind::Meta, &meta)?;
                         w.json(FrameKind::Processes, &processes)?;

@@ -8,9 +8,9 @@ use std::net::IpAddr;
 use palisade_ebpf::abi::{self, fd_kind, FdInfo};
 use palisade_scap::{FdEntry, FdType, ThreadInfo};
 
-use crate::kernel::record::Header;
-use crate::kernel::{Caps, ExeImage};
-use crate::process::Process;
+use palisade_events::record::Header;
+use palisade_events::record::{Caps, ExeImage};
+use palisade_events::process::Process;
 
 const S_IFREG: u32 = 0o100_000;
 const S_IFDIR: u32 = 0o040_000;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use palisade_hook::MountFact;
 use serde::{Deserialize, Serialize};
 
-use crate::containers::{Backend, ContainerMeta, ImageRef, PodMeta};
-use crate::process::Users;
+use palisade_events::containers::{Backend, ContainerMeta, ImageRef, PodMeta};
+use palisade_events::process::Users;
 
 /// The `META` frame.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,7 +79,7 @@ pub struct CapturedContainer {
     pub enforced_by: Option<String>,
     pub judged_in_kernel: bool,
     /// The image's denied programs by path (its whole-image scan), as
-    /// [`crate::containers::image_scan::DeniedPrograms::to_entries`] writes them; absent when
+    /// [`palisade_events::containers::image_scan::DeniedPrograms::to_entries`] writes them; absent when
     /// the image was not scanned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub denied_programs: Option<Vec<(String, String)>>,
@@ -136,7 +136,7 @@ impl CapturedContainer {
         };
         let denied_programs = match self.denied_programs {
             Some(entries) => {
-                Some(Arc::new(crate::containers::image_scan::DeniedPrograms::from_entries(entries).map_err(err)?))
+                Some(Arc::new(palisade_events::containers::image_scan::DeniedPrograms::from_entries(entries).map_err(err)?))
             }
             None => None,
         };
@@ -194,7 +194,7 @@ mod tests {
             namespace: "default".into(),
             pod: Some(PodMeta { name: "p".into(), namespace: "ns".into(), uid: "u".into(), labels: [("a".into(), "b".into())].into() }),
             labels: [("l".into(), "v".into())].into(),
-            mounts: vec![crate::containers::mount_fact("/data", "/srv/data", "bind", &["rw".into()])],
+            mounts: vec![palisade_events::containers::mount_fact("/data", "/srv/data", "bind", &["rw".into()])],
             privileged: true,
             users: Users::from_lists([(0, "root".into()), (101, "app".into())], [(0, "root".into())]),
             start_ns: 17,
@@ -205,7 +205,7 @@ mod tests {
             rootfs: std::path::PathBuf::new(),
             init_pid: 0,
             denied_programs: Some(Arc::new(
-                crate::containers::image_scan::DeniedPrograms::from_entries(vec![("/opt/bash".into(), "shell".into())])
+                palisade_events::containers::image_scan::DeniedPrograms::from_entries(vec![("/opt/bash".into(), "shell".into())])
                     .expect("entries"),
             )),
         };

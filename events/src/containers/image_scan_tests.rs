@@ -130,7 +130,7 @@ fn a_profile_that_denies_nothing_finds_nothing() {
 /// directories of 20 files, executables among them, one bash and two copies of it), or the
 /// tree at `PALISADE_BENCH_IMAGE`. Prints entries, time and entries per second.
 #[test]
-#[ignore = "benchmark: cargo test -p palisade --lib image_scan::tests::bench -- --ignored --nocapture"]
+#[ignore = "benchmark: cargo test -p palisade-events --lib image_scan::tests::bench -- --ignored --nocapture"]
 fn bench() {
     let synthetic = tempfile::tempdir().expect("tmp");
     let root = match std::env::var_os("PALISADE_BENCH_IMAGE") {

@@ -9,7 +9,7 @@
 use palisade_hook::MountFact;
 use serde_json::Value;
 
-use crate::containers::{mount_fact, ContainerMeta, ImageRef};
+use palisade_events::containers::{mount_fact, ContainerMeta, ImageRef};
 
 /// The replay key of container `id` (FNV-1a of the id; never 0, which means the host).
 pub fn key(id: &str) -> u64 {

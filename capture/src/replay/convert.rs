@@ -14,9 +14,9 @@ use palisade_scap::schema::flags;
 use palisade_scap::{text, text_list, Event};
 
 use super::state::{Enter, Fd, State};
-use crate::kernel::record::{Header, SyscallRecord};
-use crate::kernel::{Caps, ExeImage, Record};
-use crate::syscalls::{flags as ppm, resolve_relative};
+use palisade_events::record::{Header, SyscallRecord};
+use palisade_events::record::{Caps, ExeImage, Record};
+use palisade_events::syscalls::{flags as ppm, resolve_relative};
 
 /// Parameter `name` of `ev`.
 pub fn param<'a>(ev: &Event<'a>, name: &str) -> Option<&'a [u8]> {

@@ -22,7 +22,7 @@ use palisade_rules::alert::format_rfc3339;
 use palisade_rules::{event_types, Extracted, FieldRef, FieldSource, FieldType, Value};
 
 use crate::containers::ContainerMeta;
-use crate::kernel::Record;
+use crate::record::Record;
 use crate::process::{Process, ProcessTable, Users};
 use crate::syscalls;
 pub use call::Call;

@@ -10,7 +10,7 @@ use palisade_rules::{Extracted, FieldRef, Value};
 
 use super::fd::{FdObject, FdView};
 use super::{num, owned, s};
-use crate::kernel::record::SyscallRecord;
+use crate::record::SyscallRecord;
 use crate::process::Users;
 use crate::syscalls::{self, ArgValue, FdDesc, FdKind, Names, RawCall, Syscall, L4};
 

@@ -86,7 +86,7 @@ impl<W: Write> Writer<W> {
     }
 
     /// A `RECORD` frame.
-    pub fn record(&mut self, rec: &crate::kernel::Record) -> std::io::Result<()> {
+    pub fn record(&mut self, rec: &palisade_events::record::Record) -> std::io::Result<()> {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         super::codec::encode(rec, &mut scratch);

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::kernel::record::{Header, SyscallRecord};
+use crate::record::{Header, SyscallRecord};
 
 fn hdr(pid: u32, ppid: u32, comm: &str) -> Header {
     let mut c = [0u8; 16];
@@ -58,8 +58,8 @@ fn seeds_from_a_proc_tree_and_follows_fork_exec_exit() {
         cwd: "/root".into(),
         exe_flags: 0,
         vpid: 60,
-        image: crate::kernel::ExeImage { ino: 77, ctime_ns: 5, mtime_ns: 4 },
-        caps: crate::kernel::Caps { inheritable: 0, permitted: 1 << 21, effective: 1 << 21 },
+        image: crate::record::ExeImage { ino: 77, ctime_ns: 5, mtime_ns: 4 },
+        caps: crate::record::Caps { inheritable: 0, permitted: 1 << 21, effective: 1 << 21 },
     });
     let cat = t.get(60).expect("cat");
     assert_eq!((cat.exe_image.ino, cat.caps.effective, cat.exec_boot_ns), (77, 1 << 21, hdr(60, 50, "cat").ts_ns));

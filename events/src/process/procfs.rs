@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::Process;
-use crate::kernel::{Caps, ExeImage};
+use crate::record::{Caps, ExeImage};
 
 fn read(path: impl AsRef<Path>) -> Option<String> {
     std::fs::read_to_string(path).ok()

@@ -13,8 +13,8 @@ mod users;
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::kernel::record::{Header, SyscallRecord};
-use crate::kernel::{Caps, ExeImage, Record};
+use crate::record::{Header, SyscallRecord};
+use crate::record::{Caps, ExeImage, Record};
 pub use users::Users;
 
 /// What we know of one process (thread group). Serialized in captures' process tables

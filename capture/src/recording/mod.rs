@@ -14,7 +14,7 @@
 //! | kind | name | payload |
 //! |---|---|---|
 //! | 1 | `META` | JSON [`Meta`]: who captured, the clock offset, the filter. First frame. |
-//! | 2 | `PROCESSES` | JSON array of the daemon's process table at the start ([`crate::process::Process`]) |
+//! | 2 | `PROCESSES` | JSON array of the daemon's process table at the start ([`palisade_events::process::Process`]) |
 //! | 3 | `USERS` | JSON [`UserLists`]: the host's users and groups |
 //! | 4 | `CONTAINER` | JSON [`CapturedContainer`]: a container's metadata, before its first record and again whenever it changes |
 //! | 5 | `RECORD` | one kernel record, binary ([`codec`]) |

@@ -14,7 +14,7 @@ use super::*;
 use crate::containers::mount_fact;
 use crate::event::resolve::ProcRoots;
 use crate::event::Call;
-use crate::kernel::record::SyscallRecord;
+use crate::record::SyscallRecord;
 use crate::syscalls;
 
 const EACCES: i64 = -13;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use super::codec;
 use super::{CapturedContainer, End, FrameKind, Meta, ReadError, Reader, UserLists};
-use crate::containers::ContainerMeta;
-use crate::event::{EventBuilder, EventData};
-use crate::process::{Process, ProcessTable, Users};
+use palisade_events::containers::ContainerMeta;
+use palisade_events::event::{EventBuilder, EventData};
+use palisade_events::process::{Process, ProcessTable, Users};
 
 /// A capture that cannot be replayed: where, and why.
 #[derive(Debug, thiserror::Error)]

@@ -25,11 +25,11 @@ use palisade_rules::{event_types, Extracted, FieldRef, FieldSource, Value};
 use palisade_scap::schema::flags;
 use palisade_scap::{Block, Event, Reader, ScapError};
 
-use crate::containers::ContainerMeta;
-use crate::event::{Call, EventData, KernelEvent};
-use crate::kernel::Record;
-use crate::process::{ProcessTable, Users};
-use crate::syscalls::{self, FdOf, Syscall};
+use palisade_events::containers::ContainerMeta;
+use palisade_events::event::{Call, EventData, KernelEvent};
+use palisade_events::record::Record;
+use palisade_events::process::{ProcessTable, Users};
+use palisade_events::syscalls::{self, FdOf, Syscall};
 use state::State;
 
 /// Event types that only carry state (or nothing rules read).

@@ -22,7 +22,7 @@
 //! `fail_closed` refuses the container) instead of confining with a partial list.
 //!
 //! Cost: one `lstat` per entry, reads only for same-size executables of a denied file. Measured
-//! with `cargo test -p palisade --lib image_scan::bench -- --ignored --nocapture`
+//! with `cargo test -p palisade-events --lib image_scan::tests::bench -- --ignored --nocapture`
 //! (`PALISADE_BENCH_IMAGE=DIR` scans an existing tree instead of a synthetic 60,000-file one).
 
 use std::collections::{BTreeMap, HashMap, HashSet};

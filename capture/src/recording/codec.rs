@@ -26,7 +26,7 @@
 
 use palisade_ebpf::abi::{self, FdInfo};
 
-use crate::kernel::{Caps, ExeImage, Header, Record, SyscallRecord};
+use palisade_events::record::{Caps, ExeImage, Header, Record, SyscallRecord};
 
 const EXEC: u8 = 1;
 const FORK: u8 = 2;
