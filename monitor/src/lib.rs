@@ -3,7 +3,6 @@
 pub mod capture;
 pub mod config;
 pub mod containers;
-pub mod control;
 pub mod k8s_audit;
 pub mod kernel;
 pub mod mounts;

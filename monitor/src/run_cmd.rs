@@ -123,7 +123,7 @@ fn wall_ns() -> u64 {
 
 /// Counts a profile decision of container `c`: its metric, and its container's promotion
 /// report (`palisade profiles report`).
-fn count_decision(control: &palisade::control::Control, metrics: &Metrics, c: &ContainerMeta, d: &palisade_events::would_deny::Decision) {
+fn count_decision(control: &hook_server::control::Control, metrics: &Metrics, c: &ContainerMeta, d: &palisade_events::would_deny::Decision) {
     metrics.decision(c.profile_name(), d.enforced);
     if let Ok(mut reports) = control.reports.lock() {
         reports
@@ -216,7 +216,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         enforcement_backend: backend_text,
         ..crate::status_cmd::kernel_facts()
     });
-    let (control, capture_requests) = palisade::control::Control::new();
+    let (control, capture_requests) = hook_server::control::Control::new();
     let control = Arc::new(control);
     let mut captures = Captures::new(capture_requests);
     let hooks = Arc::new(hook_server::Context {

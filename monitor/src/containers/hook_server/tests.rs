@@ -31,7 +31,7 @@ fn enforcing(fail_closed: bool, backend: Option<Backend>, profiles: palisade_pro
     let registry = Registry::new(Box::new(NoScope), Cgroups::new(empty.clone(), empty.clone()), empty)
         .with_profiles(std::sync::Arc::new(profiles), palisade_profiles::Mode::Enforce)
         .shared();
-    let control = Arc::new(crate::control::Control::new().0);
+    let control = Arc::new(super::control::Control::new().0);
     Context { registry, containerd: None, status: Mutex::new(DaemonStatus::default()), fail_closed, backend, control }
 }
 

@@ -1,6 +1,10 @@
 //! The daemon's end of the hook socket: registers containers reported by `palisade-hook` and
 //! answers `palisade containers` and `palisade status`. One thread accepts; each connection is served on its own
 //! short-lived thread so a slow client cannot hold up the next container's start.
+//!
+//! The capture and profile-report requests served on the same socket are in [`control`]; it
+//! reads the registry and starts captures (`palisade-capture`), never the other way round, so
+//! the modules form no cycle.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -15,8 +19,9 @@ use super::containerd::Containerd;
 use super::{landlock, Backend};
 use super::registry::{self, Facts, SharedRegistry, Source, Stage};
 
+pub mod control;
+
 #[cfg(test)]
-#[path = "hook_server_tests.rs"]
 mod tests;
 
 /// A client gets this long to send its request.
@@ -42,7 +47,7 @@ pub struct Context {
     /// reported (and refused when `fail_closed` is set).
     pub backend: Option<Backend>,
     /// Captures and promotion reports.
-    pub control: Arc<crate::control::Control>,
+    pub control: Arc<control::Control>,
 }
 
 pub fn spawn(socket: &Path, context: Arc<Context>) -> Result<std::thread::JoinHandle<()>, HookServerError> {
@@ -82,7 +87,7 @@ fn serve(stream: UnixStream, context: &Context) {
         Ok(Request::Capture { version, path, container, duration_ms }) if version == PROTOCOL_VERSION => {
             // Holds the connection until the capture ends.
             let (registry, control) = (&context.registry, &context.control);
-            return crate::control::serve_capture(&stream, registry, control, &path, container.as_deref(), duration_ms);
+            return control::serve_capture(&stream, registry, control, &path, container.as_deref(), duration_ms);
         }
         Ok(req) => answer(req, context),
         Err(e) => Reply::Error { message: format!("bad request: {e}") },
@@ -236,6 +241,6 @@ pub fn answer(req: Request, context: &Context) -> Reply {
             Reply::Ok
         }
         Request::Capture { .. } => Reply::Error { message: "a capture is served on its own connection".into() },
-        Request::ProfileReport { container, .. } => crate::control::report(&reg, control, &container),
+        Request::ProfileReport { container, .. } => control::report(&reg, control, &container),
     }
 }
