@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::skip_or_fail;
-use palisade::kernel::{decode, Capture, Kernel, Record};
+use palisade_daemon::kernel::{decode, Capture, Kernel, Record};
 use palisade_events::syscalls::for_event;
 
 /// The cgroup v2 mount: `/sys/fs/cgroup/unified` on hybrid hosts, `/sys/fs/cgroup` on pure v2.
@@ -61,7 +61,7 @@ fn exec_and_exit_records_carry_the_cgroup_and_only_tracked_cgroups_are_watched()
     let cg = TestCgroup::new(&root, &format!("palisade-test-{}", std::process::id()));
     let untracked = TestCgroup::new(&root, &format!("palisade-test-untracked-{}", std::process::id()));
     // Every openat, no open filter.
-    let openat: Vec<_> = for_event("openat").map(|s| (s.nr, palisade::capture::conf(s))).collect();
+    let openat: Vec<_> = for_event("openat").map(|s| (s.nr, palisade_daemon::capture::conf(s))).collect();
     kernel.configure(&Capture { syscalls: openat, ..Capture::default() }).expect("configure");
     // Only the test cgroup is in scope: the untracked one's events must not reach us.
     let mut scope = kernel.take_scope().expect("scope maps");

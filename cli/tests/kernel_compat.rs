@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use common::skip_or_fail;
 use nix::libc;
-use palisade::capture::plan;
+use palisade_daemon::capture::plan;
 use palisade_events::record::SyscallRecord;
-use palisade::kernel::{decode, Kernel, Record};
+use palisade_daemon::kernel::{decode, Kernel, Record};
 use palisade_ebpf::abi::{self, fd_kind, SyscallEvent};
 use palisade_rules::Loader;
 

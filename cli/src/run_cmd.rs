@@ -23,22 +23,22 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use clap::Args;
 use nix::time::{clock_gettime, ClockId};
-use palisade::capture;
-use palisade::config::{self, Config};
-use palisade::containers::cgroup::Cgroups;
-use palisade::containers::containerd::Containerd;
-use palisade::containers::nri::NriRegistry;
-use palisade::containers::mode_authority::{self, ModeAuthority};
-use palisade::containers::{hook_server, Backend, Registry, SharedRegistry};
+use palisade_daemon::capture;
+use palisade_daemon::config::{self, Config};
+use palisade_daemon::containers::cgroup::Cgroups;
+use palisade_daemon::containers::containerd::Containerd;
+use palisade_daemon::containers::nri::NriRegistry;
+use palisade_daemon::containers::mode_authority::{self, ModeAuthority};
+use palisade_daemon::containers::{hook_server, Backend, Registry, SharedRegistry};
 use palisade_events::event::EventBuilder;
-use palisade::containers::ContainerMeta;
-use palisade::kernel::{decode, Kernel, Record};
+use palisade_daemon::containers::ContainerMeta;
+use palisade_daemon::kernel::{decode, Kernel, Record};
 use palisade_events::pipeline::{Emitted, Evaluator};
 use palisade_events::promotion::Tally;
 use palisade_capture::recording::session::{Captures, DaemonFacts};
-use palisade::mounts;
+use palisade_daemon::mounts;
 use palisade_events::process::{ProcessTable, Users};
-use palisade::rules_load::{self, LoadedRules};
+use palisade_daemon::rules_load::{self, LoadedRules};
 use palisade_hook::DaemonStatus;
 use palisade_metrics::Metrics;
 use palisade_rules::alert::Alert;
@@ -519,8 +519,8 @@ fn enforcement_backend() -> (Option<Backend>, String, Option<palisade_lsm::Enfor
 
 fn global_mode(config: &Config) -> palisade_profiles::Mode {
     match config.mode {
-        palisade::config::Mode::Audit => palisade_profiles::Mode::Audit,
-        palisade::config::Mode::Enforce => palisade_profiles::Mode::Enforce,
+        palisade_daemon::config::Mode::Audit => palisade_profiles::Mode::Audit,
+        palisade_daemon::config::Mode::Enforce => palisade_profiles::Mode::Enforce,
     }
 }
 
@@ -565,8 +565,8 @@ fn with_profile_needs(plan: &mut capture::Plan, profiles: &palisade_profiles::Pr
 
 /// The `k8s_audit` source's receivers, when enabled.
 struct AuditSource {
-    queue: palisade::k8s_audit::AuditQueue,
-    endpoint: palisade::k8s_audit::endpoint::Endpoint,
+    queue: palisade_daemon::k8s_audit::AuditQueue,
+    endpoint: palisade_daemon::k8s_audit::endpoint::Endpoint,
     follower: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -576,11 +576,11 @@ impl AuditSource {
         if !c.enabled {
             return Ok(None);
         }
-        let queue = palisade::k8s_audit::AuditQueue::new();
+        let queue = palisade_daemon::k8s_audit::AuditQueue::new();
         let endpoint =
-            palisade::k8s_audit::endpoint::Endpoint::start(&c.listen_address, c.listen_port, &c.endpoint, queue.tx.clone())?;
+            palisade_daemon::k8s_audit::endpoint::Endpoint::start(&c.listen_address, c.listen_port, &c.endpoint, queue.tx.clone())?;
         let follower = (!c.files.is_empty())
-            .then(|| palisade::k8s_audit::follow::spawn(c.files.clone(), queue.tx.clone(), Arc::clone(stop)));
+            .then(|| palisade_daemon::k8s_audit::follow::spawn(c.files.clone(), queue.tx.clone(), Arc::clone(stop)));
         eprintln!("palisade: k8s audit events accepted on http://{}{}", endpoint.local_addr(), c.endpoint);
         Ok(Some(AuditSource { queue, endpoint, follower }))
     }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use palisade::containers::ContainerMeta;
+use palisade_daemon::containers::ContainerMeta;
 use palisade_events::pipeline::{Emitted, Evaluator};
 use palisade_events::promotion::{self, Tally};
 use palisade_capture::{recording, replay};

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use palisade::config::{Config, DropAction, SyscallEventDrops};
+use palisade_daemon::config::{Config, DropAction, SyscallEventDrops};
 use palisade_metrics::{Metrics, WebSettings};
 use palisade_outputs::{FileSettings, HttpSettings, Message, Outputs, ProgramSettings, Settings, Stats, SyslogSettings};
 use palisade_rules::alert::Alert;

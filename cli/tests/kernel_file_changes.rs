@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use common::skip_or_fail;
 use nix::libc;
-use palisade::capture::plan;
+use palisade_daemon::capture::plan;
 use palisade_events::event::change::Change;
 use palisade_events::event::Call;
 use palisade_events::record::SyscallRecord;
-use palisade::kernel::{decode, Kernel, Record};
+use palisade_daemon::kernel::{decode, Kernel, Record};
 use palisade_rules::Loader;
 
 const SYS_FCHMODAT2: libc::c_long = 452;
@@ -299,7 +299,7 @@ fn only_executable_file_mappings_are_captured() {
     assert!(capture.syscalls.is_empty(), "a rule cannot ask for mmap: rules never see it");
     // What the daemon adds for an immutable profile.
     let mmap = palisade_events::syscalls::by_nr(9).expect("mmap");
-    capture.syscalls.push((9, palisade::capture::conf(mmap)));
+    capture.syscalls.push((9, palisade_daemon::capture::conf(mmap)));
     let mut kernel = match Kernel::load() {
         Ok(k) => k,
         Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use palisade::capture::plan;
+use palisade_daemon::capture::plan;
 use palisade_events::syscalls::{by_nr, for_event};
 use palisade_ebpf::abi::open_kind;
 use palisade_rules::{Loader, Source};
@@ -36,7 +36,7 @@ fn upstream_event_types_are_all_captured_and_only_they() {
     let from_tracepoints: BTreeSet<&str> = ["execve", "execveat"].into_iter().collect();
     let mut expected: BTreeSet<&str> = wanted.difference(&from_tracepoints).copied().collect();
     // The stable rules print proc.cwd: chdir and fchdir keep it current.
-    assert!(palisade::capture::rules_read(&rules, "proc.cwd"));
+    assert!(palisade_daemon::capture::rules_read(&rules, "proc.cwd"));
     expected.extend(["chdir", "fchdir"]);
     assert_eq!(enabled, expected);
     for (nr, conf) in &p.capture.syscalls {
