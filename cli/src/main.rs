@@ -3,7 +3,6 @@
 //! `palisade run` watches the host; `palisade rules ...` validates and inspects rule files.
 //! The benchmarks live in the separate `palisade-bench` tool (bench/), which is not installed.
 
-mod alert_sink;
 mod capture_cmd;
 mod containers_cmd;
 mod rules_cmd;

@@ -23,7 +23,8 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use clap::Args;
 use nix::time::{clock_gettime, ClockId};
-use palisade_daemon::capture;
+use palisade_daemon::k8s_audit::AuditSource;
+use palisade_daemon::{capture, enforcement, profile_set};
 use palisade_daemon::config::{self, Config};
 use palisade_daemon::containers::cgroup::Cgroups;
 use palisade_daemon::containers::containerd::Containerd;
@@ -44,7 +45,7 @@ use palisade_metrics::Metrics;
 use palisade_rules::alert::Alert;
 use palisade_rules::Source;
 
-use crate::alert_sink::AlertSink;
+use palisade_daemon::alert_sink::{self, AlertSink};
 
 /// How long records may wait in the ring buffer before we read them.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
@@ -182,24 +183,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let metrics = Metrics::new();
     metrics.set_rules_loaded(rules.rules().len() as u64);
     let web = if config.webserver.enabled {
-        Some(palisade_metrics::WebServer::start(&crate::alert_sink::web_settings(&config), Arc::clone(&metrics))?)
+        Some(palisade_metrics::WebServer::start(&alert_sink::web_settings(&config), Arc::clone(&metrics))?)
     } else {
         None
     };
     let mut sink = AlertSink::start(&config)?;
 
     let mut kernel = Kernel::load().context("loading the kernel programs (root and kernel BTF are required)")?;
-    let profiles = Arc::new(load_profiles(&config)?);
+    let profiles = Arc::new(profile_set::load(&config)?);
     let mut plan = capture::plan(&rules);
-    with_profile_needs(&mut plan, &profiles);
+    capture::with_profile_needs(&mut plan, &profiles);
     kernel.configure(&plan.capture).context("configuring the kernel programs")?;
     let mut scope = kernel.take_scope().context("the kernel's scope maps")?;
     scope.watch_untracked(config.host_monitoring).context("setting the kernel's scope")?;
     let cgroups = Cgroups::discover(Path::new("/proc")).context("finding the cgroup v2 hierarchy")?;
-    let (backend, backend_text, lsm) = enforcement_backend();
+    let (backend, backend_text, lsm) = enforcement::backend();
     eprintln!("palisade: enforcement backend: {backend_text}");
     let mut registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc"))
-        .with_profiles(Arc::clone(&profiles), global_mode(&config))
+        .with_profiles(Arc::clone(&profiles), profile_set::global_mode(&config))
         .with_mode_authority(ModeAuthority::from_config(&config.mode_annotation).map_err(anyhow::Error::msg)?);
     if let Some(lsm) = lsm {
         registry = registry.with_kernel_enforcer(Box::new(lsm));
@@ -262,7 +263,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let mut daemon_facts = facts(&rule_files, &config);
     let mut stats = Stats::default();
-    let mut drops = crate::alert_sink::DropReporter::new(&config.syscall_event_drops);
+    let mut drops = alert_sink::DropReporter::new(&config.syscall_event_drops);
     let mut last_housekeeping = Instant::now();
     let mut watched = rules_load::watched_files(config_path.as_deref(), &rule_files);
     let mut watched_mtimes = mtimes(&watched);
@@ -397,7 +398,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         if hup.swap(false, Ordering::Relaxed) && !stopping {
             match args.load_config().map_err(|e| format!("{e:#}")).and_then(|c| {
                 let loaded = rules_load::load(&c).map_err(|e| e.to_string())?;
-                let profiles = load_profiles(&c).map_err(|e| format!("{e:#}"))?;
+                let profiles = profile_set::load(&c).map_err(|e| format!("{e:#}"))?;
                 let authority = ModeAuthority::from_config(&c.mode_annotation)?;
                 Ok((c, loaded, profiles, authority))
             }) {
@@ -405,7 +406,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     print_warnings(&loaded);
                     let new_profiles = Arc::new(new_profiles);
                     let mut new_plan = capture::plan(&loaded.ruleset);
-                    with_profile_needs(&mut new_plan, &new_profiles);
+                    capture::with_profile_needs(&mut new_plan, &new_profiles);
                     if let Err(e) = kernel.configure(&new_plan.capture) {
                         reload_errors += 1;
                         metrics.reload(false);
@@ -418,7 +419,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                             }
                         }
                         if let Ok(mut r) = registry.lock() {
-                            r.set_profiles(Arc::clone(&new_profiles), global_mode(&new_config));
+                            r.set_profiles(Arc::clone(&new_profiles), profile_set::global_mode(&new_config));
                             r.set_mode_authority(new_authority);
                         }
                         rules = loaded.ruleset;
@@ -480,116 +481,4 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         kernel.drops()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The per-image profiles (`profiles_dir`; absent: the built-in audit default for every image).
-/// A profile with errors refuses the start, naming file:line:col and the profile.
-fn load_profiles(config: &Config) -> anyhow::Result<palisade_profiles::ProfileSet> {
-    if !config.profiles_dir.exists() {
-        return Ok(palisade_profiles::ProfileSet::default());
-    }
-    palisade_profiles::ProfileSet::load(std::slice::from_ref(&config.profiles_dir)).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("the profiles have {} errors:\n{}", errors.len(), lines.join("\n"))
-    })
-}
-
-/// What confines the containers whose profile is enforced, how `palisade status` says it, and
-/// the loaded BPF-LSM programs when they are the backend. BPF-LSM first (probed by loading a
-/// program; its programs and maps stay pinned under /sys/fs/bpf/palisade, reused by the next
-/// daemon), else Landlock (through `palisade-init`, which `palisade-runc` puts in front of the
-/// container's processes), else nothing: enforced profiles are then only reported.
-fn enforcement_backend() -> (Option<Backend>, String, Option<palisade_lsm::Enforcer>) {
-    let lsm_refusal = match palisade_lsm::probe() {
-        Ok(()) => match palisade_lsm::Enforcer::load(Path::new(palisade_lsm::DEFAULT_PIN_ROOT)) {
-            Ok(e) => {
-                let how = if e.reused() { "reusing the pinned programs" } else { "programs pinned" };
-                let text = format!("bpf-lsm ({how} under {})", palisade_lsm::DEFAULT_PIN_ROOT);
-                return (Some(Backend::BpfLsm), text, Some(e));
-            }
-            Err(e) => format!("BPF-LSM probe passed but loading failed: {e}"),
-        },
-        Err(e) => e.to_string(),
-    };
-    match palisade_init::enforce::probe() {
-        Ok(()) => (Some(Backend::Landlock), "landlock (palisade-init, injected by palisade-runc)".into(), None),
-        Err(e) => (None, format!("none: enforced profiles are only reported ({lsm_refusal}; Landlock: {e})"), None),
-    }
-}
-
-fn global_mode(config: &Config) -> palisade_profiles::Mode {
-    match config.mode {
-        palisade_daemon::config::Mode::Audit => palisade_profiles::Mode::Audit,
-        palisade_daemon::config::Mode::Enforce => palisade_profiles::Mode::Enforce,
-    }
-}
-
-/// Profiles judge what a container executes and writes: capture the calls they need beyond
-/// what the rules ask for (scoped like every capture: armed containers and, with host
-/// monitoring, the host) — failed execs (a backend's refusals) when a profile denies programs;
-/// when one is immutable, every write open, every call that changes the file tree or a file's
-/// metadata (truncate, chmod, chown, xattrs, times), mounts, and for W^X failed execs and
-/// executable file mappings.
-fn with_profile_needs(plan: &mut capture::Plan, profiles: &palisade_profiles::ProfileSet) {
-    let mut need: Vec<&str> = Vec::new();
-    if profiles.profiles().iter().any(palisade_profiles::Profile::denies_exec) {
-        need.extend(["execve", "execveat"]);
-    }
-    if profiles.profiles().iter().any(|p| p.immutable.enabled) {
-        let opens_captured = palisade_events::syscalls::for_event("openat").any(|s| plan.capture.syscalls.iter().any(|(nr, _)| *nr == s.nr));
-        if !opens_captured {
-            // Only the write opens then: the rules want none.
-            plan.capture.open_filter.active = 1;
-            plan.capture.open_filter.read_all = 0;
-        }
-        // An inactive filter passes every open already.
-        if plan.capture.open_filter.active != 0 {
-            plan.capture.open_filter.write_all = 1;
-        }
-        need.extend(["open", "openat", "openat2", "creat", "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat"]);
-        need.extend(["rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "mknod", "mknodat"]);
-        need.extend(["truncate", "ftruncate", "chmod", "fchmod", "fchmodat", "fchmodat2"]);
-        need.extend(["chown", "lchown", "fchown", "fchownat", "utime", "utimes", "futimesat", "utimensat"]);
-        need.extend(["setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr"]);
-        // Mounts, and the execs W^X judges (refused ones fail at the syscall's exit).
-        need.extend(["mount", "move_mount", "execve", "execveat", "mmap"]);
-    }
-    for name in need {
-        for sys in palisade_events::syscalls::for_event(name) {
-            if !plan.capture.syscalls.iter().any(|(nr, _)| *nr == sys.nr) {
-                plan.capture.syscalls.push((sys.nr, capture::conf(sys)));
-            }
-        }
-    }
-}
-
-/// The `k8s_audit` source's receivers, when enabled.
-struct AuditSource {
-    queue: palisade_daemon::k8s_audit::AuditQueue,
-    endpoint: palisade_daemon::k8s_audit::endpoint::Endpoint,
-    follower: Option<std::thread::JoinHandle<()>>,
-}
-
-impl AuditSource {
-    fn start(config: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<Option<AuditSource>> {
-        let c = &config.k8s_audit;
-        if !c.enabled {
-            return Ok(None);
-        }
-        let queue = palisade_daemon::k8s_audit::AuditQueue::new();
-        let endpoint =
-            palisade_daemon::k8s_audit::endpoint::Endpoint::start(&c.listen_address, c.listen_port, &c.endpoint, queue.tx.clone())?;
-        let follower = (!c.files.is_empty())
-            .then(|| palisade_daemon::k8s_audit::follow::spawn(c.files.clone(), queue.tx.clone(), Arc::clone(stop)));
-        eprintln!("palisade: k8s audit events accepted on http://{}{}", endpoint.local_addr(), c.endpoint);
-        Ok(Some(AuditSource { queue, endpoint, follower }))
-    }
-
-    fn stop(self) {
-        self.endpoint.stop();
-        drop(self.queue);
-        if let Some(f) = self.follower {
-            let _ = f.join();
-        }
-    }
 }

@@ -150,3 +150,42 @@ pub fn plan(rules: &Ruleset) -> Plan {
     );
     Plan { capture: Capture { syscalls, open_filter, interest_bits: bitmap(&keys) }, summary }
 }
+
+/// Profiles judge what a container executes and writes: capture the calls they need beyond
+/// what the rules ask for (scoped like every capture: armed containers and, with host
+/// monitoring, the host) — failed execs (a backend's refusals) when a profile denies programs;
+/// when one is immutable, every write open, every call that changes the file tree or a file's
+/// metadata (truncate, chmod, chown, xattrs, times), mounts, and for W^X failed execs and
+/// executable file mappings.
+pub fn with_profile_needs(plan: &mut Plan, profiles: &palisade_profiles::ProfileSet) {
+    let mut need: Vec<&str> = Vec::new();
+    if profiles.profiles().iter().any(palisade_profiles::Profile::denies_exec) {
+        need.extend(["execve", "execveat"]);
+    }
+    if profiles.profiles().iter().any(|p| p.immutable.enabled) {
+        let opens_captured = palisade_events::syscalls::for_event("openat").any(|s| plan.capture.syscalls.iter().any(|(nr, _)| *nr == s.nr));
+        if !opens_captured {
+            // Only the write opens then: the rules want none.
+            plan.capture.open_filter.active = 1;
+            plan.capture.open_filter.read_all = 0;
+        }
+        // An inactive filter passes every open already.
+        if plan.capture.open_filter.active != 0 {
+            plan.capture.open_filter.write_all = 1;
+        }
+        need.extend(["open", "openat", "openat2", "creat", "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat"]);
+        need.extend(["rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "mknod", "mknodat"]);
+        need.extend(["truncate", "ftruncate", "chmod", "fchmod", "fchmodat", "fchmodat2"]);
+        need.extend(["chown", "lchown", "fchown", "fchownat", "utime", "utimes", "futimesat", "utimensat"]);
+        need.extend(["setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr"]);
+        // Mounts, and the execs W^X judges (refused ones fail at the syscall's exit).
+        need.extend(["mount", "move_mount", "execve", "execveat", "mmap"]);
+    }
+    for name in need {
+        for sys in palisade_events::syscalls::for_event(name) {
+            if !plan.capture.syscalls.iter().any(|(nr, _)| *nr == sys.nr) {
+                plan.capture.syscalls.push((sys.nr, conf(sys)));
+            }
+        }
+    }
+}

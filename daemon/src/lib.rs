@@ -4,10 +4,13 @@
 //! model is `palisade-events`, captures and replay `palisade-capture`; the `palisade` binary
 //! (cli/) wires these together.
 
+pub mod alert_sink;
 pub mod capture;
 pub mod config;
 pub mod containers;
+pub mod enforcement;
 pub mod k8s_audit;
 pub mod kernel;
 pub mod mounts;
+pub mod profile_set;
 pub mod rules_load;

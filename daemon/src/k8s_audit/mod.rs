@@ -10,7 +10,11 @@
 pub mod endpoint;
 pub mod follow;
 
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+use crate::config::Config;
 
 pub use palisade_k8saudit::AuditEvent;
 
@@ -34,5 +38,39 @@ impl AuditQueue {
 impl Default for AuditQueue {
     fn default() -> Self {
         AuditQueue::new()
+    }
+}
+
+/// The `k8s_audit` source's receivers, when enabled.
+pub struct AuditSource {
+    /// The batches the event loop drains.
+    pub queue: AuditQueue,
+    endpoint: endpoint::Endpoint,
+    follower: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AuditSource {
+    /// Starts the webhook endpoint and the file follower when `k8s_audit.enabled`.
+    pub fn start(config: &Config, stop: &Arc<AtomicBool>) -> Result<Option<AuditSource>, endpoint::EndpointError> {
+        let c = &config.k8s_audit;
+        if !c.enabled {
+            return Ok(None);
+        }
+        let queue = AuditQueue::new();
+        let endpoint =
+            endpoint::Endpoint::start(&c.listen_address, c.listen_port, &c.endpoint, queue.tx.clone())?;
+        let follower = (!c.files.is_empty())
+            .then(|| follow::spawn(c.files.clone(), queue.tx.clone(), Arc::clone(stop)));
+        eprintln!("palisade: k8s audit events accepted on http://{}{}", endpoint.local_addr(), c.endpoint);
+        Ok(Some(AuditSource { queue, endpoint, follower }))
+    }
+
+    /// Stops the endpoint and waits for the follower.
+    pub fn stop(self) {
+        self.endpoint.stop();
+        drop(self.queue);
+        if let Some(f) = self.follower {
+            let _ = f.join();
+        }
     }
 }

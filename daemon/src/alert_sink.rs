@@ -3,9 +3,9 @@
 
 use std::time::Instant;
 
-use palisade_daemon::config::{Config, DropAction, SyscallEventDrops};
+use crate::config::{Config, DropAction, SyscallEventDrops};
 use palisade_metrics::{Metrics, WebSettings};
-use palisade_outputs::{FileSettings, HttpSettings, Message, Outputs, ProgramSettings, Settings, Stats, SyslogSettings};
+use palisade_outputs::{FileSettings, OutputError, HttpSettings, Message, Outputs, ProgramSettings, Settings, Stats, SyslogSettings};
 use palisade_rules::alert::Alert;
 use palisade_rules::Priority;
 
@@ -55,7 +55,7 @@ pub struct AlertSink {
 }
 
 impl AlertSink {
-    pub fn start(c: &Config) -> anyhow::Result<AlertSink> {
+    pub fn start(c: &Config) -> Result<AlertSink, OutputError> {
         Ok(AlertSink {
             outputs: Outputs::start(output_settings(c))?,
             json_output: c.json_output,
@@ -82,7 +82,7 @@ impl AlertSink {
     }
 
     /// After a reload: new outputs when their settings changed (the old ones drain first).
-    pub fn restart_if_changed(self, old: &Config, new: &Config) -> anyhow::Result<AlertSink> {
+    pub fn restart_if_changed(self, old: &Config, new: &Config) -> Result<AlertSink, OutputError> {
         let outputs = |c: &Config| {
             (
                 c.stdout_output.clone(),
