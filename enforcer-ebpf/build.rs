@@ -35,6 +35,10 @@ fn vmlinux_h(out: &Path) -> PathBuf {
 }
 
 fn main() {
+    // Without the `objects` feature the crate is the ABI mirror only: no clang, no BTF.
+    if std::env::var_os("CARGO_FEATURE_OBJECTS").is_none() {
+        return;
+    }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let src = PathBuf::from("src/bpf");
     println!("cargo:rerun-if-changed=src/bpf");

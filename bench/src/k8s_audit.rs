@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
-use palisade::k8s_audit::endpoint::Endpoint;
-use palisade::k8s_audit::AuditQueue;
+use palisade_daemon::k8s_audit::endpoint::Endpoint;
+use palisade_daemon::k8s_audit::AuditQueue;
 use palisade_rules::alert::Alert;
 use palisade_rules::{Loader, RuleMatching, Source};
 

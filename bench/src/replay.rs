@@ -161,7 +161,7 @@ pub fn run(args: ReplayBenchArgs) -> anyhow::Result<ExitCode> {
     let median = median_rate(args.rounds, "events", || {
         let mut matches = Vec::new();
         let (mut alerts, mut evaluated) = (0u64, 0u64);
-        let summary = palisade::replay::run(&capture, |ev, table, users| {
+        let summary = palisade_capture::replay::run(&capture, |ev, table, users| {
             let view = ev.view(table, users);
             rules.evaluate(Source::Syscall, &view, &mut matches);
             evaluated += 1;
@@ -191,9 +191,9 @@ fn median_rate(rounds: usize, unit: &str, mut round: impl FnMut() -> anyhow::Res
 
 /// A Palisade capture of about `n` records.
 fn synthetic_palisade(n: usize) -> anyhow::Result<Vec<u8>> {
-    use palisade::kernel::{Header, Record, SyscallRecord};
-    use palisade::process::Process;
-    use palisade::recording::{FrameKind, Meta, UserLists, Writer};
+    use palisade_events::record::{Header, Record, SyscallRecord};
+    use palisade_events::process::Process;
+    use palisade_capture::recording::{FrameKind, Meta, UserLists, Writer};
     use palisade_ebpf::abi;
 
     let header = |pid: u32, ts: u64, comm: &str| {
@@ -277,11 +277,11 @@ fn synthetic_palisade(n: usize) -> anyhow::Result<Vec<u8>> {
 fn run_palisade(args: &ReplayBenchArgs, rules: &palisade_rules::Ruleset) -> anyhow::Result<ExitCode> {
     let capture = synthetic_palisade(args.events)?;
     eprintln!("synthetic Palisade capture: {} bytes, {} rules active", capture.len(), rules.active_count());
-    let evaluator = palisade::pipeline::Evaluator::new("bench".into());
+    let evaluator = palisade_events::pipeline::Evaluator::new("bench".into());
     let median = median_rate(args.rounds, "records", || {
         let mut matches = Vec::new();
         let (mut alerts, mut evaluated) = (0u64, 0u64);
-        let summary = palisade::recording::replay::run(&capture, |ev| {
+        let summary = palisade_capture::recording::replay::run(&capture, |ev| {
             evaluated += 1;
             evaluator.evaluate(rules, ev.data, ev.table, ev.users, ev.container, &mut matches, &mut |_| alerts += 1);
         })?;

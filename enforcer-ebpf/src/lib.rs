@@ -7,12 +7,15 @@
 pub mod abi;
 pub mod enforce_abi;
 
+#[cfg(feature = "objects")]
 /// Bytes of a BPF object, aligned as aya's ELF parser requires.
 #[repr(C, align(8))]
 pub struct Aligned<T: ?Sized>(pub T);
 
+#[cfg(feature = "objects")]
 /// Every detection program (`palisade.bpf.c`): exec, fork and exit, and the syscall exits.
 pub static PALISADE_OBJ: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/palisade.bpf.o")));
 
+#[cfg(feature = "objects")]
 /// The BPF-LSM enforcement programs (`enforce.bpf.c`, ABI in [`enforce_abi`]): loaded and pinned by palisade-lsm.
 pub static ENFORCE_OBJ: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/enforce.bpf.o")));

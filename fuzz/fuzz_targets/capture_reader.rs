@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use palisade::recording::{self, replay};
+use palisade_capture::recording::{self, replay};
 
 fuzz_target!(|data: &[u8]| {
     let mut file = recording::MAGIC.to_vec();

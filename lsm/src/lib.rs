@@ -66,18 +66,29 @@
 //!   longer ones are unknown, which fails closed.
 
 pub mod decision;
+#[cfg(feature = "kernel")]
 pub mod enforcer;
+#[cfg(feature = "kernel")]
 pub mod hooks;
+#[cfg_attr(
+    not(feature = "kernel"),
+    allow(dead_code, reason = "the BPF map encodings of a policy serve the enforcer, built with `kernel` only")
+)]
 pub mod policy;
+#[cfg(feature = "kernel")]
 pub mod probe;
 
 pub use decision::{Action, Decision, DecodeError, FileId, Reason};
+#[cfg(feature = "kernel")]
 pub use enforcer::{runtime_mnt_ns, Enforcer, EnforcerError, DEFAULT_PIN_ROOT};
+#[cfg(feature = "kernel")]
 pub use hooks::{programs_of, HOOKS, OPTIONAL_HOOKS};
 pub use policy::{rootfs_dev, ContainerPolicy, ExecIdentity, ExecKind, Mode, PolicyError};
+#[cfg(feature = "kernel")]
 pub use probe::{probe, ProbeError};
 
 /// Every error of this crate.
+#[cfg(feature = "kernel")]
 #[derive(Debug, thiserror::Error)]
 pub enum LsmError {
     /// BPF-LSM is not usable here.

@@ -4,7 +4,7 @@
 # a new process, after the loader exited) and powers off. Results go to the serial console.
 # With lsmvm.mode=bench on the kernel command line (lsm/tests/lsm_vm_bench.rs) it runs the
 # overhead benchmark instead, lsmvm.rounds=N rounds (default 5); with lsmvm.mode=daemon the
-# daemon scenario (/palisade in the initramfs: monitor/tests/lsm_guest_daemon.rs).
+# daemon scenario (/palisade in the initramfs: cli/tests/lsm_guest_daemon.rs).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mkdir -p /proc /sys /dev /tmp

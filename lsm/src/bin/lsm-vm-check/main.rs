@@ -212,7 +212,7 @@ pub(crate) fn wait_detached() -> usize {
 }
 
 /// The policy the daemon arms for an immutable profile denying shells and package managers
-/// (monitor/src/containers/lsm.rs): allow_write plus the runtime's pseudo-files, mounts denied
+/// (daemon/src/containers/lsm.rs): allow_write plus the runtime's pseudo-files, mounts denied
 /// (from the exec of `mount_gate` on, when given), W^X, no exec_only_image.
 pub(crate) fn daemon_like_policy(mode: Mode, rootfs_dev: u32, mount_gate: Option<u32>) -> Res<ContainerPolicy> {
     let mut allow_write = vec![ALLOW_WRITE.to_owned()];

@@ -1,0 +1,16 @@
+//! The Palisade daemon's parts: the kernel programs and their ring buffer ([`kernel`], [`capture`]),
+//! the container registry and its sources ([`containers`]: hook socket, NRI, containerd),
+//! configuration ([`config`]), rules loading, mounts and the Kubernetes audit source. The event
+//! model is `palisade-events`, captures and replay `palisade-capture`; the `palisade` binary
+//! (cli/) wires these together.
+
+pub mod alert_sink;
+pub mod capture;
+pub mod config;
+pub mod containers;
+pub mod enforcement;
+pub mod k8s_audit;
+pub mod kernel;
+pub mod mounts;
+pub mod profile_set;
+pub mod rules_load;

@@ -1,0 +1,258 @@
+//! The process table: what the kernel told us about each live process, kept by fork, exec
+//! and exit records and seeded from `/proc` at start (so processes older than the daemon
+//! have names and ancestors). Reads `/proc` under a root path so tests can use a tempdir.
+//!
+//! Every record's header carries the task's ids and credentials as of that record (session
+//! and process groups included), so a `setsid()`, `setpgid()` or `setuid()` shows from the
+//! process's next record on. The working directory comes from exec records and, when the
+//! rules read `proc.cwd`, from the exits of `chdir`/`fchdir` (the capture plan adds them).
+
+mod procfs;
+mod users;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::record::{Header, SyscallRecord};
+use crate::record::{Caps, ExeImage, Record};
+pub use users::Users;
+
+/// What we know of one process (thread group). Serialized in captures' process tables
+/// (absent fields read as their defaults).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Process {
+    /// Process id (tgid).
+    pub pid: u32,
+    /// Process id in its own pid namespace (`proc.vpid`; 1 for a container's init); 0 when
+    /// unknown.
+    pub vpid: u32,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Session id, in the process's pid namespace (`proc.sid`); 0 when its session leader is
+    /// outside that namespace, or unknown.
+    pub sid: u32,
+    /// Process group id, in the process's pid namespace (`proc.vpgid`); 0 likewise.
+    pub vpgid: u32,
+    /// Process group id, in the initial pid namespace (`proc.pgid`); 0 when unknown.
+    pub pgid: u32,
+    /// Kernel task name (`comm`, at most 15 bytes): Falco's `proc.name`.
+    pub comm: String,
+    /// argv[0]: Falco's `proc.exe`.
+    pub exe: String,
+    /// The executed file's path: Falco's `proc.exepath`.
+    pub exepath: String,
+    /// argv without argv[0].
+    pub args: Vec<String>,
+    /// Working directory, when known.
+    pub cwd: Option<String>,
+    /// Controlling tty device (0 if none).
+    pub tty: u32,
+    /// Real uid.
+    pub uid: u32,
+    /// Real gid.
+    pub gid: u32,
+    /// Audit login uid (`u32::MAX` when unset).
+    pub loginuid: u32,
+    /// cgroup v2 id.
+    pub cgroup_id: u64,
+    /// The executable is a memfd (fileless execution).
+    pub exe_from_memfd: bool,
+    /// The executable is in an overlayfs upper layer (written inside the container).
+    pub exe_upper_layer: bool,
+    /// The executable's inode and times.
+    pub exe_image: ExeImage,
+    /// Capability sets (as of the last exec).
+    pub caps: Caps,
+    /// When the current program was executed, kernel boot-clock ns (0: before the daemon).
+    pub exec_boot_ns: u64,
+}
+
+impl Process {
+    /// Falco's `proc.cmdline`: name and arguments.
+    pub fn cmdline(&self) -> String {
+        if self.args.is_empty() {
+            self.comm.clone()
+        } else {
+            format!("{} {}", self.comm, self.args.join(" "))
+        }
+    }
+}
+
+/// Live processes by pid.
+#[derive(Debug, Default)]
+pub struct ProcessTable {
+    procs: HashMap<u32, Process>,
+    proc_root: std::path::PathBuf,
+}
+
+impl ProcessTable {
+    /// A table reading `/proc` under `proc_root` (normally `/proc`).
+    pub fn new(proc_root: &Path) -> ProcessTable {
+        ProcessTable { procs: HashMap::new(), proc_root: proc_root.to_owned() }
+    }
+
+    /// A table that never reads `/proc`: for replaying a capture, whose own process list
+    /// seeds it through [`ProcessTable::insert`].
+    pub fn offline() -> ProcessTable {
+        ProcessTable { procs: HashMap::new(), proc_root: std::path::PathBuf::new() }
+    }
+
+    /// Add or replace a process (seeding from a capture's process list).
+    pub fn insert(&mut self, p: Process) {
+        self.procs.insert(p.pid, p);
+    }
+
+    /// A process by pid, to update state a record does not carry (a capture's `chdir`).
+    pub fn get_mut(&mut self, pid: u32) -> Option<&mut Process> {
+        self.procs.get_mut(&pid)
+    }
+
+    /// Add every process currently in `/proc`.
+    pub fn seed(&mut self) -> usize {
+        for p in procfs::scan(&self.proc_root) {
+            self.procs.insert(p.pid, p);
+        }
+        self.procs.len()
+    }
+
+    /// A process by pid.
+    pub fn get(&self, pid: u32) -> Option<&Process> {
+        self.procs.get(&pid)
+    }
+
+    /// Every known process, in no particular order.
+    pub fn processes(&self) -> impl Iterator<Item = &Process> {
+        self.procs.values()
+    }
+
+    /// Number of processes known.
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
+    /// The ancestors of `pid`, parent first, up to `max` (stops at pid 0/1 loops).
+    pub fn ancestors(&self, pid: u32, max: usize) -> Vec<&Process> {
+        let mut out = Vec::new();
+        let mut cur = self.procs.get(&pid).map(|p| p.ppid);
+        while let Some(ppid) = cur {
+            if out.len() >= max || ppid == 0 {
+                break;
+            }
+            let Some(p) = self.procs.get(&ppid) else { break };
+            out.push(p);
+            if p.pid == p.ppid {
+                break;
+            }
+            cur = Some(p.ppid);
+        }
+        out
+    }
+
+    /// Update from one kernel record. Returns the process the record is about.
+    pub fn apply(&mut self, rec: &Record) -> Option<&Process> {
+        match rec {
+            Record::Fork { hdr, child_pid, child_tid, child_vpid } => {
+                if child_pid != child_tid {
+                    return self.procs.get(&hdr.pid); // a new thread: same process
+                }
+                let mut child = self.procs.get(&hdr.pid).cloned().unwrap_or_else(|| Process {
+                    comm: hdr.comm(),
+                    uid: hdr.uid,
+                    gid: hdr.gid,
+                    loginuid: hdr.loginuid,
+                    cgroup_id: hdr.cgroup_id,
+                    ..Process::default()
+                });
+                child.pid = *child_pid;
+                child.vpid = *child_vpid;
+                child.ppid = hdr.pid;
+                // A new process starts in its parent's session and process group.
+                set_groups(&mut child, hdr);
+                self.procs.insert(*child_pid, child);
+                self.procs.get(child_pid)
+            }
+            Record::Exec { hdr, filename, argv, tty, cwd, exe_flags, vpid, image, caps, .. } => {
+                let p = self.procs.entry(hdr.pid).or_default();
+                p.pid = hdr.pid;
+                p.ppid = hdr.ppid;
+                p.comm = hdr.comm();
+                p.exe = argv.first().cloned().unwrap_or_else(|| filename.clone());
+                p.exepath = filename.clone();
+                p.args = argv.iter().skip(1).cloned().collect();
+                p.tty = *tty;
+                p.uid = hdr.uid;
+                p.gid = hdr.gid;
+                p.loginuid = hdr.loginuid;
+                p.cgroup_id = hdr.cgroup_id;
+                p.exe_from_memfd = exe_flags & palisade_ebpf::abi::EXE_FROM_MEMFD != 0;
+                p.exe_upper_layer = exe_flags & palisade_ebpf::abi::EXE_UPPER_LAYER != 0;
+                p.exe_image = *image;
+                p.caps = *caps;
+                p.exec_boot_ns = hdr.ts_ns;
+                p.vpid = *vpid;
+                set_groups(p, hdr);
+                if !cwd.is_empty() {
+                    p.cwd = Some(cwd.clone());
+                }
+                self.procs.get(&hdr.pid)
+            }
+            Record::Syscall(sys) => {
+                let hdr = &sys.hdr;
+                let p = self.procs.entry(hdr.pid).or_insert_with(|| {
+                    // Started before the daemon and missed by the /proc scan: what the
+                    // header tells, plus what /proc still has.
+                    // (An offline table has no /proc to ask.)
+                    let live = !self.proc_root.as_os_str().is_empty();
+                    live.then(|| procfs::read_process(&self.proc_root, hdr.pid)).flatten().unwrap_or_else(|| Process {
+                        pid: hdr.pid,
+                        ppid: hdr.ppid,
+                        comm: hdr.comm(),
+                        ..Process::default()
+                    })
+                });
+                // Credentials and groups can change without an exec (setuid, setsid, ...).
+                p.uid = hdr.uid;
+                p.gid = hdr.gid;
+                p.loginuid = hdr.loginuid;
+                p.cgroup_id = hdr.cgroup_id;
+                set_groups(p, hdr);
+                if let Some(cwd) = new_cwd(sys) {
+                    p.cwd = Some(cwd.to_owned());
+                }
+                Some(p)
+            }
+            Record::Exit { hdr, .. } => {
+                if hdr.pid == hdr.tid {
+                    self.procs.remove(&hdr.pid);
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Session and process groups from a record's header.
+fn set_groups(p: &mut Process, hdr: &Header) {
+    p.sid = hdr.sid;
+    p.vpgid = hdr.vpgid;
+    p.pgid = hdr.pgid;
+}
+
+/// The working directory a successful `chdir`/`fchdir` moved to (the kernel side puts it in
+/// the record's path, `SyscallConf::cwd`).
+fn new_cwd(sys: &SyscallRecord) -> Option<&str> {
+    let event = crate::syscalls::by_nr(sys.nr)?.event;
+    if sys.ret != 0 || !matches!(event, "chdir" | "fchdir") {
+        return None;
+    }
+    sys.fd_path.as_deref().filter(|p| p.starts_with('/'))
+}
+
+#[cfg(test)]
+mod tests;
