@@ -17,7 +17,7 @@ use palisade_rules::alert::Alert;
 use palisade_rules::{Loader, RuleMatching, Source};
 
 #[derive(Debug, clap::Args)]
-pub struct AuditBenchArgs {
+pub(crate) struct AuditBenchArgs {
     /// Rules files (e.g. the upstream ../shared/falco/k8saudit/k8s_audit_rules.yaml).
     #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -37,7 +37,7 @@ pub struct AuditBenchArgs {
     pub clients: usize,
 }
 
-pub fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
     ensure!(args.events >= 1 && args.batch >= 1 && args.clients >= 1, "--events, --batch and --clients must be at least 1");
     let mut loader = Loader::new();
     for f in &args.files {

@@ -48,7 +48,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{close, execv, fork, ForkResult, Pid};
 
 #[derive(Debug, clap::Args)]
-pub struct OverheadArgs {
+pub(crate) struct OverheadArgs {
     /// Rule files passed to the daemon as `palisade run -r FILE` (repeatable).
     #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -122,7 +122,7 @@ struct Round {
     with: WithDaemon,
 }
 
-pub fn run(args: OverheadArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: OverheadArgs) -> anyhow::Result<ExitCode> {
     ensure!(args.rounds >= 1, "--rounds must be at least 1");
     ensure!(args.open_iterations >= 1 && args.exec_iterations >= 1, "iteration counts must be at least 1");
     let daemon = match &args.daemon {

@@ -18,7 +18,7 @@ use anyhow::{bail, Context};
 use palisade_rules::{Loader, RuleMatching, Source};
 
 #[derive(Debug, clap::Args)]
-pub struct ReplayBenchArgs {
+pub(crate) struct ReplayBenchArgs {
     /// Rules files (e.g. the upstream ../shared/falco/rules/falco_rules.yaml).
     #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -146,7 +146,7 @@ fn synthetic(n: usize) -> Vec<u8> {
     w.out
 }
 
-pub fn run(args: ReplayBenchArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: ReplayBenchArgs) -> anyhow::Result<ExitCode> {
     let mut loader = Loader::new();
     for f in &args.files {
         loader.add_file(f).with_context(|| format!("cannot read {}", f.display()))?;

@@ -17,7 +17,7 @@ use palisade_rules::{Loader, RuleMatching, Source, Value};
 
 /// `palisade-bench rules`: what to load and how long to measure.
 #[derive(Debug, clap::Args)]
-pub struct RulesArgs {
+pub(crate) struct RulesArgs {
     /// Rule files, loaded in order (e.g. ../shared/falco/rules/falco_rules.yaml, then the
     /// incubating and sandbox files to measure the full upstream set).
     #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
@@ -159,7 +159,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
     let RulesArgs { files, events, rounds } = args;
     ensure!(rounds >= 1 && events >= 1, "--rounds and --events must be at least 1");
     let mut loader = Loader::new();

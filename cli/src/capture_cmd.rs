@@ -18,7 +18,7 @@ use palisade_hook::{Reply, Request, PROTOCOL_VERSION};
 /// record its rules and profiles asked the kernel for), which `palisade replay -r RULES FILE`
 /// evaluates again with identical alerts. Ctrl-C ends the capture; the file is complete then.
 #[derive(Debug, Args)]
-pub struct CaptureArgs {
+pub(crate) struct CaptureArgs {
     /// The file to create (it must not exist).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: PathBuf,
@@ -60,7 +60,7 @@ fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
     Ok(std::env::current_dir().context("the current directory")?.join(p))
 }
 
-pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     let path = absolute(&args.output)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -9,7 +9,7 @@ use clap::Args;
 use palisade_hook::{Reply, Request, PROTOCOL_VERSION};
 
 #[derive(Debug, Args)]
-pub struct ContainersArgs {
+pub(crate) struct ContainersArgs {
     /// The daemon's socket (`hook_socket` in its configuration).
     #[arg(long, default_value = "/run/palisade/hook.sock", value_name = "PATH")]
     socket: PathBuf,
@@ -18,7 +18,7 @@ pub struct ContainersArgs {
     json: bool,
 }
 
-pub fn run(args: ContainersArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: ContainersArgs) -> anyhow::Result<ExitCode> {
     let reply = palisade_hook::request(&args.socket, &Request::ListContainers { version: PROTOCOL_VERSION }, Duration::from_secs(5))
         .with_context(|| format!("asking the daemon at {} (is `palisade run` running?)", args.socket.display()))?;
     let containers = match reply {

@@ -8,6 +8,10 @@ mod containers_cmd;
 mod rules_cmd;
 mod profiles_cmd;
 mod replay_cmd;
+#[allow(
+    unreachable_pub,
+    reason = "run_cmd.rs is being rewritten on the daemon-loop branch (issue 16); its `pub` items become `pub(crate)` there, then this allow goes"
+)]
 mod run_cmd;
 mod status_cmd;
 

@@ -11,7 +11,7 @@ use palisade_hook::{Reply, Request, PROTOCOL_VERSION};
 use palisade_profiles::{MatchedBy, ProfileSet};
 
 #[derive(Debug, Subcommand)]
-pub enum ProfilesCommand {
+pub(crate) enum ProfilesCommand {
     /// Load profile files and directories; print each profile, or every error as
     /// `file:line:col: key: message (profile 'name')`. Exit status 0 iff there are no errors.
     Check {
@@ -56,7 +56,7 @@ fn load(paths: &[PathBuf]) -> Result<ProfileSet, ExitCode> {
     })
 }
 
-pub fn run(cmd: ProfilesCommand) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(cmd: ProfilesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ProfilesCommand::Check { paths } => {
             let set = match load(&paths) {

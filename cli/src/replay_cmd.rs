@@ -27,7 +27,7 @@ use palisade_scap::Capture;
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["files", "profile"])))]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// A rules file; repeat to load several in order.
     #[arg(short = 'r', long = "rules-file", value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -93,7 +93,7 @@ fn print_counts(counts: &BTreeMap<String, u64>) {
     }
 }
 
-pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let raw = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
     let profiles = args.profile.as_ref().map(|p| load_profiles(p)).transpose()?;
     if args.source.as_deref() != Some("k8s_audit") && recording::Reader::is_capture(&raw) {

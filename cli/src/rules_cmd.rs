@@ -18,7 +18,7 @@ macro_rules! outln {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum RulesCommand {
+pub(crate) enum RulesCommand {
     /// Load rule files in order and report every error and warning.
     ///
     /// Prints `loaded N rules, M macros, L lists: E errors, W warnings`, then one line per
@@ -57,7 +57,7 @@ pub enum RulesCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct FilesArg {
+pub(crate) struct FilesArg {
     /// A rules file; repeat to load several in order (later files override earlier ones).
     #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -100,7 +100,7 @@ fn flush(out: &str) -> anyhow::Result<()> {
     }
 }
 
-pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
     let mut out = String::new();
     let code = run_into(cmd, &mut out)?;
     flush(&out)?;

@@ -9,7 +9,7 @@ use clap::Args;
 use palisade_hook::{DaemonStatus, Reply, Request, PROTOCOL_VERSION};
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// The daemon's socket (`hook_socket` in its configuration).
     #[arg(long, default_value = "/run/palisade/hook.sock", value_name = "PATH")]
     socket: PathBuf,
@@ -19,7 +19,7 @@ pub struct StatusArgs {
 }
 
 /// What the kernel offers for enforcement, read once at start.
-pub fn kernel_facts() -> DaemonStatus {
+pub(crate) fn kernel_facts() -> DaemonStatus {
     let (kernel_lsms, bpf_lsm_listed) = match std::fs::read_to_string("/sys/kernel/security/lsm") {
         Ok(list) => {
             let listed = list.trim().split(',').any(|l| l == "bpf");
@@ -30,7 +30,7 @@ pub fn kernel_facts() -> DaemonStatus {
     DaemonStatus { kernel_lsms, bpf_lsm_listed, ..DaemonStatus::default() }
 }
 
-pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let reply = palisade_hook::request(&args.socket, &Request::Status { version: PROTOCOL_VERSION }, Duration::from_secs(5))
         .with_context(|| format!("asking the daemon at {} (is `palisade run` running?)", args.socket.display()))?;
     let s = match reply {

@@ -66,7 +66,10 @@ impl Evaluator {
     /// alert to `emit`: the profile's decision first, then the matching rules in order. A
     /// failed exec or an executable mapping is judged but not shown to the rules (see
     /// [`EventData::is_judge_only`]).
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the event, its process and user tables, its container, the reused match buffer and the sink: each is owned by a different part of the daemon loop"
+    )]
     pub fn evaluate<'r>(
         &self,
         rules: &'r Ruleset,

@@ -339,10 +339,10 @@ impl Verdict<'_> {
 
 /// The errnos a confining backend answers with.
 mod libc_errno {
-    pub const EPERM: i32 = 1;
-    pub const EACCES: i32 = 13;
-    pub const EXDEV: i32 = 18;
-    pub const EROFS: i32 = 30;
+    pub(super) const EPERM: i32 = 1;
+    pub(super) const EACCES: i32 = 13;
+    pub(super) const EXDEV: i32 = 18;
+    pub(super) const EROFS: i32 = 30;
 }
 
 /// `SUCCESS`, `EACCES`, `EPERM`, `EXDEV`, `EROFS`, or the number, as Falco renders `evt.res`.

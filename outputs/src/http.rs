@@ -28,9 +28,9 @@ use crate::{HttpSettings, Message};
 pub const DEFAULT_USER_AGENT: &str = concat!("palisade/", env!("CARGO_PKG_VERSION"));
 
 /// Bound on establishing a connection (TCP and TLS).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound on one whole request, answer included.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes of an answer read (to reuse the connection, and quoted in errors).
 const ANSWER_LIMIT: u64 = 64 * 1024;
 

@@ -26,7 +26,7 @@ const TAG: &str = "palisade";
 /// Facility `user`.
 const FACILITY_USER: u8 = 1;
 /// Bound on one send.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyslogError {

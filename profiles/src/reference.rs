@@ -21,9 +21,13 @@
 /// The registry Docker assumes for unqualified names.
 pub const DEFAULT_REGISTRY: &str = "docker.io";
 
-/// A reference split into its canonical parts.
+/// A reference split into its canonical parts: the form profile image patterns are matched
+/// against. Not the Falco split (`palisade_events::containers::ImageRef`), which keeps the
+/// reference as the runtime reported it because `container.image.repository` must read as in
+/// Falco (`nginx`, not `docker.io/library/nginx`); the two answer different questions, hence
+/// two types with two names.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageRef {
+pub struct CanonicalRef {
     /// `registry/path` (empty for a bare digest or image ID).
     pub name: String,
     /// The tag, if the reference has one (`latest` when it has neither tag nor digest).
@@ -32,10 +36,10 @@ pub struct ImageRef {
     pub digest: Option<String>,
 }
 
-impl ImageRef {
+impl CanonicalRef {
     /// Normalizes a reference as a runtime reports it. Never fails: a malformed reference is
     /// qualified as far as it can be and will simply match fewer patterns.
-    pub fn parse(reference: &str) -> ImageRef {
+    pub fn parse(reference: &str) -> CanonicalRef {
         let reference = reference.trim();
         let (rest, digest) = match reference.split_once('@') {
             Some((r, d)) => (r, Some(d.to_owned())),
@@ -43,7 +47,7 @@ impl ImageRef {
         };
         if digest.is_none() && is_image_id(rest) {
             let digest = if rest.contains(':') { rest.to_owned() } else { format!("sha256:{rest}") };
-            return ImageRef { name: String::new(), tag: None, digest: Some(digest) };
+            return CanonicalRef { name: String::new(), tag: None, digest: Some(digest) };
         }
         let (name, tag) = split_tag(rest);
         let tag = match (tag, &digest) {
@@ -51,7 +55,7 @@ impl ImageRef {
             (None, None) => Some("latest".to_owned()),
             (None, Some(_)) => None,
         };
-        ImageRef { name: qualify(name), tag, digest }
+        CanonicalRef { name: qualify(name), tag, digest }
     }
 
     /// The text image patterns are matched against: `name:tag`, else `name@digest`.
@@ -176,7 +180,7 @@ mod tests {
 
     #[test]
     fn references_are_qualified_like_docker() {
-        let t = |r: &str| ImageRef::parse(r).match_text();
+        let t = |r: &str| CanonicalRef::parse(r).match_text();
         assert_eq!(t("nginx"), "docker.io/library/nginx:latest");
         assert_eq!(t("nginx:1.25"), "docker.io/library/nginx:1.25");
         assert_eq!(t("docker.io/library/nginx:1.25"), "docker.io/library/nginx:1.25");
@@ -192,11 +196,11 @@ mod tests {
 
     #[test]
     fn digests_and_image_ids() {
-        let r = ImageRef::parse(&format!("nginx:1.25@{D}"));
+        let r = CanonicalRef::parse(&format!("nginx:1.25@{D}"));
         assert_eq!(r.digest.as_deref(), Some(D));
-        let id = ImageRef::parse(D);
+        let id = CanonicalRef::parse(D);
         assert_eq!((id.name.as_str(), id.digest.as_deref()), ("", Some(D)));
-        let bare = ImageRef::parse(&D[7..]);
+        let bare = CanonicalRef::parse(&D[7..]);
         assert_eq!(bare.digest.as_deref(), Some(D));
     }
 

@@ -7,7 +7,7 @@ use palisade_rules::yaml::Pos;
 
 use crate::load::{read_text, Read};
 use crate::profile::{ImagePattern, Profile};
-use crate::reference::ImageRef;
+use crate::reference::CanonicalRef;
 use crate::ProfileError;
 
 /// Profiles in load order, validated as a whole.
@@ -118,7 +118,7 @@ impl ProfileSet {
     /// among patterns the one with the most literal characters wins, ties going to the earlier
     /// in load order; then the default profile.
     pub fn resolve(&self, reference: &str, digest: Option<&str>) -> Resolved<'_> {
-        let image = ImageRef::parse(reference);
+        let image = CanonicalRef::parse(reference);
         let digests = [digest, image.digest.as_deref()];
         for p in &self.profiles {
             if let Some(d) = p.digests.iter().find(|d| digests.contains(&Some(d.as_str()))) {

@@ -22,7 +22,7 @@ const EXEC_VALUE_FLAGS: &[&str] = &[
 
 /// A `create` or `run`.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Create {
+pub(crate) struct Create {
     pub bundle: PathBuf,
     /// The container id (empty when the line has none: runc will refuse it).
     pub id: String,
@@ -30,7 +30,7 @@ pub struct Create {
 
 /// An `exec`.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Exec {
+pub(crate) struct Exec {
     /// The arguments before the command (global flags), for asking runc about the container.
     pub global: Vec<OsString>,
     pub id: String,
@@ -41,7 +41,7 @@ pub struct Exec {
 }
 
 /// The `create`/`run` of `argv` (without argv\[0\]).
-pub fn create(argv: &[OsString]) -> Option<Create> {
+pub(crate) fn create(argv: &[OsString]) -> Option<Create> {
     let bundle = bundle_to_hook(argv)?;
     let mut i = skip_flags(argv, 0, GLOBAL_VALUE_FLAGS) + 1;
     i = skip_flags(argv, i, CREATE_VALUE_FLAGS);
@@ -50,7 +50,7 @@ pub fn create(argv: &[OsString]) -> Option<Create> {
 }
 
 /// The `exec` of `argv` (without argv\[0\]).
-pub fn exec(argv: &[OsString]) -> Option<Exec> {
+pub(crate) fn exec(argv: &[OsString]) -> Option<Exec> {
     let command = skip_flags(argv, 0, GLOBAL_VALUE_FLAGS);
     if argv.get(command)?.to_str()? != "exec" {
         return None;
@@ -77,7 +77,7 @@ pub fn exec(argv: &[OsString]) -> Option<Exec> {
 }
 
 /// The bundle directory when `argv` (without argv\[0\]) is a `create` or `run`.
-pub fn bundle_to_hook(argv: &[OsString]) -> Option<PathBuf> {
+pub(crate) fn bundle_to_hook(argv: &[OsString]) -> Option<PathBuf> {
     let mut i = skip_flags(argv, 0, GLOBAL_VALUE_FLAGS);
     let command = argv.get(i)?.to_str()?;
     if command != "create" && command != "run" {
@@ -110,7 +110,7 @@ pub fn bundle_to_hook(argv: &[OsString]) -> Option<PathBuf> {
 
 /// The value of global flag `name` (`--log FILE`, `-log=FILE`, ...): only flags before the
 /// command count, as runc reads them.
-pub fn global_value(argv: &[OsString], name: &str) -> Option<OsString> {
+pub(crate) fn global_value(argv: &[OsString], name: &str) -> Option<OsString> {
     let mut i = 0;
     let mut found = None;
     while let Some(arg) = argv.get(i).and_then(|a| a.to_str()) {

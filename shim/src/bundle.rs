@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 /// Seconds runc gives the hook before killing it; the hook's own deadline is shorter.
 const HOOK_TIMEOUT_SECONDS: u64 = 10;
 
-pub fn inject(config_json: &Path, hook: &Path, hook_config: Option<&Path>) -> Result<(), String> {
+pub(crate) fn inject(config_json: &Path, hook: &Path, hook_config: Option<&Path>) -> Result<(), String> {
     let text = std::fs::read(config_json).map_err(|e| format!("read {}: {e}", config_json.display()))?;
     let mut spec: Value =
         serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", config_json.display()))?;
@@ -27,7 +27,7 @@ pub fn inject(config_json: &Path, hook: &Path, hook_config: Option<&Path>) -> Re
 
 /// Replaces `path` with `value` through a temporary file in the same directory and
 /// `rename(2)`: readers see the old or the new content, never half of one.
-pub fn write_atomically(path: &Path, value: &Value) -> Result<(), String> {
+pub(crate) fn write_atomically(path: &Path, value: &Value) -> Result<(), String> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.palisade-{}", std::process::id()));

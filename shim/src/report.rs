@@ -16,13 +16,13 @@ use crate::args;
 
 /// Where runc was told to log, from the global flags of `argv` (without argv\[0\]).
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct RuncLog {
+pub(crate) struct RuncLog {
     pub path: Option<PathBuf>,
     pub json: bool,
 }
 
 impl RuncLog {
-    pub fn from_argv(argv: &[OsString]) -> RuncLog {
+    pub(crate) fn from_argv(argv: &[OsString]) -> RuncLog {
         RuncLog {
             path: args::global_value(argv, "log").map(PathBuf::from),
             json: args::global_value(argv, "log-format").is_some_and(|f| f == "json"),
@@ -31,7 +31,7 @@ impl RuncLog {
 
     /// Reports `message` (which must start with `palisade:`) as an error: stderr, and the runc log
     /// when there is one. A log that cannot be written is said on stderr; the refusal stands.
-    pub fn error(&self, message: &str) {
+    pub(crate) fn error(&self, message: &str) {
         eprintln!("{message}");
         let Some(path) = &self.path else { return };
         let line = if self.json {

@@ -24,7 +24,7 @@ const BIND_OPTIONS: [&str; 4] = ["rbind", "rw", "nosuid", "nodev"];
 
 /// Applies `changes` to `spec`, whose bundle directory is `bundle`. Creates the writable binds'
 /// directories in the rootfs when missing.
-pub fn apply(spec: &mut Value, bundle: &Path, changes: &SpecChanges) -> Result<(), String> {
+pub(crate) fn apply(spec: &mut Value, bundle: &Path, changes: &SpecChanges) -> Result<(), String> {
     let root_path = spec["root"]["path"].as_str().unwrap_or_default().to_owned();
     if changes.readonly_rootfs {
         let root = spec

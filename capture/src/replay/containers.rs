@@ -12,13 +12,13 @@ use serde_json::Value;
 use palisade_events::containers::{mount_fact, ContainerMeta, ImageRef};
 
 /// The replay key of container `id` (FNV-1a of the id; never 0, which means the host).
-pub fn key(id: &str) -> u64 {
+pub(super) fn key(id: &str) -> u64 {
     let h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     h.max(1)
 }
 
 /// The 12-character container id named by a thread's cgroups (`subsys=path` or paths), if any.
-pub fn id_from_cgroups<S: AsRef<str>>(cgroups: &[S]) -> Option<String> {
+pub(super) fn id_from_cgroups<S: AsRef<str>>(cgroups: &[S]) -> Option<String> {
     cgroups.iter().find_map(|c| {
         let path = c.as_ref().split_once('=').map_or(c.as_ref(), |(_, p)| p);
         let last = path.rsplit('/').next()?;
@@ -32,7 +32,7 @@ pub fn id_from_cgroups<S: AsRef<str>>(cgroups: &[S]) -> Option<String> {
 }
 
 /// The metadata of a `CONTAINER_JSON_E` payload (`{"container": {...}}`).
-pub fn from_json(text: &str) -> Option<ContainerMeta> {
+pub(super) fn from_json(text: &str) -> Option<ContainerMeta> {
     let v: Value = serde_json::from_str(text).ok()?;
     let c = v.get("container")?;
     let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -54,7 +54,7 @@ pub fn from_json(text: &str) -> Option<ContainerMeta> {
 }
 
 /// The metadata of an id, a name and an image reference (`CONTAINER_E`).
-pub fn from_parts(id: &str, name: &str, image: &str) -> ContainerMeta {
+pub(super) fn from_parts(id: &str, name: &str, image: &str) -> ContainerMeta {
     ContainerMeta { full_id: id.to_owned(), name: name.to_owned(), image: ImageRef::parse(image), ..ContainerMeta::default() }
 }
 

@@ -19,12 +19,12 @@ use palisade_events::record::{Caps, ExeImage, Record};
 use palisade_events::syscalls::{flags as ppm, resolve_relative};
 
 /// Parameter `name` of `ev`.
-pub fn param<'a>(ev: &Event<'a>, name: &str) -> Option<&'a [u8]> {
+pub(super) fn param<'a>(ev: &Event<'a>, name: &str) -> Option<&'a [u8]> {
     ev.param_named(name)
 }
 
 /// An integer parameter (1..=8 bytes, sign-extended from its width).
-pub fn int(ev: &Event<'_>, name: &str) -> Option<i64> {
+pub(super) fn int(ev: &Event<'_>, name: &str) -> Option<i64> {
     let b = param(ev, name)?;
     Some(match b.len() {
         1 => i64::from(b[0] as i8),
@@ -48,7 +48,7 @@ fn string(ev: &Event<'_>, name: &str) -> Option<String> {
 }
 
 /// The enter state an exit needs.
-pub fn enter_info(ev: &Event<'_>) -> Enter {
+pub(super) fn enter_info(ev: &Event<'_>) -> Enter {
     Enter {
         code: ev.event_type,
         fd: int(ev, "fd"),
@@ -58,7 +58,7 @@ pub fn enter_info(ev: &Event<'_>) -> Enter {
 }
 
 /// Linux open flags from PPM ones (the inverse of `open_flags_to_scap` on the bits it maps).
-pub fn linux_open_flags(p: u32) -> u64 {
+pub(super) fn linux_open_flags(p: u32) -> u64 {
     let mut f = match p & ppm::PPM_O_RDWR {
         ppm::PPM_O_WRONLY => 1,
         ppm::PPM_O_RDWR => 2,
@@ -98,7 +98,7 @@ fn socktuple(b: &[u8]) -> Option<(u16, End, End, String)> {
 }
 
 /// What a converted exit or enter event is.
-pub struct Converted {
+pub(super) struct Converted {
     /// Records for the process table before the event (a fork).
     pub before: Option<Record>,
     /// The event's record: `Exec` for a successful exec, else `Syscall`.
@@ -128,7 +128,7 @@ fn with_fd(rec: &mut SyscallRecord, state: &State, pid: u64, num: Option<i64>) {
 }
 
 /// The enter event `ev` (type `name`) as a record: the call with its fd, nothing else.
-pub fn enter(ev: &Event<'_>, nr: u32, state: &State) -> SyscallRecord {
+pub(super) fn enter(ev: &Event<'_>, nr: u32, state: &State) -> SyscallRecord {
     let hdr = state.header(ev.tid, ev.ts);
     let mut rec = syscall(hdr, nr, 0);
     if ev.schema().is_some_and(|s| s.has(flags::USES_FD)) {
@@ -140,7 +140,7 @@ pub fn enter(ev: &Event<'_>, nr: u32, state: &State) -> SyscallRecord {
 
 /// The exit event `ev` of syscall `name` (number `nr`), paired with `enter`, applied to
 /// `state`.
-pub fn exit(ev: &Event<'_>, name: &str, nr: u32, enter: Option<&Enter>, state: &mut State, cwd: Option<&str>) -> Converted {
+pub(super) fn exit(ev: &Event<'_>, name: &str, nr: u32, enter: Option<&Enter>, state: &mut State, cwd: Option<&str>) -> Converted {
     let hdr = state.header(ev.tid, ev.ts);
     let pid = u64::from(hdr.pid);
     let res = int(ev, "res").or_else(|| int(ev, "fd")).unwrap_or(0);

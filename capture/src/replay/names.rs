@@ -2,7 +2,7 @@
 //! capture's generic `syscall` events, which carry the native number (`nativeID`).
 
 /// Name of syscall `nr`, if it has one.
-pub fn name(nr: u16) -> Option<&'static str> {
+pub(super) fn name(nr: u16) -> Option<&'static str> {
     NAMES.get(usize::from(nr)).copied().filter(|n| !n.is_empty())
 }
 

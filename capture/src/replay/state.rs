@@ -18,7 +18,7 @@ const S_IFIFO: u32 = 0o010_000;
 
 /// One thread.
 #[derive(Clone, Debug, Default)]
-pub struct Thread {
+pub(super) struct Thread {
     /// Its process (thread group leader).
     pub pid: u64,
     /// Parent thread.
@@ -44,7 +44,7 @@ pub struct Thread {
 
 /// What an exit needs from its enter event (libsinsp's "last event" state).
 #[derive(Clone, Debug, Default)]
-pub struct Enter {
+pub(super) struct Enter {
     /// Its event type code.
     pub code: u16,
     /// Its `fd` parameter.
@@ -57,7 +57,7 @@ pub struct Enter {
 
 /// What an fd is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Fd {
+pub(super) enum Fd {
     /// A file or directory with its path.
     File { path: String, dir: bool },
     /// A pipe or fifo.
@@ -72,7 +72,7 @@ pub enum Fd {
 
 impl Fd {
     /// The kernel-record view of fd `num`: the `FdInfo` and the path the live path carries.
-    pub fn info(&self, num: i64) -> (FdInfo, Option<String>) {
+    pub(super) fn info(&self, num: i64) -> (FdInfo, Option<String>) {
         let mut i: FdInfo = bytemuck::Zeroable::zeroed();
         i.num = num as i32;
         let path = match self {
@@ -139,7 +139,7 @@ impl From<&FdEntry> for Fd {
 }
 
 /// libscap's `SCAP_L4_*` → IPPROTO_*.
-pub fn l4(scap: u8) -> u16 {
+pub(super) fn l4(scap: u8) -> u16 {
     match scap {
         1 => 6,   // tcp
         2 => 17,  // udp
@@ -151,7 +151,7 @@ pub fn l4(scap: u8) -> u16 {
 
 /// Threads, fd tables and enter events.
 #[derive(Debug, Default)]
-pub struct State {
+pub(super) struct State {
     /// Threads by tid.
     pub threads: HashMap<u64, Thread>,
     /// fd tables by process id.
@@ -164,7 +164,7 @@ pub struct State {
 impl State {
     /// Seed from a process list block; returns the processes (thread group leaders) for the
     /// process table.
-    pub fn seed_threads(&mut self, list: &[ThreadInfo]) -> Vec<Process> {
+    pub(super) fn seed_threads(&mut self, list: &[ThreadInfo]) -> Vec<Process> {
         for t in list {
             let thread = Thread {
                 pid: t.pid,
@@ -209,7 +209,7 @@ impl State {
     }
 
     /// The replay key of the container `cgroups` name (0: the host), remembering its id.
-    pub fn container_of<S: AsRef<str>>(&mut self, cgroups: &[S]) -> u64 {
+    pub(super) fn container_of<S: AsRef<str>>(&mut self, cgroups: &[S]) -> u64 {
         let Some(id) = super::containers::id_from_cgroups(cgroups) else { return 0 };
         let key = super::containers::key(&id);
         self.container_ids.entry(key).or_insert(id);
@@ -217,7 +217,7 @@ impl State {
     }
 
     /// Seed one thread's fds.
-    pub fn seed_fds(&mut self, tid: u64, fds: &[FdEntry]) {
+    pub(super) fn seed_fds(&mut self, tid: u64, fds: &[FdEntry]) {
         let pid = self.threads.get(&tid).map_or(tid, |t| t.pid);
         let table = self.fds.entry(pid).or_default();
         for e in fds {
@@ -226,17 +226,17 @@ impl State {
     }
 
     /// The thread `tid`, created (as its own process) when the capture did not list it.
-    pub fn thread(&mut self, tid: u64) -> &mut Thread {
+    pub(super) fn thread(&mut self, tid: u64) -> &mut Thread {
         self.threads.entry(tid).or_insert_with(|| Thread { pid: tid, loginuid: u32::MAX, ..Thread::default() })
     }
 
     /// fd `num` of the process `pid`.
-    pub fn fd(&self, pid: u64, num: i64) -> Option<&Fd> {
+    pub(super) fn fd(&self, pid: u64, num: i64) -> Option<&Fd> {
         self.fds.get(&pid)?.get(&num)
     }
 
     /// The kernel-record header of an event by `tid` at `ts`.
-    pub fn header(&self, tid: u64, ts: u64) -> Header {
+    pub(super) fn header(&self, tid: u64, ts: u64) -> Header {
         let mut h: Header = bytemuck::Zeroable::zeroed();
         h.abi = abi::ABI_VERSION;
         h.ts_ns = ts;

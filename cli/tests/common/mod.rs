@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 
 /// A privileged test that cannot run: fails, or (only with `PALISADE_ALLOW_SKIP_PRIVILEGED=1`)
 /// says why it skips.
-pub fn skip_or_fail(why: &str) {
+pub(crate) fn skip_or_fail(why: &str) {
     if std::env::var("PALISADE_ALLOW_SKIP_PRIVILEGED").as_deref() == Ok("1") {
         eprintln!("SKIPPED (PALISADE_ALLOW_SKIP_PRIVILEGED=1): {why}");
     } else {
@@ -22,7 +22,7 @@ pub fn skip_or_fail(why: &str) {
 }
 
 /// `true` when running as root; otherwise [`skip_or_fail`] and `false`.
-pub fn privileged() -> bool {
+pub(crate) fn privileged() -> bool {
     if nix::unistd::geteuid().is_root() {
         return true;
     }
@@ -31,14 +31,14 @@ pub fn privileged() -> bool {
 }
 
 /// The shared test inputs (`PALISADE_SHARED` overrides `../../shared`).
-pub fn shared() -> PathBuf {
+pub(crate) fn shared() -> PathBuf {
     std::env::var_os("PALISADE_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
 }
 
 /// Falco's syscall rule files, unmodified: stable, incubating, sandbox.
-pub fn upstream_rule_files() -> Vec<PathBuf> {
+pub(crate) fn upstream_rule_files() -> Vec<PathBuf> {
     ["falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"]
         .iter()
         .map(|f| shared().join("falco/rules").join(f))
@@ -46,7 +46,7 @@ pub fn upstream_rule_files() -> Vec<PathBuf> {
 }
 
 /// A running `palisade run --json --rule-matching all`.
-pub struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     socket: PathBuf,
     stderr: std::thread::JoinHandle<()>,
@@ -54,7 +54,7 @@ pub struct Daemon {
 }
 
 /// What a stopped daemon printed.
-pub struct Output {
+pub(crate) struct Output {
     /// Every stdout line that is JSON (the alerts with `--json`), parsed.
     pub alerts: Vec<serde_json::Value>,
     /// Its stdout.
@@ -65,12 +65,12 @@ pub struct Output {
 
 impl Daemon {
     /// Start with `files` and wait until it watches.
-    pub fn start(files: &[PathBuf]) -> Daemon {
+    pub(crate) fn start(files: &[PathBuf]) -> Daemon {
         Daemon::start_with(&[], files)
     }
 
     /// Start with `extra` arguments (after the defaults, so they win) and `files`.
-    pub fn start_with(extra: &[String], files: &[PathBuf]) -> Daemon {
+    pub(crate) fn start_with(extra: &[String], files: &[PathBuf]) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_palisade"));
         // Built-in defaults whatever /etc/palisade holds (unless `extra` names a file); NRI
         // off (no containerd here). As `-o`s, so `extra`'s `-o`s, applied later, win.
@@ -116,17 +116,17 @@ impl Daemon {
     }
 
     /// The daemon's socket (`palisade status`, `palisade containers`).
-    pub fn socket(&self) -> &std::path::Path {
+    pub(crate) fn socket(&self) -> &std::path::Path {
         &self.socket
     }
 
     /// The daemon's pid.
-    pub fn pid(&self) -> Pid {
+    pub(crate) fn pid(&self) -> Pid {
         Pid::from_raw(self.child.id() as i32)
     }
 
     /// Waits until stderr shows `text` (`count` times in all); panics after 30 s.
-    pub fn wait_for_stderr(&self, text: &str, count: usize) {
+    pub(crate) fn wait_for_stderr(&self, text: &str, count: usize) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let seen = self.stderr_text.lock().expect("stderr buffer").clone();
@@ -140,7 +140,7 @@ impl Daemon {
 
     /// SIGINT, wait, parse the alerts. Records are drained every 10 ms; the daemon drains
     /// once more after the signal, so everything done before this call is in.
-    pub fn stop(self) -> Output {
+    pub(crate) fn stop(self) -> Output {
         std::thread::sleep(Duration::from_millis(300));
         kill(self.pid(), Signal::SIGINT).expect("SIGINT");
         let out = self.child.wait_with_output().expect("wait");

@@ -190,5 +190,5 @@ fn apply_override(root: &mut Value, arg: &str) -> Result<(), ConfigError> {
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
+#[path = "load_tests.rs"]
 mod tests;

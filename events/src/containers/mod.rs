@@ -12,7 +12,9 @@ use palisade_hook::MountFact;
 
 use crate::process::Users;
 
-/// A container image reference split as Falco splits it.
+/// A container image reference split as Falco splits it, unqualified (`nginx` stays `nginx`):
+/// what `container.image.*` fields show. Profile matching uses the Docker-qualified form,
+/// `palisade_profiles::reference::CanonicalRef`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImageRef {
     /// As given: `docker.io/library/nginx:1.25`.

@@ -35,7 +35,7 @@ fn exe_image(dir: &Path) -> ExeImage {
 }
 
 /// One process from `root/<pid>`.
-pub fn read_process(root: &Path, pid: u32) -> Option<Process> {
+pub(super) fn read_process(root: &Path, pid: u32) -> Option<Process> {
     let dir = root.join(pid.to_string());
     let status = read(dir.join("status"))?;
     let comm = read(dir.join("comm")).map(|c| c.trim_end_matches('\n').to_owned()).unwrap_or_default();
@@ -89,7 +89,7 @@ pub fn read_process(root: &Path, pid: u32) -> Option<Process> {
 }
 
 /// Every process under `root`.
-pub fn scan(root: &Path) -> Vec<Process> {
+pub(super) fn scan(root: &Path) -> Vec<Process> {
     let Ok(dir) = std::fs::read_dir(root) else { return Vec::new() };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(|pid| read_process(root, pid))

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// (id, name) pairs.
-pub type IdNames = Vec<(u32, String)>;
+pub(super) type IdNames = Vec<(u32, String)>;
 
 /// uid → name and gid → name maps.
 #[derive(Debug, Default, Clone)]

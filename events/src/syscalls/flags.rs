@@ -35,24 +35,24 @@ pub const PPM_AT_FDCWD: i64 = -100;
 
 // Linux x86_64 values the conversions read.
 mod linux {
-    pub const O_WRONLY: u64 = 0o1;
-    pub const O_RDWR: u64 = 0o2;
-    pub const O_CREAT: u64 = 0o100;
-    pub const O_EXCL: u64 = 0o200;
-    pub const O_TRUNC: u64 = 0o1000;
-    pub const O_APPEND: u64 = 0o2000;
-    pub const O_NONBLOCK: u64 = 0o4000;
-    pub const O_DSYNC: u64 = 0o10000;
-    pub const O_DIRECT: u64 = 0o40000;
-    pub const O_LARGEFILE: u64 = 0o100000;
-    pub const O_DIRECTORY: u64 = 0o200000;
-    pub const O_CLOEXEC: u64 = 0o2000000;
-    pub const O_SYNC: u64 = 0o4000000 | O_DSYNC;
-    pub const O_TMPFILE: u64 = 0o20000000 | O_DIRECTORY;
-    pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
-    pub const AT_REMOVEDIR: u64 = 0x200;
-    pub const AT_SYMLINK_FOLLOW: u64 = 0x400;
-    pub const AT_EMPTY_PATH: u64 = 0x1000;
+    pub(super) const O_WRONLY: u64 = 0o1;
+    pub(super) const O_RDWR: u64 = 0o2;
+    pub(super) const O_CREAT: u64 = 0o100;
+    pub(super) const O_EXCL: u64 = 0o200;
+    pub(super) const O_TRUNC: u64 = 0o1000;
+    pub(super) const O_APPEND: u64 = 0o2000;
+    pub(super) const O_NONBLOCK: u64 = 0o4000;
+    pub(super) const O_DSYNC: u64 = 0o10000;
+    pub(super) const O_DIRECT: u64 = 0o40000;
+    pub(super) const O_LARGEFILE: u64 = 0o100000;
+    pub(super) const O_DIRECTORY: u64 = 0o200000;
+    pub(super) const O_CLOEXEC: u64 = 0o2000000;
+    pub(super) const O_SYNC: u64 = 0o4000000 | O_DSYNC;
+    pub(super) const O_TMPFILE: u64 = 0o20000000 | O_DIRECTORY;
+    pub(super) const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+    pub(super) const AT_REMOVEDIR: u64 = 0x200;
+    pub(super) const AT_SYMLINK_FOLLOW: u64 = 0x400;
+    pub(super) const AT_EMPTY_PATH: u64 = 0x1000;
 }
 
 /// Linux → PPM bit pairs for the helpers that only move bits around.

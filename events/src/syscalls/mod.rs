@@ -27,11 +27,11 @@ pub mod render;
 pub mod table;
 
 #[cfg(test)]
-mod tests_conv;
+mod conv_tests;
 #[cfg(test)]
-mod tests_render;
+mod render_tests;
 #[cfg(test)]
-mod tests_table;
+mod table_tests;
 
 pub use flags::open_access;
 pub use paths::{concatenate_paths, resolve_relative};

@@ -7,7 +7,7 @@ use palisade_k8saudit::{parse_payload, AuditEvent};
 use palisade_rules::{Loader, Ruleset};
 
 /// `shared/falco`: `$PALISADE_SHARED/falco`, else `../../shared/falco` from this crate.
-pub fn falco_dir() -> PathBuf {
+pub(crate) fn falco_dir() -> PathBuf {
     let shared = std::env::var_os("PALISADE_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
@@ -17,12 +17,12 @@ pub fn falco_dir() -> PathBuf {
 }
 
 /// The legacy regression suite's directory.
-pub fn legacy_dir() -> PathBuf {
+pub(crate) fn legacy_dir() -> PathBuf {
     falco_dir().join("traces/falco_legacy")
 }
 
 /// Every event of an audit trace file, and the payload errors as text.
-pub fn read_trace(path: &Path) -> (Vec<AuditEvent>, Vec<String>) {
+pub(crate) fn read_trace(path: &Path) -> (Vec<AuditEvent>, Vec<String>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let (events, errors) = parse_payload(&bytes);
     (events, errors.iter().map(ToString::to_string).collect())
@@ -30,10 +30,10 @@ pub fn read_trace(path: &Path) -> (Vec<AuditEvent>, Vec<String>) {
 
 /// A textual change to a rule file before loading: file name, text to find (it must be
 /// there), replacement.
-pub type Rewrite = (&'static str, &'static str, &'static str);
+pub(crate) type Rewrite = (&'static str, &'static str, &'static str);
 
 /// Compile rule files (in order), applying `rewrites`; `Err` carries the loader's errors.
-pub fn load_rules(files: &[PathBuf], rewrites: &[Rewrite]) -> Result<Ruleset, String> {
+pub(crate) fn load_rules(files: &[PathBuf], rewrites: &[Rewrite]) -> Result<Ruleset, String> {
     let mut loader = Loader::new();
     for f in files {
         let mut text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("read {}: {e}", f.display()));

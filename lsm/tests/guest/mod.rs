@@ -18,19 +18,19 @@ use std::time::{Duration, Instant};
 
 /// One `LSMVM <kind> key=value ...` line.
 #[derive(Debug)]
-pub struct Line {
+pub(crate) struct Line {
     pub kind: String,
     pub fields: HashMap<String, String>,
 }
 
 impl Line {
-    pub fn get(&self, key: &str) -> &str {
+    pub(crate) fn get(&self, key: &str) -> &str {
         self.fields.get(key).map_or("<absent>", String::as_str)
     }
 }
 
 /// A finished boot: the console, where it was saved, and its parsed lines.
-pub struct Boot {
+pub(crate) struct Boot {
     pub console: String,
     pub log: PathBuf,
     pub lines: Vec<Line>,
@@ -79,7 +79,7 @@ fn initramfs(root: &Path, out: &Path) {
 }
 
 /// How to boot the guest.
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     /// Names the work directory (`<CARGO_TARGET_TMPDIR>/<name>`).
     pub name: &'a str,
     /// Appended to the kernel command line.
@@ -137,7 +137,7 @@ fn qemu(kernel: &Path, initrd: &Path, o: &Options<'_>) -> String {
     }
 }
 
-pub fn parse(console: &str) -> Vec<Line> {
+pub(crate) fn parse(console: &str) -> Vec<Line> {
     console
         .lines()
         .filter_map(|l| l.find("LSMVM ").map(|i| l[i + 6..].trim_end_matches('\r')))
@@ -156,7 +156,7 @@ pub fn parse(console: &str) -> Vec<Line> {
 /// Builds the initramfs and boots it as `o` says; `None` when a dependency is missing and
 /// skipping is allowed. Asserts what every boot needs: overlayfs loaded, the workload
 /// started, no `LSMVM error` line.
-pub fn boot(o: &Options<'_>) -> Option<Boot> {
+pub(crate) fn boot(o: &Options<'_>) -> Option<Boot> {
     let cache = PathBuf::from(std::env::var("PALISADE_LSM_VM_CACHE").unwrap_or_else(|_| "/var/cache/palisade-lsm-vm".into()));
     let (kernel, overlay) = (cache.join("vmlinuz"), cache.join("overlay.ko"));
     for (what, path) in [("guest kernel", &kernel), ("overlay module", &overlay), ("busybox-static", &PathBuf::from("/bin/busybox"))] {
@@ -204,7 +204,7 @@ pub fn boot(o: &Options<'_>) -> Option<Boot> {
 }
 
 /// Asserts that `step` of init.sh exited 0.
-pub fn step_ok(boot: &Boot, step: &str) {
+pub(crate) fn step_ok(boot: &Boot, step: &str) {
     let exit = boot
         .lines
         .iter()

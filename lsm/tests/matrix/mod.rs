@@ -8,12 +8,12 @@ use std::time::Duration;
 use crate::guest::{self, Line};
 
 /// Boot timeout of the guest.
-pub const BOOT_TIMEOUT: Duration = Duration::from_secs(170);
+pub(crate) const BOOT_TIMEOUT: Duration = Duration::from_secs(170);
 
 /// The host's dynamically linked dash and true with their loader and libc, for the guest's
 /// image (main.rs copies /dyn/* into the lower layer): the ld.so trick and "dynamic programs
 /// still run" need a real glibc loader, which busybox-static does not have.
-pub fn dynamic_files() -> Vec<(PathBuf, String)> {
+pub(crate) fn dynamic_files() -> Vec<(PathBuf, String)> {
     let real = |p: &str| std::fs::canonicalize(p).unwrap_or_else(|e| panic!("{p} (the host's dash, true and glibc): {e}"));
     vec![
         (real("/bin/dash"), "/dyn/dash".into()),
@@ -25,7 +25,7 @@ pub fn dynamic_files() -> Vec<(PathBuf, String)> {
 
 /// The guest kernel: the matrix differs where the kernel does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kernel {
+pub(crate) enum Kernel {
     /// Debian bookworm's 6.1 cloud kernel (the reference).
     V6_1,
     /// bookworm's 6.12 cloud kernel (bookworm-security): inode_setattr with an idmap (the second layout),
@@ -284,7 +284,7 @@ fn one<'a>(lines: &'a [Line], kind: &str) -> &'a Line {
 
 /// Boots the guest (work folder `name`; kernel from `$PALISADE_LSM_VM_CACHE`, see guest.rs),
 /// which runs `kernel`, and asserts the whole matrix.
-pub fn run(name: &str, kernel: Kernel) {
+pub(crate) fn run(name: &str, kernel: Kernel) {
     let options = guest::Options { name, append: "", timeout: BOOT_TIMEOUT, release: false, icount: false, extra: dynamic_files() };
     let Some(boot) = guest::boot(&options) else { return };
     let programs = match kernel {

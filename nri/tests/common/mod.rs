@@ -8,7 +8,7 @@ use palisade_nri::{Container, Handler, Pod};
 /// One recorded handler callback.
 #[derive(Debug, Clone)]
 #[allow(dead_code, reason = "each test binary reads different fields")]
-pub enum Call {
+pub(crate) enum Call {
     Configured {
         runtime: String,
         version: String,
@@ -37,7 +37,7 @@ pub enum Call {
 
 /// Records every callback; refuses containers whose name starts with `refuse`.
 #[derive(Default)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     calls: Mutex<Vec<Call>>,
     changed: Condvar,
 }
@@ -49,12 +49,12 @@ impl Recorder {
         self.changed.notify_all();
     }
 
-    pub fn calls(&self) -> Vec<Call> {
+    pub(crate) fn calls(&self) -> Vec<Call> {
         self.calls.lock().expect("lock").clone()
     }
 
     /// Waits until `done` holds for the recorded calls; panics with them after `timeout`.
-    pub fn wait_for(
+    pub(crate) fn wait_for(
         &self,
         what: &str,
         timeout: Duration,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use palisade_outputs::{Message, Settings};
 
 /// A Falco-shaped alert; the line is its JSON, so every output carries the same bytes.
-pub fn alert(n: usize) -> Message {
+pub(crate) fn alert(n: usize) -> Message {
     let json = format!(
         r#"{{"hostname":"h","output":"alert {n} \"quoted\" ünïcode","priority":"Warning","rule":"Test rule","source":"syscall","tags":["t"],"time":"2026-01-01T00:00:00.000000000Z","output_fields":{{"evt.num":{n}}}}}"#
     );
@@ -21,12 +21,12 @@ pub fn alert(n: usize) -> Message {
 }
 
 /// No output enabled (stdout off), queue of 64.
-pub fn quiet() -> Settings {
+pub(crate) fn quiet() -> Settings {
     Settings { queue_capacity: 64, stdout: false, ..Settings::default() }
 }
 
 /// Polls `cond` until it holds; panics after 10 s so a test never hangs.
-pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -34,17 +34,17 @@ pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-pub fn read_lines(path: &std::path::Path) -> Vec<String> {
+pub(crate) fn read_lines(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_string).collect()
 }
 
 /// Everything `tracing` logs in this test binary, from any thread. A process-wide subscriber:
 /// scoped ones (`with_default`) lose events when other threads race to register callsites.
 #[derive(Clone, Default)]
-pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct LogCapture(Arc<Mutex<Vec<u8>>>);
 
 impl LogCapture {
-    pub fn global() -> &'static LogCapture {
+    pub(crate) fn global() -> &'static LogCapture {
         static LOGS: OnceLock<LogCapture> = OnceLock::new();
         LOGS.get_or_init(|| {
             let logs = LogCapture::default();
@@ -59,7 +59,7 @@ impl LogCapture {
         })
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().expect("log lock")).into_owned()
     }
 }
@@ -76,7 +76,7 @@ impl Write for LogCapture {
 
 /// One request as the test server read it.
 #[derive(Debug)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: String,
     pub path: String,
     /// Lower-cased names.
@@ -85,27 +85,27 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
 /// What the server does with a request.
 #[derive(Clone, Copy)]
-pub enum Behaviour {
+pub(crate) enum Behaviour {
     Answer(u16),
     /// Reads the request, never answers (keeps the connection open).
     Stall,
 }
 
-pub struct Server {
+pub(crate) struct Server {
     pub port: u16,
     pub requests: Receiver<Request>,
 }
 
 impl Server {
     /// Serves on 127.0.0.1 (TLS with `tls`), each connection in its own thread, forever.
-    pub fn start(tls: Option<Arc<rustls::ServerConfig>>, behaviour: Behaviour) -> Server {
+    pub(crate) fn start(tls: Option<Arc<rustls::ServerConfig>>, behaviour: Behaviour) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let (tx, requests) = mpsc::channel();
@@ -128,7 +128,7 @@ impl Server {
         Server { port, requests }
     }
 
-    pub fn next(&self) -> Request {
+    pub(crate) fn next(&self) -> Request {
         self.requests.recv_timeout(Duration::from_secs(10)).expect("a request within 10 s")
     }
 }
@@ -177,7 +177,7 @@ fn serve<S: Read + Write>(stream: S, tx: &Sender<Request>, behaviour: Behaviour)
 }
 
 /// A CA, a server certificate for 127.0.0.1 it signed, and a client certificate it signed.
-pub struct Pki {
+pub(crate) struct Pki {
     pub ca_pem: String,
     pub server_chain: Vec<rustls::pki_types::CertificateDer<'static>>,
     pub server_key: rustls::pki_types::PrivateKeyDer<'static>,
@@ -187,7 +187,7 @@ pub struct Pki {
 }
 
 impl Pki {
-    pub fn new() -> Pki {
+    pub(crate) fn new() -> Pki {
         use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
         let ca_key = KeyPair::generate().expect("ca key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
@@ -215,7 +215,7 @@ impl Pki {
     }
 
     /// A TLS server config; with `client_auth`, clients must present a certificate of the CA.
-    pub fn server_config(&self, client_auth: bool) -> Arc<rustls::ServerConfig> {
+    pub(crate) fn server_config(&self, client_auth: bool) -> Arc<rustls::ServerConfig> {
         let builder = rustls::ServerConfig::builder();
         let builder = if client_auth {
             let mut roots = rustls::RootCertStore::empty();
@@ -236,11 +236,11 @@ impl Pki {
 }
 
 /// Returns a port on 127.0.0.1 where nothing listens.
-pub fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
 
-pub fn connect_refused(port: u16) -> bool {
+pub(crate) fn connect_refused(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).is_err()
 }

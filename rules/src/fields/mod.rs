@@ -43,23 +43,6 @@ pub enum FieldType {
 }
 
 impl FieldType {
-    /// Whether the numeric operators (`<`, `<=`, `>`, `>=`) apply.
-    pub fn is_numeric(self) -> bool {
-        matches!(
-            self,
-            FieldType::Signed
-                | FieldType::Unsigned
-                | FieldType::RelTime
-                | FieldType::AbsTime
-                | FieldType::Double
-        )
-    }
-
-    /// Whether string operators (`contains`, `startswith`, `glob`, ...) apply.
-    pub fn is_string(self) -> bool {
-        matches!(self, FieldType::Str | FieldType::Path)
-    }
-
     /// The name used in `palisade rules fields` and in error messages (libsinsp's names).
     pub fn name(self) -> &'static str {
         match self {

@@ -272,7 +272,7 @@ fn condition_warnings(ctx: &mut Ctx<'_>, e: &Expr) {
 }
 
 /// Compile the collected items into a ruleset. Errors go to `report`.
-pub fn compile(
+pub(super) fn compile(
     col: &Collector,
     options: &LoadOptions,
     files: &[Arc<SourceText>],

@@ -14,7 +14,7 @@ const OPERATORS: [&str; 20] = [
 ];
 
 /// Whether `op` is a string operator with a list modifier (`startswith oneof`).
-pub fn is_str_operator_with_modifier(op: &str) -> bool {
+pub(super) fn is_str_operator_with_modifier(op: &str) -> bool {
     let mut parts = op.split(' ').filter(|p| !p.is_empty());
     let (Some(base), Some(m), None) = (parts.next(), parts.next(), parts.next()) else {
         return false;
@@ -129,7 +129,7 @@ fn paren_item(s: &str) -> String {
 
 /// The text `(<cond>)` followed by ` and not <exception>` per exception with values.
 /// Returns the new condition, or an error naming the exception.
-pub fn rewrite_condition(cond: &str, exceptions: &[ExceptionInfo]) -> Result<String, (String, Location)> {
+pub(super) fn rewrite_condition(cond: &str, exceptions: &[ExceptionInfo]) -> Result<String, (String, Location)> {
     let mut out = format!("({cond})");
     for ex in exceptions {
         let mut icond = String::new();

@@ -23,7 +23,7 @@ struct Reader<'a> {
 }
 
 /// Read one rules file into the collector, adding diagnostics to `report`.
-pub fn read(src: Arc<SourceText>, col: &mut Collector, report: &mut Report) {
+pub(super) fn read(src: Arc<SourceText>, col: &mut Collector, report: &mut Report) {
     let docs = match parse_documents(&src.text) {
         Ok(d) => d,
         Err(e) => {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// `../shared/falco` beside the checkout (override with `PALISADE_SHARED`).
-pub fn falco_dir() -> PathBuf {
+pub(crate) fn falco_dir() -> PathBuf {
     let shared = std::env::var_os("PALISADE_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));

@@ -29,7 +29,7 @@ fn ppid(pid: i32) -> Option<i32> {
 
 /// Kills (SIGKILL) every containerd shim started for the containerd at `socket` and the processes the
 /// shims parent (container init processes; killing a PID namespace's init kills the namespace).
-pub fn kill_shims(socket: &Path) {
+pub(crate) fn kill_shims(socket: &Path) {
     let socket = socket.to_string_lossy();
     let all = pids();
     let shims: Vec<i32> = all
@@ -71,7 +71,7 @@ fn unescape(field: &str) -> String {
 }
 
 /// Mount points at or under `dir`, deepest first.
-pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn mounts_under(dir: &Path) -> Vec<PathBuf> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let mut found: Vec<PathBuf> = info
         .lines()
@@ -85,7 +85,7 @@ pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Lazily unmounts everything mounted at or under `dir`.
-pub fn unmount_under(dir: &Path) {
+pub(crate) fn unmount_under(dir: &Path) {
     for m in mounts_under(dir) {
         if let Err(e) = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH) {
             eprintln!("palisade-testbed: umount {}: {e}", m.display());

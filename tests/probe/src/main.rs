@@ -128,46 +128,46 @@ mod sys {
         if r == 0 { Ok(()) } else { Err(Error::last_os_error()) }
     }
 
-    pub fn truncate(path: &str) -> Result<()> {
+    pub(crate) fn truncate(path: &str) -> Result<()> {
         let p = c(path)?;
         // SAFETY: p is a valid NUL-terminated string for the duration of the call.
         check(unsafe { libc::truncate(p.as_ptr(), 0) })
     }
 
-    pub fn setxattr(path: &str) -> Result<()> {
+    pub(crate) fn setxattr(path: &str) -> Result<()> {
         let (p, name) = (c(path)?, c("user.palisade")?);
         let value = b"probe";
         // SAFETY: valid strings and a buffer of the given length.
         check(unsafe { libc::setxattr(p.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
     }
 
-    pub fn removexattr(path: &str) -> Result<()> {
+    pub(crate) fn removexattr(path: &str) -> Result<()> {
         let (p, name) = (c(path)?, c("user.palisade")?);
         // SAFETY: valid strings.
         check(unsafe { libc::removexattr(p.as_ptr(), name.as_ptr()) })
     }
 
-    pub fn utimes(path: &str) -> Result<()> {
+    pub(crate) fn utimes(path: &str) -> Result<()> {
         let p = c(path)?;
         let times = [libc::timespec { tv_sec: 0, tv_nsec: 0 }; 2];
         // SAFETY: valid string and a two-element timespec array.
         check(unsafe { libc::utimensat(libc::AT_FDCWD, p.as_ptr(), times.as_ptr(), 0) })
     }
 
-    pub fn mkfifo(path: &str) -> Result<()> {
+    pub(crate) fn mkfifo(path: &str) -> Result<()> {
         let p = c(path)?;
         // SAFETY: valid string.
         check(unsafe { libc::mknod(p.as_ptr(), libc::S_IFIFO | 0o644, 0) })
     }
 
-    pub fn mount_tmpfs(path: &str) -> Result<()> {
+    pub(crate) fn mount_tmpfs(path: &str) -> Result<()> {
         let (src, dst, kind) = (c("palisade-probe")?, c(path)?, c("tmpfs")?);
         // SAFETY: valid strings; no data argument.
         check(unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), kind.as_ptr(), 0, std::ptr::null()) })
     }
 
     /// Maps the first page of `file` readable and executable, then unmaps it.
-    pub fn map_exec(file: &std::fs::File) -> Result<()> {
+    pub(crate) fn map_exec(file: &std::fs::File) -> Result<()> {
         // SAFETY: a fresh private mapping of an open file; unmapped below, never dereferenced.
         let at = unsafe {
             libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_PRIVATE, file.as_raw_fd(), 0)

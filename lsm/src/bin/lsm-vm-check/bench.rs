@@ -41,11 +41,11 @@ const CG_UNARMED: &str = "/sys/fs/cgroup/palisade-bench-unarmed";
 const LOOPS: [(&str, u32); 3] = [("open_read", 20_000), ("open_write", 20_000), ("spawn_exec", 200)];
 const CONFIGS: [&str; 3] = ["none", "attached", "armed"];
 /// Files the loops open, created in the image by the rootfs setup.
-pub const READ_FILE: &str = "/etc/hostname";
-pub const WRITE_FILE: &str = "/var/cache/app/bench";
+pub(crate) const READ_FILE: &str = "/etc/hostname";
+pub(crate) const WRITE_FILE: &str = "/var/cache/app/bench";
 
 /// The parent: `rounds` interleaved rounds, then the summary.
-pub fn run(rounds: u32, rootfs_dev: u32) -> Res<()> {
+pub(crate) fn run(rounds: u32, rootfs_dev: u32) -> Res<()> {
     let (armed_cg, unarmed_cg) = (cgroup(CG_ARMED)?, cgroup(CG_UNARMED)?);
     println!("LSMVM bench-setup rounds={rounds} armed_cgroup={armed_cg} unarmed_cgroup={unarmed_cg}");
     let mut samples: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
@@ -134,7 +134,7 @@ fn sample(cgroup_path: &str, name: &str, iterations: u32) -> Res<f64> {
 
 /// The child (subcommand `loop <cgroup> <name> <iterations>`): joins the cgroup, enters a mount
 /// namespace of its own, chroots into the rootfs, warms up, times the loop and prints `ns_per_iter=<f64>`.
-pub fn child(cgroup_path: &str, name: &str, iterations: &str) -> Res<()> {
+pub(crate) fn child(cgroup_path: &str, name: &str, iterations: &str) -> Res<()> {
     let iterations: u32 = iterations.parse().map_err(ctx("iterations"))?;
     std::fs::write(format!("{cgroup_path}/cgroup.procs"), std::process::id().to_string()).map_err(ctx("join cgroup"))?;
     // A container's own mount namespace: the initial one is the runtime's, which W^X skips.

@@ -14,7 +14,7 @@ use std::process::Command;
 use crate::wx;
 
 /// Files of the image (lower layer) the cases act on; created by the setup.
-pub const IMAGE_FILES: [&str; 14] = [
+pub(crate) const IMAGE_FILES: [&str; 14] = [
     "/etc/f-write",
     "/etc/f-unlink",
     "/etc/f-rename",
@@ -31,11 +31,11 @@ pub const IMAGE_FILES: [&str; 14] = [
     "/etc/f-rotrunc",
 ];
 /// Content of every image file.
-pub const ORIGINAL: &str = "original\n";
+pub(crate) const ORIGINAL: &str = "original\n";
 
 /// Every case, in the order they run (links before renames before copies: later cases use
 /// what earlier ones made when they were allowed).
-pub const ALL: [&str; 51] = [
+pub(crate) const ALL: [&str; 51] = [
     "exec_busybox",
     "exec_shell",
     "exec_image_hardlink",
@@ -90,7 +90,7 @@ pub const ALL: [&str; 51] = [
 ];
 
 /// The W^X exception of the policies (`allow_writable_exec`): a directory of the /tmp volume.
-pub const WX_ALLOWED: &str = "/tmp/wx-allowed";
+pub(crate) const WX_ALLOWED: &str = "/tmp/wx-allowed";
 
 fn outcome<T>(r: std::io::Result<T>) -> String {
     match r {
@@ -139,7 +139,7 @@ fn ino(path: &str) -> String {
 }
 
 /// mount(2) of a tmpfs on `target` (unmounted again when it worked).
-pub fn mount_tmpfs(target: &str) -> String {
+pub(crate) fn mount_tmpfs(target: &str) -> String {
     use nix::mount::{mount, umount, MsFlags};
     let r = mount(Some("tmpfs"), target, Some("tmpfs"), MsFlags::empty(), None::<&str>);
     if r.is_ok() {
@@ -152,7 +152,7 @@ pub fn mount_tmpfs(target: &str) -> String {
 /// `target` (unmounted again when it worked). The outcome is move_mount's, the step the
 /// kernel's `move_mount` LSM hook judges; `prep=` reports the earlier steps.
 #[expect(unsafe_code, reason = "nix 0.29 has no wrappers for fsopen/fsconfig/fsmount/move_mount")]
-pub fn mount_api(target: &str) -> String {
+pub(crate) fn mount_api(target: &str) -> String {
     use nix::libc;
     const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
     const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
@@ -194,7 +194,7 @@ pub fn mount_api(target: &str) -> String {
 }
 
 /// Run case `name`; returns the text after `result=`.
-pub fn run(name: &str, phase: &str) -> String {
+pub(crate) fn run(name: &str, phase: &str) -> String {
     match name {
         "exec_busybox" => exec("/bin/busybox", &["true"]),
         "exec_shell" => exec("/bin/sh", &["-c", "true"]),

@@ -32,9 +32,9 @@ const SOCKET: &str = "/run/palisade/hook.sock";
 const BUNDLE: &str = "/lsmvm/bundle";
 const CG: &str = "/sys/fs/cgroup/palisade-daemon-c1";
 /// The container's id, as the OCI state names it.
-pub const CONTAINER_ID: &str = "c1";
+pub(crate) const CONTAINER_ID: &str = "c1";
 /// What the entrypoint tries, in this order (cases.rs).
-pub const CASES: [&str; 9] = [
+pub(crate) const CASES: [&str; 9] = [
     "exec_busybox",
     "exec_shell",
     "exec_package_manager",
@@ -164,7 +164,7 @@ fn stop_daemon(mut child: Child) -> Res<()> {
     }
 }
 
-pub fn run() -> Res<()> {
+pub(crate) fn run() -> Res<()> {
     write_config()?;
     build_rootfs()?;
     std::fs::create_dir_all(BUNDLE).map_err(ctx(BUNDLE))?;

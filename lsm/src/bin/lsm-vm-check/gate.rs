@@ -25,7 +25,7 @@ use palisade_lsm::{Enforcer, Mode};
 use crate::{cases, cgroup, ctx, daemon_like_policy, Res, ROOTFS};
 
 /// Runs one gated phase in `cgroup_path` with a policy in `mode`.
-pub fn phase(enforcer: &mut Enforcer, cgroup_path: &str, phase: &str, mode: Mode, rootfs_dev: u32) -> Res<()> {
+pub(crate) fn phase(enforcer: &mut Enforcer, cgroup_path: &str, phase: &str, mode: Mode, rootfs_dev: u32) -> Res<()> {
     let cgroup_id = cgroup(cgroup_path)?;
     let child = Init::start(cgroup_path, phase, &["mount", "mount_api"])?;
     let policy = daemon_like_policy(mode, rootfs_dev, Some(child.pid()))?;
@@ -35,14 +35,14 @@ pub fn phase(enforcer: &mut Enforcer, cgroup_path: &str, phase: &str, mode: Mode
 }
 
 /// A started "container init" (subcommand `gate`), waiting to be released.
-pub struct Init {
+pub(crate) struct Init {
     child: std::process::Child,
     phase: String,
 }
 
 impl Init {
     /// Starts it in `cgroup_path`; after its exec it runs `cases` (cases.rs).
-    pub fn start(cgroup_path: &str, phase: &str, cases: &[&str]) -> Res<Init> {
+    pub(crate) fn start(cgroup_path: &str, phase: &str, cases: &[&str]) -> Res<Init> {
         let exe = std::env::current_exe().map_err(ctx("current_exe"))?;
         let mut child = Command::new(exe)
             .args(["gate", cgroup_path, phase, &cases.join(",")])
@@ -59,12 +59,12 @@ impl Init {
     }
 
     /// Its pid: the container's init, as the OCI state names it.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Lets it run (it is armed now) and waits for it.
-    pub fn release_and_wait(mut self) -> Res<()> {
+    pub(crate) fn release_and_wait(mut self) -> Res<()> {
         let mut stdin = self.child.stdin.take().ok_or("gate stdin")?;
         stdin.write_all(b"go\n").map_err(ctx("release gate"))?;
         drop(stdin);
@@ -77,7 +77,7 @@ impl Init {
 /// The container init's side (subcommand `gate <cgroup> <phase> <case,...>`): joins the
 /// cgroup, waits until armed, mounts, then execs `attack` with the cases. Returns only on
 /// failure.
-pub fn init(cgroup_path: &str, phase: &str, cases_after_exec: &str) -> Res<()> {
+pub(crate) fn init(cgroup_path: &str, phase: &str, cases_after_exec: &str) -> Res<()> {
     std::fs::write(format!("{cgroup_path}/cgroup.procs"), std::process::id().to_string()).map_err(ctx("join cgroup"))?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).map_err(ctx("wait for arming"))?;

@@ -14,13 +14,13 @@ use std::process::{Command, Stdio};
 use nix::libc;
 
 /// The image's dynamic loader (copied from the host by build_rootfs).
-pub const LDSO: &str = "/lib64/ld-linux-x86-64.so.2";
+pub(crate) const LDSO: &str = "/lib64/ld-linux-x86-64.so.2";
 /// The xattr the image's `/etc/f-xattr` carries (set on the lower layer at setup).
-pub const XATTR: &str = "trusted.palisade";
+pub(crate) const XATTR: &str = "trusted.palisade";
 /// Its value.
-pub const XATTR_VALUE: &str = "orig";
+pub(crate) const XATTR_VALUE: &str = "orig";
 /// The image file for the times case.
-pub const TIMES_FILE: &str = "/etc/f-times";
+pub(crate) const TIMES_FILE: &str = "/etc/f-times";
 
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
@@ -46,7 +46,7 @@ fn map(fd: libc::c_int, prot: libc::c_int, then_exec: bool) -> String {
 }
 
 /// mmap(PROT_READ | PROT_EXEC) of `path`.
-pub fn mmap_exec(path: &str) -> String {
+pub(crate) fn mmap_exec(path: &str) -> String {
     match fs::File::open(path) {
         Ok(f) => map(f.as_raw_fd(), libc::PROT_READ | libc::PROT_EXEC, false),
         Err(e) => format!("open_error={}", e.raw_os_error().unwrap_or(0)),
@@ -56,7 +56,7 @@ pub fn mmap_exec(path: &str) -> String {
 /// mmap(PROT_READ) of `path` under the READ_IMPLIES_EXEC personality, which makes the kernel
 /// map it executable: the hook sees the effective protection. The personality is restored.
 #[expect(unsafe_code, reason = "personality through libc")]
-pub fn mmap_read_implies_exec(path: &str) -> String {
+pub(crate) fn mmap_read_implies_exec(path: &str) -> String {
     const READ_IMPLIES_EXEC: libc::c_ulong = 0x0400000;
     // SAFETY: personality(0xffffffff) only queries; the second call sets a flag on this process.
     let old = unsafe { libc::personality(0xffff_ffff) };
@@ -74,7 +74,7 @@ pub fn mmap_read_implies_exec(path: &str) -> String {
 }
 
 /// mmap(PROT_READ) of `path`, then mprotect adding PROT_EXEC; `map=` tells the first step.
-pub fn mprotect_exec(path: &str) -> String {
+pub(crate) fn mprotect_exec(path: &str) -> String {
     match fs::File::open(path) {
         Ok(f) => map(f.as_raw_fd(), libc::PROT_READ, true),
         Err(e) => format!("open_error={}", e.raw_os_error().unwrap_or(0)),
@@ -83,7 +83,7 @@ pub fn mprotect_exec(path: &str) -> String {
 
 /// A memfd holding busybox, mapped PROT_EXEC: fileless code, on the kernel's internal tmpfs.
 #[expect(unsafe_code, reason = "memfd_create through libc")]
-pub fn mmap_memfd() -> String {
+pub(crate) fn mmap_memfd() -> String {
     let Ok(name) = CString::new("palisade") else { return "error=nul".into() };
     // SAFETY: memfd_create with a NUL-terminated name; the descriptor is owned below.
     let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
@@ -103,7 +103,7 @@ pub fn mmap_memfd() -> String {
 /// (the chroot has no /proc for fexecve's fallback). The child exits 0 when busybox ran,
 /// 100 + errno when execveat failed.
 #[expect(unsafe_code, reason = "memfd_create, fork and execveat through libc")]
-pub fn exec_memfd() -> String {
+pub(crate) fn exec_memfd() -> String {
     let (Ok(name), Ok(empty), Ok(arg0)) = (CString::new("palisade-exec"), CString::new(""), CString::new("true")) else {
         return "error=nul".into();
     };
@@ -143,7 +143,7 @@ pub fn exec_memfd() -> String {
 
 /// `ld.so <program> -c 'echo ran'`: the loader maps the program without exec'ing it.
 /// `status=` is its exit code (127: the loader failed), `ran=` whether the payload printed.
-pub fn ldso_run(program: &str) -> String {
+pub(crate) fn ldso_run(program: &str) -> String {
     // stdin inherited: output() would open /dev/null, which the chroot does not have.
     match Command::new(LDSO).args([program, "-c", "echo ran"]).stdin(Stdio::inherit()).output() {
         Ok(out) => {
@@ -156,7 +156,7 @@ pub fn ldso_run(program: &str) -> String {
 
 /// utimensat of `path` to 1000000 s; `mtime_set=` whether its mtime is that afterwards.
 #[expect(unsafe_code, reason = "utimensat through libc")]
-pub fn utimes(path: &str) -> String {
+pub(crate) fn utimes(path: &str) -> String {
     let Ok(c) = CString::new(path) else { return "error=nul".into() };
     let t = libc::timespec { tv_sec: 1_000_000, tv_nsec: 0 };
     let times = [t, t];
@@ -182,7 +182,7 @@ fn xattr_value(path: &CString, name: &CString) -> String {
 /// setxattr (value `pwned`) or, with `remove`, removexattr of [`XATTR`] on `path`; `value=`
 /// after, read back.
 #[expect(unsafe_code, reason = "setxattr/removexattr through libc")]
-pub fn xattr(path: &str, remove: bool) -> String {
+pub(crate) fn xattr(path: &str, remove: bool) -> String {
     let (Ok(p), Ok(n)) = (CString::new(path), CString::new(XATTR)) else { return "error=nul".into() };
     let value = b"pwned";
     // SAFETY: NUL-terminated strings and a value buffer of the given length.
@@ -215,7 +215,7 @@ fn acl_blob() -> Vec<u8> {
 /// Sets (or, with `remove`, removes) the access ACL of `path`: an xattr write up to 6.1, the
 /// inode_set_acl/inode_remove_acl hooks since 6.2.
 #[expect(unsafe_code, reason = "setxattr/removexattr through libc")]
-pub fn acl(path: &str, remove: bool) -> String {
+pub(crate) fn acl(path: &str, remove: bool) -> String {
     let (Ok(p), Ok(n)) = (CString::new(path), CString::new("system.posix_acl_access")) else { return "error=nul".into() };
     let blob = acl_blob();
     // SAFETY: NUL-terminated strings and a value buffer of the given length.
@@ -232,7 +232,7 @@ pub fn acl(path: &str, remove: bool) -> String {
 /// unshare(CLONE_NEWNS): the attack process gets a mount namespace of its own, as a
 /// container's processes have.
 #[expect(unsafe_code, reason = "unshare through libc (nix's sched feature is not enabled)")]
-pub fn unshare_mount_ns() -> Result<(), String> {
+pub(crate) fn unshare_mount_ns() -> Result<(), String> {
     // SAFETY: unshare has no memory arguments; the process is single-threaded here.
     if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
         return Err(format!("unshare(CLONE_NEWNS): errno {}", errno()));
@@ -242,7 +242,7 @@ pub fn unshare_mount_ns() -> Result<(), String> {
 
 /// Sets [`XATTR`] on a file of the image's lower layer (setup, outside the container).
 #[expect(unsafe_code, reason = "setxattr through libc")]
-pub fn set_image_xattr(path: &str) -> Result<(), String> {
+pub(crate) fn set_image_xattr(path: &str) -> Result<(), String> {
     let (Ok(p), Ok(n)) = (CString::new(path), CString::new(XATTR)) else { return Err("nul".into()) };
     // SAFETY: NUL-terminated strings and a value buffer of the given length.
     let r = unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), XATTR_VALUE.as_ptr().cast(), XATTR_VALUE.len(), 0) };

@@ -9,7 +9,7 @@ use palisade_testbed::{image, Containerd, ImageSpec, Options, CTR_NAMESPACE};
 use serde_json::Value;
 
 /// One attack action, run in a container, and the upstream rule it must raise.
-pub struct Action {
+pub(crate) struct Action {
     pub rule: &'static str,
     pub args: &'static [&'static str],
     /// An output field and its expected value.
@@ -19,7 +19,7 @@ pub struct Action {
 }
 
 impl Action {
-    pub fn check(&self, alert: &Value) {
+    pub(crate) fn check(&self, alert: &Value) {
         let (name, want) = self.field;
         assert_eq!(alert["output_fields"][name], want, "{}: {name} in {alert}", self.rule);
         assert_eq!(alert["output_fields"]["user.name"], "root", "{}: user.name from the container's /etc/passwd", self.rule);
@@ -27,7 +27,7 @@ impl Action {
 }
 
 /// The seeds' actions. Each is one `exec` in a running container.
-pub const ACTIONS: &[Action] = &[
+pub(crate) const ACTIONS: &[Action] = &[
     Action { rule: "Read sensitive file untrusted", args: &["cat", "/etc/shadow"], field: ("fd.name", "/etc/shadow"), may_fail: false },
     Action { rule: "Write below etc", args: &["touch", "/etc/palisade-dropped"], field: ("fd.name", "/etc/palisade-dropped"), may_fail: false },
     Action {
@@ -60,14 +60,14 @@ pub const ACTIONS: &[Action] = &[
 ];
 
 /// The shared test inputs (`PALISADE_SHARED` overrides `../../../shared`).
-pub fn shared() -> PathBuf {
+pub(crate) fn shared() -> PathBuf {
     std::env::var_os("PALISADE_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
 }
 
 /// Falco's three syscall rule files, unmodified.
-pub fn upstream_rules() -> Vec<PathBuf> {
+pub(crate) fn upstream_rules() -> Vec<PathBuf> {
     ["falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"]
         .iter()
         .map(|f| shared().join("falco/rules").join(f))
@@ -76,12 +76,12 @@ pub fn upstream_rules() -> Vec<PathBuf> {
 
 /// A rule of the test's own that fires on every exec in a container whose parent is outside it
 /// (the entrypoint): proves the first event of a container already carries its metadata.
-pub struct EntrypointRule {
+pub(crate) struct EntrypointRule {
     pub name: String,
     pub path: PathBuf,
 }
 
-pub fn entrypoint_rule() -> EntrypointRule {
+pub(crate) fn entrypoint_rule() -> EntrypointRule {
     let name = "Test container entrypoint".to_string();
     let path = std::env::temp_dir().join(palisade_testbed::unique_name("entrypoint-rule") + ".yaml");
     let yaml = format!(
@@ -97,13 +97,13 @@ pub fn entrypoint_rule() -> EntrypointRule {
 
 /// The alerts of container `id` (its `container.id` is the 12-character short id), or of the
 /// host for `host`.
-pub fn alerts_of<'a>(alerts: &'a [Value], id: &str) -> Vec<&'a Value> {
+pub(crate) fn alerts_of<'a>(alerts: &'a [Value], id: &str) -> Vec<&'a Value> {
     let short = id.get(..12).unwrap_or(id);
     alerts.iter().filter(|a| a["output_fields"]["container.id"] == short).collect()
 }
 
 /// Exactly one alert of `rule` among `alerts`, from container `id`.
-pub fn assert_one<'a>(alerts: &[&'a Value], rule: &str, id: &str) -> &'a Value {
+pub(crate) fn assert_one<'a>(alerts: &[&'a Value], rule: &str, id: &str) -> &'a Value {
     let hits: Vec<&Value> = alerts.iter().copied().filter(|a| a["rule"] == rule).collect();
     let rules: Vec<&Value> = alerts.iter().map(|a| &a["rule"]).collect();
     assert_eq!(hits.len(), 1, "{rule} in container {id}: want exactly one alert; the container's alerts: {rules:?}");
@@ -114,7 +114,7 @@ pub fn assert_one<'a>(alerts: &[&'a Value], rule: &str, id: &str) -> &'a Value {
 /// `palisade-init`, a daemon with the upstream rules, the profiles `profiles` (YAML) in a
 /// directory of their own and `options` (`-o`), and the hardened image imported under its own
 /// name and each of `also_as`.
-pub struct EnforcementBed {
+pub(crate) struct EnforcementBed {
     pub bins: Binaries,
     _dir: DaemonDir,
     profiles: PathBuf,
@@ -123,7 +123,7 @@ pub struct EnforcementBed {
 }
 
 impl EnforcementBed {
-    pub fn start(profiles: &str, options: &[&str], also_as: &[&str]) -> EnforcementBed {
+    pub(crate) fn start(profiles: &str, options: &[&str], also_as: &[&str]) -> EnforcementBed {
         let statics = palisade_testbed::static_binaries().expect("static palisade-init and probe");
         let bins = Binaries::locate().expect("palisade binaries");
         let dir = DaemonDir::new().expect("daemon dir");
@@ -153,12 +153,12 @@ impl EnforcementBed {
     }
 
     /// The running daemon.
-    pub fn daemon(&self) -> &Daemon {
+    pub(crate) fn daemon(&self) -> &Daemon {
         self.daemon.as_ref().expect("the daemon runs")
     }
 
     /// Stops the daemon and returns what it printed.
-    pub fn stop(&mut self) -> DaemonOutput {
+    pub(crate) fn stop(&mut self) -> DaemonOutput {
         self.daemon.take().expect("the daemon runs").stop().expect("stop palisade")
     }
 }

@@ -4,7 +4,7 @@
 use super::flags::PPM_FD_UPPER_LAYER;
 use super::names::errno_name;
 use super::render::{flag_names, mode_names};
-use super::tests_render::{
+use super::render_tests::{
     call, sys, AT_FDCWD, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_RDWR, O_TRUNC, O_WRONLY,
 };
 use super::*;
