@@ -2,20 +2,18 @@
 //! container record as a `google.protobuf.Any` whose value is the spec's JSON
 //! (`types.containerd.io/opencontainers/runtime-spec/1/Spec`).
 //!
-//! Decoding is lenient about what it does not read (unknown and missing fields are fine) and strict
-//! about what it does: a spec that is not JSON, or whose fields we read have the wrong type, is an error.
+//! The JSON is read by the reader the hook and the wrapper use ([`palisade_hook::RuntimeSpec`]):
+//! lenient about what it does not read (unknown and missing fields are fine) and strict about what
+//! it does: a spec that is not JSON, or whose fields we read have the wrong type, is an error.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use palisade_hook::RuntimeSpec;
 
 use crate::proto::Any;
 
 /// The `type_url` containerd gives the runtime spec (ctr, CRI, nerdctl alike).
 pub const SPEC_TYPE_URL: &str = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
-
-/// The capability whose presence in the bounding set makes a container count as privileged.
-const PRIVILEGED_CAP: &str = "CAP_SYS_ADMIN";
 
 /// What Palisade reads from a container's OCI runtime spec.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,18 +33,8 @@ pub struct SpecFacts {
     pub args: Vec<String>,
 }
 
-/// One entry of the spec's `mounts`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SpecMount {
-    /// `destination`: the path inside the container.
-    pub destination: String,
-    /// `source`.
-    pub source: String,
-    /// `type` (`bind`, `proc`, `tmpfs`, ...); empty when the spec leaves it out.
-    pub kind: String,
-    /// `options` (`rbind`, `ro`, `nosuid`, ...).
-    pub options: Vec<String>,
-}
+/// One entry of the spec's `mounts` (the shared reader's type).
+pub type SpecMount = palisade_hook::MountFact;
 
 /// Why a spec could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +51,7 @@ pub enum SpecError {
 }
 
 /// Decodes the facts from the record's spec.
-pub fn decode(spec: Option<&Any>) -> Result<SpecFacts, SpecError> {
+pub(crate) fn decode(spec: Option<&Any>) -> Result<SpecFacts, SpecError> {
     let any = spec.ok_or(SpecError::Missing)?;
     // An empty type URL is tolerated: older clients have been seen to leave it out.
     if !any.type_url.is_empty() && !any.type_url.ends_with("runtime-spec/1/Spec") {
@@ -74,99 +62,16 @@ pub fn decode(spec: Option<&Any>) -> Result<SpecFacts, SpecError> {
 
 /// Decodes the facts from the spec's JSON.
 pub fn decode_json(json: &[u8]) -> Result<SpecFacts, SpecError> {
-    let spec: OciSpec = serde_json::from_slice(json)?;
+    let spec = RuntimeSpec::from_slice(json)?;
+    let privileged = spec.privileged();
     Ok(SpecFacts {
         annotations: spec.annotations,
         cgroups_path: spec.linux.cgroups_path,
         rootfs: spec.root.path,
-        mounts: spec
-            .mounts
-            .into_iter()
-            .map(|m| SpecMount {
-                destination: m.destination,
-                source: m.source,
-                kind: m.kind,
-                options: m.options,
-            })
-            .collect(),
-        privileged: spec
-            .process
-            .capabilities
-            .bounding
-            .iter()
-            .any(|c| c == PRIVILEGED_CAP),
+        mounts: spec.mounts,
+        privileged,
         args: spec.process.args,
     })
-}
-
-// The subset of runtime-spec's `config.json` that is read. `null` is accepted wherever a value is (Go
-// writes `null` for nil slices and maps).
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct OciSpec {
-    #[serde(deserialize_with = "nullable")]
-    annotations: BTreeMap<String, String>,
-    #[serde(deserialize_with = "nullable")]
-    linux: OciLinux,
-    #[serde(deserialize_with = "nullable")]
-    root: OciRoot,
-    #[serde(deserialize_with = "nullable")]
-    mounts: Vec<OciMount>,
-    #[serde(deserialize_with = "nullable")]
-    process: OciProcess,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct OciLinux {
-    #[serde(rename = "cgroupsPath", deserialize_with = "nullable")]
-    cgroups_path: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct OciRoot {
-    #[serde(deserialize_with = "nullable")]
-    path: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct OciMount {
-    #[serde(deserialize_with = "nullable")]
-    destination: String,
-    #[serde(deserialize_with = "nullable")]
-    source: String,
-    #[serde(rename = "type", deserialize_with = "nullable")]
-    kind: String,
-    #[serde(deserialize_with = "nullable")]
-    options: Vec<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct OciProcess {
-    #[serde(deserialize_with = "nullable")]
-    args: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
-    capabilities: OciCapabilities,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct OciCapabilities {
-    #[serde(deserialize_with = "nullable")]
-    bounding: Vec<String>,
-}
-
-/// `null` → `T::default()`.
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -14,11 +14,13 @@
 
 mod client;
 mod config;
+pub mod oci;
 mod protocol;
 
 pub use client::{request, ClientError};
 pub use config::{ConfigError, FailurePolicy, HookConfig, DEFAULT_CONFIG_PATH};
+pub use oci::{Mount as MountFact, RuntimeSpec};
 pub use protocol::{
-    BundleFacts, ContainerSummary, DaemonStatus, MountFact, OciState, Phase, PromotionReport, Reply, ReportExample,
+    BundleFacts, ContainerSummary, DaemonStatus, OciState, Phase, PromotionReport, Reply, ReportExample,
     Request, SettingReport, SpecChanges, PROTOCOL_VERSION,
 };

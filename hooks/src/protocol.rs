@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::oci::{Mount as MountFact, RuntimeSpec};
+
 /// Bumped on any incompatible change; the daemon refuses other versions with a clear error.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -21,20 +23,8 @@ pub struct OciState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
     pub bundle: PathBuf,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::oci::nullable")]
     pub annotations: BTreeMap<String, String>,
-}
-
-/// A mount declared in the bundle's `config.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MountFact {
-    pub destination: String,
-    #[serde(default)]
-    pub source: String,
-    #[serde(default, rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub options: Vec<String>,
 }
 
 /// What the daemon needs from `config.json` that the OCI state does not carry.
@@ -53,45 +43,24 @@ pub struct BundleFacts {
 }
 
 impl BundleFacts {
-    /// Reads the facts from `bundle/config.json`.
+    /// Reads the facts from `bundle/config.json` (see [`RuntimeSpec`] for what is an error).
     pub fn read(bundle: &Path) -> std::io::Result<BundleFacts> {
         let text = std::fs::read(bundle.join("config.json"))?;
-        let spec: serde_json::Value = serde_json::from_slice(&text)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        Ok(BundleFacts::from_spec(bundle, &spec))
+        let spec = RuntimeSpec::from_slice(&text).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(BundleFacts::from_spec(bundle, spec))
     }
 
-    /// The facts of an OCI runtime spec; missing fields stay empty.
-    pub fn from_spec(bundle: &Path, spec: &serde_json::Value) -> BundleFacts {
-        let str_of = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-        let strings = |v: &serde_json::Value| -> Vec<String> {
-            v.as_array().map(|a| a.iter().map(str_of).collect()).unwrap_or_default()
-        };
-        let root = str_of(&spec["root"]["path"]);
-        let rootfs = if root.is_empty() { PathBuf::new() } else { bundle.join(root) };
-        let mounts = spec["mounts"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|m| MountFact {
-                        destination: str_of(&m["destination"]),
-                        source: str_of(&m["source"]),
-                        kind: str_of(&m["type"]),
-                        options: strings(&m["options"]),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let privileged = strings(&spec["process"]["capabilities"]["bounding"])
-            .iter()
-            .any(|c| c == "CAP_SYS_ADMIN");
+    /// The facts of the runtime spec of the bundle in `bundle`.
+    pub fn from_spec(bundle: &Path, spec: RuntimeSpec) -> BundleFacts {
+        let privileged = spec.privileged();
+        let rootfs = if spec.root.path.is_empty() { PathBuf::new() } else { bundle.join(&spec.root.path) };
         BundleFacts {
             rootfs,
-            readonly_rootfs: spec["root"]["readonly"].as_bool().unwrap_or(false),
-            args: strings(&spec["process"]["args"]),
-            hostname: str_of(&spec["hostname"]),
-            cgroups_path: str_of(&spec["linux"]["cgroupsPath"]),
-            mounts,
+            readonly_rootfs: spec.root.readonly,
+            args: spec.process.args,
+            hostname: spec.hostname,
+            cgroups_path: spec.linux.cgroups_path,
+            mounts: spec.mounts,
             privileged,
         }
     }
@@ -344,7 +313,7 @@ mod tests {
                         "options": ["rbind", "ro"]}],
             "linux": {"cgroupsPath": "/default/web"}
         });
-        let f = BundleFacts::from_spec(Path::new("/run/b"), &spec);
+        let f = BundleFacts::from_spec(Path::new("/run/b"), RuntimeSpec::from_value(&spec).expect("spec"));
         assert_eq!(f.rootfs, PathBuf::from("/run/b/rootfs"));
         assert!(f.readonly_rootfs && f.privileged);
         assert_eq!(f.args, ["/bin/sh", "-c", "true"]);
@@ -356,7 +325,7 @@ mod tests {
     #[test]
     fn absolute_root_path_stays_absolute() {
         let spec = serde_json::json!({"root": {"path": "/var/lib/rootfs"}});
-        let f = BundleFacts::from_spec(Path::new("/run/b"), &spec);
+        let f = BundleFacts::from_spec(Path::new("/run/b"), RuntimeSpec::from_value(&spec).expect("spec"));
         assert_eq!(f.rootfs, PathBuf::from("/var/lib/rootfs"));
         assert!(!f.privileged);
     }

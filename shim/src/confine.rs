@@ -19,24 +19,24 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use palisade_hook::{BundleFacts, HookConfig, OciState, Reply, Request, PROTOCOL_VERSION};
+use palisade_hook::{BundleFacts, HookConfig, OciState, Reply, Request, RuntimeSpec, PROTOCOL_VERSION};
 use serde_json::{json, Value};
 
 use crate::bundle::write_atomically;
 
 /// Where `palisade-init` appears in the container.
-pub const INIT_IN_CONTAINER: &str = "/.palisade/init";
+pub(crate) const INIT_IN_CONTAINER: &str = "/.palisade/init";
 /// Where the policy appears in the container (the only file palisade-init confines with).
-pub const POLICY_IN_CONTAINER: &str = "/.palisade/policy.json";
+pub(crate) const POLICY_IN_CONTAINER: &str = "/.palisade/policy.json";
 /// The policy file, in the bundle directory (removed with the bundle).
-pub const POLICY_IN_BUNDLE: &str = "palisade-policy.json";
+pub(crate) const POLICY_IN_BUNDLE: &str = "palisade-policy.json";
 /// What a confined process's arguments start with.
 const PREFIX: [&str; 2] = [INIT_IN_CONTAINER, "--"];
 
 /// Why a container could not be confined. [`Failure::Refused`] always stops it; the others stop
 /// it under `failure_policy: closed`.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// The daemon could not be asked (connect, timeout, bad reply).
     Unreachable(String),
     /// The daemon answered with an error: it cannot arm the container.
@@ -53,7 +53,7 @@ pub enum Failure {
 
 impl Failure {
     /// The reason, as it follows "container X refused: " in the message.
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         match self {
             Failure::Unreachable(e) => format!("the daemon is unreachable ({e})"),
             Failure::CannotArm(e) => format!("the daemon cannot arm it ({e})"),
@@ -67,24 +67,22 @@ impl Failure {
 
 /// Asks the daemon about container `id` and, when Landlock enforces it, rewrites the bundle.
 /// Returns whether the container was confined.
-pub fn prepare(bundle: &Path, id: &str, hook: &HookConfig, init: &Path) -> Result<bool, Failure> {
+pub(crate) fn prepare(bundle: &Path, id: &str, hook: &HookConfig, init: &Path) -> Result<bool, Failure> {
     let config_json = bundle.join("config.json");
+    // Read through the shared reader; rewritten as a `Value` so untouched fields stay as they are.
     let mut spec = read_json(&config_json).map_err(Failure::Bundle)?;
-    let annotations = spec["annotations"]
-        .as_object()
-        .map(|a| a.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
-        .unwrap_or_default();
+    let facts = RuntimeSpec::from_value(&spec).map_err(|e| Failure::Bundle(format!("{}: {e}", config_json.display())))?;
     let request = Request::Prepare {
         version: PROTOCOL_VERSION,
         state: OciState {
-            oci_version: spec["ociVersion"].as_str().unwrap_or_default().to_owned(),
+            oci_version: facts.oci_version.clone(),
             id: id.to_owned(),
             status: "creating".into(),
             pid: None,
             bundle: bundle.to_owned(),
-            annotations,
+            annotations: facts.annotations.clone(),
         },
-        bundle: Box::new(BundleFacts::from_spec(bundle, &spec)),
+        bundle: Box::new(BundleFacts::from_spec(bundle, facts)),
     };
     let reply = palisade_hook::request(&hook.socket, &request, Duration::from_millis(hook.timeout_ms))
         .map_err(|e| Failure::Unreachable(e.to_string()))?;
@@ -146,7 +144,7 @@ fn prefix(args: &mut Vec<Value>) {
 /// For `runc exec` into a Landlock-confined container: the process starts under
 /// `palisade-init` too. Returns the (possibly changed) argv; a process file is rewritten in
 /// place. A container runc cannot describe, or one that is not confined, is left alone.
-pub fn exec(argv: Vec<OsString>, exec: &crate::args::Exec, runc: &Path) -> Result<Vec<OsString>, String> {
+pub(crate) fn exec(argv: Vec<OsString>, exec: &crate::args::Exec, runc: &Path) -> Result<Vec<OsString>, String> {
     let Some(bundle) = bundle_of(runc, &exec.global, &exec.id) else { return Ok(argv) };
     if !bundle.join(POLICY_IN_BUNDLE).is_file() {
         return Ok(argv);

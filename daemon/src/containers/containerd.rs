@@ -13,7 +13,7 @@ use std::time::Duration;
 use palisade_containerd::{Client, ContainerRecord};
 
 use super::registry::{self, Facts, SharedRegistry, Source, Stage};
-use super::{cri_annotations as cri, mount_fact, PodMeta};
+use super::{cri_annotations as cri, PodMeta};
 
 /// Bounds each call: a hook waits for the image lookup before the container may start.
 const CALL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -92,7 +92,7 @@ fn facts(r: &ContainerRecord) -> Facts {
         namespace: r.namespace.clone(),
         pod,
         labels: Default::default(),
-        mounts: r.spec.mounts.iter().map(|m| mount_fact(&m.destination, &m.source, &m.kind, &m.options)).collect(),
+        mounts: r.spec.mounts.clone(),
         privileged: Some(r.spec.privileged),
         rootfs: None,
         mode_annotation: r.spec.annotations.get(palisade_profiles::MODE_ANNOTATION).cloned(),
