@@ -98,18 +98,6 @@ impl Containerd {
     pub fn nri_socket(&self) -> PathBuf {
         self.dir.join("nri.sock")
     }
-    /// The NRI plugin directory (pre-installed plugins containerd launches itself).
-    pub fn nri_plugin_dir(&self) -> PathBuf {
-        self.dir.join("nri/plugins")
-    }
-    /// containerd's `root` directory.
-    pub fn root_dir(&self) -> PathBuf {
-        self.dir.join("root")
-    }
-    /// containerd's `state` directory.
-    pub fn state_dir(&self) -> PathBuf {
-        self.dir.join("state")
-    }
     /// The generated config file.
     pub fn config_path(&self) -> PathBuf {
         self.dir.join("config.toml")

@@ -3,7 +3,7 @@
 //! `ctr run` does not go through the CRI plugin, so NRI plugins never see these containers; runc
 //! wrappers do (through `--runc-binary` or [`crate::Options::path_prepend`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -91,11 +91,6 @@ impl Containerd {
     pub fn import(&self, spec: &ImageSpec, namespace: &str) -> Result<()> {
         let archive = spec.archive()?;
         run_ok(self.ctr_ns(namespace).args(["images", "import", "-"]), Some(archive), CTR_TIMEOUT).map(|_| ())
-    }
-
-    /// Imports an image archive file into `namespace`.
-    pub fn import_archive(&self, archive: &Path, namespace: &str) -> Result<()> {
-        run_ok(self.ctr_ns(namespace).args(["images", "import"]).arg(archive), None, CTR_TIMEOUT).map(|_| ())
     }
 
     /// Runs `ctr run` as described; returns what it printed and its exit status (the container's exit
