@@ -156,6 +156,14 @@ mod tests {
     }
 
     #[test]
+    fn a_mount_goes_on_the_wire_with_the_spec_names() {
+        let m = Mount { destination: "/d".into(), source: "/s".into(), kind: "bind".into(), options: vec!["ro".into()] };
+        let wire = serde_json::to_string(&m).expect("encode");
+        assert_eq!(wire, r#"{"destination":"/d","source":"/s","type":"bind","options":["ro"]}"#);
+        assert_eq!(serde_json::from_str::<Mount>(&wire).expect("decode"), m);
+    }
+
+    #[test]
     fn a_mount_without_type_or_options() {
         let s = RuntimeSpec::from_value(&serde_json::json!({"mounts": [{"destination": "/data", "source": "/srv"}]}))
             .expect("spec");

@@ -129,6 +129,24 @@ fn unreachable_daemon_fail_open_exits_zero_and_logs_why() {
     assert!(log.trim_end().ends_with("; failure_policy open"), "{log}");
 }
 
+/// A config.json whose `process.args` is not a list is one runc refuses too: the hook does not
+/// send half the facts, it fails like any other unreadable bundle (here fail-closed).
+#[test]
+fn a_spec_field_of_the_wrong_type_fails_the_container_fail_closed() {
+    let bed = Bed::new("wrongtype", "closed");
+    std::fs::write(bed.dir.join("bundle/config.json"), r#"{"process":{"args":"/bin/sh"},"root":{"path":"rootfs"}}"#)
+        .expect("config.json");
+    let out = bed.hook("create-runtime");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let prefix = format!(
+        "palisade: container c1 refused: its bundle cannot be read ({}: invalid type: string \"/bin/sh\", expected a sequence",
+        bed.dir.join("bundle/config.json").display()
+    );
+    assert!(err.starts_with(&prefix), "{err}");
+    assert!(err.ends_with("; failure_policy closed\n"), "{err}");
+}
+
 #[test]
 fn unreachable_daemon_fail_closed_fails_the_container() {
     let bed = Bed::new("closed", "closed");
