@@ -148,6 +148,27 @@ fn unhookable_bundle_follows_the_failure_policy() {
     assert!(!bed.dir.join("args").exists(), "runc must not run when fail-closed");
 }
 
+/// An annotation that is not a string: runc refuses such a spec, and the wrapper reads it with
+/// the same reader as the hook and the daemon, so it says so instead of asking with half the facts.
+#[test]
+fn a_spec_field_of_the_wrong_type_is_refused_when_closed() {
+    let bed = Bed::new("wrongtype");
+    std::fs::write(bed.dir.join("bundle/config.json"), r#"{"ociVersion":"1.0.2","process":{"args":["sh"]},"annotations":{"a":1}}"#)
+        .expect("write");
+    std::fs::write(bed.dir.join("hook.json"), r#"{"failure_policy":"closed"}"#).expect("write");
+    let bundle = bed.dir.join("bundle");
+    let out = bed.wrapper(&["create", "--bundle", bundle.to_str().expect("utf8"), "c1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let prefix = format!(
+        "palisade: container c1 refused: its bundle cannot be changed ({}: invalid type: integer `1`, expected a string",
+        bundle.join("config.json").display()
+    );
+    assert!(stderr.starts_with(&prefix), "{stderr}");
+    assert!(stderr.ends_with("; failure_policy closed\n"), "{stderr}");
+    assert!(!bed.dir.join("args").exists(), "runc must not run when fail-closed");
+}
+
 const PREPARED: &str = r#"{"reply":"prepared","profile":"hardened","mode":"enforce",
     "landlock_policy":{"version":2,"write_beneath":["/tmp"],"execute":["/"],"deny_execute":["/bin/sh"],"no_execute":["/tmp"]}}"#;
 
