@@ -77,6 +77,10 @@ pub struct RunArgs {
     /// containers through a crash, an upgrade or a restart (the next daemon reuses them).
     #[arg(long)]
     detach_on_exit: bool,
+    /// How the daemon's own messages are written to stderr: `text` or `json` (one object a
+    /// line); shorthand for -o log_format=....
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<String>,
 }
 
 impl RunArgs {
@@ -100,6 +104,9 @@ impl RunArgs {
         if let Some(m) = &self.rule_matching {
             overrides.push(format!("rule_matching={m}"));
         }
+        if let Some(f) = &self.log_format {
+            overrides.push(format!("log_format={f}"));
+        }
         let mut config = match self.config_path() {
             Some(path) => config::load(&path, &overrides)?,
             None => config::parse("", "(built-in defaults)", &overrides)?,
@@ -121,6 +128,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let config_path = args.config_path();
     let config = args.load_config()?;
+    crate::logging::init(&config);
     let loaded = rules_load::load(&config)?;
     print_warnings(&loaded);
     let LoadedRules { ruleset: rules, files: rule_files, .. } = loaded;
@@ -132,10 +140,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup)).context("installing SIGHUP")?;
     let (mounted, failed) = mounts::ensure();
     for m in mounted {
-        eprintln!("palisade: mounted {m}");
+        tracing::info!(filesystem = %m, "mounted");
     }
     for f in failed {
-        eprintln!("palisade: warning: could not mount {f}");
+        tracing::warn!(filesystem = %f, "could not mount");
     }
 
     let metrics = Metrics::new();
@@ -167,7 +175,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let containerd = Containerd::new(config.containerd_socket.clone());
     let recovered = containerd.recover(&registry);
     if recovered > 0 {
-        eprintln!("palisade: re-armed {recovered} running containers known to containerd");
+        tracing::info!(containers = recovered, "re-armed the running containers known to containerd");
     }
     let status = Mutex::new(DaemonStatus {
         version: env!("CARGO_PKG_VERSION").into(),
@@ -241,7 +249,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let ran = daemon.run();
     if let Some(nri) = nri {
         if let Err(e) = nri.stop() {
-            eprintln!("palisade: NRI plugin: {e}");
+            tracing::error!(error = %e, "stopping the NRI plugin");
         }
     }
     audit_stop.store(true, Ordering::Relaxed);

@@ -226,8 +226,8 @@ impl<S: RecordSource> Daemon<S> {
         }
         if detach_on_exit && self.p.backend == Some(Backend::BpfLsm) {
             match self.p.registry.lock().map_err(|e| e.to_string()).and_then(|mut r| r.detach_kernel_enforcer()) {
-                Ok(()) => eprintln!("palisade: BPF-LSM programs detached (--detach-on-exit)"),
-                Err(e) => eprintln!("palisade: detaching the BPF-LSM programs failed: {e}"),
+                Ok(()) => tracing::info!("BPF-LSM programs detached (--detach-on-exit)"),
+                Err(e) => tracing::error!(error = %e, "detaching the BPF-LSM programs failed"),
             }
         }
         let dropped = self.sink.take().map_or(0, AlertSink::stop);
@@ -378,7 +378,6 @@ impl<S: RecordSource> Daemon<S> {
         }
         if self.p.config.watch_config_files && !self.p.hup.load(Ordering::Relaxed) && mtimes(&self.watched) != self.watched_mtimes {
             tracing::info!(files = ?self.watched, "a watched file changed; reloading");
-            eprintln!("palisade: a watched file changed; reloading");
             self.p.hup.store(true, Ordering::Relaxed);
         }
     }

@@ -37,7 +37,6 @@ impl<S: RecordSource> Daemon<S> {
                 if let Err(e) = self.p.source.configure(&new_plan.capture) {
                     self.reload_errors += 1;
                     self.p.metrics.reload(false);
-                    tracing::error!(error = %e, "reload refused: configuring the kernel programs");
                     eprintln!("palisade: reload refused: configuring the kernel programs: {e}");
                 } else {
                     if new_config != self.p.config {
@@ -60,11 +59,6 @@ impl<S: RecordSource> Daemon<S> {
                     self.reloads += 1;
                     self.p.metrics.reload(true);
                     self.p.metrics.set_rules_loaded(self.p.rules.rules().len() as u64);
-                    tracing::info!(
-                        rules_active = self.p.rules.active_count(),
-                        syscalls = self.p.plan.capture.syscalls.len(),
-                        "reloaded"
-                    );
                     eprintln!(
                         "palisade: reloaded: {} rules active, {} syscalls captured ({})",
                         self.p.rules.active_count(),
