@@ -88,6 +88,12 @@ fn rule(name: &str) -> String {
     )
 }
 
+/// nginx containers may not run `/bin/late` (audit: alerts only).
+fn profiles() -> palisade_profiles::ProfileSet {
+    let nginx = "name: nginx\nmatch:\n  images: [\"nginx:*\"]\nmode: audit\nexec:\n  deny: [/bin/late]\n";
+    palisade_profiles::ProfileSet::from_texts(&[("nginx.yaml", nginx)]).unwrap_or_else(|e| panic!("profiles: {e:?}"))
+}
+
 /// A temporary directory with a rules file, an alerts file, a fake /proc and cgroup mount.
 struct Fixture {
     dir: tempfile::TempDir,
@@ -121,7 +127,9 @@ impl Fixture {
         let loaded = rules_load::load(&config).expect("rules load");
         let plan = crate::capture::plan(&loaded.ruleset);
         let cgroups = Cgroups::new(dir.path().join("cg"), dir.path().join("proc"));
-        let registry = Registry::new(Box::new(NoScope), cgroups, dir.path().join("proc")).shared();
+        let registry = Registry::new(Box::new(NoScope), cgroups, dir.path().join("proc"))
+            .with_profiles(Arc::new(profiles()), palisade_profiles::Mode::Audit)
+            .shared();
         let (control, _requests) = Control::new();
         let (captures, requests) = mpsc::channel();
         let hooks = Arc::new(hook_server::Context {
@@ -254,7 +262,7 @@ fn a_capture_holds_exactly_the_records_drained_while_it_ran_and_replays() {
 }
 
 #[test]
-fn a_container_armed_mid_stream_gives_its_records_container_fields_from_then_on() {
+fn a_container_armed_mid_stream_gets_container_fields_and_its_profile_from_then_on() {
     let (fx, mut daemon) = Fixture::new(&rule("Exec"));
     use std::os::unix::fs::MetadataExt;
     let cgroup = std::fs::metadata(fx.path("cg/default/web")).expect("stat").ino();
@@ -266,18 +274,26 @@ fn a_container_armed_mid_stream_gives_its_records_container_fields_from_then_on(
     fx.script.push(vec![exec(43, "late", cgroup)]);
     assert!(daemon.step().expect("step"));
     let (_, alerts) = fx.finish(daemon);
-    let got: Vec<(u64, String, String)> = alerts
+    let got: Vec<(String, String, String, String)> = alerts
         .iter()
-        .map(|(_, f)| {
+        .map(|(rule, f)| {
             let s = |k: &str| f[k].as_str().map(str::to_owned).unwrap_or_else(|| f[k].to_string());
-            (f["proc.pid"].as_u64().unwrap_or_default(), s("container.id"), s("container.image.repository"))
+            (rule.clone(), s("proc.pid"), s("container.id"), s("container.image.repository"))
         })
         .collect();
+    let row = |r: &str, pid: &str, id: &str, image: &str| (r.to_owned(), pid.to_owned(), id.to_owned(), image.to_owned());
     assert_eq!(
         got,
         [
-            (42, "host".to_owned(), "null".to_owned()),
-            (43, "c0ffee".to_owned(), "docker.io/library/nginx".to_owned()),
+            row("Exec", "42", "host", "null"),
+            // The container's profile judges its records from arming on, before the rules.
+            row("Palisade enforcement", "null", "c0ffee", "docker.io/library/nginx"),
+            row("Exec", "43", "c0ffee", "docker.io/library/nginx"),
         ]
+    );
+    let decision = &alerts[1].1;
+    assert_eq!(
+        (&decision["palisade.action"], &decision["palisade.target"], &decision["proc.name"]),
+        (&serde_json::json!("exec"), &serde_json::json!("/bin/late"), &serde_json::json!("late"))
     );
 }
