@@ -27,14 +27,14 @@ fn filter(level: &str) -> EnvFilter {
 }
 
 /// Logging for the commands other than `run`: info and up to stderr, as text.
-pub fn init_default() {
+pub(crate) fn init_default() {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
     let _ = tracing_subscriber::registry().with(filter("info")).with(stderr).try_init();
 }
 
 /// Logging for `palisade run`, per the configuration.
-pub fn init(config: &Config) {
+pub(crate) fn init(config: &Config) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut layers: Vec<BoxedLayer> = Vec::new();
     if config.log_stderr {
