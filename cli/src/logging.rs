@@ -45,12 +45,16 @@ pub(crate) fn init(config: &Config) {
         });
     }
     if config.log_syslog {
-        // Syslog stamps time and host itself.
-        let syslog = tracing_subscriber::fmt::layer().with_writer(Syslog::connect()).with_ansi(false).without_time();
+        let syslog = syslog_layer(Syslog::connect(SYSLOG_SOCKET));
         layers.push(syslog.boxed());
     }
     let level = config.log_level.tracing_filter();
     let _ = tracing_subscriber::registry().with(layers.with_filter(filter(level))).try_init();
+}
+
+/// Plain lines without time (syslog stamps time and host itself).
+fn syslog_layer(syslog: Syslog) -> BoxedLayer {
+    tracing_subscriber::fmt::layer().with_writer(syslog).with_ansi(false).without_time().boxed()
 }
 
 /// Sends each message as one datagram to `/dev/log` (RFC 3164 framing, LOG_DAEMON). Without a
@@ -60,8 +64,8 @@ struct Syslog {
 }
 
 impl Syslog {
-    fn connect() -> Syslog {
-        let socket = UnixDatagram::unbound().and_then(|s| s.connect(SYSLOG_SOCKET).map(|()| s)).ok();
+    fn connect(path: &str) -> Syslog {
+        let socket = UnixDatagram::unbound().and_then(|s| s.connect(path).map(|()| s)).ok();
         Syslog { socket }
     }
 }
@@ -117,5 +121,34 @@ impl Drop for SyslogLine<'_> {
             text.trim_end()
         );
         let _ = socket.send(line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message reaches the syslog socket as one RFC 3164 datagram, LOG_DAEMON, with the
+    /// severity of its level and its fields.
+    #[test]
+    fn syslog_datagrams_carry_facility_severity_and_fields() {
+        let path = std::env::temp_dir().join(format!("palisade-syslog-test-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let server = UnixDatagram::bind(&path).expect("bind");
+        server.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
+        let subscriber = tracing_subscriber::registry().with(syslog_layer(Syslog::connect(&path.to_string_lossy())));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(lost = 3, "syscall event drops");
+            tracing::error!("boom");
+        });
+        let mut buf = [0u8; 512];
+        let mut next = || {
+            let n = server.recv(&mut buf).expect("a datagram");
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        };
+        let pid = std::process::id();
+        assert_eq!(next(), format!("<28>palisade[{pid}]:  WARN palisade::logging::tests: syscall event drops lost=3"));
+        assert_eq!(next(), format!("<27>palisade[{pid}]: ERROR palisade::logging::tests: boom"));
+        let _ = std::fs::remove_file(&path);
     }
 }
