@@ -193,11 +193,12 @@ impl Fixture {
 #[test]
 fn a_reload_between_two_drains_switches_rules_at_the_boundary() {
     let (fx, mut daemon) = Fixture::new(&rule("Old rule"));
-    fx.script.push(vec![exec(101, "one", 0), exec(102, "two", 0)]);
+    fx.script.push(vec![exec(101, "one", 0)]);
     assert!(daemon.step().expect("step"));
+    // SIGHUP with a record already waiting: the step drains it with the old rules, then reloads.
+    fx.script.push(vec![exec(102, "two", 0)]);
     std::fs::write(fx.path("rules.yaml"), rule("New rule")).expect("rewrite rules");
     fx.hup.store(true, Ordering::Relaxed);
-    // This step drains nothing new, then reloads (after its drain).
     assert!(daemon.step().expect("step"));
     fx.script.push(vec![exec(103, "three", 0)]);
     assert!(daemon.step().expect("step"));
@@ -296,4 +297,22 @@ fn a_container_armed_mid_stream_gets_container_fields_and_its_profile_from_then_
         (&decision["palisade.action"], &decision["palisade.target"], &decision["proc.name"]),
         (&serde_json::json!("exec"), &serde_json::json!("/bin/late"), &serde_json::json!("late"))
     );
+}
+
+#[test]
+fn stopping_drains_once_more_and_ends_the_running_captures() {
+    let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    let file = std::fs::File::create(fx.path("s.pcap")).expect("capture file");
+    let (progress, answers) = mpsc::channel();
+    let start = session::Control::Start { id: 9, file, path: "s.pcap".into(), container: None, duration: None, progress };
+    fx.captures.send(start).expect("start");
+    assert!(daemon.step().expect("step"));
+    assert_eq!(answers.try_recv(), Ok(Progress::Started));
+    // Queued before the signal: the stopping step still reads, judges and captures it.
+    fx.script.push(vec![exec(401, "last", 0)]);
+    let (stats, alerts) = fx.finish(daemon);
+    assert_eq!(stats, Stats { records: 1, events: 1, alerts: 1 });
+    assert_eq!(alerts.len(), 1);
+    let Ok(Progress::Ended { end, .. }) = answers.try_recv() else { panic!("the capture ended") };
+    assert_eq!((end.reason.as_str(), end.records), ("daemon stopping", 1));
 }
