@@ -5,13 +5,10 @@
 
 mod capture_cmd;
 mod containers_cmd;
+mod logging;
 mod rules_cmd;
 mod profiles_cmd;
 mod replay_cmd;
-#[allow(
-    unreachable_pub,
-    reason = "run_cmd.rs is being rewritten on the daemon-loop branch (issue 16); its `pub` items become `pub(crate)` there, then this allow goes"
-)]
 mod run_cmd;
 mod status_cmd;
 
@@ -56,15 +53,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Diagnostics (container armed/stopped, warnings) go to stderr; PALISADE_LOG filters them
-    // (`PALISADE_LOG=debug`, default `info`). Alerts go to stdout.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    // (`PALISADE_LOG=debug`, default `info`). Alerts go to stdout. `run` sets logging up from
+    // its configuration (log_level, log_stderr, log_syslog, log_format).
+    if !matches!(cli.command, Command::Run(_)) {
+        logging::init_default();
+    }
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),

@@ -165,7 +165,7 @@ impl DropReporter {
         for action in &self.actions {
             match action {
                 DropAction::Ignore => {}
-                DropAction::Log => eprintln!("palisade: syscall event drops: {lost} records lost (total {total})"),
+                DropAction::Log => tracing::warn!(lost, total, "syscall event drops"),
                 DropAction::Alert => sink.send(&drop_alert(lost, total, hostname)),
             }
         }

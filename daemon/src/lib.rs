@@ -14,3 +14,4 @@ pub mod kernel;
 pub mod mounts;
 pub mod profile_set;
 pub mod rules_load;
+pub mod run;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::{Mode, RuleSelection, Selector};
+use crate::config::{LogFormat, LogLevel, Mode, RuleSelection, Selector};
 
 fn ok(text: &str, overrides: &[&str]) -> Config {
     let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
@@ -109,4 +109,23 @@ fn mode_annotation_refuses_loosening_by_default_and_checks_its_patterns() {
     assert!(err("mode_annotation:\n  allow_loose: true\n", &[]).starts_with("palisade.yaml:2:3: "), "unknown keys are errors");
     let o = ok("", &["mode_annotation.allow_loosen=true", "mode_annotation.loosen_namespaces[]=dev-*"]).mode_annotation;
     assert!(o.allow_loosen && o.loosen_namespaces == ["dev-*"], "{o:?}");
+}
+
+#[test]
+fn logging_keys_take_falcos_names() {
+    let d = ok("", &[]);
+    assert_eq!((d.log_level, d.log_stderr, d.log_syslog, d.log_format), (LogLevel::Info, true, false, LogFormat::Text));
+    let c = ok("log_level: warning\nlog_stderr: false\nlog_syslog: true\nlog_format: json\n", &[]);
+    assert_eq!((c.log_level, c.log_stderr, c.log_syslog, c.log_format), (LogLevel::Warning, false, true, LogFormat::Json));
+    let names = ["emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"];
+    let filters: Vec<&str> = names.iter().map(|n| ok(&format!("log_level: {n}\n"), &[]).log_level.tracing_filter()).collect();
+    assert_eq!(filters, ["error", "error", "error", "error", "warn", "info", "info", "debug"]);
+    assert_eq!(ok("", &["log_level=debug"]).log_level, LogLevel::Debug, "-o sets it too");
+}
+
+#[test]
+fn bad_logging_values_are_errors() {
+    assert!(err("log_level: verbose\n", &[]).contains("log_level"), "{}", err("log_level: verbose\n", &[]));
+    assert!(err("log_format: xml\n", &[]).contains("log_format"));
+    assert!(err("log_stderr: maybe\n", &[]).contains("log_stderr"));
 }

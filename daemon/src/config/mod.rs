@@ -20,7 +20,11 @@
 //! watch_config_files: true
 //! syscall_event_drops: {actions: [log], rate: 0.03333, max_burst: 1}
 //! outputs_queue: {capacity: 1024}
+//! log_level: info                          # emergency alert critical error warning notice info debug
+//! log_stderr: true                         # the daemon's own messages to stderr
+//! log_syslog: false                        # ... and to syslog (/dev/log)
 //! # Palisade's own
+//! log_format: text                         # text | json (one JSON object a line), for stderr
 //! mode: audit                              # audit | enforce (profiles may override; enforcement
 //! profiles_dir: /etc/palisade/profiles     # backends are a later issue: until then, audit only)
 //! host_monitoring: true
@@ -73,6 +77,14 @@ pub struct Config {
     pub watch_config_files: bool,
     pub syscall_event_drops: SyscallEventDrops,
     pub outputs_queue: OutputsQueue,
+    /// Falco's `log_level`: the least severe daemon message logged (not alerts: see `priority`).
+    pub log_level: LogLevel,
+    /// Falco's `log_stderr`: daemon messages go to stderr.
+    pub log_stderr: bool,
+    /// Falco's `log_syslog`: daemon messages go to syslog too.
+    pub log_syslog: bool,
+    /// Palisade's: how stderr messages are written.
+    pub log_format: LogFormat,
     pub mode: Mode,
     pub profiles_dir: PathBuf,
     pub host_monitoring: bool,
@@ -103,6 +115,10 @@ impl Default for Config {
             watch_config_files: true,
             syscall_event_drops: SyscallEventDrops::default(),
             outputs_queue: OutputsQueue::default(),
+            log_level: LogLevel::Info,
+            log_stderr: true,
+            log_syslog: false,
+            log_format: LogFormat::Text,
             mode: Mode::Audit,
             profiles_dir: PathBuf::from("/etc/palisade/profiles"),
             host_monitoring: true,
@@ -114,6 +130,43 @@ impl Default for Config {
             k8s_audit: K8sAudit::default(),
         }
     }
+}
+
+/// Falco's `log_level` names, most severe first (syslog's order). `tracing` has fewer levels:
+/// emergency to error log errors only, warning warnings too, notice and info informational
+/// messages, debug everything ([`LogLevel::tracing_filter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Emergency,
+    Alert,
+    Critical,
+    Error,
+    Warning,
+    Notice,
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    /// The `tracing` filter directive (an `EnvFilter` level) this level maps to.
+    pub fn tracing_filter(self) -> &'static str {
+        match self {
+            LogLevel::Emergency | LogLevel::Alert | LogLevel::Critical | LogLevel::Error => "error",
+            LogLevel::Warning => "warn",
+            LogLevel::Notice | LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+        }
+    }
+}
+
+/// `log_format`: human text lines, or one JSON object a line (fields kept as keys), for log
+/// collectors. Neither has ANSI colours unless stderr is a terminal (journald stores the bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// `mode_annotation`: the authority of the `palisade.io/mode` annotation. It may always tighten

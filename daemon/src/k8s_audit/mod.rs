@@ -61,7 +61,7 @@ impl AuditSource {
             endpoint::Endpoint::start(&c.listen_address, c.listen_port, &c.endpoint, queue.tx.clone())?;
         let follower = (!c.files.is_empty())
             .then(|| follow::spawn(c.files.clone(), queue.tx.clone(), Arc::clone(stop)));
-        eprintln!("palisade: k8s audit events accepted on http://{}{}", endpoint.local_addr(), c.endpoint);
+        tracing::info!(address = %endpoint.local_addr(), path = %c.endpoint, "k8s audit events accepted");
         Ok(Some(AuditSource { queue, endpoint, follower }))
     }
 

@@ -81,7 +81,10 @@ impl ProcRoots {
     fn root_of(&self, actor: &Actor) -> Option<PathBuf> {
         [actor.pid, actor.ppid, actor.init].into_iter().filter(|pid| *pid != 0).find_map(|pid| {
             let root = self.proc.join(pid.to_string()).join("root");
-            let alive = std::fs::symlink_metadata(&root).is_ok();
+            // Followed, not just present: an exited process not yet reaped (a zombie) keeps
+            // its /proc entry, but its root can no longer be walked, and a walk through it
+            // would find no link and leave the path unresolved.
+            let alive = std::fs::metadata(&root).is_ok();
             (alive && (actor.cgroup_id == 0 || self.in_cgroup(pid, actor.cgroup_id))).then_some(root)
         })
     }

@@ -1,0 +1,384 @@
+//! The daemon's event loop as a type: [`Daemon`] owns what the loop owns (the rules, the
+//! process table, the evaluator, the alert sink, the captures, the reload state, the
+//! housekeeping clock) and reads records from a [`RecordSource`], so the loop is tested with
+//! a scripted source, without root or a kernel (`tests.rs`). `palisade run` builds the real
+//! pieces ([`Parts`]) and calls [`Daemon::run`].
+//!
+//! The kernel writes records without waking us (waking a reader per event costs more than
+//! the event itself, see shared/notes/performance.md); we drain every [`DRAIN_INTERVAL`].
+//!
+//! Invariant (reload): the new configuration and rules are built completely first; only if
+//! both are good do they replace the running ones, between two drains ([`Daemon::step`]), so
+//! no record is lost or evaluated half by the old and half by the new rules. A bad file leaves
+//! everything as it was and is reported (stderr, `palisade_reloads_total{result="error"}`).
+//!
+//! Invariant (captures): a capture is started and ended only between two drains, so its file
+//! holds exactly the records drained while it ran.
+
+pub mod reload;
+pub mod source;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use palisade_capture::recording::session::{Captures, DaemonFacts};
+use palisade_events::containers::ContainerMeta;
+use palisade_events::event::EventBuilder;
+use palisade_events::pipeline::{Emitted, Evaluator};
+use palisade_events::process::{ProcessTable, Users};
+use palisade_events::promotion::Tally;
+use palisade_metrics::Metrics;
+use palisade_rules::alert::Alert;
+use palisade_rules::{Ruleset, Source};
+
+use crate::alert_sink::{AlertSink, DropReporter};
+use crate::capture::Plan;
+use crate::config::Config;
+use crate::containers::hook_server::{self, control::Control};
+use crate::containers::{mode_authority, Backend, SharedRegistry};
+use crate::k8s_audit::AuditSource;
+use crate::kernel::{decode, Record};
+use crate::rules_load;
+
+pub use source::RecordSource;
+
+/// How long records may wait in the ring buffer before we read them.
+pub const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
+/// How often metrics, status and watched files are refreshed, and drops checked.
+pub const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Reads the configuration again (file, then the command line's overrides), for a reload.
+pub type ConfigLoader = Box<dyn FnMut() -> Result<Config, String>>;
+
+/// Why the loop stopped before a signal asked it to.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The record source failed (polling the ring buffer).
+    #[error("reading kernel records: {0}")]
+    Source(String),
+    /// The outputs could not be restarted with a reloaded configuration.
+    #[error("restarting the outputs: {0}")]
+    Outputs(#[from] palisade_outputs::OutputError),
+}
+
+/// What a run did, printed when it stops.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Ring-buffer records read (decodable or not).
+    pub records: u64,
+    /// Events evaluated (syscall and k8s_audit).
+    pub events: u64,
+    /// Alerts sent (rules, profile decisions, refusals).
+    pub alerts: u64,
+}
+
+/// The pieces a [`Daemon`] is built from. `palisade run` builds the real ones.
+pub struct Parts<S> {
+    pub source: S,
+    pub config: Config,
+    /// The configuration file, watched with `watch_config_files`.
+    pub config_path: Option<PathBuf>,
+    pub reload_config: ConfigLoader,
+    pub rules: Ruleset,
+    pub rule_files: Vec<PathBuf>,
+    pub plan: Plan,
+    pub registry: SharedRegistry,
+    pub backend: Option<Backend>,
+    pub hooks: Arc<hook_server::Context>,
+    pub captures: Captures,
+    pub metrics: Arc<Metrics>,
+    pub audit: Option<AuditSource>,
+    pub table: ProcessTable,
+    pub users: Users,
+    pub builder: EventBuilder,
+    pub evaluator: Evaluator,
+    pub hostname: String,
+    pub boot_to_wall: u64,
+    /// Set by SIGINT/SIGTERM: the loop drains once more and returns.
+    pub stop: Arc<AtomicBool>,
+    /// Set by SIGHUP (and by a watched file's change): reload between two drains.
+    pub hup: Arc<AtomicBool>,
+    /// When the daemon started (`palisade status`'s uptime).
+    pub started: Instant,
+}
+
+/// The running daemon's event loop. See the module documentation for its invariants.
+pub struct Daemon<S> {
+    p: Parts<S>,
+    /// Always `Some` but while the outputs restart on reload.
+    sink: Option<AlertSink>,
+    facts: DaemonFacts,
+    stats: Stats,
+    drops: DropReporter,
+    last_housekeeping: Instant,
+    watched: Vec<PathBuf>,
+    watched_mtimes: Vec<Option<SystemTime>>,
+    reloads: u64,
+    reload_errors: u64,
+}
+
+/// Wall-clock ns now.
+fn wall_ns() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Modification times of the watched files, to notice edits (`watch_config_files`).
+fn mtimes(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
+    files.iter().map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok()).collect()
+}
+
+/// Counts a profile decision of container `c`: its metric, and its container's promotion
+/// report (`palisade profiles report`).
+fn count_decision(control: &Control, metrics: &Metrics, c: &ContainerMeta, d: &palisade_events::would_deny::Decision) {
+    metrics.decision(c.profile_name(), d.enforced);
+    if let Ok(mut reports) = control.reports.lock() {
+        reports
+            .entry(c.full_id.clone())
+            .or_insert_with(|| Tally::new(c.profile_name(), c.mode.as_str()))
+            .record(d, &c.full_id, &c.name);
+    }
+}
+
+fn facts_of(hostname: &str, boot_to_wall: u64, rule_files: &[PathBuf], config: &Config) -> DaemonFacts {
+    DaemonFacts {
+        hostname: hostname.to_owned(),
+        boot_to_wall_ns: boot_to_wall,
+        rules_files: rule_files.iter().map(|f| f.display().to_string()).collect(),
+        host_monitoring: config.host_monitoring,
+    }
+}
+
+impl<S: RecordSource> Daemon<S> {
+    /// A daemon ready to [`run`](Daemon::run) (the source is already configured), sending
+    /// alerts to `sink`.
+    pub fn new(parts: Parts<S>, sink: AlertSink) -> Daemon<S> {
+        let facts = facts_of(&parts.hostname, parts.boot_to_wall, &parts.rule_files, &parts.config);
+        let drops = DropReporter::new(&parts.config.syscall_event_drops);
+        let watched = rules_load::watched_files(parts.config_path.as_deref(), &parts.rule_files);
+        let watched_mtimes = mtimes(&watched);
+        parts.metrics.set_rules_loaded(parts.rules.rules().len() as u64);
+        Daemon {
+            p: parts,
+            sink: Some(sink),
+            facts,
+            stats: Stats::default(),
+            drops,
+            last_housekeeping: Instant::now(),
+            watched,
+            watched_mtimes,
+            reloads: 0,
+            reload_errors: 0,
+        }
+    }
+
+    /// Loops until SIGINT/SIGTERM (the `stop` flag), then drains once more and ends the
+    /// captures. Call [`finish`](Daemon::finish) after.
+    pub fn run(&mut self) -> Result<(), DaemonError> {
+        while self.step()? {}
+        Ok(())
+    }
+
+    /// One turn of the loop: wait, drain, housekeeping when due, reload when asked. Returns
+    /// whether to go on (false once `stop` was seen; that turn's drain still counts).
+    pub fn step(&mut self) -> Result<bool, DaemonError> {
+        self.p.source.wait(DRAIN_INTERVAL).map_err(DaemonError::Source)?;
+        let stopping = self.p.stop.load(Ordering::Relaxed);
+        let source = &self.p.source;
+        self.p.captures.poll(&self.facts, &self.p.table, &self.p.users, wall_ns(), || source.drops());
+        self.drain();
+        self.drain_audit();
+        self.kernel_decisions();
+        self.mode_refusals();
+        if self.last_housekeeping.elapsed() >= HOUSEKEEPING_INTERVAL {
+            self.last_housekeeping = Instant::now();
+            self.housekeeping();
+        }
+        if self.p.hup.swap(false, Ordering::Relaxed) && !stopping {
+            self.reload()?;
+        }
+        if stopping {
+            // After one more drain: what arrived before the signal still counts.
+            self.p.captures.end_all("daemon stopping", wall_ns(), self.p.source.drops());
+        }
+        Ok(!stopping)
+    }
+
+    /// What the run did so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The registry the loop reads containers from.
+    pub fn registry(&self) -> &SharedRegistry {
+        &self.p.registry
+    }
+
+    /// Stops the k8s_audit source, optionally detaches the BPF-LSM programs, and stops the
+    /// outputs (flushing them). Returns the run's stats, the kernel drops and the alerts the
+    /// outputs dropped.
+    pub fn finish(mut self, detach_on_exit: bool) -> (Stats, u64, u64) {
+        if let Some(a) = self.p.audit.take() {
+            a.stop();
+        }
+        if detach_on_exit && self.p.backend == Some(Backend::BpfLsm) {
+            match self.p.registry.lock().map_err(|e| e.to_string()).and_then(|mut r| r.detach_kernel_enforcer()) {
+                Ok(()) => tracing::info!("BPF-LSM programs detached (--detach-on-exit)"),
+                Err(e) => tracing::error!(error = %e, "detaching the BPF-LSM programs failed"),
+            }
+        }
+        let dropped = self.sink.take().map_or(0, AlertSink::stop);
+        (self.stats, self.p.source.drops(), dropped)
+    }
+
+    fn send(&self, alert: &Alert) {
+        if let Some(s) = &self.sink {
+            s.send(alert);
+        }
+    }
+
+    /// Every record ready: the process table, the captures, evaluation, alerts.
+    fn drain(&mut self) {
+        let Daemon { p, sink, stats, .. } = self;
+        let Parts { source, registry, captures, builder, table, users, evaluator, rules, metrics, hooks, .. } = p;
+        // Per drain: the matches borrow the ruleset, which a reload may replace.
+        let mut matches = Vec::new();
+        source.drain(&mut |bytes| {
+            stats.records += 1;
+            let rec = match decode(bytes) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = ?e, len = bytes.len(), "undecodable kernel record");
+                    return;
+                }
+            };
+            if let Record::Exit { hdr, .. } = &rec {
+                if hdr.pid == hdr.tid {
+                    if let Ok(mut r) = registry.lock() {
+                        r.process_exited(hdr.pid);
+                    }
+                }
+            }
+            let cgroup_id = rec.header().cgroup_id;
+            let lookup = || registry.lock().ok().and_then(|r| r.lookup(cgroup_id));
+            // A capture needs the container of every record; evaluation only that of events.
+            let captured = captures.is_active().then(|| {
+                let c = lookup();
+                captures.record(&rec, c.as_ref());
+                c
+            });
+            let Some(data) = builder.build(rec, table) else { return };
+            let container = captured.unwrap_or_else(lookup);
+            stats.events += 1;
+            metrics.event(data.type_name);
+            let c = container.as_deref();
+            evaluator.evaluate(rules, &data, table, users, c, &mut matches, &mut |emitted| {
+                stats.alerts += 1;
+                let alert = match emitted {
+                    Emitted::Rule { rule, alert } => {
+                        metrics.alert(&rule.name, rule.priority.name());
+                        alert
+                    }
+                    Emitted::Decision(d) => {
+                        if let Some(c) = c {
+                            count_decision(&hooks.control, metrics, c, &d);
+                        }
+                        d.alert
+                    }
+                };
+                if let Some(s) = sink.as_ref() {
+                    s.send(&alert);
+                }
+            });
+        });
+    }
+
+    /// The k8s_audit events queued since the last drain.
+    fn drain_audit(&mut self) {
+        let Some(a) = &self.p.audit else { return };
+        let mut matches = Vec::new();
+        while let Ok(batch) = a.queue.rx.try_recv() {
+            for mut event in batch {
+                self.stats.events += 1;
+                event.set_num(self.stats.events);
+                self.p.metrics.event("k8s_audit");
+                self.p.rules.evaluate(Source::K8sAudit, &event, &mut matches);
+                for rule in &matches {
+                    self.stats.alerts += 1;
+                    self.p.metrics.alert(&rule.name, rule.priority.name());
+                    self.send(&Alert::new(rule, &event, event.time_ns(), &self.p.hostname));
+                }
+            }
+        }
+    }
+
+    /// What the BPF-LSM programs denied or would have, as alerts.
+    fn kernel_decisions(&mut self) {
+        if self.p.backend != Some(Backend::BpfLsm) {
+            return;
+        }
+        let decisions = self.p.registry.lock().map(|mut r| r.kernel_decisions()).unwrap_or_default();
+        for (d, meta) in decisions {
+            let Some(meta) = meta else {
+                tracing::warn!(cgroup_id = d.cgroup_id, action = %d.action, "BPF-LSM decision for an unknown container");
+                continue;
+            };
+            let decision = palisade_events::would_deny::from_kernel(&d, &meta, self.p.boot_to_wall, &self.p.hostname);
+            count_decision(&self.p.hooks.control, &self.p.metrics, &meta, &decision);
+            self.stats.alerts += 1;
+            self.send(&decision.alert);
+        }
+    }
+
+    /// Refused `palisade.io/mode` loosenings (the hook server settles modes off this loop).
+    fn mode_refusals(&mut self) {
+        let refusals = self.p.registry.lock().map(|mut r| r.take_mode_refusals()).unwrap_or_default();
+        for (refused, meta) in refusals {
+            let alert = mode_authority::alert(&refused, &meta, wall_ns(), &self.p.hostname);
+            self.p.metrics.alert(&alert.rule, alert.priority);
+            self.stats.alerts += 1;
+            self.send(&alert);
+        }
+    }
+
+    /// Metrics, drops, the status `palisade status` shows, watched files.
+    fn housekeeping(&mut self) {
+        let kernel_drops = self.p.source.drops();
+        self.p.metrics.set_kernel_drops(kernel_drops);
+        if let Some(sink) = self.sink.as_mut() {
+            self.drops.check(kernel_drops, sink, &self.p.hostname);
+            sink.report(&self.p.metrics);
+        }
+        let control = &self.p.hooks.control;
+        let tracked = self
+            .p
+            .registry
+            .lock()
+            .map(|r| {
+                control.retain_reports(&r);
+                r.armed_count()
+            })
+            .unwrap_or(0);
+        self.p.metrics.set_containers(tracked as u64);
+        if let Ok(mut s) = self.p.hooks.status.lock() {
+            s.uptime_s = self.p.started.elapsed().as_secs();
+            s.rules_files = self.p.rule_files.iter().map(|f| f.display().to_string()).collect();
+            s.rules_loaded = self.p.rules.rules().len() as u64;
+            s.rules_active = self.p.rules.active_count() as u64;
+            s.reloads = self.reloads;
+            s.reload_errors = self.reload_errors;
+            s.host_monitoring = self.p.config.host_monitoring;
+            s.events = self.stats.events;
+            s.alerts = self.stats.alerts;
+            s.kernel_drops = kernel_drops;
+            s.outputs_dropped = self.sink.as_ref().map_or(0, AlertSink::dropped);
+        }
+        if self.p.config.watch_config_files && !self.p.hup.load(Ordering::Relaxed) && mtimes(&self.watched) != self.watched_mtimes {
+            tracing::info!(files = ?self.watched, "a watched file changed; reloading");
+            self.p.hup.store(true, Ordering::Relaxed);
+        }
+    }
+}

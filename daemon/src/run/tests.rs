@@ -1,0 +1,318 @@
+//! The loop with a scripted record source: no root, no kernel. Alerts go to a file output
+//! and are read back from the file; captures are read back with the capture reader.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use palisade_capture::recording::session::{self, Captures, Progress};
+use palisade_capture::recording::replay;
+use palisade_ebpf::abi::{self, kind, ExecEvent};
+use palisade_events::event::EventBuilder;
+use palisade_events::pipeline::Evaluator;
+use palisade_events::process::{ProcessTable, Users};
+use palisade_metrics::Metrics;
+
+use super::*;
+use crate::containers::cgroup::Cgroups;
+use crate::containers::registry::{self, CgroupScope, Facts, Stage};
+use crate::containers::Registry;
+
+/// Batches handed out one per drain; the test pushes more between steps.
+#[derive(Clone, Default)]
+struct Script(Arc<Mutex<VecDeque<Vec<Vec<u8>>>>>);
+
+impl Script {
+    fn push(&self, batch: Vec<Vec<u8>>) {
+        self.0.lock().expect("script").push_back(batch);
+    }
+}
+
+impl RecordSource for Script {
+    fn wait(&mut self, _timeout: Duration) -> Result<(), String> {
+        Ok(())
+    }
+    fn drain(&mut self, f: &mut dyn FnMut(&[u8])) -> usize {
+        let batch = self.0.lock().expect("script").pop_front().unwrap_or_default();
+        batch.iter().for_each(|r| f(r));
+        batch.len()
+    }
+    fn drops(&self) -> u64 {
+        0
+    }
+    fn configure(&mut self, _capture: &crate::kernel::Capture) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+struct NoScope;
+
+impl CgroupScope for NoScope {
+    fn track(&mut self, _id: u64) -> Result<(), String> {
+        Ok(())
+    }
+    fn untrack(&mut self, _id: u64) -> Result<(), String> {
+        Ok(())
+    }
+    fn watch_untracked(&mut self, _on: bool) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// An exec of `/bin/<comm>` by `pid` in cgroup `cgroup`.
+fn exec(pid: u32, comm: &str, cgroup: u64) -> Vec<u8> {
+    let mut e: ExecEvent = bytemuck::Zeroable::zeroed();
+    e.hdr.kind = kind::EXEC;
+    e.hdr.abi = abi::ABI_VERSION;
+    e.hdr.pid = pid;
+    e.hdr.tid = pid;
+    e.hdr.ppid = 1;
+    e.hdr.cgroup_id = cgroup;
+    e.hdr.ts_ns = u64::from(pid) * 1000;
+    e.hdr.comm[..comm.len()].copy_from_slice(comm.as_bytes());
+    let file = format!("/bin/{comm}");
+    e.filename[..file.len()].copy_from_slice(file.as_bytes());
+    e.filename_len = file.len() as u32;
+    e.args[..file.len()].copy_from_slice(file.as_bytes());
+    e.args_len = file.len() as u32 + 1;
+    bytemuck::bytes_of(&e).to_vec()
+}
+
+/// A rule alerting on execs, named `name`, with the pid and container id in its output.
+fn rule(name: &str) -> String {
+    format!(
+        "- rule: {name}\n  desc: t\n  condition: evt.type = execve\n  output: \"pid=%proc.pid name=%proc.name container=%container.id image=%container.image.repository\"\n  priority: WARNING\n"
+    )
+}
+
+/// nginx containers may not run `/bin/late` (audit: alerts only).
+fn profiles() -> palisade_profiles::ProfileSet {
+    let nginx = "name: nginx\nmatch:\n  images: [\"nginx:*\"]\nmode: audit\nexec:\n  deny: [/bin/late]\n";
+    palisade_profiles::ProfileSet::from_texts(&[("nginx.yaml", nginx)]).unwrap_or_else(|e| panic!("profiles: {e:?}"))
+}
+
+/// A temporary directory with a rules file, an alerts file, a fake /proc and cgroup mount.
+struct Fixture {
+    dir: tempfile::TempDir,
+    script: Script,
+    hup: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    captures: Sender<session::Control>,
+}
+
+impl Fixture {
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn config(dir: &Path) -> Config {
+        let yaml = format!(
+            "rules_files: [{rules}]\njson_output: true\nstdout_output: {{enabled: false}}\nfile_output: {{enabled: true, keep_alive: true, filename: {alerts}}}\n",
+            rules = dir.join("rules.yaml").display(),
+            alerts = dir.join("alerts.json").display(),
+        );
+        crate::config::parse(&yaml, "test", &[]).expect("config")
+    }
+
+    fn new(rules: &str) -> (Fixture, Daemon<Script>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("rules.yaml"), rules).expect("rules");
+        std::fs::create_dir_all(dir.path().join("proc/42")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("cg/default/web")).expect("mkdir");
+        std::fs::write(dir.path().join("proc/42/cgroup"), "0::/default/web\n").expect("write");
+        let config = Fixture::config(dir.path());
+        let loaded = rules_load::load(&config).expect("rules load");
+        let plan = crate::capture::plan(&loaded.ruleset);
+        let cgroups = Cgroups::new(dir.path().join("cg"), dir.path().join("proc"));
+        let registry = Registry::new(Box::new(NoScope), cgroups, dir.path().join("proc"))
+            .with_profiles(Arc::new(profiles()), palisade_profiles::Mode::Audit)
+            .shared();
+        let (control, _requests) = Control::new();
+        let (captures, requests) = mpsc::channel();
+        let hooks = Arc::new(hook_server::Context {
+            registry: SharedRegistry::clone(&registry),
+            containerd: None,
+            status: Mutex::default(),
+            fail_closed: false,
+            backend: None,
+            control: Arc::new(control),
+        });
+        let sink = AlertSink::start(&config).expect("outputs");
+        let reload_dir = dir.path().to_owned();
+        let script = Script::default();
+        let (hup, stop) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let parts = Parts {
+            source: script.clone(),
+            config,
+            config_path: None,
+            reload_config: Box::new(move || Ok(Fixture::config(&reload_dir))),
+            rules: loaded.ruleset,
+            rule_files: loaded.files,
+            plan,
+            registry,
+            backend: None,
+            hooks,
+            captures: Captures::new(requests),
+            metrics: Metrics::new(),
+            audit: None,
+            table: ProcessTable::offline(),
+            users: Users::default(),
+            builder: EventBuilder::new(0),
+            evaluator: Evaluator::new("testhost".into()),
+            hostname: "testhost".into(),
+            boot_to_wall: 0,
+            stop: Arc::clone(&stop),
+            hup: Arc::clone(&hup),
+            started: Instant::now(),
+        };
+        let fx = Fixture { dir, script: script.clone(), hup, stop, captures };
+        (fx, Daemon::new(parts, sink))
+    }
+
+    /// Stops the daemon (one last step) and returns the alerts written: (rule, output fields).
+    fn finish(&self, mut daemon: Daemon<Script>) -> (Stats, Vec<(String, serde_json::Value)>) {
+        self.stop.store(true, Ordering::Relaxed);
+        assert!(!daemon.step().expect("last step"), "a stopping step ends the loop");
+        let (stats, drops, dropped) = daemon.finish(false);
+        assert_eq!((drops, dropped), (0, 0));
+        let text = std::fs::read_to_string(self.path("alerts.json")).unwrap_or_default();
+        let alerts = text
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("alert json");
+                (v["rule"].as_str().unwrap_or_default().to_owned(), v["output_fields"].clone())
+            })
+            .collect();
+        (stats, alerts)
+    }
+}
+
+#[test]
+fn a_reload_between_two_drains_switches_rules_at_the_boundary() {
+    let (fx, mut daemon) = Fixture::new(&rule("Old rule"));
+    fx.script.push(vec![exec(101, "one", 0)]);
+    assert!(daemon.step().expect("step"));
+    // SIGHUP with a record already waiting: the step drains it with the old rules, then reloads.
+    fx.script.push(vec![exec(102, "two", 0)]);
+    std::fs::write(fx.path("rules.yaml"), rule("New rule")).expect("rewrite rules");
+    fx.hup.store(true, Ordering::Relaxed);
+    assert!(daemon.step().expect("step"));
+    fx.script.push(vec![exec(103, "three", 0)]);
+    assert!(daemon.step().expect("step"));
+    let (stats, alerts) = fx.finish(daemon);
+    let got: Vec<(String, serde_json::Value)> =
+        alerts.into_iter().map(|(r, f)| (r, f["proc.pid"].clone())).collect();
+    assert_eq!(
+        got,
+        [
+            ("Old rule".to_owned(), serde_json::json!(101)),
+            ("Old rule".to_owned(), serde_json::json!(102)),
+            ("New rule".to_owned(), serde_json::json!(103)),
+        ]
+    );
+    assert_eq!(stats, Stats { records: 3, events: 3, alerts: 3 });
+}
+
+#[test]
+fn a_broken_reload_keeps_the_running_rules() {
+    let (fx, mut daemon) = Fixture::new(&rule("Old rule"));
+    std::fs::write(fx.path("rules.yaml"), "- rule: [broken").expect("rewrite rules");
+    fx.hup.store(true, Ordering::Relaxed);
+    assert!(daemon.step().expect("a refused reload is not a daemon error"));
+    fx.script.push(vec![exec(201, "one", 0)]);
+    assert!(daemon.step().expect("step"));
+    let (_, alerts) = fx.finish(daemon);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].0, "Old rule");
+}
+
+#[test]
+fn a_capture_holds_exactly_the_records_drained_while_it_ran_and_replays() {
+    let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    fx.script.push(vec![exec(301, "before", 0)]);
+    assert!(daemon.step().expect("step"));
+    let file = std::fs::File::create(fx.path("c.pcap")).expect("capture file");
+    let (progress, answers) = mpsc::channel();
+    let start = session::Control::Start {
+        id: 7,
+        file,
+        path: "c.pcap".into(),
+        container: None,
+        duration: None,
+        progress,
+    };
+    fx.captures.send(start).expect("start");
+    fx.script.push(vec![exec(302, "during1", 0), exec(303, "during2", 0)]);
+    assert!(daemon.step().expect("step"));
+    assert_eq!(answers.try_recv(), Ok(Progress::Started));
+    fx.captures.send(session::Control::Stop { id: 7 }).expect("stop");
+    fx.script.push(vec![exec(304, "after", 0)]);
+    assert!(daemon.step().expect("step"));
+    let Ok(Progress::Ended { end, .. }) = answers.try_recv() else { panic!("the capture ended") };
+    assert_eq!(end.records, 2);
+    let data = std::fs::read(fx.path("c.pcap")).expect("read capture");
+    let mut pids = Vec::new();
+    let summary = replay::run(&data, |r| pids.push(r.data.process.pid)).expect("replays");
+    assert_eq!(summary.records, 2);
+    assert_eq!(pids, [302, 303], "only the records drained while it ran");
+    let (_, alerts) = fx.finish(daemon);
+    assert_eq!(alerts.len(), 4, "the capture changes no alert");
+}
+
+#[test]
+fn a_container_armed_mid_stream_gets_container_fields_and_its_profile_from_then_on() {
+    let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    use std::os::unix::fs::MetadataExt;
+    let cgroup = std::fs::metadata(fx.path("cg/default/web")).expect("stat").ino();
+    fx.script.push(vec![exec(42, "early", cgroup)]);
+    assert!(daemon.step().expect("step"));
+    let facts = Facts { name: "web".into(), image: "docker.io/library/nginx:1.25".into(), ..Default::default() };
+    daemon.registry().lock().expect("registry").report("c0ffee", facts, registry::Source::Nri);
+    crate::containers::registry::arm(daemon.registry(), "c0ffee", 42, Stage::CreateRuntime).expect("arm");
+    fx.script.push(vec![exec(43, "late", cgroup)]);
+    assert!(daemon.step().expect("step"));
+    let (_, alerts) = fx.finish(daemon);
+    let got: Vec<(String, String, String, String)> = alerts
+        .iter()
+        .map(|(rule, f)| {
+            let s = |k: &str| f[k].as_str().map(str::to_owned).unwrap_or_else(|| f[k].to_string());
+            (rule.clone(), s("proc.pid"), s("container.id"), s("container.image.repository"))
+        })
+        .collect();
+    let row = |r: &str, pid: &str, id: &str, image: &str| (r.to_owned(), pid.to_owned(), id.to_owned(), image.to_owned());
+    assert_eq!(
+        got,
+        [
+            row("Exec", "42", "host", "null"),
+            // The container's profile judges its records from arming on, before the rules.
+            row("Palisade enforcement", "null", "c0ffee", "docker.io/library/nginx"),
+            row("Exec", "43", "c0ffee", "docker.io/library/nginx"),
+        ]
+    );
+    let decision = &alerts[1].1;
+    assert_eq!(
+        (&decision["palisade.action"], &decision["palisade.target"], &decision["proc.name"]),
+        (&serde_json::json!("exec"), &serde_json::json!("/bin/late"), &serde_json::json!("late"))
+    );
+}
+
+#[test]
+fn stopping_drains_once_more_and_ends_the_running_captures() {
+    let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    let file = std::fs::File::create(fx.path("s.pcap")).expect("capture file");
+    let (progress, answers) = mpsc::channel();
+    let start = session::Control::Start { id: 9, file, path: "s.pcap".into(), container: None, duration: None, progress };
+    fx.captures.send(start).expect("start");
+    assert!(daemon.step().expect("step"));
+    assert_eq!(answers.try_recv(), Ok(Progress::Started));
+    // Queued before the signal: the stopping step still reads, judges and captures it.
+    fx.script.push(vec![exec(401, "last", 0)]);
+    let (stats, alerts) = fx.finish(daemon);
+    assert_eq!(stats, Stats { records: 1, events: 1, alerts: 1 });
+    assert_eq!(alerts.len(), 1);
+    let Ok(Progress::Ended { end, .. }) = answers.try_recv() else { panic!("the capture ended") };
+    assert_eq!((end.reason.as_str(), end.records), ("daemon stopping", 1));
+}
