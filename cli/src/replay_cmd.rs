@@ -63,6 +63,20 @@ pub(crate) struct ReplayArgs {
 /// The SHB block type as the file's first bytes.
 const SCAP_MAGIC: [u8; 4] = [0x0A, 0x0D, 0x0D, 0x0A];
 
+/// The first bytes of a gzip member.
+const GZIP_MAGIC: [u8; 2] = [0x1F, 0x8B];
+
+/// Bound on a gzip'd capture's decompressed size: 1 GiB. Decompression streams and stops one
+/// byte past it, so a gzip bomb (deflate reaches ~1000:1, e.g. 2 MB inflating to 2 GB) costs at
+/// most this much memory and the time to inflate it (about a second), never the whole bomb.
+/// Real `.scap` captures compress 5-20:1; a larger one can be replayed after `gunzip`, which
+/// is not bounded here (a plain file is read as it is).
+const DECOMPRESSED_LIMIT: u64 = 1 << 30;
+
+/// What `palisade replay` reads, for the error on anything else.
+const UNKNOWN_FORMAT: &str = "unknown format: expected a Palisade capture (`palisade capture`), a .scap capture \
+     (plain or gzip'd), or Kubernetes audit events as JSON (`--source k8s_audit`)";
+
 fn load_rules(args: &ReplayArgs) -> anyhow::Result<Ruleset> {
     let mut loader = Loader::new();
     for f in &args.files {
@@ -102,25 +116,45 @@ pub(crate) fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     let capture = match args.source.as_deref() {
         Some("k8s_audit") => None,
-        Some(_) => Some(Capture::from_bytes(raw, palisade_scap::DEFAULT_LIMIT)),
+        Some(_) => Some(Capture::from_bytes(raw, DECOMPRESSED_LIMIT)),
         None => {
-            let cap = Capture::from_bytes(raw.clone(), palisade_scap::DEFAULT_LIMIT);
+            let gzip = raw.starts_with(&GZIP_MAGIC);
+            if !gzip && !raw.starts_with(&SCAP_MAGIC) && !looks_like_json(&raw) {
+                bail!("{}: {UNKNOWN_FORMAT}", args.file.display());
+            }
+            // Only gzip is decompressed (bounded); a plain file is moved, not copied.
+            let cap = if gzip || raw.starts_with(&SCAP_MAGIC) { Some(Capture::from_bytes(raw, DECOMPRESSED_LIMIT)) } else { None };
             match cap {
-                Ok(c) if c.bytes().starts_with(&SCAP_MAGIC) => Some(Ok(c)),
-                Err(e) if raw.starts_with(&[0x1F, 0x8B]) => Some(Err(e)),
-                _ => None,
+                Some(Ok(c)) if c.bytes().starts_with(&SCAP_MAGIC) => Some(Ok(c)),
+                Some(Ok(_)) => bail!("{}: gzip data that is not a .scap capture; {UNKNOWN_FORMAT}", args.file.display()),
+                Some(Err(e)) => Some(Err(e)),
+                None => None,
             }
         }
     };
     let rules = load_rules(&args)?;
     match capture {
         Some(cap) => {
-            let cap = cap.map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+            let cap = cap.map_err(|e| match e {
+                palisade_scap::ScapError::TooLarge { limit } => anyhow::anyhow!(
+                    "{}: refused: the gzip data decompresses to more than {limit} bytes ({} MiB), the replay limit on a decompressed capture",
+                    args.file.display(),
+                    limit >> 20
+                ),
+                e => anyhow::anyhow!("{}: {e}", args.file.display()),
+            })?;
             replay_scap(&args, &rules, profiles.as_ref(), &cap)
         }
         None if profiles.is_some() => bail!("--profile judges syscall captures (Palisade or .scap), not audit events"),
         None => replay_audit(&args, &rules, &std::fs::read(&args.file)?),
     }
+}
+
+/// Whether `raw` could be Kubernetes audit events (an `EventList`, an `Event` or JSON lines):
+/// its first non-blank byte opens a JSON object or array. Anything else is refused rather
+/// than replayed as zero events with a zero exit status.
+fn looks_like_json(raw: &[u8]) -> bool {
+    raw.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| matches!(b, b'{' | b'['))
 }
 
 /// A `.scap` capture. With `--profile`, the exit events of its containers are judged (enter
@@ -299,6 +333,9 @@ fn replay_audit(args: &ReplayArgs, rules: &Ruleset, bytes: &[u8]) -> anyhow::Res
         for rule in &matches {
             printer.alert(&Alert::new(rule, event, event.time_ns(), &hostname));
         }
+    }
+    if events.is_empty() && !errors.is_empty() {
+        bail!("{}: no audit event could be read ({} unreadable items); {UNKNOWN_FORMAT}", args.file.display(), errors.len());
     }
     let counts = printer.finish(None)?;
     eprintln!("replayed {} events ({} unreadable items) from {}", events.len(), errors.len(), args.file.display());
