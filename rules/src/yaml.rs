@@ -8,6 +8,10 @@
 //! YAML 1.1 loaders reject. Scalars are kept as text with their style; typing (`true`,
 //! integers) happens where a key's meaning is known. Anchors and aliases are resolved.
 //!
+//! Alias expansion is bounded (see [`NODE_BUDGET`]): aliases are copied into the tree, so a
+//! "billion laughs" document of a few hundred bytes would otherwise expand to billions of
+//! nodes. The one reader serves rules files, `palisade.yaml` and profiles alike.
+//!
 //! yaml-cpp also tolerates a plain scalar that starts with `!` (such as `desc: != after x`),
 //! which YAML reads as a tag: a non-core tag on a plain scalar is folded back into its text.
 
@@ -104,6 +108,18 @@ impl Node {
     }
 }
 
+/// Fixed part of the budget on a document's expanded size, in nodes: the nodes built for a
+/// text of `n` bytes, aliases expanded, may number at most `NODE_BUDGET + n`. Without aliases a
+/// text cannot hold more nodes than it has bytes, so only alias expansion can exceed the
+/// budget; one million nodes is ~40 times the upstream Falco rules (~25,000 nodes) and
+/// costs ~100 MB at most.
+pub const NODE_BUDGET: usize = 1_000_000;
+
+/// Fixed part of the budget on the expanded document's scalar text, in bytes: at most
+/// `SCALAR_BYTES_BUDGET + n` for a text of `n` bytes, so one long anchored scalar aliased many
+/// times cannot expand either.
+pub const SCALAR_BYTES_BUDGET: usize = 64 << 20;
+
 /// A YAML syntax error with its position.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct YamlError {
@@ -145,7 +161,11 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
 }
 
 fn parse_once(text: &str) -> Result<Vec<Node>, YamlError> {
-    let mut builder = Builder::default();
+    let mut builder = Builder {
+        node_budget: NODE_BUDGET.saturating_add(text.len()),
+        byte_budget: SCALAR_BYTES_BUDGET.saturating_add(text.len()),
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, true).map_err(|e| YamlError {
         pos: Pos { line: e.marker().line(), col: e.marker().col() + 1 },
@@ -157,16 +177,31 @@ fn parse_once(text: &str) -> Result<Vec<Node>, YamlError> {
     Ok(builder.docs)
 }
 
+/// A collection being built; its position, anchor id, items, and the [`Size`] counted when it
+/// started (its own size is the difference at its end).
 enum Frame {
-    Seq(Pos, usize, Vec<Node>),
-    Map(Pos, usize, Vec<(Node, Node)>, Option<Node>),
+    Seq(Pos, usize, Vec<Node>, Size),
+    Map(Pos, usize, Vec<(Node, Node)>, Option<Node>, Size),
+}
+
+/// The expanded size of (part of) a document: nodes and scalar bytes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
 }
 
 #[derive(Default)]
 struct Builder {
     docs: Vec<Node>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes with their expanded size, which an alias adds again.
+    anchors: HashMap<usize, (Node, Size)>,
+    /// Everything built so far, aliases expanded (invariant: within the budgets, else `error`).
+    total: Size,
+    node_budget: usize,
+    byte_budget: usize,
+    /// The first error; once set, further events are ignored (nothing more is built).
     error: Option<YamlError>,
 }
 
@@ -183,14 +218,42 @@ fn tag_prefix(tag: &Tag) -> Option<String> {
 }
 
 impl Builder {
-    fn push_node(&mut self, node: Node, anchor: usize) {
+    /// Counts `add` into the total, or records the budget error at `pos` (an alias) and
+    /// returns false.
+    fn spend(&mut self, add: Size, pos: Pos) -> bool {
+        let nodes = self.total.nodes.saturating_add(add.nodes);
+        let bytes = self.total.bytes.saturating_add(add.bytes);
+        if nodes > self.node_budget || bytes > self.byte_budget {
+            let what = if nodes > self.node_budget {
+                format!("{} nodes", self.node_budget)
+            } else {
+                format!("{} bytes of scalar text", self.byte_budget)
+            };
+            self.error = Some(YamlError {
+                pos,
+                message: format!(
+                    "alias expansion exceeds the limit of {what} for this document (anchors and aliases nested to expand exponentially?)"
+                ),
+            });
+            return false;
+        }
+        self.total = Size { nodes, bytes };
+        true
+    }
+
+    /// The size counted since `start`, plus the collection node itself.
+    fn since(&self, start: Size) -> Size {
+        Size { nodes: self.total.nodes - start.nodes + 1, bytes: self.total.bytes - start.bytes }
+    }
+
+    fn push_node(&mut self, node: Node, anchor: usize, size: Size) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
-            Some(Frame::Seq(_, _, items)) => items.push(node),
-            Some(Frame::Map(_, _, pairs, key)) => match key.take() {
+            Some(Frame::Seq(_, _, items, _)) => items.push(node),
+            Some(Frame::Map(_, _, pairs, key, _)) => match key.take() {
                 None => *key = Some(node),
                 Some(k) => pairs.push((k, node)),
             },
@@ -200,6 +263,9 @@ impl Builder {
 
 impl<'input> SpannedEventReceiver<'input> for Builder {
     fn on_event(&mut self, ev: Event<'input>, span: Span) {
+        if self.error.is_some() {
+            return;
+        }
         let pos = pos_of(&span);
         match ev {
             Event::Scalar(value, style, anchor, tag) => {
@@ -216,32 +282,54 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 } else {
                     NodeKind::Scalar(text, quoted)
                 };
-                self.push_node(Node { pos, kind }, anchor);
+                let size = Size { nodes: 1, bytes: node_bytes(&kind) };
+                // Text from the source itself: within the budget by construction (n bytes).
+                self.total = Size { nodes: self.total.nodes + 1, bytes: self.total.bytes + size.bytes };
+                self.push_node(Node { pos, kind }, anchor, size);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(pos, anchor, Vec::new())),
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push(Frame::Seq(pos, anchor, Vec::new(), self.total))
+            }
             Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map(pos, anchor, Vec::new(), None))
+                self.stack.push(Frame::Map(pos, anchor, Vec::new(), None, self.total))
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq(p, anchor, items)) = self.stack.pop() {
-                    self.push_node(Node { pos: p, kind: NodeKind::Seq(items) }, anchor);
+                if let Some(Frame::Seq(p, anchor, items, start)) = self.stack.pop() {
+                    let size = self.since(start);
+                    self.total.nodes += 1;
+                    self.push_node(Node { pos: p, kind: NodeKind::Seq(items) }, anchor, size);
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map(p, anchor, pairs, _)) = self.stack.pop() {
-                    self.push_node(Node { pos: p, kind: NodeKind::Map(pairs) }, anchor);
+                if let Some(Frame::Map(p, anchor, pairs, _, start)) = self.stack.pop() {
+                    let size = self.since(start);
+                    self.total.nodes += 1;
+                    self.push_node(Node { pos: p, kind: NodeKind::Map(pairs) }, anchor, size);
                 }
             }
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(node) => self.push_node(node, 0),
-                None if self.error.is_none() => {
-                    self.error = Some(YamlError { pos, message: "unknown anchor".into() })
+            Event::Alias(id) => match self.anchors.get(&id).map(|(_, size)| *size) {
+                // The size is checked before the subtree is cloned.
+                Some(size) => {
+                    if self.spend(size, pos) {
+                        if let Some((node, _)) = self.anchors.get(&id) {
+                            let node = node.clone();
+                            self.push_node(node, 0, size);
+                        }
+                    }
                 }
-                None => {}
+                None => self.error = Some(YamlError { pos, message: "unknown anchor".into() }),
             },
             Event::DocumentEnd | Event::DocumentStart(_) | Event::StreamStart
             | Event::StreamEnd | Event::Nothing => {}
         }
+    }
+}
+
+/// The scalar bytes of a node built from one event.
+fn node_bytes(kind: &NodeKind) -> usize {
+    match kind {
+        NodeKind::Scalar(s, _) => s.len(),
+        _ => 0,
     }
 }
 
@@ -265,5 +353,49 @@ mod tests {
     fn syntax_error_has_position() {
         let e = parse_documents("- rule: a\n  x: [\n").expect_err("broken");
         assert!(e.pos.line >= 2, "{e:?}");
+    }
+
+    /// Nine levels of nine aliases each would expand to 9^9 (~387 million) nodes: the budget
+    /// stops it at the alias where it runs out, quickly, before anything large is built.
+    #[test]
+    fn alias_bomb_is_bounded() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"]) {
+            let items = vec![format!("*{prev}"); 9].join(",");
+            text.push_str(&format!("{name}: &{name} [{items}]\n"));
+        }
+        let started = std::time::Instant::now();
+        let e = parse_documents(&text).expect_err("a bomb");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        // Levels a to f hold ~672,000 nodes, f alone 597,871: the first `*f` of line 7
+        // (`g: &g [*f,...`, column 8) passes the budget of 1,000,000 nodes plus the text's length.
+        assert_eq!(e.pos, Pos { line: 7, col: 8 }, "{e:?}");
+        let budget = NODE_BUDGET + text.len();
+        assert_eq!(
+            e.message,
+            format!("alias expansion exceeds the limit of {budget} nodes for this document (anchors and aliases nested to expand exponentially?)")
+        );
+    }
+
+    /// One long anchored scalar aliased many times is bounded by its bytes, not its nodes.
+    #[test]
+    fn long_scalar_aliases_are_bounded() {
+        let long = "x".repeat(1 << 20);
+        let items = vec!["*a"; 100].join(", ");
+        let text = format!("a: &a {long}\nb: [{items}]\n");
+        let e = parse_documents(&text).expect_err("too much text");
+        let budget = SCALAR_BYTES_BUDGET + text.len();
+        assert!(e.message.starts_with(&format!("alias expansion exceeds the limit of {budget} bytes of scalar text")), "{e:?}");
+        assert_eq!(e.pos.line, 2);
+    }
+
+    /// Ordinary anchors and aliases still resolve to copies of the anchored node.
+    #[test]
+    fn aliases_still_resolve() {
+        let docs = parse_documents("a: &l [x, y]\nb: [*l, *l]\nc: *l\n").expect("parse");
+        let b = docs[0].get("b").and_then(Node::as_seq).expect("b");
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[1].as_seq().map(|s| s.len()), Some(2));
+        assert_eq!(docs[0].get("c").and_then(Node::as_seq).map(|s| s[1].as_str()), Some(Some("y")));
     }
 }
