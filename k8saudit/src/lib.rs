@@ -193,12 +193,21 @@ pub fn parse_payload(bytes: &[u8]) -> (Vec<AuditEvent>, Vec<AuditError>) {
         Ok(v) => split(v, At::default(), &mut events, &mut errors),
         Err(whole) if whole.is_eof() && bytes.iter().all(u8::is_ascii_whitespace) => {}
         Err(whole) => {
-            let mut lines = bytes.split(|&b| b == b'\n').enumerate().map(|(i, l)| (i + 1, l));
-            let mut lines = lines.by_ref().filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace)).peekable();
-            // JSON lines when the first line is a value of its own; otherwise one broken
-            // document, reported once with the parser's position.
-            let first_is_value = lines.peek().is_some_and(|(_, l)| serde_json::from_slice::<Json>(l).is_ok());
-            if !first_is_value {
+            let lines: Vec<(usize, &[u8])> = bytes
+                .split(|&b| b == b'\n')
+                .enumerate()
+                .map(|(i, l)| (i + 1, l))
+                .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+                .collect();
+            // JSON lines when the first line is a value or some line an object of its own (a
+            // line of a broken pretty-printed document hardly is: its members end in commas or
+            // span lines); otherwise one broken document, reported once with the parser's
+            // position. Not only the first line: a bad first line (a torn write, a partial line
+            // after a rotation) must not cost the good lines after it.
+            let first_is_value = lines.first().is_some_and(|(_, l)| serde_json::from_slice::<Json>(l).is_ok());
+            let is_lines = first_is_value
+                || lines.iter().any(|(_, l)| matches!(serde_json::from_slice::<Json>(l), Ok(Json::Obj(_))));
+            if !is_lines {
                 errors.push(AuditError::Json { at: At::default(), source: whole });
             } else {
                 for (line, text) in lines {

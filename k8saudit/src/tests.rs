@@ -363,3 +363,24 @@ fn payload_single_event_array_and_garbage() {
     let (_, errors) = parse_payload(br#"{"kind":"EventList"}"#);
     assert_eq!(errors[0].to_string(), "EventList has no items array");
 }
+
+/// A bad first line (a torn write) costs that line only: the JSON lines after it are kept.
+#[test]
+fn payload_json_lines_with_a_bad_first_line() {
+    let payload = format!("\"kind\":\"Event\",\"auditID\":\"x\"}}\n{}\n{}\n", POD_EXEC.replace('\n', ""), BINDING.replace('\n', ""));
+    let (events, errors) = parse_payload(payload.as_bytes());
+    assert_eq!(events.len(), 2, "{errors:?}");
+    assert_eq!(one(&events[1], "ka.auditid").as_deref(), Some("crb-1"));
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].to_string().starts_with("line 1: "), "{}", errors[0]);
+}
+
+/// A broken pretty-printed document is still one error with the parser's position, not one
+/// per line.
+#[test]
+fn payload_broken_document_is_one_error() {
+    let (events, errors) = parse_payload(b"{\n  \"kind\": \"EventList\",\n  \"items\": [\n    {\"a\": 1},\n");
+    assert!(events.is_empty());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(matches!(errors[0], AuditError::Json { at: crate::At { line: None, item: None }, .. }), "{errors:?}");
+}

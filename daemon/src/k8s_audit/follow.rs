@@ -27,11 +27,13 @@ struct Followed {
     ino: u64,
     offset: u64,
     partial: Vec<u8>,
+    /// Lines (or items) of this file that were not audit events, since following began.
+    bad_lines: u64,
 }
 
 impl Followed {
     fn new(path: PathBuf) -> Followed {
-        let mut f = Followed { path, file: None, ino: 0, offset: 0, partial: Vec::new() };
+        let mut f = Followed { path, file: None, ino: 0, offset: 0, partial: Vec::new(), bad_lines: 0 };
         // Start at the end of what exists now.
         if let Ok(file) = File::open(&f.path) {
             if let Ok(m) = file.metadata() {
@@ -79,6 +81,25 @@ impl Followed {
         out
     }
 
+    /// The events of a batch of complete lines. A line that is not an audit event is skipped
+    /// and counted (`bad_lines`, in a warning with the running total), never the batch: the
+    /// good lines before and after it are kept.
+    fn parse(&mut self, lines: &[u8]) -> Vec<AuditEvent> {
+        let (events, errors) = parse_payload(lines);
+        if !errors.is_empty() {
+            self.bad_lines += errors.len() as u64;
+            tracing::warn!(
+                path = %self.path.display(),
+                bad = errors.len(),
+                kept = events.len(),
+                bad_total = self.bad_lines,
+                first_error = %errors[0],
+                "k8s audit log: lines that are not audit events skipped"
+            );
+        }
+        events
+    }
+
     fn take_lines(&mut self, buf: &[u8], out: &mut Vec<u8>) {
         self.partial.extend_from_slice(buf);
         if let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') {
@@ -100,10 +121,7 @@ pub fn spawn(paths: Vec<PathBuf>, queue: SyncSender<Vec<AuditEvent>>, stop: Arc<
                 if lines.is_empty() {
                     continue;
                 }
-                let (events, errors) = parse_payload(&lines);
-                for e in errors.iter().take(3) {
-                    tracing::warn!(path = %f.path.display(), error = %e, "k8s audit log: not an audit event");
-                }
+                let events = f.parse(&lines);
                 if !events.is_empty() && queue.send(events).is_err() {
                     return;
                 }
@@ -176,6 +194,37 @@ mod tests {
         assert!(f.poll().is_empty());
         std::fs::write(dir.join("audit.log"), event("late")).expect("write");
         assert_eq!(ids(&f.poll()), ["late"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A line that is not an event is counted and skipped; the good lines around it are kept,
+    /// also when the bad line comes first in the batch (which used to drop the whole batch).
+    #[test]
+    fn a_bad_line_is_counted_and_skipped_not_the_batch() {
+        let dir = std::env::temp_dir().join(format!("palisade-follow-bad-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let path = dir.join("audit.log");
+        std::fs::write(&path, "").expect("write");
+        let mut f = Followed::new(path.clone());
+        let mut w = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
+
+        let audit_id = |e: &AuditEvent| {
+            let v: serde_json::Value = serde_json::from_str(&e.to_json_string()).expect("json");
+            v["auditID"].as_str().unwrap_or_default().to_owned()
+        };
+        // good, bad, good
+        w.write_all(format!("{}{{\"kind\":\"Event\",\"auditID\":\n{}", event("g1"), event("g2")).as_bytes()).expect("write");
+        let lines = f.poll();
+        let events = f.parse(&lines);
+        assert_eq!(events.iter().map(audit_id).collect::<Vec<_>>(), ["g1", "g2"]);
+        assert_eq!(f.bad_lines, 1);
+        // bad (a torn line), good, good
+        w.write_all(format!("ent\",\"auditID\":\"x\"}}}}\n{}{}", event("g3"), event("g4")).as_bytes()).expect("write");
+        let lines = f.poll();
+        let events = f.parse(&lines);
+        assert_eq!(events.iter().map(audit_id).collect::<Vec<_>>(), ["g3", "g4"]);
+        assert_eq!(f.bad_lines, 2);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
