@@ -150,13 +150,7 @@ fn ia32_syscalls_are_captured_as_their_x86_64_twins() {
         ),
     );
     let rules = loader.compile().ruleset.expect("rules");
-    let mut kernel = match Kernel::load() {
-        Ok(k) => k,
-        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
-    };
-    kernel.configure(&plan(&rules).capture).expect("configure");
-    let mut scope = kernel.take_scope().expect("scope");
-    scope.watch_untracked(true).expect("watch the host");
+    let Some((mut kernel, _scope)) = common::kernel_watching_host(&plan(&rules).capture) else { return };
     let tid = nix::unistd::gettid().as_raw() as u32;
 
     // Is ia32 emulation there at all? ia32 close of a bad fd is EBADF with it, ENOSYS without.
@@ -267,13 +261,7 @@ fn ia32_metadata_changes_are_captured_as_their_x86_64_twins() {
     let mut loader = Loader::new();
     loader.add_str("meta.yaml", "- rule: meta\n  desc: d\n  condition: evt.type in (truncate, chown)\n  output: o\n  priority: INFO\n");
     let rules = loader.compile().ruleset.expect("rules");
-    let mut kernel = match Kernel::load() {
-        Ok(k) => k,
-        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
-    };
-    kernel.configure(&plan(&rules).capture).expect("configure");
-    let mut scope = kernel.take_scope().expect("scope");
-    scope.watch_untracked(true).expect("watch the host");
+    let Some((mut kernel, _scope)) = common::kernel_watching_host(&plan(&rules).capture) else { return };
     let tid = nix::unistd::gettid().as_raw() as u32;
 
     let page = LowPage::new();

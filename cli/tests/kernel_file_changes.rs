@@ -85,13 +85,7 @@ fn metadata_changes_and_mounts_are_captured_and_decoded() {
     );
     let mut rules = loader.compile().ruleset.expect("rules");
     rules.set_rule_matching(palisade_rules::RuleMatching::All);
-    let mut kernel = match Kernel::load() {
-        Ok(k) => k,
-        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
-    };
-    kernel.configure(&plan(&rules).capture).expect("configure");
-    let mut scope = kernel.take_scope().expect("scope");
-    scope.watch_untracked(true).expect("watch the host");
+    let Some((mut kernel, _scope)) = common::kernel_watching_host(&plan(&rules).capture) else { return };
     let tid = nix::unistd::gettid().as_raw() as u32;
 
     let (f, l, m) = (c(&file), c(&format!("{dir}/link")), c(&format!("{dir}/mnt")));
@@ -219,13 +213,7 @@ fn real_records_are_judged_on_resolved_targets() {
     let mut loader = Loader::new();
     loader.add_str("p.yaml", "- rule: p\n  desc: d\n  condition: evt.type in (truncate, chmod)\n  output: o\n  priority: INFO\n");
     let rules = loader.compile().ruleset.expect("rules");
-    let mut kernel = match Kernel::load() {
-        Ok(k) => k,
-        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
-    };
-    kernel.configure(&plan(&rules).capture).expect("configure");
-    let mut scope = kernel.take_scope().expect("scope");
-    scope.watch_untracked(true).expect("watch the host");
+    let Some((mut kernel, _scope)) = common::kernel_watching_host(&plan(&rules).capture) else { return };
     let tid = nix::unistd::gettid().as_raw() as u32;
     let (target, link) = (c(&format!("{dir}/ro/x")), c(&format!("{dir}/allowed/link")));
     // SAFETY: plain syscalls on paths this test owns.
@@ -300,13 +288,7 @@ fn only_executable_file_mappings_are_captured() {
     // What the daemon adds for an immutable profile.
     let mmap = palisade_events::syscalls::by_nr(9).expect("mmap");
     capture.syscalls.push((9, palisade_daemon::capture::conf(mmap)));
-    let mut kernel = match Kernel::load() {
-        Ok(k) => k,
-        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
-    };
-    kernel.configure(&capture).expect("configure");
-    let mut scope = kernel.take_scope().expect("scope");
-    scope.watch_untracked(true).expect("watch the host");
+    let Some((mut kernel, _scope)) = common::kernel_watching_host(&capture) else { return };
     let tid = nix::unistd::gettid().as_raw() as u32;
 
     let on_noexec = std::fs::File::open(format!("{dir}/noexec/prog")).expect("open");

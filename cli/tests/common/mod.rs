@@ -152,3 +152,22 @@ impl Daemon {
         Output { alerts, stdout, stderr }
     }
 }
+
+/// The kernel programs loaded and configured with `capture`, watching every untracked cgroup
+/// (the host); the scope is returned so that it lives as long as the test needs it. `None` after
+/// [`skip_or_fail`] when the programs cannot load.
+pub(crate) fn kernel_watching_host(
+    capture: &palisade_daemon::kernel::Capture,
+) -> Option<(palisade_daemon::kernel::Kernel, palisade_daemon::kernel::Scope)> {
+    let mut kernel = match palisade_daemon::kernel::Kernel::load() {
+        Ok(k) => k,
+        Err(e) => {
+            skip_or_fail(&format!("cannot load the BPF programs: {e}"));
+            return None;
+        }
+    };
+    kernel.configure(capture).expect("configure");
+    let mut scope = kernel.take_scope().expect("scope");
+    scope.watch_untracked(true).expect("watch the host");
+    Some((kernel, scope))
+}
