@@ -258,6 +258,18 @@ pub fn normalize_prefix(prefix: &str) -> Result<String, PolicyError> {
 /// `path` (absolute, as the container sees it) on the host beneath `root`, with symbolic links
 /// resolved inside `root`; `None` after 40 links (a loop) or when a component is unreadable.
 pub fn resolve_in_root(root: &Path, path: &str) -> Option<PathBuf> {
+    let inside = |c: &str| root.join(c.trim_start_matches('/'));
+    resolve_walk(path, true, |c| Some(inside(c))).map(|c| inside(&c))
+}
+
+/// `path` (absolute, as a container sees it) with its symbolic links resolved, as the container
+/// path it names. Each component's link is read at `host_of(container path)`; where `host_of`
+/// answers `None` (beneath a mount the host cannot look into) the rest of the path is taken as
+/// named. Absolute link targets restart at the container's root, never the host's; the last
+/// component is read only with `follow_last` (`lchown`, `unlink`, ... act on the link itself).
+/// A component that does not exist is kept as named (a dangling link's target). `None` after 40
+/// links (a loop) or when a link cannot be read.
+pub fn resolve_walk(path: &str, follow_last: bool, host_of: impl Fn(&str) -> Option<PathBuf>) -> Option<String> {
     let mut pending: Vec<String> = components(path).into_iter().rev().collect();
     let mut resolved: Vec<String> = Vec::new();
     let mut links = 0;
@@ -266,8 +278,18 @@ pub fn resolve_in_root(root: &Path, path: &str) -> Option<PathBuf> {
             resolved.pop();
             continue;
         }
-        let candidate = resolved.iter().fold(root.to_path_buf(), |p, c| p.join(c)).join(&part);
-        match std::fs::read_link(&candidate) {
+        let candidate = format!("/{}", resolved.iter().chain(std::iter::once(&part)).cloned().collect::<Vec<_>>().join("/"));
+        // Every component but the last is read; the last one only when following it.
+        let read = !pending.is_empty() || follow_last;
+        let Some(host) = read.then(|| host_of(&candidate)).flatten() else {
+            resolved.push(part);
+            if read {
+                // Beneath a mount the host cannot see into: the rest as named.
+                resolved.extend(pending.drain(..).rev());
+            }
+            continue;
+        };
+        match std::fs::read_link(&host) {
             Ok(target) => {
                 links += 1;
                 if links > 40 {
@@ -286,7 +308,7 @@ pub fn resolve_in_root(root: &Path, path: &str) -> Option<PathBuf> {
             Err(_) => return None,
         }
     }
-    Some(resolved.iter().fold(root.to_path_buf(), |p, c| p.join(c)))
+    Some(format!("/{}", resolved.join("/")))
 }
 
 fn components(path: &str) -> Vec<String> {

@@ -1,6 +1,6 @@
 //! Resolving a path the way the kernel did for a process in a container: symlinks followed
 //! inside the process's root (`/proc/PID/root`), absolute link targets taken relative to that
-//! root, never the host's (`palisade_lsm::policy::resolve_in_root`).
+//! root, never the host's (`palisade_lsm::policy::resolve_walk`).
 //!
 //! The judge runs after the call returned (records are drained in batches), so a link may have
 //! changed in between, and a short-lived process (`chmod` in a script) is often gone already.
@@ -114,55 +114,9 @@ pub fn resolve_on_host(rootfs: &Path, mounts: &[palisade_hook::MountFact], path:
             None => Some(rootfs.join(container.trim_start_matches('/'))),
         }
     };
-    let mut pending: Vec<String> = path.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_owned).rev().collect();
-    let mut done: Vec<String> = Vec::new();
-    let mut links = 0;
-    while let Some(part) = pending.pop() {
-        if part == ".." {
-            done.pop();
-            continue;
-        }
-        let last = pending.is_empty();
-        let candidate = format!("/{}", done.iter().chain(std::iter::once(&part)).cloned().collect::<Vec<_>>().join("/"));
-        let target = if last && !follow {
-            None
-        } else {
-            match host_of(&candidate) {
-                Some(host) => match std::fs::read_link(&host) {
-                    Ok(t) => Some(t.to_str()?.to_owned()),
-                    Err(e) if e.raw_os_error() == Some(22) || e.kind() == std::io::ErrorKind::NotFound => None,
-                    Err(_) => return None,
-                },
-                None => {
-                    // Beneath a mount the host cannot see into: the rest as named.
-                    done.push(part);
-                    done.extend(pending.drain(..).rev());
-                    break;
-                }
-            }
-        };
-        match target {
-            Some(t) => {
-                links += 1;
-                if links > 40 {
-                    return None;
-                }
-                if t.starts_with('/') {
-                    done.clear();
-                }
-                pending.extend(t.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_owned).rev());
-            }
-            None => done.push(part),
-        }
-    }
-    Some(format!("/{}", done.join("/")))
+    palisade_lsm::policy::resolve_walk(path, follow, host_of)
 }
 
-/// `host` (beneath `root`) as the container sees it.
-fn inside(root: &Path, host: &Path) -> Option<String> {
-    let rel = host.strip_prefix(root).ok()?;
-    Some(format!("/{}", rel.to_str()?))
-}
 
 impl Roots for ProcRoots {
     fn on_host(&self) -> bool {
@@ -171,16 +125,7 @@ impl Roots for ProcRoots {
 
     fn resolve(&self, actor: &Actor, path: &str, follow: bool) -> Option<String> {
         let root = self.root_of(actor)?;
-        if follow {
-            return inside(&root, &palisade_lsm::policy::resolve_in_root(&root, path)?);
-        }
-        let p = Path::new(path);
-        let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
-            return Some(path.to_owned());
-        };
-        let parent = inside(&root, &palisade_lsm::policy::resolve_in_root(&root, parent.to_str()?)?)?;
-        let name = name.to_str()?;
-        Some(if parent == "/" { format!("/{name}") } else { format!("{parent}/{name}") })
+        palisade_lsm::policy::resolve_walk(path, follow, |c| Some(root.join(c.trim_start_matches('/'))))
     }
 }
 
