@@ -111,6 +111,96 @@ fn legacy_regression_cases_with_counts() {
     assert!(fixed.is_empty(), "cases in EXPECTED_FAILURES that now pass (update the list): {fixed:?}");
 }
 
+/// (case, why it cannot match yet) for [`legacy_regression_cases_with_detect_flags`].
+const EXPECTED_DETECT_FAILURES: &[(&str, &str)] = &[];
+
+/// Falco's name of a `detect_level` as alerts print it.
+fn priority_name(level: &str) -> String {
+    match level.to_ascii_uppercase().as_str() {
+        "INFO" => "Informational".to_owned(),
+        other => {
+            let mut c = other.chars();
+            c.next().map_or_else(String::new, |f| f.to_string() + &c.as_str().to_ascii_lowercase())
+        }
+    }
+}
+
+/// Run one `detect: true/false` case as Falco's legacy harness judges it: with `detect: false`
+/// no alert at all; with `detect: true` at least one alert at each `detect_level`.
+fn run_detect_case(case: &Value) -> Result<(), String> {
+    let mut args = vec!["--json".to_owned()];
+    let files = strings(&case["rules_file"]);
+    for f in &files {
+        args.extend(["-r".to_owned(), legacy().join(f).display().to_string()]);
+    }
+    if files.is_empty() {
+        // No rules file: Falco's own default rules.
+        args.extend(["-r".to_owned(), common::shared().join("falco/rules/falco_rules.yaml").display().to_string()]);
+    }
+    for t in strings(&case["disable_tags"]) {
+        args.extend(["-T".to_owned(), t]);
+    }
+    for t in strings(&case["run_tags"]) {
+        args.extend(["-t".to_owned(), t]);
+    }
+    if let Some(p) = case["priority"].as_str() {
+        args.extend(["--priority".to_owned(), p.to_lowercase()]);
+    }
+    args.push(legacy().join(case["trace_file"].as_str().unwrap_or_default()).display().to_string());
+    let out = replay(&args);
+    if !out.status.success() {
+        return Err(format!("exit {}: {}", out.status, String::from_utf8_lossy(&out.stderr)));
+    }
+    let alerts: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|a| (a["rule"].as_str().unwrap_or_default().to_owned(), a["priority"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    if case["detect"] == false {
+        return if alerts.is_empty() { Ok(()) } else { Err(format!("want no alert, got {alerts:?}")) };
+    }
+    let missing: Vec<String> = strings(&case["detect_level"])
+        .iter()
+        .map(|l| priority_name(l))
+        .filter(|want| !alerts.iter().any(|(_, p)| p == want))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("no alert at {missing:?}; got {alerts:?}"))
+    }
+}
+
+#[test]
+fn legacy_regression_cases_with_detect_flags() {
+    // The cases that say only whether (and at which priorities) Falco alerts, with no option
+    // beyond rules, tags and priority (conf files, output formats and the like are tested
+    // where those options are).
+    let basic = ["trace_file", "run_tags", "rules_file", "detect_level", "suite", "test", "disable_tags", "trace_in_corpus", "detect", "priority"];
+    let text = std::fs::read_to_string(common::shared().join("falco/traces/regression_cases.json")).expect("cases");
+    let doc: Value = serde_json::from_str(&text).expect("json");
+    let cases: Vec<&Value> = doc["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter(|c| c["trace_in_corpus"] == true && c["trace_file"].as_str().is_some_and(|f| f.ends_with(".scap")))
+        .filter(|c| c.get("detect").is_some() && c.as_object().is_some_and(|o| o.keys().all(|k| basic.contains(&k.as_str()))))
+        .collect();
+    assert_eq!(cases.len(), 50, "the .scap cases with detect flags only");
+    let mut failed = BTreeMap::new();
+    for case in &cases {
+        if let Err(why) = run_detect_case(case) {
+            failed.insert(case["test"].as_str().unwrap_or_default().to_owned(), why);
+        }
+    }
+    eprintln!("{} of {} .scap detect cases pass", cases.len() - failed.len(), cases.len());
+    let expected: BTreeMap<&str, &str> = EXPECTED_DETECT_FAILURES.iter().copied().collect();
+    let unexpected: Vec<_> = failed.iter().filter(|(n, _)| !expected.contains_key(n.as_str())).collect();
+    assert!(unexpected.is_empty(), "failing cases not in EXPECTED_DETECT_FAILURES: {unexpected:#?}");
+    let fixed: Vec<_> = expected.keys().filter(|n| !failed.contains_key(**n)).collect();
+    assert!(fixed.is_empty(), "cases in EXPECTED_DETECT_FAILURES that now pass (update the list): {fixed:?}");
+}
+
 #[test]
 fn json_alerts_and_explicit_source() {
     let out = replay(&[

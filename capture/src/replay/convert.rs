@@ -252,6 +252,11 @@ fn exec(ev: &Event<'_>, state: &mut State) -> Converted {
     let container = param(ev, "cgroups").map(|c| state.container_of(&text_list(c)));
     let t = state.thread(ev.tid);
     t.comm.clone_from(&comm);
+    // The exit names the parent (libsinsp takes it from here too): a thread the capture met
+    // first at its execve (neither listed nor cloned in it) still gets `proc.pname`.
+    if let Some(ptid) = uint(ev, "ptid").filter(|&p| p != 0) {
+        t.ptid = ptid;
+    }
     if let Some(c) = container {
         t.container = c;
     }
