@@ -1,6 +1,12 @@
 //! `container.*` and `k8s.*` fields, from the registry's [`ContainerMeta`] (libsinsp's
 //! container and k8s filterchecks). Outside containers `container.id`, `container.full_id`
 //! and `container.name` are `host`, `container.type` is `host`, the rest is missing.
+//!
+//! In a known container, a mount looked up by a path or index it does not have is not a
+//! missing value, as in libsinsp: `container.mount[...]` is `none` and `container.mount.*[...]`
+//! is `N/A`. Falco's `sensitive_mount` macro (`not container.mount.dest[/proc*] in
+//! ("<NA>","N/A")`) depends on it: a missing value there would make every container "mount"
+//! `/proc`.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +17,9 @@ use palisade_rules::{Extracted, FieldRef, Value};
 use super::{num, owned, s};
 use crate::containers::ContainerMeta;
 
-/// The field's value, or `None` when `field` is not a container field.
-pub fn extract<'a>(meta: Option<&'a ContainerMeta>, field: &FieldRef) -> Option<Extracted<'a>> {
+/// The field's value at event time `time_ns` (wall clock), or `None` when `field` is not a
+/// container field.
+pub fn extract<'a>(meta: Option<&'a ContainerMeta>, field: &FieldRef, time_ns: u64) -> Option<Extracted<'a>> {
     if !field.name.starts_with("container.") && !field.name.starts_with("k8s.") {
         return None;
     }
@@ -37,14 +44,15 @@ pub fn extract<'a>(meta: Option<&'a ContainerMeta>, field: &FieldRef) -> Option<
         "container.privileged" => Extracted::One(Value::Bool(m.privileged)),
         "container.start_ts" => num(field.ty, m.start_ns as i64),
         "container.mounts" => owned(m.mounts.iter().map(mount_text).collect::<Vec<_>>().join(",")),
-        "container.mount" => mount(m, key.as_deref(), By::Source).map_or(Extracted::Missing, |mt| owned(mount_text(mt))),
-        "container.mount.dest" => mount(m, key.as_deref(), By::Source).map_or(Extracted::Missing, |mt| s(&mt.destination)),
-        "container.mount.source" => mount(m, key.as_deref(), By::Dest).map_or(Extracted::Missing, |mt| s(&mt.source)),
-        "container.mount.mode" => mount(m, key.as_deref(), By::Source).map_or(Extracted::Missing, |_| s("")),
+        "container.duration" if m.start_ns > 0 => num(field.ty, time_ns.saturating_sub(m.start_ns) as i64),
+        "container.mount" => mount(m, key.as_deref(), By::Source).map_or(s("none"), |mt| owned(mount_text(mt))),
+        "container.mount.dest" => mount(m, key.as_deref(), By::Source).map_or(s(NO_MOUNT), |mt| s(&mt.destination)),
+        "container.mount.source" => mount(m, key.as_deref(), By::Dest).map_or(s(NO_MOUNT), |mt| s(&mt.source)),
+        "container.mount.mode" => mount(m, key.as_deref(), By::Source).map_or(s(NO_MOUNT), |_| s("")),
         "container.mount.rdwr" => {
-            mount(m, key.as_deref(), By::Source).map_or(Extracted::Missing, |mt| s(if read_only(mt) { "false" } else { "true" }))
+            mount(m, key.as_deref(), By::Source).map_or(s(NO_MOUNT), |mt| s(if read_only(mt) { "false" } else { "true" }))
         }
-        "container.mount.propagation" => mount(m, key.as_deref(), By::Source).map_or(Extracted::Missing, |mt| s(propagation(mt))),
+        "container.mount.propagation" => mount(m, key.as_deref(), By::Source).map_or(s(NO_MOUNT), |mt| s(propagation(mt))),
         "container.label" => key.and_then(|k| m.labels.get(k.as_ref())).map_or(Extracted::Missing, |v| s(v)),
         "container.labels" => owned(pairs(&m.labels)),
         "k8s.pod.name" => pod.map_or(Extracted::Missing, |p| s(&p.name)),
@@ -55,6 +63,9 @@ pub fn extract<'a>(meta: Option<&'a ContainerMeta>, field: &FieldRef) -> Option<
         _ => Extracted::Missing,
     })
 }
+
+/// libsinsp's value of a `container.mount.*[...]` field naming no mount of a known container.
+const NO_MOUNT: &str = "N/A";
 
 enum By {
     Source,
@@ -143,18 +154,18 @@ mod tests {
 
     #[test]
     fn host_events() {
-        let get = |n| text(extract(None, &field(n, None)).expect("container field"));
+        let get = |n| text(extract(None, &field(n, None), 0).expect("container field"));
         assert_eq!(get("container.id").as_deref(), Some("host"));
         assert_eq!(get("container.name").as_deref(), Some("host"));
         assert_eq!(get("container.image.repository"), None);
         assert_eq!(get("k8s.ns.name"), None);
-        assert!(extract(None, &field("proc.name", None)).is_none());
+        assert!(extract(None, &field("proc.name", None), 0).is_none());
     }
 
     #[test]
     fn container_and_pod_fields() {
         let m = meta();
-        let get = |n, a| text(extract(Some(&m), &field(n, a)).expect("container field"));
+        let get = |n, a| text(extract(Some(&m), &field(n, a), 0).expect("container field"));
         assert_eq!(get("container.id", None).as_deref(), Some("4f3a9b2c1d0e"));
         assert_eq!(get("container.full_id", None).as_deref(), Some("4f3a9b2c1d0e5f6a7b8c"));
         assert_eq!(get("container.image", None).as_deref(), Some("docker.io/library/nginx:1.25"));
@@ -172,10 +183,10 @@ mod tests {
     #[test]
     fn mounts_by_source_glob_or_index() {
         let m = meta();
-        let get = |n, a| text(extract(Some(&m), &field(n, a)).expect("container field"));
+        let get = |n, a| text(extract(Some(&m), &field(n, a), 0).expect("container field"));
         assert_eq!(get("container.mount.dest", Some("/run/docker.sock")).as_deref(), Some("/var/run/docker.sock"));
         assert_eq!(get("container.mount.dest", Some("/run/*")).as_deref(), Some("/var/run/docker.sock"));
-        assert_eq!(get("container.mount.dest", Some("/var/lib/kubelet")), None);
+        assert_eq!(get("container.mount.dest", Some("/var/lib/kubelet")).as_deref(), Some("N/A"));
         assert_eq!(get("container.mount.source", Some("/var/run/docker.sock")).as_deref(), Some("/run/docker.sock"));
         assert_eq!(get("container.mount.dest", Some("0")).as_deref(), Some("/proc"));
         assert_eq!(get("container.mount.rdwr", Some("/run/docker.sock")).as_deref(), Some("false"));

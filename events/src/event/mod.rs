@@ -189,6 +189,11 @@ fn exe_flags_ppm(p: &Process) -> u32 {
     f
 }
 
+/// When `p` was created (its fork), wall-clock ns; `None` when the table does not know.
+fn started(p: &Process, d: &EventData) -> Option<u64> {
+    (p.start_boot_ns > 0).then(|| p.start_boot_ns + d.boot_to_wall)
+}
+
 fn cwd_with_slash(cwd: &str) -> String {
     if cwd.ends_with('/') {
         cwd.to_owned()
@@ -235,7 +240,7 @@ impl FieldSource for KernelEvent<'_> {
         let d = self.data;
         let p = &d.process;
         let parent = || self.ancestor(1);
-        if let Some(v) = container::extract(self.container, field) {
+        if let Some(v) = container::extract(self.container, field, d.time_ns) {
             return v;
         }
         if let Some(call) = &d.call {
@@ -299,6 +304,13 @@ impl FieldSource for KernelEvent<'_> {
                 let started = (p.exec_boot_ns + d.boot_to_wall) as i64;
                 num(field.ty, started.saturating_sub(p.exe_image.ctime_ns))
             }
+            // Falco's clone time: since the fork, not the last exec (`proc_is_new`).
+            "proc.duration" => started(p, d).map_or(Extracted::Missing, |t| num(field.ty, d.time_ns.saturating_sub(t) as i64)),
+            "proc.ppid.duration" => {
+                parent().and_then(|q| started(q, d)).map_or(Extracted::Missing, |t| num(field.ty, d.time_ns.saturating_sub(t) as i64))
+            }
+            "proc.pid.ts" => started(p, d).map_or(Extracted::Missing, |t| num(field.ty, t as i64)),
+            "proc.ppid.ts" => parent().and_then(|q| started(q, d)).map_or(Extracted::Missing, |t| num(field.ty, t as i64)),
             "thread.cap_inheritable" => owned(caps::names(p.caps.inheritable)),
             "thread.cap_permitted" => owned(caps::names(p.caps.permitted)),
             "thread.cap_effective" => owned(caps::names(p.caps.effective)),
@@ -312,3 +324,6 @@ impl FieldSource for KernelEvent<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod fields_tests;

@@ -66,6 +66,10 @@ pub struct Process {
     pub caps: Caps,
     /// When the current program was executed, kernel boot-clock ns (0: before the daemon).
     pub exec_boot_ns: u64,
+    /// When the process was created (its fork; an exec keeps it), kernel boot-clock ns:
+    /// Falco's clone time, which `proc.duration` counts from. 0: unknown.
+    #[serde(default)]
+    pub start_boot_ns: u64,
 }
 
 impl Process {
@@ -172,13 +176,19 @@ impl ProcessTable {
                 child.pid = *child_pid;
                 child.vpid = *child_vpid;
                 child.ppid = hdr.pid;
+                child.start_boot_ns = hdr.ts_ns;
                 // A new process starts in its parent's session and process group.
                 set_groups(&mut child, hdr);
                 self.procs.insert(*child_pid, child);
                 self.procs.get(child_pid)
             }
             Record::Exec { hdr, filename, argv, tty, cwd, exe_flags, vpid, image, caps, .. } => {
+                let live = !self.proc_root.as_os_str().is_empty();
                 let p = self.procs.entry(hdr.pid).or_default();
+                if p.start_boot_ns == 0 && live {
+                    // Forked before the daemon saw it: the kernel's own start time.
+                    p.start_boot_ns = procfs::start_boot_ns(&self.proc_root, hdr.pid).unwrap_or(0);
+                }
                 p.pid = hdr.pid;
                 p.ppid = hdr.ppid;
                 p.comm = hdr.comm();

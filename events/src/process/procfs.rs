@@ -51,6 +51,7 @@ pub(super) fn read_process(root: &Path, pid: u32) -> Option<Process> {
     let stat = read(dir.join("stat")).and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.to_owned())).unwrap_or_default();
     let stat_field = |i: usize| stat.split_whitespace().nth(i).and_then(|t| t.parse::<u32>().ok());
     let tty = stat_field(4).unwrap_or(0);
+    let start_boot_ns = stat_start(&stat);
     let pgid = stat_field(2).unwrap_or(0);
     // `NSpid:\t4242\t1`: one id per pid namespace level, innermost last (NSpgid and NSsid
     // likewise; 0 where the leader is not visible).
@@ -85,7 +86,25 @@ pub(super) fn read_process(root: &Path, pid: u32) -> Option<Process> {
             effective: cap_field(&status, "CapEff"),
         },
         exec_boot_ns: 0,
+        start_boot_ns,
     })
+}
+
+/// `USER_HZ`, the unit of `/proc/<pid>/stat`'s times: 100 on every Linux architecture (the
+/// kernel converts to it whatever its own tick rate).
+const USER_HZ: u64 = 100;
+
+/// Field 22 of `/proc/<pid>/stat` (`starttime`, ticks since boot on the boot clock, as the
+/// kernel's records are) as ns; `stat` is the text after the parenthesised comm.
+fn stat_start(stat: &str) -> u64 {
+    stat.split_whitespace().nth(19).and_then(|t| t.parse::<u64>().ok()).map_or(0, |ticks| ticks * (1_000_000_000 / USER_HZ))
+}
+
+/// When process `pid` under `root` started, boot-clock ns.
+pub(super) fn start_boot_ns(root: &Path, pid: u32) -> Option<u64> {
+    let stat = read(root.join(pid.to_string()).join("stat"))?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(stat_start(rest)).filter(|&t| t > 0)
 }
 
 /// Every process under `root`.
