@@ -34,6 +34,9 @@ pub struct Evaluator {
     hostname: String,
     /// Where the profile judge resolves the paths of a call (see [`would_deny::judge_in`]).
     roots: Box<dyn Roots>,
+    /// The daemon's own process id: its own calls (loading its BPF programs, reading `/proc`,
+    /// writing alerts) never raise alerts. `None` in a replay, whose processes are not ours.
+    own_pid: Option<u32>,
 }
 
 impl Evaluator {
@@ -46,7 +49,7 @@ impl Evaluator {
     /// The daemon's evaluator: decisions judge the files calls acted on, resolved in each
     /// process's root under `/proc` (or its parent's, in the same cgroup, once it exited).
     pub fn live(hostname: String) -> Evaluator {
-        Evaluator::with_roots(hostname, Box::new(ProcRoots::live()))
+        Evaluator { own_pid: Some(std::process::id()), ..Evaluator::with_roots(hostname, Box::new(ProcRoots::live())) }
     }
 
     /// An evaluator resolving paths through `roots`.
@@ -54,7 +57,7 @@ impl Evaluator {
         // The format is a constant of ours: a failure is a bug caught by every test run.
         let container_output = OutputFormat::compile(CONTAINER_OUTPUT, Source::Syscall)
             .unwrap_or_else(|e| panic!("CONTAINER_OUTPUT does not compile: {}", e.message));
-        Evaluator { container_output, hostname, roots }
+        Evaluator { container_output, hostname, roots, own_pid: None }
     }
 
     /// The host's name, as alerts carry it.
@@ -80,6 +83,9 @@ impl Evaluator {
         matches: &mut Vec<&'r Rule>,
         emit: &mut dyn FnMut(Emitted<'r>),
     ) {
+        if self.own_pid == Some(data.process.pid) {
+            return;
+        }
         if let Some(c) = container {
             if let Some(d) = would_deny::judge_in(data, c, &self.hostname, self.roots.as_ref()) {
                 emit(Emitted::Decision(d));
@@ -95,5 +101,57 @@ impl Evaluator {
             alert.append_output(&self.container_output, &event);
             emit(Emitted::Rule { rule, alert });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::Process;
+
+    fn bpf_call(pid: u32) -> EventData {
+        let sys = crate::syscalls::for_event("bpf").next().expect("bpf is in the table");
+        let rec = crate::record::SyscallRecord {
+            hdr: bytemuck::Zeroable::zeroed(),
+            nr: sys.nr,
+            ret: 3,
+            args: [5, 0, 0, 0, 0, 0],
+            extra: [0; 3],
+            fd: bytemuck::Zeroable::zeroed(),
+            fd_path: None,
+            strings: [None, None],
+            bases: [None, None],
+            addr: None,
+        };
+        EventData {
+            type_code: palisade_rules::event_types::code(sys.event).expect("a Falco event name"),
+            type_name: sys.event,
+            num: 1,
+            time_ns: 1,
+            res: 3,
+            tid: pid,
+            cgroup_id: 0,
+            boot_to_wall: 0,
+            process: Process { pid, comm: "palisade".into(), ..Process::default() },
+            call: Some(crate::event::call::Call::new(sys, rec)),
+        }
+    }
+
+    #[test]
+    fn the_daemon_never_alerts_on_itself() {
+        // The incubating rule "BPF Program Not Profiled" fired on the daemon's own start.
+        let mut loader = palisade_rules::Loader::new();
+        loader.add_str("t.yaml", "- rule: bpf\n  desc: d\n  condition: evt.type = bpf\n  output: \"%proc.name\"\n  priority: NOTICE\n");
+        let rules = loader.compile().ruleset.expect("rules");
+        let (table, users) = (ProcessTable::offline(), Users::default());
+        let raised = |evaluator: &Evaluator, pid: u32| {
+            let mut n = 0;
+            evaluator.evaluate(&rules, &bpf_call(pid), &table, &users, None, &mut Vec::new(), &mut |_| n += 1);
+            n
+        };
+        let live = Evaluator::live("h".into());
+        assert_eq!(raised(&live, std::process::id()), 0, "the daemon's own bpf()");
+        assert_eq!(raised(&live, std::process::id() + 1), 1, "anyone else's");
+        assert_eq!(raised(&Evaluator::new("h".into()), std::process::id()), 1, "a replay has no own process");
     }
 }
