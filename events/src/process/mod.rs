@@ -70,17 +70,58 @@ pub struct Process {
     /// Falco's clone time, which `proc.duration` counts from. 0: unknown.
     #[serde(default)]
     pub start_boot_ns: u64,
+    /// The program a multi-call binary runs when it re-executes itself through
+    /// `/proc/self/exe` (busybox's applets: the kernel then names the task `exe`): argv[0]'s
+    /// base name. Falco's `proc.name` (and `pname`, `aname`, `cmdline`) use it; everything
+    /// that judges the process keeps the kernel's `comm`. See [`applet_of`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applet: Option<String>,
 }
 
 impl Process {
+    /// Falco's `proc.name`: the task name, or the applet a multi-call binary runs.
+    pub fn name(&self) -> &str {
+        self.applet.as_deref().unwrap_or(&self.comm)
+    }
+
     /// Falco's `proc.cmdline`: name and arguments.
     pub fn cmdline(&self) -> String {
         if self.args.is_empty() {
-            self.comm.clone()
+            self.name().to_owned()
         } else {
-            format!("{} {}", self.comm, self.args.join(" "))
+            format!("{} {}", self.name(), self.args.join(" "))
         }
     }
+}
+
+/// The kernel's task name is at most this many bytes (`TASK_COMM_LEN` - 1).
+const COMM_MAX: usize = 15;
+
+/// The applet run by an exec of `/proc/self/exe` (or `/proc/<pid>/exe`), which the kernel
+/// names `exe`: argv[0]'s base name, cut as the kernel cuts a task name.
+///
+/// busybox runs its applets that way (`sh -c 'nc -e /bin/sh …'` execs `/proc/self/exe` with
+/// argv[0] `nc`), so Falco sees `proc.name=exe` and its rules on `nc`, `find`, `grep`… stay
+/// silent. Naming the applet is what the program really is for a multi-call binary. For any
+/// other program re-executing itself argv[0] is the caller's choice, as it always was for
+/// `proc.exe` and as `prctl(PR_SET_NAME)` makes `comm` itself: so the applet name is used
+/// only for the rule fields and never for a decision (those read `comm`, `exepath` and the
+/// file identity).
+fn applet_of(filename: &str, comm: &str, argv: &[String]) -> Option<String> {
+    let self_exec = filename == "/proc/self/exe"
+        || filename
+            .strip_prefix("/proc/")
+            .and_then(|r| r.strip_suffix("/exe"))
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+    if !self_exec || comm != "exe" {
+        return None;
+    }
+    let base = argv.first()?.rsplit('/').next()?;
+    let mut end = base.len().min(COMM_MAX);
+    while !base.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(&base[..end]).filter(|b| !b.is_empty() && *b != "exe").map(str::to_owned)
 }
 
 /// Live processes by pid.
@@ -192,6 +233,7 @@ impl ProcessTable {
                 p.pid = hdr.pid;
                 p.ppid = hdr.ppid;
                 p.comm = hdr.comm();
+                p.applet = applet_of(filename, &p.comm, argv);
                 p.exe = argv.first().cloned().unwrap_or_else(|| filename.clone());
                 p.exepath = filename.clone();
                 p.args = argv.iter().skip(1).cloned().collect();

@@ -87,6 +87,8 @@ pub(super) fn read_process(root: &Path, pid: u32) -> Option<Process> {
         },
         exec_boot_ns: 0,
         start_boot_ns,
+        // An applet started before the daemon keeps its kernel name (its exec was not seen).
+        applet: None,
     })
 }
 

@@ -78,6 +78,17 @@ fn ctr_containers_through_the_runc_wrapper() {
     run_privileged.runc_binary = Some(bins.runc_wrapper.clone());
     run_privileged.privileged = true;
     assert!(containerd.ctr_run(&run_privileged).expect("ctr run --privileged").success());
+    // busybox runs applets through /proc/self/exe (the kernel names them `exe`): named by argv[0].
+    // (Its no-exec applets, `find` among them, run in a fork of the shell with no exec at all:
+    // neither Falco nor Palisade sees a process start for them.)
+    let applets = palisade_testbed::unique_name("applets");
+    let mut busybox = CtrRun::new(
+        "docker.io/library/nginx:1.25",
+        &applets,
+        &["sh", "-c", "nc -e /bin/sh 127.0.0.1 1; true"],
+    );
+    busybox.runc_binary = Some(bins.runc_wrapper.clone());
+    assert!(containerd.ctr_run(&busybox).expect("ctr run applets").success());
     // The same secret read on the host.
     assert!(std::process::Command::new("cat").arg("/etc/shadow").output().expect("cat").status.success());
 
@@ -110,6 +121,10 @@ fn ctr_containers_through_the_runc_wrapper() {
     assert_eq!(a["output_fields"]["proc.name"], "bash");
     let a = assert_one(&alerts_of(&out.alerts, &other), "Read sensitive file untrusted", &other);
     assert_eq!(a["output_fields"]["fd.name"], "/etc/shadow");
+    let applet_alerts = alerts_of(&out.alerts, &applets);
+    let a = assert_one(&applet_alerts, "Netcat Remote Code Execution in Container", &applets);
+    assert_eq!(a["output_fields"]["proc.cmdline"], "nc -e /bin/sh 127.0.0.1 1");
+    assert_eq!(a["output_fields"]["proc.exepath"], "/proc/self/exe");
     let priv_alerts = alerts_of(&out.alerts, &privileged);
     let a = assert_one(&priv_alerts, "Launch Privileged Container", &privileged);
     assert_eq!(a["output_fields"]["proc.name"], "true");
