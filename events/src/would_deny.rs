@@ -323,6 +323,12 @@ impl Verdict<'_> {
                 ("container.id".into(), text(meta.short_id())),
                 ("container.name".into(), text(&meta.name)),
                 ("container.image.repository".into(), text(&meta.image.repository)),
+                // Also as top-level keys (`extra`), which Falcosidekick drops: it forwards only
+                // Falco's own keys, of which output_fields is one.
+                ("palisade.enforced".into(), text(if enforced { "true" } else { "false" })),
+                ("palisade.profile".into(), text(profile)),
+                ("palisade.mode".into(), text(&meta.mode.to_string())),
+                ("palisade.backend".into(), text(backend.map_or("none", |b| b.as_str()))),
             ],
             tags: vec!["palisade".into(), "enforcement".into()],
             hostname: hostname.to_owned(),

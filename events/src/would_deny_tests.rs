@@ -125,6 +125,12 @@ fn decided(d: Option<Decision>) -> (String, String, String, bool, String) {
     assert_eq!((field(&d, "palisade.action"), field(&d, "palisade.target")), (d.action.as_str(), d.target.as_str()));
     let enforced = d.alert.extra.iter().find(|(k, _)| k == "enforced").map(|(_, v)| v.clone());
     assert_eq!(enforced, Some(Json::Bool(d.enforced)));
+    // The same facts in output_fields, the one place Falcosidekick forwards.
+    assert_eq!(field(&d, "palisade.enforced"), if d.enforced { "true" } else { "false" });
+    for key in ["profile", "mode", "backend"] {
+        let top = d.alert.extra.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str().unwrap_or("none").to_owned());
+        assert_eq!(Some(field(&d, &format!("palisade.{key}")).to_owned()), top, "{key}");
+    }
     (d.action.clone(), d.target.clone(), field(&d, "evt.res").to_owned(), d.enforced, d.setting.clone())
 }
 
