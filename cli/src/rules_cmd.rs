@@ -58,8 +58,10 @@ pub(crate) enum RulesCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct FilesArg {
-    /// A rules file; repeat to load several in order (later files override earlier ones).
-    #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE")]
+    /// A rules file, or a directory whose `*.yaml`/`*.yml` files load in name order (as
+    /// `rules_files` in the configuration); repeat to load several in order (later files
+    /// override earlier ones).
+    #[arg(short = 'r', long = "rules-file", required = true, value_name = "FILE|DIR")]
     files: Vec<PathBuf>,
 }
 
@@ -68,8 +70,11 @@ fn parse_source(s: &str) -> Result<Source, String> {
 }
 
 fn load(files: &FilesArg) -> anyhow::Result<Loaded> {
+    // Directories expand exactly as `palisade run` expands them.
+    let config = palisade_daemon::config::Config { rules_files: files.files.clone(), ..Default::default() };
+    let expanded = palisade_daemon::rules_load::rule_files(&config)?;
     let mut loader = Loader::new();
-    for f in &files.files {
+    for f in &expanded {
         loader.add_file(f).with_context(|| format!("cannot read rules file {}", f.display()))?;
     }
     Ok(loader.compile())

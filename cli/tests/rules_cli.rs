@@ -41,6 +41,19 @@ fn validate_upstream_files_in_order() {
 }
 
 #[test]
+fn validate_takes_a_directory_as_run_does() {
+    // Falco's rules directory: its files in name order (falco-incubating, falco-sandbox,
+    // falco_rules: '-' sorts before '_'), a non-YAML file ignored.
+    let out = palisade(&["rules", "validate", "-r", falco().join("rules").to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(stdout(&out).lines().next(), Some("loaded 93 rules, 315 macros, 118 lists: 0 errors, 0 warnings"));
+    let empty = temp_rules("not-rules.txt", "").parent().expect("dir").join("empty-dir");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let out = palisade(&["rules", "validate", "-r", empty.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2), "a directory without rules files is an error");
+}
+
+#[test]
 fn validate_reports_file_line_column_and_rule_and_fails() {
     let p = temp_rules(
         "broken.yaml",
