@@ -92,7 +92,7 @@ fn a_flooding_cgroup_is_budgeted_alone_and_its_rare_calls_still_arrive() {
     let target = std::env::temp_dir().join(format!("palisade-budget-setuid-{pid}"));
     std::fs::write(&target, "x").expect("target file");
     let loop_script = format!("i=0; while [ $i -lt {OPENS} ]; do : < /etc/hostname; i=$((i+1)); done");
-    let mut flooders = vec![flood.spawn(&loop_script), flood.spawn(&loop_script)];
+    let mut flooders = [flood.spawn(&loop_script), flood.spawn(&loop_script)];
     std::thread::sleep(Duration::from_millis(200));
     let mut reader = quiet.spawn("exec cat /etc/hostname > /dev/null");
     let reader_pid = reader.id();
