@@ -13,8 +13,7 @@
 //! | `palisade_rules_load_errors_total` | counter | | 1 |
 //! | `palisade_reloads_total` | counter | `result` = `ok` \| `error` | 2 |
 //! | `palisade_rules_loaded` | gauge | | 1 |
-//! | `palisade_syscall_budget_drops_total` | counter | `container_id`, `container_name` | containers that went over their syscall budget and are still known (`host` for the rest) |
-//! | `palisade_syscall_budget_unattributed_drops_total` | counter | | 1 |
+//! | `palisade_syscall_budget_drops_total` | counter | `container_id`, `container_name` | containers that went over their syscall budget and are still known (`host` for the rest; `unattributed` when the kernel's per-cgroup table was full) |
 //!
 //! Labels are never container ids, process names or file paths: those are unbounded. The one
 //! exception, `palisade_syscall_budget_drops_total`, is bounded by its caller: a series exists
@@ -40,6 +39,9 @@ use crate::labels::{
 
 /// Most priorities one rule's alerts are counted under before they share the overflow series.
 const MAX_PRIORITIES_PER_RULE: usize = 16;
+
+/// The `container_id` and `container_name` of budget drops no cgroup could be named for.
+pub const UNATTRIBUTED: &str = "unattributed";
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -73,7 +75,8 @@ pub struct Metrics {
     budget_drops: Family<BudgetLabels, Counter>,
     /// Container id -> the labels of its `budget_drops` series.
     budget_series: Mutex<HashMap<Box<str>, BudgetLabels>>,
-    budget_unattributed: RunningTotal,
+    /// The kernel's running total of unattributed budget drops, last seen.
+    budget_unattributed: AtomicU64,
 }
 
 impl Metrics {
@@ -163,17 +166,11 @@ impl Metrics {
             "Syscall records the kernel did not write because their cgroup was over its budget, by container",
             budget_drops.clone(),
         );
-        let budget_unattributed = RunningTotal::default();
-        registry.register(
-            "syscall_budget_unattributed_drops",
-            "Syscall records over budget that the kernel could not attribute to a cgroup (its table was full)",
-            budget_unattributed.counter.clone(),
-        );
 
         Arc::new(Metrics {
             budget_drops,
             budget_series: Mutex::new(HashMap::new()),
-            budget_unattributed,
+            budget_unattributed: AtomicU64::new(0),
             registry,
             events,
             events_by_type: SeriesCache::new(MAX_SERIES_PER_FAMILY),
@@ -351,9 +348,14 @@ impl Metrics {
         }
     }
 
-    /// Sets `palisade_syscall_budget_unattributed_drops_total` from the kernel's running total.
+    /// Counts, from the kernel's running total, budget drops it could not attribute to a cgroup
+    /// (its table was full) under `container_id="unattributed"` (a series only once they happen).
     pub fn set_budget_unattributed(&self, total: u64) {
-        self.budget_unattributed.observe(total);
+        let previous = self.budget_unattributed.swap(total, Ordering::Relaxed);
+        let delta = total.checked_sub(previous).unwrap_or(total);
+        if delta > 0 {
+            self.budget_drops(UNATTRIBUTED, UNATTRIBUTED, delta);
+        }
     }
 
     /// The OpenMetrics text exposition of every family, ending in `# EOF`; serve it with

@@ -286,7 +286,7 @@ fn budget_drops_are_labelled_by_container_and_forgotten_with_it() {
     metrics.set_budget_unattributed(4);
     assert!(has_line(&metrics, r#"palisade_syscall_budget_drops_total{container_id="c0ffee",container_name="web"} 7"#));
     assert!(has_line(&metrics, r#"palisade_syscall_budget_drops_total{container_id="host",container_name="host"} 1"#));
-    assert!(has_line(&metrics, "palisade_syscall_budget_unattributed_drops_total 4"));
+    assert!(has_line(&metrics, r#"palisade_syscall_budget_drops_total{container_id="unattributed",container_name="unattributed"} 4"#));
     metrics.forget_budget_container("c0ffee");
     assert!(!metrics.encode().contains("c0ffee"), "the forgotten container's series is gone");
 }
