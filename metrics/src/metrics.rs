@@ -41,7 +41,7 @@ use crate::labels::{
 const MAX_PRIORITIES_PER_RULE: usize = 16;
 
 /// The `container_id` and `container_name` of budget drops no cgroup could be named for.
-pub const UNATTRIBUTED: &str = "unattributed";
+const UNATTRIBUTED: &str = "unattributed";
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
