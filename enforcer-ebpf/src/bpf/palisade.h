@@ -11,6 +11,9 @@
 #define PALISADE_H
 
 #define PALISADE_ABI_VERSION 5
+/* (Records carry the version and captures keep it. Issue 17 added budget_conf and
+ * syscall_conf.budget, map values only, in a former padding byte that older daemons write as 0,
+ * "not budgeted": the records are unchanged, so the version is too.) */
 
 /* Sizes of the variable parts; records carry the used length. */
 #define PALISADE_PATH_MAX 256
