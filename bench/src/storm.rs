@@ -47,10 +47,10 @@ pub(crate) struct StormArgs {
     #[arg(long, default_value_t = 5)]
     pub reads: usize,
     /// `syscall_budget.rate` of the budgeted run.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 10_000)]
     pub rate: u64,
     /// `syscall_budget.burst` of the budgeted run.
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = 1_000)]
     pub burst: u64,
     /// The `palisade` binary (default: beside this executable).
     #[arg(long, value_name = "PATH")]

@@ -133,7 +133,7 @@ fn bad_logging_values_are_errors() {
 #[test]
 fn syscall_budget_defaults_and_bounds() {
     let d = ok("", &[]).syscall_budget;
-    assert!(d.enabled && d.rate == 20_000 && d.burst == 50_000, "{d:?}");
+    assert!(d.enabled && d.rate == 10_000 && d.burst == 1_000, "{d:?}");
     let c = ok("syscall_budget: {rate: 500, burst: 10, actions: [alert]}\n", &[]).syscall_budget;
     assert_eq!((c.rate, c.burst, c.actions.as_slice()), (500, 10, [crate::config::DropAction::Alert].as_slice()));
     assert_eq!(

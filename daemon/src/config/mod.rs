@@ -22,8 +22,8 @@
 //! outputs_queue: {capacity: 1024}
 //! syscall_budget:                          # per-cgroup budget of frequent syscall records (opens,
 //!   enabled: true                          #   socket I/O, dup, close, mmap) in the kernel; rare
-//!   rate: 20000                            #   calls and process events are never budgeted.
-//!   burst: 50000                           #   records/s refilling each cgroup; bucket size
+//!   rate: 10000                            #   calls and process events are never budgeted.
+//!   burst: 1000                            #   records/s refilling each cgroup; bucket size
 //!   actions: [log, alert]                  # per-container drop report: ignore | log | alert
 //!   report_rate: 0.03333                   #   reports per second per container (token bucket)
 //!   report_max_burst: 1
@@ -332,7 +332,9 @@ pub enum DropAction {
 /// ring buffer and starve the others. Records over budget are counted per cgroup and reported
 /// per container (metric, `palisade status`, the `Palisade internal: syscall event budget
 /// exceeded` alert). Size `rate` below what the daemon evaluates per second (alerting records
-/// cost most), divided by the cgroups expected to flood at once; `burst` covers normal peaks.
+/// cost most), divided by the cgroups expected to flood at once; `burst` × the cgroups that may
+/// burst together must fit the ring buffer (8 MiB: ~5,300 syscall records), which a burst
+/// fills faster than the daemon's 10 ms drain empties it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SyscallBudget {
@@ -352,8 +354,8 @@ impl Default for SyscallBudget {
     fn default() -> Self {
         SyscallBudget {
             enabled: true,
-            rate: 20_000,
-            burst: 50_000,
+            rate: 10_000,
+            burst: 1_000,
             actions: vec![DropAction::Log, DropAction::Alert],
             report_rate: 0.03333,
             report_max_burst: 1,
