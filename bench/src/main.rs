@@ -9,6 +9,7 @@ mod k8s_audit;
 mod overhead;
 mod replay;
 mod rules;
+mod storm;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,9 @@ enum Command {
     /// Capture events per second through `palisade replay`'s pipeline (.scap or Palisade
     /// captures built in memory), one thread.
     Replay(replay::ReplayBenchArgs),
+    /// Issue 17's alert storm: flooders in one cgroup, a distinct action in another and an
+    /// exempt one in the flooding cgroup, without and with per-cgroup syscall budgets (root).
+    Storm(storm::StormArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
         Command::Overhead(args) => overhead::run(args),
         Command::K8sAudit(args) => k8s_audit::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Storm(args) => storm::run(args),
     };
     match result {
         Ok(code) => code,

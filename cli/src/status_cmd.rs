@@ -50,6 +50,23 @@ pub(crate) fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     println!("containers:      {} tracked", s.containers_tracked);
     println!("events:          {} ({} alerts)", s.events, s.alerts);
     println!("drops:           {} kernel records, {} alerts (outputs queue full)", s.kernel_drops, s.outputs_dropped);
+    if s.budget_drops.is_empty() && s.budget_drops_unattributed == 0 {
+        println!("budget drops:    none");
+    } else {
+        println!("budget drops:    syscall records over their cgroup's budget, per container");
+        for d in &s.budget_drops {
+            let id = d.container_id.get(..12).unwrap_or(&d.container_id);
+            println!("  {:<12} {:<24} {}", id, d.container_name, d.drops);
+            if d.container_id == "host" {
+                for c in &d.cgroups {
+                    println!("    cgroup {:<20} {}", c.cgroup_id, c.drops);
+                }
+            }
+        }
+        if s.budget_drops_unattributed > 0 {
+            println!("  (unattributed: kernel table full) {}", s.budget_drops_unattributed);
+        }
+    }
     println!("kernel LSMs:     {} (BPF-LSM {})", s.kernel_lsms, if s.bpf_lsm_listed { "listed" } else { "not listed" });
     println!("enforcement:     {}", s.enforcement_backend);
     Ok(ExitCode::SUCCESS)

@@ -68,6 +68,15 @@ pub const EXE_UPPER_LAYER: u32 = 2;
 pub const INTEREST_READ: u8 = 1;
 /// `PALISADE_INTEREST_WRITE`.
 pub const INTEREST_WRITE: u8 = 2;
+/// `PALISADE_BUDGET_MAX_RATE`: the largest [`BudgetConf::rate`] the kernel applies.
+pub const BUDGET_MAX_RATE: u64 = 100_000_000;
+/// `PALISADE_BUDGET_MAX_BURST`: the largest [`BudgetConf::burst`] the kernel applies.
+pub const BUDGET_MAX_BURST: u64 = 1_000_000;
+/// `PALISADE_BUDGET_UNATTRIBUTED`: slot of `BUDGET_STATS` counting drops `BUDGET_DROPS` had
+/// no room for.
+pub const BUDGET_UNATTRIBUTED: u32 = 0;
+/// `PALISADE_BUDGET_NEW_BUCKETS`: slot of `BUDGET_STATS` counting buckets created.
+pub const BUDGET_NEW_BUCKETS: u32 = 1;
 /// `PALISADE_INTEREST_WORDS`: u64 words per direction in the `INTEREST_BITS` map.
 pub const INTEREST_WORDS: usize = 1024;
 
@@ -231,8 +240,25 @@ pub struct SyscallConf {
     pub compat_nr: u16,
     /// 1: after a successful call, the record's path is the task's working directory.
     pub cwd: u8,
+    /// 1: a frequent call, charged to its cgroup's budget ([`BudgetConf`]); 0: always
+    /// delivered.
+    pub budget: u8,
     /// Padding.
-    pub _pad: [u8; 5],
+    pub _pad: [u8; 4],
+}
+
+/// `struct budget_conf`: the per-cgroup token bucket of budgeted syscalls (map `BUDGET_CONF`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct BudgetConf {
+    /// Records per second refilling each cgroup's bucket (at most [`BUDGET_MAX_RATE`]).
+    pub rate: u64,
+    /// Bucket size in records (at most [`BUDGET_MAX_BURST`]).
+    pub burst: u64,
+    /// 0: no budget.
+    pub enabled: u32,
+    /// Padding.
+    pub _pad: u32,
 }
 
 /// `struct scope_conf`: which cgroups the programs watch besides the tracked ones.
@@ -311,6 +337,7 @@ const _: () = assert!(std::mem::size_of::<FdInfo>() == 72);
 const _: () = assert!(std::mem::size_of::<SyscallConf>() == 16);
 const _: () = assert!(std::mem::size_of::<OpenFilter>() == 48);
 const _: () = assert!(std::mem::size_of::<ScopeConf>() == 8);
+const _: () = assert!(std::mem::size_of::<BudgetConf>() == 24);
 const _: () = assert!(std::mem::size_of::<SyscallEvent>() == 296 + 5 * PATH_MAX);
 const _: () = assert!(std::mem::size_of::<ForkEvent>() == 96);
 const _: () = assert!(std::mem::size_of::<ExitEvent>() == 88);
@@ -384,6 +411,10 @@ mod tests {
         assert_eq!(define("PALISADE_INTEREST_WRITE"), INTEREST_WRITE as usize);
         assert_eq!(define("PALISADE_INTEREST_WORDS"), INTEREST_WORDS);
         assert_eq!(define("PALISADE_PREFIX_LENS"), PREFIX_LENS);
+        assert_eq!(define("PALISADE_BUDGET_MAX_RATE"), BUDGET_MAX_RATE as usize);
+        assert_eq!(define("PALISADE_BUDGET_MAX_BURST"), BUDGET_MAX_BURST as usize);
+        assert_eq!(define("PALISADE_BUDGET_UNATTRIBUTED"), BUDGET_UNATTRIBUTED as usize);
+        assert_eq!(define("PALISADE_BUDGET_NEW_BUCKETS"), BUDGET_NEW_BUCKETS as usize);
         let enums = [
             ("PALISADE_KIND_EXEC", kind::EXEC),
             ("PALISADE_KIND_FORK", kind::FORK),

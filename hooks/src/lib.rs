@@ -21,6 +21,6 @@ pub use client::{request, ClientError};
 pub use config::{ConfigError, FailurePolicy, HookConfig, DEFAULT_CONFIG_PATH};
 pub use oci::{Mount as MountFact, RuntimeSpec};
 pub use protocol::{
-    BundleFacts, ContainerSummary, DaemonStatus, OciState, Phase, PromotionReport, Reply, ReportExample,
+    BudgetDrops, BundleFacts, CgroupDrops, ContainerSummary, DaemonStatus, OciState, Phase, PromotionReport, Reply, ReportExample,
     Request, SettingReport, SpecChanges, PROTOCOL_VERSION,
 };

@@ -190,6 +190,33 @@ pub struct DaemonStatus {
     pub bpf_lsm_listed: bool,
     /// What enforces: `none (detection only)` until an enforcement backend is armed.
     pub enforcement_backend: String,
+    /// Per container, syscall records the kernel did not write because its cgroup was over
+    /// its budget (`syscall_budget`), most first. Absent from older daemons.
+    #[serde(default)]
+    pub budget_drops: Vec<BudgetDrops>,
+    /// Records over budget the kernel could not attribute to a cgroup (its table was full).
+    #[serde(default)]
+    pub budget_drops_unattributed: u64,
+}
+
+/// One container's syscall budget drops, as `palisade status` shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetDrops {
+    /// Full container id, or `host` (cgroups of no tracked container).
+    pub container_id: String,
+    pub container_name: String,
+    /// Records dropped since the daemon started.
+    pub drops: u64,
+    /// The same per cgroup v2 id, most first (at most 8: the host has many cgroups).
+    #[serde(default)]
+    pub cgroups: Vec<CgroupDrops>,
+}
+
+/// One cgroup's syscall budget drops.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupDrops {
+    pub cgroup_id: u64,
+    pub drops: u64,
 }
 
 /// A tracked container, as `palisade containers` shows it.
@@ -299,6 +326,17 @@ pub enum Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_without_budget_drops_still_parses() {
+        // What a daemon from before per-cgroup budgets sends.
+        let mut old = serde_json::to_value(DaemonStatus::default()).expect("json");
+        let map = old.as_object_mut().expect("object");
+        map.remove("budget_drops");
+        map.remove("budget_drops_unattributed");
+        let s: DaemonStatus = serde_json::from_value(old).expect("old status");
+        assert!(s.budget_drops.is_empty() && s.budget_drops_unattributed == 0);
+    }
 
     #[test]
     fn facts_from_a_runc_spec() {

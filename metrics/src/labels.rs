@@ -69,6 +69,15 @@ pub(crate) struct DecisionLabels {
     pub(crate) enforced: bool,
 }
 
+/// `palisade_syscall_budget_drops_total`'s labels: the one family labelled by container, kept
+/// bounded by its caller (only containers that dropped, removed when the container is forgotten;
+/// [`MAX_SERIES_PER_FAMILY`] still caps it).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct BudgetLabels {
+    pub(crate) container_id: LabelValue,
+    pub(crate) container_name: LabelValue,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct OutputLabels {
     pub(crate) output: LabelValue,

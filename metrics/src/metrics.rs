@@ -13,8 +13,11 @@
 //! | `palisade_rules_load_errors_total` | counter | | 1 |
 //! | `palisade_reloads_total` | counter | `result` = `ok` \| `error` | 2 |
 //! | `palisade_rules_loaded` | gauge | | 1 |
+//! | `palisade_syscall_budget_drops_total` | counter | `container_id`, `container_name` | containers that went over their syscall budget and are still known (`host` for the rest; `unattributed` when the kernel's per-cgroup table was full) |
 //!
-//! Labels are never container ids, process names or file paths: those are unbounded. Each labelled
+//! Labels are never container ids, process names or file paths: those are unbounded. The one
+//! exception, `palisade_syscall_budget_drops_total`, is bounded by its caller: a series exists
+//! only for a container that dropped, and is removed when the daemon forgets the container. Each labelled
 //! family is further capped at [`MAX_SERIES_PER_FAMILY`](crate::MAX_SERIES_PER_FAMILY) series.
 //! A labelled family appears in the encoding once it has a series (prometheus-client skips empty
 //! families); `palisade_reloads_total` has both of its series from the start.
@@ -30,12 +33,15 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use crate::labels::{
-    AlertLabels, DecisionLabels, EventLabels, LabelValue, OutputLabels, ReloadLabels, SeriesCache,
+    AlertLabels, BudgetLabels, DecisionLabels, EventLabels, LabelValue, OutputLabels, ReloadLabels, SeriesCache,
     MAX_SERIES_PER_FAMILY,
 };
 
 /// Most priorities one rule's alerts are counted under before they share the overflow series.
 const MAX_PRIORITIES_PER_RULE: usize = 16;
+
+/// The `container_id` and `container_name` of budget drops no cgroup could be named for.
+const UNATTRIBUTED: &str = "unattributed";
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -66,6 +72,11 @@ pub struct Metrics {
     reloads_ok: Counter,
     reloads_error: Counter,
     rules_loaded: Gauge,
+    budget_drops: Family<BudgetLabels, Counter>,
+    /// Container id -> the labels of its `budget_drops` series.
+    budget_series: Mutex<HashMap<Box<str>, BudgetLabels>>,
+    /// The kernel's running total of unattributed budget drops, last seen.
+    budget_unattributed: AtomicU64,
 }
 
 impl Metrics {
@@ -149,7 +160,17 @@ impl Metrics {
             rules_loaded.clone(),
         );
 
+        let budget_drops = Family::<BudgetLabels, Counter>::default();
+        registry.register(
+            "syscall_budget_drops",
+            "Syscall records the kernel did not write because their cgroup was over its budget, by container",
+            budget_drops.clone(),
+        );
+
         Arc::new(Metrics {
+            budget_drops,
+            budget_series: Mutex::new(HashMap::new()),
+            budget_unattributed: AtomicU64::new(0),
             registry,
             events,
             events_by_type: SeriesCache::new(MAX_SERIES_PER_FAMILY),
@@ -298,6 +319,43 @@ impl Metrics {
     /// Sets `palisade_rules_loaded`.
     pub fn set_rules_loaded(&self, n: u64) {
         self.rules_loaded.set(gauge_value(n));
+    }
+
+    /// Counts `n` budget drops of a container (`palisade_syscall_budget_drops_total`); `host`
+    /// for cgroups of no tracked container.
+    pub fn budget_drops(&self, container_id: &str, container_name: &str, n: u64) {
+        let mut series = self.budget_series.lock();
+        if !series.contains_key(container_id) {
+            let (id, name) = if series.len() >= MAX_SERIES_PER_FAMILY {
+                (crate::labels::OVERFLOW, crate::labels::OVERFLOW)
+            } else {
+                (container_id, container_name)
+            };
+            let labels = BudgetLabels { container_id: LabelValue::new(id), container_name: LabelValue::new(name) };
+            series.insert(container_id.into(), labels);
+        }
+        if let Some(labels) = series.get(container_id) {
+            self.budget_drops.get_or_create(labels).inc_by(n);
+        }
+    }
+
+    /// Removes a forgotten container's `palisade_syscall_budget_drops_total` series.
+    pub fn forget_budget_container(&self, container_id: &str) {
+        if let Some(labels) = self.budget_series.lock().remove(container_id) {
+            if labels.container_id != LabelValue::new(crate::labels::OVERFLOW) {
+                self.budget_drops.remove(&labels);
+            }
+        }
+    }
+
+    /// Counts, from the kernel's running total, budget drops it could not attribute to a cgroup
+    /// (its table was full) under `container_id="unattributed"` (a series only once they happen).
+    pub fn set_budget_unattributed(&self, total: u64) {
+        let previous = self.budget_unattributed.swap(total, Ordering::Relaxed);
+        let delta = total.checked_sub(previous).unwrap_or(total);
+        if delta > 0 {
+            self.budget_drops(UNATTRIBUTED, UNATTRIBUTED, delta);
+        }
     }
 
     /// The OpenMetrics text exposition of every family, ending in `# EOF`; serve it with

@@ -276,3 +276,17 @@ fn event_cost() {
         elapsed.as_nanos() as f64 / f64::from(calls)
     );
 }
+
+#[test]
+fn budget_drops_are_labelled_by_container_and_forgotten_with_it() {
+    let metrics = Metrics::new();
+    metrics.budget_drops("c0ffee", "web", 5);
+    metrics.budget_drops("c0ffee", "web", 2);
+    metrics.budget_drops("host", "host", 1);
+    metrics.set_budget_unattributed(4);
+    assert!(has_line(&metrics, r#"palisade_syscall_budget_drops_total{container_id="c0ffee",container_name="web"} 7"#));
+    assert!(has_line(&metrics, r#"palisade_syscall_budget_drops_total{container_id="host",container_name="host"} 1"#));
+    assert!(has_line(&metrics, r#"palisade_syscall_budget_drops_total{container_id="unattributed",container_name="unattributed"} 4"#));
+    metrics.forget_budget_container("c0ffee");
+    assert!(!metrics.encode().contains("c0ffee"), "the forgotten container's series is gone");
+}

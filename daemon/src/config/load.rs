@@ -88,6 +88,13 @@ fn validate(c: &Config) -> Result<(), String> {
     if c.outputs_queue.capacity == 0 {
         return Err("outputs_queue.capacity: must be at least 1 (the queue is bounded)".into());
     }
+    let budget = &c.syscall_budget;
+    if !(1..=palisade_ebpf::abi::BUDGET_MAX_RATE).contains(&budget.rate) {
+        return Err(format!("syscall_budget.rate: {} is not within 1 ..= {}", budget.rate, palisade_ebpf::abi::BUDGET_MAX_RATE));
+    }
+    if !(1..=palisade_ebpf::abi::BUDGET_MAX_BURST).contains(&budget.burst) {
+        return Err(format!("syscall_budget.burst: {} is not within 1 ..= {}", budget.burst, palisade_ebpf::abi::BUDGET_MAX_BURST));
+    }
     if c.http_output.enabled && c.http_output.url.is_empty() {
         return Err("http_output.url: required when http_output.enabled".into());
     }

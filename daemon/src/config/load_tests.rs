@@ -129,3 +129,17 @@ fn bad_logging_values_are_errors() {
     assert!(err("log_format: xml\n", &[]).contains("log_format"));
     assert!(err("log_stderr: maybe\n", &[]).contains("log_stderr"));
 }
+
+#[test]
+fn syscall_budget_defaults_and_bounds() {
+    let d = ok("", &[]).syscall_budget;
+    assert!(d.enabled && d.rate == 10_000 && d.burst == 1_000, "{d:?}");
+    let c = ok("syscall_budget: {rate: 500, burst: 10, actions: [alert]}\n", &[]).syscall_budget;
+    assert_eq!((c.rate, c.burst, c.actions.as_slice()), (500, 10, [crate::config::DropAction::Alert].as_slice()));
+    assert_eq!(
+        err("syscall_budget: {rate: 0}\n", &[]),
+        "palisade.yaml: syscall_budget.rate: 0 is not within 1 ..= 100000000"
+    );
+    assert!(err("", &["syscall_budget.burst=2000000"]).contains("syscall_budget.burst"));
+    assert!(!ok("", &["syscall_budget.enabled=false"]).syscall_budget.enabled);
+}

@@ -20,6 +20,13 @@
 //! watch_config_files: true
 //! syscall_event_drops: {actions: [log], rate: 0.03333, max_burst: 1}
 //! outputs_queue: {capacity: 1024}
+//! syscall_budget:                          # per-cgroup budget of frequent syscall records (opens,
+//!   enabled: true                          #   socket I/O, dup, close, mmap) in the kernel; rare
+//!   rate: 10000                            #   calls and process events are never budgeted.
+//!   burst: 1000                            #   records/s refilling each cgroup; bucket size
+//!   actions: [log, alert]                  # per-container drop report: ignore | log | alert
+//!   report_rate: 0.03333                   #   reports per second per container (token bucket)
+//!   report_max_burst: 1
 //! log_level: info                          # emergency alert critical error warning notice info debug
 //! log_stderr: true                         # the daemon's own messages to stderr
 //! log_syslog: false                        # ... and to syslog (/dev/log)
@@ -77,6 +84,7 @@ pub struct Config {
     pub watch_config_files: bool,
     pub syscall_event_drops: SyscallEventDrops,
     pub outputs_queue: OutputsQueue,
+    pub syscall_budget: SyscallBudget,
     /// Falco's `log_level`: the least severe daemon message logged (not alerts: see `priority`).
     pub log_level: LogLevel,
     /// Falco's `log_stderr`: daemon messages go to stderr.
@@ -115,6 +123,7 @@ impl Default for Config {
             watch_config_files: true,
             syscall_event_drops: SyscallEventDrops::default(),
             outputs_queue: OutputsQueue::default(),
+            syscall_budget: SyscallBudget::default(),
             log_level: LogLevel::Info,
             log_stderr: true,
             log_syslog: false,
@@ -316,6 +325,42 @@ pub enum DropAction {
     Ignore,
     Log,
     Alert,
+}
+
+/// `syscall_budget`: a token bucket per cgroup in the kernel programs for the frequent syscall
+/// records (`kernel::conf_table::BUDGETED_EVENTS`), so one flooding cgroup cannot fill the shared
+/// ring buffer and starve the others. Records over budget are counted per cgroup and reported
+/// per container (metric, `palisade status`, the `Palisade internal: syscall event budget
+/// exceeded` alert). Size `rate` below what the daemon evaluates per second (alerting records
+/// cost most), divided by the cgroups expected to flood at once; `burst` × the cgroups that may
+/// burst together must fit the ring buffer (8 MiB: ~5,300 syscall records), which a burst
+/// fills faster than the daemon's 10 ms drain empties it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyscallBudget {
+    pub enabled: bool,
+    /// Records per second refilling each cgroup's bucket (1 ..= 100,000,000).
+    pub rate: u64,
+    /// Bucket size in records (1 ..= 1,000,000).
+    pub burst: u64,
+    /// What a container's drops do: `ignore`, `log`, `alert`.
+    pub actions: Vec<DropAction>,
+    /// Reports per second per container (token bucket), as `syscall_event_drops.rate`.
+    pub report_rate: f64,
+    pub report_max_burst: u32,
+}
+
+impl Default for SyscallBudget {
+    fn default() -> Self {
+        SyscallBudget {
+            enabled: true,
+            rate: 10_000,
+            burst: 1_000,
+            actions: vec![DropAction::Log, DropAction::Alert],
+            report_rate: 0.03333,
+            report_max_burst: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

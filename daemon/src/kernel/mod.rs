@@ -1,6 +1,8 @@
 //! The loaded kernel programs: one owner of the `aya::Ebpf` handle, its ring buffer and
 //! drop counter. Other parts of the daemon receive decoded [`Record`]s.
 
+pub mod budget;
+pub mod budget_report;
 pub mod conf_table;
 pub mod interest;
 pub mod scope;
@@ -14,7 +16,8 @@ use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use palisade_ebpf::abi::{OpenFilter, SyscallConf};
+use palisade_ebpf::abi::{BudgetConf, OpenFilter, SyscallConf};
+pub use budget::BudgetCounts;
 pub use palisade_events::record::{self, decode, Caps, ExeImage, Header, Record, SyscallRecord};
 pub use scope::Scope;
 
@@ -77,6 +80,7 @@ pub struct Kernel {
     syscall_conf: Array<MapData, [u8; 16]>,
     open_filter: Array<MapData, [u8; 48]>,
     interest_bits: Array<MapData, u64>,
+    budget: budget::BudgetMaps,
     scope: Option<Scope>,
 }
 
@@ -102,9 +106,14 @@ impl Kernel {
         let tracked: HashMap<MapData, u64, u32> = take(&mut ebpf, "TRACKED_CGROUPS", HashMap::try_from)?;
         let slots = take(&mut ebpf, "TRACKED_SLOTS", Array::try_from)?;
         let scope_conf = take(&mut ebpf, "SCOPE", Array::try_from)?;
+        let budget = budget::BudgetMaps::new(
+            take(&mut ebpf, "BUDGET_CONF", Array::try_from)?,
+            take(&mut ebpf, "BUDGET_DROPS", HashMap::try_from)?,
+            take(&mut ebpf, "BUDGET_STATS", PerCpuArray::try_from)?,
+        );
         let ebpf = Arc::new(Mutex::new(ebpf));
         let scope = Some(Scope::new(tracked, slots, scope_conf, SysExit::new(Arc::clone(&ebpf))));
-        Ok(Kernel { _ebpf: ebpf, events, drops, syscall_conf, open_filter, interest_bits, scope })
+        Ok(Kernel { _ebpf: ebpf, events, drops, syscall_conf, open_filter, interest_bits, budget, scope })
     }
 
     /// Set what the syscall program captures. The open filter is switched off while the
@@ -150,6 +159,22 @@ impl Kernel {
             Ok(_) | Err(nix::Error::EINTR) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Set the per-cgroup syscall budget (`enabled: 0` switches it off). Takes effect for the
+    /// next record; buckets already made keep their tokens.
+    pub fn set_budget(&mut self, conf: BudgetConf) -> Result<(), KernelError> {
+        self.budget.set(conf)
+    }
+
+    /// The per-cgroup budget drop counters, as running totals ([`budget::BudgetLedger`]).
+    pub fn budget_counts(&self) -> BudgetCounts {
+        self.budget.counts()
+    }
+
+    /// Delete the budget drop entries of `cgroups` (idle ones, see [`budget`]).
+    pub fn forget_budget_entries(&mut self, cgroups: &[u64]) {
+        self.budget.forget(cgroups);
     }
 
     /// Records lost because the ring buffer was full, summed over CPUs.

@@ -41,6 +41,8 @@ use crate::config::Config;
 use crate::containers::hook_server::{self, control::Control};
 use crate::containers::{mode_authority, Backend, SharedRegistry};
 use crate::k8s_audit::AuditSource;
+use crate::config::SyscallBudget;
+use crate::kernel::budget_report::{kernel_conf, BudgetReporter};
 use crate::kernel::{decode, Record};
 use crate::rules_load;
 
@@ -119,6 +121,11 @@ pub struct Daemon<S> {
     watched_mtimes: Vec<Option<SystemTime>>,
     reloads: u64,
     reload_errors: u64,
+    /// Per-container syscall budget drops.
+    budget: BudgetReporter,
+    /// The `syscall_budget` the kernel runs with (a reload changing it is applied at the next
+    /// housekeeping).
+    budget_applied: SyscallBudget,
 }
 
 /// Wall-clock ns now.
@@ -155,7 +162,9 @@ fn facts_of(hostname: &str, boot_to_wall: u64, rule_files: &[PathBuf], config: &
 impl<S: RecordSource> Daemon<S> {
     /// A daemon ready to [`run`](Daemon::run) (the source is already configured), sending
     /// alerts to `sink`.
-    pub fn new(parts: Parts<S>, sink: AlertSink) -> Daemon<S> {
+    pub fn new(mut parts: Parts<S>, sink: AlertSink) -> Daemon<S> {
+        let budget_applied = parts.config.syscall_budget.clone();
+        apply_budget(&mut parts.source, &budget_applied);
         let facts = facts_of(&parts.hostname, parts.boot_to_wall, &parts.rule_files, &parts.config);
         let drops = DropReporter::new(&parts.config.syscall_event_drops);
         let watched = rules_load::watched_files(parts.config_path.as_deref(), &parts.rule_files);
@@ -172,6 +181,8 @@ impl<S: RecordSource> Daemon<S> {
             watched_mtimes,
             reloads: 0,
             reload_errors: 0,
+            budget: BudgetReporter::new(&budget_applied),
+            budget_applied,
         }
     }
 
@@ -352,6 +363,7 @@ impl<S: RecordSource> Daemon<S> {
             self.drops.check(kernel_drops, sink, &self.p.hostname);
             sink.report(&self.p.metrics);
         }
+        self.budget_housekeeping();
         let control = &self.p.hooks.control;
         let tracked = self
             .p
@@ -375,10 +387,47 @@ impl<S: RecordSource> Daemon<S> {
             s.alerts = self.stats.alerts;
             s.kernel_drops = kernel_drops;
             s.outputs_dropped = self.sink.as_ref().map_or(0, AlertSink::dropped);
+            (s.budget_drops, s.budget_drops_unattributed) = self.budget.status();
         }
         if self.p.config.watch_config_files && !self.p.hup.load(Ordering::Relaxed) && mtimes(&self.watched) != self.watched_mtimes {
             tracing::info!(files = ?self.watched, "a watched file changed; reloading");
             self.p.hup.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// The per-cgroup syscall budgets: a reloaded `syscall_budget` goes to the kernel; the
+    /// kernel's drop counters become per-container metrics, alerts and status lines; idle
+    /// counters are deleted ([`crate::kernel::budget`]).
+    fn budget_housekeeping(&mut self) {
+        if self.p.config.syscall_budget != self.budget_applied {
+            self.budget_applied = self.p.config.syscall_budget.clone();
+            apply_budget(&mut self.p.source, &self.budget_applied);
+            self.budget.set_config(&self.budget_applied);
+        }
+        let counts = self.p.source.budget_counts();
+        let registry = &self.p.registry;
+        let owner = |cgroup: u64| {
+            let meta = registry.lock().ok()?.lookup(cgroup)?;
+            Some((meta.full_id.clone(), meta.name.clone()))
+        };
+        let known = |id: &str| registry.lock().is_ok_and(|r| r.knows(id));
+        let (alerts, idle) = self.budget.round(&counts, owner, known, &self.p.metrics, &self.p.hostname, Instant::now());
+        for alert in &alerts {
+            self.p.metrics.alert(&alert.rule, alert.priority);
+            self.stats.alerts += 1;
+            self.send(alert);
+        }
+        if !idle.is_empty() {
+            self.p.source.forget_budget_entries(&idle);
+        }
+    }
+}
+
+/// Hands `syscall_budget` to the kernel programs; a failure leaves the previous budget (or none)
+/// in place and is logged: the daemon keeps watching.
+fn apply_budget<S: RecordSource>(source: &mut S, budget: &SyscallBudget) {
+    match source.set_budget(kernel_conf(budget)) {
+        Ok(()) => tracing::debug!(enabled = budget.enabled, rate = budget.rate, burst = budget.burst, "syscall budget set"),
+        Err(e) => tracing::error!(error = %e, "setting the syscall budget failed; the previous one stays"),
     }
 }

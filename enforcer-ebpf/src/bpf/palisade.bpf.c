@@ -12,6 +12,7 @@
 #include <bpf/bpf_tracing.h>
 #include "palisade.h"
 #include "maps.h"
+#include "budget.h"
 #include "task.h"
 #include "path.h"
 #include "fdinfo.h"

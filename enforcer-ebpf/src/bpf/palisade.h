@@ -11,6 +11,9 @@
 #define PALISADE_H
 
 #define PALISADE_ABI_VERSION 5
+/* (Records carry the version and captures keep it. Issue 17 added budget_conf and
+ * syscall_conf.budget, map values only, in a former padding byte that older daemons write as 0,
+ * "not budgeted": the records are unchanged, so the version is too.) */
 
 /* Sizes of the variable parts; records carry the used length. */
 #define PALISADE_PATH_MAX 256
@@ -141,7 +144,9 @@ struct syscall_conf {
 	__u8 open_kind;    /* PALISADE_OPEN_*: applies the open prefilter */
 	__u16 compat_nr;   /* see above */
 	__u8 cwd;          /* 1: after a successful call, `path` is the task's working directory */
-	__u8 _pad[5];
+	__u8 budget;       /* 1: a frequent call, charged to its cgroup's budget (budget.h); 0: a
+			    * rare one (chmod, setuid, mount, ptrace ...), always delivered */
+	__u8 _pad[4];
 };
 
 #define PALISADE_FD_FROM_RET 7
@@ -169,6 +174,22 @@ struct open_filter {
 	 * list. The daemon shortens keys of further lengths to a listed one (letting more through). */
 	__u8 prefix_lens[PALISADE_PREFIX_LENS];
 };
+
+/* The per-cgroup syscall budget (map BUDGET_CONF, one entry; budget.h). Written by the daemon
+ * from its `syscall_budget` configuration; read by sys_exit for budgeted calls. A token bucket
+ * per cgroup: `rate` records per second refill it, up to `burst` records. */
+struct budget_conf {
+	__u64 rate;        /* records per second, 1..=PALISADE_BUDGET_MAX_RATE */
+	__u64 burst;       /* bucket size in records, 1..=PALISADE_BUDGET_MAX_BURST */
+	__u32 enabled;     /* 0: no budget, every record is written (as before budgets) */
+	__u32 _pad;
+};
+/* Bounds that keep the bucket arithmetic (ns x records/s, in u64) from overflowing. */
+#define PALISADE_BUDGET_MAX_RATE 100000000
+#define PALISADE_BUDGET_MAX_BURST 1000000
+/* Slots of BUDGET_STATS (per CPU, summed by the daemon). */
+#define PALISADE_BUDGET_UNATTRIBUTED 0 /* over budget, and BUDGET_DROPS was full */
+#define PALISADE_BUDGET_NEW_BUCKETS 1  /* buckets created (beyond the map's size: LRU evictions) */
 
 /* Directions of the open prefilter. */
 #define PALISADE_INTEREST_READ 1

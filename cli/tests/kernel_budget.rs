@@ -1,0 +1,144 @@
+//! Privileged, against the running kernel: the per-cgroup syscall budget (budget.h). Two
+//! processes of one cgroup open a file in a loop while a process of another cgroup opens it
+//! once and a process of the flooding cgroup makes the budget-exempt `chmod u+s`. The quiet
+//! cgroup's open and the flooding cgroup's chmod arrive; the flooding cgroup's excess is
+//! counted for that cgroup only, and every one of its opens is either delivered or counted.
+//!
+//! Needs root and a kernel with BTF; fails otherwise unless PALISADE_ALLOW_SKIP_PRIVILEGED=1.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use common::skip_or_fail;
+use palisade_daemon::kernel::{decode, Capture, Kernel, Record};
+use palisade_ebpf::abi::BudgetConf;
+use palisade_events::syscalls::for_event;
+
+/// Opens per flooding process.
+const OPENS: u64 = 20_000;
+
+fn cgroup2_root() -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    mounts
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.get(2) == Some(&"cgroup2"))
+        .map(|f| PathBuf::from(f[1]))
+}
+
+/// A cgroup v2 child removed on drop.
+struct TestCgroup(PathBuf);
+
+impl TestCgroup {
+    fn new(root: &Path, name: &str) -> TestCgroup {
+        let p = root.join(name);
+        let _ = std::fs::remove_dir(&p);
+        std::fs::create_dir(&p).unwrap_or_else(|e| panic!("create cgroup {}: {e}", p.display()));
+        TestCgroup(p)
+    }
+    fn id(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&self.0).expect("stat cgroup").ino()
+    }
+    /// `script` run by dash after it moved itself into this cgroup.
+    fn spawn(&self, script: &str) -> Child {
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("echo $$ > {}/cgroup.procs && {script}", self.0.display()))
+            .spawn()
+            .expect("spawn sh")
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn a_flooding_cgroup_is_budgeted_alone_and_its_rare_calls_still_arrive() {
+    if !nix::unistd::geteuid().is_root() {
+        return skip_or_fail("not root");
+    }
+    let Some(root) = cgroup2_root() else { return skip_or_fail("no cgroup2 mount") };
+    if !Path::new("/bin/busybox").exists() {
+        return skip_or_fail("no /bin/busybox (a static chmod: no loader opens)");
+    }
+    let mut kernel = match Kernel::load() {
+        Ok(k) => k,
+        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
+    };
+    let pid = std::process::id();
+    let flood = TestCgroup::new(&root, &format!("palisade-budget-flood-{pid}"));
+    let quiet = TestCgroup::new(&root, &format!("palisade-budget-quiet-{pid}"));
+    // Every openat (no open filter), chmod and fchmodat: the daemon's table marks openat
+    // budgeted, the chmods not.
+    let syscalls = ["openat", "chmod", "fchmodat"]
+        .iter()
+        .flat_map(|e| for_event(e))
+        .map(|s| (s.nr, palisade_daemon::capture::conf(s)))
+        .collect();
+    kernel.configure(&Capture { syscalls, ..Capture::default() }).expect("configure");
+    kernel.set_budget(BudgetConf { rate: 1_000, burst: 1_000, enabled: 1, _pad: 0 }).expect("budget");
+    let mut scope = kernel.take_scope().expect("scope maps");
+    scope.watch_untracked(false).expect("scope");
+    scope.track(flood.id()).expect("track");
+    scope.track(quiet.id()).expect("track");
+
+    let target = std::env::temp_dir().join(format!("palisade-budget-setuid-{pid}"));
+    std::fs::write(&target, "x").expect("target file");
+    let loop_script = format!("i=0; while [ $i -lt {OPENS} ]; do : < /etc/hostname; i=$((i+1)); done");
+    let mut flooders = [flood.spawn(&loop_script), flood.spawn(&loop_script)];
+    std::thread::sleep(Duration::from_millis(200));
+    let mut reader = quiet.spawn("exec cat /etc/hostname > /dev/null");
+    let reader_pid = reader.id();
+    let mut chmod = flood.spawn(&format!("exec /bin/busybox chmod u+s {}", target.display()));
+
+    let (mut flood_opens, mut quiet_read, mut setuid) = (0u64, false, false);
+    let mut all_exited = false;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        kernel.wait(Duration::from_millis(20)).expect("poll");
+        let drained = kernel.drain(|bytes| match decode(bytes) {
+            Ok(Record::Syscall(s)) if s.hdr.cgroup_id == flood.id() && s.nr == 257 => flood_opens += 1,
+            Ok(Record::Syscall(s)) if s.hdr.cgroup_id == quiet.id() && s.fd_path.as_deref() == Some("/etc/hostname") => {
+                assert_eq!(s.hdr.pid, reader_pid, "the quiet cgroup's reader");
+                quiet_read = true;
+            }
+            Ok(Record::Syscall(s)) if s.hdr.cgroup_id == flood.id() => {
+                assert_eq!(s.hdr.comm(), "busybox", "a chmod of the flooding cgroup");
+                setuid = true;
+            }
+            _ => {}
+        });
+        // Records are written at syscall exit, before the process exits: once everyone has
+        // exited, one drain that finds nothing means all records were read.
+        if all_exited && drained == 0 {
+            break;
+        }
+        all_exited = flooders.iter_mut().chain([&mut reader, &mut chmod]).all(|c| c.try_wait().expect("wait").is_some());
+        assert!(Instant::now() < deadline, "the flooders did not finish in 120 s");
+    }
+    for mut c in [reader, chmod] {
+        assert!(c.wait().expect("wait").success(), "reader and chmod succeed");
+    }
+    let _ = std::fs::remove_file(&target);
+
+    let counts = kernel.budget_counts();
+    let drops_of = |cgroup: u64| counts.per_cgroup.iter().find(|(c, _)| *c == cgroup).map_or(0, |(_, n)| *n);
+    assert!(quiet_read, "the quiet cgroup's open of /etc/hostname arrived during the flood");
+    assert!(setuid, "the flooding cgroup's chmod u+s arrived: rare calls are not budgeted");
+    assert!(drops_of(flood.id()) > 0, "the flooding cgroup went over its budget: {counts:?}");
+    assert_eq!(drops_of(quiet.id()), 0, "the quiet cgroup dropped nothing");
+    assert_eq!(
+        flood_opens + drops_of(flood.id()),
+        2 * OPENS,
+        "every open of the flooding cgroup was delivered or counted ({flood_opens} delivered)"
+    );
+    assert_eq!(counts.unattributed, 0);
+    assert_eq!(kernel.drops(), 0, "nothing lost in the ring buffer");
+}
