@@ -264,3 +264,17 @@ pub enum OutputError {
     #[error("{output} output: cannot start its worker thread: {source}")]
     Thread { output: OutputKind, source: std::io::Error },
 }
+
+impl OutputError {
+    /// The output that could not start, if the error is one output's.
+    pub fn output(&self) -> Option<OutputKind> {
+        match self {
+            OutputError::ZeroCapacity => None,
+            OutputError::File(_) => Some(OutputKind::File),
+            OutputError::Program(_) => Some(OutputKind::Program),
+            OutputError::Http(_) => Some(OutputKind::Http),
+            OutputError::Syslog(_) => Some(OutputKind::Syslog),
+            OutputError::Thread { output, .. } => Some(*output),
+        }
+    }
+}

@@ -20,6 +20,7 @@
 //! watch_config_files: true
 //! syscall_event_drops: {actions: [log], rate: 0.03333, max_burst: 1}
 //! outputs_queue: {capacity: 1024}
+//! alert_aggregation: {enabled: true, window: 1s}   # identical alerts: first at once, then a count
 //! log_level: info                          # emergency alert critical error warning notice info debug
 //! log_stderr: true                         # the daemon's own messages to stderr
 //! log_syslog: false                        # ... and to syslog (/dev/log)
@@ -77,6 +78,7 @@ pub struct Config {
     pub watch_config_files: bool,
     pub syscall_event_drops: SyscallEventDrops,
     pub outputs_queue: OutputsQueue,
+    pub alert_aggregation: AlertAggregation,
     /// Falco's `log_level`: the least severe daemon message logged (not alerts: see `priority`).
     pub log_level: LogLevel,
     /// Falco's `log_stderr`: daemon messages go to stderr.
@@ -115,6 +117,7 @@ impl Default for Config {
             watch_config_files: true,
             syscall_event_drops: SyscallEventDrops::default(),
             outputs_queue: OutputsQueue::default(),
+            alert_aggregation: AlertAggregation::default(),
             log_level: LogLevel::Info,
             log_stderr: true,
             log_syslog: false,
@@ -329,6 +332,30 @@ pub struct OutputsQueue {
 impl Default for OutputsQueue {
     fn default() -> Self {
         OutputsQueue { capacity: 1024 }
+    }
+}
+
+/// Identical-alert aggregation (see `alert_sink::aggregate`): the first of identical alerts (same
+/// rule, process, container and output) is emitted at once, the identical ones within `window`
+/// after it are counted into one summary alert at the window's end. Off: every alert is a line,
+/// as Falco writes them.
+///
+/// On by default: an alert storm (one process repeating an alerting action in a loop) otherwise
+/// fills the outputs' queues, and the distinct alerts behind it are dropped — the storm blinds
+/// the detection. With aggregation the storm costs two lines per window and its count is exact.
+/// One second keeps the summary close to real time while folding any loop faster than 1/s.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertAggregation {
+    pub enabled: bool,
+    /// `500ms`, `1s`, `2m`, or a number of seconds; from 1 ms to 1 h.
+    #[serde(deserialize_with = "load::duration")]
+    pub window: std::time::Duration,
+}
+
+impl Default for AlertAggregation {
+    fn default() -> Self {
+        AlertAggregation { enabled: true, window: std::time::Duration::from_secs(1) }
     }
 }
 
