@@ -5,6 +5,7 @@
 //! Each subcommand drives the `palisade` library (or, for `overhead`, a built `palisade`
 //! binary) exactly as the daemon does, so what it measures is the shipped code.
 
+mod alerts;
 mod k8s_audit;
 mod overhead;
 mod replay;
@@ -39,6 +40,9 @@ enum Command {
     Overhead(overhead::OverheadArgs),
     /// Kubernetes audit events per second through the webhook endpoint and the rules.
     K8sAudit(k8s_audit::AuditBenchArgs),
+    /// Alerts per second through the rules, the alert sink and a file output on an alert storm
+    /// (every event alerts), against the same evaluation without outputs.
+    Alerts(alerts::AlertsBenchArgs),
     /// Capture events per second through `palisade replay`'s pipeline (.scap or Palisade
     /// captures built in memory), one thread.
     Replay(replay::ReplayBenchArgs),
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::K8sAudit(args) => k8s_audit::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Storm(args) => storm::run(args),
+        Command::Alerts(args) => alerts::run(args),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,8 @@
 //! | `palisade_output_delivered_total`, `palisade_output_failed_total` | counter | `output` | configured outputs |
 //! | `palisade_outputs_queue_depth`, `palisade_outputs_queue_capacity` | gauge | | 1 |
 //! | `palisade_outputs_dropped_total` | counter | | 1 |
+//! | `palisade_alerts_aggregated_total` | counter | | 1 |
+//! | `palisade_alert_summaries_total` | counter | | 1 |
 //! | `palisade_containers_tracked` | gauge | | 1 |
 //! | `palisade_rules_load_errors_total` | counter | | 1 |
 //! | `palisade_reloads_total` | counter | `result` = `ok` \| `error` | 2 |
@@ -68,6 +70,8 @@ pub struct Metrics {
     outputs_queue_capacity: Gauge,
     outputs_dropped: RunningTotal,
     containers_tracked: Gauge,
+    alerts_aggregated: Counter,
+    alert_summaries: Counter,
     rules_load_errors: Counter,
     reloads_ok: Counter,
     reloads_error: Counter,
@@ -139,6 +143,18 @@ impl Metrics {
             "Containers the daemon tracks",
             containers_tracked.clone(),
         );
+        let alerts_aggregated = Counter::default();
+        registry.register(
+            "alerts_aggregated",
+            "Identical alerts not emitted one by one but counted in a summary alert (alert_aggregation)",
+            alerts_aggregated.clone(),
+        );
+        let alert_summaries = Counter::default();
+        registry.register(
+            "alert_summaries",
+            "Summary alerts emitted for identical alerts (alert_aggregation)",
+            alert_summaries.clone(),
+        );
         let rules_load_errors = Counter::default();
         registry.register(
             "rules_load_errors",
@@ -186,6 +202,8 @@ impl Metrics {
             outputs_queue_capacity,
             outputs_dropped,
             containers_tracked,
+            alerts_aggregated,
+            alert_summaries,
             rules_load_errors,
             reloads_ok,
             reloads_error,
@@ -300,6 +318,14 @@ impl Metrics {
     /// Sets `palisade_containers_tracked`.
     pub fn set_containers(&self, tracked: u64) {
         self.containers_tracked.set(gauge_value(tracked));
+    }
+
+    /// Counts `folded` identical alerts counted into summaries instead of emitted, and the
+    /// `summaries` emitted for them (`palisade_alerts_aggregated_total`,
+    /// `palisade_alert_summaries_total`).
+    pub fn alerts_aggregated(&self, folded: u64, summaries: u64) {
+        self.alerts_aggregated.inc_by(folded);
+        self.alert_summaries.inc_by(summaries);
     }
 
     /// Counts a rules file that failed to load (`palisade_rules_load_errors_total`).

@@ -82,6 +82,7 @@ fn every_family_is_encoded_with_its_type() {
 fn unlabelled_families_and_reloads_are_encoded_before_any_call() {
     let text = Metrics::new().encode();
     assert!(text.contains("\npalisade_kernel_drops_total 0\n"), "{text}");
+    assert!(text.contains("\npalisade_alerts_aggregated_total 0\n"), "{text}");
     assert!(
         text.contains("\npalisade_reloads_total{result=\"error\"} 0\n"),
         "{text}"
@@ -289,4 +290,13 @@ fn budget_drops_are_labelled_by_container_and_forgotten_with_it() {
     assert!(has_line(&metrics, r#"palisade_syscall_budget_drops_total{container_id="unattributed",container_name="unattributed"} 4"#));
     metrics.forget_budget_container("c0ffee");
     assert!(!metrics.encode().contains("c0ffee"), "the forgotten container's series is gone");
+}
+
+#[test]
+fn aggregated_alerts_are_counted() {
+    let metrics = Metrics::new();
+    metrics.alerts_aggregated(41, 1);
+    metrics.alerts_aggregated(9, 2);
+    assert!(has_line(&metrics, "palisade_alerts_aggregated_total 50"));
+    assert!(has_line(&metrics, "palisade_alert_summaries_total 3"));
 }

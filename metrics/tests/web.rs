@@ -202,6 +202,8 @@ fn metrics_scrape_parses_back_to_the_recorded_values() {
         ("palisade_outputs_queue_capacity", vec![], 1024.0),
         ("palisade_outputs_dropped_total", vec![], 2.0),
         ("palisade_containers_tracked", vec![], 4.0),
+        ("palisade_alerts_aggregated_total", vec![], 0.0),
+        ("palisade_alert_summaries_total", vec![], 0.0),
         ("palisade_rules_load_errors_total", vec![], 1.0),
         ("palisade_reloads_total", vec![("result", "ok")], 0.0),
         ("palisade_reloads_total", vec![("result", "error")], 1.0),

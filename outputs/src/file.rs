@@ -1,17 +1,21 @@
 //! Falco's `file_output`: one line per alert appended to a file.
 //!
-//! Each alert is one `write` of the line and its newline on an `O_APPEND` descriptor, so lines
-//! from other writers never interleave inside ours. With `keep_alive` the file is opened once at
-//! start (a rename or delete leaves us writing to the old inode, as Falco does); without, it is
-//! opened, appended and closed per alert, so the next alert after a rotation creates a new file.
+//! A batch of alerts is one `write` of their lines on an `O_APPEND` descriptor (the worker takes
+//! every queued alert at once), so lines from other writers never interleave inside a batch;
+//! after a short write, the lines wholly written count delivered and the rest failed.
+//!
+//! With `keep_alive` the file is opened once at start (a rename or delete leaves us writing to
+//! the old inode, as Falco does); without, it is opened, appended and closed per batch, so the
+//! next batch after a rotation creates a new file.
 //! The directory is never created: a missing one is a start error.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::outputs::Sink;
-use crate::stdout::terminated;
+use crate::outputs::{Delivery, Sink};
+use crate::stdout::{delivery, terminated, write_counted, Lines};
 use crate::{FileSettings, Message};
 
 #[derive(Debug, thiserror::Error)]
@@ -79,8 +83,26 @@ impl Sink for FileSink {
         Ok(())
     }
 
-    fn close(&mut self) {
+    fn deliver_batch(&mut self, batch: &[Arc<Message>]) -> Delivery<FileError> {
+        let lines = Lines::of(batch);
+        let mut file = match self.file.take() {
+            Some(file) => file,
+            None => match open(&self.path) {
+                Ok(file) => file,
+                Err(e) => return Delivery { delivered: 0, failed: batch.len() as u64, error: Some(e) },
+            },
+        };
+        let result = write_counted(&mut file, &lines.buf)
+            .map_err(|(n, source)| (n, FileError::Write { path: self.path.clone(), source }));
+        if self.keep_alive && result.is_ok() {
+            self.file = Some(file);
+        }
+        delivery(&lines, result)
+    }
+
+    fn close(&mut self) -> u64 {
         self.file = None;
+        0
     }
 }
 

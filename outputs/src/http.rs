@@ -183,7 +183,7 @@ impl Sink for HttpSink {
             .post(&self.url)
             .header("user-agent", self.user_agent.clone())
             .header("content-type", "application/json")
-            .send(msg.json.as_str())
+            .send(msg.json())
             .map_err(request)?;
         let status = response.status().as_u16();
         // Reading the answer lets the connection go back to the pool.

@@ -3,9 +3,13 @@
 //!
 //! # Design
 //!
-//! [`Outputs::send`] wraps the alert in an `Arc` and offers it to one bounded FIFO queue per
-//! enabled output; each queue is drained by its own worker thread that delivers to that output
-//! alone. `send` takes one short mutex per queue (no I/O, no waiting for room) and returns.
+//! [`Outputs::send_batch`] wraps each alert of a batch in an `Arc` and offers the batch to one
+//! bounded FIFO queue per enabled output; each queue is drained by its own worker thread that
+//! delivers to that output alone. A batch costs one short mutex per queue (no I/O, no waiting for
+//! room) and at most one wake-up per queue, only when its worker sleeps; [`Outputs::send`] is a
+//! batch of one. A worker takes every queued alert at once, and the line outputs (stdout, file,
+//! a kept-alive program) write the batch with one write: at an alert storm the cost per alert is
+//! a copy of its line, not a lock, a wake-up and a system call.
 //!
 //! One worker per output rather than Falco's single output thread: a slow or dead http endpoint, a
 //! program that stops reading its stdin, or a stalled terminal then delays and drops only its own
@@ -14,22 +18,27 @@
 //!
 //! # Invariants
 //!
-//! - **Ordering**: each output receives alerts in the order `send` was called (one FIFO queue and
-//!   one worker per output; a worker finishes one alert before it takes the next).
-//! - **Bounded**: at most `queue_capacity` alerts per output are accepted and unfinished; the one
-//!   being delivered still occupies its slot until its delivery ends.
-//! - **Drops are per output**: when an output's queue is full, the alert is dropped for that
-//!   output only and counted in its [`OutputStats::dropped`]; the other outputs still get it. The
+//! - **Ordering**: each output receives alerts in the order they were sent, within and across
+//!   batches (one FIFO queue and one worker per output; a worker finishes one batch before it
+//!   takes the next).
+//! - **Bounded**: at most `queue_capacity` alerts per output are accepted and unfinished; the
+//!   batch being delivered still occupies its slots until its delivery ends.
+//! - **Drops are per output**: when an output's queue is full, the alerts of a batch beyond its
+//!   room are dropped for that output only and counted in its [`OutputStats::dropped`]; the
+//!   other outputs still get them. The
 //!   first drop is logged with `tracing::warn!` at once, later ones at most every
 //!   [`REPORT_INTERVAL`] with the count since the last report; [`Outputs::stop`] reports the rest.
 //! - **Accounting**: for every output, once quiet,
 //!   `sent == delivered + failed + dropped + depth` (see [`Stats`]).
 //! - **Failures** are counted, logged at most every [`REPORT_INTERVAL`] per output, and never
-//!   retried (a keep-alive program is restarted at most once per alert).
+//!   retried (a keep-alive program is restarted at most once per batch). After a short write,
+//!   the alerts wholly written count delivered and the rest failed; alerts a program never read
+//!   from its pipe before it was ended move from delivered to failed.
 //! - **Stop** drains the queues for at most a timeout ([`DEFAULT_STOP_TIMEOUT`], or the one given
-//!   to [`Outputs::stop_within`]), then counts what is left as dropped, kills a program output
-//!   that still holds its worker, and detaches a worker still stuck after a short grace (an http
-//!   request ends by its own timeout).
+//!   to [`Outputs::stop_within`]), then counts what is left as dropped, kills the process group
+//!   of a program output that still holds its worker, and detaches a worker still stuck after a
+//!   short grace (an http request ends by its own timeout). A program output's process group is
+//!   always ended at stop: nothing it started outlives the daemon.
 
 mod file;
 mod http;
@@ -153,10 +162,22 @@ pub struct Message {
     /// The line for stdout, file, program and syslog (JSON or text per `json_output`), without
     /// its newline (one trailing `\n` is tolerated, never doubled).
     pub line: String,
-    /// The alert's JSON object, the http body.
+    /// The alert's JSON object, the http body. Empty when `line` is that object
+    /// (`json_output`) or no output reads it ([`Outputs::needs_json`]): rendered once only.
     pub json: String,
     /// Syslog severity: 0 emergency .. 7 debug (larger values are sent as 7).
     pub priority: u8,
+}
+
+impl Message {
+    /// The JSON object: `json`, or the line when `json` is empty.
+    pub fn json(&self) -> &str {
+        if self.json.is_empty() {
+            &self.line
+        } else {
+            &self.json
+        }
+    }
 }
 
 /// An output, as named in logs and [`Stats`].
@@ -206,7 +227,7 @@ pub struct OutputStats {
 /// `sent == delivered + failed + dropped + depth`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stats {
-    /// Calls of [`Outputs::send`].
+    /// Alerts offered ([`Outputs::send`] counts one, [`Outputs::send_batch`] its length).
     pub sent: u64,
     /// One entry per enabled output, in the order stdout, file, program, http, syslog.
     pub outputs: Vec<OutputStats>,
@@ -242,4 +263,18 @@ pub enum OutputError {
     Syslog(#[from] SyslogError),
     #[error("{output} output: cannot start its worker thread: {source}")]
     Thread { output: OutputKind, source: std::io::Error },
+}
+
+impl OutputError {
+    /// The output that could not start, if the error is one output's.
+    pub fn output(&self) -> Option<OutputKind> {
+        match self {
+            OutputError::ZeroCapacity => None,
+            OutputError::File(_) => Some(OutputKind::File),
+            OutputError::Program(_) => Some(OutputKind::Program),
+            OutputError::Http(_) => Some(OutputKind::Http),
+            OutputError::Syslog(_) => Some(OutputKind::Syslog),
+            OutputError::Thread { output, .. } => Some(*output),
+        }
+    }
 }

@@ -15,6 +15,10 @@ use crate::stdout::StdoutSink;
 use crate::syslog::SyslogSink;
 use crate::{Message, OutputError, OutputKind, Settings, Stats, REPORT_INTERVAL};
 
+/// Alerts a worker delivers in one batch at most, so one huge backlog does not become one
+/// huge write buffer (the rest waits for the next batch, in order).
+pub(crate) const MAX_BATCH: usize = 4096;
+
 /// How long [`Outputs::stop`] lets the workers drain their queues.
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -25,15 +29,42 @@ const ABORT_GRACE: Duration = Duration::from_millis(500);
 /// Interrupts a delivery that blocks (kills a program output's process).
 pub(crate) type Abort = Box<dyn Fn() + Send + Sync>;
 
+/// What became of one batch: `delivered + failed` is the batch's length; `error` is the last
+/// failure, for the log.
+pub(crate) struct Delivery<E> {
+    pub(crate) delivered: u64,
+    pub(crate) failed: u64,
+    pub(crate) error: Option<E>,
+}
+
 /// One output's transport, driven by its worker thread.
 pub(crate) trait Sink: Send + 'static {
     type Error: std::fmt::Display;
 
-    /// Delivers one alert; called in the order alerts were sent.
+    /// Delivers one alert.
     fn deliver(&mut self, msg: &Message) -> Result<(), Self::Error>;
 
-    /// Releases the transport (end of the worker).
-    fn close(&mut self) {}
+    /// Delivers a batch, in order; called in the order alerts were sent. By default one
+    /// [`Sink::deliver`] per alert; the line outputs override it with one write per batch.
+    fn deliver_batch(&mut self, batch: &[Arc<Message>]) -> Delivery<Self::Error> {
+        let mut result = Delivery { delivered: 0, failed: 0, error: None };
+        for msg in batch {
+            match self.deliver(msg) {
+                Ok(()) => result.delivered += 1,
+                Err(e) => {
+                    result.failed += 1;
+                    result.error = Some(e);
+                }
+            }
+        }
+        result
+    }
+
+    /// Releases the transport (end of the worker). Returns how many alerts counted delivered
+    /// the output never took after all (a program ended with them unread in its pipe).
+    fn close(&mut self) -> u64 {
+        0
+    }
 
     /// How `stop` interrupts a delivery stuck past its timeout, if it can.
     fn abort_handle(&self) -> Option<Abort> {
@@ -52,6 +83,8 @@ struct Worker {
 pub struct Outputs {
     sent: AtomicU64,
     workers: Vec<Worker>,
+    /// The http output is enabled: it posts `Message::json`.
+    needs_json: bool,
 }
 
 impl Outputs {
@@ -67,7 +100,7 @@ impl Outputs {
         let syslog = settings.syslog.as_ref().map(SyslogSink::new).transpose()?;
         let program = settings.program.as_ref().map(ProgramSink::new).transpose()?;
 
-        let mut outputs = Outputs { sent: AtomicU64::new(0), workers: Vec::new() };
+        let mut outputs = Outputs { sent: AtomicU64::new(0), workers: Vec::new(), needs_json: http.is_some() };
         let capacity = settings.queue_capacity;
         if settings.stdout {
             outputs.spawn(OutputKind::Stdout, capacity, StdoutSink)?;
@@ -103,13 +136,28 @@ impl Outputs {
         Ok(())
     }
 
-    /// Offers the alert to every output; an output whose queue is full drops it (counted and
-    /// reported). Never waits for an output.
+    /// Whether an enabled output reads [`Message::json`] (http); without, the caller may leave
+    /// it empty and render only the line.
+    pub fn needs_json(&self) -> bool {
+        self.needs_json
+    }
+
+    /// Offers one alert to every output: [`Outputs::send_batch`] of one.
     pub fn send(&self, msg: Message) {
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        let msg = Arc::new(msg);
+        self.send_batch(vec![msg]);
+    }
+
+    /// Offers the alerts, in order, to every output: one lock and at most one wake-up per
+    /// output. An output whose queue fills drops the rest of the batch for itself alone
+    /// (counted and reported). Never waits for an output.
+    pub fn send_batch(&self, batch: Vec<Message>) {
+        if batch.is_empty() {
+            return;
+        }
+        self.sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let batch: Vec<Arc<Message>> = batch.into_iter().map(Arc::new).collect();
         for worker in &self.workers {
-            worker.queue.push(&msg);
+            worker.queue.push_batch(&batch);
         }
     }
 
@@ -187,21 +235,31 @@ fn wait_until(workers: &[Worker], deadline: Instant) {
     }
 }
 
-/// A worker: delivers the queue's alerts one at a time, in order, until the queue is closed and
-/// drained (or its deadline passed).
+/// A worker: takes every queued alert at once and delivers the batch, in order, until the queue
+/// is closed and drained (or its deadline passed).
 fn run<S: Sink>(mut sink: S, queue: &AlertQueue) {
     let kind = queue.kind();
     let mut failures = RateLimit::new(REPORT_INTERVAL);
-    while let Some(msg) = queue.next() {
-        let result = sink.deliver(&msg);
-        if let Err(error) = &result {
-            if let Some(failures) = failures.hit(1, Instant::now()) {
-                warn!(output = %kind, %error, failures, "alert delivery failed");
+    let mut batch = Vec::new();
+    while queue.next_batch(&mut batch) {
+        for chunk in batch.chunks(MAX_BATCH) {
+            let result = sink.deliver_batch(chunk);
+            if let Some(error) = &result.error {
+                if let Some(failures) = failures.hit(result.failed, Instant::now()) {
+                    warn!(output = %kind, %error, failures, "alert delivery failed");
+                }
+            } else if result.failed > 0 {
+                failures.hit(result.failed, Instant::now());
             }
+            queue.finish_batch(result.delivered, result.failed);
         }
-        queue.finish(result.is_ok());
+        batch.clear();
     }
-    sink.close();
+    let unread = sink.close();
+    if unread > 0 {
+        queue.undeliver(unread);
+        warn!(output = %kind, unread, "alerts left unread by the output at stop, counted failed");
+    }
     let failures = failures.take_pending();
     if failures > 0 {
         warn!(output = %kind, failures, "alert delivery failed");

@@ -1,18 +1,30 @@
 //! Falco's `program_output`: `/bin/sh -c COMMAND` (as `popen` runs it) reading one line per alert on its stdin.
 //!
-//! With `keep_alive` one process gets every alert through one pipe. Before each alert its exit is
-//! checked; a dead process (or a write that fails on a broken pipe) is restarted — at most once
-//! per alert, logged — and that alert is written to the new process, so a program that always
-//! dies costs one spawn per alert, never a loop. Without `keep_alive` each alert spawns a process,
-//! writes the line, closes stdin and waits for the exit, as Falco's `popen`/`pclose` does; a
-//! non-zero exit counts as a failure.
+//! With `keep_alive` one process gets every alert through one pipe, a batch in one write. Before
+//! each batch its exit is checked; a dead process (or a write that fails on a broken pipe) is
+//! replaced — at most once per batch, logged — and the rest of the batch is written to the new
+//! process, so a program that always dies costs one spawn per batch, never a loop. Without
+//! `keep_alive` each alert spawns a process, writes the line, closes stdin and waits for the
+//! exit, as Falco's `popen`/`pclose` does; a non-zero exit counts as a failure.
 //!
-//! The current child sits in a shared slot so that `stop` can kill it when a delivery blocks past
-//! the stop timeout (a program that does not read its stdin); the worker therefore polls for the
-//! exit instead of blocking in `wait` with the slot locked. Only `sh` itself is killed: a program
-//! that forks children keeping the pipe open should `exec` its reader.
+//! Process groups: every program runs in its own process group, and the group — not only `sh` —
+//! is killed when the program is replaced, when `stop` aborts a blocked delivery, and at the end
+//! of the worker, so nothing the program started (`sh -c 'sleep 1000'`'s `sleep`, a pipeline's
+//! stages) outlives it or the daemon.
+//!
+//! Unread alerts: a write into a pipe succeeds once the bytes are in the pipe's buffer, not once
+//! the program read them. Before a kept-alive program is ended, the bytes still in its pipe
+//! (`FIONREAD`) tell which of the alerts counted delivered it never read; those are counted
+//! failed instead ([`Sink::close`]'s return). At the end of the worker the program first gets
+//! [`EXIT_GRACE`] to read what is in its pipe.
+//!
+//! The current child sits in a shared slot so that `stop` can kill its group when a delivery
+//! blocks past the stop timeout (a program that does not read its stdin); the worker therefore
+//! polls for the exit instead of blocking in `wait` with the slot locked.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -21,12 +33,13 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
-use crate::outputs::{Abort, Sink};
+use crate::outputs::{Abort, Delivery, Sink};
 use crate::queue::RateLimit;
-use crate::stdout::terminated;
+use crate::stdout::{terminated, write_counted, Lines};
 use crate::{Message, ProgramSettings, REPORT_INTERVAL};
 
-/// How long `close` waits for a kept-alive program to exit after its stdin closed before it kills it.
+/// How long the end of the worker lets a kept-alive program read its pipe, then exit after its
+/// stdin closed, before its group is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +64,64 @@ fn lock(slot: &Slot) -> MutexGuard<'_, Option<Child>> {
     slot.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Kills the process group led by `child` (it was spawned with `process_group(0)`, so its pid
+/// is the group id). A group already gone is fine.
+fn kill_group(child: &Child) {
+    if let Some(pid) = i32::try_from(child.id()).ok().and_then(rustix::process::Pid::from_raw) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// The kept-alive program's pipe: what went in, to tell which alerts it never read.
+struct Pipe {
+    stdin: ChildStdin,
+    /// Bytes written into the pipe so far.
+    written: u64,
+    /// End offsets (in `written`'s count) of the alerts counted delivered that may still sit in
+    /// the pipe: older ones are trimmed once more than the pipe's capacity was written after them.
+    ends: VecDeque<u64>,
+    capacity: u64,
+}
+
+impl Pipe {
+    fn new(stdin: ChildStdin) -> Pipe {
+        let capacity = rustix::pipe::fcntl_getpipe_size(&stdin).map_or(1 << 20, |n| n as u64);
+        Pipe { stdin, written: 0, ends: VecDeque::new(), capacity }
+    }
+
+    /// Notes `lines` written up to `written` bytes of their buffer, `delivered` of them whole.
+    fn note(&mut self, lines: &Lines, from: usize, written: usize, delivered: usize) {
+        let base = self.written - from as u64;
+        for n in lines.complete(from)..delivered {
+            self.ends.push_back(base + lines.ends[n] as u64);
+        }
+        self.written += (written - from) as u64;
+        let floor = self.written.saturating_sub(self.capacity);
+        while self.ends.front().is_some_and(|&end| end <= floor) {
+            self.ends.pop_front();
+        }
+    }
+
+    /// Bytes still in the pipe.
+    fn unread_bytes(&self) -> u64 {
+        rustix::io::ioctl_fionread(&self.stdin).unwrap_or(0)
+    }
+
+    /// Alerts counted delivered whose line is not wholly read yet.
+    fn unread_alerts(&self) -> u64 {
+        let read = self.written.saturating_sub(self.unread_bytes());
+        self.ends.iter().filter(|&&end| end > read).count() as u64
+    }
+}
+
 pub(crate) struct ProgramSink {
     command: String,
     keep_alive: bool,
     child: Slot,
     /// The kept-alive process's stdin.
-    stdin: Option<ChildStdin>,
+    pipe: Option<Pipe>,
+    /// Alerts counted delivered that an ended program never read.
+    unread: u64,
     aborted: Arc<AtomicBool>,
     restarts: RateLimit,
 }
@@ -70,7 +135,8 @@ impl ProgramSink {
             command: settings.command.clone(),
             keep_alive: settings.keep_alive,
             child: Arc::new(Mutex::new(None)),
-            stdin: None,
+            pipe: None,
+            unread: 0,
             aborted: Arc::new(AtomicBool::new(false)),
             restarts: RateLimit::new(REPORT_INTERVAL),
         };
@@ -80,27 +146,38 @@ impl ProgramSink {
         Ok(sink)
     }
 
-    /// Starts the program into the slot and keeps its stdin.
+    /// Starts the program, in its own process group, into the slot and keeps its stdin.
     fn spawn(&mut self) -> Result<(), ProgramError> {
         let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg(&self.command)
             .stdin(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|source| ProgramError::Spawn { command: self.command.clone(), source })?;
-        self.stdin = child.stdin.take();
+        self.pipe = child.stdin.take().map(Pipe::new);
         *lock(&self.child) = Some(child);
         Ok(())
     }
 
-    fn write(&mut self, line: &[u8]) -> Result<(), ProgramError> {
-        let stdin = self.stdin.as_mut().ok_or_else(|| ProgramError::Write {
-            command: self.command.clone(),
-            source: io::Error::new(io::ErrorKind::BrokenPipe, "no stdin"),
-        })?;
-        stdin
-            .write_all(line)
-            .map_err(|source| ProgramError::Write { command: self.command.clone(), source })
+    fn write_error(&self, source: io::Error) -> ProgramError {
+        ProgramError::Write { command: self.command.clone(), source }
+    }
+
+    /// Writes `lines` from byte `from` on; returns how many lines are now wholly written.
+    fn write_lines(&mut self, lines: &Lines, from: usize) -> Result<usize, (usize, ProgramError)> {
+        let Some(pipe) = self.pipe.as_mut() else {
+            let delivered = lines.complete(from);
+            return Err((delivered, self.write_error(io::Error::new(io::ErrorKind::BrokenPipe, "no stdin"))));
+        };
+        let result = write_counted(&mut pipe.stdin, &lines.buf[from..]);
+        let written = from + result.as_ref().err().map_or(lines.buf.len() - from, |(n, _)| *n);
+        let delivered = lines.complete(written);
+        pipe.note(lines, from, written, delivered);
+        match result {
+            Ok(()) => Ok(delivered),
+            Err((_, source)) => Err((delivered, self.write_error(source))),
+        }
     }
 
     /// The exit status of the child in the slot, if it has exited (then the slot is emptied).
@@ -109,6 +186,7 @@ impl ProgramSink {
         let Some(child) = slot.as_mut() else { return Ok(None) };
         match child.try_wait() {
             Ok(Some(status)) => {
+                kill_group(child); // what it left behind in its group
                 *slot = None;
                 Ok(Some(status))
             }
@@ -148,29 +226,57 @@ impl ProgramSink {
         self.spawn()
     }
 
-    fn deliver_kept_alive(&mut self, line: &[u8]) -> Result<(), ProgramError> {
-        if self.stdin.is_none() {
-            self.restart("not running", None)?;
-        } else if let Some(status) = self.exited()? {
-            self.restart("exited", Some(status))?;
-        }
-        match self.write(line) {
-            Ok(()) => Ok(()),
-            Err(error) => {
-                if self.aborted.load(Ordering::Relaxed) {
-                    return Err(ProgramError::Aborted { command: self.command.clone() });
-                }
-                let status = self.exited()?;
-                self.restart(&error.to_string(), status)?;
-                self.write(line)
+    fn deliver_kept_alive(&mut self, batch: &[Arc<Message>]) -> Delivery<ProgramError> {
+        let total = batch.len() as u64;
+        let failed = |delivered: usize, error| Delivery {
+            delivered: delivered as u64,
+            failed: total - delivered as u64,
+            error: Some(error),
+        };
+        let ready = if self.pipe.is_none() {
+            self.restart("not running", None)
+        } else {
+            match self.exited() {
+                Ok(Some(status)) => self.restart("exited", Some(status)),
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
             }
+        };
+        if let Err(error) = ready {
+            return failed(0, error);
+        }
+        let lines = Lines::of(batch);
+        let delivered = match self.write_lines(&lines, 0) {
+            Ok(delivered) => return Delivery { delivered: delivered as u64, failed: 0, error: None },
+            Err((delivered, error)) => {
+                if self.aborted.load(Ordering::Relaxed) {
+                    return failed(delivered, ProgramError::Aborted { command: self.command.clone() });
+                }
+                let status = match self.exited() {
+                    Ok(status) => status,
+                    Err(e) => return failed(delivered, e),
+                };
+                if let Err(e) = self.restart(&error.to_string(), status) {
+                    return failed(delivered, e);
+                }
+                delivered
+            }
+        };
+        // The rest of the batch, from its first line not wholly written, to the new process.
+        let from = lines.start(delivered);
+        match self.write_lines(&lines, from) {
+            Ok(all) => Delivery { delivered: all as u64, failed: 0, error: None },
+            Err((some, error)) => failed(some, error),
         }
     }
 
     fn deliver_once(&mut self, line: &[u8]) -> Result<(), ProgramError> {
         self.spawn()?;
-        let written = self.write(line);
-        self.stdin = None; // EOF
+        let written = match self.pipe.as_mut() {
+            Some(pipe) => pipe.stdin.write_all(line).map_err(|e| self.write_error(e)),
+            None => Err(self.write_error(io::Error::new(io::ErrorKind::BrokenPipe, "no stdin"))),
+        };
+        self.pipe = None; // EOF
         let status = self.wait(None)?;
         written?;
         match status {
@@ -180,10 +286,26 @@ impl ProgramSink {
         }
     }
 
-    /// Kills and reaps the child in the slot, if any.
+    /// Lets the program read its pipe for at most `limit`; returns when it is empty, the program
+    /// has exited, or `stop` aborted it.
+    fn let_it_read(&self, limit: Duration) {
+        let start = Instant::now();
+        while let Some(pipe) = &self.pipe {
+            let dead = lock(&self.child).as_mut().is_none_or(|c| !matches!(c.try_wait(), Ok(None)));
+            if pipe.unread_bytes() == 0 || dead || self.aborted.load(Ordering::Relaxed) || start.elapsed() >= limit {
+                return;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Counts what the program left unread, kills its process group and reaps it.
     fn kill(&mut self) {
-        self.stdin = None;
+        if let Some(pipe) = self.pipe.take() {
+            self.unread += pipe.unread_alerts();
+        }
         if let Some(mut child) = lock(&self.child).take() {
+            kill_group(&child);
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -194,17 +316,40 @@ impl Sink for ProgramSink {
     type Error = ProgramError;
 
     fn deliver(&mut self, msg: &Message) -> Result<(), ProgramError> {
-        let line = terminated(&msg.line);
         if self.keep_alive {
-            self.deliver_kept_alive(&line)
-        } else {
-            self.deliver_once(&line)
+            let batch = [Arc::new(msg.clone())];
+            return match self.deliver_kept_alive(&batch).error {
+                None => Ok(()),
+                Some(e) => Err(e),
+            };
         }
+        self.deliver_once(&terminated(&msg.line))
     }
 
-    fn close(&mut self) {
-        self.stdin = None; // EOF: let the program finish its output
-        match self.wait(Some(EXIT_GRACE)) {
+    fn deliver_batch(&mut self, batch: &[Arc<Message>]) -> Delivery<ProgramError> {
+        if self.keep_alive {
+            return self.deliver_kept_alive(batch);
+        }
+        let mut result = Delivery { delivered: 0, failed: 0, error: None };
+        for msg in batch {
+            match self.deliver_once(&terminated(&msg.line)) {
+                Ok(()) => result.delivered += 1,
+                Err(e) => {
+                    result.failed += 1;
+                    result.error = Some(e);
+                }
+            }
+        }
+        result
+    }
+
+    fn close(&mut self) -> u64 {
+        self.let_it_read(EXIT_GRACE);
+        let unread = self.pipe.as_ref().map_or(0, Pipe::unread_alerts);
+        self.unread += unread;
+        self.pipe = None; // EOF: let the program finish its output
+        let grace = if self.aborted.load(Ordering::Relaxed) { Duration::ZERO } else { EXIT_GRACE };
+        match self.wait(Some(grace)) {
             Ok(Some(status)) if !status.success() => {
                 info!(output = "program", command = %self.command, %status, "program exited");
             }
@@ -212,6 +357,7 @@ impl Sink for ProgramSink {
             Err(error) => warn!(output = "program", %error, "program exit unknown"),
         }
         self.kill();
+        std::mem::take(&mut self.unread)
     }
 
     fn abort_handle(&self) -> Option<Abort> {
@@ -220,6 +366,7 @@ impl Sink for ProgramSink {
         Some(Box::new(move || {
             aborted.store(true, Ordering::Relaxed);
             if let Some(child) = lock(&child).as_mut() {
+                kill_group(child);
                 let _ = child.kill();
             }
         }))

@@ -1,8 +1,12 @@
-//! The bounded FIFO between `Outputs::send` and one output's worker, with its counters.
+//! The bounded FIFO between `Outputs::send_batch` and one output's worker, with its counters.
 //!
-//! The worker peeks at the front, delivers it, then pops it ([`AlertQueue::finish`]), so the alert
-//! in flight keeps its slot: `capacity` bounds everything accepted and unfinished, and `depth`
-//! (the queue's length) counts it.
+//! The worker takes every queued alert at once ([`AlertQueue::next_batch`]), delivers the batch,
+//! then ends it ([`AlertQueue::finish_batch`]), so the alerts in flight keep their slots:
+//! `capacity` bounds everything accepted and unfinished, and `depth` (queued plus in flight)
+//! counts it.
+//!
+//! Wake-ups: a push wakes the worker only when it sleeps on the condvar (`waiting`), so a
+//! batch costs one lock and at most one wake-up, and a busy worker costs the sender none.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,8 +51,10 @@ impl RateLimit {
 
 struct State {
     items: VecDeque<Arc<Message>>,
-    /// The worker holds the front and has not finished it.
-    in_flight: bool,
+    /// Alerts the worker took with `next_batch` and has not finished.
+    in_flight: usize,
+    /// The worker sleeps on `ready`: a push must wake it.
+    waiting: bool,
     /// Set by `close`: drain until then, drop the rest after.
     deadline: Option<Instant>,
     drops: RateLimit,
@@ -71,7 +77,8 @@ impl AlertQueue {
             capacity,
             state: Mutex::new(State {
                 items: VecDeque::with_capacity(capacity.min(4096)),
-                in_flight: false,
+                in_flight: 0,
+                waiting: false,
                 deadline: None,
                 drops: RateLimit::new(REPORT_INTERVAL),
             }),
@@ -91,62 +98,88 @@ impl AlertQueue {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Enqueues, or counts a drop when full or closed. Never waits for room.
-    pub(crate) fn push(&self, msg: &Arc<Message>) {
-        let report = {
+    /// Enqueues as many of `batch` as there is room for, in order, and counts the rest as
+    /// dropped (all of it once closed). One lock; wakes the worker at most once, and only if it
+    /// sleeps. Never waits for room.
+    pub(crate) fn push_batch(&self, batch: &[Arc<Message>]) {
+        if batch.is_empty() {
+            return;
+        }
+        let (wake, report) = {
             let mut state = self.lock();
-            if state.items.len() < self.capacity && state.deadline.is_none() {
-                state.items.push_back(Arc::clone(msg));
-                None
+            let room = if state.deadline.is_some() {
+                0
             } else {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                state.drops.hit(1, Instant::now())
-            }
+                self.capacity.saturating_sub(state.items.len() + state.in_flight)
+            };
+            let taken = room.min(batch.len());
+            state.items.extend(batch[..taken].iter().cloned());
+            let dropped = (batch.len() - taken) as u64;
+            let report = if dropped > 0 {
+                self.dropped.fetch_add(dropped, Ordering::Relaxed);
+                state.drops.hit(dropped, Instant::now())
+            } else {
+                None
+            };
+            (taken > 0 && std::mem::take(&mut state.waiting), report)
         };
-        match report {
-            None => self.ready.notify_one(),
-            Some(dropped) => warn!(
+        if wake {
+            self.ready.notify_one();
+        }
+        if let Some(dropped) = report {
+            warn!(
                 output = %self.kind,
                 dropped,
                 total_dropped = self.dropped.load(Ordering::Relaxed),
                 capacity = self.capacity,
                 "output queue full, alerts dropped"
-            ),
+            );
         }
     }
 
-    /// The next alert to deliver, oldest first; `None` once closed and drained, or when the
-    /// deadline has passed (what is left is then counted as dropped).
-    pub(crate) fn next(&self) -> Option<Arc<Message>> {
+    /// Moves every queued alert, oldest first, into `batch` (which the worker empties between
+    /// batches); they stay counted in `depth` until [`AlertQueue::finish_batch`]. Returns false
+    /// once closed and drained, or when the deadline has passed (what is left is then counted
+    /// as dropped).
+    pub(crate) fn next_batch(&self, batch: &mut Vec<Arc<Message>>) -> bool {
         let mut state = self.lock();
         loop {
             if let Some(deadline) = state.deadline {
                 if Instant::now() >= deadline {
                     self.abandon_locked(&mut state);
-                    return None;
+                    return false;
                 }
             }
-            if let Some(front) = state.items.front() {
-                let front = Arc::clone(front);
-                state.in_flight = true;
-                return Some(front);
+            if !state.items.is_empty() {
+                state.in_flight += state.items.len();
+                batch.extend(state.items.drain(..));
+                return true;
             }
-            state = match state.deadline {
-                None => self.ready.wait(state).unwrap_or_else(PoisonError::into_inner),
-                Some(_) => return None,
-            };
+            if state.deadline.is_some() {
+                return false;
+            }
+            state.waiting = true;
+            state = self.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
+            state.waiting = false;
         }
     }
 
-    /// Ends the delivery of the alert `next` returned.
-    pub(crate) fn finish(&self, delivered: bool) {
+    /// Ends the delivery of the batch `next_batch` returned: `delivered` alerts reached the
+    /// output, `failed` did not.
+    pub(crate) fn finish_batch(&self, delivered: u64, failed: u64) {
         let mut state = self.lock();
-        if state.in_flight {
-            state.items.pop_front();
-            state.in_flight = false;
-        }
-        let counter = if delivered { &self.delivered } else { &self.failed };
-        counter.fetch_add(1, Ordering::Relaxed);
+        let done = usize::try_from(delivered + failed).unwrap_or(usize::MAX);
+        state.in_flight = state.in_flight.saturating_sub(done);
+        self.delivered.fetch_add(delivered, Ordering::Relaxed);
+        self.failed.fetch_add(failed, Ordering::Relaxed);
+    }
+
+    /// Moves `n` alerts counted delivered to failed: the output turned out not to have taken
+    /// them (a program ended with them unread in its pipe).
+    pub(crate) fn undeliver(&self, n: u64) {
+        let n = n.min(self.delivered.load(Ordering::Relaxed));
+        self.delivered.fetch_sub(n, Ordering::Relaxed);
+        self.failed.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Refuses new alerts; the worker drains until `deadline`.
@@ -164,9 +197,8 @@ impl AlertQueue {
     }
 
     fn abandon_locked(&self, state: &mut State) {
-        let keep = usize::from(state.in_flight);
-        let abandoned = state.items.len().saturating_sub(keep);
-        state.items.truncate(keep);
+        let abandoned = state.items.len();
+        state.items.clear();
         if abandoned > 0 {
             self.dropped.fetch_add(abandoned as u64, Ordering::Relaxed);
             state.drops.hit(abandoned as u64, Instant::now());
@@ -188,7 +220,10 @@ impl AlertQueue {
     }
 
     pub(crate) fn stats(&self) -> OutputStats {
-        let depth = self.lock().items.len();
+        let depth = {
+            let state = self.lock();
+            state.items.len() + state.in_flight
+        };
         OutputStats {
             output: self.kind,
             delivered: self.delivered.load(Ordering::Relaxed),
@@ -221,52 +256,59 @@ mod tests {
         assert_eq!(limit.take_pending(), 0);
     }
 
+    fn lines(batch: &[Arc<Message>]) -> Vec<&str> {
+        batch.iter().map(|m| m.line.as_str()).collect()
+    }
+
     #[test]
-    fn in_flight_alert_keeps_its_slot() {
-        let queue = AlertQueue::new(OutputKind::File, 2);
-        queue.push(&msg(1));
-        queue.push(&msg(2));
-        let first = queue.next().expect("an alert");
-        assert_eq!(first.line, "1");
-        queue.push(&msg(3)); // full: 1 in flight, 2 queued
-        assert_eq!(queue.stats().dropped, 1);
-        queue.finish(true);
-        queue.push(&msg(4));
-        assert_eq!(queue.next().expect("an alert").line, "2");
-        queue.finish(false);
-        assert_eq!(queue.next().expect("an alert").line, "4");
-        queue.finish(true);
+    fn alerts_in_flight_keep_their_slots() {
+        let queue = AlertQueue::new(OutputKind::File, 3);
+        queue.push_batch(&[msg(1), msg(2)]);
+        let mut batch = Vec::new();
+        assert!(queue.next_batch(&mut batch));
+        assert_eq!(lines(&batch), ["1", "2"], "every queued alert at once, in order");
+        queue.push_batch(&[msg(3), msg(4)]); // full: 2 in flight, 1 queued
+        assert_eq!((queue.stats().dropped, queue.stats().depth), (1, 3));
+        queue.finish_batch(1, 1);
+        batch.clear();
+        queue.push_batch(&[msg(5)]);
+        assert!(queue.next_batch(&mut batch));
+        assert_eq!(lines(&batch), ["3", "5"]);
+        queue.finish_batch(2, 0);
         let stats = queue.stats();
-        assert_eq!((stats.delivered, stats.failed, stats.dropped, stats.depth), (2, 1, 1, 0));
+        assert_eq!((stats.delivered, stats.failed, stats.dropped, stats.depth), (3, 1, 1, 0));
     }
 
     #[test]
     fn close_drains_then_past_deadline_drops() {
         let queue = AlertQueue::new(OutputKind::Http, 8);
-        for n in 0..3 {
-            queue.push(&msg(n));
-        }
+        queue.push_batch(&[msg(0), msg(1), msg(2)]);
         queue.close(Instant::now() + Duration::from_secs(60));
-        queue.push(&msg(9)); // refused once closed
-        assert_eq!(queue.next().expect("an alert").line, "0");
-        queue.finish(true);
+        queue.push_batch(&[msg(9)]); // refused once closed
+        let mut batch = Vec::new();
+        assert!(queue.next_batch(&mut batch));
+        assert_eq!(batch.len(), 3);
+        queue.finish_batch(3, 0);
+        queue.push_batch(&[msg(10)]);
         queue.close(Instant::now()); // the deadline only moves earlier
-        assert!(queue.next().is_none());
+        batch.clear();
+        assert!(!queue.next_batch(&mut batch));
         let stats = queue.stats();
-        assert_eq!((stats.delivered, stats.dropped, stats.depth), (1, 3, 0));
+        assert_eq!((stats.delivered, stats.dropped, stats.depth), (3, 2, 0));
     }
 
     #[test]
-    fn abandon_keeps_the_alert_in_flight() {
+    fn abandon_keeps_the_alerts_in_flight() {
         let queue = AlertQueue::new(OutputKind::Program, 4);
-        for n in 0..4 {
-            queue.push(&msg(n));
-        }
-        let _in_flight = queue.next().expect("an alert");
+        queue.push_batch(&[msg(0)]);
+        let mut batch = Vec::new();
+        assert!(queue.next_batch(&mut batch));
+        queue.push_batch(&[msg(1), msg(2), msg(3)]);
         queue.abandon();
-        assert_eq!(queue.stats().depth, 1);
-        assert_eq!(queue.stats().dropped, 3);
-        queue.finish(false);
-        assert_eq!(queue.stats().depth, 0);
+        assert_eq!((queue.stats().depth, queue.stats().dropped), (1, 3));
+        queue.finish_batch(1, 0);
+        queue.undeliver(1);
+        let stats = queue.stats();
+        assert_eq!((stats.delivered, stats.failed, stats.depth), (0, 1, 0));
     }
 }

@@ -224,12 +224,13 @@ fn full_queue_drops_and_reports_without_blocking() {
     for _ in 0..1000 {
         outputs.send(Message { line: big.clone(), json: big.clone(), priority: 4 });
     }
-    // Every send returned. Nothing can be delivered, so the counters are settled.
+    // Every send returned. Nothing can be delivered, so the counters are settled: the worker took
+    // the first alert (or the first few) as its batch, the rest of the queue filled behind it.
     let stats = outputs.stats();
     let program = stats.get(OutputKind::Program).expect("program").clone();
     assert_eq!(stats.sent, 1000);
     assert_eq!((program.delivered, program.failed, program.depth, program.capacity), (0, 0, 4, 4));
-    assert_eq!(program.dropped, 1000 - program.delivered - program.depth as u64);
+    assert_eq!(program.dropped, 996);
     let first_report = logs.text();
     assert!(first_report.contains("output queue full, alerts dropped"), "{first_report}");
     assert!(first_report.contains("output=program dropped=1 total_dropped=1 capacity=4"), "{first_report}");
@@ -237,10 +238,71 @@ fn full_queue_drops_and_reports_without_blocking() {
     // Stop: the blocked write is aborted (the program killed), the queued alerts dropped.
     let stats = outputs.stop_within(Duration::from_millis(100));
     let program = stats.get(OutputKind::Program).expect("program");
-    assert_eq!((program.delivered, program.failed, program.dropped, program.depth), (0, 1, 999, 0));
+    assert_eq!(program.delivered, 0);
+    assert_eq!(program.failed + program.dropped, 1000);
+    assert!((1..=4).contains(&program.failed), "the batch in flight failed: {program:?}");
+    assert_eq!(program.depth, 0);
     let text = logs.text();
-    let rest = "output=program dropped=998 total_dropped=999 capacity=4";
-    assert!(text.contains(rest), "the rest is reported at stop: {text}");
+    let rest = format!("total_dropped={} capacity=4", program.dropped);
+    assert!(text.contains(&rest), "the rest is reported at stop: {text}");
+}
+
+/// Processes whose process group is `pgid` (`/proc/PID/stat` field 5).
+fn group_members(pgid: &str) -> Vec<String> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Some((_, rest)) = stat.rsplit_once(") ") else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(2) == Some(&pgid) && fields.first() != Some(&"Z") {
+            members.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    members
+}
+
+/// Issue 17: a program that never reads was orphaned at stop (only `sh` was killed, its children
+/// kept running) and the alerts buffered in its pipe counted delivered. Now its whole process
+/// group ends, and the alerts left unread in the pipe count failed.
+#[test]
+fn program_that_never_reads_ends_with_its_group_and_its_unread_alerts_are_not_delivered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pgid_file = dir.path().join("pgid");
+    // `sh` stays (two children), so the group has three members that never read stdin.
+    let command = format!("echo $$ > '{}'; sleep 1000 & sleep 1000; wait", pgid_file.display());
+    let outputs = program_outputs(command, true);
+    for n in 0..10 {
+        outputs.send(alert(n));
+    }
+    wait_for("the writes into the pipe", || delivered(&outputs, OutputKind::Program) == 10);
+    wait_for("the program's pid", || read_lines(&pgid_file).len() == 1);
+    let pgid = read_lines(&pgid_file).remove(0);
+    wait_for("both sleeps", || group_members(&pgid).len() == 3);
+    let stats = outputs.stop_within(Duration::from_millis(200));
+    let program = stats.get(OutputKind::Program).expect("program");
+    assert_eq!(stats.sent, 10);
+    assert_eq!(
+        (program.delivered, program.failed, program.dropped, program.depth),
+        (0, 10, 0, 0),
+        "nothing was read: nothing delivered, all counted"
+    );
+    wait_for("the group's end", || group_members(&pgid).is_empty());
+}
+
+/// A program that reads everything: every alert delivered, nothing counted unread, its group gone.
+#[test]
+fn program_that_reads_everything_is_delivered_and_ended() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (out, pgid_file) = (dir.path().join("out"), dir.path().join("pgid"));
+    let command = format!("echo $$ > '{}'; sleep 1000 & cat >> '{}'", pgid_file.display(), out.display());
+    let outputs = program_outputs(command, true);
+    outputs.send_batch((0..20).map(alert).collect());
+    wait_for("the lines", || read_lines(&out).len() == 20);
+    let pgid = read_lines(&pgid_file).remove(0);
+    let stats = outputs.stop();
+    let program = stats.get(OutputKind::Program).expect("program");
+    assert_eq!((program.delivered, program.failed), (20, 0));
+    wait_for("the group's end", || group_members(&pgid).is_empty());
 }
 
 #[test]

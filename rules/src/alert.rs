@@ -2,6 +2,8 @@
 //! `{"hostname","output","output_fields","priority","rule","source","tags","time"}`, with
 //! `time` in RFC 3339 UTC with nanoseconds.
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value as Json};
 
 use crate::engine::Rule;
@@ -100,8 +102,151 @@ impl Alert {
 
     /// Falco's text line: `HH:MM:SS.nnnnnnnnn: Priority output`.
     pub fn to_text(&self) -> String {
-        format!("{}: {} {}", format_time(self.time_ns), self.priority, self.output)
+        let mut out = String::with_capacity(self.output.len() + 40);
+        self.write_text(&mut out);
+        out
     }
+
+    /// [`Alert::to_text`], appended to `out`.
+    pub fn write_text(&self, out: &mut String) {
+        write_time(out, self.time_ns);
+        let _ = write!(out, ": {} {}", self.priority, self.output);
+    }
+
+    /// [`Alert::to_json`]'s text, byte for byte, written straight into `out`: the alert path
+    /// renders every alert, and building a `serde_json::Value` tree (a map, a string per key
+    /// and value) first cost more than the rest of the path. Keys are sorted as serde_json's
+    /// map sorts them; a later key of the same name wins, as a map insert does.
+    pub fn write_json(&self, out: &mut String, include_output: bool, include_tags: bool) {
+        enum Top<'a> {
+            Text(&'a str),
+            Output,
+            Fields,
+            Tags,
+            Time,
+            Json(&'a Json),
+        }
+        let mut top: Vec<(&str, Top<'_>)> = Vec::with_capacity(8 + self.extra.len());
+        top.push(("hostname", Top::Text(&self.hostname)));
+        if include_output {
+            top.push(("output", Top::Output));
+        }
+        top.push(("output_fields", Top::Fields));
+        top.push(("priority", Top::Text(self.priority)));
+        top.push(("rule", Top::Text(&self.rule)));
+        top.push(("source", Top::Text(self.source)));
+        if include_tags {
+            top.push(("tags", Top::Tags));
+        }
+        top.push(("time", Top::Time));
+        top.extend(self.extra.iter().map(|(k, v)| (k.as_str(), Top::Json(v))));
+        sort_last_wins(&mut top);
+        out.push('{');
+        for (i, (key, value)) in top.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_json_str(out, key);
+            out.push(':');
+            match value {
+                Top::Text(t) => write_json_str(out, t),
+                Top::Output => {
+                    let mut text = String::with_capacity(self.output.len() + 40);
+                    self.write_text(&mut text);
+                    write_json_str(out, &text);
+                }
+                Top::Fields => self.write_fields(out),
+                Top::Tags => {
+                    out.push('[');
+                    for (i, tag) in self.tags.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        write_json_str(out, tag);
+                    }
+                    out.push(']');
+                }
+                Top::Time => {
+                    out.push('"');
+                    write_rfc3339(out, self.time_ns);
+                    out.push('"');
+                }
+                Top::Json(v) => {
+                    let _ = write!(out, "{v}");
+                }
+            }
+        }
+        out.push('}');
+    }
+
+    fn write_fields(&self, out: &mut String) {
+        let mut fields: Vec<(&str, &FieldValue)> = self.output_fields.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        sort_last_wins(&mut fields);
+        out.push('{');
+        for (i, (key, value)) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_json_str(out, key);
+            out.push(':');
+            match value {
+                FieldValue::Missing => out.push_str("null"),
+                FieldValue::Number(n) => match (i64::try_from(*n), u64::try_from(*n)) {
+                    (Ok(n), _) => {
+                        let _ = write!(out, "{n}");
+                    }
+                    (_, Ok(n)) => {
+                        let _ = write!(out, "{n}");
+                    }
+                    _ => out.push_str("null"),
+                },
+                FieldValue::Text(t) => write_json_str(out, t),
+            }
+        }
+        out.push('}');
+    }
+}
+
+/// Sorts by key, keeping of equal keys only the last pushed (a map's insert).
+fn sort_last_wins<T>(entries: &mut Vec<(&str, T)>) {
+    entries.sort_by(|a, b| a.0.cmp(b.0)); // stable: equal keys stay in push order
+    let mut i = 0;
+    while i + 1 < entries.len() {
+        if entries[i].0 == entries[i + 1].0 {
+            entries.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// A JSON string as serde_json writes it: `"` and `\` escaped, `\b \f \n \r \t` short,
+/// other control characters as `\u00xx`, everything else (non-ASCII included) as is.
+fn write_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm; written here because
@@ -121,23 +266,36 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// `2026-11-23T06:14:19.123456789Z`.
 pub fn format_rfc3339(ns: u64) -> String {
+    let mut out = String::with_capacity(30);
+    write_rfc3339(&mut out, ns);
+    out
+}
+
+fn write_rfc3339(out: &mut String, ns: u64) {
     let secs = (ns / 1_000_000_000) as i64;
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
-    format!(
+    let _ = write!(
+        out,
         "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
         sod / 3600,
         (sod / 60) % 60,
         sod % 60,
         ns % 1_000_000_000
-    )
+    );
 }
 
 /// `06:14:19.123456789` (UTC).
 pub fn format_time(ns: u64) -> String {
+    let mut out = String::with_capacity(18);
+    write_time(&mut out, ns);
+    out
+}
+
+fn write_time(out: &mut String, ns: u64) {
     let secs = ns / 1_000_000_000;
     let sod = secs % 86_400;
-    format!("{:02}:{:02}:{:02}.{:09}", sod / 3600, (sod / 60) % 60, sod % 60, ns % 1_000_000_000)
+    let _ = write!(out, "{:02}:{:02}:{:02}.{:09}", sod / 3600, (sod / 60) % 60, sod % 60, ns % 1_000_000_000);
 }
 
 #[cfg(test)]
@@ -150,6 +308,38 @@ mod tests {
         // 2024-02-29T12:34:56.000000007Z
         assert_eq!(format_rfc3339(1_709_210_096_000_000_007), "2024-02-29T12:34:56.000000007Z");
         assert_eq!(format_time(1_709_210_096_000_000_007), "12:34:56.000000007");
+    }
+
+    #[test]
+    fn write_json_is_to_json_byte_for_byte() {
+        let alert = Alert {
+            time_ns: 1_709_210_096_000_000_007,
+            rule: "Rule \"quoted\" \\ back".into(),
+            priority: "Warning",
+            source: "syscall",
+            output: "tab\there nl\n cr\r bell\u{7} del\u{7f} ünïcode ✓ \u{1f} \u{8}\u{c}".into(),
+            output_fields: vec![
+                ("proc.name".into(), FieldValue::Text("cat".into())),
+                ("fd.name".into(), FieldValue::Missing),
+                ("big".into(), FieldValue::Number(i128::from(u64::MAX))),
+                ("neg".into(), FieldValue::Number(-5)),
+                ("huge".into(), FieldValue::Number(i128::MAX)),
+                ("proc.name".into(), FieldValue::Text("later wins".into())),
+            ],
+            tags: vec!["a".into(), "b\"".into()],
+            hostname: "h".into(),
+            extra: vec![
+                ("enforced".into(), Json::Bool(true)),
+                ("profile".into(), Json::String("nginx".into())),
+                ("rule".into(), Json::String("extra overrides".into())),
+            ],
+        };
+        for (output, tags) in [(true, true), (false, false), (true, false)] {
+            let mut text = String::new();
+            alert.write_json(&mut text, output, tags);
+            assert_eq!(text, alert.to_json(output, tags).to_string());
+        }
+        assert_eq!(alert.to_text(), format!("{}: Warning {}", format_time(alert.time_ns), alert.output));
     }
 
     #[test]

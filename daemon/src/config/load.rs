@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use palisade_rules::yaml::{parse_documents, Node, NodeKind, Pos};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::Config;
@@ -104,6 +105,10 @@ fn validate(c: &Config) -> Result<(), String> {
     if c.file_output.enabled && c.file_output.filename.as_os_str().is_empty() {
         return Err("file_output.filename: required when file_output.enabled".into());
     }
+    let window = c.alert_aggregation.window;
+    if window < std::time::Duration::from_millis(1) || window > std::time::Duration::from_secs(3600) {
+        return Err(format!("alert_aggregation.window: {window:?} is outside 1ms ..= 1h"));
+    }
     for (i, ns) in c.mode_annotation.loosen_namespaces.iter().enumerate() {
         if ns.is_empty() {
             return Err(format!("mode_annotation.loosen_namespaces[{i}]: empty pattern"));
@@ -112,6 +117,30 @@ fn validate(c: &Config) -> Result<(), String> {
             .map_err(|e| format!("mode_annotation.loosen_namespaces[{i}]: {ns:?}: {e}"))?;
     }
     Ok(())
+}
+
+/// A duration: `500ms`, `1s`, `2m`, `1h`, or a number of seconds (`0.5`).
+pub(super) fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    use serde::de::Error;
+    let value = Value::deserialize(d)?;
+    let bad = || D::Error::custom(format!("{value} is not a duration (500ms, 1s, 2m, 1h, or seconds)"));
+    let secs = match &value {
+        Value::Number(n) => n.as_f64().ok_or_else(bad)?,
+        Value::String(s) => {
+            let s = s.trim();
+            let (number, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+            let n: f64 = number.trim().parse().map_err(|_| bad())?;
+            n * match unit {
+                "ms" => 0.001,
+                "" | "s" => 1.0,
+                "m" => 60.0,
+                "h" => 3600.0,
+                _ => return Err(bad()),
+            }
+        }
+        _ => return Err(bad()),
+    };
+    std::time::Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
 /// YAML 1.2 core-schema typing of an unquoted scalar.

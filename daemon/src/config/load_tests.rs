@@ -143,3 +143,18 @@ fn syscall_budget_defaults_and_bounds() {
     assert!(err("", &["syscall_budget.burst=2000000"]).contains("syscall_budget.burst"));
     assert!(!ok("", &["syscall_budget.enabled=false"]).syscall_budget.enabled);
 }
+
+#[test]
+fn alert_aggregation_is_on_for_a_second_by_default_and_takes_durations() {
+    use std::time::Duration;
+    let d = ok("", &[]).alert_aggregation;
+    assert_eq!((d.enabled, d.window), (true, Duration::from_secs(1)));
+    let c = ok("alert_aggregation: {enabled: false, window: 250ms}\n", &[]).alert_aggregation;
+    assert_eq!((c.enabled, c.window), (false, Duration::from_millis(250)));
+    assert_eq!(ok("alert_aggregation: {window: 2m}\n", &[]).alert_aggregation.window, Duration::from_secs(120));
+    assert_eq!(ok("alert_aggregation: {window: 0.5}\n", &[]).alert_aggregation.window, Duration::from_millis(500));
+    assert_eq!(ok("", &["alert_aggregation.window=3s"]).alert_aggregation.window, Duration::from_secs(3));
+    let e = err("alert_aggregation:\n  window: soon\n", &[]);
+    assert!(e.starts_with("palisade.yaml:2:3: alert_aggregation.window: "), "{e}");
+    assert!(err("alert_aggregation: {window: 0s}\n", &[]).contains("outside 1ms ..= 1h"));
+}

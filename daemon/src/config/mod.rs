@@ -27,6 +27,7 @@
 //!   actions: [log, alert]                  # per-container drop report: ignore | log | alert
 //!   report_rate: 0.03333                   #   reports per second per container (token bucket)
 //!   report_max_burst: 1
+//! alert_aggregation: {enabled: true, window: 1s}   # identical alerts: first at once, then a count
 //! log_level: info                          # emergency alert critical error warning notice info debug
 //! log_stderr: true                         # the daemon's own messages to stderr
 //! log_syslog: false                        # ... and to syslog (/dev/log)
@@ -85,6 +86,7 @@ pub struct Config {
     pub syscall_event_drops: SyscallEventDrops,
     pub outputs_queue: OutputsQueue,
     pub syscall_budget: SyscallBudget,
+    pub alert_aggregation: AlertAggregation,
     /// Falco's `log_level`: the least severe daemon message logged (not alerts: see `priority`).
     pub log_level: LogLevel,
     /// Falco's `log_stderr`: daemon messages go to stderr.
@@ -124,6 +126,7 @@ impl Default for Config {
             syscall_event_drops: SyscallEventDrops::default(),
             outputs_queue: OutputsQueue::default(),
             syscall_budget: SyscallBudget::default(),
+            alert_aggregation: AlertAggregation::default(),
             log_level: LogLevel::Info,
             log_stderr: true,
             log_syslog: false,
@@ -374,6 +377,30 @@ pub struct OutputsQueue {
 impl Default for OutputsQueue {
     fn default() -> Self {
         OutputsQueue { capacity: 1024 }
+    }
+}
+
+/// Identical-alert aggregation (see `alert_sink::aggregate`): the first of identical alerts (same
+/// rule, process, container and output) is emitted at once, the identical ones within `window`
+/// after it are counted into one summary alert at the window's end. Off: every alert is a line,
+/// as Falco writes them.
+///
+/// On by default: an alert storm (one process repeating an alerting action in a loop) otherwise
+/// fills the outputs' queues, and the distinct alerts behind it are dropped — the storm blinds
+/// the detection. With aggregation the storm costs two lines per window and its count is exact.
+/// One second keeps the summary close to real time while folding any loop faster than 1/s.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertAggregation {
+    pub enabled: bool,
+    /// `500ms`, `1s`, `2m`, or a number of seconds; from 1 ms to 1 h.
+    #[serde(deserialize_with = "load::duration")]
+    pub window: std::time::Duration,
+}
+
+impl Default for AlertAggregation {
+    fn default() -> Self {
+        AlertAggregation { enabled: true, window: std::time::Duration::from_secs(1) }
     }
 }
 

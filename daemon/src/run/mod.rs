@@ -7,10 +7,17 @@
 //! The kernel writes records without waking us (waking a reader per event costs more than
 //! the event itself, see shared/notes/performance.md); we drain every [`DRAIN_INTERVAL`].
 //!
-//! Invariant (reload): the new configuration and rules are built completely first; only if
-//! both are good do they replace the running ones, between two drains ([`Daemon::step`]), so
-//! no record is lost or evaluated half by the old and half by the new rules. A bad file leaves
-//! everything as it was and is reported (stderr, `palisade_reloads_total{result="error"}`).
+//! Invariant (reload): the new configuration, rules, profiles and outputs are built completely
+//! first; only if all are good do they replace the running ones, between two drains
+//! ([`Daemon::step`]), so no record is lost or evaluated half by the old and half by the new
+//! rules. A bad file, or an output that cannot start, leaves everything as it was and is
+//! reported (a logged error, `palisade_reloads_total{result="error"}`, an internal alert); a
+//! reload never stops the daemon.
+//!
+//! Invariant (alerts): the alerts of one drain are collected and handed to the outputs in one
+//! call ([`AlertSink::send_batch`]: one lock and at most one wake-up per output queue), in the
+//! order they were raised; a long drain hands them over every [`ALERT_BATCH`] alerts so the
+//! outputs start writing while the loop evaluates.
 //!
 //! Invariant (captures): a capture is started and ended only between two drains, so its file
 //! holds exactly the records drained while it ran.
@@ -35,7 +42,7 @@ use palisade_metrics::Metrics;
 use palisade_rules::alert::Alert;
 use palisade_rules::{Ruleset, Source};
 
-use crate::alert_sink::{AlertSink, DropReporter};
+use crate::alert_sink::{AlertBatch, AlertSink, DropReporter, Origin};
 use crate::capture::Plan;
 use crate::config::Config;
 use crate::containers::hook_server::{self, control::Control};
@@ -50,6 +57,8 @@ pub use source::RecordSource;
 
 /// How long records may wait in the ring buffer before we read them.
 pub const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
+/// Alerts collected before a drain hands them to the outputs, at most.
+pub const ALERT_BATCH: usize = 512;
 /// How often metrics, status and watched files are refreshed, and drops checked.
 pub const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -62,9 +71,6 @@ pub enum DaemonError {
     /// The record source failed (polling the ring buffer).
     #[error("reading kernel records: {0}")]
     Source(String),
-    /// The outputs could not be restarted with a reloaded configuration.
-    #[error("restarting the outputs: {0}")]
-    Outputs(#[from] palisade_outputs::OutputError),
 }
 
 /// What a run did, printed when it stops.
@@ -113,6 +119,8 @@ pub struct Daemon<S> {
     p: Parts<S>,
     /// Always `Some` but while the outputs restart on reload.
     sink: Option<AlertSink>,
+    /// Alerts of the current drain not handed to the sink yet.
+    batch: AlertBatch,
     facts: DaemonFacts,
     stats: Stats,
     drops: DropReporter,
@@ -173,6 +181,7 @@ impl<S: RecordSource> Daemon<S> {
         Daemon {
             p: parts,
             sink: Some(sink),
+            batch: AlertBatch::default(),
             facts,
             stats: Stats::default(),
             drops,
@@ -204,12 +213,16 @@ impl<S: RecordSource> Daemon<S> {
         self.drain_audit();
         self.kernel_decisions();
         self.mode_refusals();
+        self.send_batch();
+        if let Some(sink) = &self.sink {
+            sink.flush_expired();
+        }
         if self.last_housekeeping.elapsed() >= HOUSEKEEPING_INTERVAL {
             self.last_housekeeping = Instant::now();
             self.housekeeping();
         }
         if self.p.hup.swap(false, Ordering::Relaxed) && !stopping {
-            self.reload()?;
+            self.reload();
         }
         if stopping {
             // After one more drain: what arrived before the signal still counts.
@@ -245,15 +258,23 @@ impl<S: RecordSource> Daemon<S> {
         (self.stats, self.p.source.drops(), dropped)
     }
 
+    /// One alert at once, outside the drain's batch (internal alerts).
     fn send(&self, alert: &Alert) {
         if let Some(s) = &self.sink {
             s.send(alert);
         }
     }
 
+    /// Hands the collected alerts to the outputs.
+    fn send_batch(&mut self) {
+        if let Some(s) = &self.sink {
+            s.send_batch(&mut self.batch);
+        }
+    }
+
     /// Every record ready: the process table, the captures, evaluation, alerts.
     fn drain(&mut self) {
-        let Daemon { p, sink, stats, .. } = self;
+        let Daemon { p, sink, stats, batch, .. } = self;
         let Parts { source, registry, captures, builder, table, users, evaluator, rules, metrics, hooks, .. } = p;
         // Per drain: the matches borrow the ruleset, which a reload may replace.
         let mut matches = Vec::new();
@@ -286,6 +307,7 @@ impl<S: RecordSource> Daemon<S> {
             stats.events += 1;
             metrics.event(data.type_name);
             let c = container.as_deref();
+            let origin = Origin { pid: data.process.pid, cgroup_id: data.cgroup_id };
             evaluator.evaluate(rules, &data, table, users, c, &mut matches, &mut |emitted| {
                 stats.alerts += 1;
                 let alert = match emitted {
@@ -300,10 +322,13 @@ impl<S: RecordSource> Daemon<S> {
                         d.alert
                     }
                 };
-                if let Some(s) = sink.as_ref() {
-                    s.send(&alert);
-                }
+                batch.push(alert, origin);
             });
+            if batch.len() >= ALERT_BATCH {
+                if let Some(s) = sink.as_ref() {
+                    s.send_batch(batch);
+                }
+            }
         });
     }
 
@@ -320,7 +345,7 @@ impl<S: RecordSource> Daemon<S> {
                 for rule in &matches {
                     self.stats.alerts += 1;
                     self.p.metrics.alert(&rule.name, rule.priority.name());
-                    self.send(&Alert::new(rule, &event, event.time_ns(), &self.p.hostname));
+                    self.batch.push(Alert::new(rule, &event, event.time_ns(), &self.p.hostname), Origin::default());
                 }
             }
         }
@@ -340,7 +365,7 @@ impl<S: RecordSource> Daemon<S> {
             let decision = palisade_events::would_deny::from_kernel(&d, &meta, self.p.boot_to_wall, &self.p.hostname);
             count_decision(&self.p.hooks.control, &self.p.metrics, &meta, &decision);
             self.stats.alerts += 1;
-            self.send(&decision.alert);
+            self.batch.push(decision.alert, Origin { pid: d.pid, cgroup_id: d.cgroup_id });
         }
     }
 
@@ -351,7 +376,7 @@ impl<S: RecordSource> Daemon<S> {
             let alert = mode_authority::alert(&refused, &meta, wall_ns(), &self.p.hostname);
             self.p.metrics.alert(&alert.rule, alert.priority);
             self.stats.alerts += 1;
-            self.send(&alert);
+            self.batch.push(alert, Origin::default());
         }
     }
 

@@ -108,13 +108,20 @@ impl Fixture {
         self.dir.path().join(p)
     }
 
+    /// The configuration: rules, JSON alerts to `alerts.json`, and the text of `outputs.yaml`
+    /// when a test wrote one (a reload's new outputs).
     fn config(dir: &Path) -> Config {
+        Fixture::try_config(dir).expect("config")
+    }
+
+    fn try_config(dir: &Path) -> Result<Config, String> {
+        let extra = std::fs::read_to_string(dir.join("outputs.yaml")).unwrap_or_default();
         let yaml = format!(
-            "rules_files: [{rules}]\njson_output: true\nstdout_output: {{enabled: false}}\nfile_output: {{enabled: true, keep_alive: true, filename: {alerts}}}\n",
+            "rules_files: [{rules}]\njson_output: true\nstdout_output: {{enabled: false}}\nfile_output: {{enabled: true, keep_alive: true, filename: {alerts}}}\n{extra}",
             rules = dir.join("rules.yaml").display(),
             alerts = dir.join("alerts.json").display(),
         );
-        crate::config::parse(&yaml, "test", &[]).expect("config")
+        crate::config::parse(&yaml, "palisade.yaml", &[]).map_err(|e| e.to_string())
     }
 
     fn new(rules: &str) -> (Fixture, Daemon<Script>) {
@@ -147,8 +154,8 @@ impl Fixture {
         let parts = Parts {
             source: script.clone(),
             config,
-            config_path: None,
-            reload_config: Box::new(move || Ok(Fixture::config(&reload_dir))),
+            config_path: Some(dir.path().join("palisade.yaml")),
+            reload_config: Box::new(move || Fixture::try_config(&reload_dir)),
             rules: loaded.ruleset,
             rule_files: loaded.files,
             plan,
@@ -225,8 +232,9 @@ fn a_broken_reload_keeps_the_running_rules() {
     fx.script.push(vec![exec(201, "one", 0)]);
     assert!(daemon.step().expect("step"));
     let (_, alerts) = fx.finish(daemon);
-    assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0].0, "Old rule");
+    let rules: Vec<&str> = alerts.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(rules, [reload::REFUSED_RULE, "Old rule"]);
+    assert_eq!(alerts[0].1["palisade.stage"], "rules");
 }
 
 #[test]
@@ -315,4 +323,89 @@ fn stopping_drains_once_more_and_ends_the_running_captures() {
     assert_eq!(alerts.len(), 1);
     let Ok(Progress::Ended { end, .. }) = answers.try_recv() else { panic!("the capture ended") };
     assert_eq!((end.reason.as_str(), end.records), ("daemon stopping", 1));
+}
+
+/// Issue 17: a configuration whose output cannot start made `reload` return
+/// `DaemonError::Outputs` and the daemon exit 2 (a crash loop under `Restart=always`). Each of
+/// the four bad outputs is refused whole: the step goes on, the old file output keeps receiving
+/// alerts, the refusal is an alert, a metric and a counted reload error.
+#[test]
+fn a_reload_whose_output_cannot_start_is_refused_and_the_old_outputs_keep_running() {
+    let bad_outputs = [
+        ("file", "file_output: {enabled: true, keep_alive: true, filename: /nonexistent-palisade/dir/alerts.json}\n"),
+        ("http", "http_output: {enabled: true, url: \"ftp://127.0.0.1/alerts\"}\n"),
+        ("http", "http_output: {enabled: true, url: \"https://127.0.0.1:9/\", ca_cert: /nonexistent-palisade/ca.pem}\n"),
+        ("syslog", "syslog_output: {enabled: true, socket: /nonexistent-palisade/log}\n"),
+    ];
+    for (output, yaml) in bad_outputs {
+        let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+        fx.script.push(vec![exec(501, "before", 0)]);
+        assert!(daemon.step().expect("step"));
+        // (The file case repeats the `file_output` key: the later one wins.)
+        std::fs::write(fx.path("outputs.yaml"), yaml).expect("outputs.yaml");
+        fx.hup.store(true, Ordering::Relaxed);
+        assert!(daemon.step().expect("a refused reload is not a daemon error"), "{output}: the loop goes on");
+        fx.script.push(vec![exec(502, "after", 0)]);
+        assert!(daemon.step().expect("step"));
+        assert_eq!(daemon.reload_errors, 1, "{output}");
+        let metrics = daemon.p.metrics.encode();
+        assert!(metrics.contains("palisade_reloads_total{result=\"error\"} 1\n"), "{output}: {metrics}");
+        let (_, alerts) = fx.finish(daemon);
+        let got: Vec<(&str, String)> = alerts
+            .iter()
+            .map(|(r, f)| (r.as_str(), f["proc.pid"].as_u64().map_or_else(|| f["palisade.output"].to_string(), |p| p.to_string())))
+            .collect();
+        assert_eq!(
+            got,
+            [("Exec", "501".to_owned()), (reload::REFUSED_RULE, format!("\"{output}\"")), ("Exec", "502".to_owned())],
+            "{yaml}"
+        );
+        let refusal = &alerts[1].1;
+        assert_eq!(refusal["palisade.stage"], "outputs");
+        assert_eq!(refusal["palisade.config"], fx.path("palisade.yaml").display().to_string());
+    }
+}
+
+/// A reload with good new outputs swaps them: the next alert goes to the new file only.
+#[test]
+fn a_reload_with_new_outputs_swaps_them_between_two_drains() {
+    let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    fx.script.push(vec![exec(601, "old", 0)]);
+    assert!(daemon.step().expect("step"));
+    let new_file = fx.path("new.json");
+    std::fs::write(fx.path("outputs.yaml"), format!("syslog_output: {{enabled: false}}\nhttp_output: {{enabled: false}}\nprogram_output: {{enabled: true, keep_alive: true, program: \"cat >> {}\"}}\n", new_file.display())).expect("outputs.yaml");
+    fx.hup.store(true, Ordering::Relaxed);
+    assert!(daemon.step().expect("step"));
+    assert_eq!(daemon.reloads, 1);
+    fx.script.push(vec![exec(602, "new", 0)]);
+    assert!(daemon.step().expect("step"));
+    let (_, alerts) = fx.finish(daemon);
+    assert_eq!(alerts.len(), 2, "the file output stays configured: both in it");
+    let program: Vec<String> = std::fs::read_to_string(&new_file).unwrap_or_default().lines().map(str::to_owned).collect();
+    assert_eq!(program.len(), 1, "the new program output got the alert after the reload: {program:?}");
+    assert!(program[0].contains("pid=602"), "{program:?}");
+}
+
+/// Identical alerts of one process through the loop: one line at once, then a summary with the
+/// count at stop; the distinct alert of another process between them is not delayed.
+#[test]
+fn a_storm_of_one_process_is_aggregated_and_counted_and_others_pass() {
+    let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    let storm: Vec<Vec<u8>> = (0..2000).map(|_| exec(701, "storm", 0)).collect();
+    fx.script.push(storm);
+    assert!(daemon.step().expect("step"));
+    fx.script.push(vec![exec(702, "distinct", 0)]);
+    assert!(daemon.step().expect("step"));
+    let (stats, alerts) = fx.finish(daemon);
+    assert_eq!(stats.alerts, 2001, "every alert raised is counted");
+    let got: Vec<(&str, serde_json::Value, serde_json::Value)> =
+        alerts.iter().map(|(r, f)| (r.as_str(), f["proc.pid"].clone(), f["palisade.repeated"].clone())).collect();
+    assert_eq!(
+        got,
+        [
+            ("Exec", serde_json::json!(701), serde_json::Value::Null),
+            ("Exec", serde_json::json!(702), serde_json::Value::Null),
+            ("Exec", serde_json::json!(701), serde_json::json!(1999)),
+        ]
+    );
 }
