@@ -8,6 +8,7 @@
 mod k8s_audit;
 mod overhead;
 mod replay;
+mod rule_load;
 mod rules;
 
 use std::process::ExitCode;
@@ -41,6 +42,9 @@ enum Command {
     /// Capture events per second through `palisade replay`'s pipeline (.scap or Palisade
     /// captures built in memory), one thread.
     Replay(replay::ReplayBenchArgs),
+    /// Time to load 1k/10k/100k generated rules (read, compile, capture plan), per rule as a
+    /// ratio to the smallest size.
+    RuleLoad(rule_load::RuleLoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
         Command::Overhead(args) => overhead::run(args),
         Command::K8sAudit(args) => k8s_audit::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::RuleLoad(args) => rule_load::run(args),
     };
     match result {
         Ok(code) => code,
