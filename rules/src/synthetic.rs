@@ -3,7 +3,8 @@
 //! macro per rule), exceptions on some rules, and `override: append` updates on others.
 //!
 //! Used by `palisade-bench rule-load` (load time at 1k/10k/100k rules) and by tests that need
-//! a file whose load takes a while (SIGTERM during loading). Every rule loads without errors.
+//! a file whose load takes a while (SIGTERM during loading). Every rule loads without errors;
+//! the rules using `spawned_process` warn about `evt.dir`, as Falco's own rules do.
 
 use std::fmt::Write as _;
 
@@ -73,17 +74,45 @@ mod tests {
     use crate::Loader;
 
     #[test]
-    fn generated_rules_load_without_errors_or_warnings() {
+    fn generated_rules_load_without_errors_and_warn_as_upstream_rules_do() {
         let mut loader = Loader::new();
         loader.add_str("synthetic.yaml", &synthetic_rules(50));
         let loaded = loader.compile();
-        let diagnostics: Vec<String> = loaded.report.diagnostics.iter().map(ToString::to_string).collect();
-        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        // Like Falco's own rules, `spawned_process` tests the deprecated `evt.dir`: one warning
+        // per rule using it (a file of 100,000 such rules gives 100,000 warnings).
+        let (evt_dir, other): (Vec<String>, Vec<String>) = loaded
+            .report
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .partition(|d| d.contains("warning: usage of deprecated field 'evt.dir'") && d.contains("in macro 'spawned_process'"));
+        assert!(other.is_empty(), "{other:#?}");
+        assert_eq!(evt_dir.len(), (0..50).filter(|i| i % 3 != 1).count());
         let ruleset = loaded.ruleset.expect("a ruleset");
         assert_eq!(ruleset.rules().len(), 50);
         assert_eq!(loaded.counts.lists, 1 + 2 * 13);
         assert_eq!(loaded.counts.macros, 4 + 2 * 13);
         let r7 = ruleset.rule("Synthetic rule 7").expect("rule 7");
         assert!(r7.condition_text.ends_with("and not user.name = svc7"), "{}", r7.condition_text);
+    }
+
+    #[test]
+    fn a_raised_cancel_flag_stops_loading_without_a_ruleset() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut loader = Loader::new();
+        loader.cancel_on(Arc::clone(&flag));
+        loader.add_str("first.yaml", &synthetic_rules(8));
+        flag.store(true, Ordering::Relaxed);
+        loader.add_str("second.yaml", &synthetic_rules(8));
+        let loaded = loader.compile();
+        assert!(loaded.interrupted);
+        assert!(loaded.ruleset.is_none());
+        assert_eq!(loaded.counts.rules, 8, "the second file was not read");
+        // Raised before a file is parsed: the YAML reader gives up at its first event.
+        let flag = AtomicBool::new(true);
+        let e = crate::yaml::parse_documents_until("- a: 1\n", Some(&flag)).expect_err("interrupted");
+        assert_eq!(e.message, crate::yaml::INTERRUPTED);
     }
 }

@@ -4,7 +4,8 @@
 //! Positions: every parsed text gets an id; AST positions are `(id << 32) | offset` so that a
 //! node that came from a macro body still points into that macro's text after substitution.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::collector::{Collector, RuleInfo};
@@ -59,7 +60,7 @@ impl Ctx<'_> {
 
     fn emit(&mut self, error: bool, loc: Location, msg: String) {
         let src = self.sources.get(&loc.file).cloned().unwrap_or_else(|| {
-            Arc::new(SourceText { name: loc.file.clone(), text: Arc::from("") })
+            Arc::new(SourceText::new(loc.file.clone(), ""))
         });
         if error {
             self.report.error(&src, loc, msg);
@@ -84,6 +85,63 @@ fn quote_item(s: &str) -> String {
         format!("\"{s}\"")
     } else {
         s.to_owned()
+    }
+}
+
+/// Falco's delimiters around a list name in a condition (see [`resolve_list`]).
+fn is_list_delim(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '(' | ')' | ',' | '=')
+}
+
+/// The words of `text` between list delimiters: where a list name can be substituted.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(is_list_delim).filter(|w| !w.is_empty())
+}
+
+/// The lists, flattened, in definition order, with an index by name.
+///
+/// Falco substitutes every list into every condition text in turn; with one list per few
+/// rules that is rules × lists searches, the quadratic part of loading large rule sets. A
+/// list name without delimiters can only be substituted where it is a whole word of the
+/// text, so a text is matched only against the lists it names (and those named by what was
+/// substituted into it), still in definition order: the same result as trying them all.
+struct Lists {
+    items: Vec<(String, Vec<String>)>,
+    by_name: HashMap<String, usize>,
+    /// Lists whose names contain a delimiter (or are empty): tried on every text, as Falco does.
+    always: Vec<usize>,
+}
+
+impl Lists {
+    fn new(items: Vec<(String, Vec<String>)>) -> Lists {
+        let mut by_name = HashMap::new();
+        let mut always = Vec::new();
+        for (i, (name, _)) in items.iter().enumerate() {
+            if name.is_empty() || name.contains(is_list_delim) {
+                always.push(i);
+            } else {
+                by_name.insert(name.clone(), i);
+            }
+        }
+        Lists { items, by_name, always }
+    }
+
+    /// Substitutes the lists into `text` in definition order, recording the edits in `maps`.
+    fn substitute(&self, text: &mut String, maps: &mut Vec<OffsetMap>, used: &mut HashSet<String>) {
+        let mut pending: BTreeSet<usize> = self.always.iter().copied().collect();
+        pending.extend(words(text).filter_map(|w| self.by_name.get(w).copied()));
+        while let Some(i) = pending.pop_first() {
+            let (name, items) = &self.items[i];
+            if resolve_list(text, name, items, maps) {
+                used.insert(name.clone());
+                // What was substituted may name lists defined later, which are substituted
+                // in turn (lists defined earlier had their turn already).
+                for item in items {
+                    let quoted = quote_item(item);
+                    pending.extend(words(&quoted).filter_map(|w| self.by_name.get(w).copied()).filter(|&j| j > i));
+                }
+            }
+        }
     }
 }
 
@@ -184,15 +242,11 @@ fn parse_text(
     text: String,
     mut maps: Vec<OffsetMap>,
     item: (ItemKind, String),
-    lists: &[(String, Vec<String>)],
+    lists: &Lists,
     used_lists: &mut HashSet<String>,
 ) -> Option<Expr> {
     let mut text = text;
-    for (name, items) in lists {
-        if resolve_list(&mut text, name, items, &mut maps) {
-            used_lists.insert(name.clone());
-        }
-    }
+    lists.substitute(&mut text, &mut maps, used_lists);
     let id = ctx.texts.len();
     ctx.texts.push(ParsedText { cond, maps, item });
     let base = id << TEXT_SHIFT;
@@ -277,7 +331,9 @@ pub(super) fn compile(
     options: &LoadOptions,
     files: &[Arc<SourceText>],
     report: &mut Report,
+    cancel: Option<&AtomicBool>,
 ) -> Option<Ruleset> {
+    let cancelled = || super::is_cancelled(cancel);
     let sources: HashMap<Arc<str>, Arc<SourceText>> = files.iter().map(|s| (s.name.clone(), s.clone())).collect();
     let mut ctx = Ctx { report, current: None, texts: Vec::new(), sources };
 
@@ -300,10 +356,14 @@ pub(super) fn compile(
             (l.name.clone(), items)
         })
         .collect();
+    let lists = Lists::new(lists);
 
     // Macros: parse in order, then resolve each with the macros visible to it.
     let mut parsed: HashMap<String, Option<Expr>> = HashMap::new();
     for m in &col.macros {
+        if cancelled() {
+            return None;
+        }
         let item = (ItemKind::Macro, m.name.clone());
         let e = parse_text(&mut ctx, m.cond.clone(), m.cond.text().to_owned(), Vec::new(), item, &lists, &mut used_lists);
         parsed.insert(m.name.clone(), e);
@@ -333,6 +393,9 @@ pub(super) fn compile(
     // Rules.
     let mut rules = Vec::new();
     for r in &col.rules {
+        if cancelled() {
+            return None;
+        }
         if r.unknown_source {
             continue;
         }
@@ -365,7 +428,7 @@ fn compile_rule(
     r: &RuleInfo,
     source: Source,
     options: &LoadOptions,
-    lists: &[(String, Vec<String>)],
+    lists: &Lists,
     macros: &HashMap<String, Option<Expr>>,
     used_lists: &mut HashSet<String>,
     used_macros: &mut HashSet<String>,
