@@ -23,7 +23,7 @@ impl<S: RecordSource> Daemon<S> {
     /// everything as it was. Fails only if the outputs cannot be restarted.
     pub(super) fn reload(&mut self) -> Result<(), DaemonError> {
         let built = (self.p.reload_config)().and_then(|c| {
-            let loaded = rules_load::load(&c).map_err(|e| e.to_string())?;
+            let loaded = rules_load::load_until(&c, &self.p.stop).map_err(|e| e.to_string())?;
             let profiles = profile_set::load(&c).map_err(|e| format!("{e:#}"))?;
             let authority = ModeAuthority::from_config(&c.mode_annotation)?;
             Ok((c, loaded, profiles, authority))
