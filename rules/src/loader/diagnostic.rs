@@ -137,14 +137,14 @@ impl SourceText {
     }
 
     /// The text from the start of line `line` (1-based) to the end of the file.
-    fn from_line(&self, line: usize) -> &str {
+    fn text_from_line(&self, line: usize) -> &str {
         let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(self.text.len());
         &self.text[start.min(self.text.len())..]
     }
 
     /// The text of line `line` (1-based), without its newline.
     pub fn line(&self, line: usize) -> &str {
-        self.from_line(line).lines().next().unwrap_or("")
+        self.text_from_line(line).lines().next().unwrap_or("")
     }
 }
 
@@ -175,7 +175,7 @@ pub fn pos_in_scalar(src: &SourceText, node_pos: Pos, value: &str, offset: usize
     let needle = needle.trim_end();
     if !needle.is_empty() {
         let first = node_pos.line.saturating_sub(1);
-        let lines = src.from_line(node_pos.line).lines().enumerate().map(|(i, l)| (i + first, l)).take(500);
+        let lines = src.text_from_line(node_pos.line).lines().enumerate().map(|(i, l)| (i + first, l)).take(500);
         for (i, l) in lines {
             if let Some(c) = l.find(needle) {
                 return Pos { line: i + 1, col: l[..c].chars().count() + 1 };
