@@ -14,6 +14,7 @@ pub mod collector;
 mod compiler;
 pub mod diagnostic;
 mod exceptions;
+mod lists;
 mod reader;
 pub mod text;
 
