@@ -142,3 +142,27 @@ fn a_stale_socket_is_replaced() {
     let mode = std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+#[test]
+fn an_oversized_request_is_dropped_and_its_slot_given_back() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (path, server) = server(&dir, 1);
+    let mut big = UnixStream::connect(&path).expect("connect");
+    // More than MAX_REQUEST_BYTES without a newline: the daemon stops reading and closes.
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0u64;
+    while sent <= super::MAX_REQUEST_BYTES + 64 * 1024 {
+        if big.write_all(&chunk).is_err() {
+            break; // closed by the daemon
+        }
+        sent += chunk.len() as u64;
+    }
+    wait_for("the slot to be free", || server.stats.active.load(Ordering::Relaxed) == 0);
+    let mut reply = String::new();
+    big.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let _ = BufReader::new(&big).read_line(&mut reply);
+    assert_eq!(reply, "", "no reply to an oversized request");
+    // The only slot is free again: a real request is answered.
+    assert!(matches!(list(&path), Reply::Containers { .. }));
+}
