@@ -142,6 +142,8 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config_path = args.config_path();
     let config = args.load_config()?;
     crate::logging::init(&config);
+    // A second daemon stops here, before it loads anything beside the running one.
+    hook_server::ensure_not_running(&config.hook_socket)?;
     // Signals first: loading a large rule set takes seconds, and SIGTERM must stop it.
     let stop = Arc::new(AtomicBool::new(false));
     let signal = Arc::new(AtomicUsize::new(0));

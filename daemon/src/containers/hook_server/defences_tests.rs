@@ -119,6 +119,7 @@ fn a_second_server_on_a_live_socket_fails_and_the_first_still_answers() {
         panic!("a second server must not take over a live socket")
     };
     assert!(matches!(e, HookServerError::InUse { .. }));
+    assert!(matches!(super::ensure_not_running(&path), Err(HookServerError::InUse { .. })), "the early check agrees");
     assert_eq!(
         e.to_string(),
         format!(
@@ -136,6 +137,7 @@ fn a_stale_socket_is_replaced() {
     // A socket file nobody accepts on (its listener is gone), as a crashed daemon leaves it.
     drop(std::os::unix::net::UnixListener::bind(&path).expect("bind"));
     assert!(path.exists());
+    super::ensure_not_running(&path).expect("a stale socket is no running daemon");
     let server = spawn(&path, &SocketOptions::default(), Arc::new(context(false))).expect("a stale socket is replaced");
     assert!(matches!(list(&path), Reply::Containers { .. }));
     assert_eq!(server.stats.served.load(Ordering::Relaxed), 1);

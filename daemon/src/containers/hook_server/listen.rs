@@ -30,6 +30,21 @@ pub(super) fn resolve_group(name: &str) -> Result<Option<Gid>, String> {
     }
 }
 
+/// Whether another process answers on `socket` (a live daemon): then it must not be taken over.
+fn live(socket: &Path) -> bool {
+    std::fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket()) && UnixStream::connect(socket).is_ok()
+}
+
+/// Refuses early when another daemon answers on `socket`, before anything else of a second
+/// daemon starts (its kernel programs would otherwise load beside the first one's). [`bind`]
+/// checks again when it claims the path.
+pub fn ensure_not_running(socket: &Path) -> Result<(), HookServerError> {
+    if live(socket) {
+        return Err(HookServerError::InUse { path: socket.to_owned() });
+    }
+    Ok(())
+}
+
 /// Binds `socket`, refusing when another process answers on it. Parent directories are
 /// created (mode 0755 by the umask of a root daemon; the socket's own mode is what guards it).
 pub(super) fn bind(socket: &Path, group: Option<Gid>) -> Result<UnixListener, HookServerError> {
@@ -38,8 +53,8 @@ pub(super) fn bind(socket: &Path, group: Option<Gid>) -> Result<UnixListener, Ho
         std::fs::create_dir_all(dir).map_err(bind_err)?;
     }
     match std::fs::symlink_metadata(socket) {
-        Ok(meta) => {
-            if meta.file_type().is_socket() && UnixStream::connect(socket).is_ok() {
+        Ok(_) => {
+            if live(socket) {
                 return Err(HookServerError::InUse { path: socket.to_owned() });
             }
             // Stale: nobody accepts on it any more (or it is not a socket at all).

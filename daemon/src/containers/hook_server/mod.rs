@@ -34,6 +34,7 @@ use super::registry::{self, Facts, SharedRegistry, Source, Stage};
 
 pub mod control;
 mod listen;
+pub use listen::ensure_not_running;
 pub mod peer;
 
 #[cfg(test)]

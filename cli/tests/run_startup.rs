@@ -1,6 +1,7 @@
-//! `palisade run` stops when asked while it loads a large rule set: SIGTERM during loading ends
-//! it with exit status 143 (128 + SIGTERM) and says it was interrupted, instead of being ignored
-//! until the rules are loaded. Unprivileged: the rules load before anything needs root.
+//! `palisade run` at start-up, before anything needs root: SIGTERM during the loading of a large
+//! rule set ends it with exit status 143 (128 + SIGTERM) and says it was interrupted, instead of
+//! being ignored until the rules are loaded; a daemon already answering on the hook socket makes
+//! a second one refuse to start, leaving the socket to the first.
 
 use std::io::{BufRead, BufReader};
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,11 @@ struct Scratch(std::path::PathBuf);
 
 impl Scratch {
     fn new() -> Scratch {
-        let d = std::env::temp_dir().join(format!("palisade-interrupt-{}", std::process::id()));
+        Scratch::new_named("interrupt")
+    }
+
+    fn new_named(name: &str) -> Scratch {
+        let d = std::env::temp_dir().join(format!("palisade-startup-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).expect("scratch");
         Scratch(d)
@@ -87,4 +92,34 @@ fn sigterm_while_loading_rules_stops_the_daemon_with_a_message() {
     // It stopped during the load: nothing that follows a finished load happened.
     assert!(!seen.contains("deprecated field 'evt.dir'"), "the rules' warnings come after loading:\n{seen}");
     assert!(!seen.contains("watching"), "{seen}");
+}
+
+#[test]
+fn a_second_daemon_refuses_a_live_hook_socket() {
+    let dir = Scratch::new_named("second");
+    let socket = dir.0.join("hook.sock");
+    // The "first daemon": something listening on the path.
+    let first = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let rules = dir.0.join("one.yaml");
+    std::fs::write(&rules, palisade_rules::synthetic::synthetic_rules(1)).expect("rules file");
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["run", "-c", "/dev/null", "-o", "nri.enabled=false"])
+        .arg("-o")
+        .arg(format!("hook_socket={}", socket.display()))
+        .arg("-r")
+        .arg(&rules)
+        .output()
+        .expect("run palisade");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "hook socket {}: another palisade daemon is running (it answers on this socket); stop it or set hook_socket to another path",
+            socket.display()
+        )),
+        "{stderr}"
+    );
+    // The first keeps its socket: the path still reaches it (replaced, it would refuse).
+    std::os::unix::net::UnixStream::connect(&socket).expect("the first still listens");
+    drop(first);
 }
