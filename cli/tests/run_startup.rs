@@ -102,14 +102,27 @@ fn a_second_daemon_refuses_a_live_hook_socket() {
     let first = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
     let rules = dir.0.join("one.yaml");
     std::fs::write(&rules, palisade_rules::synthetic::synthetic_rules(1)).expect("rules file");
-    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
         .args(["run", "-c", "/dev/null", "-o", "nri.enabled=false"])
         .arg("-o")
         .arg(format!("hook_socket={}", socket.display()))
         .arg("-r")
         .arg(&rules)
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run palisade");
+    // Bounded: a daemon that took the socket over would run until killed.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("a second daemon kept running on a live socket:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
