@@ -9,6 +9,7 @@ mod alerts;
 mod k8s_audit;
 mod overhead;
 mod replay;
+mod rule_load;
 mod rules;
 mod storm;
 
@@ -49,6 +50,9 @@ enum Command {
     /// Issue 17's alert storm: flooders in one cgroup, a distinct action in another and an
     /// exempt one in the flooding cgroup, without and with per-cgroup syscall budgets (root).
     Storm(storm::StormArgs),
+    /// Time to load 1k/10k/100k generated rules (read, compile, capture plan), per rule as a
+    /// ratio to the smallest size.
+    RuleLoad(rule_load::RuleLoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Storm(args) => storm::run(args),
         Command::Alerts(args) => alerts::run(args),
+        Command::RuleLoad(args) => rule_load::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,7 +1,8 @@
 //! `palisade run`: read the configuration, load the rules and the kernel programs, turn kernel
 //! records into Falco events, evaluate, and send alerts to the configured outputs until
 //! SIGINT/SIGTERM. SIGHUP (and, with `watch_config_files`, a change to the configuration or a
-//! rules file) reloads.
+//! rules file) reloads. The signal handlers are installed before the rules load: SIGINT/SIGTERM
+//! during loading ends it promptly (exit status 128 + signal, "interrupted" on stderr).
 //!
 //! The kernel writes records without waking us (waking a reader per event costs more than
 //! the event itself, see shared/notes/performance.md); the loop ([`Daemon`]) drains every
@@ -17,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -35,7 +36,7 @@ use palisade_daemon::containers::{hook_server, Registry, SharedRegistry};
 use palisade_daemon::k8s_audit::AuditSource;
 use palisade_daemon::kernel::Kernel;
 use palisade_daemon::mounts;
-use palisade_daemon::rules_load::{self, LoadedRules};
+use palisade_daemon::rules_load::{self, LoadedRules, RulesLoadError};
 use palisade_daemon::run::reload::print_warnings;
 use palisade_daemon::run::{Daemon, Parts};
 use palisade_daemon::{capture, enforcement, profile_set};
@@ -118,6 +119,18 @@ impl RunArgs {
     }
 }
 
+/// A stop signal came while the rules were loading: nothing was started, so there is nothing
+/// to drain. The exit status is 128 + the signal's number (143 for SIGTERM, 130 for SIGINT),
+/// as a shell reports a command a signal ended: not success (the daemon never ran), not a
+/// configuration error (2).
+fn interrupted(signal: &AtomicUsize) -> ExitCode {
+    let sig = signal.load(Ordering::Relaxed);
+    let name = if sig == signal_hook::consts::SIGINT as usize { "SIGINT" } else { "SIGTERM" };
+    tracing::warn!(signal = name, "interrupted while loading the rules; not started");
+    eprintln!("palisade: interrupted by {name} while loading the rules; not started");
+    ExitCode::from(128 + sig.clamp(1, 127) as u8)
+}
+
 /// Nanoseconds to add to the kernel's boot-time clock to get wall-clock time.
 fn boot_to_wall_offset() -> u64 {
     let ns = |c| clock_gettime(c).map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64).unwrap_or(0);
@@ -129,15 +142,24 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config_path = args.config_path();
     let config = args.load_config()?;
     crate::logging::init(&config);
-    let loaded = rules_load::load(&config)?;
-    print_warnings(&loaded);
-    let LoadedRules { ruleset: rules, files: rule_files, .. } = loaded;
+    // A second daemon stops here, before it loads anything beside the running one.
+    hook_server::ensure_not_running(&config.hook_socket)?;
+    // Signals first: loading a large rule set takes seconds, and SIGTERM must stop it.
     let stop = Arc::new(AtomicBool::new(false));
+    let signal = Arc::new(AtomicUsize::new(0));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing signal handlers")?;
+        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize).context("installing signal handlers")?;
     }
     let hup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup)).context("installing SIGHUP")?;
+    tracing::info!(rules_files = config.rules_files.len(), "loading the rules");
+    let loaded = match rules_load::load_until(&config, &stop) {
+        Err(RulesLoadError::Interrupted) => return Ok(interrupted(&signal)),
+        loaded => loaded?,
+    };
+    print_warnings(&loaded);
+    let LoadedRules { ruleset: rules, files: rule_files, .. } = loaded;
     let (mounted, failed) = mounts::ensure();
     for m in mounted {
         tracing::info!(filesystem = %m, "mounted");
@@ -194,7 +216,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         backend,
         control: Arc::clone(&control),
     });
-    hook_server::spawn(&config.hook_socket, Arc::clone(&hooks))?;
+    hook_server::spawn(&config.hook_socket, &hook_server::SocketOptions::from_config(&config), Arc::clone(&hooks))?;
     let nri = if config.nri.enabled {
         let nri_config = palisade_nri::PluginConfig { socket: config.nri.socket_path.clone(), ..Default::default() };
         Some(

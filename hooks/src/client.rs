@@ -35,7 +35,12 @@ pub fn request(socket: &Path, req: &Request, timeout: Duration) -> Result<Reply,
     line.push(b'\n');
     let remaining = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
     stream.set_write_timeout(Some(remaining())).map_err(io)?;
-    stream.write_all(&line).map_err(io)?;
+    match stream.write_all(&line) {
+        // The daemon may refuse a connection (busy, or this peer may not use it) with a reply
+        // before reading the request, and close: the reply is still there to read.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.map_err(io)?,
+    }
     stream.set_read_timeout(Some(remaining())).map_err(io)?;
     let mut reply = String::new();
     BufReader::new(stream).read_line(&mut reply).map_err(io)?;

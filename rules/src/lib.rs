@@ -15,6 +15,7 @@ pub mod loader;
 pub mod output;
 pub mod prefilter;
 pub mod priority;
+pub mod synthetic;
 pub mod testing;
 pub mod value;
 pub mod yaml;

@@ -16,11 +16,12 @@
 //! which YAML reads as a tag: a non-core tag on a plain scalar is folded back into its text.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, SpannedEventReceiver, Tag};
 
 /// A position in a source text (1-based line and column, byte-free).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
     /// 1-based line.
     pub line: usize,
@@ -137,10 +138,16 @@ pub struct YamlError {
 /// holding only a closing bracket, that line is indented further and parsing retried, so
 /// such files load as they do in Falco. Columns elsewhere are unchanged.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
+    parse_documents_until(text, None)
+}
+
+/// [`parse_documents`], giving up (an error at the current position, message
+/// [`INTERRUPTED`]) once `cancel` is set: a rules file of 100,000 rules takes a while to read.
+pub fn parse_documents_until(text: &str, cancel: Option<&AtomicBool>) -> Result<Vec<Node>, YamlError> {
     let mut fixed: Option<String> = None;
     for _ in 0..1000 {
         let current = fixed.as_deref().unwrap_or(text);
-        match parse_once(current) {
+        match parse_once(current, cancel) {
             Ok(docs) => return Ok(docs),
             Err(e) if e.message.contains("indentation") => {
                 let mut lines: Vec<&str> = current.split('\n').collect();
@@ -157,11 +164,15 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
             Err(e) => return Err(e),
         }
     }
-    parse_once(fixed.as_deref().unwrap_or(text))
+    parse_once(fixed.as_deref().unwrap_or(text), cancel)
 }
 
-fn parse_once(text: &str) -> Result<Vec<Node>, YamlError> {
+/// The message of the error [`parse_documents_until`] gives when cancelled.
+pub const INTERRUPTED: &str = "interrupted";
+
+fn parse_once(text: &str, cancel: Option<&AtomicBool>) -> Result<Vec<Node>, YamlError> {
     let mut builder = Builder {
+        cancel,
         node_budget: NODE_BUDGET.saturating_add(text.len()),
         byte_budget: SCALAR_BYTES_BUDGET.saturating_add(text.len()),
         ..Builder::default()
@@ -192,7 +203,10 @@ struct Size {
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'c> {
+    /// Checked at every event: once set, nothing more is built (the parser still scans the
+    /// rest of the text, which is cheap next to building it).
+    cancel: Option<&'c AtomicBool>,
     docs: Vec<Node>,
     stack: Vec<Frame>,
     /// Anchored nodes with their expanded size, which an alias adds again.
@@ -217,7 +231,7 @@ fn tag_prefix(tag: &Tag) -> Option<String> {
     }
 }
 
-impl Builder {
+impl Builder<'_> {
     /// Counts `add` into the total, or records the budget error at `pos` (an alias) and
     /// returns false.
     fn spend(&mut self, add: Size, pos: Pos) -> bool {
@@ -261,12 +275,16 @@ impl Builder {
     }
 }
 
-impl<'input> SpannedEventReceiver<'input> for Builder {
+impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
     fn on_event(&mut self, ev: Event<'input>, span: Span) {
         if self.error.is_some() {
             return;
         }
         let pos = pos_of(&span);
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            self.error = Some(YamlError { pos, message: INTERRUPTED.into() });
+            return;
+        }
         match ev {
             Event::Scalar(value, style, anchor, tag) => {
                 let quoted = !matches!(style, ScalarStyle::Plain);

@@ -86,6 +86,9 @@ fn validate(c: &Config) -> Result<(), String> {
     if !matches!(c.rule_matching.as_str(), "first" | "all") {
         return Err(format!("rule_matching: {:?} is neither `first` nor `all`", c.rule_matching));
     }
+    if c.hook_socket_max_connections == 0 {
+        return Err("hook_socket_max_connections: must be at least 1".into());
+    }
     if c.outputs_queue.capacity == 0 {
         return Err("outputs_queue.capacity: must be at least 1 (the queue is bounded)".into());
     }

@@ -42,6 +42,9 @@
 //!   allow_loosen: false                    #   palisade.io/mode annotation (enforce -> audit):
 //!   loosen_namespaces: []                  #   anyone, or containers of these namespaces (globs)
 //! hook_socket: /run/palisade/hook.sock
+//! hook_socket_group: ""                    # a group (name or gid) that may use the hook socket
+//!                                          #   besides root (socket mode 0660); empty: root only
+//! hook_socket_max_connections: 64          # served at once; more are refused at once
 //! nri: {enabled: true, socket_path: /var/run/nri/nri.sock}
 //! containerd_socket: /run/containerd/containerd.sock
 //! k8s_audit:                               # the k8s_audit source (Falco's k8saudit plugin)
@@ -101,6 +104,10 @@ pub struct Config {
     pub fail_closed: bool,
     pub mode_annotation: ModeAnnotation,
     pub hook_socket: PathBuf,
+    /// Palisade's: who may use the hook socket besides root (name or gid; empty: root only).
+    pub hook_socket_group: String,
+    /// Palisade's: connections the hook socket serves at once (more are refused at once).
+    pub hook_socket_max_connections: usize,
     pub nri: Nri,
     pub containerd_socket: PathBuf,
     pub k8s_audit: K8sAudit,
@@ -137,6 +144,8 @@ impl Default for Config {
             fail_closed: false,
             mode_annotation: ModeAnnotation::default(),
             hook_socket: PathBuf::from("/run/palisade/hook.sock"),
+            hook_socket_group: String::new(),
+            hook_socket_max_connections: 64,
             nri: Nri::default(),
             containerd_socket: PathBuf::from("/run/containerd/containerd.sock"),
             k8s_audit: K8sAudit::default(),

@@ -7,7 +7,8 @@
 //! - one entry per container id whatever reported it (the hook, NRI, or both, in any order);
 //!   metadata only gets richer: a later source fills what an earlier one left empty;
 //! - a stopped container leaves the kernel's scope at once but stays resolvable by cgroup id for
-//!   [`STOPPED_GRACE_NS`], so its last records (still in the ring buffer) keep their metadata.
+//!   [`STOPPED_GRACE_NS`], so its last records (still in the ring buffer) keep their metadata;
+//! - an entry never armed is forgotten after [`UNARMED_TTL_NS`] ([`expiry`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use super::cgroup::{Cgroup, Cgroups};
 use super::lsm::KernelEnforcer;
 use super::mode_authority::{self, ModeAuthority, RefusedOverride};
 pub use arming::{arm, Begun, KernelArming, Stage};
+pub use expiry::UNARMED_TTL_NS;
 use super::{cri_annotations as cri, Backend, ContainerMeta, ImageRef, PodMeta};
 use palisade_events::process::Users;
 
@@ -219,6 +221,9 @@ impl Registry {
 
     /// Records what `source` knows about `id`, creating the entry if needed.
     pub fn report(&mut self, id: &str, facts: Facts, source: Source) {
+        if !self.containers.contains_key(id) {
+            self.purge_expired();
+        }
         let now = (self.now_ns)();
         let entry = self.containers.entry(id.to_owned()).or_insert_with(|| Entry {
             meta: Arc::new(ContainerMeta { full_id: id.to_owned(), name: id.to_owned(), start_ns: now, ..Default::default() }),
@@ -275,7 +280,7 @@ impl Registry {
     /// policy is built without the lock ([`KernelArming::build`]) and installed with
     /// [`Registry::finish_arm`]. Idempotent.
     pub fn begin_arm(&mut self, id: &str, pid: u32, stage: Stage) -> Result<Begun, String> {
-        self.purge_stopped();
+        self.purge_expired();
         let entry = self.containers.get_mut(id).ok_or_else(|| format!("container {id} is not registered"))?;
         if entry.cgroup.is_none() {
             let cgroup = self.cgroups.of_pid(pid).map_err(|e| format!("container {id}: {e}"))?;
@@ -416,24 +421,6 @@ impl Registry {
         tracing::info!(container_id = id, "stopped");
     }
 
-    /// Drops stopped containers older than the grace period.
-    fn purge_stopped(&mut self) {
-        let now = (self.now_ns)();
-        let expired: Vec<String> = self
-            .containers
-            .iter()
-            .filter(|(_, e)| e.state == State::Stopped && now.saturating_sub(e.stopped_ns) > STOPPED_GRACE_NS)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in expired {
-            if let Some(e) = self.containers.remove(&id) {
-                if let Some(cg) = e.cgroup {
-                    self.by_cgroup.remove(&cg.id);
-                }
-            }
-        }
-    }
-
     /// The container whose cgroup is `cgroup_id`.
     pub fn lookup(&self, cgroup_id: u64) -> Option<Arc<ContainerMeta>> {
         self.by_cgroup.get(&cgroup_id).and_then(|id| self.containers.get(id)).map(|e| Arc::clone(&e.meta))
@@ -506,6 +493,8 @@ impl Source {
 
 #[path = "registry_arming.rs"]
 mod arming;
+#[path = "registry_expiry.rs"]
+mod expiry;
 
 #[cfg(test)]
 #[path = "registry_tests.rs"]

@@ -145,7 +145,7 @@ fn stopped_leaves_the_scope_but_stays_resolvable_for_the_grace_period() {
     assert!(!reg.summaries()[0].armed);
     assert_eq!(reg.armed_count(), 0);
     reg.now_ns = || u64::MAX;
-    reg.purge_stopped();
+    reg.purge_expired();
     assert!(reg.lookup(fx.cgroup_id()).is_none());
     assert!(reg.summaries().is_empty());
 }
@@ -414,4 +414,25 @@ fn a_container_that_stops_while_its_policy_is_built_is_not_armed() {
     assert_eq!(reg.finish_arm(job, policy), Err("container c1 stopped while it was being armed".to_owned()));
     assert_eq!(*lsm.calls.lock().expect("calls"), ["build ro lock=unwatched"], "nothing installed, nothing to disarm");
     assert!(!reg.lookup(f.cgroup_id()).expect("resolvable").judged_in_kernel);
+}
+
+#[test]
+fn a_container_never_armed_is_forgotten_after_its_ttl_and_an_armed_one_is_kept() {
+    let fx = Fixture::new("expiry");
+    let mut reg = fx.registry();
+    reg.now_ns = || 1_000;
+    reg.report("failed", Facts::default(), Source::Hook);
+    // Arming fails: the pid is in no container cgroup (no such process).
+    assert!(arm(&mut reg, "failed", 999_999_999).is_err());
+    reg.report("running", Facts::default(), Source::Hook);
+    arm(&mut reg, "running", 42).expect("arm");
+    assert!(reg.knows("failed"), "kept until its ttl");
+    reg.now_ns = || 1_000 + UNARMED_TTL_NS + 1;
+    // The next report of another container purges.
+    reg.report("next", Facts::default(), Source::Nri);
+    assert!(!reg.knows("failed"), "a failed arming is not kept forever");
+    assert!(reg.knows("running") && reg.lookup(fx.cgroup_id()).is_some(), "an armed container stays");
+    assert!(reg.knows("next"));
+    let ids: Vec<String> = reg.summaries().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["next", "running"]);
 }

@@ -63,7 +63,7 @@ impl<S: RecordSource> Daemon<S> {
     fn try_reload(&mut self) -> Result<(), Refusal> {
         let fail = |stage| move |error: String| Refusal { stage, output: None, error };
         let new_config = (self.p.reload_config)().map_err(fail("configuration"))?;
-        let loaded = rules_load::load(&new_config).map_err(|e| e.to_string()).map_err(|e| {
+        let loaded = rules_load::load_until(&new_config, &self.p.stop).map_err(|e| e.to_string()).map_err(|e| {
             self.p.metrics.rules_load_error();
             fail("rules")(e)
         })?;

@@ -5,11 +5,13 @@
 //! node that came from a macro body still points into that macro's text after substitution.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::collector::{Collector, RuleInfo};
 use super::diagnostic::{ItemKind, Location, SourceText};
 use super::exceptions::rewrite_condition;
+use super::lists::Lists;
 use super::text::{CondText, OffsetMap};
 use super::{LoadOptions, Report};
 use crate::condition::ast::{Expr, Operand, Rhs, TransformerArg};
@@ -59,7 +61,7 @@ impl Ctx<'_> {
 
     fn emit(&mut self, error: bool, loc: Location, msg: String) {
         let src = self.sources.get(&loc.file).cloned().unwrap_or_else(|| {
-            Arc::new(SourceText { name: loc.file.clone(), text: Arc::from("") })
+            Arc::new(SourceText::new(loc.file.clone(), ""))
         });
         if error {
             self.report.error(&src, loc, msg);
@@ -77,63 +79,6 @@ impl Ctx<'_> {
         let loc = self.location(pos);
         self.emit(false, loc, msg);
     }
-}
-
-fn quote_item(s: &str) -> String {
-    if s.contains(' ') && !s.starts_with(['"', '\'']) {
-        format!("\"{s}\"")
-    } else {
-        s.to_owned()
-    }
-}
-
-/// Falco's `resolve_list`: substitute `name` wherever it is delimited by blanks, `(),=` or
-/// the ends of the text, recording each edit.
-fn resolve_list(cnd: &mut String, name: &str, items: &[String], maps: &mut Vec<OffsetMap>) -> bool {
-    const BLANKS: &[u8] = b" \t\n\r";
-    let is_delim = |b: u8| BLANKS.contains(&b) || b"(),=".contains(&b);
-    let mut used = false;
-    let mut start = cnd.find(name);
-    while let Some(mut s) = start {
-        let b = cnd.as_bytes();
-        let mut end = s + name.len();
-        if (s == 0 || is_delim(b[s - 1])) && (end >= b.len() || is_delim(b[end])) {
-            while s > 0 && BLANKS.contains(&b[s - 1]) {
-                s -= 1;
-            }
-            while end < b.len() && BLANKS.contains(&b[end]) {
-                end += 1;
-            }
-            let sub = items.iter().map(|v| quote_item(v)).collect::<Vec<_>>().join(", ");
-            if sub.is_empty() {
-                if s > 0 && b[s - 1] == b',' {
-                    s -= 1;
-                } else if end < b.len() && b[end] == b',' {
-                    end += 1;
-                }
-            }
-            let mut new = String::with_capacity(cnd.len() + sub.len() + 2);
-            if s > 0 {
-                new.push_str(&cnd[..s]);
-                new.push(' ');
-            }
-            new.push_str(&sub);
-            new.push(' ');
-            let new_end = new.len();
-            new.push_str(&cnd[end..]);
-            let mut m = OffsetMap::default();
-            m.push(s, new_end, s, end);
-            maps.push(m);
-            *cnd = new;
-            used = true;
-            // Falco resumes the search one past `start + sub.len() + 1`.
-            let from = s + sub.len() + 2;
-            start = cnd.get(from..).and_then(|r| r.find(name)).map(|i| i + from);
-        } else {
-            start = cnd.get(s + 1..).and_then(|r| r.find(name)).map(|i| i + s + 1);
-        }
-    }
-    used
 }
 
 fn rebase(e: &mut Expr, base: usize) {
@@ -184,15 +129,11 @@ fn parse_text(
     text: String,
     mut maps: Vec<OffsetMap>,
     item: (ItemKind, String),
-    lists: &[(String, Vec<String>)],
+    lists: &Lists,
     used_lists: &mut HashSet<String>,
 ) -> Option<Expr> {
     let mut text = text;
-    for (name, items) in lists {
-        if resolve_list(&mut text, name, items, &mut maps) {
-            used_lists.insert(name.clone());
-        }
-    }
+    lists.substitute(&mut text, &mut maps, used_lists);
     let id = ctx.texts.len();
     ctx.texts.push(ParsedText { cond, maps, item });
     let base = id << TEXT_SHIFT;
@@ -277,7 +218,9 @@ pub(super) fn compile(
     options: &LoadOptions,
     files: &[Arc<SourceText>],
     report: &mut Report,
+    cancel: Option<&AtomicBool>,
 ) -> Option<Ruleset> {
+    let cancelled = || super::is_cancelled(cancel);
     let sources: HashMap<Arc<str>, Arc<SourceText>> = files.iter().map(|s| (s.name.clone(), s.clone())).collect();
     let mut ctx = Ctx { report, current: None, texts: Vec::new(), sources };
 
@@ -300,10 +243,14 @@ pub(super) fn compile(
             (l.name.clone(), items)
         })
         .collect();
+    let lists = Lists::new(lists);
 
     // Macros: parse in order, then resolve each with the macros visible to it.
     let mut parsed: HashMap<String, Option<Expr>> = HashMap::new();
     for m in &col.macros {
+        if cancelled() {
+            return None;
+        }
         let item = (ItemKind::Macro, m.name.clone());
         let e = parse_text(&mut ctx, m.cond.clone(), m.cond.text().to_owned(), Vec::new(), item, &lists, &mut used_lists);
         parsed.insert(m.name.clone(), e);
@@ -333,6 +280,9 @@ pub(super) fn compile(
     // Rules.
     let mut rules = Vec::new();
     for r in &col.rules {
+        if cancelled() {
+            return None;
+        }
         if r.unknown_source {
             continue;
         }
@@ -365,7 +315,7 @@ fn compile_rule(
     r: &RuleInfo,
     source: Source,
     options: &LoadOptions,
-    lists: &[(String, Vec<String>)],
+    lists: &Lists,
     macros: &HashMap<String, Option<Expr>>,
     used_lists: &mut HashSet<String>,
     used_macros: &mut HashSet<String>,

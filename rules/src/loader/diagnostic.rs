@@ -49,7 +49,7 @@ impl ItemKind {
 }
 
 /// Where a diagnostic points: a file position and the enclosing item.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Location {
     /// The rules file (as given to the loader).
     pub file: Arc<str>,
@@ -113,18 +113,38 @@ impl fmt::Display for Diagnostic {
 }
 
 /// A loaded source text, kept to compute positions inside conditions and to show snippets.
+///
+/// Lines are found through an index of their starts: a file of 100,000 rules can give a
+/// diagnostic per rule, and finding each one's line by scanning the text from its start made
+/// loading quadratic.
 #[derive(Clone, Debug)]
 pub struct SourceText {
     /// The name given to the loader (usually the path).
     pub name: Arc<str>,
     /// The whole text.
     pub text: Arc<str>,
+    /// Byte offset of each line's start (invariant: `line_starts[0] == 0`, increasing).
+    line_starts: Vec<usize>,
 }
 
 impl SourceText {
+    /// A source named `name` (used in diagnostics) with its text.
+    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> SourceText {
+        let text: Arc<str> = text.into();
+        let line_starts =
+            std::iter::once(0).chain(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1)).collect();
+        SourceText { name: name.into(), text, line_starts }
+    }
+
+    /// The text from the start of line `line` (1-based) to the end of the file.
+    fn text_from_line(&self, line: usize) -> &str {
+        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(self.text.len());
+        &self.text[start.min(self.text.len())..]
+    }
+
     /// The text of line `line` (1-based), without its newline.
     pub fn line(&self, line: usize) -> &str {
-        self.text.lines().nth(line.saturating_sub(1)).unwrap_or("")
+        self.text_from_line(line).lines().next().unwrap_or("")
     }
 }
 
@@ -154,7 +174,8 @@ pub fn pos_in_scalar(src: &SourceText, node_pos: Pos, value: &str, offset: usize
     let needle = &needle[..needle.char_indices().nth(24).map_or(needle.len(), |(i, _)| i)];
     let needle = needle.trim_end();
     if !needle.is_empty() {
-        let lines = src.text.lines().enumerate().skip(node_pos.line.saturating_sub(1)).take(500);
+        let first = node_pos.line.saturating_sub(1);
+        let lines = src.text_from_line(node_pos.line).lines().enumerate().map(|(i, l)| (i + first, l)).take(500);
         for (i, l) in lines {
             if let Some(c) = l.find(needle) {
                 return Pos { line: i + 1, col: l[..c].chars().count() + 1 };

@@ -14,11 +14,14 @@ pub mod collector;
 mod compiler;
 pub mod diagnostic;
 mod exceptions;
+mod lists;
 mod reader;
 pub mod text;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use collector::{Collector, Entry, ExceptionInfo};
@@ -66,12 +69,15 @@ pub struct Report {
     pub required_engine_version: EngineVersion,
     /// Each `required_plugin_versions` entry: alternatives as (name, version).
     pub required_plugin_versions: Vec<Vec<(String, String)>>,
+    /// What was reported already (a hash set: a linear search per diagnostic made loading
+    /// quadratic when every rule warns).
+    seen: HashSet<(Severity, Location, String)>,
 }
 
 impl Report {
     fn push(&mut self, severity: Severity, src: &SourceText, location: Location, message: String) {
         // A macro used by several rules would otherwise report the same problem per rule.
-        if self.diagnostics.iter().any(|d| d.severity == severity && d.location == location && d.message == message) {
+        if !self.seen.insert((severity, location.clone(), message.clone())) {
             return;
         }
         let snippet = src.line(location.pos.line).to_owned();
@@ -130,11 +136,18 @@ pub fn check_plugin_requirements(
     Ok(())
 }
 
+/// Whether an optional cancel flag is raised.
+fn is_cancelled(flag: Option<&AtomicBool>) -> bool {
+    flag.is_some_and(|f| f.load(Ordering::Relaxed))
+}
+
 /// The outcome of compiling: the ruleset (absent when there were errors) and the report.
 #[derive(Debug)]
 pub struct Loaded {
-    /// The compiled ruleset, if no error was found.
+    /// The compiled ruleset, if no error was found and the load was not interrupted.
     pub ruleset: Option<Ruleset>,
+    /// The cancel flag ([`Loader::cancel_on`]) was raised: loading stopped early, no ruleset.
+    pub interrupted: bool,
     /// Diagnostics and requirements.
     pub report: Report,
     /// Counts of what was collected (for summaries even when compilation failed).
@@ -179,6 +192,7 @@ pub struct Loader {
     collector: Collector,
     report: Report,
     options: LoadOptions,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Loader {
@@ -192,8 +206,23 @@ impl Loader {
         Loader { options, ..Self::default() }
     }
 
+    /// Stop loading once `flag` is set (a signal handler sets it): reading and compiling check
+    /// it between items, so a large rule set can be given up promptly. The [`Loaded`] then
+    /// says `interrupted` and has no ruleset.
+    pub fn cancel_on(&mut self, flag: Arc<AtomicBool>) {
+        self.cancel = Some(flag);
+    }
+
+    /// Whether the cancel flag is raised.
+    pub fn cancelled(&self) -> bool {
+        is_cancelled(self.cancel.as_deref())
+    }
+
     /// Read a rules file from disk (its path is used in diagnostics).
     pub fn add_file(&mut self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        if self.cancelled() {
+            return Ok(());
+        }
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)?;
         self.add_str(&path.display().to_string(), &text);
@@ -202,9 +231,12 @@ impl Loader {
 
     /// Read rules from a string; `name` is used in diagnostics.
     pub fn add_str(&mut self, name: &str, text: &str) {
-        let src = Arc::new(SourceText { name: name.into(), text: text.into() });
+        if self.cancelled() {
+            return;
+        }
+        let src = Arc::new(SourceText::new(name, text));
         self.sources.push(src.clone());
-        reader::read(src, &mut self.collector, &mut self.report);
+        reader::read(src, &mut self.collector, &mut self.report, self.cancel.as_deref());
     }
 
     /// Compile everything read so far.
@@ -214,9 +246,15 @@ impl Loader {
             macros: self.collector.macros.len(),
             lists: self.collector.lists.len(),
         };
+        let cancel = self.cancel.as_deref();
         let mut report = self.report;
-        let ruleset = compiler::compile(&self.collector, &self.options, &self.sources, &mut report);
-        let ruleset = if report.has_errors() { None } else { ruleset };
-        Loaded { ruleset, report, counts }
+        let ruleset = if is_cancelled(cancel) {
+            None
+        } else {
+            compiler::compile(&self.collector, &self.options, &self.sources, &mut report, cancel)
+        };
+        let interrupted = is_cancelled(cancel);
+        let ruleset = if report.has_errors() || interrupted { None } else { ruleset };
+        Loaded { ruleset, interrupted, report, counts }
     }
 }

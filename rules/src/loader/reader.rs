@@ -4,6 +4,7 @@
 //! run shows all the problems; any error still rejects the whole ruleset.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::collector::{messages, Collector, Entry, ExceptionInfo, ListInfo, MacroInfo, RuleInfo, RuleUpdate};
@@ -12,7 +13,7 @@ use super::text::CondText;
 use super::{validate_exception, EngineVersion, Report, ENGINE_VERSION};
 use crate::fields::Source;
 use crate::priority::Priority;
-use crate::yaml::{parse_documents, Node, NodeKind};
+use crate::yaml::{parse_documents_until, Node, NodeKind};
 
 type RResult<T> = Result<T, (String, Location)>;
 
@@ -23,8 +24,8 @@ struct Reader<'a> {
 }
 
 /// Read one rules file into the collector, adding diagnostics to `report`.
-pub(super) fn read(src: Arc<SourceText>, col: &mut Collector, report: &mut Report) {
-    let docs = match parse_documents(&src.text) {
+pub(super) fn read(src: Arc<SourceText>, col: &mut Collector, report: &mut Report, cancel: Option<&AtomicBool>) {
+    let docs = match parse_documents_until(&src.text, cancel) {
         Ok(d) => d,
         Err(e) => {
             let loc = Location::new(src.name.clone(), e.pos, None);
@@ -48,6 +49,9 @@ pub(super) fn read(src: Arc<SourceText>, col: &mut Collector, report: &mut Repor
             continue;
         };
         for item in items.iter().filter(|i| !i.is_null()) {
+            if super::is_cancelled(cancel) {
+                return;
+            }
             if let Err((msg, loc)) = r.read_item(item) {
                 r.report.error(&src, loc, msg);
             }

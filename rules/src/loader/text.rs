@@ -106,8 +106,8 @@ mod tests {
 
     #[test]
     fn appended_piece_is_located_in_its_own_file() {
-        let a = Arc::new(SourceText { name: "a.yaml".into(), text: "- macro: m\n  condition: x.y = 1\n".into() });
-        let b = Arc::new(SourceText { name: "b.yaml".into(), text: "- macro: m\n  condition: or x.y = 2\n".into() });
+        let a = Arc::new(SourceText::new("a.yaml", "- macro: m\n  condition: x.y = 1\n"));
+        let b = Arc::new(SourceText::new("b.yaml", "- macro: m\n  condition: or x.y = 2\n"));
         let mut c = CondText::new("x.y = 1".into(), a, Pos { line: 2, col: 14 });
         c.append(CondText::new("or x.y = 2".into(), b, Pos { line: 2, col: 14 }));
         assert_eq!(c.text(), "x.y = 1 or x.y = 2");

@@ -49,9 +49,18 @@ pub(super) struct PathSet {
 impl PathSet {
     /// Whether one of the atoms matches `path`.
     pub(super) fn matches(&self, path: &str) -> bool {
-        self.exact.contains(path)
-            || self.prefixes.iter().any(|p| path.starts_with(p.as_str()))
-            || self.basenames.contains(basename(path))
+        self.exact.contains(path) || self.has_prefix_of(path) || self.basenames.contains(basename(path))
+    }
+
+    /// Whether one of the prefixes starts `path`. With many prefixes (a rule set of 100,000
+    /// rules gives tens of thousands), each prefix of `path` is looked up instead of every
+    /// prefix tried: [`PathSet::normalize`] checks every exact path, and trying every prefix
+    /// there made the capture plan quadratic.
+    fn has_prefix_of(&self, path: &str) -> bool {
+        if self.prefixes.len() <= 16 {
+            return self.prefixes.iter().any(|p| path.starts_with(p.as_str()));
+        }
+        (0..=path.len()).filter(|&i| path.is_char_boundary(i)).any(|i| self.prefixes.contains(&path[..i]))
     }
 
     fn is_empty(&self) -> bool {
@@ -61,12 +70,17 @@ impl PathSet {
     /// Drop atoms another atom already covers: longer prefixes of a prefix, exact paths a
     /// prefix or basename matches.
     pub(super) fn normalize(&mut self) {
-        let prefixes: Vec<String> = std::mem::take(&mut self.prefixes).into_iter().collect();
-        // Sorted: a prefix of `p` sorts before `p`, so comparing with the kept ones suffices.
+        let prefixes = std::mem::take(&mut self.prefixes);
+        // Sorted: a prefix `q` of `p` sorts before `p`, and everything between them starts with
+        // `q` too (so was dropped if `q` was kept): the last kept prefix is the only one to
+        // compare with. Linear, where comparing with every kept one was quadratic.
+        let mut last: Option<String> = None;
         for p in prefixes {
-            if !self.prefixes.iter().any(|q| p.starts_with(q.as_str())) {
-                self.prefixes.insert(p);
+            if last.as_deref().is_some_and(|q| p.starts_with(q)) {
+                continue;
             }
+            last = Some(p.clone());
+            self.prefixes.insert(p);
         }
         let exact = std::mem::take(&mut self.exact);
         self.exact = exact.into_iter().filter(|e| !self.matches(e)).collect();

@@ -1,17 +1,30 @@
 //! The daemon's end of the hook socket: registers containers reported by `palisade-hook` and
-//! answers `palisade containers` and `palisade status`. One thread accepts; each connection is served on its own
-//! short-lived thread so a slow client cannot hold up the next container's start.
+//! answers `palisade containers` and `palisade status`. One thread accepts; each connection is
+//! served on its own short-lived thread so a slow client cannot hold up the next container's
+//! start.
+//!
+//! Defences (the socket arms containers: whoever floods or impersonates it could keep
+//! containers from being watched):
+//! - the path is never taken over from a live daemon ([`listen`]);
+//! - only root, the daemon's user or `hook_socket_group` is served (`SO_PEERCRED`, [`peer`]);
+//!   others get a refusal and a warning naming their uid and pid, and take no thread;
+//! - at most `hook_socket_max_connections` connections are served at once; beyond that a
+//!   connection gets a refusal at once and is closed (counted, and logged);
+//! - a request is one line of at most [`MAX_REQUEST_BYTES`], read within [`READ_TIMEOUT`] in
+//!   all (not per read: a byte every few seconds does not hold a slot);
+//! - registry entries of containers that were never armed expire
+//!   ([`super::registry::UNARMED_TTL_NS`]).
 //!
 //! The capture and profile-report requests served on the same socket are in [`control`]; it
 //! reads the registry and starts captures (`palisade-capture`), never the other way round, so
 //! the modules form no cycle.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use palisade_hook::{DaemonStatus, Phase, Reply, Request, PROTOCOL_VERSION};
 
@@ -20,21 +33,75 @@ use super::{landlock, Backend};
 use super::registry::{self, Facts, SharedRegistry, Source, Stage};
 
 pub mod control;
+mod listen;
+pub use listen::ensure_not_running;
+pub mod peer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod defences_tests;
 
-/// A client gets this long to send its request.
+/// A client gets this long, in all, to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The longest request line accepted (a `Prepare` with a large bundle is a few KiB).
+pub const MAX_REQUEST_BYTES: u64 = 1 << 20;
+
+/// `hook_socket_max_connections`' default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HookServerError {
     #[error("hook socket {path}: {source}")]
     Bind { path: PathBuf, source: std::io::Error },
+    #[error("hook socket {}: another palisade daemon is running (it answers on this socket); stop it or set hook_socket to another path", .path.display())]
+    InUse { path: PathBuf },
+    #[error("{0}")]
+    Group(String),
 }
 
-/// Binds `socket` (replacing a stale one; parent directories are created, mode 0700: the
-/// socket arms and lists containers, so only root talks to it) and serves it on a thread.
+/// The socket's limits and access (`hook_socket_max_connections`, `hook_socket_group`).
+#[derive(Clone, Debug)]
+pub struct SocketOptions {
+    /// Connections served at once; more are refused.
+    pub max_connections: usize,
+    /// A group (name or number) whose members may use the socket besides root; empty: root only.
+    pub group: String,
+}
+
+impl SocketOptions {
+    /// The `hook_socket_*` keys of `config`.
+    pub fn from_config(config: &crate::config::Config) -> SocketOptions {
+        SocketOptions { max_connections: config.hook_socket_max_connections, group: config.hook_socket_group.clone() }
+    }
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions { max_connections: DEFAULT_MAX_CONNECTIONS, group: String::new() }
+    }
+}
+
+/// Counters of the socket's defences.
+#[derive(Debug, Default)]
+pub struct SocketStats {
+    /// Connections being served now (invariant: at most `max_connections`).
+    pub active: AtomicUsize,
+    /// Connections served since start.
+    pub served: AtomicU64,
+    /// Connections refused because `max_connections` were being served.
+    pub refused_busy: AtomicU64,
+    /// Connections refused because of who the peer is.
+    pub refused_peer: AtomicU64,
+}
+
+/// The running server.
+pub struct HookServer {
+    pub stats: Arc<SocketStats>,
+    pub thread: std::thread::JoinHandle<()>,
+}
+
 /// What the socket's requests are answered from.
 pub struct Context {
     pub registry: SharedRegistry,
@@ -50,40 +117,107 @@ pub struct Context {
     pub control: Arc<control::Control>,
 }
 
-pub fn spawn(socket: &Path, context: Arc<Context>) -> Result<std::thread::JoinHandle<()>, HookServerError> {
-    let bind_err = |source| HookServerError::Bind { path: socket.to_owned(), source };
-    if let Some(dir) = socket.parent() {
-        std::fs::create_dir_all(dir).map_err(bind_err)?;
-    }
-    match std::fs::remove_file(socket) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(bind_err(e)),
-    }
-    let listener = UnixListener::bind(socket).map_err(bind_err)?;
-    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
-    Ok(std::thread::spawn(move || {
+/// Binds `socket` (refusing a live one, replacing a stale one; parent directories are
+/// created; mode 0600, or 0660 with the group) and serves it on a thread.
+pub fn spawn(socket: &Path, options: &SocketOptions, context: Arc<Context>) -> Result<HookServer, HookServerError> {
+    let group = listen::resolve_group(&options.group).map_err(HookServerError::Group)?;
+    let listener = listen::bind(socket, group)?;
+    let stats = Arc::new(SocketStats::default());
+    let max = options.max_connections.max(1);
+    let st = Arc::clone(&stats);
+    let thread = std::thread::spawn(move || {
         for conn in listener.incoming() {
             match conn {
-                Ok(stream) => {
-                    let context = Arc::clone(&context);
-                    std::thread::spawn(move || serve(stream, &context));
-                }
+                Ok(stream) => admit(stream, group, max, &st, &context),
                 Err(e) => tracing::warn!(error = %e, "hook socket accept failed"),
             }
         }
-    }))
+    });
+    Ok(HookServer { stats, thread })
+}
+
+/// Checks the peer and the cap (on the accepting thread: both are cheap and refusals never
+/// take a thread), then serves the connection on its own thread.
+fn admit(stream: UnixStream, group: Option<nix::unistd::Gid>, max: usize, stats: &Arc<SocketStats>, context: &Arc<Context>) {
+    match peer::Peer::of(&stream) {
+        Ok(p) if p.allowed(group) => {}
+        Ok(p) => {
+            let n = stats.refused_peer.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::warn!(peer_uid = p.uid, peer_gid = p.gid, peer_pid = p.pid, refused = n, "hook socket: peer refused (not root or hook_socket_group)");
+            refuse(&stream, format!("refused: uid {} may not use the palisade hook socket", p.uid));
+            return;
+        }
+        Err(e) => {
+            stats.refused_peer.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "hook socket: peer credentials unreadable; refused");
+            return;
+        }
+    }
+    // Reserve a slot; give it back if over the cap.
+    if stats.active.fetch_add(1, Ordering::AcqRel) >= max {
+        stats.active.fetch_sub(1, Ordering::AcqRel);
+        let n = stats.refused_busy.fetch_add(1, Ordering::Relaxed) + 1;
+        // One line per power of two refusals: a flood must not flood the log too.
+        if n.is_power_of_two() {
+            tracing::warn!(max_connections = max, refused = n, "hook socket: busy, connection refused");
+        }
+        refuse(&stream, format!("refused: the palisade hook socket is serving {max} connections (hook_socket_max_connections)"));
+        return;
+    }
+    stats.served.fetch_add(1, Ordering::Relaxed);
+    let (context, st) = (Arc::clone(context), Arc::clone(stats));
+    std::thread::spawn(move || {
+        serve(stream, &context);
+        st.active.fetch_sub(1, Ordering::AcqRel);
+    });
+}
+
+/// Writes a refusal without waiting on the peer (a full socket buffer drops it), then closes.
+fn refuse(stream: &UnixStream, message: String) {
+    let _ = stream.set_nonblocking(true);
+    let mut out = serde_json::to_vec(&Reply::Error { message }).unwrap_or_default();
+    out.push(b'\n');
+    let _ = (&*stream).write(&out);
+}
+
+/// Reads one request line: at most [`MAX_REQUEST_BYTES`], within [`READ_TIMEOUT`] in all.
+/// `Ok(None)`: the peer closed without sending anything (a liveness probe).
+fn read_request(stream: &UnixStream) -> std::io::Result<Option<Vec<u8>>> {
+    let deadline = Instant::now() + READ_TIMEOUT;
+    let mut line = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "request not sent in time"));
+        }
+        stream.set_read_timeout(Some(left))?;
+        let n = (&*stream).read(&mut buf)?;
+        if n == 0 {
+            return Ok((!line.is_empty()).then_some(line));
+        }
+        if let Some(end) = buf[..n].iter().position(|b| *b == b'\n') {
+            line.extend_from_slice(&buf[..end]);
+            return Ok(Some(line));
+        }
+        line.extend_from_slice(&buf[..n]);
+        if line.len() as u64 > MAX_REQUEST_BYTES {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "request longer than the limit"));
+        }
+    }
 }
 
 fn serve(stream: UnixStream, context: &Context) {
-    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
-    let mut line = String::new();
-    if let Err(e) = BufReader::new(&stream).read_line(&mut line) {
-        tracing::warn!(error = %e, "hook socket: unreadable request");
-        return;
-    }
-    let started = std::time::Instant::now();
-    let reply = match serde_json::from_str::<Request>(&line) {
+    let line = match read_request(&stream) {
+        Ok(Some(line)) => line,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "hook socket: unreadable request");
+            return;
+        }
+    };
+    let started = Instant::now();
+    let reply = match serde_json::from_slice::<Request>(&line) {
         Ok(Request::Capture { version, path, container, duration_ms }) if version == PROTOCOL_VERSION => {
             // Holds the connection until the capture ends.
             let (registry, control) = (&context.registry, &context.control);
@@ -95,6 +229,7 @@ fn serve(stream: UnixStream, context: &Context) {
     tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "hook request answered");
     let mut out = serde_json::to_vec(&reply).unwrap_or_default();
     out.push(b'\n');
+    let _ = stream.set_write_timeout(Some(READ_TIMEOUT));
     if let Err(e) = (&stream).write_all(&out) {
         tracing::warn!(error = %e, "hook socket: reply not delivered");
     }

@@ -21,7 +21,7 @@ impl CgroupScope for NoScope {
 }
 
 /// A daemon context whose /proc has no processes: every arming fails.
-fn context(fail_closed: bool) -> Context {
+pub(super) fn context(fail_closed: bool) -> Context {
     enforcing(fail_closed, None, palisade_profiles::ProfileSet::default())
 }
 
