@@ -1,5 +1,6 @@
-//! The loaded kernel programs: one owner of the `aya::Ebpf` handle, its ring buffer and
-//! drop counter. Other parts of the daemon receive decoded [`Record`]s.
+//! The loaded kernel programs: one owner of the `aya::Ebpf` handle, its ring buffer, drop
+//! counter and per-cgroup budget maps ([`budget`]). Other parts of the daemon receive decoded
+//! [`Record`]s.
 
 pub mod budget;
 pub mod budget_report;

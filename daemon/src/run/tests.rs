@@ -21,9 +21,10 @@ use crate::containers::cgroup::Cgroups;
 use crate::containers::registry::{self, CgroupScope, Facts, Stage};
 use crate::containers::Registry;
 
-/// Batches handed out one per drain; the test pushes more between steps.
+/// Batches handed out one per drain; the test pushes more between steps. Also the kernel's
+/// budget counters the test sets, and the budgets the daemon set.
 #[derive(Clone, Default)]
-struct Script(Arc<Mutex<VecDeque<Vec<Vec<u8>>>>>);
+struct Script(Arc<Mutex<VecDeque<Vec<Vec<u8>>>>>, Arc<Mutex<crate::kernel::BudgetCounts>>, Arc<Mutex<Vec<abi::BudgetConf>>>);
 
 impl Script {
     fn push(&self, batch: Vec<Vec<u8>>) {
@@ -45,6 +46,13 @@ impl RecordSource for Script {
     }
     fn configure(&mut self, _capture: &crate::kernel::Capture) -> Result<(), String> {
         Ok(())
+    }
+    fn set_budget(&mut self, budget: abi::BudgetConf) -> Result<(), String> {
+        self.2.lock().expect("script").push(budget);
+        Ok(())
+    }
+    fn budget_counts(&self) -> crate::kernel::BudgetCounts {
+        self.1.lock().expect("script").clone()
     }
 }
 
@@ -406,6 +414,43 @@ fn a_storm_of_one_process_is_aggregated_and_counted_and_others_pass() {
             ("Exec", serde_json::json!(701), serde_json::Value::Null),
             ("Exec", serde_json::json!(702), serde_json::Value::Null),
             ("Exec", serde_json::json!(701), serde_json::json!(1999)),
+        ]
+    );
+}
+
+#[test]
+fn budget_drops_are_reported_for_the_container_that_owns_the_cgroup() {
+    let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    assert_eq!(
+        fx.script.2.lock().expect("script").as_slice(),
+        [abi::BudgetConf { rate: 10_000, burst: 1_000, enabled: 1, _pad: 0 }],
+        "the configured budget reaches the kernel at start"
+    );
+    use std::os::unix::fs::MetadataExt;
+    let cgroup = std::fs::metadata(fx.path("cg/default/web")).expect("stat").ino();
+    let facts = Facts { name: "web".into(), image: "docker.io/library/nginx:1.25".into(), ..Default::default() };
+    daemon.registry().lock().expect("registry").report("c0ffee", facts, registry::Source::Nri);
+    crate::containers::registry::arm(daemon.registry(), "c0ffee", 42, Stage::CreateRuntime).expect("arm");
+    *fx.script.1.lock().expect("script") =
+        crate::kernel::BudgetCounts { per_cgroup: vec![(cgroup, 1234), (1, 5)], ..Default::default() };
+    std::thread::sleep(HOUSEKEEPING_INTERVAL + Duration::from_millis(50));
+    assert!(daemon.step().expect("step: housekeeping is due"));
+    let status = daemon.p.hooks.status.lock().expect("status").clone();
+    let listed: Vec<(&str, &str, u64)> =
+        status.budget_drops.iter().map(|d| (d.container_id.as_str(), d.container_name.as_str(), d.drops)).collect();
+    assert_eq!(listed, [("c0ffee", "web", 1234), ("host", "host", 5)]);
+    let (_, alerts) = fx.finish(daemon);
+    let mut budget: Vec<(String, String, serde_json::Value)> = alerts
+        .iter()
+        .filter(|(rule, _)| rule == crate::kernel::budget_report::RULE)
+        .map(|(_, f)| (f["container.id"].as_str().unwrap_or_default().to_owned(), f["container.name"].as_str().unwrap_or_default().to_owned(), f["n_drops"].clone()))
+        .collect();
+    budget.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        budget,
+        [
+            ("c0ffee".to_owned(), "web".to_owned(), serde_json::json!(1234)),
+            ("host".to_owned(), "host".to_owned(), serde_json::json!(5)),
         ]
     );
 }

@@ -4,7 +4,8 @@
  * of one task stay in order) and one set of maps:
  *   process.c   exec/fork/exit (sched_process_* tp_btf)
  *   syscalls.c  the exit of every syscall the loaded rules can match (sys_exit tp_btf),
- *               ia32 ones translated (compat.h)
+ *               ia32 ones translated (compat.h); frequent calls charged to their cgroup's
+ *               budget (budget.h)
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
