@@ -25,7 +25,7 @@ fn wait_for(what: &str, done: impl Fn() -> bool) {
 
 fn server(dir: &tempfile::TempDir, max_connections: usize) -> (std::path::PathBuf, HookServer) {
     let path = dir.path().join("hook.sock");
-    let options = SocketOptions { max_connections, group: String::new() };
+    let options = SocketOptions { max_connections, ..SocketOptions::default() };
     let server = spawn(&path, &options, Arc::new(context(false))).expect("spawn");
     (path, server)
 }
@@ -92,23 +92,37 @@ fn a_non_root_peer_is_refused() {
     let (path, server) = server(&dir, 8);
     // The file mode keeps others out already; loosened by hand, the peer check still holds.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("chmod socket");
-    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "containers::hook_server::defences_tests::peer_client_helper", "--nocapture", "--test-threads=1"])
-        .env("PALISADE_TEST_HOOK_PEER_CLIENT", &path)
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .expect("run the client as nobody");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = as_nobody(&path);
     assert!(
         stdout.contains(r#"PEER REPLY: Ok(Error { message: "refused: uid 65534 may not use the palisade hook socket" })"#),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+        "{stdout}"
     );
     assert_eq!(server.stats.refused_peer.load(Ordering::Relaxed), 1);
     assert_eq!(server.stats.served.load(Ordering::Relaxed), 0, "a refused peer takes no thread");
     // Root is still served.
     assert!(matches!(list(&path), Reply::Containers { .. }));
+    // With hook_socket_group naming nobody's group, nobody is served through the file's
+    // group permission (0660) alone.
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    let path = dir.path().join("hook.sock");
+    let options = SocketOptions { max_connections: 8, group: "65534".into(), ..SocketOptions::default() };
+    let _server = spawn(&path, &options, Arc::new(context(false))).expect("spawn");
+    assert_eq!(std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777, 0o660);
+    let stdout = as_nobody(&path);
+    assert!(stdout.contains("PEER REPLY: Ok(Containers { containers: [] })"), "{stdout}");
+}
+
+/// Runs [`peer_client_helper`] as uid and gid 65534 against `path`; its output.
+fn as_nobody(path: &std::path::Path) -> String {
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "containers::hook_server::defences_tests::peer_client_helper", "--nocapture", "--test-threads=1"])
+        .env("PALISADE_TEST_HOOK_PEER_CLIENT", path)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("run the client as nobody");
+    format!("stdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 #[test]
@@ -167,4 +181,26 @@ fn an_oversized_request_is_dropped_and_its_slot_given_back() {
     assert_eq!(reply, "", "no reply to an oversized request");
     // The only slot is free again: a real request is answered.
     assert!(matches!(list(&path), Reply::Containers { .. }));
+}
+
+#[test]
+fn a_request_trickled_a_byte_at_a_time_is_cut_off_at_the_whole_request_deadline() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("hook.sock");
+    let options = SocketOptions { max_connections: 1, request_timeout: Duration::from_millis(300), ..SocketOptions::default() };
+    let server = spawn(&path, &options, Arc::new(context(false))).expect("spawn");
+    let mut slow = UnixStream::connect(&path).expect("connect");
+    // A byte every 20 ms: each read is quick, the request never ends. A per-read timeout would
+    // keep this slot forever; the whole-request deadline frees it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.stats.served.load(Ordering::Relaxed) == 0 || server.stats.active.load(Ordering::Relaxed) > 0 {
+        assert!(Instant::now() < deadline, "the trickling client still holds its slot");
+        if slow.write_all(b"{").is_err() {
+            break; // closed by the daemon
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_for("the slot to be free", || server.stats.active.load(Ordering::Relaxed) == 0);
+    assert!(matches!(list(&path), Reply::Containers { .. }), "the only slot serves again");
 }

@@ -10,7 +10,7 @@
 //!   others get a refusal and a warning naming their uid and pid, and take no thread;
 //! - at most `hook_socket_max_connections` connections are served at once; beyond that a
 //!   connection gets a refusal at once and is closed (counted, and logged);
-//! - a request is one line of at most [`MAX_REQUEST_BYTES`], read within [`READ_TIMEOUT`] in
+//! - a request is one line of at most [`MAX_REQUEST_BYTES`], read within [`REQUEST_TIMEOUT`] in
 //!   all (not per read: a byte every few seconds does not hold a slot);
 //! - registry entries of containers that were never armed expire
 //!   ([`super::registry::UNARMED_TTL_NS`]).
@@ -42,8 +42,8 @@ mod tests;
 #[cfg(test)]
 mod defences_tests;
 
-/// A client gets this long, in all, to send its request.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// A client gets this long, in all, to send its request (and the daemon to write its reply).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The longest request line accepted (a `Prepare` with a large bundle is a few KiB).
 pub const MAX_REQUEST_BYTES: u64 = 1 << 20;
@@ -68,18 +68,24 @@ pub struct SocketOptions {
     pub max_connections: usize,
     /// A group (name or number) whose members may use the socket besides root; empty: root only.
     pub group: String,
+    /// Time to send a whole request ([`REQUEST_TIMEOUT`]; shorter in tests).
+    pub request_timeout: Duration,
 }
 
 impl SocketOptions {
     /// The `hook_socket_*` keys of `config`.
     pub fn from_config(config: &crate::config::Config) -> SocketOptions {
-        SocketOptions { max_connections: config.hook_socket_max_connections, group: config.hook_socket_group.clone() }
+        SocketOptions {
+            max_connections: config.hook_socket_max_connections,
+            group: config.hook_socket_group.clone(),
+            request_timeout: REQUEST_TIMEOUT,
+        }
     }
 }
 
 impl Default for SocketOptions {
     fn default() -> Self {
-        SocketOptions { max_connections: DEFAULT_MAX_CONNECTIONS, group: String::new() }
+        SocketOptions { max_connections: DEFAULT_MAX_CONNECTIONS, group: String::new(), request_timeout: REQUEST_TIMEOUT }
     }
 }
 
@@ -123,12 +129,12 @@ pub fn spawn(socket: &Path, options: &SocketOptions, context: Arc<Context>) -> R
     let group = listen::resolve_group(&options.group).map_err(HookServerError::Group)?;
     let listener = listen::bind(socket, group)?;
     let stats = Arc::new(SocketStats::default());
-    let max = options.max_connections.max(1);
+    let limits = Limits { max: options.max_connections.max(1), timeout: options.request_timeout };
     let st = Arc::clone(&stats);
     let thread = std::thread::spawn(move || {
         for conn in listener.incoming() {
             match conn {
-                Ok(stream) => admit(stream, group, max, &st, &context),
+                Ok(stream) => admit(stream, group, limits, &st, &context),
                 Err(e) => tracing::warn!(error = %e, "hook socket accept failed"),
             }
         }
@@ -138,7 +144,14 @@ pub fn spawn(socket: &Path, options: &SocketOptions, context: Arc<Context>) -> R
 
 /// Checks the peer and the cap (on the accepting thread: both are cheap and refusals never
 /// take a thread), then serves the connection on its own thread.
-fn admit(stream: UnixStream, group: Option<nix::unistd::Gid>, max: usize, stats: &Arc<SocketStats>, context: &Arc<Context>) {
+#[derive(Clone, Copy)]
+struct Limits {
+    max: usize,
+    timeout: Duration,
+}
+
+fn admit(stream: UnixStream, group: Option<nix::unistd::Gid>, limits: Limits, stats: &Arc<SocketStats>, context: &Arc<Context>) {
+    let Limits { max, timeout } = limits;
     match peer::Peer::of(&stream) {
         Ok(p) if p.allowed(group) => {}
         Ok(p) => {
@@ -167,7 +180,7 @@ fn admit(stream: UnixStream, group: Option<nix::unistd::Gid>, max: usize, stats:
     stats.served.fetch_add(1, Ordering::Relaxed);
     let (context, st) = (Arc::clone(context), Arc::clone(stats));
     std::thread::spawn(move || {
-        serve(stream, &context);
+        serve(stream, &context, timeout);
         st.active.fetch_sub(1, Ordering::AcqRel);
     });
 }
@@ -180,10 +193,10 @@ fn refuse(stream: &UnixStream, message: String) {
     let _ = (&*stream).write(&out);
 }
 
-/// Reads one request line: at most [`MAX_REQUEST_BYTES`], within [`READ_TIMEOUT`] in all.
+/// Reads one request line: at most [`MAX_REQUEST_BYTES`], within `timeout` in all.
 /// `Ok(None)`: the peer closed without sending anything (a liveness probe).
-fn read_request(stream: &UnixStream) -> std::io::Result<Option<Vec<u8>>> {
-    let deadline = Instant::now() + READ_TIMEOUT;
+fn read_request(stream: &UnixStream, timeout: Duration) -> std::io::Result<Option<Vec<u8>>> {
+    let deadline = Instant::now() + timeout;
     let mut line = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -207,8 +220,8 @@ fn read_request(stream: &UnixStream) -> std::io::Result<Option<Vec<u8>>> {
     }
 }
 
-fn serve(stream: UnixStream, context: &Context) {
-    let line = match read_request(&stream) {
+fn serve(stream: UnixStream, context: &Context, timeout: Duration) {
+    let line = match read_request(&stream, timeout) {
         Ok(Some(line)) => line,
         Ok(None) => return,
         Err(e) => {
@@ -229,7 +242,7 @@ fn serve(stream: UnixStream, context: &Context) {
     tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "hook request answered");
     let mut out = serde_json::to_vec(&reply).unwrap_or_default();
     out.push(b'\n');
-    let _ = stream.set_write_timeout(Some(READ_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(timeout));
     if let Err(e) = (&stream).write_all(&out) {
         tracing::warn!(error = %e, "hook socket: reply not delivered");
     }
