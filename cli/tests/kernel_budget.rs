@@ -3,6 +3,8 @@
 //! once and a process of the flooding cgroup makes the budget-exempt `chmod u+s`. The quiet
 //! cgroup's open and the flooding cgroup's chmod arrive; the flooding cgroup's excess is
 //! counted for that cgroup only, and every one of its opens is either delivered or counted.
+//! A third cgroup flooding a rare call (chmod) is held by its own bucket of rare calls, again
+//! with every call delivered or counted.
 //!
 //! Needs root and a kernel with BTF; fails otherwise unless PALISADE_ALLOW_SKIP_PRIVILEGED=1.
 
@@ -19,6 +21,8 @@ use palisade_events::syscalls::for_event;
 
 /// Opens per flooding process.
 const OPENS: u64 = 20_000;
+/// chmods by the process flooding a rare call.
+const CHMODS: u64 = 600;
 
 fn cgroup2_root() -> Option<PathBuf> {
     let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
@@ -75,6 +79,7 @@ fn a_flooding_cgroup_is_budgeted_alone_and_its_rare_calls_still_arrive() {
     let pid = std::process::id();
     let flood = TestCgroup::new(&root, &format!("palisade-budget-flood-{pid}"));
     let quiet = TestCgroup::new(&root, &format!("palisade-budget-quiet-{pid}"));
+    let rare = TestCgroup::new(&root, &format!("palisade-budget-rare-{pid}"));
     // Every openat (no open filter), chmod and fchmodat: the daemon's table marks openat
     // budgeted, the chmods not.
     let syscalls = ["openat", "chmod", "fchmodat"]
@@ -83,11 +88,12 @@ fn a_flooding_cgroup_is_budgeted_alone_and_its_rare_calls_still_arrive() {
         .map(|s| (s.nr, palisade_daemon::capture::conf(s)))
         .collect();
     kernel.configure(&Capture { syscalls, ..Capture::default() }).expect("configure");
-    kernel.set_budget(BudgetConf { rate: 1_000, burst: 1_000, enabled: 1, _pad: 0 }).expect("budget");
+    kernel.set_budget(BudgetConf { rate: 1_000, burst: 1_000, rare_rate: 50, rare_burst: 50, enabled: 1, _pad: 0 }).expect("budget");
     let mut scope = kernel.take_scope().expect("scope maps");
     scope.watch_untracked(false).expect("scope");
     scope.track(flood.id()).expect("track");
     scope.track(quiet.id()).expect("track");
+    scope.track(rare.id()).expect("track");
 
     let target = std::env::temp_dir().join(format!("palisade-budget-setuid-{pid}"));
     std::fs::write(&target, "x").expect("target file");
@@ -97,8 +103,11 @@ fn a_flooding_cgroup_is_budgeted_alone_and_its_rare_calls_still_arrive() {
     let mut reader = quiet.spawn("exec cat /etc/hostname > /dev/null");
     let reader_pid = reader.id();
     let mut chmod = flood.spawn(&format!("exec /bin/busybox chmod u+s {}", target.display()));
+    // Static busybox: a chmod and no open per iteration.
+    let rare_loop = format!("i=0; while [ $i -lt {CHMODS} ]; do /bin/busybox chmod 644 {}; i=$((i+1)); done", target.display());
+    let mut rare_flooder = rare.spawn(&rare_loop);
 
-    let (mut flood_opens, mut quiet_read, mut setuid) = (0u64, false, false);
+    let (mut flood_opens, mut quiet_read, mut setuid, mut rare_chmods) = (0u64, false, false, 0u64);
     let mut all_exited = false;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -109,6 +118,7 @@ fn a_flooding_cgroup_is_budgeted_alone_and_its_rare_calls_still_arrive() {
                 assert_eq!(s.hdr.pid, reader_pid, "the quiet cgroup's reader");
                 quiet_read = true;
             }
+            Ok(Record::Syscall(s)) if s.hdr.cgroup_id == rare.id() && s.nr == 90 => rare_chmods += 1,
             Ok(Record::Syscall(s)) if s.hdr.cgroup_id == flood.id() => {
                 assert_eq!(s.hdr.comm(), "busybox", "a chmod of the flooding cgroup");
                 setuid = true;
@@ -120,11 +130,14 @@ fn a_flooding_cgroup_is_budgeted_alone_and_its_rare_calls_still_arrive() {
         if all_exited && drained == 0 {
             break;
         }
-        all_exited = flooders.iter_mut().chain([&mut reader, &mut chmod]).all(|c| c.try_wait().expect("wait").is_some());
+        all_exited = flooders
+            .iter_mut()
+            .chain([&mut reader, &mut chmod, &mut rare_flooder])
+            .all(|c| c.try_wait().expect("wait").is_some());
         assert!(Instant::now() < deadline, "the flooders did not finish in 120 s");
     }
-    for mut c in [reader, chmod] {
-        assert!(c.wait().expect("wait").success(), "reader and chmod succeed");
+    for mut c in [reader, chmod, rare_flooder] {
+        assert!(c.wait().expect("wait").success(), "reader and chmods succeed");
     }
     let _ = std::fs::remove_file(&target);
 
@@ -139,6 +152,8 @@ fn a_flooding_cgroup_is_budgeted_alone_and_its_rare_calls_still_arrive() {
         2 * OPENS,
         "every open of the flooding cgroup was delivered or counted ({flood_opens} delivered)"
     );
+    assert!(drops_of(rare.id()) > 0, "a flood of a rare call is held by its own bucket: {counts:?}");
+    assert_eq!(rare_chmods + drops_of(rare.id()), CHMODS, "every chmod delivered or counted ({rare_chmods} delivered)");
     assert_eq!(counts.unattributed, 0);
     assert_eq!(kernel.drops(), 0, "nothing lost in the ring buffer");
 }

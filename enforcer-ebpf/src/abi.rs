@@ -68,6 +68,10 @@ pub const EXE_UPPER_LAYER: u32 = 2;
 pub const INTEREST_READ: u8 = 1;
 /// `PALISADE_INTEREST_WRITE`.
 pub const INTEREST_WRITE: u8 = 2;
+/// `PALISADE_BUDGET_FREQUENT`: [`SyscallConf::budget`] of frequent calls.
+pub const BUDGET_FREQUENT: u8 = 1;
+/// `PALISADE_BUDGET_RARE`: [`SyscallConf::budget`] of rare calls.
+pub const BUDGET_RARE: u8 = 2;
 /// `PALISADE_BUDGET_MAX_RATE`: the largest [`BudgetConf::rate`] the kernel applies.
 pub const BUDGET_MAX_RATE: u64 = 100_000_000;
 /// `PALISADE_BUDGET_MAX_BURST`: the largest [`BudgetConf::burst`] the kernel applies.
@@ -240,21 +244,26 @@ pub struct SyscallConf {
     pub compat_nr: u16,
     /// 1: after a successful call, the record's path is the task's working directory.
     pub cwd: u8,
-    /// 1: a frequent call, charged to its cgroup's budget ([`BudgetConf`]); 0: always
-    /// delivered.
+    /// The cgroup budget ([`BudgetConf`]) the call is charged to: [`BUDGET_FREQUENT`],
+    /// [`BUDGET_RARE`], or 0 for none.
     pub budget: u8,
     /// Padding.
     pub _pad: [u8; 4],
 }
 
-/// `struct budget_conf`: the per-cgroup token bucket of budgeted syscalls (map `BUDGET_CONF`).
+/// `struct budget_conf`: the per-cgroup token buckets of syscall records (map `BUDGET_CONF`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct BudgetConf {
-    /// Records per second refilling each cgroup's bucket (at most [`BUDGET_MAX_RATE`]).
+    /// Frequent calls: records per second refilling each cgroup's bucket (at most
+    /// [`BUDGET_MAX_RATE`]).
     pub rate: u64,
-    /// Bucket size in records (at most [`BUDGET_MAX_BURST`]).
+    /// Frequent calls: bucket size in records (at most [`BUDGET_MAX_BURST`]).
     pub burst: u64,
+    /// Rare calls: likewise.
+    pub rare_rate: u64,
+    /// Rare calls: likewise.
+    pub rare_burst: u64,
     /// 0: no budget.
     pub enabled: u32,
     /// Padding.
@@ -337,7 +346,7 @@ const _: () = assert!(std::mem::size_of::<FdInfo>() == 72);
 const _: () = assert!(std::mem::size_of::<SyscallConf>() == 16);
 const _: () = assert!(std::mem::size_of::<OpenFilter>() == 48);
 const _: () = assert!(std::mem::size_of::<ScopeConf>() == 8);
-const _: () = assert!(std::mem::size_of::<BudgetConf>() == 24);
+const _: () = assert!(std::mem::size_of::<BudgetConf>() == 40);
 const _: () = assert!(std::mem::size_of::<SyscallEvent>() == 296 + 5 * PATH_MAX);
 const _: () = assert!(std::mem::size_of::<ForkEvent>() == 96);
 const _: () = assert!(std::mem::size_of::<ExitEvent>() == 88);
@@ -415,6 +424,8 @@ mod tests {
         assert_eq!(define("PALISADE_BUDGET_MAX_BURST"), BUDGET_MAX_BURST as usize);
         assert_eq!(define("PALISADE_BUDGET_UNATTRIBUTED"), BUDGET_UNATTRIBUTED as usize);
         assert_eq!(define("PALISADE_BUDGET_NEW_BUCKETS"), BUDGET_NEW_BUCKETS as usize);
+        assert_eq!(define("PALISADE_BUDGET_FREQUENT"), BUDGET_FREQUENT as usize);
+        assert_eq!(define("PALISADE_BUDGET_RARE"), BUDGET_RARE as usize);
         let enums = [
             ("PALISADE_KIND_EXEC", kind::EXEC),
             ("PALISADE_KIND_FORK", kind::FORK),

@@ -93,11 +93,15 @@ fn validate(c: &Config) -> Result<(), String> {
         return Err("outputs_queue.capacity: must be at least 1 (the queue is bounded)".into());
     }
     let budget = &c.syscall_budget;
-    if !(1..=palisade_ebpf::abi::BUDGET_MAX_RATE).contains(&budget.rate) {
-        return Err(format!("syscall_budget.rate: {} is not within 1 ..= {}", budget.rate, palisade_ebpf::abi::BUDGET_MAX_RATE));
-    }
-    if !(1..=palisade_ebpf::abi::BUDGET_MAX_BURST).contains(&budget.burst) {
-        return Err(format!("syscall_budget.burst: {} is not within 1 ..= {}", budget.burst, palisade_ebpf::abi::BUDGET_MAX_BURST));
+    for (key, value, max) in [
+        ("rate", budget.rate, palisade_ebpf::abi::BUDGET_MAX_RATE),
+        ("burst", budget.burst, palisade_ebpf::abi::BUDGET_MAX_BURST),
+        ("rare_rate", budget.rare_rate, palisade_ebpf::abi::BUDGET_MAX_RATE),
+        ("rare_burst", budget.rare_burst, palisade_ebpf::abi::BUDGET_MAX_BURST),
+    ] {
+        if !(1..=max).contains(&value) {
+            return Err(format!("syscall_budget.{key}: {value} is not within 1 ..= {max}"));
+        }
     }
     if c.http_output.enabled && c.http_output.url.is_empty() {
         return Err("http_output.url: required when http_output.enabled".into());

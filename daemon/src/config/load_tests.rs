@@ -142,6 +142,8 @@ fn syscall_budget_defaults_and_bounds() {
     );
     assert!(err("", &["syscall_budget.burst=2000000"]).contains("syscall_budget.burst"));
     assert!(!ok("", &["syscall_budget.enabled=false"]).syscall_budget.enabled);
+    assert_eq!((d.rare_rate, d.rare_burst), (1_000, 200));
+    assert!(err("", &["syscall_budget.rare_burst=0"]).contains("syscall_budget.rare_burst: 0"));
 }
 
 #[test]

@@ -24,6 +24,8 @@
 //!   enabled: true                          #   socket I/O, dup, close, mmap) in the kernel; rare
 //!   rate: 10000                            #   calls and process events are never budgeted.
 //!   burst: 1000                            #   records/s refilling each cgroup; bucket size
+//!   rare_rate: 1000                        # the same for rare calls (chmod, setuid, mount ...),
+//!   rare_burst: 200                        #   a bucket of their own
 //!   actions: [log, alert]                  # per-container drop report: ignore | log | alert
 //!   report_rate: 0.03333                   #   reports per second per container (token bucket)
 //!   report_max_burst: 1
@@ -339,8 +341,8 @@ pub enum DropAction {
     Alert,
 }
 
-/// `syscall_budget`: a token bucket per cgroup in the kernel programs for the frequent syscall
-/// records (`kernel::conf_table::BUDGETED_EVENTS`), so one flooding cgroup cannot fill the shared
+/// `syscall_budget`: token buckets per cgroup in the kernel programs for syscall records, one
+/// for the frequent calls (`kernel::conf_table::BUDGETED_EVENTS`), one for the rare ones, so one flooding cgroup cannot fill the shared
 /// ring buffer and starve the others. Records over budget are counted per cgroup and reported
 /// per container (metric, `palisade status`, the `Palisade internal: syscall event budget
 /// exceeded` alert). Size `rate` below what the daemon evaluates per second (alerting records
@@ -355,6 +357,10 @@ pub struct SyscallBudget {
     pub rate: u64,
     /// Bucket size in records (1 ..= 1,000,000).
     pub burst: u64,
+    /// The same for the rare calls (every captured call not in `BUDGETED_EVENTS`): their own
+    /// bucket, so a flood of opens leaves them untouched while a flood of one of them is held.
+    pub rare_rate: u64,
+    pub rare_burst: u64,
     /// What a container's drops do: `ignore`, `log`, `alert`.
     pub actions: Vec<DropAction>,
     /// Reports per second per container (token bucket), as `syscall_event_drops.rate`.
@@ -368,6 +374,8 @@ impl Default for SyscallBudget {
             enabled: true,
             rate: 10_000,
             burst: 1_000,
+            rare_rate: 1_000,
+            rare_burst: 200,
             actions: vec![DropAction::Log, DropAction::Alert],
             report_rate: 0.03333,
             report_max_burst: 1,

@@ -41,14 +41,14 @@ pub struct BudgetCounts {
 
 /// The budget maps of the loaded object.
 pub(super) struct BudgetMaps {
-    conf: Array<MapData, [u8; 24]>,
+    conf: Array<MapData, [u64; 5]>,
     drops: BpfHashMap<MapData, u64, u64>,
     stats: PerCpuArray<MapData, u64>,
 }
 
 impl BudgetMaps {
     pub(super) fn new(
-        conf: Array<MapData, [u8; 24]>,
+        conf: Array<MapData, [u64; 5]>,
         drops: BpfHashMap<MapData, u64, u64>,
         stats: PerCpuArray<MapData, u64>,
     ) -> BudgetMaps {
@@ -57,7 +57,7 @@ impl BudgetMaps {
 
     pub(super) fn set(&mut self, conf: BudgetConf) -> Result<(), KernelError> {
         self.conf
-            .set(0, bytemuck::cast::<_, [u8; 24]>(conf), 0)
+            .set(0, bytemuck::cast::<_, [u64; 5]>(conf), 0)
             .map_err(|e| KernelError::Map { name: "BUDGET_CONF", detail: e.to_string() })
     }
 

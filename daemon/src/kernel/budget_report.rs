@@ -25,7 +25,14 @@ pub const RULE: &str = "Palisade internal: syscall event budget exceeded";
 
 /// The kernel form of the `syscall_budget` configuration.
 pub fn kernel_conf(c: &SyscallBudget) -> BudgetConf {
-    BudgetConf { rate: c.rate, burst: c.burst, enabled: u32::from(c.enabled), _pad: 0 }
+    BudgetConf {
+        rate: c.rate,
+        burst: c.burst,
+        rare_rate: c.rare_rate,
+        rare_burst: c.rare_burst,
+        enabled: u32::from(c.enabled),
+        _pad: 0,
+    }
 }
 
 #[derive(Debug)]

@@ -5,26 +5,31 @@
 
 use std::collections::HashMap;
 
-use palisade_ebpf::abi::{SyscallConf, COMPAT_SOCKETCALL};
+use palisade_ebpf::abi::{SyscallConf, BUDGET_FREQUENT, BUDGET_RARE, COMPAT_SOCKETCALL};
 
 use palisade_events::syscalls::ia32;
 
 /// Entries of `SYSCALL_CONF` (x86-64 and ia32 numbers are below it).
 pub const SYSCALL_SLOTS: usize = 512;
 
-/// The event types charged to their cgroup's syscall budget (`SyscallConf::budget`, budget.h):
-/// the calls a program makes by the thousands per second in normal work, and so the ones a
-/// flood is made of. Every other captured call (chmod, setuid, mount, ptrace, unlink, rename,
-/// bpf, init_module ...) is rare in normal work and always delivered, so a distinct action in a
-/// flooding cgroup still arrives; process events (exec, fork, exit) are never budgeted either.
+/// The event types charged to their cgroup's budget of frequent calls (`SyscallConf::budget`,
+/// budget.h): the calls a program makes by the thousands per second in normal work, and so the
+/// ones a flood is made of. Every other captured call (chmod, setuid, mount, ptrace, unlink,
+/// rename, bpf, init_module ...) is rare in normal work and charged to the cgroup's second,
+/// separate bucket, so a distinct action in a cgroup flooding opens still arrives, and a flood
+/// of a rare call is held too; process events (exec, fork, exit) are never budgeted.
 pub const BUDGETED_EVENTS: &[&str] = &[
     "open", "openat", "openat2", "creat", "close", "dup", "dup2", "dup3", "mmap", "socket", "connect", "accept",
     "accept4", "sendto", "recvfrom", "sendmsg", "recvmsg", "bind", "listen",
 ];
 
-/// Whether x86-64 syscall `nr` is charged to its cgroup's budget ([`BUDGETED_EVENTS`]).
-pub fn budgeted(nr: u32) -> bool {
-    palisade_events::syscalls::by_nr(nr).is_some_and(|s| BUDGETED_EVENTS.contains(&s.event))
+/// The budget class of x86-64 syscall `nr`: [`BUDGET_FREQUENT`] for [`BUDGETED_EVENTS`], else
+/// [`BUDGET_RARE`].
+pub fn budget_class(nr: u32) -> u8 {
+    match palisade_events::syscalls::by_nr(nr) {
+        Some(s) if BUDGETED_EVENTS.contains(&s.event) => BUDGET_FREQUENT,
+        _ => BUDGET_RARE,
+    }
 }
 
 /// The array for `captured` (x86-64 number → settings; numbers not listed are not captured).
@@ -36,7 +41,7 @@ pub fn syscall_table(captured: &[(u32, SyscallConf)]) -> Vec<SyscallConf> {
     let wanted: HashMap<u32, SyscallConf> = captured.iter().copied().collect();
     let mut table: Vec<SyscallConf> = (0..SYSCALL_SLOTS as u32)
         .map(|nr| match wanted.get(&nr) {
-            Some(conf) => SyscallConf { budget: u8::from(budgeted(nr)), ..*conf },
+            Some(conf) => SyscallConf { budget: budget_class(nr), ..*conf },
             None => SyscallConf::default(),
         })
         .collect();
@@ -71,10 +76,10 @@ mod tests {
         assert_eq!(t[102].compat_nr, COMPAT_SOCKETCALL, "socketcall can be a connect");
         assert_eq!(t[6].compat_nr, 0, "ia32 close: x86-64 close is not captured");
         assert_eq!(t[5].compat_nr, 0, "ia32 open: x86-64 open is not captured");
-        assert_eq!((t[257].budget, t[42].budget), (1, 1), "opens and connects are budgeted");
+        assert_eq!((t[257].budget, t[42].budget), (BUDGET_FREQUENT, BUDGET_FREQUENT), "opens and connects: frequent");
         let rare = syscall_table(&[(90, on()), (105, on()), (165, on()), (101, on()), (87, on()), (268, on())]);
         for nr in [90, 105, 165, 101, 87, 268] {
-            assert_eq!((rare[nr].enabled, rare[nr].budget), (1, 0), "syscall {nr} is always delivered");
+            assert_eq!((rare[nr].enabled, rare[nr].budget), (1, BUDGET_RARE), "syscall {nr}: its own bucket");
         }
         let none = syscall_table(&[(257, on())]);
         assert_eq!(none[102].compat_nr, 0, "no socket call captured");

@@ -44,11 +44,10 @@ use palisade_rules::{Ruleset, Source};
 
 use crate::alert_sink::{AlertBatch, AlertSink, DropReporter, Origin};
 use crate::capture::Plan;
-use crate::config::Config;
+use crate::config::{Config, SyscallBudget};
 use crate::containers::hook_server::{self, control::Control};
 use crate::containers::{mode_authority, Backend, SharedRegistry};
 use crate::k8s_audit::AuditSource;
-use crate::config::SyscallBudget;
 use crate::kernel::budget_report::{kernel_conf, BudgetReporter};
 use crate::kernel::{decode, Record};
 use crate::rules_load;

@@ -423,7 +423,7 @@ fn budget_drops_are_reported_for_the_container_that_owns_the_cgroup() {
     let (fx, mut daemon) = Fixture::new(&rule("Exec"));
     assert_eq!(
         fx.script.2.lock().expect("script").as_slice(),
-        [abi::BudgetConf { rate: 10_000, burst: 1_000, enabled: 1, _pad: 0 }],
+        [abi::BudgetConf { rate: 10_000, burst: 1_000, rare_rate: 1_000, rare_burst: 200, enabled: 1, _pad: 0 }],
         "the configured budget reaches the kernel at start"
     );
     use std::os::unix::fs::MetadataExt;

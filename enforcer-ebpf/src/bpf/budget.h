@@ -2,11 +2,14 @@
 /*
  * Per-cgroup syscall budgets: one flooding cgroup (a container or a host service opening a
  * file in a loop) must not fill the shared EVENTS ring buffer and starve every other cgroup.
- * Each cgroup has a token bucket for the frequent syscalls (SYSCALL_CONF.budget: opens, socket
- * I/O, dup, close, mmap); a record over budget is not written and is counted for its cgroup in
- * BUDGET_DROPS, which the daemon reports per container. Rare calls (chmod, setuid, mount,
- * ptrace, unlink ...) and process events (process.c) are never budgeted, so a distinct action
- * in the flooding cgroup still arrives; they still share EVENTS, whose overflow keeps being
+ * Each cgroup has two token buckets: one for the frequent syscalls (SYSCALL_CONF.budget
+ * PALISADE_BUDGET_FREQUENT: opens, socket I/O, dup, close, mmap), one for the rare ones
+ * (PALISADE_BUDGET_RARE: chmod, setuid, mount, ptrace, unlink ...). A flood of opens spends only
+ * the first, so a distinct action in the flooding cgroup still arrives; a flood of a rare call
+ * (an attacker choosing chmod to flood) is held by the second, so it cannot starve the other
+ * cgroups either. A record over budget is not written and is counted for its cgroup in
+ * BUDGET_DROPS, which the daemon reports per container. Process events (process.c) are never
+ * budgeted (the process table needs every one); they share EVENTS, whose overflow keeps being
  * counted in DROPS.
  *
  * Units: a bucket holds "nanotokens" (one record = 10^9), so refilling is one multiplication
@@ -40,10 +43,11 @@
 #define MAX_REFILL_NS (10ULL * 1000000000ULL)
 #define PALISADE_BUDGET_CGROUPS 8192
 
-/* A cgroup's bucket (kernel-private: the daemon never reads it). */
+/* A cgroup's buckets, [0] frequent and [1] rare calls (kernel-private: the daemon never
+ * reads them). */
 struct cgroup_bucket {
-	__u64 nanotokens;
-	__u64 last_ns;
+	__u64 nanotokens[2];
+	__u64 last_ns[2];
 };
 
 /* struct budget_conf. Written by the daemon; read by budget_allow(). */
@@ -102,14 +106,16 @@ static __noinline void count_budget_drop(__u64 cgroup)
 		budget_stat(PALISADE_BUDGET_UNATTRIBUTED);
 }
 
-/* Whether the current task's cgroup may write one more budgeted record now; charges it. */
-static __always_inline bool budget_allow(void)
+/* Whether the current task's cgroup may write one more record of budget class `class`
+ * (PALISADE_BUDGET_*) now; charges it. */
+static __always_inline bool budget_allow(__u8 class)
 {
 	__u32 zero = 0;
 	struct budget_conf *c = bpf_map_lookup_elem(&BUDGET_CONF, &zero);
 	if (!c || !c->enabled)
 		return true;
-	__u64 rate = c->rate, burst = c->burst;
+	__u32 i = class == PALISADE_BUDGET_RARE ? 1 : 0;
+	__u64 rate = i ? c->rare_rate : c->rate, burst = i ? c->rare_burst : c->burst;
 	if (rate > PALISADE_BUDGET_MAX_RATE)
 		rate = PALISADE_BUDGET_MAX_RATE;
 	if (burst > PALISADE_BUDGET_MAX_BURST)
@@ -121,14 +127,19 @@ static __always_inline bool budget_allow(void)
 	__u64 now = bpf_ktime_get_ns();
 	struct cgroup_bucket *b = bpf_map_lookup_elem(&BUDGETS, &cgroup);
 	if (!b) {
-		/* A new bucket starts full, minus this record. */
-		struct cgroup_bucket fresh = { .nanotokens = cap - NS_PER_RECORD, .last_ns = now };
+		/* New buckets start full, minus this record. */
+		struct cgroup_bucket fresh = {};
+		fresh.nanotokens[0] = c->burst * NS_PER_RECORD;
+		fresh.nanotokens[1] = c->rare_burst * NS_PER_RECORD;
+		fresh.nanotokens[i & 1] = cap - NS_PER_RECORD;
+		fresh.last_ns[0] = fresh.last_ns[1] = now;
 		bpf_map_update_elem(&BUDGETS, &cgroup, &fresh, BPF_NOEXIST);
 		budget_stat(PALISADE_BUDGET_NEW_BUCKETS);
 		return true;
 	}
-	__u64 tokens = b->nanotokens;
-	__u64 last = b->last_ns;
+	i &= 1;
+	__u64 tokens = b->nanotokens[i];
+	__u64 last = b->last_ns[i];
 	if (now > last) {
 		__u64 elapsed = now - last;
 		if (elapsed > MAX_REFILL_NS)
@@ -136,14 +147,14 @@ static __always_inline bool budget_allow(void)
 		tokens += elapsed * rate;
 		if (tokens > cap)
 			tokens = cap;
-		b->last_ns = now; /* else another CPU stored a later time: refill nothing */
+		b->last_ns[i] = now; /* else another CPU stored a later time: refill nothing */
 	}
 	if (tokens < NS_PER_RECORD) {
-		b->nanotokens = tokens;
+		b->nanotokens[i] = tokens;
 		count_budget_drop(cgroup);
 		return false;
 	}
-	b->nanotokens = tokens - NS_PER_RECORD;
+	b->nanotokens[i] = tokens - NS_PER_RECORD;
 	return true;
 }
 

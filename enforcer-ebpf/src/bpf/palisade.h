@@ -144,8 +144,10 @@ struct syscall_conf {
 	__u8 open_kind;    /* PALISADE_OPEN_*: applies the open prefilter */
 	__u16 compat_nr;   /* see above */
 	__u8 cwd;          /* 1: after a successful call, `path` is the task's working directory */
-	__u8 budget;       /* 1: a frequent call, charged to its cgroup's budget (budget.h); 0: a
-			    * rare one (chmod, setuid, mount, ptrace ...), always delivered */
+	__u8 budget;       /* the cgroup budget (budget.h) it is charged to: PALISADE_BUDGET_FREQUENT
+			    * (opens, socket I/O ...), PALISADE_BUDGET_RARE (chmod, setuid, mount,
+			    * ptrace ...: a bucket of its own, so a flood of opens never spends it);
+			    * 0: none */
 	__u8 _pad[4];
 };
 
@@ -175,15 +177,20 @@ struct open_filter {
 	__u8 prefix_lens[PALISADE_PREFIX_LENS];
 };
 
-/* The per-cgroup syscall budget (map BUDGET_CONF, one entry; budget.h). Written by the daemon
- * from its `syscall_budget` configuration; read by sys_exit for budgeted calls. A token bucket
- * per cgroup: `rate` records per second refill it, up to `burst` records. */
+/* The per-cgroup syscall budgets (map BUDGET_CONF, one entry; budget.h). Written by the daemon
+ * from its `syscall_budget` configuration; read by sys_exit. Two token buckets per cgroup, one
+ * for frequent and one for rare calls: `rate` records per second refill each, up to `burst`. */
 struct budget_conf {
-	__u64 rate;        /* records per second, 1..=PALISADE_BUDGET_MAX_RATE */
-	__u64 burst;       /* bucket size in records, 1..=PALISADE_BUDGET_MAX_BURST */
+	__u64 rate;        /* frequent calls: records per second, 1..=PALISADE_BUDGET_MAX_RATE */
+	__u64 burst;       /* frequent calls: bucket size in records, 1..=PALISADE_BUDGET_MAX_BURST */
+	__u64 rare_rate;   /* rare calls: likewise */
+	__u64 rare_burst;
 	__u32 enabled;     /* 0: no budget, every record is written (as before budgets) */
 	__u32 _pad;
 };
+/* syscall_conf.budget: which bucket of its cgroup a call is charged to. */
+#define PALISADE_BUDGET_FREQUENT 1
+#define PALISADE_BUDGET_RARE 2
 /* Bounds that keep the bucket arithmetic (ns x records/s, in u64) from overflowing. */
 #define PALISADE_BUDGET_MAX_RATE 100000000
 #define PALISADE_BUDGET_MAX_BURST 1000000

@@ -233,7 +233,7 @@ static __always_inline void capture_string(struct syscall_event *e, struct sysca
  *
  * Order of work, cheapest rejection first: one array lookup by the number passed (most
  * syscalls return here); the scope (cgroup); the compat bit; for opens, the prefilter on the
- * path and process name; the cgroup's budget for frequent calls (budget.h); only then the
+ * path and process name; the cgroup's budget (budget.h); only then the
  * fd's path, the other strings, the header.
  */
 SEC("tp_btf/sys_exit")
@@ -302,9 +302,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		capture_string(e, conf, 0, task);
 	}
 
-	/* The cgroup's budget, for frequent calls only, and only now that the filters above
-	 * kept the record: uninteresting calls pay nothing for it (budget.h). */
-	if (conf->budget && !budget_allow())
+	/* The cgroup's budget for this class of call, only now that the filters above kept the
+	 * record: uninteresting calls pay nothing for it (budget.h). */
+	if (conf->budget && !budget_allow(conf->budget))
 		return 0;
 
 	struct path root = task_root(task);
