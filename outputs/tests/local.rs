@@ -247,18 +247,9 @@ fn full_queue_drops_and_reports_without_blocking() {
     assert!(text.contains(&rest), "the rest is reported at stop: {text}");
 }
 
-/// Processes whose process group is `pgid` (`/proc/PID/stat` field 5).
-fn group_members(pgid: &str) -> Vec<String> {
-    let mut members = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let Some((_, rest)) = stat.rsplit_once(") ") else { continue };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        if fields.get(2) == Some(&pgid) && fields.first() != Some(&"Z") {
-            members.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    members
+/// Whether `pid` runs (exists and is not a zombie).
+fn alive(pid: &str) -> bool {
+    !exited(pid)
 }
 
 /// Issue 17: a program that never reads was orphaned at stop (only `sh` was killed, its children
@@ -267,17 +258,20 @@ fn group_members(pgid: &str) -> Vec<String> {
 #[test]
 fn program_that_never_reads_ends_with_its_group_and_its_unread_alerts_are_not_delivered() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pgid_file = dir.path().join("pgid");
-    // `sh` stays (two children), so the group has three members that never read stdin.
-    let command = format!("echo $$ > '{}'; sleep 1000 & sleep 1000; wait", pgid_file.display());
+    let pids_file = dir.path().join("pids");
+    // `sh` stays with two children: three processes that never read stdin.
+    let command = format!(
+        "sleep 1000 & echo $! >> '{f}'; sleep 1000 & echo $! >> '{f}'; echo $$ >> '{f}'; wait",
+        f = pids_file.display()
+    );
     let outputs = program_outputs(command, true);
     for n in 0..10 {
         outputs.send(alert(n));
     }
     wait_for("the writes into the pipe", || delivered(&outputs, OutputKind::Program) == 10);
-    wait_for("the program's pid", || read_lines(&pgid_file).len() == 1);
-    let pgid = read_lines(&pgid_file).remove(0);
-    wait_for("both sleeps", || group_members(&pgid).len() == 3);
+    wait_for("the program's pids", || read_lines(&pids_file).len() == 3);
+    let pids = read_lines(&pids_file);
+    assert!(pids.iter().all(|p| alive(p)), "{pids:?}");
     let stats = outputs.stop_within(Duration::from_millis(200));
     let program = stats.get(OutputKind::Program).expect("program");
     assert_eq!(stats.sent, 10);
@@ -286,23 +280,24 @@ fn program_that_never_reads_ends_with_its_group_and_its_unread_alerts_are_not_de
         (0, 10, 0, 0),
         "nothing was read: nothing delivered, all counted"
     );
-    wait_for("the group's end", || group_members(&pgid).is_empty());
+    wait_for("the end of sh and both sleeps", || !pids.iter().any(|p| alive(p)));
 }
 
 /// A program that reads everything: every alert delivered, nothing counted unread, its group gone.
 #[test]
 fn program_that_reads_everything_is_delivered_and_ended() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (out, pgid_file) = (dir.path().join("out"), dir.path().join("pgid"));
-    let command = format!("echo $$ > '{}'; sleep 1000 & cat >> '{}'", pgid_file.display(), out.display());
+    let (out, pids_file) = (dir.path().join("out"), dir.path().join("pids"));
+    let command = format!("sleep 1000 & echo $! > '{}'; cat >> '{}'", pids_file.display(), out.display());
     let outputs = program_outputs(command, true);
     outputs.send_batch((0..20).map(alert).collect());
     wait_for("the lines", || read_lines(&out).len() == 20);
-    let pgid = read_lines(&pgid_file).remove(0);
+    wait_for("the sleep's pid", || read_lines(&pids_file).len() == 1);
+    let sleep = read_lines(&pids_file).remove(0);
     let stats = outputs.stop();
     let program = stats.get(OutputKind::Program).expect("program");
     assert_eq!((program.delivered, program.failed), (20, 0));
-    wait_for("the group's end", || group_members(&pgid).is_empty());
+    wait_for("the end of the background sleep", || !alive(&sleep));
 }
 
 #[test]

@@ -406,6 +406,7 @@ fn a_storm_of_one_process_is_aggregated_and_counted_and_others_pass() {
     assert!(daemon.step().expect("step"));
     let (stats, alerts) = fx.finish(daemon);
     assert_eq!(stats.alerts, 2001, "every alert raised is counted");
+    assert_eq!(alerts.len(), 3, "the first, the distinct one, the summary");
     let got: Vec<(&str, serde_json::Value, serde_json::Value)> =
         alerts.iter().map(|(r, f)| (r.as_str(), f["proc.pid"].clone(), f["palisade.repeated"].clone())).collect();
     assert_eq!(
