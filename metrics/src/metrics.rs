@@ -66,6 +66,8 @@ pub struct Metrics {
     reloads_ok: Counter,
     reloads_error: Counter,
     rules_loaded: Gauge,
+    /// The web server's and the k8s-audit source's families (`sources` module).
+    pub(crate) sources: crate::sources::SourceFamilies,
 }
 
 impl Metrics {
@@ -149,6 +151,8 @@ impl Metrics {
             rules_loaded.clone(),
         );
 
+        let sources = crate::sources::SourceFamilies::register(&mut registry);
+
         Arc::new(Metrics {
             registry,
             events,
@@ -169,6 +173,7 @@ impl Metrics {
             reloads_ok,
             reloads_error,
             rules_loaded,
+            sources,
         })
     }
 

@@ -97,6 +97,7 @@ fn validate(c: &Config) -> Result<(), String> {
     if c.file_output.enabled && c.file_output.filename.as_os_str().is_empty() {
         return Err("file_output.filename: required when file_output.enabled".into());
     }
+    crate::webserver::validate(c)?;
     for (i, ns) in c.mode_annotation.loosen_namespaces.iter().enumerate() {
         if ns.is_empty() {
             return Err(format!("mode_annotation.loosen_namespaces[{i}]: empty pattern"));

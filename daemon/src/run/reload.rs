@@ -26,6 +26,7 @@ impl<S: RecordSource> Daemon<S> {
             let loaded = rules_load::load(&c).map_err(|e| e.to_string())?;
             let profiles = profile_set::load(&c).map_err(|e| format!("{e:#}"))?;
             let authority = ModeAuthority::from_config(&c.mode_annotation)?;
+            crate::webserver::check(&c).map_err(|e| e.to_string())?;
             Ok((c, loaded, profiles, authority))
         });
         match built {
@@ -51,7 +52,7 @@ impl<S: RecordSource> Daemon<S> {
                         r.set_profiles(Arc::clone(&new_profiles), profile_set::global_mode(&new_config));
                         r.set_mode_authority(new_authority);
                     }
-                    self.p.rules = loaded.ruleset;
+                    self.p.rules = Arc::new(loaded.ruleset);
                     self.p.rule_files = loaded.files;
                     self.facts = facts_of(&self.p.hostname, self.p.boot_to_wall, &self.p.rule_files, &new_config);
                     self.p.plan = new_plan;

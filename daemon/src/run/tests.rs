@@ -149,7 +149,7 @@ impl Fixture {
             config,
             config_path: None,
             reload_config: Box::new(move || Ok(Fixture::config(&reload_dir))),
-            rules: loaded.ruleset,
+            rules: Arc::new(loaded.ruleset),
             rule_files: loaded.files,
             plan,
             registry,
