@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::limits::Limits;
@@ -31,41 +32,57 @@ enum Phase {
 pub(crate) struct Clock {
     phase: Mutex<Phase>,
     limits: Limits,
+    /// Wakes the watchdog when the phase (so the deadline) changes.
+    changed: Notify,
 }
 
 impl Clock {
     pub(crate) fn new(limits: Limits) -> Arc<Clock> {
-        Arc::new(Clock { phase: Mutex::new(Phase::Idle { since: Instant::now() }), limits })
+        Arc::new(Clock { phase: Mutex::new(Phase::Idle { since: Instant::now() }), limits, changed: Notify::new() })
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Phase) -> R) -> R {
         f(&mut self.phase.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// Sets the phase and wakes the watchdog if it changed.
+    fn set(&self, next: impl FnOnce(Phase) -> Phase) {
+        let changed = self.with(|phase| {
+            let new = next(*phase);
+            let changed = new != *phase;
+            *phase = new;
+            changed
+        });
+        if changed {
+            self.changed.notify_one();
+        }
+    }
+
+    /// Resolves when the phase changes (or changed since the last call).
+    pub(crate) async fn changed(&self) {
+        self.changed.notified().await;
+    }
+
     /// Bytes arrived: an idle connection starts a request.
     fn bytes_arrived(&self) {
-        self.with(|phase| {
-            if let Phase::Idle { .. } = phase {
-                *phase = Phase::Head { started: Instant::now() };
-            }
+        self.set(|phase| match phase {
+            Phase::Idle { .. } => Phase::Head { started: Instant::now() },
+            other => other,
         });
     }
 
     /// The head is complete and the handler runs (a pipelined request whose bytes were already
     /// buffered starts now).
     pub(crate) fn handling(&self) {
-        self.with(|phase| {
-            let started = match *phase {
-                Phase::Idle { .. } => Instant::now(),
-                Phase::Head { started } | Phase::Handling { started } => started,
-            };
-            *phase = Phase::Handling { started };
+        self.set(|phase| match phase {
+            Phase::Idle { .. } => Phase::Handling { started: Instant::now() },
+            Phase::Head { started } | Phase::Handling { started } => Phase::Handling { started },
         });
     }
 
     /// The handler returned its response: the connection is idle again.
     pub(crate) fn handled(&self) {
-        self.with(|phase| *phase = Phase::Idle { since: Instant::now() });
+        self.set(|_| Phase::Idle { since: Instant::now() });
     }
 
     /// When the connection must be closed unless its phase changes first.

@@ -174,15 +174,18 @@ async fn accept(socket: TcpListener, local: SocketAddr, shared: Arc<Shared>) {
     }
 }
 
-/// Runs `work` until it ends or the clock's deadline passes (`None`).
-async fn until_deadline<F: Future>(clock: &Clock, work: F) -> Option<F::Output> {
+/// Runs `work` until it ends or the clock's deadline passes (`None`, counted before `work` and
+/// its connection are dropped). The deadline is read again whenever the clock's phase changes.
+async fn until_deadline<F: Future>(clock: &Clock, metrics: &Metrics, work: F) -> Option<F::Output> {
     tokio::pin!(work);
     loop {
         let deadline = clock.deadline();
         tokio::select! {
             out = &mut work => return Some(out),
+            () = clock.changed() => {}
             () = tokio::time::sleep_until(deadline) => {
                 if clock.deadline() <= tokio::time::Instant::now() {
+                    metrics.web_deadline_closed(clock.phase_name());
                     return None;
                 }
             }
@@ -195,7 +198,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, slot: Slot, shared: Arc
     let _ = stream.set_nodelay(true);
     let clock = Clock::new(shared.limits);
     let io = Clocked::new(stream, Arc::clone(&clock));
-    let served = until_deadline(&clock, async {
+    let served = until_deadline(&clock, &shared.metrics, async {
         match &shared.tls {
             None => serve(io, false, &clock, &shared).await,
             Some(acceptor) => match acceptor.accept(io).await {
@@ -209,7 +212,6 @@ async fn connection(stream: TcpStream, peer: SocketAddr, slot: Slot, shared: Arc
     })
     .await;
     if served.is_none() {
-        shared.metrics.web_deadline_closed(clock.phase_name());
         tracing::debug!(%peer, phase = clock.phase_name(), "connection closed at its deadline");
     }
 }
