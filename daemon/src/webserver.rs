@@ -168,3 +168,7 @@ pub fn start(
     }
     Ok(Some(Server::start(listeners, Limits::default(), Arc::clone(metrics))?))
 }
+
+#[cfg(test)]
+#[path = "webserver_tests.rs"]
+mod tests;

@@ -216,3 +216,7 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "worker_tests.rs"]
+pub(crate) mod tests;
