@@ -57,3 +57,7 @@ impl Drop for Reservation {
         self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
     }
 }
+
+#[cfg(test)]
+#[path = "budget_tests.rs"]
+mod tests;

@@ -7,7 +7,7 @@ const B: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
 
 #[test]
 fn one_client_cannot_take_every_slot_and_slots_come_back() {
-    let slots = Slots::new(4, 2);
+    let slots = Slots::new(5, 2);
     let a1 = slots.take(A).expect("first");
     let _a2 = slots.take(A).expect("second");
     assert_eq!(slots.take(A).err(), Some(Refusal::PerClient));
@@ -17,5 +17,6 @@ fn one_client_cannot_take_every_slot_and_slots_come_back() {
     drop(a1);
     let _a3 = slots.take(A).expect("a dropped slot is given back");
     assert_eq!(slots.open(), 4);
-    assert_eq!(slots.take(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))).err(), Some(Refusal::Total));
+    let _c = slots.take(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))).expect("the fifth slot");
+    assert_eq!(slots.take(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 4))).err(), Some(Refusal::Total));
 }
