@@ -38,6 +38,23 @@ pub(crate) struct AuditBenchArgs {
     /// Concurrent HTTP clients.
     #[arg(long, default_value_t = 2)]
     pub clients: usize,
+    /// Measure against a real `palisade run` under a background syscall load instead (root):
+    /// the built `palisade` binary to start (see the `k8s_audit_load` module).
+    #[arg(long, value_name = "PATH")]
+    pub daemon: Option<PathBuf>,
+    /// With --daemon: the syscall rules file (e.g. the upstream falco_rules.yaml, whose
+    /// "Read sensitive file untrusted" alerts on `cat /etc/shadow`).
+    #[arg(long, value_name = "FILE", requires = "daemon")]
+    pub syscall_rules: Option<PathBuf>,
+    /// With --daemon: audit events to POST.
+    #[arg(long, default_value_t = 100_000)]
+    pub load_events: usize,
+    /// With --daemon: events per POST (20,000 ≈ 50 MB).
+    #[arg(long, default_value_t = 20_000)]
+    pub load_batch: usize,
+    /// With --daemon: background open/close calls per second.
+    #[arg(long, default_value_t = 30_000)]
+    pub syscall_rate: u64,
 }
 
 pub(crate) fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
@@ -58,6 +75,19 @@ pub(crate) fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
     }
     if samples.is_empty() {
         bail!("no events in {}", args.events_dir.display());
+    }
+    if let Some(daemon) = &args.daemon {
+        let syscall_rules = args.syscall_rules.clone().context("--daemon needs --syscall-rules")?;
+        crate::k8s_audit_load::run(&crate::k8s_audit_load::LoadArgs {
+            daemon: daemon.clone(),
+            files: &args.files,
+            syscall_rules,
+            samples: &samples,
+            events: args.load_events,
+            batch: args.load_batch,
+            syscall_rate: args.syscall_rate,
+        })?;
+        return Ok(ExitCode::SUCCESS);
     }
     let body = |offset: usize| {
         let items: Vec<&str> = (0..args.batch).map(|i| samples[(offset + i) % samples.len()].as_str()).collect();

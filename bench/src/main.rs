@@ -6,6 +6,7 @@
 //! binary) exactly as the daemon does, so what it measures is the shipped code.
 
 mod k8s_audit;
+mod k8s_audit_load;
 mod overhead;
 mod replay;
 mod rules;
@@ -36,7 +37,8 @@ enum Command {
     /// fork+exec of /bin/true (W2), with and without the daemon, in interleaved rounds (root;
     /// needs a built `palisade` binary, see --daemon).
     Overhead(overhead::OverheadArgs),
-    /// Kubernetes audit events per second through the webhook endpoint and the rules.
+    /// Kubernetes audit events per second through the webhook and the rules; with --daemon,
+    /// against a real `palisade run` under syscall load (kernel drops, alerted reads).
     K8sAudit(k8s_audit::AuditBenchArgs),
     /// Capture events per second through `palisade replay`'s pipeline (.scap or Palisade
     /// captures built in memory), one thread.

@@ -56,10 +56,11 @@ fn vm_rss_kib(pid: i32) -> u64 {
         .expect("VmRSS")
 }
 
-#[test]
-fn the_webhook_and_healthz_resist_hostile_clients() {
+/// A daemon with `webserver` on 127.0.0.1 and the webhook at its default address; the two
+/// ports and the daemon.
+fn daemon() -> Option<(Daemon, SocketAddr, SocketAddr)> {
     if !common::privileged() {
-        return;
+        return None;
     }
     let (web_port, audit_port) = (free_port(), free_port());
     let options = [
@@ -74,16 +75,32 @@ fn the_webhook_and_healthz_resist_hostile_clients() {
     let daemon = Daemon::start_with(&extra, &[rules]);
     let web: SocketAddr = ([127, 0, 0, 1], web_port).into();
     let audit: SocketAddr = ([127, 0, 0, 1], audit_port).into();
+    // The webhook may come up a moment after "watching".
+    for _ in 0..50 {
+        if TcpStream::connect(audit).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert_eq!(status(web, HEALTHZ), 200);
     assert_eq!(status(audit, &post(EVENT_LIST)), 200);
+    Some((daemon, web, audit))
+}
 
-    // Default bind: loopback 127.0.0.1 only (0.0.0.0 would also answer on 127.0.0.2).
-    assert!(
-        TcpStream::connect((Ipv4Addr::new(127, 0, 0, 2), audit_port)).is_err(),
-        "the webhook must not listen beyond 127.0.0.1 unless configured"
-    );
+/// The webhook binds 127.0.0.1 unless configured (0.0.0.0 would also answer on 127.0.0.2).
+#[test]
+fn the_webhook_binds_loopback_by_default() {
+    let Some((daemon, _, audit)) = daemon() else { return };
+    let elsewhere = TcpStream::connect((Ipv4Addr::new(127, 0, 0, 2), audit.port()));
+    drop(daemon.stop());
+    assert!(elsewhere.is_err(), "the webhook must not listen beyond 127.0.0.1 unless configured");
+}
 
-    // Slowloris from another address: 60 connections to each port, a byte now and then.
+/// Slowloris from another address: 60 connections to each port sending a byte now and then;
+/// /healthz and a real POST from 127.0.0.1 still get 200.
+#[test]
+fn slow_connections_from_one_address_leave_healthz_and_the_webhook_available() {
+    let Some((daemon, web, audit)) = daemon() else { return };
     let mut slow: Vec<TcpStream> = (0..60).flat_map(|_| [connect_from(ATTACKER, web), connect_from(ATTACKER, audit)]).collect();
     for byte in [b"P", b"O"] {
         for s in &mut slow {
@@ -91,15 +108,22 @@ fn the_webhook_and_healthz_resist_hostile_clients() {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    assert_eq!(status(web, HEALTHZ), 200, "/healthz during the slow connections");
-    assert_eq!(status(audit, &post(EVENT_LIST)), 200, "a real POST during the slow connections");
+    let health = status(web, HEALTHZ);
+    let posted = status(audit, &post(EVENT_LIST));
     drop(slow);
+    drop(daemon.stop());
+    assert_eq!(health, 200, "/healthz during the slow connections");
+    assert_eq!(posted, 200, "a real POST during the slow connections");
+}
 
-    // 413 for a body beyond 64 MiB, before it is sent.
+/// A 200 MB request head: the daemon stops reading it and does not grow by its size; a body
+/// beyond 64 MiB is 413 before it is sent.
+#[test]
+fn a_header_bomb_does_not_grow_the_daemon_and_big_bodies_are_413() {
+    let Some((daemon, web, audit)) = daemon() else { return };
     let big = format!("POST /k8s-audit HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{{", 64 * 1024 * 1024 + 1);
     assert_eq!(status(audit, big.as_bytes()), 413);
 
-    // A 200 MB request head: the daemon stops reading it and does not grow by its size.
     let before = vm_rss_kib(daemon.pid().as_raw());
     let mut bomb = TcpStream::connect(audit).expect("connect");
     bomb.set_write_timeout(Some(Duration::from_secs(10))).expect("timeout");
@@ -114,9 +138,9 @@ fn the_webhook_and_healthz_resist_hostile_clients() {
     }
     let grown_mib = vm_rss_kib(daemon.pid().as_raw()).saturating_sub(before) / 1024;
     drop(bomb);
+    let health = status(web, HEALTHZ);
+    drop(daemon.stop());
     assert!(sent < 64 * 1024 * 1024, "the daemon kept reading a request head: {} MiB accepted", sent >> 20);
     assert!(grown_mib < 32, "the daemon grew by {grown_mib} MiB during a {} MiB request head", sent >> 20);
-    assert_eq!(status(web, HEALTHZ), 200, "still serving");
-    let out = daemon.stop();
-    assert!(out.alerts.is_empty(), "no audit event was posted: {:#?}", out.alerts);
+    assert_eq!(health, 200, "still serving");
 }
