@@ -52,7 +52,7 @@ pub(crate) struct AuditBenchArgs {
     /// With --daemon: events per POST (20,000 ≈ 50 MB).
     #[arg(long, default_value_t = 20_000)]
     pub load_batch: usize,
-    /// With --daemon: background open/close calls per second.
+    /// With --daemon: background opens (for writing, each a record) per second.
     #[arg(long, default_value_t = 30_000)]
     pub syscall_rate: u64,
 }

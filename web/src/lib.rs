@@ -34,7 +34,7 @@ mod tls;
 pub use budget::Reservation;
 pub use limits::{
     Limits, HEADER_READ_TIMEOUT, KEEPALIVE_IDLE, MAX_BODY_BYTES, MAX_BUFFERED_BODY_BYTES, MAX_CONNECTIONS,
-    MAX_CONNECTIONS_PER_CLIENT, MAX_HEADERS, MAX_HEADER_BYTES, REQUEST_DEADLINE, RUNTIME_THREADS,
+    MAX_CONNECTIONS_PER_CLIENT, MAX_HEADERS, MAX_HEADER_BYTES, REQUEST_DEADLINE, RUNTIME_NICE, RUNTIME_THREADS,
 };
 pub use routes::{Answer, Busy, Reply, Routes, Token, Webhook, WebhookBody, WebhookHandler, HEALTHZ_BODY, RETRY_AFTER_SECS};
 pub use server::{Listener, Server, WebError};

@@ -54,6 +54,11 @@ pub const MAX_CONNECTIONS_PER_CLIENT: usize = 32;
 /// the audit worker, not here).
 pub const RUNTIME_THREADS: usize = 2;
 
+/// The nice increment of the server's threads: receiving a 64 MiB body is bulk work that must
+/// not take the CPU from the syscall event loop (nice 0) on a busy machine; a probe still gets
+/// its answer in microseconds of CPU.
+pub const RUNTIME_NICE: i32 = 5;
+
 /// The limits one server applies; [`Limits::default`] is the constants of this module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {

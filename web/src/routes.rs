@@ -142,39 +142,39 @@ pub(crate) struct Context {
     pub(crate) client_cert: bool,
 }
 
-type Reply200 = Response<Full<Bytes>>;
+type HttpResponse = Response<Full<Bytes>>;
 
-fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply200 {
+fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> HttpResponse {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
-fn text(status: StatusCode, message: &str) -> Reply200 {
+fn text(status: StatusCode, message: &str) -> HttpResponse {
     respond(status, "text/plain; charset=utf-8", format!("{message}\n"))
 }
 
 /// A refusal after which the connection closes (the request body, if any, was not read).
-fn closing(mut response: Reply200) -> Reply200 {
+fn closing(mut response: HttpResponse) -> HttpResponse {
     response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
     response
 }
 
-fn busy() -> Reply200 {
+fn busy() -> HttpResponse {
     let mut response = closing(text(StatusCode::SERVICE_UNAVAILABLE, "busy, retry later"));
     response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
     response
 }
 
-fn method_not_allowed(allow: &'static str) -> Reply200 {
+fn method_not_allowed(allow: &'static str) -> HttpResponse {
     let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
     response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
     response
 }
 
 /// Answers one request.
-pub(crate) async fn handle(request: Request<Incoming>, cx: &Context) -> Reply200 {
+pub(crate) async fn handle(request: Request<Incoming>, cx: &Context) -> HttpResponse {
     let path = request.uri().path();
     let get = matches!(*request.method(), Method::GET | Method::HEAD);
     if cx.routes.healthz && path == "/healthz" {
@@ -202,7 +202,7 @@ fn authorized(request: &Request<Incoming>, webhook: &Webhook, cx: &Context) -> b
     offered.is_some_and(|offered| token.matches(offered))
 }
 
-async fn webhook_request(request: Request<Incoming>, webhook: &Webhook, cx: &Context) -> Reply200 {
+async fn webhook_request(request: Request<Incoming>, webhook: &Webhook, cx: &Context) -> HttpResponse {
     if !authorized(&request, webhook, cx) {
         cx.metrics.k8s_audit_rejected("unauthorized");
         let mut response = closing(text(StatusCode::UNAUTHORIZED, "unauthorized"));

@@ -20,7 +20,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::budget::Budget;
 use crate::clock::{Clock, Clocked};
-use crate::limits::{Limits, RUNTIME_THREADS};
+use crate::limits::{Limits, RUNTIME_NICE, RUNTIME_THREADS};
 use crate::routes::{self, Context, Routes};
 use crate::slots::{Slot, Slots};
 
@@ -86,6 +86,12 @@ impl Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(RUNTIME_THREADS)
             .thread_name("palisade-web")
+            .on_thread_start(|| {
+                // Per thread on Linux: the event loop keeps its priority.
+                if let Err(error) = rustix::process::nice(RUNTIME_NICE) {
+                    tracing::warn!(%error, "cannot lower the web server's priority");
+                }
+            })
             .enable_io()
             .enable_time()
             .build()

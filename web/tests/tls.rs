@@ -80,7 +80,7 @@ fn tls_server(pki: &Pki, mtls: bool, routes: Routes, client_certs: ClientCerts) 
 }
 
 /// One request over TLS; `Err` when the handshake or the exchange fails.
-fn tls_exchange(addr: SocketAddr, client: Arc<rustls::ClientConfig>, request: &[u8]) -> Result<Reply200, std::io::Error> {
+fn tls_exchange(addr: SocketAddr, client: Arc<rustls::ClientConfig>, request: &[u8]) -> Result<Answered, std::io::Error> {
     let name = ServerName::try_from("127.0.0.1").expect("name");
     let conn = rustls::ClientConnection::new(client, name).expect("client");
     let tcp = TcpStream::connect(addr)?;

@@ -35,6 +35,17 @@ pub const ALERT_QUEUE: usize = 4096;
 /// default outputs queue (1024), so one drain's audit alerts always leave room for syscall
 /// alerts, and a flood of audit alerts takes a bounded share of the outputs.
 pub const ALERTS_PER_DRAIN: usize = 512;
+/// Time the event loop spends forwarding audit alerts per drain, at most (a fifth of the drain
+/// interval). Sending an alert costs the loop microseconds (rendering, queueing): 512 of them
+/// took longer than a drain interval, and the ring buffer overflowed under a syscall load while
+/// audit alerts were forwarded (`palisade-bench k8s-audit --daemon`).
+pub const FORWARD_TIME_PER_DRAIN: Duration = Duration::from_millis(2);
+/// Alerts forwarded between two looks at the clock.
+const FORWARD_CHUNK: usize = 16;
+/// The worker thread's nice increment: audit parsing is bulk work, and on a busy machine the
+/// syscall event loop (nice 0) must get the CPU first, or the ring buffer overflows while a big
+/// batch is parsed (the kernel scheduler, not the loop, was then what made drops).
+pub const WORKER_NICE: i32 = 10;
 /// How often a waiting worker looks at the stop flag.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -116,8 +127,26 @@ impl AuditWorker {
         self.evaluated.load(Ordering::Relaxed)
     }
 
+    /// Built alerts for at most [`FORWARD_TIME_PER_DRAIN`] and [`ALERTS_PER_DRAIN`], without
+    /// waiting; `true` in the second place when more were waiting (the budget was spent).
+    pub fn forward_alerts(&self, mut f: impl FnMut(Alert)) -> (usize, bool) {
+        let started = std::time::Instant::now();
+        let mut taken = 0;
+        while taken < ALERTS_PER_DRAIN {
+            let (n, more) = self.take_alerts(FORWARD_CHUNK.min(ALERTS_PER_DRAIN - taken), &mut f);
+            taken += n;
+            if !more {
+                return (taken, false);
+            }
+            if started.elapsed() >= FORWARD_TIME_PER_DRAIN {
+                return (taken, true);
+            }
+        }
+        (taken, true)
+    }
+
     /// At most `budget` built alerts, without waiting; `true` in the second place when more
-    /// were waiting (the budget was spent).
+    /// may be waiting (the budget was spent).
     pub fn take_alerts(&self, budget: usize, mut f: impl FnMut(Alert)) -> (usize, bool) {
         let mut taken = 0;
         while taken < budget {
@@ -146,6 +175,10 @@ impl AuditWorker {
 
 impl Worker {
     fn run(self) {
+        // Per thread on Linux: only this thread yields to the others.
+        if let Err(error) = rustix::process::nice(WORKER_NICE) {
+            tracing::warn!(%error, "cannot lower the audit worker's priority");
+        }
         while !self.stop.load(Ordering::Relaxed) {
             let job = match self.jobs.recv_timeout(POLL) {
                 Ok(job) => job,

@@ -40,7 +40,7 @@ use crate::capture::Plan;
 use crate::config::Config;
 use crate::containers::hook_server::{self, control::Control};
 use crate::containers::{mode_authority, Backend, SharedRegistry};
-use crate::k8s_audit::{AuditSource, ALERTS_PER_DRAIN};
+use crate::k8s_audit::AuditSource;
 use crate::kernel::{decode, Record};
 use crate::rules_load;
 
@@ -300,9 +300,10 @@ impl<S: RecordSource> Daemon<S> {
         });
     }
 
-    /// The k8s_audit worker's alerts, at most [`ALERTS_PER_DRAIN`] per drain: the worker
-    /// parses and evaluates off this loop, which never waits for it (see
-    /// `k8s_audit::worker`). A reloaded ruleset is handed to the worker here.
+    /// The k8s_audit worker's alerts, at most `ALERTS_PER_DRAIN` and
+    /// `FORWARD_TIME_PER_DRAIN` per drain: the worker parses and evaluates off this loop,
+    /// which never waits for it (see `k8s_audit::worker`). A reloaded ruleset is handed to the
+    /// worker here.
     fn drain_audit(&mut self) {
         let Some(a) = &mut self.p.audit else { return };
         if !Arc::ptr_eq(&a.rules, &self.p.rules) {
@@ -313,7 +314,7 @@ impl<S: RecordSource> Daemon<S> {
         self.stats.events += evaluated - self.audit_evaluated;
         self.audit_evaluated = evaluated;
         let (stats, metrics, sink) = (&mut self.stats, &self.p.metrics, &self.sink);
-        let (_, budget_spent) = a.worker.take_alerts(ALERTS_PER_DRAIN, |alert| {
+        let (_, budget_spent) = a.worker.forward_alerts(|alert| {
             stats.alerts += 1;
             metrics.alert(&alert.rule, alert.priority);
             if let Some(s) = sink {

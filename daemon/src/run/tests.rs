@@ -360,7 +360,7 @@ fn an_audit_flood_does_not_hold_the_syscall_loop_and_loses_nothing() {
         let after = daemon.stats();
         assert_eq!(after.records - before.records, 1, "the step drained its syscall record");
         let audit_alerts = (after.alerts - before.alerts) - 1;
-        assert!(audit_alerts <= ALERTS_PER_DRAIN as u64, "one drain forwarded {audit_alerts} audit alerts");
+        assert!(audit_alerts <= crate::k8s_audit::ALERTS_PER_DRAIN as u64, "one drain forwarded {audit_alerts} audit alerts");
         before = after;
         // Pace the steps as the drain interval does, so the file output keeps up.
         std::thread::sleep(Duration::from_millis(5));

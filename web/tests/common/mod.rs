@@ -12,20 +12,20 @@ use std::time::Duration;
 use palisade_metrics::Metrics;
 use palisade_web::{Answer, Busy, Limits, Listener, Reply, Routes, Server, Webhook, WebhookBody, WebhookHandler};
 
-pub(crate) struct Reply200 {
+pub(crate) struct Answered {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: String,
 }
 
-impl Reply200 {
+impl Answered {
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
 /// Parses one response from `raw` (Content-Length bodies).
-pub(crate) fn parse(raw: &[u8]) -> Reply200 {
+pub(crate) fn parse(raw: &[u8]) -> Answered {
     let text = String::from_utf8_lossy(raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no response head in {text:?}"));
     let mut lines = head.split("\r\n");
@@ -34,16 +34,16 @@ pub(crate) fn parse(raw: &[u8]) -> Reply200 {
     let headers = lines
         .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
         .collect();
-    Reply200 { status, headers, body: body.to_owned() }
+    Answered { status, headers, body: body.to_owned() }
 }
 
 /// Sends `request` on a new connection from the default address and reads until close.
-pub(crate) fn exchange(addr: SocketAddr, request: &[u8]) -> Reply200 {
+pub(crate) fn exchange(addr: SocketAddr, request: &[u8]) -> Answered {
     let mut stream = TcpStream::connect(addr).expect("connect");
     exchange_on(&mut stream, request)
 }
 
-pub(crate) fn exchange_on(stream: &mut TcpStream, request: &[u8]) -> Reply200 {
+pub(crate) fn exchange_on(stream: &mut TcpStream, request: &[u8]) -> Answered {
     stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
     stream.write_all(request).expect("send request");
     let mut raw = Vec::new();
@@ -51,7 +51,7 @@ pub(crate) fn exchange_on(stream: &mut TcpStream, request: &[u8]) -> Reply200 {
     parse(&raw)
 }
 
-pub(crate) fn get(addr: SocketAddr, path: &str) -> Reply200 {
+pub(crate) fn get(addr: SocketAddr, path: &str) -> Answered {
     exchange(addr, format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes())
 }
 
@@ -63,7 +63,7 @@ pub(crate) fn post_request(path: &str, body: &str, extra_headers: &str) -> Vec<u
     .into_bytes()
 }
 
-pub(crate) fn post(addr: SocketAddr, path: &str, body: &str) -> Reply200 {
+pub(crate) fn post(addr: SocketAddr, path: &str, body: &str) -> Answered {
     exchange(addr, &post_request(path, body, ""))
 }
 
