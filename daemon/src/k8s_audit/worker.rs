@@ -31,10 +31,10 @@ use palisade_web::{Answer, Busy, Reply, WebhookBody, WebhookHandler};
 pub const QUEUE_JOBS: usize = 64;
 /// Built alerts waiting for the event loop.
 pub const ALERT_QUEUE: usize = 4096;
-/// Audit alerts the event loop forwards per drain (every 10 ms: up to 51,200 a second): half the
-/// default outputs queue (1024), so one drain's audit alerts always leave room for syscall
+/// Audit alerts the event loop forwards per drain (every 10 ms: up to 25,600 a second): a quarter
+/// of the default outputs queue (1024), so one drain's audit alerts always leave room for syscall
 /// alerts, and a flood of audit alerts takes a bounded share of the outputs.
-pub const ALERTS_PER_DRAIN: usize = 512;
+pub const ALERTS_PER_DRAIN: usize = 256;
 /// Time the event loop spends forwarding audit alerts per drain, at most (a fifth of the drain
 /// interval). Sending an alert costs the loop microseconds (rendering, queueing): 512 of them
 /// took longer than a drain interval, and the ring buffer overflowed under a syscall load while
