@@ -1,8 +1,9 @@
-//! `palisade-bench k8s-audit`: audit events per second through the webhook endpoint and the
-//! rules, as the daemon runs them: client threads POST `EventList` batches over keep-alive
-//! HTTP/1.1 to a real [`Endpoint`] on 127.0.0.1; one thread evaluates every event with the
-//! loaded rules (the daemon's event loop) and renders each alert's JSON (the outputs' work).
-//! The events are the k8s audit trace files of `../shared/falco`, repeated.
+//! `palisade-bench k8s-audit`: audit events per second through the webhook and the rules, as
+//! the daemon runs them: client threads POST `EventList` batches over keep-alive HTTP/1.1 to the
+//! daemon's web server (`palisade-web`) on 127.0.0.1; the audit worker parses and evaluates
+//! them; this thread takes the worker's alerts as the event loop does and renders each alert's
+//! JSON (the outputs' work). The events are the k8s audit trace files of `../shared/falco`,
+//! repeated. With `--daemon`, see [`under_load`].
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -10,11 +11,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use anyhow::{bail, ensure, Context};
-use palisade_daemon::k8s_audit::endpoint::Endpoint;
-use palisade_daemon::k8s_audit::AuditQueue;
-use palisade_rules::alert::Alert;
-use palisade_rules::{Loader, RuleMatching, Source};
+use palisade_daemon::k8s_audit::{AuditWorker, ALERTS_PER_DRAIN};
+use palisade_metrics::Metrics;
+use palisade_rules::{Loader, RuleMatching};
+use palisade_web::{Limits, Listener, Routes, Server, Webhook};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct AuditBenchArgs {
@@ -35,6 +38,23 @@ pub(crate) struct AuditBenchArgs {
     /// Concurrent HTTP clients.
     #[arg(long, default_value_t = 2)]
     pub clients: usize,
+    /// Measure against a real `palisade run` under a background syscall load instead (root):
+    /// the built `palisade` binary to start (see the `k8s_audit_load` module).
+    #[arg(long, value_name = "PATH")]
+    pub daemon: Option<PathBuf>,
+    /// With --daemon: the syscall rules file (e.g. the upstream falco_rules.yaml, whose
+    /// "Read sensitive file untrusted" alerts on `cat /etc/shadow`).
+    #[arg(long, value_name = "FILE", requires = "daemon")]
+    pub syscall_rules: Option<PathBuf>,
+    /// With --daemon: audit events to POST.
+    #[arg(long, default_value_t = 100_000)]
+    pub load_events: usize,
+    /// With --daemon: events per POST (20,000 ≈ 50 MB).
+    #[arg(long, default_value_t = 20_000)]
+    pub load_batch: usize,
+    /// With --daemon: background opens (for writing, each a record) per second.
+    #[arg(long, default_value_t = 30_000)]
+    pub syscall_rate: u64,
 }
 
 pub(crate) fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
@@ -56,6 +76,19 @@ pub(crate) fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
     if samples.is_empty() {
         bail!("no events in {}", args.events_dir.display());
     }
+    if let Some(daemon) = &args.daemon {
+        let syscall_rules = args.syscall_rules.clone().context("--daemon needs --syscall-rules")?;
+        crate::k8s_audit_load::run(&crate::k8s_audit_load::LoadArgs {
+            daemon: daemon.clone(),
+            files: &args.files,
+            syscall_rules,
+            samples: &samples,
+            events: args.load_events,
+            batch: args.load_batch,
+            syscall_rate: args.syscall_rate,
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let body = |offset: usize| {
         let items: Vec<&str> = (0..args.batch).map(|i| samples[(offset + i) % samples.len()].as_str()).collect();
         format!("{{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[{}]}}", items.join(","))
@@ -64,9 +97,13 @@ pub(crate) fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
     let posts = args.events.div_ceil(args.batch);
     let total = posts * args.batch;
 
-    let queue = AuditQueue::new();
-    let endpoint = Endpoint::start("127.0.0.1", 0, "/k8s-audit", queue.tx.clone())?;
-    let port = endpoint.local_addr().port();
+    let metrics = Metrics::new();
+    let worker = AuditWorker::start(Arc::new(rules), Arc::clone(&metrics), "bench".into())?;
+    let webhook = Webhook { path: "/k8s-audit".into(), bearer_token: None, require_client_cert: false, handler: worker.handler() };
+    let routes = Routes { healthz: true, metrics: None, webhook: Some(webhook) };
+    let listener = Listener { name: "k8s_audit".into(), address: "127.0.0.1".into(), port: 0, tls: None, routes };
+    let server = Server::start(vec![listener], Limits::default(), Arc::clone(&metrics))?;
+    let port = server.local_addrs()[0].port();
     let started = Instant::now();
     let clients: Vec<_> = (0..args.clients)
         .map(|c| {
@@ -107,24 +144,33 @@ pub(crate) fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
             })
         })
         .collect();
-    let (mut evaluated, mut alerts, mut json_bytes) = (0usize, 0usize, 0usize);
-    let mut matches = Vec::new();
-    while evaluated < total {
-        let Ok(batch) = queue.rx.recv_timeout(Duration::from_secs(30)) else { bail!("no events for 30 s") };
-        for event in &batch {
-            rules.evaluate(Source::K8sAudit, event, &mut matches);
-            for rule in &matches {
-                alerts += 1;
-                json_bytes += Alert::new(rule, event, event.time_ns(), "bench").to_json(true, true).to_string().len();
-            }
+    let (mut alerts, mut json_bytes) = (0usize, 0usize);
+    let mut last_progress = (0, Instant::now());
+    // As the event loop: every 10 ms at most ALERTS_PER_DRAIN alerts, rendered.
+    while worker.evaluated() < total as u64 || !clients.iter().all(std::thread::JoinHandle::is_finished) {
+        let (n, _) = worker.take_alerts(ALERTS_PER_DRAIN, |alert| {
+            alerts += 1;
+            json_bytes += alert.to_json(true, true).to_string().len();
+        });
+        if n < ALERTS_PER_DRAIN {
+            std::thread::sleep(Duration::from_millis(10));
         }
-        evaluated += batch.len();
+        if worker.evaluated() != last_progress.0 {
+            last_progress = (worker.evaluated(), Instant::now());
+        } else if last_progress.1.elapsed() > Duration::from_secs(30) {
+            bail!("no events for 30 s");
+        }
     }
     let secs = started.elapsed().as_secs_f64();
     for c in clients {
         c.join().map_err(|_| anyhow::anyhow!("client panicked"))??;
     }
-    endpoint.stop();
+    worker.take_alerts(usize::MAX, |alert| {
+        alerts += 1;
+        json_bytes += alert.to_json(true, true).to_string().len();
+    });
+    server.stop();
+    worker.stop();
     println!(
         "k8s audit: {total} events ({} samples, batches of {}, {} clients) in {secs:.2} s: {:.0} events/s; \
          {alerts} alerts ({:.1} MB of JSON); target >= 50000 events/s",

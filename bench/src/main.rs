@@ -7,6 +7,7 @@
 
 mod alerts;
 mod k8s_audit;
+mod k8s_audit_load;
 mod overhead;
 mod replay;
 mod rule_load;
@@ -39,7 +40,8 @@ enum Command {
     /// fork+exec of /bin/true (W2), with and without the daemon, in interleaved rounds (root;
     /// needs a built `palisade` binary, see --daemon).
     Overhead(overhead::OverheadArgs),
-    /// Kubernetes audit events per second through the webhook endpoint and the rules.
+    /// Kubernetes audit events per second through the webhook and the rules; with --daemon,
+    /// against a real `palisade run` under syscall load (kernel drops, alerted reads).
     K8sAudit(k8s_audit::AuditBenchArgs),
     /// Alerts per second through the rules, the alert sink and a file output on an alert storm
     /// (every event alerts), against the same evaluation without outputs.

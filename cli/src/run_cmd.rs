@@ -14,7 +14,8 @@
 //! do they replace the running ones, between two drains, so no record is lost or evaluated
 //! half by the old and half by the new rules. A bad file leaves everything as it was and is
 //! reported (stderr, `palisade_reloads_total{result="error"}`). Sockets (hook, NRI, containerd)
-//! and the webserver keep their start-up settings until a restart.
+//! and the web server (webserver, k8s-audit webhook) keep their start-up settings until a
+//! restart; a reload whose TLS or token files cannot be read is refused.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,7 +27,7 @@ use anyhow::Context;
 use clap::Args;
 use nix::time::{clock_gettime, ClockId};
 use palisade_capture::recording::session::Captures;
-use palisade_daemon::alert_sink::{self, AlertSink};
+use palisade_daemon::alert_sink::AlertSink;
 use palisade_daemon::config::{self, Config};
 use palisade_daemon::containers::cgroup::Cgroups;
 use palisade_daemon::containers::containerd::Containerd;
@@ -39,7 +40,7 @@ use palisade_daemon::mounts;
 use palisade_daemon::rules_load::{self, LoadedRules, RulesLoadError};
 use palisade_daemon::run::reload::print_warnings;
 use palisade_daemon::run::{Daemon, Parts};
-use palisade_daemon::{capture, enforcement, profile_set};
+use palisade_daemon::{capture, enforcement, profile_set, webserver};
 use palisade_events::event::EventBuilder;
 use palisade_events::pipeline::Evaluator;
 use palisade_events::process::{ProcessTable, Users};
@@ -170,11 +171,14 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let metrics = Metrics::new();
     metrics.set_rules_loaded(rules.rules().len() as u64);
-    let web = if config.webserver.enabled {
-        Some(palisade_metrics::WebServer::start(&alert_sink::web_settings(&config), Arc::clone(&metrics))?)
-    } else {
-        None
-    };
+    let rules = Arc::new(rules);
+    let hostname = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    // The audit worker and the web server (webhook, /healthz, /metrics) run on their own
+    // threads; the event loop only forwards the worker's alerts.
+    let audit_stop = Arc::new(AtomicBool::new(false));
+    let audit = AuditSource::start(&config, &rules, &metrics, &hostname, &audit_stop)
+        .context("starting the k8s audit worker")?;
+    let web = webserver::start(&config, &metrics, audit.as_ref().map(AuditSource::handler))?;
     let sink = AlertSink::start(&config)?;
 
     let mut kernel = Kernel::load().context("loading the kernel programs (root and kernel BTF are required)")?;
@@ -226,12 +230,9 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let audit_stop = Arc::new(AtomicBool::new(false));
-    let audit = AuditSource::start(&config, &audit_stop)?;
     let mut table = ProcessTable::new(Path::new("/proc"));
     let seeded = table.seed();
     let users = Users::load(Path::new("/"));
-    let hostname = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
     let boot_to_wall = boot_to_wall_offset();
     let builder = EventBuilder::new(boot_to_wall);
     eprintln!(

@@ -1,6 +1,7 @@
 //! The Palisade daemon's parts: the kernel programs and their ring buffer ([`kernel`], [`capture`]),
 //! the container registry and its sources ([`containers`]: hook socket, NRI, containerd),
-//! configuration ([`config`]), rules loading, mounts and the Kubernetes audit source. The event
+//! configuration ([`config`]), rules loading, mounts, the Kubernetes audit source and the HTTP
+//! surfaces ([`webserver`]). The event
 //! model is `palisade-events`, captures and replay `palisade-capture`; the `palisade` binary
 //! (cli/) wires these together.
 
@@ -15,3 +16,4 @@ pub mod mounts;
 pub mod profile_set;
 pub mod rules_load;
 pub mod run;
+pub mod webserver;

@@ -81,6 +81,8 @@ pub struct Metrics {
     budget_series: Mutex<HashMap<Box<str>, BudgetLabels>>,
     /// The kernel's running total of unattributed budget drops, last seen.
     budget_unattributed: AtomicU64,
+    /// The web server's and the k8s-audit source's families (`sources` module).
+    pub(crate) sources: crate::sources::SourceFamilies,
 }
 
 impl Metrics {
@@ -182,6 +184,7 @@ impl Metrics {
             "Syscall records the kernel did not write because their cgroup was over its budget, by container",
             budget_drops.clone(),
         );
+        let sources = crate::sources::SourceFamilies::register(&mut registry);
 
         Arc::new(Metrics {
             budget_drops,
@@ -208,6 +211,7 @@ impl Metrics {
             reloads_ok,
             reloads_error,
             rules_loaded,
+            sources,
         })
     }
 

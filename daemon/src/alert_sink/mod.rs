@@ -13,7 +13,7 @@ pub use aggregate::Origin;
 use aggregate::Aggregator;
 
 use crate::config::{Config, DropAction, SyscallEventDrops};
-use palisade_metrics::{Metrics, WebSettings};
+use palisade_metrics::Metrics;
 use palisade_outputs::{FileSettings, OutputError, HttpSettings, Message, Outputs, ProgramSettings, Settings, Stats, SyslogSettings};
 use palisade_rules::alert::Alert;
 use palisade_rules::Priority;
@@ -43,15 +43,6 @@ fn output_settings(c: &Config) -> Settings {
             client_key: path(&c.http_output.client_key),
         }),
         syslog: c.syslog_output.enabled.then(|| SyslogSettings { socket: c.syslog_output.socket.clone() }),
-    }
-}
-
-/// The webserver part of a configuration.
-pub fn web_settings(c: &Config) -> WebSettings {
-    WebSettings {
-        listen_address: c.webserver.listen_address.clone(),
-        listen_port: c.webserver.listen_port,
-        prometheus_metrics_enabled: c.webserver.prometheus_metrics_enabled,
     }
 }
 

@@ -116,6 +116,7 @@ fn validate(c: &Config) -> Result<(), String> {
     if window < std::time::Duration::from_millis(1) || window > std::time::Duration::from_secs(3600) {
         return Err(format!("alert_aggregation.window: {window:?} is outside 1ms ..= 1h"));
     }
+    crate::webserver::validate(c)?;
     for (i, ns) in c.mode_annotation.loosen_namespaces.iter().enumerate() {
         if ns.is_empty() {
             return Err(format!("mode_annotation.loosen_namespaces[{i}]: empty pattern"));

@@ -16,7 +16,8 @@
 //! http_output: {enabled: false, url: "", user_agent: "falcosecurity/falco", insecure: false,
 //!               ca_cert: "", ca_path: "", mtls: false, client_cert: "", client_key: ""}
 //! syslog_output: {enabled: false}
-//! webserver: {enabled: false, listen_address: 0.0.0.0, listen_port: 8765, prometheus_metrics_enabled: false}
+//! webserver: {enabled: false, listen_address: 0.0.0.0, listen_port: 8765, prometheus_metrics_enabled: false,
+//!             ssl_enabled: false, ssl_certificate: /etc/palisade/palisade.pem}   # cert + key in one PEM, as Falco
 //! watch_config_files: true
 //! syscall_event_drops: {actions: [log], rate: 0.03333, max_burst: 1}
 //! outputs_queue: {capacity: 1024}
@@ -51,10 +52,15 @@
 //! containerd_socket: /run/containerd/containerd.sock
 //! k8s_audit:                               # the k8s_audit source (Falco's k8saudit plugin)
 //!   enabled: false
-//!   listen_address: 0.0.0.0
-//!   listen_port: 9765
+//!   listen_address: 127.0.0.1              # loopback unless configured: any pod could post
+//!   listen_port: 9765                      #   forged events to a webhook on 0.0.0.0
 //!   endpoint: /k8s-audit                   # kube-apiserver --audit-webhook-config-file target
 //!   files: []                              # audit logs (--audit-log-path) to follow like tail -F
+//!   ssl_enabled: false                     # HTTPS (rustls)
+//!   ssl_certificate: ""                    #   certificate chain PEM
+//!   ssl_private_key: ""                    #   its key PEM (empty: in ssl_certificate)
+//!   ssl_client_ca: ""                      # set: clients need a certificate it signed (mTLS)
+//!   bearer_token_file: ""                  # set: `Authorization: Bearer <token in file>` required
 //! ```
 //!
 //! Every key is optional; the defaults are [`Config::default`]'s (without a file: alerts to
@@ -309,11 +315,22 @@ pub struct Webserver {
     pub listen_address: String,
     pub listen_port: u16,
     pub prometheus_metrics_enabled: bool,
+    /// Falco's: serve HTTPS with `ssl_certificate`.
+    pub ssl_enabled: bool,
+    /// Falco's: one PEM file holding the certificate chain and its private key.
+    pub ssl_certificate: PathBuf,
 }
 
 impl Default for Webserver {
     fn default() -> Self {
-        Webserver { enabled: false, listen_address: "0.0.0.0".into(), listen_port: 8765, prometheus_metrics_enabled: false }
+        Webserver {
+            enabled: false,
+            listen_address: "0.0.0.0".into(),
+            listen_port: 8765,
+            prometheus_metrics_enabled: false,
+            ssl_enabled: false,
+            ssl_certificate: PathBuf::from("/etc/palisade/palisade.pem"),
+        }
     }
 }
 
@@ -438,20 +455,40 @@ impl Default for Nri {
 #[serde(default, deny_unknown_fields)]
 pub struct K8sAudit {
     pub enabled: bool,
+    /// Default `127.0.0.1`: a webhook on every interface lets any pod post forged audit events
+    /// (or flood the daemon); expose it deliberately, with TLS and a token or client certificates.
+    /// The same address and port as `webserver` share one listener (with the same TLS).
     pub listen_address: String,
     pub listen_port: u16,
     pub endpoint: String,
     pub files: Vec<PathBuf>,
+    /// Serve the webhook over HTTPS.
+    pub ssl_enabled: bool,
+    /// The certificate chain (PEM).
+    pub ssl_certificate: PathBuf,
+    /// Its private key (PEM); empty: in `ssl_certificate`, as Falco's combined file.
+    pub ssl_private_key: PathBuf,
+    /// CA certificates (PEM) that sign accepted client certificates: set, every webhook request
+    /// needs one (mutual TLS, what kube-apiserver's webhook kubeconfig `client-certificate` sends).
+    pub ssl_client_ca: PathBuf,
+    /// A file holding a token: set, every webhook request needs `Authorization: Bearer <token>`
+    /// (kube-apiserver's webhook kubeconfig `token`). Compared in constant time.
+    pub bearer_token_file: PathBuf,
 }
 
 impl Default for K8sAudit {
     fn default() -> Self {
         K8sAudit {
             enabled: false,
-            listen_address: "0.0.0.0".into(),
+            listen_address: "127.0.0.1".into(),
             listen_port: 9765,
             endpoint: "/k8s-audit".into(),
             files: Vec::new(),
+            ssl_enabled: false,
+            ssl_certificate: PathBuf::new(),
+            ssl_private_key: PathBuf::new(),
+            ssl_client_ca: PathBuf::new(),
+            bearer_token_file: PathBuf::new(),
         }
     }
 }

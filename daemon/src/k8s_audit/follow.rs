@@ -11,10 +11,14 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
+
+use palisade_metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
 
 use palisade_k8saudit::{parse_payload, AuditEvent};
+
+use super::worker::Job;
 
 /// How often the files are looked at.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -82,12 +86,14 @@ impl Followed {
     }
 
     /// The events of a batch of complete lines. A line that is not an audit event is skipped
-    /// and counted (`bad_lines`, in a warning with the running total), never the batch: the
-    /// good lines before and after it are kept.
-    fn parse(&mut self, lines: &[u8]) -> Vec<AuditEvent> {
+    /// and counted (`bad_lines`, `palisade_k8s_audit_bad_lines_total{source="file"}` and a
+    /// warning with the running total), never the batch: the good lines before and after it
+    /// are kept.
+    fn parse(&mut self, lines: &[u8], metrics: &Metrics) -> Vec<AuditEvent> {
         let (events, errors) = parse_payload(lines);
         if !errors.is_empty() {
             self.bad_lines += errors.len() as u64;
+            metrics.k8s_audit_bad_lines("file", errors.len() as u64);
             tracing::warn!(
                 path = %self.path.display(),
                 bad = errors.len(),
@@ -111,8 +117,14 @@ impl Followed {
     }
 }
 
-/// Follows `paths` on a thread until `stop`, sending each poll's events as one batch.
-pub fn spawn(paths: Vec<PathBuf>, queue: SyncSender<Vec<AuditEvent>>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+/// Follows `paths` on a thread until `stop`, sending each poll's events as one batch to the
+/// audit worker (waiting while its queue is full: a file keeps its lines).
+pub fn spawn(
+    paths: Vec<PathBuf>,
+    queue: SyncSender<Job>,
+    stop: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut files: Vec<Followed> = paths.into_iter().map(Followed::new).collect();
         while !stop.load(Ordering::Relaxed) {
@@ -121,8 +133,8 @@ pub fn spawn(paths: Vec<PathBuf>, queue: SyncSender<Vec<AuditEvent>>, stop: Arc<
                 if lines.is_empty() {
                     continue;
                 }
-                let events = f.parse(&lines);
-                if !events.is_empty() && queue.send(events).is_err() {
+                let events = f.parse(&lines, &metrics);
+                if !events.is_empty() && queue.send(Job::Events(events)).is_err() {
                     return;
                 }
             }
@@ -215,16 +227,19 @@ mod tests {
         };
         // good, bad, good
         w.write_all(format!("{}{{\"kind\":\"Event\",\"auditID\":\n{}", event("g1"), event("g2")).as_bytes()).expect("write");
+        let metrics = Metrics::new();
         let lines = f.poll();
-        let events = f.parse(&lines);
+        let events = f.parse(&lines, &metrics);
         assert_eq!(events.iter().map(audit_id).collect::<Vec<_>>(), ["g1", "g2"]);
         assert_eq!(f.bad_lines, 1);
+        assert!(metrics.encode().contains("palisade_k8s_audit_bad_lines_total{source=\"file\"} 1\n"), "{}", metrics.encode());
         // bad (a torn line), good, good
         w.write_all(format!("ent\",\"auditID\":\"x\"}}}}\n{}{}", event("g3"), event("g4")).as_bytes()).expect("write");
         let lines = f.poll();
-        let events = f.parse(&lines);
+        let events = f.parse(&lines, &metrics);
         assert_eq!(events.iter().map(audit_id).collect::<Vec<_>>(), ["g3", "g4"]);
         assert_eq!(f.bad_lines, 2);
+        assert!(metrics.encode().contains("palisade_k8s_audit_bad_lines_total{source=\"file\"} 2\n"), "{}", metrics.encode());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -40,7 +40,7 @@ use palisade_events::process::{ProcessTable, Users};
 use palisade_events::promotion::Tally;
 use palisade_metrics::Metrics;
 use palisade_rules::alert::Alert;
-use palisade_rules::{Ruleset, Source};
+use palisade_rules::Ruleset;
 
 use crate::alert_sink::{AlertBatch, AlertSink, DropReporter, Origin};
 use crate::capture::Plan;
@@ -90,7 +90,8 @@ pub struct Parts<S> {
     /// The configuration file, watched with `watch_config_files`.
     pub config_path: Option<PathBuf>,
     pub reload_config: ConfigLoader,
-    pub rules: Ruleset,
+    /// Shared with the k8s_audit worker, which is handed each reloaded ruleset.
+    pub rules: Arc<Ruleset>,
     pub rule_files: Vec<PathBuf>,
     pub plan: Plan,
     pub registry: SharedRegistry,
@@ -133,6 +134,8 @@ pub struct Daemon<S> {
     /// The `syscall_budget` the kernel runs with (a reload changing it is applied at the next
     /// housekeeping).
     budget_applied: SyscallBudget,
+    /// The audit worker's evaluated events already counted in `stats`.
+    audit_evaluated: u64,
 }
 
 /// Wall-clock ns now.
@@ -191,6 +194,7 @@ impl<S: RecordSource> Daemon<S> {
             reload_errors: 0,
             budget: BudgetReporter::new(&budget_applied),
             budget_applied,
+            audit_evaluated: 0,
         }
     }
 
@@ -331,22 +335,27 @@ impl<S: RecordSource> Daemon<S> {
         });
     }
 
-    /// The k8s_audit events queued since the last drain.
+    /// The k8s_audit worker's alerts, at most `ALERTS_PER_DRAIN` and
+    /// `FORWARD_TIME_PER_DRAIN` per drain: the worker parses and evaluates off this loop,
+    /// which never waits for it (see `k8s_audit::worker`). A reloaded ruleset is handed to the
+    /// worker here.
     fn drain_audit(&mut self) {
-        let Some(a) = &self.p.audit else { return };
-        let mut matches = Vec::new();
-        while let Ok(batch) = a.queue.rx.try_recv() {
-            for mut event in batch {
-                self.stats.events += 1;
-                event.set_num(self.stats.events);
-                self.p.metrics.event("k8s_audit");
-                self.p.rules.evaluate(Source::K8sAudit, &event, &mut matches);
-                for rule in &matches {
-                    self.stats.alerts += 1;
-                    self.p.metrics.alert(&rule.name, rule.priority.name());
-                    self.batch.push(Alert::new(rule, &event, event.time_ns(), &self.p.hostname), Origin::default());
-                }
-            }
+        let Some(a) = &mut self.p.audit else { return };
+        if !Arc::ptr_eq(&a.rules, &self.p.rules) {
+            a.rules = Arc::clone(&self.p.rules);
+            a.worker.set_rules(Arc::clone(&self.p.rules));
+        }
+        let evaluated = a.worker.evaluated();
+        self.stats.events += evaluated - self.audit_evaluated;
+        self.audit_evaluated = evaluated;
+        let (stats, metrics, batch) = (&mut self.stats, &self.p.metrics, &mut self.batch);
+        let (_, budget_spent) = a.worker.forward_alerts(|alert| {
+            stats.alerts += 1;
+            metrics.alert(&alert.rule, alert.priority);
+            batch.push(alert, Origin::default());
+        });
+        if budget_spent {
+            metrics.k8s_audit_budget_spent();
         }
     }
 

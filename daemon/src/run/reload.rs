@@ -69,6 +69,7 @@ impl<S: RecordSource> Daemon<S> {
         })?;
         let new_profiles = profile_set::load(&new_config).map_err(|e| format!("{e:#}")).map_err(fail("profiles"))?;
         let new_authority = ModeAuthority::from_config(&new_config.mode_annotation).map_err(fail("mode_annotation"))?;
+        crate::webserver::check(&new_config).map_err(|e| e.to_string()).map_err(fail("webserver"))?;
         print_warnings(&loaded);
         // The outputs before the kernel: a start that fails must leave nothing changed.
         let fresh = match &self.sink {
@@ -99,7 +100,7 @@ impl<S: RecordSource> Daemon<S> {
             r.set_profiles(Arc::clone(&new_profiles), profile_set::global_mode(&new_config));
             r.set_mode_authority(new_authority);
         }
-        self.p.rules = loaded.ruleset;
+        self.p.rules = Arc::new(loaded.ruleset);
         self.p.rule_files = loaded.files;
         self.facts = facts_of(&self.p.hostname, self.p.boot_to_wall, &self.p.rule_files, &new_config);
         self.p.plan = new_plan;

@@ -164,7 +164,7 @@ impl Fixture {
             config,
             config_path: Some(dir.path().join("palisade.yaml")),
             reload_config: Box::new(move || Fixture::try_config(&reload_dir)),
-            rules: loaded.ruleset,
+            rules: Arc::new(loaded.ruleset),
             rule_files: loaded.files,
             plan,
             registry,
@@ -454,4 +454,107 @@ fn budget_drops_are_reported_for_the_container_that_owns_the_cgroup() {
             ("host".to_owned(), "host".to_owned(), serde_json::json!(5)),
         ]
     );
+}
+
+/// An audit rule (source k8s_audit) named `name`, alerting on every `get`.
+fn audit_rule(name: &str) -> String {
+    format!("- rule: {name}\n  desc: t\n  condition: ka.verb = get\n  output: \"id=%ka.auditid\"\n  priority: WARNING\n  source: k8s_audit\n")
+}
+
+/// Attaches a k8s_audit source (its worker) to the fixture's daemon.
+fn with_audit(daemon: &mut Daemon<Script>) {
+    let mut config = daemon.p.config.clone();
+    config.k8s_audit.enabled = true;
+    let stop = Arc::new(AtomicBool::new(false));
+    let audit = AuditSource::start(&config, &daemon.p.rules, &daemon.p.metrics, "testhost", &stop).expect("audit source");
+    daemon.p.audit = audit;
+}
+
+fn submit_audit(daemon: &Daemon<Script>, ids: std::ops::Range<usize>) {
+    use crate::k8s_audit::worker::tests::event_list;
+    let (reply, answer) = palisade_web::Reply::pair();
+    let body = palisade_web::WebhookBody::unbudgeted(event_list(ids.map(|i| i.to_string())).into_bytes().into());
+    let handler = daemon.p.audit.as_ref().expect("audit").handler();
+    assert!(handler.submit(body, reply).is_ok(), "queued");
+    assert_eq!(answer.blocking_recv().expect("answered"), palisade_web::Answer::Accepted);
+}
+
+/// The audit flood: a big batch is parsed and evaluated by the worker while the loop keeps
+/// draining syscall records; each drain forwards at most `ALERTS_PER_DRAIN` audit alerts next to
+/// every syscall alert of that drain, and in the end no alert of either source is missing.
+#[test]
+fn an_audit_flood_does_not_hold_the_syscall_loop_and_loses_nothing() {
+    let (fx, mut daemon) = Fixture::new(&format!("{}{}", rule("Exec"), audit_rule("Audit get")));
+    with_audit(&mut daemon);
+    const AUDIT: usize = 3_000;
+    submit_audit(&daemon, 0..AUDIT);
+    let give_up = Instant::now() + Duration::from_secs(60);
+    let mut pid = 1000;
+    let mut before = daemon.stats();
+    while daemon.stats().alerts < (AUDIT + (pid - 1000) as usize) as u64 || pid < 1020 {
+        assert!(Instant::now() < give_up, "stuck at {:?}", daemon.stats());
+        fx.script.push(vec![exec(pid, "cat", 0)]);
+        pid += 1;
+        assert!(daemon.step().expect("step"));
+        let after = daemon.stats();
+        assert_eq!(after.records - before.records, 1, "the step drained its syscall record");
+        let audit_alerts = (after.alerts - before.alerts) - 1;
+        assert!(audit_alerts <= crate::k8s_audit::ALERTS_PER_DRAIN as u64, "one drain forwarded {audit_alerts} audit alerts");
+        before = after;
+        // Pace the steps as the drain interval does, so the file output keeps up.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (stats, alerts) = fx.finish(daemon);
+    let syscall = alerts.iter().filter(|(r, _)| r == "Exec").count();
+    let audit = alerts.iter().filter(|(r, _)| r == "Audit get").count();
+    assert_eq!((syscall, audit), ((pid - 1000) as usize, AUDIT), "every alert of both sources arrived");
+    assert_eq!(stats.events, (pid - 1000) as u64 + AUDIT as u64);
+}
+
+/// The worker evaluates with the ruleset a reload installed.
+#[test]
+fn the_audit_worker_sees_reloaded_rules() {
+    let (fx, mut daemon) = Fixture::new(&audit_rule("Audit old"));
+    with_audit(&mut daemon);
+    submit_audit(&daemon, 0..1);
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while daemon.stats().alerts < 1 {
+        assert!(Instant::now() < give_up, "no audit alert");
+        assert!(daemon.step().expect("step"));
+    }
+    std::fs::write(fx.path("rules.yaml"), audit_rule("Audit new")).expect("rewrite rules");
+    fx.hup.store(true, Ordering::Relaxed);
+    assert!(daemon.step().expect("reload step"));
+    assert!(daemon.step().expect("hands the new rules to the worker"));
+    submit_audit(&daemon, 1..2);
+    while daemon.stats().alerts < 2 {
+        assert!(Instant::now() < give_up, "no second audit alert");
+        assert!(daemon.step().expect("step"));
+    }
+    let (_, alerts) = fx.finish(daemon);
+    let rules: Vec<&str> = alerts.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(rules, ["Audit old", "Audit new"]);
+}
+
+/// A reload whose TLS file is missing is refused (counted, the running rules stay), not a crash.
+#[test]
+fn a_reload_with_a_missing_tls_file_is_refused() {
+    let (fx, mut daemon) = Fixture::new(&rule("Old rule"));
+    let dir = fx.dir.path().to_owned();
+    daemon.p.reload_config = Box::new(move || {
+        let mut c = Fixture::config(&dir);
+        c.k8s_audit.enabled = true;
+        c.k8s_audit.ssl_enabled = true;
+        c.k8s_audit.ssl_certificate = dir.join("missing.pem");
+        Ok(c)
+    });
+    std::fs::write(fx.path("rules.yaml"), rule("New rule")).expect("rewrite rules");
+    fx.hup.store(true, Ordering::Relaxed);
+    assert!(daemon.step().expect("a refused reload is not a daemon error"));
+    assert_eq!(daemon.reload_errors, 1);
+    assert!(daemon.p.metrics.encode().contains("palisade_reloads_total{result=\"error\"} 1\n"));
+    fx.script.push(vec![exec(501, "one", 0)]);
+    assert!(daemon.step().expect("step"));
+    let (_, alerts) = fx.finish(daemon);
+    assert_eq!(alerts.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), ["Old rule"]);
 }
