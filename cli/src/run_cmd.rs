@@ -219,6 +219,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         fail_closed: config.fail_closed,
         backend,
         control: Arc::clone(&control),
+        socket: Arc::default(),
     });
     hook_server::spawn(&config.hook_socket, &hook_server::SocketOptions::from_config(&config), Arc::clone(&hooks))?;
     let nri = if config.nri.enabled {

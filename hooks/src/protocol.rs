@@ -197,6 +197,12 @@ pub struct DaemonStatus {
     /// Records over budget the kernel could not attribute to a cgroup (its table was full).
     #[serde(default)]
     pub budget_drops_unattributed: u64,
+    /// Hook socket connections refused: `max_connections` were being served.
+    #[serde(default)]
+    pub hook_refused_busy: u64,
+    /// Hook socket connections refused for their peer (not root, not `hook_socket_group`).
+    #[serde(default)]
+    pub hook_refused_peer: u64,
 }
 
 /// One container's syscall budget drops, as `palisade status` shows them.
@@ -334,6 +340,8 @@ mod tests {
         let map = old.as_object_mut().expect("object");
         map.remove("budget_drops");
         map.remove("budget_drops_unattributed");
+        map.remove("hook_refused_busy");
+        map.remove("hook_refused_peer");
         let s: DaemonStatus = serde_json::from_value(old).expect("old status");
         assert!(s.budget_drops.is_empty() && s.budget_drops_unattributed == 0);
     }

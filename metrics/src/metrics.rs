@@ -15,6 +15,7 @@
 //! | `palisade_rules_load_errors_total` | counter | | 1 |
 //! | `palisade_reloads_total` | counter | `result` = `ok` \| `error` | 2 |
 //! | `palisade_rules_loaded` | gauge | | 1 |
+//! | `palisade_hook_socket_refused_total` | counter | `reason` = `busy` \| `peer` | 2 |
 //! | `palisade_syscall_budget_drops_total` | counter | `container_id`, `container_name` | containers that went over their syscall budget and are still known (`host` for the rest; `unattributed` when the kernel's per-cgroup table was full) |
 //!
 //! Labels are never container ids, process names or file paths: those are unbounded. The one
@@ -63,6 +64,8 @@ pub struct Metrics {
     decisions: Family<DecisionLabels, Counter>,
     decisions_by_profile: SeriesCache<[Counter; 2]>,
     kernel_drops: RunningTotal,
+    hook_refused_busy: RunningTotal,
+    hook_refused_peer: RunningTotal,
     output_delivered: Family<OutputLabels, Counter>,
     output_failed: Family<OutputLabels, Counter>,
     outputs: Mutex<HashMap<Box<str>, (RunningTotal, RunningTotal)>>,
@@ -109,6 +112,14 @@ impl Metrics {
             "Events the kernel programs dropped (ring buffer full)",
             kernel_drops.counter.clone(),
         );
+        let hook_refused = Family::<Vec<(&'static str, &'static str)>, Counter>::default();
+        registry.register(
+            "hook_socket_refused",
+            "Hook socket connections refused: max_connections busy, or a peer not allowed",
+            hook_refused.clone(),
+        );
+        let hook_refused_busy = RunningTotal::new(hook_refused.get_or_create(&vec![("reason", "busy")]).clone());
+        let hook_refused_peer = RunningTotal::new(hook_refused.get_or_create(&vec![("reason", "peer")]).clone());
         let output_delivered = Family::<OutputLabels, Counter>::default();
         registry.register(
             "output_delivered",
@@ -198,6 +209,8 @@ impl Metrics {
             decisions,
             decisions_by_profile: SeriesCache::new(MAX_SERIES_PER_FAMILY),
             kernel_drops,
+            hook_refused_busy,
+            hook_refused_peer,
             output_delivered,
             output_failed,
             outputs: Mutex::new(HashMap::new()),
@@ -283,6 +296,12 @@ impl Metrics {
     /// as is (which, with pinned maps, includes drops from before the restart).
     pub fn set_kernel_drops(&self, total: u64) {
         self.kernel_drops.observe(total);
+    }
+
+    /// Sets `palisade_hook_socket_refused_total{reason}` from the hook socket's running totals.
+    pub fn set_hook_socket_refused(&self, busy: u64, peer: u64) {
+        self.hook_refused_busy.observe(busy);
+        self.hook_refused_peer.observe(peer);
     }
 
     /// Sets `palisade_output_delivered_total{output}` and `palisade_output_failed_total{output}` from

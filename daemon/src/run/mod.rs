@@ -392,6 +392,9 @@ impl<S: RecordSource> Daemon<S> {
     fn housekeeping(&mut self) {
         let kernel_drops = self.p.source.drops();
         self.p.metrics.set_kernel_drops(kernel_drops);
+        let socket = &self.p.hooks.socket;
+        let (refused_busy, refused_peer) = (socket.refused_busy.load(Ordering::Relaxed), socket.refused_peer.load(Ordering::Relaxed));
+        self.p.metrics.set_hook_socket_refused(refused_busy, refused_peer);
         if let Some(sink) = self.sink.as_mut() {
             self.drops.check(kernel_drops, sink, &self.p.hostname);
             sink.report(&self.p.metrics);
@@ -420,6 +423,7 @@ impl<S: RecordSource> Daemon<S> {
             s.alerts = self.stats.alerts;
             s.kernel_drops = kernel_drops;
             s.outputs_dropped = self.sink.as_ref().map_or(0, AlertSink::dropped);
+            (s.hook_refused_busy, s.hook_refused_peer) = (refused_busy, refused_peer);
             (s.budget_drops, s.budget_drops_unattributed) = self.budget.status();
         }
         if self.p.config.watch_config_files && !self.p.hup.load(Ordering::Relaxed) && mtimes(&self.watched) != self.watched_mtimes {

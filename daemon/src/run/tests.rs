@@ -154,6 +154,7 @@ impl Fixture {
             fail_closed: false,
             backend: None,
             control: Arc::new(control),
+            socket: Arc::default(),
         });
         let sink = AlertSink::start(&config).expect("outputs");
         let reload_dir = dir.path().to_owned();
@@ -557,4 +558,21 @@ fn a_reload_with_a_missing_tls_file_is_refused() {
     assert!(daemon.step().expect("step"));
     let (_, alerts) = fx.finish(daemon);
     assert_eq!(alerts.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), ["Old rule"]);
+}
+
+/// The hook socket's refusals (issue 17: a connection cap and a peer check) reach the metrics
+/// and `palisade status` at housekeeping.
+#[test]
+fn hook_socket_refusals_are_reported() {
+    let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    daemon.p.hooks.socket.refused_busy.store(7, Ordering::Relaxed);
+    daemon.p.hooks.socket.refused_peer.store(2, Ordering::Relaxed);
+    std::thread::sleep(HOUSEKEEPING_INTERVAL + Duration::from_millis(50));
+    assert!(daemon.step().expect("step: housekeeping is due"));
+    let status = daemon.p.hooks.status.lock().expect("status").clone();
+    assert_eq!((status.hook_refused_busy, status.hook_refused_peer), (7, 2));
+    let metrics = daemon.p.metrics.encode();
+    assert!(metrics.contains("palisade_hook_socket_refused_total{reason=\"busy\"} 7\n"), "{metrics}");
+    assert!(metrics.contains("palisade_hook_socket_refused_total{reason=\"peer\"} 2\n"), "{metrics}");
+    drop(fx.finish(daemon));
 }

@@ -121,6 +121,8 @@ pub struct Context {
     pub backend: Option<Backend>,
     /// Captures and promotion reports.
     pub control: Arc<control::Control>,
+    /// The socket's connection counters (`palisade status`, metrics).
+    pub socket: Arc<SocketStats>,
 }
 
 /// Binds `socket` (refusing a live one, replacing a stale one; parent directories are
@@ -128,7 +130,7 @@ pub struct Context {
 pub fn spawn(socket: &Path, options: &SocketOptions, context: Arc<Context>) -> Result<HookServer, HookServerError> {
     let group = listen::resolve_group(&options.group).map_err(HookServerError::Group)?;
     let listener = listen::bind(socket, group)?;
-    let stats = Arc::new(SocketStats::default());
+    let stats = Arc::clone(&context.socket);
     let limits = Limits { max: options.max_connections.max(1), timeout: options.request_timeout };
     let st = Arc::clone(&stats);
     let thread = std::thread::spawn(move || {
@@ -252,7 +254,7 @@ fn serve(stream: UnixStream, context: &Context, timeout: Duration) {
 /// `containerd` (outside the registry lock) when its spec does not name it, so that the
 /// container's first event already carries it.
 pub fn answer(req: Request, context: &Context) -> Reply {
-    let Context { registry, containerd, status, fail_closed, backend, control } = context;
+    let Context { registry, containerd, status, fail_closed, backend, control, .. } = context;
     let mut facts = match &req {
         Request::Hook { phase: Phase::CreateRuntime, state, bundle, .. } => {
             Some(Facts::from_hook(state, bundle.as_deref().unwrap_or(&Default::default())))

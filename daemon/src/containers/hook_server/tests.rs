@@ -32,7 +32,7 @@ fn enforcing(fail_closed: bool, backend: Option<Backend>, profiles: palisade_pro
         .with_profiles(std::sync::Arc::new(profiles), palisade_profiles::Mode::Enforce)
         .shared();
     let control = Arc::new(super::control::Control::new().0);
-    Context { registry, containerd: None, status: Mutex::new(DaemonStatus::default()), fail_closed, backend, control }
+    Context { registry, containerd: None, status: Mutex::new(DaemonStatus::default()), fail_closed, backend, control, socket: Arc::default() }
 }
 
 /// An image with a shell in a bin directory and one outside them.
