@@ -6,6 +6,7 @@
 mod capture_cmd;
 mod containers_cmd;
 mod logging;
+mod pidfile;
 mod rules_cmd;
 mod profiles_cmd;
 mod replay_cmd;

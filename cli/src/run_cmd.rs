@@ -83,6 +83,10 @@ pub(crate) struct RunArgs {
     /// line); shorthand for -o log_format=....
     #[arg(long, value_name = "FORMAT")]
     log_format: Option<String>,
+    /// Write the daemon's pid here once it serves, as Falco's --pidfile (`kill -1 $(cat FILE)`
+    /// reloads); removed at a clean stop. An empty value writes none.
+    #[arg(long, value_name = "FILE", default_value = crate::pidfile::DEFAULT_PIDFILE)]
+    pidfile: PathBuf,
 }
 
 impl RunArgs {
@@ -222,6 +226,10 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         socket: Arc::default(),
     });
     hook_server::spawn(&config.hook_socket, &hook_server::SocketOptions::from_config(&config), Arc::clone(&hooks))?;
+    // Falco logs a pid file it cannot write and runs on: so do we.
+    let _pidfile = (!args.pidfile.as_os_str().is_empty())
+        .then(|| crate::pidfile::PidFile::write(&args.pidfile))
+        .and_then(|w| w.map_err(|e| tracing::error!(path = %args.pidfile.display(), error = %e, "cannot write the pid file")).ok());
     let nri = if config.nri.enabled {
         let nri_config = palisade_nri::PluginConfig { socket: config.nri.socket_path.clone(), ..Default::default() };
         Some(

@@ -174,10 +174,17 @@ fn sighup_reloads_and_a_broken_file_keeps_the_running_rules() {
     std::fs::write(&marker, "x").expect("marker");
     let rules = dir.path("rules.yaml");
     marker_rule(&rules, "First name", &marker);
-    let daemon = Daemon::start_with(&["-o".into(), "watch_config_files=false".into()], std::slice::from_ref(&rules));
+    let pidfile = dir.path("palisade.pid");
+    let daemon = Daemon::start_with(
+        &["-o".into(), "watch_config_files=false".into(), "--pidfile".into(), pidfile.display().to_string()],
+        std::slice::from_ref(&rules),
+    );
     read_marker(&marker);
     marker_rule(&rules, "Second name", &marker);
-    kill(daemon.pid(), Signal::SIGHUP).expect("SIGHUP");
+    // As a Falco user reloads: kill -1 $(cat the pid file).
+    let pid: i32 = std::fs::read_to_string(&pidfile).expect("pid file").trim().parse().expect("a pid");
+    assert_eq!(pid, daemon.pid().as_raw());
+    kill(nix::unistd::Pid::from_raw(pid), Signal::SIGHUP).expect("SIGHUP");
     daemon.wait_for_stderr("reloaded", 1);
     read_marker(&marker);
     std::fs::write(&rules, "- rule: Broken\n  desc: d\n  condition: evt.type = = open\n  output: o\n  priority: WARNING\n")
@@ -206,6 +213,7 @@ fn sighup_reloads_and_a_broken_file_keeps_the_running_rules() {
     };
     assert!(backend.starts_with(expected), "{backend:?} should start with {expected:?}");
     let out = daemon.stop();
+    assert!(!pidfile.exists(), "the pid file is removed at a clean stop");
     let names: Vec<&str> = out.alerts.iter().filter_map(|a| a["rule"].as_str()).collect();
     assert_eq!(names, ["First name", "Second name", "Palisade internal: reload refused", "Second name"], "{}", out.stderr);
     let refusal = out.stderr.lines().skip_while(|l| !l.contains("reload refused")).take(3).collect::<Vec<_>>().join("\n");

@@ -86,6 +86,9 @@ impl Daemon {
         let n = SOCKETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let socket = std::env::temp_dir().join(format!("palisade-test-{}-{n}.sock", std::process::id()));
         cmd.arg("-o").arg(format!("hook_socket={}", socket.display()));
+        if !extra.iter().any(|a| a == "--pidfile") {
+            cmd.arg("--pidfile").arg(socket.with_extension("pid"));
+        }
         cmd.args(extra);
         for f in files {
             cmd.arg("-r").arg(f);
