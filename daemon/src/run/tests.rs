@@ -557,7 +557,8 @@ fn a_reload_with_a_missing_tls_file_is_refused() {
     fx.script.push(vec![exec(501, "one", 0)]);
     assert!(daemon.step().expect("step"));
     let (_, alerts) = fx.finish(daemon);
-    assert_eq!(alerts.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), ["Old rule"]);
+    assert_eq!(alerts.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), [reload::REFUSED_RULE, "Old rule"]);
+    assert_eq!(alerts[0].1["palisade.stage"], "webserver");
 }
 
 /// The hook socket's refusals (issue 17: a connection cap and a peer check) reach the metrics
