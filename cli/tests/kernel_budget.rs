@@ -10,58 +10,21 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::skip_or_fail;
+use common::{cgroup2_root, skip_or_fail, TestCgroup};
 use palisade_daemon::kernel::{decode, Capture, Kernel, Record};
 use palisade_ebpf::abi::BudgetConf;
 use palisade_events::syscalls::for_event;
+
+/// The shell the test's processes start under (it moves itself into their cgroup).
+const SH: &str = "/bin/sh";
 
 /// Opens per flooding process.
 const OPENS: u64 = 20_000;
 /// chmods by the process flooding a rare call.
 const CHMODS: u64 = 600;
-
-fn cgroup2_root() -> Option<PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
-    mounts
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .find(|f| f.get(2) == Some(&"cgroup2"))
-        .map(|f| PathBuf::from(f[1]))
-}
-
-/// A cgroup v2 child removed on drop.
-struct TestCgroup(PathBuf);
-
-impl TestCgroup {
-    fn new(root: &Path, name: &str) -> TestCgroup {
-        let p = root.join(name);
-        let _ = std::fs::remove_dir(&p);
-        std::fs::create_dir(&p).unwrap_or_else(|e| panic!("create cgroup {}: {e}", p.display()));
-        TestCgroup(p)
-    }
-    fn id(&self) -> u64 {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(&self.0).expect("stat cgroup").ino()
-    }
-    /// `script` run by dash after it moved itself into this cgroup.
-    fn spawn(&self, script: &str) -> Child {
-        Command::new("/bin/sh")
-            .arg("-c")
-            .arg(format!("echo $$ > {}/cgroup.procs && {script}", self.0.display()))
-            .spawn()
-            .expect("spawn sh")
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
 
 #[test]
 fn a_flooding_cgroup_is_budgeted_alone_and_its_rare_calls_still_arrive() {
@@ -98,14 +61,14 @@ fn a_flooding_cgroup_is_budgeted_alone_and_its_rare_calls_still_arrive() {
     let target = std::env::temp_dir().join(format!("palisade-budget-setuid-{pid}"));
     std::fs::write(&target, "x").expect("target file");
     let loop_script = format!("i=0; while [ $i -lt {OPENS} ]; do : < /etc/hostname; i=$((i+1)); done");
-    let mut flooders = [flood.spawn(&loop_script), flood.spawn(&loop_script)];
+    let mut flooders = [flood.spawn(Path::new(SH), &loop_script), flood.spawn(Path::new(SH), &loop_script)];
     std::thread::sleep(Duration::from_millis(200));
-    let mut reader = quiet.spawn("exec cat /etc/hostname > /dev/null");
+    let mut reader = quiet.spawn(Path::new(SH), "exec cat /etc/hostname > /dev/null");
     let reader_pid = reader.id();
-    let mut chmod = flood.spawn(&format!("exec /bin/busybox chmod u+s {}", target.display()));
+    let mut chmod = flood.spawn(Path::new(SH), &format!("exec /bin/busybox chmod u+s {}", target.display()));
     // Static busybox: a chmod and no open per iteration.
     let rare_loop = format!("i=0; while [ $i -lt {CHMODS} ]; do /bin/busybox chmod 644 {}; i=$((i+1)); done", target.display());
-    let mut rare_flooder = rare.spawn(&rare_loop);
+    let mut rare_flooder = rare.spawn(Path::new(SH), &rare_loop);
 
     let (mut flood_opens, mut quiet_read, mut setuid, mut rare_chmods) = (0u64, false, false, 0u64);
     let mut all_exited = false;

@@ -8,45 +8,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::skip_or_fail;
+use common::{cgroup2_root, skip_or_fail, TestCgroup};
 use palisade_daemon::kernel::{decode, Capture, Kernel, Record};
 use palisade_events::syscalls::for_event;
-
-/// The cgroup v2 mount: `/sys/fs/cgroup/unified` on hybrid hosts, `/sys/fs/cgroup` on pure v2.
-fn cgroup2_root() -> Option<PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
-    mounts
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .find(|f| f.get(2) == Some(&"cgroup2"))
-        .map(|f| PathBuf::from(f[1]))
-}
-
-/// A cgroup v2 child removed on drop.
-struct TestCgroup(PathBuf);
-
-impl TestCgroup {
-    fn new(root: &std::path::Path, name: &str) -> TestCgroup {
-        let p = root.join(name);
-        let _ = std::fs::remove_dir(&p);
-        std::fs::create_dir(&p).unwrap_or_else(|e| panic!("create cgroup {}: {e}", p.display()));
-        TestCgroup(p)
-    }
-    fn id(&self) -> u64 {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(&self.0).expect("stat cgroup").ino()
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
 
 #[test]
 fn exec_and_exit_records_carry_the_cgroup_and_only_tracked_cgroups_are_watched() {

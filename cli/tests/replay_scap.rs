@@ -42,12 +42,16 @@ fn replay(args: &[String]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_palisade")).arg("replay").args(args).output().expect("run palisade replay")
 }
 
-/// Run one case; `Err` says how the counts differ.
-fn run_case(case: &Value) -> Result<(), String> {
+/// `palisade replay`'s arguments for a case: its rules files (Falco's own rules when it names
+/// none), tags, priority and capture.
+fn case_args(case: &Value) -> Vec<String> {
     let mut args = Vec::new();
-    for f in strings(&case["rules_file"]) {
-        args.push("-r".to_owned());
-        args.push(legacy().join(f).display().to_string());
+    let files = strings(&case["rules_file"]);
+    for f in &files {
+        args.extend(["-r".to_owned(), legacy().join(f).display().to_string()]);
+    }
+    if files.is_empty() {
+        args.extend(["-r".to_owned(), common::shared().join("falco/rules/falco_rules.yaml").display().to_string()]);
     }
     for t in strings(&case["disable_tags"]) {
         args.extend(["-T".to_owned(), t]);
@@ -59,7 +63,12 @@ fn run_case(case: &Value) -> Result<(), String> {
         args.extend(["--priority".to_owned(), p.to_lowercase()]);
     }
     args.push(legacy().join(case["trace_file"].as_str().unwrap_or_default()).display().to_string());
-    let out = replay(&args);
+    args
+}
+
+/// Run one case; `Err` says how the counts differ.
+fn run_case(case: &Value) -> Result<(), String> {
+    let out = replay(&case_args(case));
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         return Err(format!("exit {}: {stderr}", out.status));
@@ -129,24 +138,7 @@ fn priority_name(level: &str) -> String {
 /// no alert at all; with `detect: true` at least one alert at each `detect_level`.
 fn run_detect_case(case: &Value) -> Result<(), String> {
     let mut args = vec!["--json".to_owned()];
-    let files = strings(&case["rules_file"]);
-    for f in &files {
-        args.extend(["-r".to_owned(), legacy().join(f).display().to_string()]);
-    }
-    if files.is_empty() {
-        // No rules file: Falco's own default rules.
-        args.extend(["-r".to_owned(), common::shared().join("falco/rules/falco_rules.yaml").display().to_string()]);
-    }
-    for t in strings(&case["disable_tags"]) {
-        args.extend(["-T".to_owned(), t]);
-    }
-    for t in strings(&case["run_tags"]) {
-        args.extend(["-t".to_owned(), t]);
-    }
-    if let Some(p) = case["priority"].as_str() {
-        args.extend(["--priority".to_owned(), p.to_lowercase()]);
-    }
-    args.push(legacy().join(case["trace_file"].as_str().unwrap_or_default()).display().to_string());
+    args.extend(case_args(case));
     let out = replay(&args);
     if !out.status.success() {
         return Err(format!("exit {}: {}", out.status, String::from_utf8_lossy(&out.stderr)));

@@ -17,49 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::{shared, skip_or_fail, Daemon};
+use common::{cgroup2_root, shared, skip_or_fail, Daemon, TestCgroup};
 use serde_json::Value;
 
 const READS: usize = 5;
-
-fn cgroup2_root() -> Option<PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
-    mounts
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .find(|f| f.get(2) == Some(&"cgroup2"))
-        .map(|f| PathBuf::from(f[1]))
-}
-
-/// A cgroup v2 child removed on drop (its processes must be gone by then).
-struct TestCgroup(PathBuf);
-
-impl TestCgroup {
-    fn new(root: &Path, name: &str) -> TestCgroup {
-        let p = root.join(name);
-        let _ = std::fs::remove_dir(&p);
-        std::fs::create_dir(&p).unwrap_or_else(|e| panic!("create cgroup {}: {e}", p.display()));
-        TestCgroup(p)
-    }
-    fn id(&self) -> u64 {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(&self.0).expect("stat cgroup").ino()
-    }
-    /// `shell -c script`, after the shell moved itself into this cgroup.
-    fn spawn(&self, shell: &Path, script: &str) -> Child {
-        Command::new(shell)
-            .arg("-c")
-            .arg(format!("echo $$ > {}/cgroup.procs && {script}", self.0.display()))
-            .spawn()
-            .expect("spawn shell")
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
 
 /// A scratch directory removed on drop.
 struct Scratch(PathBuf);

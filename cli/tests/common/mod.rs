@@ -174,3 +174,46 @@ pub(crate) fn kernel_watching_host(
     scope.watch_untracked(true).expect("watch the host");
     Some((kernel, scope))
 }
+
+/// The cgroup v2 mount: `/sys/fs/cgroup/unified` on hybrid hosts, `/sys/fs/cgroup` on pure v2.
+pub(crate) fn cgroup2_root() -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    mounts
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.get(2) == Some(&"cgroup2"))
+        .map(|f| PathBuf::from(f[1]))
+}
+
+/// A cgroup v2 child of the tests' own, removed on drop (its processes must be gone by then).
+pub(crate) struct TestCgroup(pub(crate) PathBuf);
+
+impl TestCgroup {
+    pub(crate) fn new(root: &std::path::Path, name: &str) -> TestCgroup {
+        let p = root.join(name);
+        let _ = std::fs::remove_dir(&p);
+        std::fs::create_dir(&p).unwrap_or_else(|e| panic!("create cgroup {}: {e}", p.display()));
+        TestCgroup(p)
+    }
+
+    /// The cgroup id the kernel puts in records (the directory's inode).
+    pub(crate) fn id(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&self.0).expect("stat cgroup").ino()
+    }
+
+    /// `shell -c script`, after the shell moved itself into this cgroup.
+    pub(crate) fn spawn(&self, shell: &std::path::Path, script: &str) -> Child {
+        Command::new(shell)
+            .arg("-c")
+            .arg(format!("echo $$ > {}/cgroup.procs && {script}", self.0.display()))
+            .spawn()
+            .expect("spawn shell")
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
