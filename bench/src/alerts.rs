@@ -40,21 +40,13 @@ pub(crate) struct AlertsBenchArgs {
 
 /// A Palisade capture of `n` opens of /etc/shadow by `processes` `cat`s under a bash.
 fn storm(n: usize, processes: u32) -> anyhow::Result<Vec<u8>> {
-    use palisade_capture::recording::{FrameKind, Meta, UserLists, Writer};
+    use palisade_capture::recording::{FrameKind, UserLists};
     use palisade_ebpf::abi;
     use palisade_events::process::Process;
-    use palisade_events::record::{Header, Record, SyscallRecord};
+    use palisade_events::record::{Record, SyscallRecord};
 
-    let header = |pid: u32, ts: u64, comm: &str| {
-        let mut c = [0u8; abi::COMM_LEN];
-        c[..comm.len()].copy_from_slice(comm.as_bytes());
-        let mut h: Header = bytemuck::Zeroable::zeroed();
-        (h.abi, h.ts_ns, h.cgroup_id, h.pid, h.tid, h.ppid, h.loginuid, h.comm) = (abi::ABI_VERSION, ts, 1, pid, pid, 100, u32::MAX, c);
-        (h.sid, h.vpgid, h.pgid) = (100, 100, 100);
-        h
-    };
-    let mut w = Writer::new(Vec::with_capacity(n * 120))?;
-    w.json(FrameKind::Meta, &Meta { hostname: "bench".into(), boot_to_wall_ns: 1_700_000_000_000_000_000, ..Meta::default() })?;
+    let header = crate::replay::synthetic_header;
+    let mut w = crate::replay::synthetic_writer(n)?;
     let mut procs = vec![
         Process { pid: 1, comm: "systemd".into(), exe: "systemd".into(), exepath: "/usr/lib/systemd/systemd".into(), ..Process::default() },
         Process { pid: 100, ppid: 1, comm: "bash".into(), exe: "bash".into(), exepath: "/usr/bin/bash".into(), ..Process::default() },

@@ -189,23 +189,35 @@ fn median_rate(rounds: usize, unit: &str, mut round: impl FnMut() -> anyhow::Res
     Ok(results.get(results.len() / 2).copied().unwrap_or(0.0))
 }
 
+/// The header of a synthetic capture record: `pid` (its own only thread, child of bash 100,
+/// session and groups 100, cgroup 1) named `comm`, at boot-clock `ts`.
+pub(crate) fn synthetic_header(pid: u32, ts: u64, comm: &str) -> palisade_events::record::Header {
+    use palisade_ebpf::abi;
+    let mut c = [0u8; abi::COMM_LEN];
+    c[..comm.len()].copy_from_slice(comm.as_bytes());
+    let mut h: palisade_events::record::Header = bytemuck::Zeroable::zeroed();
+    (h.abi, h.ts_ns, h.cgroup_id, h.pid, h.tid, h.ppid, h.loginuid, h.comm) = (abi::ABI_VERSION, ts, 1, pid, pid, 100, u32::MAX, c);
+    (h.sid, h.vpgid, h.pgid) = (100, 100, 100);
+    h
+}
+
+/// A writer of a synthetic capture of about `records` records, its META frame written.
+pub(crate) fn synthetic_writer(records: usize) -> anyhow::Result<palisade_capture::recording::Writer<Vec<u8>>> {
+    use palisade_capture::recording::{FrameKind, Meta, Writer};
+    let mut w = Writer::new(Vec::with_capacity(records * 120))?;
+    w.json(FrameKind::Meta, &Meta { hostname: "bench".into(), boot_to_wall_ns: 1_700_000_000_000_000_000, ..Meta::default() })?;
+    Ok(w)
+}
+
 /// A Palisade capture of about `n` records.
 fn synthetic_palisade(n: usize) -> anyhow::Result<Vec<u8>> {
-    use palisade_events::record::{Header, Record, SyscallRecord};
+    use palisade_events::record::{Record, SyscallRecord};
     use palisade_events::process::Process;
-    use palisade_capture::recording::{FrameKind, Meta, UserLists, Writer};
+    use palisade_capture::recording::{FrameKind, UserLists};
     use palisade_ebpf::abi;
 
-    let header = |pid: u32, ts: u64, comm: &str| {
-        let mut c = [0u8; abi::COMM_LEN];
-        c[..comm.len()].copy_from_slice(comm.as_bytes());
-        let mut h: Header = bytemuck::Zeroable::zeroed();
-        (h.abi, h.ts_ns, h.cgroup_id, h.pid, h.tid, h.ppid, h.loginuid, h.comm) = (abi::ABI_VERSION, ts, 1, pid, pid, 100, u32::MAX, c);
-        (h.sid, h.vpgid, h.pgid) = (100, 100, 100);
-        h
-    };
-    let mut w = Writer::new(Vec::with_capacity(n * 120))?;
-    w.json(FrameKind::Meta, &Meta { hostname: "bench".into(), boot_to_wall_ns: 1_700_000_000_000_000_000, ..Meta::default() })?;
+    let header = synthetic_header;
+    let mut w = synthetic_writer(n)?;
     let procs: Vec<Process> = [(1u32, 0u32, "systemd"), (100, 1, "bash"), (200, 100, "nginx"), (300, 100, "python3")]
         .into_iter()
         .map(|(pid, ppid, comm)| Process {
