@@ -110,31 +110,8 @@ mod tests {
     use crate::process::Process;
 
     fn bpf_call(pid: u32) -> EventData {
-        let sys = crate::syscalls::for_event("bpf").next().expect("bpf is in the table");
-        let rec = crate::record::SyscallRecord {
-            hdr: bytemuck::Zeroable::zeroed(),
-            nr: sys.nr,
-            ret: 3,
-            args: [5, 0, 0, 0, 0, 0],
-            extra: [0; 3],
-            fd: bytemuck::Zeroable::zeroed(),
-            fd_path: None,
-            strings: [None, None],
-            bases: [None, None],
-            addr: None,
-        };
-        EventData {
-            type_code: palisade_rules::event_types::code(sys.event).expect("a Falco event name"),
-            type_name: sys.event,
-            num: 1,
-            time_ns: 1,
-            res: 3,
-            tid: pid,
-            cgroup_id: 0,
-            boot_to_wall: 0,
-            process: Process { pid, comm: "palisade".into(), ..Process::default() },
-            call: Some(crate::event::call::Call::new(sys, rec)),
-        }
+        let daemon = Process { pid, comm: "palisade".into(), ..Process::default() };
+        crate::would_deny::tests::call_by(daemon, "bpf", 3, [5, 0, 0, 0, 0, 0], [None, None], None)
     }
 
     #[test]

@@ -404,4 +404,4 @@ pub fn from_kernel(d: &palisade_lsm::Decision, meta: &ContainerMeta, boot_to_wal
 
 #[cfg(test)]
 #[path = "would_deny_tests.rs"]
-mod tests;
+pub(crate) mod tests;

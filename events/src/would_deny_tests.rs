@@ -55,7 +55,8 @@ fn process(comm: &str, exepath: &str) -> Process {
 }
 
 /// A call `event` by `p` returning `ret`, with its strings (absolute) and the described fd.
-fn call_by(p: Process, event: &str, ret: i64, args: [u64; 6], strings: [Option<&str>; 2], fd_path: Option<&str>) -> EventData {
+/// (Also the pipeline tests' event.)
+pub(crate) fn call_by(p: Process, event: &str, ret: i64, args: [u64; 6], strings: [Option<&str>; 2], fd_path: Option<&str>) -> EventData {
     let sys = syscalls::for_event(event).next().unwrap_or_else(|| panic!("{event} is in the table"));
     let mut fd: FdInfo = bytemuck::Zeroable::zeroed();
     if fd_path.is_some() {

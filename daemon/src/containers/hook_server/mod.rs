@@ -104,6 +104,7 @@ pub struct SocketStats {
 
 /// The running server.
 pub struct HookServer {
+    /// The context's `socket` counters (the same ones housekeeping reports).
     pub stats: Arc<SocketStats>,
     pub thread: std::thread::JoinHandle<()>,
 }
