@@ -2,7 +2,8 @@
 //!
 //! Every node carries the byte offset where it starts in the condition text it was parsed
 //! from. `Display` prints the canonical form Falco prints (libsinsp `ast.cpp as_string`):
-//! logical nodes parenthesised as `(a and b)`, `not x`, values re-quoted with `"…"` when they
+//! logical nodes parenthesised as `(a and b)`, `not x` (`not (not x)` where libsinsp prints
+//! `not not x`, which would parse back as `x`), values re-quoted with `"…"` when they
 //! contain blanks, `=`, quotes, backslashes or control characters, lists as `(a, b)`.
 
 use std::fmt;
@@ -420,6 +421,10 @@ impl fmt::Display for Expr {
                 }
                 f.write_char(')')
             }
+            // `not (not x)` keeps its parentheses: printed as libsinsp does (`not not x`), it
+            // would parse back as `x`, since a run of `not`s folds, and the canonical form
+            // would stop being a fixed point.
+            Expr::Not(_, x) if matches!(**x, Expr::Not(..)) => write!(f, "not ({x})"),
             Expr::Not(_, x) => write!(f, "not {x}"),
             Expr::Identifier(_, name) => f.write_str(name),
             Expr::Check(c) => c.fmt(f),

@@ -843,6 +843,9 @@ mod tests {
         assert_eq!(canon("evt.type=open and proc.name in (ash, bash)"),
                    "(evt.type = open and proc.name in (ash, bash))");
         assert_eq!(canon("not not a"), "a");
+        // Found by the condition_parser fuzz target: printed `not not w`, which parses as `w`.
+        assert_eq!(canon(" (not (not\r\x08\x08\r\r\x08w\r\r\x08 )\r\x08 )"), "not (not w)");
+        assert_eq!(canon("not (not w)"), "not (not w)");
         assert_eq!(canon("not a"), "not a");
         assert_eq!(canon("a.b exists"), "a.b exists");
         assert_eq!(canon("a.b = 'x y'"), "a.b = \"x y\"");
