@@ -2,7 +2,7 @@
 # Installs Palisade on this node from this checkout, idempotently; `./install.sh --uninstall`
 # reverses it. Prints every change it makes.
 #
-# - build dependencies (clang, bpftool, libbpf-dev) and containerd 1.7 + runc if missing
+# - build dependencies (clang, libbpf-dev) and containerd 1.7 + runc if missing
 #   (tests/containers/install-deps.sh --runtime-only: containerd from Debian trixie, pinned low);
 # - release binaries palisade, palisade-hook, palisade-runc in $PREFIX/bin (default /usr/local),
 #   and palisade-init, linked statically (it runs inside containers, whatever their libc);
@@ -110,7 +110,6 @@ fi
 # Build dependencies of the kernel programs (Debian package names).
 need=()
 command -v clang >/dev/null 2>&1 || need+=(clang)
-command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || need+=(bpftool)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 if [ "${#need[@]}" -gt 0 ]; then
     say "installing build dependencies: ${need[*]}"

@@ -1,11 +1,13 @@
 //! Compiles the kernel programs in `src/bpf/*.bpf.c` with clang (`-target bpf`, CO-RE) into
-//! `$OUT_DIR`, after generating `vmlinux.h` from the build machine's kernel BTF with bpftool.
-//! CO-RE relocations make the objects run on other kernels (tested on 6.1 and 6.18).
+//! `$OUT_DIR`, against the kernel types of the target architecture kept in the repository
+//! (`vmlinux/<arch>/vmlinux.h`, made by `vmlinux/generate.sh`): the build reads nothing of the
+//! kernel it runs on, so it works in an image build, and CO-RE relocations make the objects run
+//! on other kernels (tested on 6.1, 6.12 and 6.18).
 //!
-//! Needs clang, bpftool and libbpf's headers (Debian: clang, bpftool, libbpf-dev).
-//! `PALISADE_VMLINUX_H` may point at a pre-generated vmlinux.h instead of running bpftool.
+//! Needs clang and libbpf's headers (Debian: clang, libbpf-dev). `PALISADE_VMLINUX_H` may point
+//! at another vmlinux.h (a kernel newer than the kept header's, or an architecture without one).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn run(cmd: &mut Command, what: &str) -> Vec<u8> {
@@ -16,22 +18,29 @@ fn run(cmd: &mut Command, what: &str) -> Vec<u8> {
     out.stdout
 }
 
-fn vmlinux_h(out: &Path) -> PathBuf {
+/// The target architecture's vmlinux.h and clang's `__TARGET_ARCH_*` name for it (libbpf's
+/// bpf_tracing.h reads pt_regs by it).
+fn vmlinux_h() -> (PathBuf, &'static str) {
     println!("cargo:rerun-if-env-changed=PALISADE_VMLINUX_H");
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").expect("CARGO_CFG_TARGET_ARCH");
+    let clang_arch = match arch.as_str() {
+        "x86_64" => "x86",
+        "aarch64" => "arm64",
+        other => panic!("no BPF build for target architecture {other}: the programs know x86_64 and aarch64"),
+    };
     if let Some(p) = std::env::var_os("PALISADE_VMLINUX_H") {
-        return PathBuf::from(p);
+        return (PathBuf::from(p), clang_arch);
     }
-    let path = out.join("vmlinux.h");
-    let bpftool = ["bpftool", "/usr/sbin/bpftool"]
-        .into_iter()
-        .find(|b| Command::new(b).arg("version").output().is_ok_and(|o| o.status.success()))
-        .unwrap_or_else(|| panic!("bpftool not found: install Debian's bpftool (or set PALISADE_VMLINUX_H)"));
-    let header = run(
-        Command::new(bpftool).args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"]),
-        "bpftool btf dump",
-    );
-    std::fs::write(&path, header).expect("write vmlinux.h");
-    path
+    let kept = PathBuf::from(format!("vmlinux/{arch}/vmlinux.h"));
+    println!("cargo:rerun-if-changed={}", kept.display());
+    if !kept.is_file() {
+        panic!(
+            "no {} for target architecture {arch}: run enforcer-ebpf/vmlinux/generate.sh on a machine of that \
+             architecture (or give its BTF file), or set PALISADE_VMLINUX_H",
+            kept.display()
+        );
+    }
+    (kept, clang_arch)
 }
 
 fn main() {
@@ -42,7 +51,7 @@ fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let src = PathBuf::from("src/bpf");
     println!("cargo:rerun-if-changed=src/bpf");
-    let vmlinux = vmlinux_h(&out);
+    let (vmlinux, clang_arch) = vmlinux_h();
     let include = out.join("include");
     std::fs::create_dir_all(&include).expect("include dir");
     std::fs::copy(&vmlinux, include.join("vmlinux.h")).expect("copy vmlinux.h");
@@ -58,7 +67,8 @@ fn main() {
         let obj = out.join(format!("{stem}.bpf.o"));
         run(
             Command::new("clang")
-                .args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-Wall", "-Werror"])
+                .args(["-O2", "-g", "-target", "bpf", "-Wall", "-Werror"])
+                .arg(format!("-D__TARGET_ARCH_{clang_arch}"))
                 .arg("-I")
                 .arg(&include)
                 .arg("-I")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `scripts/test.sh` needs on a fresh Debian machine, idempotently (root; a machine
 # that has everything is left as it is):
-# - the build: clang, bpftool and libbpf's headers for the kernel programs
+# - the build: clang and libbpf's headers for the kernel programs
 #   (enforcer-ebpf/build.rs), g++ for libFuzzer, rustup's clippy component;
 # - the container test bed: containerd 1.7 (trixie), runc, busybox-static, bash-static
 #   (tests/containers/install-deps.sh);
@@ -15,7 +15,6 @@ say() { printf 'install-test-deps: %s\n' "$*"; }
 need=()
 command -v clang >/dev/null 2>&1 || need+=(clang)
 command -v llvm-strip >/dev/null 2>&1 || need+=(llvm)
-command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || need+=(bpftool)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 command -v c++ >/dev/null 2>&1 || need+=(g++)
 if [ "${#need[@]}" -gt 0 ]; then

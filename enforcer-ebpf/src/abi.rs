@@ -397,6 +397,32 @@ pub fn header(bytes: &[u8]) -> Result<EventHeader, DecodeError> {
 mod tests {
     use super::*;
 
+    /// The C header states the same layouts as this mirror (`ABI_SIZE`/`ABI_OFFSET` in
+    /// palisade.h, `_Static_assert`s at compile time): same structs, same numbers.
+    #[test]
+    fn layouts_match_the_c_header() {
+        use std::mem::{offset_of, size_of};
+        let rust = [
+            ("event_header", "", size_of::<EventHeader>()),
+            ("exec_event", "", size_of::<ExecEvent>()),
+            ("fd_info", "", size_of::<FdInfo>()),
+            ("syscall_conf", "", size_of::<SyscallConf>()),
+            ("open_filter", "", size_of::<OpenFilter>()),
+            ("scope_conf", "", size_of::<ScopeConf>()),
+            ("budget_conf", "", size_of::<BudgetConf>()),
+            ("syscall_event", "", size_of::<SyscallEvent>()),
+            ("fork_event", "", size_of::<ForkEvent>()),
+            ("exit_event", "", size_of::<ExitEvent>()),
+            ("event_header", "sid", offset_of!(EventHeader, sid)),
+            ("event_header", "comm", offset_of!(EventHeader, comm)),
+            ("syscall_conf", "compat_nr", offset_of!(SyscallConf, compat_nr)),
+            ("syscall_event", "compat", offset_of!(SyscallEvent, compat)),
+            ("open_filter", "prefix_lens", offset_of!(OpenFilter, prefix_lens)),
+        ];
+        let rust: Vec<(String, String, usize)> = rust.iter().map(|(t, f, n)| (t.to_string(), f.to_string(), *n)).collect();
+        assert_eq!(crate::c_layout_checks(include_str!("bpf/palisade.h")), rust);
+    }
+
     /// The constants here must be the header's (the struct sizes are asserted at compile time).
     #[test]
     fn constants_match_the_c_header() {

@@ -246,6 +246,25 @@ pub fn kernel_dev(st_dev: u64) -> u32 {
 mod tests {
     use super::*;
 
+    /// The C header states the same layouts as this mirror (`ABI_SIZE`/`ABI_OFFSET` in
+    /// enforce.h, `_Static_assert`s at compile time): same structs, same numbers.
+    #[test]
+    fn layouts_match_the_c_header() {
+        let rust = [
+            ("enforce_policy", "", size_of::<Policy>()),
+            ("enforce_policy", "mount_gate", offset_of!(Policy, mount_gate)),
+            ("enforce_policy", "runtime_mnt_ns", offset_of!(Policy, runtime_mnt_ns)),
+            ("exec_key", "", size_of::<ExecKey>()),
+            ("allow_key", "", size_of::<AllowKey>()),
+            ("allow_key", "path", offset_of!(AllowKey, path)),
+            ("enforce_decision", "", size_of::<DecisionRecord>()),
+            ("enforce_decision", "ts_ns", offset_of!(DecisionRecord, ts_ns)),
+            ("enforce_decision", "target_ino", offset_of!(DecisionRecord, target_ino)),
+        ];
+        let rust: Vec<(String, String, usize)> = rust.iter().map(|(t, f, n)| (t.to_string(), f.to_string(), *n)).collect();
+        assert_eq!(crate::c_layout_checks(include_str!("bpf/enforce.h")), rust);
+    }
+
     /// The constants here must be the header's (sizes are asserted at compile time).
     #[test]
     fn constants_match_the_c_header() {

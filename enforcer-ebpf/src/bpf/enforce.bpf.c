@@ -69,6 +69,9 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "enforce.h"
+#include "dentry_walk.h"
+
+_Static_assert(ENFORCE_PATH_MAX == WALK_PATH_MAX, "the walk writes whole decision paths");
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -79,10 +82,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define S_IFMT 0170000
 #define S_IFREG 0100000
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
-#define WALK_DEPTH 32
-#define WALK_MASK (ENFORCE_PATH_MAX - 1)
-/* Keeps a mask the compiler can prove redundant but the verifier cannot (widened ranges). */
-#define KEEP_MASK(v) asm volatile("" : "+r"(v))
 
 /* Armed containers: cgroup v2 id -> policy. Written by palisade-lsm (arm/disarm, the entry
  * last so a policy is complete when it becomes visible); read by every program first. */
@@ -141,12 +140,9 @@ struct {
 struct enforce_scratch {
 	struct enforce_decision rec;
 	struct allow_key key;
-	char buf[2 * ENFORCE_PATH_MAX];
-	struct dentry *names[WALK_DEPTH];
-	/* Set by walk_path: 1 when the walk ended at the task's root (not at the root of a mount
-	 * outside the task's tree, such as memfd's or a detached mount's). */
-	__u32 rooted;
-	__u32 pad;
+	/* walk.rooted, set by walk_path: 1 when the walk ended at the task's root (not at the root
+	 * of a mount outside the task's tree, such as memfd's or a detached mount's). */
+	struct dentry_walk walk;
 };
 
 struct {

@@ -136,4 +136,16 @@ struct enforce_decision {
 	__u8 path[ENFORCE_PATH_MAX]; /* target path as the task sees it (its root) */
 };
 
+/* Layouts, as the Rust mirror (src/enforce_abi.rs) asserts them (abi_assert.h). */
+#include "abi_assert.h"
+ABI_SIZE(enforce_policy, 24);
+ABI_OFFSET(enforce_policy, mount_gate, 16);
+ABI_OFFSET(enforce_policy, runtime_mnt_ns, 20);
+ABI_SIZE(exec_key, 16);
+ABI_SIZE(allow_key, 256);
+ABI_OFFSET(allow_key, path, 8);
+ABI_SIZE(enforce_decision, 352);
+ABI_OFFSET(enforce_decision, ts_ns, 32);
+ABI_OFFSET(enforce_decision, target_ino, 48);
+
 #endif

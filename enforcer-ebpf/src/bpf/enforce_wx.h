@@ -94,7 +94,7 @@ static __always_inline int check_exec_file(const struct enforce_policy *p, struc
 	if (provenance && (p->flags & ENFORCE_DENY_WRITABLE_EXEC) && writable_place(p, inode, mnt)) {
 		len = walk_path(dentry, mnt, s);
 		walked = true;
-		if (s->rooted && prefix_allowed(&ALLOW_WRITABLE_EXEC, p, s, len))
+		if (s->walk.rooted && prefix_allowed(&ALLOW_WRITABLE_EXEC, p, s, len))
 			return NO_DECISION;
 		reason = ENFORCE_REASON_WRITABLE_EXEC;
 	}

@@ -223,4 +223,22 @@ struct syscall_event {
 	__u8 base[2][PALISADE_PATH_MAX];/* directory each relative string is relative to */
 };
 
+/* Layouts, as the Rust mirror (src/abi.rs) asserts them (abi_assert.h). */
+#include "abi_assert.h"
+ABI_SIZE(event_header, 80);
+ABI_SIZE(exec_event, 1184);
+ABI_SIZE(fd_info, 72);
+ABI_SIZE(syscall_conf, 16);
+ABI_SIZE(open_filter, 48);
+ABI_SIZE(scope_conf, 8);
+ABI_SIZE(budget_conf, 40);
+ABI_SIZE(syscall_event, 1576);
+ABI_SIZE(fork_event, 96);
+ABI_SIZE(exit_event, 88);
+ABI_OFFSET(event_header, sid, 48);
+ABI_OFFSET(event_header, comm, 64);
+ABI_OFFSET(syscall_conf, compat_nr, 8);
+ABI_OFFSET(syscall_event, compat, 188);
+ABI_OFFSET(open_filter, prefix_lens, 16);
+
 #endif
