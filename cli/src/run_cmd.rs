@@ -191,6 +191,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     capture::with_profile_needs(&mut plan, &profiles);
     kernel.configure(&plan.capture).context("configuring the kernel programs")?;
     let mut scope = kernel.take_scope().context("the kernel's scope maps")?;
+    scope.exclude_process(std::process::id()).context("setting the kernel's scope")?;
     scope.watch_untracked(config.host_monitoring).context("setting the kernel's scope")?;
     let cgroups = Cgroups::discover(Path::new("/proc")).context("finding the cgroup v2 hierarchy")?;
     let (backend, backend_text, lsm) = enforcement::backend();

@@ -276,8 +276,9 @@ pub struct BudgetConf {
 pub struct ScopeConf {
     /// 1: cgroups not in `TRACKED_CGROUPS` (the host, untracked containers) are watched too.
     pub untracked: u32,
-    /// Padding.
-    pub _pad: u32,
+    /// The daemon's process (tgid in the initial pid namespace; 0: none): its own syscalls are
+    /// not captured.
+    pub own_tgid: u32,
 }
 
 /// `struct open_filter`.

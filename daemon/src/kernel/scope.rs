@@ -37,6 +37,7 @@ pub struct Scope {
     conf: Array<MapData, [u8; 8]>,
     sys_exit: SysExit,
     untracked: bool,
+    own_tgid: u32,
     count: usize,
 }
 
@@ -51,7 +52,7 @@ impl Scope {
         conf: Array<MapData, [u8; 8]>,
         sys_exit: SysExit,
     ) -> Scope {
-        Scope { tracked, slots, conf, sys_exit, untracked: false, count: 0 }
+        Scope { tracked, slots, conf, sys_exit, untracked: false, own_tgid: 0, count: 0 }
     }
 
     /// Attach the syscall-exit program when something is in scope, detach it otherwise.
@@ -66,10 +67,24 @@ impl Scope {
 
     /// Watch (or stop watching) every cgroup not tracked: the host and unknown containers.
     pub fn watch_untracked(&mut self, on: bool) -> Result<(), KernelError> {
-        let conf = ScopeConf { untracked: u32::from(on), _pad: 0 };
-        self.conf.set(0, bytemuck::cast::<_, [u8; 8]>(conf), 0).map_err(map_err("SCOPE"))?;
+        self.write_conf(on, self.own_tgid)?;
         self.untracked = on;
         self.follow()
+    }
+
+    /// Never capture the syscalls of process `tgid` (the daemon's own: `std::process::id()`,
+    /// right where the daemon shares the initial pid namespace, as on a node or in a pod with
+    /// `hostPID`; elsewhere the ids differ and nothing is excluded). The daemon's process
+    /// starts and exits are still captured, and its children's syscalls.
+    pub fn exclude_process(&mut self, tgid: u32) -> Result<(), KernelError> {
+        self.write_conf(self.untracked, tgid)?;
+        self.own_tgid = tgid;
+        Ok(())
+    }
+
+    fn write_conf(&mut self, untracked: bool, own_tgid: u32) -> Result<(), KernelError> {
+        let conf = ScopeConf { untracked: u32::from(untracked), own_tgid };
+        self.conf.set(0, bytemuck::cast::<_, [u8; 8]>(conf), 0).map_err(map_err("SCOPE"))
     }
 
     fn count_slot(&mut self, cgroup_id: u64, up: bool) -> Result<(), KernelError> {

@@ -75,6 +75,14 @@ static __always_inline bool in_scope(void)
 	return bpf_map_lookup_elem(&TRACKED_CGROUPS, &cgroup) != NULL;
 }
 
+/* Whether the current task belongs to the daemon's own process (scope_conf.own_tgid). */
+static __always_inline bool is_own_task(void)
+{
+	__u32 zero = 0;
+	struct scope_conf *s = bpf_map_lookup_elem(&SCOPE, &zero);
+	return s && s->own_tgid && s->own_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32);
+}
+
 static __always_inline void count_drop(void)
 {
 	__u32 zero = 0;

@@ -22,10 +22,13 @@
 
 /* Which cgroups the programs watch (the SCOPE map's one entry). A cgroup in TRACKED_CGROUPS
  * (an armed container) is always watched; every other cgroup (the host, untracked containers)
- * only when `untracked` is 1. Written by the daemon; read by every program first thing. */
+ * only when `untracked` is 1. Written by the daemon; read by every program first thing.
+ * `own_tgid`: the daemon's process (tgid in the initial pid namespace; 0: none), whose own
+ * syscalls are never captured: they would only be dropped in user space, and its writes of
+ * alerts would feed a storm back into the ring buffer. Its process lifecycle still is. */
 struct scope_conf {
 	__u32 untracked;
-	__u32 _pad;
+	__u32 own_tgid;
 };
 
 /* Record kinds (struct event_header.kind). */
