@@ -159,6 +159,8 @@ impl CapturedContainer {
             mode,
             enforced_by,
             judged_in_kernel: self.judged_in_kernel,
+            // Not recorded: a replayed container is `containerd`'s.
+            engine: Default::default(),
         })
     }
 }
