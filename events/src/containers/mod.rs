@@ -108,6 +108,11 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// The engine [`Engine::as_str`] names.
+    pub fn from_name(name: &str) -> Option<Engine> {
+        [Engine::Containerd, Engine::Podman].into_iter().find(|e| e.as_str() == name)
+    }
+
     /// `containerd` or `podman`.
     pub fn as_str(self) -> &'static str {
         match self {

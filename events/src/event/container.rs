@@ -182,6 +182,18 @@ mod tests {
     }
 
     #[test]
+    fn the_engine_is_the_type_and_the_image_id_is_known_when_the_engine_says_it() {
+        let m = meta();
+        let get = |m: &ContainerMeta, n| text(extract(Some(m), &field(n, None), 0).expect("container field"));
+        assert_eq!(get(&m, "container.type").as_deref(), Some("containerd"));
+        assert_eq!(get(&m, "container.image.id"), None);
+        let image = ImageRef { id: "edf7c2ad173c".into(), ..ImageRef::parse("localhost/app:v1") };
+        let podman = ContainerMeta { engine: crate::containers::Engine::Podman, image, ..meta() };
+        assert_eq!(get(&podman, "container.type").as_deref(), Some("podman"));
+        assert_eq!(get(&podman, "container.image.id").as_deref(), Some("edf7c2ad173c"));
+    }
+
+    #[test]
     fn mounts_by_source_glob_or_index() {
         let m = meta();
         let get = |n, a| text(extract(Some(&m), &field(n, a), 0).expect("container field"));
