@@ -5,7 +5,8 @@
 #   (enforcer-ebpf/build.rs), g++ for libFuzzer, rustup's clippy component;
 # - the container test bed: containerd 1.7 (trixie), runc, busybox-static, bash-static
 #   (tests/containers/install-deps.sh);
-# - the BPF-LSM guest test: QEMU, cpio, Debian's 6.1 and 6.12 kernels (tests/lsm-vm/install-deps.sh).
+# - the BPF-LSM guest test: QEMU, cpio, Debian's 6.1 and 6.12 kernels (tests/lsm-vm/install-deps.sh);
+# - podman (tests/containers/tests/podman_metadata.rs: podman containers through hooks.d).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ command -v clang >/dev/null 2>&1 || need+=(clang)
 command -v llvm-strip >/dev/null 2>&1 || need+=(llvm)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 command -v c++ >/dev/null 2>&1 || need+=(g++)
+command -v podman >/dev/null 2>&1 || need+=(podman)
 if [ "${#need[@]}" -gt 0 ]; then
     say "apt-get install ${need[*]}"
     apt-get update -qq

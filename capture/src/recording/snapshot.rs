@@ -7,7 +7,7 @@ use std::sync::Arc;
 use palisade_hook::MountFact;
 use serde::{Deserialize, Serialize};
 
-use palisade_events::containers::{Backend, ContainerMeta, ImageRef, PodMeta};
+use palisade_events::containers::{Backend, ContainerMeta, Engine, ImageRef, PodMeta};
 use palisade_events::process::Users;
 
 /// The `META` frame.
@@ -83,6 +83,9 @@ pub struct CapturedContainer {
     /// the image was not scanned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub denied_programs: Option<Vec<(String, String)>>,
+    /// Its engine (`container.type`) when not containerd: `podman`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 /// A container frame that cannot be turned back into the daemon's metadata.
@@ -113,6 +116,7 @@ impl CapturedContainer {
             enforced_by: meta.enforced_by.map(|b| b.as_str().to_owned()),
             judged_in_kernel: meta.judged_in_kernel,
             denied_programs: meta.denied_programs.as_ref().map(|d| d.to_entries()),
+            engine: (meta.engine != Engine::Containerd).then(|| meta.engine.as_str().to_owned()),
         }
     }
 
@@ -130,6 +134,10 @@ impl CapturedContainer {
             None => None,
         };
         let mode = self.mode.parse().map_err(|e| err(format!("mode {:?}: {e}", self.mode)))?;
+        let engine = match &self.engine {
+            Some(e) => Engine::from_name(e).ok_or_else(|| err(format!("unknown engine {e:?}")))?,
+            None => Engine::Containerd,
+        };
         let enforced_by = match &self.enforced_by {
             Some(b) => Some(Backend::from_name(b).ok_or_else(|| err(format!("unknown backend {b:?}")))?),
             None => None,
@@ -159,6 +167,7 @@ impl CapturedContainer {
             mode,
             enforced_by,
             judged_in_kernel: self.judged_in_kernel,
+            engine,
         })
     }
 }
@@ -190,7 +199,7 @@ mod tests {
         let meta = ContainerMeta {
             full_id: "0123456789abcdef".into(),
             name: "web".into(),
-            image: ImageRef::parse("docker.io/library/hardened:1"),
+            image: ImageRef { id: "edf7c2ad".into(), ..ImageRef::parse("docker.io/library/hardened:1") },
             namespace: "default".into(),
             pod: Some(PodMeta { name: "p".into(), namespace: "ns".into(), uid: "u".into(), labels: [("a".into(), "b".into())].into() }),
             labels: [("l".into(), "v".into())].into(),
@@ -204,6 +213,7 @@ mod tests {
             judged_in_kernel: false,
             rootfs: std::path::PathBuf::new(),
             init_pid: 0,
+            engine: Engine::Podman,
             denied_programs: Some(Arc::new(
                 palisade_events::containers::image_scan::DeniedPrograms::from_entries(vec![("/opt/bash".into(), "shell".into())])
                     .expect("entries"),
@@ -219,6 +229,7 @@ mod tests {
         assert_eq!((again.privileged, again.start_ns, again.mode, again.enforced_by), (true, 17, meta.mode, meta.enforced_by));
         assert_eq!((again.users.user(101), again.users.group(0)), (Some("app"), Some("root")));
         assert_eq!(again.denied_programs, meta.denied_programs, "judged by identity in replay too");
+        assert_eq!(again.engine, Engine::Podman, "container.type in replay too");
         let p = again.profile.expect("profile");
         assert_eq!((p.name.as_str(), p.deny_shells, &p.immutable), ("hardened", true, &meta.profile.as_ref().expect("p").immutable));
     }

@@ -96,5 +96,6 @@ fn facts(r: &ContainerRecord) -> Facts {
         privileged: Some(r.spec.privileged),
         rootfs: None,
         mode_annotation: r.spec.annotations.get(palisade_profiles::MODE_ANNOTATION).cloned(),
+        ..Facts::default()
     }
 }

@@ -7,7 +7,9 @@ pub mod landlock;
 pub mod lsm;
 pub mod mode_authority;
 pub mod nri;
+pub mod podman;
+pub mod podman_bolt;
 pub mod registry;
 
-pub use palisade_events::containers::{cgroup, cri_annotations, image_scan, mount_fact, Backend, ContainerMeta, ImageRef, PodMeta};
+pub use palisade_events::containers::{cgroup, cri_annotations, image_scan, mount_fact, Backend, ContainerMeta, Engine, ImageRef, PodMeta};
 pub use registry::{Registry, SharedRegistry};

@@ -40,6 +40,7 @@ fn facts(pod: Option<&Pod>, c: &Container) -> Facts {
             .get(palisade_profiles::MODE_ANNOTATION)
             .or_else(|| pod.and_then(|p| p.annotations.get(palisade_profiles::MODE_ANNOTATION)))
             .cloned(),
+        ..Facts::default()
     }
 }
 

@@ -95,6 +95,11 @@ pub struct Facts {
     pub rootfs: Option<PathBuf>,
     /// The `palisade.io/mode` annotation, when the spec or pod carries one.
     pub mode_annotation: Option<String>,
+    /// The engine that made it, when a source knows (podman's hook requests).
+    pub engine: Option<super::Engine>,
+    /// The image's id and digest, when the engine says them apart from the reference.
+    pub image_id: String,
+    pub image_digest: String,
 }
 
 impl Facts {
@@ -125,6 +130,7 @@ impl Facts {
             privileged: Some(bundle.privileged),
             rootfs: (!bundle.rootfs.as_os_str().is_empty()).then(|| bundle.rootfs.clone()),
             mode_annotation: state.annotations.get(palisade_profiles::MODE_ANNOTATION).cloned(),
+            ..Facts::default()
         }
     }
 }
@@ -255,6 +261,15 @@ impl Registry {
         }
         if !facts.image.is_empty() {
             m.image = ImageRef::parse(&facts.image);
+        }
+        if !facts.image_id.is_empty() {
+            m.image.id = facts.image_id;
+        }
+        if !facts.image_digest.is_empty() {
+            m.image.digest = facts.image_digest;
+        }
+        if let Some(engine) = facts.engine {
+            m.engine = engine;
         }
         if !facts.namespace.is_empty() {
             m.namespace = facts.namespace;

@@ -436,3 +436,30 @@ fn a_container_never_armed_is_forgotten_after_its_ttl_and_an_armed_one_is_kept()
     let ids: Vec<String> = reg.summaries().into_iter().map(|s| s.id).collect();
     assert_eq!(ids, ["next", "running"]);
 }
+
+#[test]
+fn a_podman_containers_engine_image_id_and_digest_reach_its_metadata() {
+    let fx = Fixture::new("podman");
+    let mut reg = fx.registry();
+    let facts = Facts {
+        name: "podtest".into(),
+        image: "localhost/app:v1".into(),
+        image_id: "edf7c2ad".into(),
+        image_digest: "sha256:da71".into(),
+        labels: BTreeMap::from([("team".to_string(), "blue".to_string())]),
+        engine: Some(crate::containers::Engine::Podman),
+        ..Default::default()
+    };
+    reg.report("p1", facts, Source::Hook);
+    // A later report without them (a source that does not know) keeps them.
+    reg.report("p1", Facts::default(), Source::Hook);
+    arm(&mut reg, "p1", 42).expect("arm");
+    let meta = reg.lookup(fx.cgroup_id()).expect("lookup");
+    assert_eq!((meta.name.as_str(), meta.engine.as_str()), ("podtest", "podman"));
+    let i = &meta.image;
+    assert_eq!(
+        (i.full.as_str(), i.repository.as_str(), i.tag.as_str(), i.id.as_str(), i.digest.as_str()),
+        ("localhost/app:v1", "localhost/app", "v1", "edf7c2ad", "sha256:da71")
+    );
+    assert_eq!(meta.labels.get("team").map(String::as_str), Some("blue"));
+}

@@ -25,6 +25,10 @@ pub struct ImageRef {
     pub tag: String,
     /// `sha256:...`; empty when the reference has none.
     pub digest: String,
+    /// The image's id in its engine's store (`container.image.id`; podman's 64-hex image id);
+    /// empty when the engine did not say.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
 }
 
 impl ImageRef {
@@ -40,7 +44,7 @@ impl ImageRef {
             Some(i) => (&name[..last_slash + i], &name[last_slash + i + 1..]),
             None => (name, ""),
         };
-        ImageRef { full: reference.to_owned(), repository: repository.into(), tag: tag.into(), digest: digest.into() }
+        ImageRef { full: reference.to_owned(), repository: repository.into(), tag: tag.into(), digest: digest.into(), id: String::new() }
     }
 }
 
@@ -88,6 +92,34 @@ pub struct ContainerMeta {
     pub rootfs: std::path::PathBuf,
     /// Its init process (host pid), once armed; 0 before.
     pub init_pid: u32,
+    /// The engine that made it (Falco's `container.type`).
+    pub engine: Engine,
+}
+
+/// The engine that made a container, named as Falco's container plugin names it in
+/// `container.type`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// containerd (`ctr`, CRI): the default of every source but podman's.
+    #[default]
+    Containerd,
+    /// podman (libpod), recognised by its `io.container.manager: libpod` annotation.
+    Podman,
+}
+
+impl Engine {
+    /// The engine [`Engine::as_str`] names.
+    pub fn from_name(name: &str) -> Option<Engine> {
+        [Engine::Containerd, Engine::Podman].into_iter().find(|e| e.as_str() == name)
+    }
+
+    /// `containerd` or `podman`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Containerd => "containerd",
+            Engine::Podman => "podman",
+        }
+    }
 }
 
 /// An enforcement backend.

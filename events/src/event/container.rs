@@ -36,7 +36,8 @@ pub fn extract<'a>(meta: Option<&'a ContainerMeta>, field: &FieldRef, time_ns: u
         "container.id" => s(m.short_id()),
         "container.full_id" => s(&m.full_id),
         "container.name" => s(&m.name),
-        "container.type" => s("containerd"),
+        "container.type" => s(m.engine.as_str()),
+        "container.image.id" => nonempty(&m.image.id),
         "container.image" => nonempty(&m.image.full),
         "container.image.repository" => nonempty(&m.image.repository),
         "container.image.tag" => nonempty(&m.image.tag),
@@ -178,6 +179,18 @@ mod tests {
         assert_eq!(get("k8s.pod.uid", None).as_deref(), Some("uid-1"));
         assert_eq!(get("k8s.pod.label", Some("app")).as_deref(), Some("web"));
         assert_eq!(get("k8s.pod.labels", None).as_deref(), Some("app:web, tier:front"));
+    }
+
+    #[test]
+    fn the_engine_is_the_type_and_the_image_id_is_known_when_the_engine_says_it() {
+        let m = meta();
+        let get = |m: &ContainerMeta, n| text(extract(Some(m), &field(n, None), 0).expect("container field"));
+        assert_eq!(get(&m, "container.type").as_deref(), Some("containerd"));
+        assert_eq!(get(&m, "container.image.id"), None);
+        let image = ImageRef { id: "edf7c2ad173c".into(), ..ImageRef::parse("localhost/app:v1") };
+        let podman = ContainerMeta { engine: crate::containers::Engine::Podman, image, ..meta() };
+        assert_eq!(get(&podman, "container.type").as_deref(), Some("podman"));
+        assert_eq!(get(&podman, "container.image.id").as_deref(), Some("edf7c2ad173c"));
     }
 
     #[test]

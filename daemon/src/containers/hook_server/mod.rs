@@ -267,6 +267,10 @@ pub fn answer(req: Request, context: &Context) -> Reply {
         Request::Hook { state, .. } | Request::Prepare { state, .. } => Some(state),
         _ => None,
     };
+    if let (Some(f), Some(state)) = (facts.as_mut(), state) {
+        // podman's spec names neither container nor image: its storage does (a few small files).
+        super::podman::enrich(f, state);
+    }
     if let (Some(f), Some(c), Some(state)) = (facts.as_mut(), containerd.as_ref(), state) {
         if f.image.is_empty() {
             // Asked once: at `Prepare` when the wrapper asks first, the hook then finds it known.
