@@ -1,6 +1,8 @@
 //! A read-only reader of bbolt files (`go.etcd.io/bbolt`, the key/value store of podman 4's
 //! `libpod/bolt_state.db`), enough to fetch one value by its bucket path: podman keeps a
 //! container's labels only there (its OCI spec and containers-storage's records carry none).
+//! Written by hand because no maintained crate reads bbolt's on-disk format, and this needs
+//! only its read path (about 200 lines).
 //!
 //! The format, as bbolt writes it (little-endian; we rely on nothing else):
 //! - every page starts with a 16-byte header: `id u64, flags u16, count u16, overflow u32`;
