@@ -24,6 +24,9 @@
 //! family is further capped at [`MAX_SERIES_PER_FAMILY`](crate::MAX_SERIES_PER_FAMILY) series.
 //! A labelled family appears in the encoding once it has a series (prometheus-client skips empty
 //! families); `palisade_reloads_total` has both of its series from the start.
+//!
+//! Falco's names for the same facts (`falcosecurity_falco_rules_matches_total`,
+//! `falcosecurity_scap_n_drops_total`, ...) are served after these: see the `falco` module.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,6 +89,8 @@ pub struct Metrics {
     budget_unattributed: AtomicU64,
     /// The web server's and the k8s-audit source's families (`sources` module).
     pub(crate) sources: crate::sources::SourceFamilies,
+    /// Falco's and Falcosidekick's names (`falco` module).
+    pub(crate) falco: crate::falco::FalcoFamilies,
 }
 
 impl Metrics {
@@ -196,6 +201,7 @@ impl Metrics {
             budget_drops.clone(),
         );
         let sources = crate::sources::SourceFamilies::register(&mut registry);
+        let falco = crate::falco::FalcoFamilies::new(kernel_drops.counter.clone(), outputs_dropped.counter.clone());
 
         Arc::new(Metrics {
             budget_drops,
@@ -225,11 +231,16 @@ impl Metrics {
             reloads_error,
             rules_loaded,
             sources,
+            falco,
         })
     }
 
-    /// Counts one event of `evt_type` (`palisade_events_total{evt_type}`).
+    /// Counts one event of `evt_type` (`palisade_events_total{evt_type}`; the syscall events
+    /// also in `falcosecurity_scap_n_evts_total`).
     pub fn event(&self, evt_type: &str) {
+        if evt_type != "k8s_audit" {
+            self.falco.n_evts.inc();
+        }
         self.events_by_type.with(
             evt_type,
             |_, counter| counter.inc(),
@@ -241,7 +252,8 @@ impl Metrics {
         );
     }
 
-    /// Counts one alert (`palisade_alerts_total{rule,priority}`).
+    /// Counts one alert (`palisade_alerts_total{rule,priority}`): Palisade's internal alerts;
+    /// count a rule's match with [`Metrics::rule_match`].
     pub fn alert(&self, rule: &str, priority: &str) {
         self.alerts_by_rule.with(
             rule,
@@ -356,10 +368,12 @@ impl Metrics {
         self.rules_load_errors.inc();
     }
 
-    /// Counts a reload (`palisade_reloads_total{result="ok|error"}`).
+    /// Counts a reload (`palisade_reloads_total{result="ok|error"}`; a successful one also sets
+    /// `falcosecurity_falco_reload_timestamp_nanoseconds`).
     pub fn reload(&self, ok: bool) {
         if ok {
             self.reloads_ok.inc();
+            self.falco_reloaded();
         } else {
             self.reloads_error.inc();
         }
@@ -407,14 +421,16 @@ impl Metrics {
         }
     }
 
-    /// The OpenMetrics text exposition of every family, ending in `# EOF`; serve it with
-    /// [`OPENMETRICS_CONTENT_TYPE`].
+    /// The OpenMetrics text exposition of every family (Palisade's, then Falco's names), ending
+    /// in `# EOF`; serve it with [`OPENMETRICS_CONTENT_TYPE`].
     pub fn encode(&self) -> String {
-        let mut out = String::with_capacity(4096);
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
+        let mut out = String::with_capacity(8192);
         // Writing to a String cannot fail and every encoded value fits its type (gauges are
         // saturated to i64 on the way in).
-        if let Err(std::fmt::Error) =
-            prometheus_client::encoding::text::encode(&mut out, &self.registry)
+        if let Err(std::fmt::Error) = encode_registry(&mut out, &self.registry)
+            .and_then(|()| encode_registry(&mut out, &self.falco.registry))
+            .and_then(|()| encode_eof(&mut out))
         {
             tracing::error!("encoding metrics failed");
         }
