@@ -287,15 +287,22 @@ impl Metrics {
                     not_enforced.inc()
                 }
             },
-            |profile| {
-                [false, true].map(|enforced| {
-                    self.decisions.get_or_create_owned(&DecisionLabels {
-                        profile: LabelValue::new(profile),
-                        enforced,
-                    })
-                })
-            },
+            |profile| self.decision_series(profile),
         );
+    }
+
+    /// A profile's `enforced="false"` and `enforced="true"` series.
+    fn decision_series(&self, profile: &str) -> [Counter; 2] {
+        [false, true].map(|enforced| self.decisions.get_or_create_owned(&DecisionLabels { profile: LabelValue::new(profile), enforced }))
+    }
+
+    /// Makes the `palisade_enforcement_decisions_total` series of each profile loaded, at 0 until
+    /// its first decision: a dashboard shows "no decisions" for a profile rather than no data.
+    /// Series of profiles a reload removed stay (they may have counted decisions).
+    pub fn declare_profiles<'a>(&self, profiles: impl IntoIterator<Item = &'a str>) {
+        for profile in profiles {
+            self.decisions_by_profile.with(profile, |_, _| {}, |profile| self.decision_series(profile));
+        }
     }
 
     /// Sets `palisade_kernel_drops_total` from the kernel programs' running total.

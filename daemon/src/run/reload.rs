@@ -98,6 +98,7 @@ impl<S: RecordSource> Daemon<S> {
                 r.set_host_monitoring(new_config.host_monitoring);
             }
             r.set_profiles(Arc::clone(&new_profiles), profile_set::global_mode(&new_config));
+            self.p.metrics.declare_profiles(new_profiles.profiles().iter().map(|p| p.name.as_str()));
             r.set_mode_authority(new_authority);
         }
         self.p.rules = Arc::new(loaded.ruleset);
