@@ -174,13 +174,21 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     std::fs::create_dir_all(scratch.0.join("profiles")).expect("scratch");
     let marker = scratch.0.join("marker");
     std::fs::write(&marker, "x").expect("marker");
+    let flood_file = scratch.0.join("flood");
+    std::fs::write(&flood_file, "x").expect("flood file");
     let rules = scratch.0.join("rules.yaml");
+    // The second rule never matches; it makes the kernel record the flood's opens (the kernel
+    // only records opens of the paths the rules name).
     std::fs::write(
         &rules,
         format!(
             "- rule: {RULE}\n  desc: test\n  condition: evt.type in (open, openat, openat2) and fd.name = \"{}\"\n  \
-             output: \"marker read by %proc.name (file=%fd.name)\"\n  priority: WARNING\n  tags: [test, T1059.004]\n",
-            marker.display()
+             output: \"marker read by %proc.name (file=%fd.name)\"\n  priority: WARNING\n  tags: [test, T1059.004]\n\
+             - rule: Flood file read by nobody\n  desc: test\n  \
+             condition: evt.type in (open, openat, openat2) and fd.name = \"{}\" and proc.name = no-such-program\n  \
+             output: never\n  priority: DEBUG\n",
+            marker.display(),
+            flood_file.display()
         ),
     )
     .expect("rules file");
@@ -210,7 +218,7 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     let flood = TestCgroup::new(&root, &format!("palisade-prom-flood-{pid}"));
     let read = quiet.spawn(Path::new("/bin/sh"), &format!("exec cat {} > /dev/null", marker.display())).wait().expect("cat");
     assert!(read.success());
-    let mut flooder = flood.spawn(Path::new("/bin/sh"), "while :; do : < /dev/null; done");
+    let mut flooder = flood.spawn(Path::new("/bin/sh"), &format!("while :; do : < {}; done", flood_file.display()));
     std::thread::sleep(Duration::from_millis(1500));
     let _ = flooder.kill();
     let _ = flooder.wait();
