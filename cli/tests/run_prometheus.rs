@@ -146,6 +146,20 @@ fn dashboard_queries() -> Vec<(String, String)> {
     queries
 }
 
+/// The dashboard's query variables: (name, metric, label) of each `label_values(metric, label)`.
+fn dashboard_variables() -> Vec<(String, String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana/palisade-dashboard.json");
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("dashboard")).expect("dashboard JSON");
+    let mut variables = Vec::new();
+    for v in dashboard["templating"]["list"].as_array().expect("templating").iter().filter(|v| v["type"] == "query") {
+        let definition = v["definition"].as_str().expect("a query variable's definition");
+        let args = definition.strip_prefix("label_values(").and_then(|d| d.strip_suffix(')')).expect("label_values(metric, label)");
+        let (metric, label) = args.split_once(',').expect("metric, label");
+        variables.push((v["name"].as_str().unwrap_or_default().to_owned(), metric.trim().to_owned(), label.trim().to_owned()));
+    }
+    variables
+}
+
 /// Grafana's variables as Grafana would set them here: a 1 s scrape interval, the last 10 min,
 /// every instance.
 fn substitute(expr: &str) -> String {
@@ -231,6 +245,13 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     std::thread::sleep(Duration::from_secs(4));
 
     let mut empty = Vec::new();
+    for (name, metric, label) in dashboard_variables() {
+        let (status, body) = http_get(prometheus.port, &format!("/api/v1/label/{label}/values?match[]={}", percent_encode(&metric)));
+        let values: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("variable {name}: HTTP {status}, {e}: {body}"));
+        if values["data"].as_array().is_none_or(Vec::is_empty) {
+            empty.push(format!("variable ${name}: label_values({metric}, {label})"));
+        }
+    }
     for (title, expr) in &queries {
         let promql = substitute(expr);
         if prometheus.query(&promql).is_empty() {
@@ -261,6 +282,25 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     let decisions = prometheus.query("palisade_enforcement_decisions_total{profile=\"web\"}");
     assert_eq!(decisions.len(), 2, "the loaded profile's two series: {decisions:?}");
     assert!(decisions.iter().all(|d| d["value"][1] == "0"), "no decision without a container: {decisions:?}");
+    // Falco's other names, as Prometheus stored them.
+    for name in [
+        "falcosecurity_scap_n_evts_total",
+        "falcosecurity_scap_n_drops_total",
+        "falcosecurity_falco_outputs_queue_num_drops_total",
+        "falcosecurity_evt_hostname_info",
+        "falcosecurity_falco_kernel_release_info",
+        "falcosecurity_scap_engine_name_info",
+        "falcosecurity_falco_start_timestamp_nanoseconds",
+        "falcosecurity_falco_reload_timestamp_nanoseconds",
+        "falcosecurity_falco_host_boot_timestamp_nanoseconds",
+        "falcosecurity_falco_host_num_cpus_total",
+        "falcosecurity_falco_duration_seconds_total",
+        "falcosecurity_falco_cpu_usage_ratio",
+        "falcosecurity_falco_memory_rss_bytes",
+        "falcosecurity_falco_memory_vsz_bytes",
+    ] {
+        assert_eq!(prometheus.query(name).len(), 1, "{name}");
+    }
     let info = prometheus.query("falcosecurity_falco_version_info");
     assert_eq!(info.first().map(|i| label(i, "version")), Some(env!("CARGO_PKG_VERSION")), "{info:?}");
 

@@ -38,6 +38,7 @@
 //! [`MAX_SERIES_PER_FAMILY`] (then the overflow series).
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::time::{Instant, SystemTime};
 
 use parking_lot::Mutex;
@@ -50,7 +51,7 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 use crate::falco_labels::{falco_priority, sidekick_priority, tag_labels, EngineLabels, EventLabels, MatchLabels, OneLabel};
-use crate::labels::{LabelValue, SeriesCache, MAX_SERIES_PER_FAMILY, OVERFLOW};
+use crate::labels::{Fnv1a, LabelValue, SeriesCache, MAX_SERIES_PER_FAMILY, OVERFLOW};
 use crate::Metrics;
 
 /// Most priorities one rule's matches are counted under (as `palisade_alerts_total`).
@@ -89,7 +90,9 @@ pub struct MatchContainer<'a> {
 pub(crate) struct FalcoFamilies {
     pub(crate) registry: Registry,
     matches: Family<MatchLabels, Counter>,
-    matches_by_rule: SeriesCache<SeriesCache<Counter>>,
+    /// Rule -> priority -> [its `palisade_alerts_total` series, its `rules_matches` series]:
+    /// one lookup counts both.
+    matches_by_rule: SeriesCache<SeriesCache<[Counter; 2]>>,
     events: Family<EventLabels, Counter>,
     /// Container id (empty: no container) -> its `events` series by rule and priority.
     event_series: Mutex<EventSeries>,
@@ -97,9 +100,12 @@ pub(crate) struct FalcoFamilies {
     reload_ts: Gauge,
 }
 
+/// FNV-1a maps: the keys are container ids and rule names (see `labels::Fnv1a`).
+type FnvMap<V> = HashMap<Box<str>, V, BuildHasherDefault<Fnv1a>>;
+
 #[derive(Default)]
 struct EventSeries {
-    by_container: HashMap<Box<str>, ContainerSeries>,
+    by_container: FnvMap<ContainerSeries>,
     /// Series made so far (for the cap).
     made: usize,
 }
@@ -108,7 +114,7 @@ struct ContainerSeries {
     /// `(k8s_ns_name, k8s_pod_name)`.
     pod: (Box<str>, Box<str>),
     /// Rule -> its series, one per priority.
-    by_rule: HashMap<Box<str>, Vec<PrioritySeries>>,
+    by_rule: FnvMap<Vec<PrioritySeries>>,
 }
 
 /// A priority's name, and the labels and handle of its series.
@@ -170,21 +176,26 @@ impl FalcoFamilies {
         }
     }
 
-    /// Counts `m` in `falcosecurity_falco_rules_matches_total`.
-    fn count_match(&self, m: &RuleMatch<'_>) {
+    /// Counts `m` in `palisade_alerts_total` (whose series `alert_series` makes) and
+    /// `falcosecurity_falco_rules_matches_total`.
+    fn count_match(&self, m: &RuleMatch<'_>, alert_series: impl FnOnce(&str, &str) -> Counter) {
         self.matches_by_rule.with(
             m.rule,
             |rule, by_priority| {
                 by_priority.with(
                     m.priority,
-                    |_, counter| counter.inc(),
+                    |_, [alert, matched]| {
+                        alert.inc();
+                        matched.inc();
+                    },
                     |priority| {
-                        self.matches.get_or_create_owned(&MatchLabels {
+                        let matched = self.matches.get_or_create_owned(&MatchLabels {
                             rule_name: LabelValue::new(rule),
                             priority: falco_priority(priority).unwrap_or(u8::MAX),
                             source: LabelValue::new(if rule == OVERFLOW { OVERFLOW } else { m.source }),
                             tags: if rule == OVERFLOW || priority == OVERFLOW { tag_labels(&[]) } else { tag_labels(m.tags) },
-                        })
+                        });
+                        [alert_series(rule, priority), matched]
                     },
                 )
             },
@@ -198,7 +209,7 @@ impl FalcoFamilies {
         let EventSeries { by_container, made } = &mut *series;
         let (id, ns, pod) = m.container.map_or(("", "", ""), |c| (c.id, c.k8s_ns_name, c.k8s_pod_name));
         if !by_container.contains_key(id) {
-            by_container.insert(id.into(), ContainerSeries { pod: (ns.into(), pod.into()), by_rule: HashMap::new() });
+            by_container.insert(id.into(), ContainerSeries { pod: (ns.into(), pod.into()), by_rule: FnvMap::default() });
         }
         let Some(container) = by_container.get_mut(id) else { return };
         if let Some(by_priority) = container.by_rule.get(m.rule) {
@@ -258,8 +269,7 @@ impl Metrics {
     /// `falcosecurity_falco_rules_matches_total` and Falcosidekick's
     /// `falcosecurity_falcosidekick_falco_events_total` (see the `falco` module).
     pub fn rule_match(&self, m: &RuleMatch<'_>) {
-        self.alert(m.rule, m.priority);
-        self.falco.count_match(m);
+        self.falco.count_match(m, |rule, priority| self.alert_series(rule, priority));
         self.falco.count_event(m);
     }
 

@@ -148,3 +148,27 @@ fn pod_series_are_capped() {
     assert_eq!(series, MAX_SERIES_PER_FAMILY + 1, "the cap plus the overflow series");
     assert!(text.contains(&format!("rule=\"{OVERFLOW}\"")) && text.contains("k8s_pod_name=\"__overflow__\"} 5\n"), "overflow series");
 }
+
+/// `rule_match` (Palisade's, Falco's and Falcosidekick's families) against `alert` (Palisade's
+/// alone), in the same run: `cargo test --release -p palisade-metrics rule_match_cost -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn rule_match_cost() {
+    let m = Metrics::new();
+    let t = tags(&["container", "shell", "mitre_execution", "T1059.004"]);
+    let rules = ["Terminal shell in container", "Read sensitive file untrusted", "Write below etc", "Launch Suspicious Network Tool"];
+    let pods = [in_pod("c1", "prod", "web-1"), in_pod("c2", "prod", "web-2"), None, in_pod("c3", "", "")];
+    let calls = 4_000_000u32;
+    let start = std::time::Instant::now();
+    for n in 0..calls {
+        m.alert(std::hint::black_box(rules[(n % 4) as usize]), "Warning");
+    }
+    let alert = start.elapsed().as_nanos() as f64 / f64::from(calls);
+    let start = std::time::Instant::now();
+    for n in 0..calls {
+        let i = (n % 4) as usize;
+        m.rule_match(std::hint::black_box(&matched(rules[i], "Warning", &t, pods[(n as usize / 4) % 4])));
+    }
+    let rule_match = start.elapsed().as_nanos() as f64 / f64::from(calls);
+    println!("alert(): {alert:.1} ns/call; rule_match(): {rule_match:.1} ns/call ({:.2}x)", rule_match / alert);
+}

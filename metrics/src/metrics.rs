@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | `palisade_events_total` | counter | `evt_type` | event types the decoder knows (tens) |
 //! | `palisade_alerts_total` | counter | `rule`, `priority` | loaded rules × the priorities they had (a rule has one priority; an override or a reload can add a second) |
-//! | `palisade_enforcement_decisions_total` | counter | `profile`, `enforced` | profiles × 2 |
+//! | `palisade_enforcement_decisions_total` | counter | `profile`, `enforced` | profiles × 2 (a loaded profile's two series exist from its load, at 0) |
 //! | `palisade_kernel_drops_total` | counter | | 1 |
 //! | `palisade_output_delivered_total`, `palisade_output_failed_total` | counter | `output` | configured outputs |
 //! | `palisade_outputs_queue_depth`, `palisade_outputs_queue_capacity` | gauge | | 1 |
@@ -268,7 +268,8 @@ impl Metrics {
         );
     }
 
-    fn alert_series(&self, rule: &str, priority: &str) -> Counter {
+    /// The `palisade_alerts_total` series of `rule` and `priority`.
+    pub(crate) fn alert_series(&self, rule: &str, priority: &str) -> Counter {
         self.alerts.get_or_create_owned(&AlertLabels {
             rule: LabelValue::new(rule),
             priority: LabelValue::new(priority),
