@@ -100,13 +100,17 @@ pub(crate) struct FalcoFamilies {
     reload_ts: Gauge,
 }
 
-/// FNV-1a maps: the keys are container ids and rule names (see `labels::Fnv1a`).
+/// FNV-1a maps (see `labels::Fnv1a`): the keys are rule names and container ids. Whoever
+/// starts containers may choose their ids, but this map holds only containers the daemon
+/// knows, and [`MAX_SERIES_PER_FAMILY`] bounds it, so colliding ids cost their owner little
+/// more than slower lookups.
 type FnvMap<V> = HashMap<Box<str>, V, BuildHasherDefault<Fnv1a>>;
 
 #[derive(Default)]
 struct EventSeries {
     by_container: FnvMap<ContainerSeries>,
-    /// Series made so far (for the cap).
+    /// Entries (container × rule × priority) held: an upper bound of the family's series
+    /// (containers of one pod share theirs), compared with the cap.
     made: usize,
 }
 
