@@ -66,7 +66,10 @@ impl Prometheus {
         let port = free_port();
         let child = Command::new(PROMETHEUS)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("prometheus.log")).expect("prometheus log"))
@@ -75,7 +78,11 @@ impl Prometheus {
         let prometheus = Prometheus { child, port };
         let deadline = Instant::now() + Duration::from_secs(30);
         while http_get(port, "/-/ready").0 != 200 {
-            assert!(Instant::now() < deadline, "prometheus not ready:\n{}", std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default());
+            assert!(
+                Instant::now() < deadline,
+                "prometheus not ready:\n{}",
+                std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         prometheus
@@ -83,8 +90,12 @@ impl Prometheus {
 
     /// An instant query: the `data.result` array (panics unless the API says success).
     fn query(&self, promql: &str) -> Vec<Value> {
-        let (status, body) = http_get(self.port, &format!("/api/v1/query?query={}", percent_encode(promql)));
-        let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{promql}: HTTP {status}, {e}: {body}"));
+        let (status, body) = http_get(
+            self.port,
+            &format!("/api/v1/query?query={}", percent_encode(promql)),
+        );
+        let v: Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{promql}: HTTP {status}, {e}: {body}"));
         assert_eq!(v["status"], "success", "{promql}: {body}");
         v["data"]["result"].as_array().cloned().unwrap_or_default()
     }
@@ -104,26 +115,38 @@ impl Prometheus {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// GET `path` from 127.0.0.1:`port` (HTTP/1.0: the answer is not chunked): status, body.
 fn http_get(port: u16, path: &str) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return (0, String::new()) };
-    s.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
     if write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
         return (0, String::new());
     }
     let mut text = String::new();
     let _ = s.read_to_string(&mut text);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (head.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0), body.to_owned())
+    (
+        head.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0),
+        body.to_owned(),
+    )
 }
 
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -131,16 +154,24 @@ fn percent_encode(s: &str) -> String {
 
 /// Every `expr` of the dashboard's panels (rows included), with its panel's title.
 fn dashboard_queries() -> Vec<(String, String)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana/palisade-dashboard.json");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana/palisade-dashboard.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let dashboard: Value = serde_json::from_str(&text).expect("dashboard JSON");
-    let mut panels: Vec<&Value> = dashboard["panels"].as_array().expect("panels").iter().collect();
+    let mut panels: Vec<&Value> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .collect();
     let mut queries = Vec::new();
     while let Some(p) = panels.pop() {
         panels.extend(p["panels"].as_array().into_iter().flatten());
         for t in p["targets"].as_array().into_iter().flatten() {
             let expr = t["expr"].as_str().expect("a target's expr");
-            queries.push((p["title"].as_str().unwrap_or_default().to_owned(), expr.to_owned()));
+            queries.push((
+                p["title"].as_str().unwrap_or_default().to_owned(),
+                expr.to_owned(),
+            ));
         }
     }
     queries
@@ -148,14 +179,30 @@ fn dashboard_queries() -> Vec<(String, String)> {
 
 /// The dashboard's query variables: (name, metric, label) of each `label_values(metric, label)`.
 fn dashboard_variables() -> Vec<(String, String, String)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana/palisade-dashboard.json");
-    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("dashboard")).expect("dashboard JSON");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana/palisade-dashboard.json");
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("dashboard"))
+        .expect("dashboard JSON");
     let mut variables = Vec::new();
-    for v in dashboard["templating"]["list"].as_array().expect("templating").iter().filter(|v| v["type"] == "query") {
-        let definition = v["definition"].as_str().expect("a query variable's definition");
-        let args = definition.strip_prefix("label_values(").and_then(|d| d.strip_suffix(')')).expect("label_values(metric, label)");
+    for v in dashboard["templating"]["list"]
+        .as_array()
+        .expect("templating")
+        .iter()
+        .filter(|v| v["type"] == "query")
+    {
+        let definition = v["definition"]
+            .as_str()
+            .expect("a query variable's definition");
+        let args = definition
+            .strip_prefix("label_values(")
+            .and_then(|d| d.strip_suffix(')'))
+            .expect("label_values(metric, label)");
         let (metric, label) = args.split_once(',').expect("metric, label");
-        variables.push((v["name"].as_str().unwrap_or_default().to_owned(), metric.trim().to_owned(), label.trim().to_owned()));
+        variables.push((
+            v["name"].as_str().unwrap_or_default().to_owned(),
+            metric.trim().to_owned(),
+            label.trim().to_owned(),
+        ));
     }
     variables
 }
@@ -163,7 +210,10 @@ fn dashboard_variables() -> Vec<(String, String, String)> {
 /// Grafana's variables as Grafana would set them here: a 1 s scrape interval, the last 10 min,
 /// every instance.
 fn substitute(expr: &str) -> String {
-    expr.replace("$__rate_interval", "15s").replace("$__range", "10m").replace("$__interval", "1s").replace("$instance", ".*")
+    expr.replace("$__rate_interval", "15s")
+        .replace("$__range", "10m")
+        .replace("$__interval", "1s")
+        .replace("$instance", ".*")
 }
 
 fn label<'a>(series: &'a Value, name: &str) -> &'a str {
@@ -175,7 +225,9 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     if !common::privileged() {
         return;
     }
-    let Some(root) = cgroup2_root() else { return skip_or_fail("no cgroup2 mount") };
+    let Some(root) = cgroup2_root() else {
+        return skip_or_fail("no cgroup2 mount");
+    };
     if !Path::new(PROMETHEUS).exists() {
         return skip_or_fail("no /usr/bin/prometheus (apt-get install prometheus)");
     }
@@ -206,8 +258,11 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
         ),
     )
     .expect("rules file");
-    std::fs::write(scratch.0.join("profiles/web.yaml"), "name: web\nmatch:\n  images: [\"web:*\"]\nmode: audit\ndeny_shells: true\n")
-        .expect("profile");
+    std::fs::write(
+        scratch.0.join("profiles/web.yaml"),
+        "name: web\nmatch:\n  images: [\"web:*\"]\nmode: audit\ndeny_shells: true\n",
+    )
+    .expect("profile");
 
     let web_port = free_port();
     let mut extra: Vec<String> = Vec::new();
@@ -230,15 +285,26 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     // The scripted actions: one marker read, a flood over the budget, a reload.
     let quiet = TestCgroup::new(&root, &format!("palisade-prom-quiet-{pid}"));
     let flood = TestCgroup::new(&root, &format!("palisade-prom-flood-{pid}"));
-    let read = quiet.spawn(Path::new("/bin/sh"), &format!("exec cat {} > /dev/null", marker.display())).wait().expect("cat");
+    let read = quiet
+        .spawn(
+            Path::new("/bin/sh"),
+            &format!("exec cat {} > /dev/null", marker.display()),
+        )
+        .wait()
+        .expect("cat");
     assert!(read.success());
-    let mut flooder = flood.spawn(Path::new("/bin/sh"), &format!("while :; do : < {}; done", flood_file.display()));
+    let mut flooder = flood.spawn(
+        Path::new("/bin/sh"),
+        &format!("while :; do : < {}; done", flood_file.display()),
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let _ = flooder.kill();
     let _ = flooder.wait();
     kill(daemon.pid(), Signal::SIGHUP).expect("SIGHUP");
 
-    let matches = prometheus.wait_for(&format!("falcosecurity_falco_rules_matches_total{{rule_name=\"{RULE}\"}}"));
+    let matches = prometheus.wait_for(&format!(
+        "falcosecurity_falco_rules_matches_total{{rule_name=\"{RULE}\"}}"
+    ));
     prometheus.wait_for("palisade_syscall_budget_drops_total");
     prometheus.wait_for("palisade_reloads_total{result=\"ok\"} >= 1");
     // Enough samples after the actions for every rate() window.
@@ -246,8 +312,15 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
 
     let mut empty = Vec::new();
     for (name, metric, label) in dashboard_variables() {
-        let (status, body) = http_get(prometheus.port, &format!("/api/v1/label/{label}/values?match[]={}", percent_encode(&metric)));
-        let values: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("variable {name}: HTTP {status}, {e}: {body}"));
+        let (status, body) = http_get(
+            prometheus.port,
+            &format!(
+                "/api/v1/label/{label}/values?match[]={}",
+                percent_encode(&metric)
+            ),
+        );
+        let values: Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("variable {name}: HTTP {status}, {e}: {body}"));
         if values["data"].as_array().is_none_or(Vec::is_empty) {
             empty.push(format!("variable ${name}: label_values({metric}, {label})"));
         }
@@ -263,25 +336,51 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     assert_eq!(matches.len(), 1, "{matches:?}");
     let m = &matches[0];
     assert_eq!(
-        [label(m, "rule_name"), label(m, "priority"), label(m, "source"), label(m, "tag_test"), label(m, "tag_T1059_004")],
+        [
+            label(m, "rule_name"),
+            label(m, "priority"),
+            label(m, "source"),
+            label(m, "tag_test"),
+            label(m, "tag_T1059_004")
+        ],
         [RULE, "4", "syscall", "true", "true"],
         "{m}"
     );
     assert_eq!(m["value"][1], "1", "{m}");
-    let events = prometheus.query(&format!("falcosecurity_falcosidekick_falco_events_total{{rule=\"{RULE}\"}}"));
+    let events = prometheus.query(&format!(
+        "falcosecurity_falcosidekick_falco_events_total{{rule=\"{RULE}\"}}"
+    ));
     assert_eq!(events.len(), 1, "{events:?}");
     let e = &events[0];
     assert_eq!(
-        [label(e, "priority"), label(e, "priority_raw"), label(e, "source"), label(e, "k8s_pod_name")],
+        [
+            label(e, "priority"),
+            label(e, "priority_raw"),
+            label(e, "source"),
+            label(e, "k8s_pod_name")
+        ],
         ["4", "warning", "syscall", ""],
         "Falcosidekick's numbering (Warning = 4 there too), no pod on the host: {e}"
     );
     assert_eq!(e["value"][1], "1", "{e}");
-    let alerts = prometheus.query(&format!("palisade_alerts_total{{rule=\"{RULE}\",priority=\"Warning\"}}"));
-    assert_eq!(alerts.first().map(|a| a["value"][1].clone()), Some(Value::from("1")), "{alerts:?}");
+    let alerts = prometheus.query(&format!(
+        "palisade_alerts_total{{rule=\"{RULE}\",priority=\"Warning\"}}"
+    ));
+    assert_eq!(
+        alerts.first().map(|a| a["value"][1].clone()),
+        Some(Value::from("1")),
+        "{alerts:?}"
+    );
     let decisions = prometheus.query("palisade_enforcement_decisions_total{profile=\"web\"}");
-    assert_eq!(decisions.len(), 2, "the loaded profile's two series: {decisions:?}");
-    assert!(decisions.iter().all(|d| d["value"][1] == "0"), "no decision without a container: {decisions:?}");
+    assert_eq!(
+        decisions.len(),
+        2,
+        "the loaded profile's two series: {decisions:?}"
+    );
+    assert!(
+        decisions.iter().all(|d| d["value"][1] == "0"),
+        "no decision without a container: {decisions:?}"
+    );
     // Falco's other names, as Prometheus stored them.
     for name in [
         "falcosecurity_scap_n_evts_total",
@@ -302,10 +401,23 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
         assert_eq!(prometheus.query(name).len(), 1, "{name}");
     }
     let info = prometheus.query("falcosecurity_falco_version_info");
-    assert_eq!(info.first().map(|i| label(i, "version")), Some(env!("CARGO_PKG_VERSION")), "{info:?}");
+    assert_eq!(
+        info.first().map(|i| label(i, "version")),
+        Some(env!("CARGO_PKG_VERSION")),
+        "{info:?}"
+    );
 
     drop(prometheus);
     let out = daemon.stop();
-    assert!(empty.is_empty(), "dashboard queries without data:\n{}\n\ndaemon stderr:\n{}", empty.join("\n"), out.stderr);
-    assert!(out.alerts.iter().any(|a| a["rule"] == RULE), "the marker read alerted:\n{}", out.stdout);
+    assert!(
+        empty.is_empty(),
+        "dashboard queries without data:\n{}\n\ndaemon stderr:\n{}",
+        empty.join("\n"),
+        out.stderr
+    );
+    assert!(
+        out.alerts.iter().any(|a| a["rule"] == RULE),
+        "the marker read alerted:\n{}",
+        out.stdout
+    );
 }

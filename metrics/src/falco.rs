@@ -50,7 +50,9 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-use crate::falco_labels::{falco_priority, sidekick_priority, tag_labels, EngineLabels, EventLabels, MatchLabels, OneLabel};
+use crate::falco_labels::{
+    falco_priority, sidekick_priority, tag_labels, EngineLabels, EventLabels, MatchLabels, OneLabel,
+};
 use crate::labels::{Fnv1a, LabelValue, SeriesCache, MAX_SERIES_PER_FAMILY, OVERFLOW};
 use crate::Metrics;
 
@@ -140,30 +142,79 @@ impl FalcoFamilies {
         start_ts.set(unix_ns(start));
         {
             let falco = registry.sub_registry_with_prefix("falco");
-            falco.register("rules_matches", "Rule matches, by rule (Falco's rules_counters)", matches.clone());
-            falco.register("outputs_queue_num_drops", "Alerts dropped because the outputs queue was full", outputs_dropped);
-            falco.register("version", "Palisade's version", Info::new(OneLabel("version", LabelValue::new(env!("CARGO_PKG_VERSION")))));
-            falco.register("kernel_release", "The kernel release", Info::new(OneLabel("kernel_release", LabelValue::new(&facts.kernel_release))));
-            falco.register("start_timestamp_nanoseconds", "When the daemon started, ns since the epoch", start_ts);
-            falco.register("reload_timestamp_nanoseconds", "The last successful reload (else the start), ns since the epoch", reload_ts.clone());
+            falco.register(
+                "rules_matches",
+                "Rule matches, by rule (Falco's rules_counters)",
+                matches.clone(),
+            );
+            falco.register(
+                "outputs_queue_num_drops",
+                "Alerts dropped because the outputs queue was full",
+                outputs_dropped,
+            );
+            falco.register(
+                "version",
+                "Palisade's version",
+                Info::new(OneLabel(
+                    "version",
+                    LabelValue::new(env!("CARGO_PKG_VERSION")),
+                )),
+            );
+            falco.register(
+                "kernel_release",
+                "The kernel release",
+                Info::new(OneLabel(
+                    "kernel_release",
+                    LabelValue::new(&facts.kernel_release),
+                )),
+            );
+            falco.register(
+                "start_timestamp_nanoseconds",
+                "When the daemon started, ns since the epoch",
+                start_ts,
+            );
+            falco.register(
+                "reload_timestamp_nanoseconds",
+                "The last successful reload (else the start), ns since the epoch",
+                reload_ts.clone(),
+            );
             let boot = Gauge::<i64>::default();
             boot.set(facts.boot_ns);
-            falco.register("host_boot_timestamp_nanoseconds", "When the host booted, ns since the epoch", boot);
+            falco.register(
+                "host_boot_timestamp_nanoseconds",
+                "When the host booted, ns since the epoch",
+                boot,
+            );
             let cpus = Gauge::<i64>::default();
             cpus.set(facts.num_cpus);
             falco.register("host_num_cpus_total", "Online CPUs of the host", cpus);
-            falco.register_collector(Box::new(Process { start: Instant::now() }));
+            falco.register_collector(Box::new(Process {
+                start: Instant::now(),
+            }));
         }
         {
             let scap = registry.sub_registry_with_prefix("scap");
             scap.register("n_evts", "Syscall events decoded", n_evts.clone());
-            scap.register("n_drops", "Events the kernel programs dropped (ring buffer full)", kernel_drops);
-            let engine = EngineLabels { engine_name: "palisade_ebpf", evt_source: "syscall" };
-            scap.register("engine_name", "The event source's engine", Info::new(engine));
+            scap.register(
+                "n_drops",
+                "Events the kernel programs dropped (ring buffer full)",
+                kernel_drops,
+            );
+            let engine = EngineLabels {
+                engine_name: "palisade_ebpf",
+                evt_source: "syscall",
+            };
+            scap.register(
+                "engine_name",
+                "The event source's engine",
+                Info::new(engine),
+            );
         }
-        registry
-            .sub_registry_with_prefix("evt")
-            .register("hostname", "The host name", Info::new(OneLabel("hostname", LabelValue::new(&facts.hostname))));
+        registry.sub_registry_with_prefix("evt").register(
+            "hostname",
+            "The host name",
+            Info::new(OneLabel("hostname", LabelValue::new(&facts.hostname))),
+        );
         registry.sub_registry_with_prefix("falcosidekick").register(
             "falco_events",
             "Alerts of rule matches, by rule and pod (as Falcosidekick counts the alerts it receives)",
@@ -196,8 +247,16 @@ impl FalcoFamilies {
                         let matched = self.matches.get_or_create_owned(&MatchLabels {
                             rule_name: LabelValue::new(rule),
                             priority: falco_priority(priority).unwrap_or(u8::MAX),
-                            source: LabelValue::new(if rule == OVERFLOW { OVERFLOW } else { m.source }),
-                            tags: if rule == OVERFLOW || priority == OVERFLOW { tag_labels(&[]) } else { tag_labels(m.tags) },
+                            source: LabelValue::new(if rule == OVERFLOW {
+                                OVERFLOW
+                            } else {
+                                m.source
+                            }),
+                            tags: if rule == OVERFLOW || priority == OVERFLOW {
+                                tag_labels(&[])
+                            } else {
+                                tag_labels(m.tags)
+                            },
                         });
                         [alert_series(rule, priority), matched]
                     },
@@ -211,11 +270,21 @@ impl FalcoFamilies {
     fn count_event(&self, m: &RuleMatch<'_>) {
         let mut series = self.event_series.lock();
         let EventSeries { by_container, made } = &mut *series;
-        let (id, ns, pod) = m.container.map_or(("", "", ""), |c| (c.id, c.k8s_ns_name, c.k8s_pod_name));
+        let (id, ns, pod) = m
+            .container
+            .map_or(("", "", ""), |c| (c.id, c.k8s_ns_name, c.k8s_pod_name));
         if !by_container.contains_key(id) {
-            by_container.insert(id.into(), ContainerSeries { pod: (ns.into(), pod.into()), by_rule: FnvMap::default() });
+            by_container.insert(
+                id.into(),
+                ContainerSeries {
+                    pod: (ns.into(), pod.into()),
+                    by_rule: FnvMap::default(),
+                },
+            );
         }
-        let Some(container) = by_container.get_mut(id) else { return };
+        let Some(container) = by_container.get_mut(id) else {
+            return;
+        };
         if let Some(by_priority) = container.by_rule.get(m.rule) {
             if let Some((_, _, counter)) = by_priority.iter().find(|(p, _, _)| &**p == m.priority) {
                 counter.inc();
@@ -225,7 +294,15 @@ impl FalcoFamilies {
         let overflow = *made >= MAX_SERIES_PER_FAMILY;
         let labels = if overflow {
             let o = LabelValue::new(OVERFLOW);
-            EventLabels { hostname: o.clone(), rule: o.clone(), priority: 0, priority_raw: o.clone(), source: o.clone(), k8s_ns_name: o.clone(), k8s_pod_name: o }
+            EventLabels {
+                hostname: o.clone(),
+                rule: o.clone(),
+                priority: 0,
+                priority_raw: o.clone(),
+                source: o.clone(),
+                k8s_ns_name: o.clone(),
+                k8s_pod_name: o,
+            }
         } else {
             *made += 1;
             EventLabels {
@@ -241,7 +318,11 @@ impl FalcoFamilies {
         let counter = self.events.get_or_create_owned(&labels);
         counter.inc();
         if !overflow {
-            container.by_rule.entry(m.rule.into()).or_default().push((m.priority.into(), labels, counter));
+            container.by_rule.entry(m.rule.into()).or_default().push((
+                m.priority.into(),
+                labels,
+                counter,
+            ));
         }
     }
 
@@ -249,16 +330,25 @@ impl FalcoFamilies {
     /// none of whose containers is left.
     fn retain_containers(&self, keep: impl Fn(&str) -> bool) {
         let mut series = self.event_series.lock();
-        let gone: Vec<Box<str>> = series.by_container.keys().filter(|id| !id.is_empty() && !keep(id)).cloned().collect();
+        let gone: Vec<Box<str>> = series
+            .by_container
+            .keys()
+            .filter(|id| !id.is_empty() && !keep(id))
+            .cloned()
+            .collect();
         if gone.is_empty() {
             return;
         }
-        let gone: Vec<ContainerSeries> = gone.iter().filter_map(|id| series.by_container.remove(id)).collect();
+        let gone: Vec<ContainerSeries> = gone
+            .iter()
+            .filter_map(|id| series.by_container.remove(id))
+            .collect();
         for container in gone {
             let entries = container.by_rule.values().map(Vec::len).sum::<usize>();
             series.made = series.made.saturating_sub(entries);
             // Containers outside pods share the pod-less series with the host: they stay.
-            let pod_lives = container.pod.1.is_empty() || series.by_container.values().any(|c| c.pod == container.pod);
+            let pod_lives = container.pod.1.is_empty()
+                || series.by_container.values().any(|c| c.pod == container.pod);
             if !pod_lives {
                 for (_, labels, _) in container.by_rule.values().flatten() {
                     self.events.remove(labels);
@@ -273,7 +363,8 @@ impl Metrics {
     /// `falcosecurity_falco_rules_matches_total` and Falcosidekick's
     /// `falcosecurity_falcosidekick_falco_events_total` (see the `falco` module).
     pub fn rule_match(&self, m: &RuleMatch<'_>) {
-        self.falco.count_match(m, |rule, priority| self.alert_series(rule, priority));
+        self.falco
+            .count_match(m, |rule, priority| self.alert_series(rule, priority));
         self.falco.count_event(m);
     }
 
@@ -291,7 +382,8 @@ impl Metrics {
 
 /// Ns since the Unix epoch, as a gauge value.
 fn unix_ns(t: SystemTime) -> i64 {
-    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// What the info families and host gauges say of the host, read once at the start.
@@ -304,12 +396,23 @@ struct HostFacts {
 
 impl HostFacts {
     fn read() -> HostFacts {
-        let read = |path: &str| std::fs::read_to_string(path).map(|s| s.trim().to_owned()).unwrap_or_default();
+        let read = |path: &str| {
+            std::fs::read_to_string(path)
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default()
+        };
         let stat = read("/proc/stat");
-        let boot_s: i64 = stat.lines().find_map(|l| l.strip_prefix("btime ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        let boot_s: i64 = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
         let num_cpus = stat
             .lines()
-            .filter(|l| l.strip_prefix("cpu").is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit())))
+            .filter(|l| {
+                l.strip_prefix("cpu")
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            })
             .count();
         HostFacts {
             hostname: read("/proc/sys/kernel/hostname"),
@@ -333,16 +436,47 @@ impl Collector for Process {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let elapsed = self.start.elapsed();
         let duration = ConstCounter::new(elapsed.as_secs());
-        duration.encode(encoder.encode_descriptor("duration_seconds", "Seconds since the daemon started", None, duration.metric_type())?)?;
+        duration.encode(encoder.encode_descriptor(
+            "duration_seconds",
+            "Seconds since the daemon started",
+            None,
+            duration.metric_type(),
+        )?)?;
         if let Some(ticks) = cpu_ticks() {
-            let ratio = ConstGauge::new(ticks as f64 / TICKS_PER_SECOND / elapsed.as_secs_f64().max(1.0));
-            ratio.encode(encoder.encode_descriptor("cpu_usage_ratio", "CPU time of the daemon over its run time (one CPU = 1)", None, ratio.metric_type())?)?;
+            let ratio =
+                ConstGauge::new(ticks as f64 / TICKS_PER_SECOND / elapsed.as_secs_f64().max(1.0));
+            ratio.encode(encoder.encode_descriptor(
+                "cpu_usage_ratio",
+                "CPU time of the daemon over its run time (one CPU = 1)",
+                None,
+                ratio.metric_type(),
+            )?)?;
         }
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        for (field, name, help) in [("VmRSS:", "memory_rss_bytes", "Resident memory of the daemon"), ("VmSize:", "memory_vsz_bytes", "Virtual memory of the daemon")] {
-            if let Some(kib) = status.lines().find_map(|l| l.strip_prefix(field)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok()) {
+        for (field, name, help) in [
+            (
+                "VmRSS:",
+                "memory_rss_bytes",
+                "Resident memory of the daemon",
+            ),
+            (
+                "VmSize:",
+                "memory_vsz_bytes",
+                "Virtual memory of the daemon",
+            ),
+        ] {
+            if let Some(kib) = status
+                .lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+            {
                 let bytes = ConstGauge::new(kib.saturating_mul(1024));
-                bytes.encode(encoder.encode_descriptor(name, help, None, bytes.metric_type())?)?;
+                bytes.encode(encoder.encode_descriptor(
+                    name,
+                    help,
+                    None,
+                    bytes.metric_type(),
+                )?)?;
             }
         }
         Ok(())

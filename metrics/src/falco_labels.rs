@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use prometheus_client::encoding::{EncodeLabel, EncodeLabelKey, EncodeLabelSet, EncodeLabelValue, LabelSetEncoder};
+use prometheus_client::encoding::{
+    EncodeLabel, EncodeLabelKey, EncodeLabelSet, EncodeLabelValue, LabelSetEncoder,
+};
 
 use crate::labels::LabelValue;
 
@@ -11,7 +13,11 @@ use crate::labels::LabelValue;
 /// `falcosecurity_falco_rules_matches_total`'s `priority` label carries it; `None` for a name
 /// that is not a Falco priority.
 pub(crate) fn falco_priority(name: &str) -> Option<u8> {
-    PRIORITIES.iter().position(|p| p.eq_ignore_ascii_case(name)).map(|i| i as u8).or_else(|| name.eq_ignore_ascii_case("info").then_some(6))
+    PRIORITIES
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case(name))
+        .map(|i| i as u8)
+        .or_else(|| name.eq_ignore_ascii_case("info").then_some(6))
 }
 
 /// Falcosidekick's number for a priority (its `PriorityType`: Debug 1 … Emergency 8; 0 for
@@ -21,7 +27,16 @@ pub(crate) fn sidekick_priority(name: &str) -> u8 {
 }
 
 /// Falco's priority names, in Falco's order.
-const PRIORITIES: [&str; 8] = ["Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"];
+const PRIORITIES: [&str; 8] = [
+    "Emergency",
+    "Alert",
+    "Critical",
+    "Error",
+    "Warning",
+    "Notice",
+    "Informational",
+    "Debug",
+];
 
 /// A label name as libs' Prometheus converter writes it (`prometheus_sanitize_metric_name`):
 /// every character outside `[a-zA-Z0-9_]` becomes `_`, runs of `_` become one, and a name
@@ -44,7 +59,10 @@ pub(crate) fn sanitized_label_name(name: &str) -> String {
 /// The `tag_<tag>` label names of a rule's tags: sanitized, sorted, without duplicates (two
 /// tags that sanitize alike would otherwise repeat a label name and make the scrape invalid).
 pub(crate) fn tag_labels(tags: &[String]) -> Arc<[Box<str>]> {
-    let mut names: Vec<Box<str>> = tags.iter().map(|t| sanitized_label_name(&format!("tag_{t}")).into()).collect();
+    let mut names: Vec<Box<str>> = tags
+        .iter()
+        .map(|t| sanitized_label_name(&format!("tag_{t}")).into())
+        .collect();
     names.sort();
     names.dedup();
     names.into()
@@ -63,7 +81,10 @@ pub(crate) struct MatchLabels {
 impl EncodeLabelSet for MatchLabels {
     fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
         EncodeLabel::encode(&("rule_name", &self.rule_name), encoder.encode_label())?;
-        EncodeLabel::encode(&("priority", u64::from(self.priority)), encoder.encode_label())?;
+        EncodeLabel::encode(
+            &("priority", u64::from(self.priority)),
+            encoder.encode_label(),
+        )?;
         EncodeLabel::encode(&("source", &self.source), encoder.encode_label())?;
         for tag in self.tags.iter() {
             EncodeLabel::encode(&(Key(tag), "true"), encoder.encode_label())?;
@@ -76,13 +97,19 @@ impl EncodeLabelSet for MatchLabels {
 struct Key<'a>(&'a str);
 
 impl EncodeLabelKey for Key<'_> {
-    fn encode(&self, encoder: &mut prometheus_client::encoding::LabelKeyEncoder) -> Result<(), std::fmt::Error> {
+    fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::LabelKeyEncoder,
+    ) -> Result<(), std::fmt::Error> {
         std::fmt::Write::write_str(encoder, self.0)
     }
 }
 
 impl EncodeLabelValue for &LabelValue {
-    fn encode(&self, encoder: &mut prometheus_client::encoding::LabelValueEncoder) -> Result<(), std::fmt::Error> {
+    fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::LabelValueEncoder,
+    ) -> Result<(), std::fmt::Error> {
         (*self).encode(encoder)
     }
 }
@@ -141,10 +168,16 @@ mod tests {
     #[test]
     fn tag_label_names_are_sanitized_like_libs() {
         assert_eq!(sanitized_label_name("tag_T1059.004"), "tag_T1059_004");
-        assert_eq!(sanitized_label_name("tag_NIST_800-53_AC-2"), "tag_NIST_800_53_AC_2");
+        assert_eq!(
+            sanitized_label_name("tag_NIST_800-53_AC-2"),
+            "tag_NIST_800_53_AC_2"
+        );
         assert_eq!(sanitized_label_name("tag_a..b"), "tag_a_b");
         assert_eq!(sanitized_label_name("1x"), "_1x");
         let tags = ["T1059.004", "T1059_004", "container"].map(String::from);
-        assert_eq!(&*tag_labels(&tags), &["tag_T1059_004".into(), "tag_container".into()] as &[Box<str>]);
+        assert_eq!(
+            &*tag_labels(&tags),
+            &["tag_T1059_004".into(), "tag_container".into()] as &[Box<str>]
+        );
     }
 }

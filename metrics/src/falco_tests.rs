@@ -5,11 +5,27 @@ fn tags(t: &[&str]) -> Vec<String> {
 }
 
 fn in_pod<'a>(id: &'a str, ns: &'a str, pod: &'a str) -> Option<MatchContainer<'a>> {
-    Some(MatchContainer { id, k8s_ns_name: ns, k8s_pod_name: pod })
+    Some(MatchContainer {
+        id,
+        k8s_ns_name: ns,
+        k8s_pod_name: pod,
+    })
 }
 
-fn matched<'a>(rule: &'a str, priority: &'a str, tags: &'a [String], container: Option<MatchContainer<'a>>) -> RuleMatch<'a> {
-    RuleMatch { rule, priority, source: "syscall", tags, hostname: "node1", container }
+fn matched<'a>(
+    rule: &'a str,
+    priority: &'a str,
+    tags: &'a [String],
+    container: Option<MatchContainer<'a>>,
+) -> RuleMatch<'a> {
+    RuleMatch {
+        rule,
+        priority,
+        source: "syscall",
+        tags,
+        hostname: "node1",
+        container,
+    }
 }
 
 /// The exact lines Falco's `falco_metrics.cpp` writes for a rule's matches (label names and
@@ -19,9 +35,19 @@ fn rule_matches_carry_falcos_names_and_labels() {
     let m = Metrics::new();
     let t = tags(&["container", "T1555", "mitre_credential_access", "T1059.004"]);
     for _ in 0..3 {
-        m.rule_match(&matched("Read sensitive file untrusted", "Warning", &t, None));
+        m.rule_match(&matched(
+            "Read sensitive file untrusted",
+            "Warning",
+            &t,
+            None,
+        ));
     }
-    m.rule_match(&matched("Terminal \"shell\"", "Notice", &[], in_pod("c1", "prod", "web-1")));
+    m.rule_match(&matched(
+        "Terminal \"shell\"",
+        "Notice",
+        &[],
+        in_pod("c1", "prod", "web-1"),
+    ));
     let text = m.encode();
     assert!(
         text.contains(
@@ -31,7 +57,10 @@ fn rule_matches_carry_falcos_names_and_labels() {
         "{text}"
     );
     assert!(text.contains("\nfalcosecurity_falco_rules_matches_total{rule_name=\"Terminal \\\"shell\\\"\",priority=\"5\",source=\"syscall\"} 1\n"), "{text}");
-    assert!(text.contains("# TYPE falcosecurity_falco_rules_matches counter\n"), "{text}");
+    assert!(
+        text.contains("# TYPE falcosecurity_falco_rules_matches counter\n"),
+        "{text}"
+    );
     // Palisade's own family counts them too.
     assert!(text.contains("palisade_alerts_total{rule=\"Read sensitive file untrusted\",priority=\"Warning\"} 3\n"), "{text}");
     // Falcosidekick's, with the pod.
@@ -49,7 +78,10 @@ fn rule_matches_carry_falcos_names_and_labels() {
         ),
         "{text}"
     );
-    assert!(text.ends_with("# EOF\n") && text.matches("# EOF").count() == 1, "{text}");
+    assert!(
+        text.ends_with("# EOF\n") && text.matches("# EOF").count() == 1,
+        "{text}"
+    );
 }
 
 #[test]
@@ -83,7 +115,10 @@ fn falcos_wrapper_and_kernel_families_are_served() {
         "falcosecurity_falco_memory_rss_bytes ",
         "falcosecurity_falco_memory_vsz_bytes ",
     ] {
-        assert!(text.lines().any(|l| l.starts_with(prefix)), "{prefix:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with(prefix)),
+            "{prefix:?} in\n{text}"
+        );
     }
 }
 
@@ -99,7 +134,11 @@ fn a_reload_moves_the_reload_timestamp() {
     let before = ts(&m.encode());
     std::thread::sleep(std::time::Duration::from_millis(2));
     m.reload(false);
-    assert_eq!(ts(&m.encode()), before, "a refused reload keeps the timestamp");
+    assert_eq!(
+        ts(&m.encode()),
+        before,
+        "a refused reload keeps the timestamp"
+    );
     m.reload(true);
     assert!(ts(&m.encode()) > before);
 }
@@ -116,22 +155,35 @@ fn series_of_gone_pods_are_forgotten() {
     m.rule_match(&matched("R", "Warning", &none, None));
     let text = m.encode();
     assert!(text.contains("k8s_pod_name=\"pod-a\"} 2\n"), "{text}");
-    assert!(text.contains("k8s_ns_name=\"\",k8s_pod_name=\"\"} 2\n"), "{text}");
+    assert!(
+        text.contains("k8s_ns_name=\"\",k8s_pod_name=\"\"} 2\n"),
+        "{text}"
+    );
 
     // a1 and ctr1 gone: pod-a still has a2, the pod-less series stays.
     m.retain_containers(|id| id != "a1" && id != "ctr1");
     let text = m.encode();
     assert!(text.contains("k8s_pod_name=\"pod-a\"} 2\n"), "{text}");
     assert!(text.contains("k8s_pod_name=\"pod-b\"} 1\n"), "{text}");
-    assert!(text.contains("k8s_ns_name=\"\",k8s_pod_name=\"\"} 2\n"), "{text}");
+    assert!(
+        text.contains("k8s_ns_name=\"\",k8s_pod_name=\"\"} 2\n"),
+        "{text}"
+    );
 
     // Every container gone: the pods' series go, the rule's Falco series stays.
     m.retain_containers(|_| false);
     let text = m.encode();
     assert!(!text.contains("pod-a") && !text.contains("pod-b"), "{text}");
-    assert!(text.contains("k8s_ns_name=\"\",k8s_pod_name=\"\"} 2\n"), "{text}");
+    assert!(
+        text.contains("k8s_ns_name=\"\",k8s_pod_name=\"\"} 2\n"),
+        "{text}"
+    );
     assert!(text.contains("falcosecurity_falco_rules_matches_total{rule_name=\"R\",priority=\"4\",source=\"syscall\"} 5\n"), "{text}");
-    assert_eq!(m.falco.event_series.lock().made, 1, "the host's entry is all that is left");
+    assert_eq!(
+        m.falco.event_series.lock().made,
+        1,
+        "the host's entry is all that is left"
+    );
 }
 
 /// Pods beyond the cap share the overflow series.
@@ -144,9 +196,20 @@ fn pod_series_are_capped() {
         m.rule_match(&matched("R", "Warning", &none, in_pod(&id, "ns", &pod)));
     }
     let text = m.encode();
-    let series = text.lines().filter(|l| l.starts_with("falcosecurity_falcosidekick_falco_events_total{")).count();
-    assert_eq!(series, MAX_SERIES_PER_FAMILY + 1, "the cap plus the overflow series");
-    assert!(text.contains(&format!("rule=\"{OVERFLOW}\"")) && text.contains("k8s_pod_name=\"__overflow__\"} 5\n"), "overflow series");
+    let series = text
+        .lines()
+        .filter(|l| l.starts_with("falcosecurity_falcosidekick_falco_events_total{"))
+        .count();
+    assert_eq!(
+        series,
+        MAX_SERIES_PER_FAMILY + 1,
+        "the cap plus the overflow series"
+    );
+    assert!(
+        text.contains(&format!("rule=\"{OVERFLOW}\""))
+            && text.contains("k8s_pod_name=\"__overflow__\"} 5\n"),
+        "overflow series"
+    );
 }
 
 /// `rule_match` (Palisade's, Falco's and Falcosidekick's families) against `alert` (Palisade's
@@ -156,8 +219,18 @@ fn pod_series_are_capped() {
 fn rule_match_cost() {
     let m = Metrics::new();
     let t = tags(&["container", "shell", "mitre_execution", "T1059.004"]);
-    let rules = ["Terminal shell in container", "Read sensitive file untrusted", "Write below etc", "Launch Suspicious Network Tool"];
-    let pods = [in_pod("c1", "prod", "web-1"), in_pod("c2", "prod", "web-2"), None, in_pod("c3", "", "")];
+    let rules = [
+        "Terminal shell in container",
+        "Read sensitive file untrusted",
+        "Write below etc",
+        "Launch Suspicious Network Tool",
+    ];
+    let pods = [
+        in_pod("c1", "prod", "web-1"),
+        in_pod("c2", "prod", "web-2"),
+        None,
+        in_pod("c3", "", ""),
+    ];
     let calls = 4_000_000u32;
     let start = std::time::Instant::now();
     for n in 0..calls {
@@ -167,8 +240,16 @@ fn rule_match_cost() {
     let start = std::time::Instant::now();
     for n in 0..calls {
         let i = (n % 4) as usize;
-        m.rule_match(std::hint::black_box(&matched(rules[i], "Warning", &t, pods[(n as usize / 4) % 4])));
+        m.rule_match(std::hint::black_box(&matched(
+            rules[i],
+            "Warning",
+            &t,
+            pods[(n as usize / 4) % 4],
+        )));
     }
     let rule_match = start.elapsed().as_nanos() as f64 / f64::from(calls);
-    println!("alert(): {alert:.1} ns/call; rule_match(): {rule_match:.1} ns/call ({:.2}x)", rule_match / alert);
+    println!(
+        "alert(): {alert:.1} ns/call; rule_match(): {rule_match:.1} ns/call ({:.2}x)",
+        rule_match / alert
+    );
 }
