@@ -14,6 +14,7 @@
 
 mod falco;
 mod falco_labels;
+mod host;
 mod labels;
 mod metrics;
 mod sources;
