@@ -397,6 +397,7 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
         "falcosecurity_falco_cpu_usage_ratio",
         "falcosecurity_falco_memory_rss_bytes",
         "falcosecurity_falco_memory_vsz_bytes",
+        "falcosecurity_falco_sha256_rules_files_info{file_name=\"rules.yaml\"}",
     ] {
         assert_eq!(prometheus.query(name).len(), 1, "{name}");
     }

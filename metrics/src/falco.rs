@@ -13,6 +13,7 @@
 //! | `falcosecurity_scap_n_drops_total` | counter | | `palisade_kernel_drops_total` (ring buffer full) |
 //! | `falcosecurity_falco_outputs_queue_num_drops_total` | counter | | `palisade_outputs_dropped_total` |
 //! | `falcosecurity_falco_version_info` | info | `version` | Palisade's version |
+//! | `falcosecurity_falco_sha256_rules_files_info`, `falcosecurity_falco_sha256_config_files_info` | gauge (1) | `file_name` (the base name), `sha256` | the rules files and the configuration file loaded, at the start and the last successful reload |
 //! | `falcosecurity_evt_hostname_info` | info | `hostname` | the host name |
 //! | `falcosecurity_falco_kernel_release_info` | info | `kernel_release` | `uname -r` |
 //! | `falcosecurity_scap_engine_name_info` | info | `engine_name`, `evt_source` | `palisade_ebpf`, `syscall` (Falco: `modern_bpf`, `kmod`, …) |
@@ -29,7 +30,8 @@
 //! `falcosecurity_scap_n_drops_scratch_map_total` and the other kernel counters of libscap's
 //! drivers, the per-CPU counters, libbpf's program statistics, the thread-table state counters
 //! (`falcosecurity_scap_n_threads_total`, …), plugin metrics, jemalloc statistics, and the
-//! `sha256_rules_files_info`/`sha256_config_files_info` digests (not computed).
+//! files the daemon does not load (Falco's `config_files` drop-ins are listed only if the
+//! configuration loader reports them).
 //!
 //! Cardinality: `rules_matches` is bounded by rules × priorities like `palisade_alerts_total`.
 //! `falco_events` adds the pod: a series per rule × priority × pod that alerted, removed once no
@@ -39,6 +41,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use parking_lot::Mutex;
@@ -47,9 +50,11 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
+use sha2::{Digest, Sha256};
 
 use crate::falco_labels::{
-    falco_priority, sidekick_priority, tag_labels, EngineLabels, EventLabels, MatchLabels, OneLabel,
+    falco_priority, sidekick_priority, tag_labels, EngineLabels, EventLabels, FileLabels,
+    MatchLabels, OneLabel,
 };
 use crate::host::{unix_ns, HostFacts, Process};
 use crate::labels::{Fnv1a, LabelValue, SeriesCache, MAX_SERIES_PER_FAMILY, OVERFLOW};
@@ -99,6 +104,8 @@ pub(crate) struct FalcoFamilies {
     event_series: Mutex<EventSeries>,
     pub(crate) n_evts: Counter,
     reload_ts: Gauge,
+    rules_files: Family<FileLabels, Gauge>,
+    config_files: Family<FileLabels, Gauge>,
 }
 
 /// FNV-1a maps (see `labels::Fnv1a`): the keys are rule names and container ids. Whoever
@@ -135,12 +142,26 @@ impl FalcoFamilies {
         let matches = Family::<MatchLabels, Counter>::default();
         let events = Family::<EventLabels, Counter>::default();
         let n_evts = Counter::default();
+        let (rules_files, config_files) = (
+            Family::<FileLabels, Gauge>::default(),
+            Family::<FileLabels, Gauge>::default(),
+        );
         let reload_ts = Gauge::default();
         reload_ts.set(unix_ns(start));
         let start_ts = Gauge::<i64>::default();
         start_ts.set(unix_ns(start));
         {
             let falco = registry.sub_registry_with_prefix("falco");
+            falco.register(
+                "sha256_rules_files_info",
+                "The rules files loaded, by digest",
+                rules_files.clone(),
+            );
+            falco.register(
+                "sha256_config_files_info",
+                "The configuration files loaded, by digest",
+                config_files.clone(),
+            );
             falco.register(
                 "rules_matches",
                 "Rule matches, by rule (Falco's rules_counters)",
@@ -227,6 +248,8 @@ impl FalcoFamilies {
             event_series: Mutex::new(EventSeries::default()),
             n_evts,
             reload_ts,
+            rules_files,
+            config_files,
         }
     }
 
@@ -371,6 +394,36 @@ impl Metrics {
     /// whose containers `keep` (called with full container ids) keeps.
     pub fn retain_containers(&self, keep: impl Fn(&str) -> bool) {
         self.falco.retain_containers(keep);
+    }
+
+    /// Sets `falcosecurity_falco_sha256_rules_files_info` and
+    /// `falcosecurity_falco_sha256_config_files_info` to the files loaded (at the start and after
+    /// each successful reload); a file that cannot be read is left out.
+    pub fn set_loaded_files(&self, rules_files: &[PathBuf], config_files: &[PathBuf]) {
+        for (family, files) in [
+            (&self.falco.rules_files, rules_files),
+            (&self.falco.config_files, config_files),
+        ] {
+            family.clear();
+            for file in files {
+                let Ok(bytes) = std::fs::read(file) else {
+                    continue;
+                };
+                let sha256: String = Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                let file_name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let labels = FileLabels {
+                    file_name: LabelValue::new(&file_name),
+                    sha256: LabelValue::new(&sha256),
+                };
+                family.get_or_create(&labels).set(1);
+            }
+        }
     }
 
     /// Sets `falcosecurity_falco_reload_timestamp_nanoseconds` to now (a successful reload).

@@ -139,6 +139,13 @@ impl EncodeLabelSet for OneLabel {
     }
 }
 
+/// `falcosecurity_falco_sha256_{rules,config}_files_info`'s labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub(crate) struct FileLabels {
+    pub(crate) file_name: LabelValue,
+    pub(crate) sha256: LabelValue,
+}
+
 /// `falcosecurity_scap_engine_name_info`'s labels.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
 pub(crate) struct EngineLabels {

@@ -143,6 +143,40 @@ fn a_reload_moves_the_reload_timestamp() {
     assert!(ts(&m.encode()) > before);
 }
 
+/// The loaded files by base name and digest, as Falco lists them; a reload replaces the list.
+#[test]
+fn loaded_files_are_listed_by_name_and_sha256() {
+    let dir = std::env::temp_dir().join(format!("palisade-metrics-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (rules, config) = (dir.join("rules.yaml"), dir.join("palisade.yaml"));
+    std::fs::write(&rules, "x").expect("rules");
+    std::fs::write(&config, "").expect("config");
+    let m = Metrics::new();
+    m.set_loaded_files(&[rules, dir.join("missing.yaml")], std::slice::from_ref(&config));
+    let text = m.encode();
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+    assert!(
+        text.contains(
+            "falcosecurity_falco_sha256_rules_files_info{file_name=\"rules.yaml\",\
+             sha256=\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\"} 1\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "falcosecurity_falco_sha256_config_files_info{file_name=\"palisade.yaml\",\
+             sha256=\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"} 1\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("missing.yaml"), "{text}");
+    m.set_loaded_files(&[], &[]);
+    assert!(
+        !m.encode().contains("sha256="),
+        "a reload's list replaces the previous one"
+    );
+}
+
 /// A pod's series go once none of its containers is known; the pod-less series stay.
 #[test]
 fn series_of_gone_pods_are_forgotten() {

@@ -197,6 +197,7 @@ impl<S: RecordSource> Daemon<S> {
         let watched = rules_load::watched_files(parts.config_path.as_deref(), &parts.rule_files);
         let watched_mtimes = mtimes(&watched);
         parts.metrics.set_rules_loaded(parts.rules.rules().len() as u64);
+        parts.metrics.set_loaded_files(&parts.rule_files, parts.config_path.as_slice());
         Daemon {
             p: parts,
             sink: Some(sink),

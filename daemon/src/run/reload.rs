@@ -47,6 +47,7 @@ impl<S: RecordSource> Daemon<S> {
                 self.reloads += 1;
                 self.p.metrics.reload(true);
                 self.p.metrics.set_rules_loaded(self.p.rules.rules().len() as u64);
+                self.p.metrics.set_loaded_files(&self.p.rule_files, self.p.config_path.as_slice());
                 tracing::info!(
                     rules_active = self.p.rules.active_count(),
                     syscalls = self.p.plan.capture.syscalls.len(),
