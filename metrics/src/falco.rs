@@ -29,9 +29,15 @@
 //! {dir,drop}` (Palisade's ring buffer counts drops in one total, not per syscall category),
 //! `falcosecurity_scap_n_drops_scratch_map_total` and the other kernel counters of libscap's
 //! drivers, the per-CPU counters, libbpf's program statistics, the thread-table state counters
-//! (`falcosecurity_scap_n_threads_total`, …), plugin metrics, jemalloc statistics, and the
-//! files the daemon does not load (Falco's `config_files` drop-ins are listed only if the
-//! configuration loader reports them).
+//! (`falcosecurity_scap_n_threads_total`, …), plugin metrics, jemalloc statistics; and the
+//! digests of `config_files` drop-ins (only the main configuration file is listed).
+//!
+//! Falco's `rules_matches` has no pod or container label, so it has none here either: the pod
+//! of an alert is in Falcosidekick's family, as in a Falco + Falcosidekick deployment.
+//! Container labels (`container_id`, `container_name`) are in neither by default
+//! (Falcosidekick adds them only with `prometheus.extralabels`), so Palisade adds none: their
+//! cardinality would follow every container start. Falco writes its `_info` families with type
+//! `gauge`; here they are OpenMetrics `info`, which Prometheus stores under the same series names.
 //!
 //! Cardinality: `rules_matches` is bounded by rules × priorities like `palisade_alerts_total`.
 //! `falco_events` adds the pod: a series per rule × priority × pod that alerted, removed once no
