@@ -6,7 +6,9 @@
 # - the container test bed: containerd 1.7 (trixie), runc, busybox-static, bash-static
 #   (tests/containers/install-deps.sh);
 # - the BPF-LSM guest test: QEMU, cpio, Debian's 6.1 and 6.12 kernels (tests/lsm-vm/install-deps.sh);
-# - podman (tests/containers/tests/podman_metadata.rs: podman containers through hooks.d).
+# - podman (tests/containers/tests/podman_metadata.rs: podman containers through hooks.d);
+# - prometheus (cli/tests/run_prometheus.rs: a real Prometheus scrapes the daemon and answers
+#   every query of the Grafana dashboard).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,7 @@ command -v llvm-strip >/dev/null 2>&1 || need+=(llvm)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 command -v c++ >/dev/null 2>&1 || need+=(g++)
 command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 if [ "${#need[@]}" -gt 0 ]; then
     say "apt-get install ${need[*]}"
     apt-get update -qq

@@ -187,6 +187,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let mut kernel = Kernel::load().context("loading the kernel programs (root and kernel BTF are required)")?;
     let profiles = Arc::new(profile_set::load(&config)?);
+    metrics.declare_profiles(profiles.profiles().iter().map(|p| p.name.as_str()));
     let mut plan = capture::plan(&rules);
     capture::with_profile_needs(&mut plan, &profiles);
     kernel.configure(&plan.capture).context("configuring the kernel programs")?;

@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | `palisade_events_total` | counter | `evt_type` | event types the decoder knows (tens) |
 //! | `palisade_alerts_total` | counter | `rule`, `priority` | loaded rules × the priorities they had (a rule has one priority; an override or a reload can add a second) |
-//! | `palisade_enforcement_decisions_total` | counter | `profile`, `enforced` | profiles × 2 |
+//! | `palisade_enforcement_decisions_total` | counter | `profile`, `enforced` | profiles × 2 (a loaded profile's two series exist from its load, at 0) |
 //! | `palisade_kernel_drops_total` | counter | | 1 |
 //! | `palisade_output_delivered_total`, `palisade_output_failed_total` | counter | `output` | configured outputs |
 //! | `palisade_outputs_queue_depth`, `palisade_outputs_queue_capacity` | gauge | | 1 |
@@ -24,6 +24,9 @@
 //! family is further capped at [`MAX_SERIES_PER_FAMILY`](crate::MAX_SERIES_PER_FAMILY) series.
 //! A labelled family appears in the encoding once it has a series (prometheus-client skips empty
 //! families); `palisade_reloads_total` has both of its series from the start.
+//!
+//! Falco's names for the same facts (`falcosecurity_falco_rules_matches_total`,
+//! `falcosecurity_scap_n_drops_total`, ...) are served after these: see the `falco` module.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,6 +89,8 @@ pub struct Metrics {
     budget_unattributed: AtomicU64,
     /// The web server's and the k8s-audit source's families (`sources` module).
     pub(crate) sources: crate::sources::SourceFamilies,
+    /// Falco's and Falcosidekick's names (`falco` module).
+    pub(crate) falco: crate::falco::FalcoFamilies,
 }
 
 impl Metrics {
@@ -196,6 +201,7 @@ impl Metrics {
             budget_drops.clone(),
         );
         let sources = crate::sources::SourceFamilies::register(&mut registry);
+        let falco = crate::falco::FalcoFamilies::new(kernel_drops.counter.clone(), outputs_dropped.counter.clone());
 
         Arc::new(Metrics {
             budget_drops,
@@ -225,11 +231,16 @@ impl Metrics {
             reloads_error,
             rules_loaded,
             sources,
+            falco,
         })
     }
 
-    /// Counts one event of `evt_type` (`palisade_events_total{evt_type}`).
+    /// Counts one event of `evt_type` (`palisade_events_total{evt_type}`; the syscall events
+    /// also in `falcosecurity_scap_n_evts_total`).
     pub fn event(&self, evt_type: &str) {
+        if evt_type != "k8s_audit" {
+            self.falco.n_evts.inc();
+        }
         self.events_by_type.with(
             evt_type,
             |_, counter| counter.inc(),
@@ -241,7 +252,8 @@ impl Metrics {
         );
     }
 
-    /// Counts one alert (`palisade_alerts_total{rule,priority}`).
+    /// Counts one alert (`palisade_alerts_total{rule,priority}`): Palisade's internal alerts;
+    /// count a rule's match with [`Metrics::rule_match`].
     pub fn alert(&self, rule: &str, priority: &str) {
         self.alerts_by_rule.with(
             rule,
@@ -256,7 +268,8 @@ impl Metrics {
         );
     }
 
-    fn alert_series(&self, rule: &str, priority: &str) -> Counter {
+    /// The `palisade_alerts_total` series of `rule` and `priority`.
+    pub(crate) fn alert_series(&self, rule: &str, priority: &str) -> Counter {
         self.alerts.get_or_create_owned(&AlertLabels {
             rule: LabelValue::new(rule),
             priority: LabelValue::new(priority),
@@ -275,15 +288,22 @@ impl Metrics {
                     not_enforced.inc()
                 }
             },
-            |profile| {
-                [false, true].map(|enforced| {
-                    self.decisions.get_or_create_owned(&DecisionLabels {
-                        profile: LabelValue::new(profile),
-                        enforced,
-                    })
-                })
-            },
+            |profile| self.decision_series(profile),
         );
+    }
+
+    /// A profile's `enforced="false"` and `enforced="true"` series.
+    fn decision_series(&self, profile: &str) -> [Counter; 2] {
+        [false, true].map(|enforced| self.decisions.get_or_create_owned(&DecisionLabels { profile: LabelValue::new(profile), enforced }))
+    }
+
+    /// Makes the `palisade_enforcement_decisions_total` series of each profile loaded, at 0 until
+    /// its first decision: a dashboard shows "no decisions" for a profile rather than no data.
+    /// Series of profiles a reload removed stay (they may have counted decisions).
+    pub fn declare_profiles<'a>(&self, profiles: impl IntoIterator<Item = &'a str>) {
+        for profile in profiles {
+            self.decisions_by_profile.with(profile, |_, _| {}, |profile| self.decision_series(profile));
+        }
     }
 
     /// Sets `palisade_kernel_drops_total` from the kernel programs' running total.
@@ -356,10 +376,12 @@ impl Metrics {
         self.rules_load_errors.inc();
     }
 
-    /// Counts a reload (`palisade_reloads_total{result="ok|error"}`).
+    /// Counts a reload (`palisade_reloads_total{result="ok|error"}`; a successful one also sets
+    /// `falcosecurity_falco_reload_timestamp_nanoseconds`).
     pub fn reload(&self, ok: bool) {
         if ok {
             self.reloads_ok.inc();
+            self.falco_reloaded();
         } else {
             self.reloads_error.inc();
         }
@@ -407,14 +429,16 @@ impl Metrics {
         }
     }
 
-    /// The OpenMetrics text exposition of every family, ending in `# EOF`; serve it with
-    /// [`OPENMETRICS_CONTENT_TYPE`].
+    /// The OpenMetrics text exposition of every family (Palisade's, then Falco's names), ending
+    /// in `# EOF`; serve it with [`OPENMETRICS_CONTENT_TYPE`].
     pub fn encode(&self) -> String {
-        let mut out = String::with_capacity(4096);
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
+        let mut out = String::with_capacity(8192);
         // Writing to a String cannot fail and every encoded value fits its type (gauges are
         // saturated to i64 on the way in).
-        if let Err(std::fmt::Error) =
-            prometheus_client::encoding::text::encode(&mut out, &self.registry)
+        if let Err(std::fmt::Error) = encode_registry(&mut out, &self.registry)
+            .and_then(|()| encode_registry(&mut out, &self.falco.registry))
+            .and_then(|()| encode_eof(&mut out))
         {
             tracing::error!("encoding metrics failed");
         }

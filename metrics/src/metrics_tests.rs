@@ -300,3 +300,15 @@ fn aggregated_alerts_are_counted() {
     assert!(has_line(&metrics, "palisade_alerts_aggregated_total 50"));
     assert!(has_line(&metrics, "palisade_alert_summaries_total 3"));
 }
+
+#[test]
+fn declared_profiles_have_both_decision_series_at_zero() {
+    let metrics = Metrics::new();
+    metrics.declare_profiles(["strict", "web"]);
+    metrics.decision("web", true);
+    metrics.declare_profiles(["web"]);
+    let text = metrics.encode();
+    assert!(text.contains("palisade_enforcement_decisions_total{profile=\"strict\",enforced=\"false\"} 0\n"), "{text}");
+    assert!(text.contains("palisade_enforcement_decisions_total{profile=\"strict\",enforced=\"true\"} 0\n"), "{text}");
+    assert!(text.contains("palisade_enforcement_decisions_total{profile=\"web\",enforced=\"true\"} 1\n"), "{text}");
+}

@@ -38,7 +38,7 @@ use palisade_events::event::EventBuilder;
 use palisade_events::pipeline::{Emitted, Evaluator};
 use palisade_events::process::{ProcessTable, Users};
 use palisade_events::promotion::Tally;
-use palisade_metrics::Metrics;
+use palisade_metrics::{MatchContainer, Metrics, RuleMatch};
 use palisade_rules::alert::Alert;
 use palisade_rules::Ruleset;
 
@@ -160,6 +160,23 @@ fn count_decision(control: &Control, metrics: &Metrics, c: &ContainerMeta, d: &p
     }
 }
 
+/// What the Falco-named metric families count of a rule's alert from container `c`.
+fn rule_match<'a>(alert: &'a Alert, c: Option<&'a ContainerMeta>) -> RuleMatch<'a> {
+    let pod = c.and_then(|c| c.pod.as_ref());
+    RuleMatch {
+        rule: &alert.rule,
+        priority: alert.priority,
+        source: alert.source,
+        tags: &alert.tags,
+        hostname: &alert.hostname,
+        container: c.map(|c| MatchContainer {
+            id: &c.full_id,
+            k8s_ns_name: pod.map_or("", |p| p.namespace.as_str()),
+            k8s_pod_name: pod.map_or("", |p| p.name.as_str()),
+        }),
+    }
+}
+
 fn facts_of(hostname: &str, boot_to_wall: u64, rule_files: &[PathBuf], config: &Config) -> DaemonFacts {
     DaemonFacts {
         hostname: hostname.to_owned(),
@@ -180,6 +197,7 @@ impl<S: RecordSource> Daemon<S> {
         let watched = rules_load::watched_files(parts.config_path.as_deref(), &parts.rule_files);
         let watched_mtimes = mtimes(&watched);
         parts.metrics.set_rules_loaded(parts.rules.rules().len() as u64);
+        parts.metrics.set_loaded_files(&parts.rule_files, parts.config_path.as_slice());
         Daemon {
             p: parts,
             sink: Some(sink),
@@ -314,8 +332,8 @@ impl<S: RecordSource> Daemon<S> {
             evaluator.evaluate(rules, &data, table, users, c, &mut matches, &mut |emitted| {
                 stats.alerts += 1;
                 let alert = match emitted {
-                    Emitted::Rule { rule, alert } => {
-                        metrics.alert(&rule.name, rule.priority.name());
+                    Emitted::Rule { alert, .. } => {
+                        metrics.rule_match(&rule_match(&alert, c));
                         alert
                     }
                     Emitted::Decision(d) => {
@@ -351,7 +369,7 @@ impl<S: RecordSource> Daemon<S> {
         let (stats, metrics, batch) = (&mut self.stats, &self.p.metrics, &mut self.batch);
         let (_, budget_spent) = a.worker.forward_alerts(|alert| {
             stats.alerts += 1;
-            metrics.alert(&alert.rule, alert.priority);
+            metrics.rule_match(&rule_match(&alert, None));
             batch.push(alert, Origin::default());
         });
         if budget_spent {
@@ -407,6 +425,7 @@ impl<S: RecordSource> Daemon<S> {
             .lock()
             .map(|r| {
                 control.retain_reports(&r);
+                self.p.metrics.retain_containers(|id| r.knows(id));
                 r.armed_count()
             })
             .unwrap_or(0);

@@ -47,6 +47,7 @@ impl<S: RecordSource> Daemon<S> {
                 self.reloads += 1;
                 self.p.metrics.reload(true);
                 self.p.metrics.set_rules_loaded(self.p.rules.rules().len() as u64);
+                self.p.metrics.set_loaded_files(&self.p.rule_files, self.p.config_path.as_slice());
                 tracing::info!(
                     rules_active = self.p.rules.active_count(),
                     syscalls = self.p.plan.capture.syscalls.len(),
@@ -98,6 +99,7 @@ impl<S: RecordSource> Daemon<S> {
                 r.set_host_monitoring(new_config.host_monitoring);
             }
             r.set_profiles(Arc::clone(&new_profiles), profile_set::global_mode(&new_config));
+            self.p.metrics.declare_profiles(new_profiles.profiles().iter().map(|p| p.name.as_str()));
             r.set_mode_authority(new_authority);
         }
         self.p.rules = Arc::new(loaded.ruleset);

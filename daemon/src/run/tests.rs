@@ -316,6 +316,35 @@ fn a_container_armed_mid_stream_gets_container_fields_and_its_profile_from_then_
     );
 }
 
+/// A rule's match in a pod's container is counted under Palisade's, Falco's and
+/// Falcosidekick's names, the last with the pod; the host's match without one; the profile's
+/// would-deny decision in `palisade_enforcement_decisions_total`.
+#[test]
+fn rule_matches_are_counted_under_falcos_names_with_their_pod() {
+    let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    use std::os::unix::fs::MetadataExt;
+    let cgroup = std::fs::metadata(fx.path("cg/default/web")).expect("stat").ino();
+    let pod = palisade_events::containers::PodMeta { name: "web-1".into(), namespace: "prod".into(), ..Default::default() };
+    let facts = Facts { name: "web".into(), image: "docker.io/library/nginx:1.25".into(), pod: Some(pod), ..Default::default() };
+    daemon.registry().lock().expect("registry").report("c0ffee", facts, registry::Source::Nri);
+    crate::containers::registry::arm(daemon.registry(), "c0ffee", 42, Stage::CreateRuntime).expect("arm");
+    fx.script.push(vec![exec(43, "late", cgroup), exec(44, "early", 1)]);
+    assert!(daemon.step().expect("step"));
+    let text = daemon.p.metrics.encode();
+    drop(fx.finish(daemon));
+    for line in [
+        "palisade_alerts_total{rule=\"Exec\",priority=\"Warning\"} 2\n",
+        "falcosecurity_falco_rules_matches_total{rule_name=\"Exec\",priority=\"4\",source=\"syscall\"} 2\n",
+        "falcosecurity_falcosidekick_falco_events_total{hostname=\"testhost\",rule=\"Exec\",priority=\"4\",priority_raw=\"warning\",\
+         source=\"syscall\",k8s_ns_name=\"prod\",k8s_pod_name=\"web-1\"} 1\n",
+        "falcosecurity_falcosidekick_falco_events_total{hostname=\"testhost\",rule=\"Exec\",priority=\"4\",priority_raw=\"warning\",\
+         source=\"syscall\",k8s_ns_name=\"\",k8s_pod_name=\"\"} 1\n",
+        "palisade_enforcement_decisions_total{profile=\"nginx\",enforced=\"false\"} 1\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+}
+
 #[test]
 fn stopping_drains_once_more_and_ends_the_running_captures() {
     let (fx, mut daemon) = Fixture::new(&rule("Exec"));
