@@ -15,6 +15,7 @@ use std::path::Path;
 
 use crate::record::{Header, SyscallRecord};
 use crate::record::{Caps, ExeImage, Record};
+pub use procfs::Usage;
 pub use users::Users;
 
 /// What we know of one process (thread group). Serialized in captures' process tables
@@ -197,6 +198,40 @@ impl ProcessTable {
             cur = Some(p.ppid);
         }
         out
+    }
+
+    /// The environment of `p` as `/proc/<pid>/environ` has it now (the environment its
+    /// current program started with), when this table reads a live `/proc` and the pid is
+    /// still that process: its start time, when known, matches. `None` otherwise (an exited
+    /// process, a reused pid, an offline table).
+    pub fn environ(&self, p: &Process) -> Option<Vec<String>> {
+        if !self.still_running(p) {
+            return None;
+        }
+        let raw = std::fs::read(self.proc_root.join(p.pid.to_string()).join("environ")).ok()?;
+        Some(raw.split(|b| *b == 0).filter(|v| !v.is_empty()).map(|v| String::from_utf8_lossy(v).into_owned()).collect())
+    }
+
+    /// The resources of `p` (as thread `tid`) as `/proc` has them now, on the same terms as
+    /// [`ProcessTable::environ`].
+    pub fn usage(&self, p: &Process, tid: u32) -> Option<Usage> {
+        if !self.still_running(p) {
+            return None;
+        }
+        procfs::usage(&self.proc_root, p.pid, tid)
+    }
+
+    /// Whether this table reads a live `/proc` and `p.pid` is still `p`: its start time, when
+    /// known, matches the kernel's.
+    fn still_running(&self, p: &Process) -> bool {
+        /// `/proc/<pid>/stat` counts the start in 10 ms ticks; the fork record's time is a
+        /// little later than the kernel's start time.
+        const START_SLACK_NS: u64 = 20_000_000;
+        if self.proc_root.as_os_str().is_empty() {
+            return false;
+        }
+        p.start_boot_ns == 0
+            || procfs::start_boot_ns(&self.proc_root, p.pid).is_some_and(|now| now.abs_diff(p.start_boot_ns) <= START_SLACK_NS)
     }
 
     /// Update from one kernel record. Returns the process the record is about.

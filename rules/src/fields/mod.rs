@@ -10,6 +10,9 @@
 mod generic;
 mod k8s_audit;
 mod syscall;
+mod unsupplied;
+
+pub use unsupplied::{unsupplied, Unsupplied, UNSUPPLIED};
 
 use std::fmt;
 use std::sync::OnceLock;
