@@ -343,3 +343,5 @@ impl FieldSource for KernelEvent<'_> {
 mod fields_tests;
 #[cfg(test)]
 mod registry_audit_tests;
+#[cfg(test)]
+mod upstream_fields_tests;

@@ -18,11 +18,11 @@ use crate::process::{ProcessTable, Users};
 use crate::record::{Caps, ExeImage, Header, Record, SyscallRecord};
 use crate::syscalls;
 
-const SEC: u64 = 1_000_000_000;
-const BOOT_TO_WALL: u64 = 1_700_000_000 * SEC;
-const CGROUP_POD: u64 = 77;
+pub(super) const SEC: u64 = 1_000_000_000;
+pub(super) const BOOT_TO_WALL: u64 = 1_700_000_000 * SEC;
+pub(super) const CGROUP_POD: u64 = 77;
 
-fn hdr(pid: u32, ppid: u32, comm: &str, ts_ns: u64, cgroup_id: u64) -> Header {
+pub(super) fn hdr(pid: u32, ppid: u32, comm: &str, ts_ns: u64, cgroup_id: u64) -> Header {
     let mut h: Header = bytemuck::Zeroable::zeroed();
     h.pid = pid;
     h.tid = pid;
@@ -38,7 +38,7 @@ fn hdr(pid: u32, ppid: u32, comm: &str, ts_ns: u64, cgroup_id: u64) -> Header {
     h
 }
 
-fn exec(h: Header, path: &str, argv: &[&str], vpid: u32) -> Record {
+pub(super) fn exec(h: Header, path: &str, argv: &[&str], vpid: u32) -> Record {
     Record::Exec {
         hdr: h,
         filename: path.to_owned(),
@@ -53,12 +53,12 @@ fn exec(h: Header, path: &str, argv: &[&str], vpid: u32) -> Record {
     }
 }
 
-fn fork(parent: Header, child: u32, vpid: u32) -> Record {
+pub(super) fn fork(parent: Header, child: u32, vpid: u32) -> Record {
     Record::Fork { hdr: parent, child_pid: child, child_tid: child, child_vpid: vpid }
 }
 
 /// A syscall of `event` by `h`'s task.
-fn call(h: Header, event: &str, ret: i64, args: [u64; 6], strings: [Option<&str>; 2], fd: FdInfo, fd_path: Option<&str>) -> Record {
+pub(super) fn call(h: Header, event: &str, ret: i64, args: [u64; 6], strings: [Option<&str>; 2], fd: FdInfo, fd_path: Option<&str>) -> Record {
     let sys = syscalls::for_event(event).next().unwrap_or_else(|| panic!("{event} is in the table"));
     Record::Syscall(Box::new(SyscallRecord {
         hdr: h,
@@ -74,7 +74,7 @@ fn call(h: Header, event: &str, ret: i64, args: [u64; 6], strings: [Option<&str>
     }))
 }
 
-fn file_fd(num: i32, mode: u32) -> FdInfo {
+pub(super) fn file_fd(num: i32, mode: u32) -> FdInfo {
     let mut fd: FdInfo = bytemuck::Zeroable::zeroed();
     fd.kind = fd_kind::FILE;
     fd.num = num;
@@ -100,7 +100,7 @@ fn v4(a: [u8; 4]) -> [u8; 16] {
     b
 }
 
-fn pod_container() -> ContainerMeta {
+pub(super) fn pod_container() -> ContainerMeta {
     ContainerMeta {
         full_id: "4f3a9b2c1d0e5f6a7b8c9d0e1f2a3b4c".into(),
         name: "web".into(),
@@ -124,7 +124,7 @@ fn pod_container() -> ContainerMeta {
 }
 
 /// Users with home directories and shells, as `/etc/passwd` has them.
-fn users() -> Users {
+pub(super) fn users() -> Users {
     Users::parse(
         "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/zsh\n",
         "root:x:0:\nalice:x:1000:\n",
@@ -132,7 +132,7 @@ fn users() -> Users {
 }
 
 /// A fake `/proc`, removed when dropped.
-struct FakeProc(std::path::PathBuf);
+pub(super) struct FakeProc(pub(super) std::path::PathBuf);
 
 impl Drop for FakeProc {
     fn drop(&mut self) {
@@ -325,5 +325,99 @@ fn events_without_an_fd_have_no_fd_fields() {
                 assert_eq!(got, Extracted::Missing, "{} on {name}: {}", def.name, shown(&got));
             }
         }
+    }
+}
+
+/// A field by name as a condition names it (`proc.env[LANG]`, `evt.type.is.openat`), shown as
+/// text, on the audited event `on`.
+fn value(scene: &(ProcessTable, Events, FakeProc), users: &Users, on: &str, name: &str) -> String {
+    let (table, events, _) = scene;
+    let (base, arg) = match name.split_once('[') {
+        Some((b, a)) => (b, Some(a.trim_end_matches(']'))),
+        None => (name, None),
+    };
+    let (id, def, dotted) = Source::Syscall.lookup(base).unwrap_or_else(|| panic!("{name} is registered"));
+    let arg = arg.or(dotted).map(|a| a.parse().map_or_else(|_| FieldArg::Key(a.to_owned()), FieldArg::Index));
+    let field = FieldRef { id, name: def.name, ty: def.ty, arg };
+    let (_, e, c) = events.iter().find(|(n, ..)| *n == on).unwrap_or_else(|| panic!("no event {on}"));
+    shown(&e.view(table, users, c.as_ref()).extract(&field))
+}
+
+#[test]
+fn new_extractors_give_falcos_values() {
+    let (scene, users) = (events(), users());
+    let secs = |s: u64| format!("Unsigned({})", BOOT_TO_WALL + s * SEC);
+    for (on, field, want) in [
+        // The environment, from /proc, as libsinsp joins and looks it up.
+        ("exec on the host", "proc.env", "PATH=/usr/bin LANG=C.UTF-8".to_owned()),
+        ("exec on the host", "proc.env[LANG]", "C.UTF-8".to_owned()),
+        ("exec on the host", "proc.env[HOME]", String::new()),
+        ("exec on the host", "proc.aenv[HOME]", "/root".to_owned()),
+        ("exec on the host", "proc.aenv[1]", "HOME=/root SHELL=/bin/bash".to_owned()),
+        ("exec in a pod", "proc.env", "<NA>".to_owned()),
+        // Arguments and lineage.
+        ("exec on the host", "proc.cmdnargs", "Unsigned(1)".to_owned()),
+        ("exec on the host", "proc.cmdlenargs", "Unsigned(11)".to_owned()),
+        ("exec on the host", "proc.exeline", "cat /etc/shadow".to_owned()),
+        ("exec on the host", "proc.aargs[2]", "-D".to_owned()),
+        ("exec on the host", "proc.loginshellid", "Signed(10)".to_owned()),
+        ("exec in a pod", "proc.pvpid", "Signed(1)".to_owned()),
+        ("exec in a pod", "proc.pidns_init_start_ts", secs(2)),
+        ("exec in a pod", "proc.exe_ino.ctime_duration_pidns_start", format!("Unsigned({})", 2 * SEC)),
+        ("exec on the host", "thread.ismain", "Bool(true)".to_owned()),
+        ("exec on the host", "thread.nametid", "cat20".to_owned()),
+        ("exec on the host", "user.homedir", "/root".to_owned()),
+        ("exec on the host", "user.shell", "/bin/bash".to_owned()),
+        // Resources, from /proc.
+        ("exec on the host", "proc.vmrss", "Unsigned(2000)".to_owned()),
+        ("exec on the host", "thread.vmsize.b", format!("Unsigned({})", 8000 * 1024)),
+        ("exec on the host", "proc.fdlimit", "Signed(1024)".to_owned()),
+        ("exec on the host", "proc.fdopencount", "Unsigned(3)".to_owned()),
+        ("exec on the host", "proc.nthreads", "Unsigned(1)".to_owned()),
+        ("exec on the host", "proc.stdin.name", "/dev/pts/0".to_owned()),
+        ("exec on the host", "proc.stdout.type", "pipe".to_owned()),
+        // Event-level.
+        ("open", "syscall.type", "openat".to_owned()),
+        ("open", "evt.type.is.openat", "Unsigned(1)".to_owned()),
+        ("connect ipv4", "evt.type.is[openat]", "Unsigned(0)".to_owned()),
+        ("open", "evt.category", "file".to_owned()),
+        ("connect ipv4", "evt.category", "net".to_owned()),
+        ("exec on the host", "evt.category", "process".to_owned()),
+        ("send", "evt.category", "net".to_owned()),
+        ("send", "evt.is_io_write", "Bool(true)".to_owned()),
+        ("send", "evt.io_dir", "w".to_owned()),
+        ("receive", "evt.io_dir", "r".to_owned()),
+        ("send", "evt.buflen.net.out", "Unsigned(12)".to_owned()),
+        ("send", "evt.buflen.in", "<NA>".to_owned()),
+        ("receive", "evt.buflen.in", "Unsigned(20)".to_owned()),
+        ("open", "evt.is_io", "Bool(false)".to_owned()),
+        ("open", "evt.count.error", "Unsigned(0)".to_owned()),
+        ("exec on the host", "evt.time", "22:13:25.000000000".to_owned()),
+        ("exec on the host", "evt.time.s", "22:13:25".to_owned()),
+        ("exec on the host", "evt.datetime", "2023-11-14 22:13:25.000000000".to_owned()),
+        ("exec on the host", "evt.datetime.s", "2023-11-14 22:13:25".to_owned()),
+        ("exec on the host", "evt.time.iso8601", "2023-11-14T22:13:25.000000000Z".to_owned()),
+        ("exec on the host", "evt.rawtime.s", "Unsigned(1700000005)".to_owned()),
+        // Opens, paths and fds.
+        ("create an executable", "evt.is_open_exec", "Bool(true)".to_owned()),
+        ("open", "evt.is_open_exec", "Bool(false)".to_owned()),
+        ("open", "evt.abspath", "/etc/shadow".to_owned()),
+        ("open", "fs.path.name", "/etc/shadow".to_owned()),
+        ("rename", "fs.path.source", "/tmp/a".to_owned()),
+        ("rename", "fs.path.targetraw", "/tmp/b".to_owned()),
+        ("rename", "evt.abspath.dst", "/tmp/b".to_owned()),
+        ("rename", "fs.path.name", "<NA>".to_owned()),
+        ("open", "fd.uid", "203".to_owned()),
+        ("open", "fd.ino", "Signed(1234)".to_owned()),
+        ("open", "fd.containername", "host:/etc/shadow".to_owned()),
+        ("open", "fd.containerdirectory", "host:/etc".to_owned()),
+        ("accept ipv6", "fd.containername", "4f3a9b2c1d0e:2001:::51000->::1:80".to_owned()),
+        ("accept ipv6", "fd.is_server", "Bool(true)".to_owned()),
+        ("connect ipv4", "fd.is_server", "Bool(false)".to_owned()),
+        ("connect ipv4", "fd.sproto", "443".to_owned()),
+        ("connect ipv4", "fd.cproto", "43454".to_owned()),
+        ("connect unix", "fd.sproto", "<NA>".to_owned()),
+    ] {
+        assert_eq!(value(&scene, &users, on, field), want, "{field} on {on}");
     }
 }
