@@ -6,6 +6,10 @@
 //! compiler uses the type and flags to reject operators that do not fit (Falco's
 //! `flt_is_comparable`), and [`crate::FieldSource`] implementations map a [`FieldId`] back to a
 //! value.
+//!
+//! Every `syscall` field has an extractor in `palisade-events` except those `<NA>` by design,
+//! listed with the reason for each in [`UNSUPPLIED`] (`unsupplied.rs`, rendered in
+//! `docs/fields.md`); the events crate's registry audit test keeps the two in step.
 
 mod generic;
 mod k8s_audit;

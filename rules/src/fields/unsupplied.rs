@@ -102,3 +102,27 @@ impl Unsupplied {
 pub fn unsupplied(field: &str, with_arg: bool) -> Option<&'static str> {
     UNSUPPLIED.iter().find(|u| u.covers(field, with_arg)).map(|u| u.reason)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docs_list_every_entry_with_its_reason() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/fields.md");
+        let doc = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for u in UNSUPPLIED {
+            let row = format!("| `{}` | {} |", u.pattern.replace("[]", "[...]"), u.reason);
+            assert!(doc.contains(&row), "docs/fields.md lacks the row {row}");
+        }
+    }
+
+    #[test]
+    fn patterns_cover_as_documented() {
+        assert_eq!(unsupplied("evt.latency.ns", false), unsupplied("evt.latency", false));
+        assert!(unsupplied("k8s.rc.label", true).is_some());
+        assert!(unsupplied("evt.around", true).is_some());
+        assert!(unsupplied("evt.around", false).is_none(), "`[]` entries cover the argument forms only");
+        assert!(unsupplied("proc.env", false).is_none());
+    }
+}
