@@ -177,6 +177,10 @@ impl Call {
             "fs.path.name" | "fs.path.nameraw" | "fs.path.source" | "fs.path.sourceraw" | "fs.path.target" | "fs.path.targetraw" => {
                 Some(self.fs_path(field.name).map_or(Extracted::Missing, |p| owned(p.into_owned())))
             }
+            "fd.cip.name" => Some(tuple.map_or(Extracted::Missing, |t| domain_names(t.client().ip))),
+            "fd.sip.name" => Some(tuple.map_or(Extracted::Missing, |t| domain_names(t.server().ip))),
+            "fd.lip.name" => Some(tuple.map_or(Extracted::Missing, |t| domain_names(t.local.ip))),
+            "fd.rip.name" => Some(tuple.map_or(Extracted::Missing, |t| domain_names(t.remote.ip))),
             "fd.uid" => Some(fd.map_or(Extracted::Missing, |f| owned(format!("{}{}", self.rec.hdr.tid, f.num)))),
             "fd.ino" => Some(fd.filter(|f| f.path().is_some()).map_or(Extracted::Missing, |_| num(field.ty, self.rec.fd.ino as i64))),
             "fd.is_server" => Some(fd.map_or(Extracted::Missing, |f| Extracted::One(Value::Bool(f.tuple().is_some_and(|t| t.local_is_server))))),
@@ -223,6 +227,16 @@ impl Call {
             })),
             _ => None,
         }
+    }
+}
+
+/// An address's resolved names ([`super::dns`]): one value, several, or `<NA>`.
+fn domain_names(ip: std::net::IpAddr) -> Extracted<'static> {
+    let mut all = super::dns::names_of(ip);
+    match all.len() {
+        0 => Extracted::Missing,
+        1 => owned(all.remove(0)),
+        _ => Extracted::Many(all.into_iter().map(|n| Value::Str(std::borrow::Cow::Owned(n.into_bytes()))).collect()),
     }
 }
 

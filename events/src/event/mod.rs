@@ -12,6 +12,7 @@ pub mod call;
 pub mod caps;
 pub mod change;
 pub mod container;
+pub mod dns;
 pub mod fd;
 mod generic;
 mod procinfo;

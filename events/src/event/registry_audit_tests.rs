@@ -1,6 +1,6 @@
 //! The field audit: every syscall-source field of the registry, in every argument form, against
 //! built events of each kind (exec on the host and in a k8s pod's container, open, create,
-//! rename, connect/accept over IPv4, IPv6 and unix sockets, a send). A field that is `<NA>` on
+//! rename, connect/accept over IPv4, IPv6 and unix sockets, a send, a receive). A field that is `<NA>` on
 //! every one of them must be on the registry's documented list of fields `<NA>` by design
 //! (`palisade_rules::fields::UNSUPPLIED`), and a listed field must be `<NA>` everywhere: the
 //! list is exactly what Palisade does not supply.
@@ -169,6 +169,8 @@ fn proc_root() -> FakeProc {
 /// forks cat (20); in a pod, runc's child (100) becomes nginx (vpid 1) and forks sh (vpid 7).
 fn events() -> (ProcessTable, Events, FakeProc) {
     let proc = proc_root();
+    // As if a condition compared `fd.sip.name` with `localhost` (tests resolve only this name).
+    super::dns::resolve(&std::collections::BTreeSet::from(["localhost".to_owned()]));
     let mut table = ProcessTable::new(&proc.0);
     let mut b = EventBuilder::new(BOOT_TO_WALL);
     let sshd = hdr(1, 0, "sshd", SEC, 0);
@@ -216,6 +218,7 @@ fn events() -> (ProcessTable, Events, FakeProc) {
     let mut peer = [0u8; 16];
     peer[..2].copy_from_slice(&[0x20, 0x01]);
     add("accept ipv6", call(at(sh, 9), "accept4", 4, [3, 0, 0, 0, 0, 0], [None, None], inet_fd(true, (six, 80), (peer, 51_000)), None), Some(pod_container()), &mut table);
+    add("connect localhost", call(at(cat, 9), "connect", 0, [4, 0, 16, 0, 0, 0], [None, None], inet_fd(false, (v4([127, 0, 0, 1]), 43_455), (v4([127, 0, 0, 1]), 6443)), None), None, &mut table);
     let mut unix: FdInfo = bytemuck::Zeroable::zeroed();
     unix.kind = fd_kind::UNIX;
     unix.num = 7;
@@ -417,6 +420,11 @@ fn new_extractors_give_falcos_values() {
         ("connect ipv4", "fd.sproto", "443".to_owned()),
         ("connect ipv4", "fd.cproto", "43454".to_owned()),
         ("connect unix", "fd.sproto", "<NA>".to_owned()),
+        // Names only for addresses of names the rules compare with (here: localhost).
+        ("connect localhost", "fd.sip.name", "localhost".to_owned()),
+        ("connect localhost", "fd.cip.name", "localhost".to_owned()),
+        ("connect ipv4", "fd.sip.name", "<NA>".to_owned()),
+        ("open", "fd.sip.name", "<NA>".to_owned()),
     ] {
         assert_eq!(value(&scene, &users, on, field), want, "{field} on {on}");
     }

@@ -1,6 +1,7 @@
 //! Upstream Falco rules that read fields Palisade used to leave `<NA>`, loaded from Falco's own
 //! files (`../shared/falco/rules`) and run on built events: `proc.env` (the GLIBC_TUNABLES and
-//! HTTP_PROXY rules) and `evt.is_open_exec` (container drift by open+create).
+//! HTTP_PROXY rules), `evt.is_open_exec` (container drift by open+create) and the
+//! `fd.sip.name` names Falco resolves from conditions (`k8s_api_server`).
 
 use std::path::PathBuf;
 
@@ -94,4 +95,38 @@ fn drift_by_open_create_fires_on_an_executable_mode() {
     assert!(got.iter().any(|r| r == "Container Drift Detected (open+create)"), "{got:?}");
     let got = raised(&rules, &none, before(), create(0o644), Some(&pod));
     assert!(!got.iter().any(|r| r.starts_with("Container Drift")), "{got:?}");
+}
+
+#[test]
+fn names_compared_in_conditions_are_resolved() {
+    // The stable rule "Contact K8S API Server From Container" matches by name.
+    let domains = palisade_rules::fields::condition_domains(&upstream());
+    assert!(domains.contains("kubernetes.default.svc.cluster.local"), "{domains:?}");
+
+    // A rule in the same style, on a name this host resolves.
+    super::dns::resolve(&std::collections::BTreeSet::from(["localhost".to_owned()]));
+    let mut loader = Loader::new();
+    loader.add_str(
+        "t.yaml",
+        "- macro: api_server\n  condition: (fd.sip.name=\"localhost\")\n\
+         - rule: Contact API Server\n  desc: d\n  condition: evt.type = connect and api_server\n  output: \"%fd.sip.name %fd.name\"\n  priority: NOTICE\n",
+    );
+    let rules = loader.compile().ruleset.expect("rules");
+    let none = proc_with_env(2, 1, "");
+    let cat = hdr(20, 10, "cat", 5 * SEC, 0);
+    let connect = |ip: [u8; 4]| {
+        let mut fd: palisade_ebpf::abi::FdInfo = bytemuck::Zeroable::zeroed();
+        fd.kind = palisade_ebpf::abi::fd_kind::INET;
+        fd.num = 4;
+        fd.family = 2;
+        fd.protocol = 6;
+        fd.laddr[..4].copy_from_slice(&[10, 0, 0, 2]);
+        fd.lport = 40_000;
+        fd.raddr[..4].copy_from_slice(&ip);
+        fd.rport = 443;
+        call(cat, "connect", 0, [4, 0, 16, 0, 0, 0], [None, None], fd, None)
+    };
+    let before = || vec![exec(hdr(20, 10, "cat", 4 * SEC, 0), "/bin/cat", &["cat"], 20)];
+    assert_eq!(raised(&rules, &none, before(), connect([127, 0, 0, 1]), None), ["Contact API Server"]);
+    assert!(raised(&rules, &none, before(), connect([1, 2, 3, 4]), None).is_empty());
 }

@@ -11,11 +11,13 @@
 //! listed with the reason for each in [`UNSUPPLIED`] (`unsupplied.rs`, rendered in
 //! `docs/fields.md`); the events crate's registry audit test keeps the two in step.
 
+mod domains;
 mod generic;
 mod k8s_audit;
 mod syscall;
 mod unsupplied;
 
+pub use domains::{condition_domains, NAME_FIELDS};
 pub use unsupplied::{unsupplied, Unsupplied, UNSUPPLIED};
 
 use std::fmt;

@@ -50,10 +50,6 @@ pub static UNSUPPLIED: &[Unsupplied] = &[
     na("proc.is_exe_writable", "Falco's driver checks at exec whether the executable is writable by the caller; Palisade's exec program does not (a check after the fact would race with the file)."),
     na("fd.types", "Types of every fd of the process: Palisade does not keep processes' fd tables (it describes the one fd each event is about)."),
     na("fdlist.*", "Poll-style events only (poll, select, epoll): Palisade does not capture them, as no upstream rule reads them."),
-    na("fd.cip.name", "DNS name of the address: Falco yields a name only for an address it resolved itself from a name written in a condition (its DNS manager), `<NA>` otherwise. Palisade keeps no DNS cache: always `<NA>`, and a condition comparing it never matches."),
-    na("fd.sip.name", "As fd.cip.name: Palisade resolves no names."),
-    na("fd.lip.name", "As fd.cip.name: Palisade resolves no names."),
-    na("fd.rip.name", "As fd.cip.name: Palisade resolves no names."),
     // Scheduler and resource counters.
     na("thread.cpu*", "CPU use comes from Falco's periodic procinfo events; Palisade samples no CPU time."),
     na("thread.exectime", "Needs scheduler switch events, which Palisade does not capture (Falco: 0 outside them)."),
