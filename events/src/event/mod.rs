@@ -253,11 +253,16 @@ impl FieldSource for KernelEvent<'_> {
         if let Some(v) = session::extract(self.table, p, field) {
             return v;
         }
-        if let Some(v) = generic::extract(d, field) {
-            return v;
-        }
-        if let Some(v) = self.extract_procinfo(field) {
-            return v;
+        // The two modules' fields by prefix, so the common fields skip their matches.
+        let class = field.name.split('.').next().unwrap_or_default();
+        if matches!(class, "evt" | "syscall" | "util") {
+            if let Some(v) = generic::extract(d, field) {
+                return v;
+            }
+        } else if matches!(class, "proc" | "thread" | "user") {
+            if let Some(v) = self.extract_procinfo(field) {
+                return v;
+            }
         }
         match field.name {
             // An exec from the scheduler tracepoint: its one parameter rules read is `flags`.
@@ -289,7 +294,9 @@ impl FieldSource for KernelEvent<'_> {
             "proc.args" => owned(p.args.join(" ")),
             "proc.pid" => num(field.ty, i64::from(p.pid)),
             "proc.vpid" => num(field.ty, i64::from(if p.vpid == 0 { p.pid } else { p.vpid })),
-            "thread.tid" | "thread.vtid" => num(field.ty, i64::from(d.tid)),
+            "thread.tid" => num(field.ty, i64::from(d.tid)),
+            // The namespaced thread id is known for the main thread only (it is the vpid).
+            "thread.vtid" if d.tid == p.pid => num(field.ty, i64::from(if p.vpid == 0 { p.pid } else { p.vpid })),
             "proc.ppid" => num(field.ty, i64::from(p.ppid)),
             "proc.pname" => parent().map_or(Extracted::Missing, |q| s(q.name())),
             "proc.pcmdline" => parent().map_or(Extracted::Missing, |q| owned(q.cmdline())),

@@ -365,6 +365,8 @@ fn new_extractors_give_falcos_values() {
         ("exec on the host", "proc.aargs[2]", "-D".to_owned()),
         ("exec on the host", "proc.loginshellid", "Signed(10)".to_owned()),
         ("exec in a pod", "proc.pvpid", "Signed(1)".to_owned()),
+        ("exec in a pod", "thread.vtid", "Signed(7)".to_owned()),
+        ("exec in a pod", "thread.tid", "Signed(107)".to_owned()),
         ("exec in a pod", "proc.pidns_init_start_ts", secs(2)),
         ("exec in a pod", "proc.exe_ino.ctime_duration_pidns_start", format!("Unsigned({})", 2 * SEC)),
         ("exec on the host", "thread.ismain", "Bool(true)".to_owned()),
