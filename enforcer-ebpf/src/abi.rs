@@ -64,6 +64,8 @@ pub const PREFIX_LENS: usize = 32;
 pub const EXE_FROM_MEMFD: u32 = 1;
 /// `PALISADE_EXE_UPPER_LAYER`.
 pub const EXE_UPPER_LAYER: u32 = 2;
+/// `PALISADE_EXE_LOWER_LAYER`.
+pub const EXE_LOWER_LAYER: u32 = 4;
 /// `PALISADE_INTEREST_READ`.
 pub const INTEREST_READ: u8 = 1;
 /// `PALISADE_INTEREST_WRITE`.
@@ -416,6 +418,7 @@ mod tests {
         assert_eq!(u16::from_str_radix(socketcall.trim().trim_start_matches("0x"), 16), Ok(COMPAT_SOCKETCALL));
         assert_eq!(define("PALISADE_EXE_FROM_MEMFD"), EXE_FROM_MEMFD as usize);
         assert_eq!(define("PALISADE_EXE_UPPER_LAYER"), EXE_UPPER_LAYER as usize);
+        assert_eq!(define("PALISADE_EXE_LOWER_LAYER"), EXE_LOWER_LAYER as usize);
         assert_eq!(define("PALISADE_INTEREST_READ"), INTEREST_READ as usize);
         assert_eq!(define("PALISADE_INTEREST_WRITE"), INTEREST_WRITE as usize);
         assert_eq!(define("PALISADE_INTEREST_WORDS"), INTEREST_WORDS);

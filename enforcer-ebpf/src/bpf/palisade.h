@@ -81,6 +81,8 @@ struct exec_event {
 #define PALISADE_EXE_FROM_MEMFD 1 /* the executed file is a memfd (fileless execution) */
 #define PALISADE_EXE_UPPER_LAYER 2 /* the executed file is on an overlayfs and in its upper
                                     * (writable) layer: written after the container started */
+#define PALISADE_EXE_LOWER_LAYER 4 /* the executed file is on an overlayfs and only in a lower
+                                    * (image) layer */
 
 /* A new process or thread (sched_process_fork). */
 struct fork_event {

@@ -181,9 +181,13 @@ fn text(v: &str) -> Value<'_> {
 fn exe_flags_ppm(p: &Process) -> u32 {
     const PPM_EXE_UPPER_LAYER: u32 = 1 << 1;
     const PPM_EXE_FROM_MEMFD: u32 = 1 << 2;
+    const PPM_EXE_LOWER_LAYER: u32 = 1 << 3;
     let mut f = 0;
     if p.exe_upper_layer {
         f |= PPM_EXE_UPPER_LAYER;
+    }
+    if p.exe_lower_layer {
+        f |= PPM_EXE_LOWER_LAYER;
     }
     if p.exe_from_memfd {
         f |= PPM_EXE_FROM_MEMFD;
@@ -311,6 +315,7 @@ impl FieldSource for KernelEvent<'_> {
             "proc.cwd" => p.cwd.as_deref().map_or(Extracted::Missing, |c| owned(cwd_with_slash(c))),
             "proc.is_exe_from_memfd" => Extracted::One(Value::Bool(p.exe_from_memfd)),
             "proc.is_exe_upper_layer" => Extracted::One(Value::Bool(p.exe_upper_layer)),
+            "proc.is_exe_lower_layer" => Extracted::One(Value::Bool(p.exe_lower_layer)),
             // Inode 0 and time 0 stand for "not known" (libsinsp: `<NA>`).
             "proc.exe_ino" if p.exe_image.ino != 0 => num(field.ty, p.exe_image.ino as i64),
             "proc.exe_ino.ctime" if p.exe_image.ctime_ns > 0 => Extracted::One(Value::Unsigned(p.exe_image.ctime_ns as u64)),

@@ -196,10 +196,11 @@ fn events() -> (ProcessTable, Events, FakeProc) {
         out.push((name, e, c));
     };
     add("exec on the host", exec(cat, "/usr/bin/cat", &["cat", "/etc/shadow"], 20), None, &mut table);
-    // The shell in the pod was written after the pod started (an upper-layer binary).
+    // The shell in the pod is the image's (a lower-layer file), changed after the pod started.
     let mut in_pod = exec(sh, "/bin/sh", &["sh", "-c", "id"], 7);
-    if let Record::Exec { image, .. } = &mut in_pod {
+    if let Record::Exec { image, exe_flags, .. } = &mut in_pod {
         image.ctime_ns = (BOOT_TO_WALL + 4 * SEC) as i64;
+        *exe_flags = palisade_ebpf::abi::EXE_LOWER_LAYER;
     }
     add("exec in a pod", in_pod, Some(pod_container()), &mut table);
     let o_creat_wronly = 0o101;
@@ -366,6 +367,9 @@ fn new_extractors_give_falcos_values() {
         ("exec on the host", "proc.loginshellid", "Signed(10)".to_owned()),
         ("exec in a pod", "proc.pvpid", "Signed(1)".to_owned()),
         ("exec in a pod", "thread.vtid", "Signed(7)".to_owned()),
+        ("exec in a pod", "proc.is_exe_lower_layer", "Bool(true)".to_owned()),
+        ("exec in a pod", "evt.arg.flags", "EXE_LOWER_LAYER".to_owned()),
+        ("exec on the host", "proc.is_exe_lower_layer", "Bool(false)".to_owned()),
         ("exec in a pod", "thread.tid", "Signed(107)".to_owned()),
         ("exec in a pod", "proc.pidns_init_start_ts", secs(2)),
         ("exec in a pod", "proc.exe_ino.ctime_duration_pidns_start", format!("Unsigned({})", 2 * SEC)),

@@ -61,6 +61,9 @@ pub struct Process {
     pub exe_from_memfd: bool,
     /// The executable is in an overlayfs upper layer (written inside the container).
     pub exe_upper_layer: bool,
+    /// The executable is on an overlayfs, only in a lower (image) layer.
+    #[serde(default)]
+    pub exe_lower_layer: bool,
     /// The executable's inode and times.
     pub exe_image: ExeImage,
     /// Capability sets (as of the last exec).
@@ -279,6 +282,7 @@ impl ProcessTable {
                 p.cgroup_id = hdr.cgroup_id;
                 p.exe_from_memfd = exe_flags & palisade_ebpf::abi::EXE_FROM_MEMFD != 0;
                 p.exe_upper_layer = exe_flags & palisade_ebpf::abi::EXE_UPPER_LAYER != 0;
+                p.exe_lower_layer = exe_flags & palisade_ebpf::abi::EXE_LOWER_LAYER != 0;
                 p.exe_image = *image;
                 p.caps = *caps;
                 p.exec_boot_ns = hdr.ts_ns;

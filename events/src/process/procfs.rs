@@ -79,6 +79,7 @@ pub(super) fn read_process(root: &Path, pid: u32) -> Option<Process> {
         exe_from_memfd: std::fs::read_link(dir.join("exe")).is_ok_and(|p| p.to_string_lossy().starts_with("/memfd:")),
         // Not known for processes that were running before the daemon: only exec tells.
         exe_upper_layer: false,
+        exe_lower_layer: false,
         exe_image: exe_image(&dir),
         caps: Caps {
             inheritable: cap_field(&status, "CapInh"),

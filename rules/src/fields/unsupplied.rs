@@ -46,7 +46,6 @@ pub static UNSUPPLIED: &[Unsupplied] = &[
     na("fd.dev*", "The fd record carries the inode number (`fd.ino`) but not the device of its filesystem."),
     na("fd.is_upper_layer", "The fd record does not say which overlayfs layer a file is on (only execs do: `proc.is_exe_upper_layer`)."),
     na("fd.is_lower_layer", "The fd record does not say which overlayfs layer a file is on."),
-    na("proc.is_exe_lower_layer", "The exec record tells an upper-layer executable (`proc.is_exe_upper_layer`) but not whether the file is on an overlayfs at all, so lower-layer cannot be told from not-overlay."),
     na("proc.is_exe_writable", "Falco's driver checks at exec whether the executable is writable by the caller; Palisade's exec program does not (a check after the fact would race with the file)."),
     na("fd.types", "Types of every fd of the process: Palisade does not keep processes' fd tables (it describes the one fd each event is about)."),
     na("fdlist.*", "Poll-style events only (poll, select, epoll): Palisade does not capture them, as no upstream rule reads them."),
