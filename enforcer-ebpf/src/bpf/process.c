@@ -88,6 +88,15 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	e->args_len = 0;
 	if (len > 0 && bpf_probe_read_user(e->args, len, (void *)start) == 0)
 		e->args_len = (__u32)len;
+	/* The environment (Falco's proc.env), as the new program's stack has it. */
+	start = BPF_CORE_READ(task, mm, env_start);
+	end = BPF_CORE_READ(task, mm, env_end);
+	len = end > start ? end - start : 0;
+	if (len > sizeof(e->env))
+		len = sizeof(e->env);
+	e->env_len = 0;
+	if (len > 0 && bpf_probe_read_user(e->env, len, (void *)start) == 0)
+		e->env_len = (__u32)len;
 
 	struct path root = task_root(task);
 	e->cwd_len = cwd_path(task, &root, e->cwd);
@@ -98,7 +107,6 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	if (head[0] == 'm' && head[1] == 'e' && head[2] == 'm' && head[3] == 'f' && head[4] == 'd' && head[5] == ':')
 		e->exe_flags |= PALISADE_EXE_FROM_MEMFD;
 	e->vpid = task_vpid(task);
-	e->_pad = 0;
 	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
 	e->exe_flags |= exe_layer(inode);
 	e->exe_ino = BPF_CORE_READ(inode, i_ino);

@@ -11,12 +11,13 @@
 //! the exec, and `<NA>` for a process gone by then. A standard stream that is a socket has no
 //! `proc.std*` value (the `/proc` link does not tell its family).
 //!
-//! The environment: Falco's driver copies it at every exec; Palisade's exec record does not
-//! carry it (its argv buffer is 512 bytes already), so it is read from `/proc/<pid>/environ`
-//! when a rule or an output asks for it, provided the pid is still the same process (same
-//! start time; [`ProcessTable::environ`]). A process that has exited by then (or a replayed
-//! capture) has no environment: `<NA>`. `/proc/<pid>/environ` is the environment the current
-//! program was started with, as the driver's copy is.
+//! The environment: as Falco's driver, the exec program copies it (its first
+//! `abi::ENV_MAX` = 1024 bytes) into every exec record, so a process that exits at once still
+//! has it; a fork inherits it. A process older than the daemon (seeded from `/proc`) has it
+//! read from `/proc/<pid>/environ` when a rule or an output asks, provided the pid is still
+//! the same process (same start time; [`crate::process::ProcessTable::environ`]): the
+//! environment its program started with, as the driver's copy is. A replayed Palisade capture
+//! has none (`<NA>`); a replayed `.scap` has the execve's `env` parameter.
 
 use std::borrow::Cow;
 

@@ -50,6 +50,7 @@ pub(super) fn exec(h: Header, path: &str, argv: &[&str], vpid: u32) -> Record {
         vpid,
         image: ExeImage { ino: 4242, ctime_ns: (BOOT_TO_WALL - 100 * SEC) as i64, mtime_ns: (BOOT_TO_WALL - 200 * SEC) as i64 },
         caps: Caps { inheritable: 0, permitted: 1 << 21, effective: 1 << 21 },
+        env: None,
     }
 }
 
@@ -198,9 +199,11 @@ fn events() -> (ProcessTable, Events, FakeProc) {
     add("exec on the host", exec(cat, "/usr/bin/cat", &["cat", "/etc/shadow"], 20), None, &mut table);
     // The shell in the pod is the image's (a lower-layer file), changed after the pod started.
     let mut in_pod = exec(sh, "/bin/sh", &["sh", "-c", "id"], 7);
-    if let Record::Exec { image, exe_flags, .. } = &mut in_pod {
+    if let Record::Exec { image, exe_flags, env, .. } = &mut in_pod {
         image.ctime_ns = (BOOT_TO_WALL + 4 * SEC) as i64;
         *exe_flags = palisade_ebpf::abi::EXE_LOWER_LAYER;
+        // The kernel's copy of the environment (no /proc entry: it wins anyway).
+        *env = Some(vec!["TERM=xterm".into(), "KUBERNETES_PORT=tcp://10.96.0.1:443".into()]);
     }
     add("exec in a pod", in_pod, Some(pod_container()), &mut table);
     let o_creat_wronly = 0o101;
@@ -358,7 +361,9 @@ fn new_extractors_give_falcos_values() {
         ("exec on the host", "proc.env[HOME]", String::new()),
         ("exec on the host", "proc.aenv[HOME]", "/root".to_owned()),
         ("exec on the host", "proc.aenv[1]", "HOME=/root SHELL=/bin/bash".to_owned()),
-        ("exec in a pod", "proc.env", "<NA>".to_owned()),
+        ("exec in a pod", "proc.env", "TERM=xterm KUBERNETES_PORT=tcp://10.96.0.1:443".to_owned()),
+        ("exec in a pod", "proc.env[KUBERNETES_PORT]", "tcp://10.96.0.1:443".to_owned()),
+        ("accept ipv6", "proc.env[TERM]", "xterm".to_owned()),
         // Arguments and lineage.
         ("exec on the host", "proc.cmdnargs", "Unsigned(1)".to_owned()),
         ("exec on the host", "proc.cmdlenargs", "Unsigned(11)".to_owned()),

@@ -73,6 +73,14 @@ fn environment_rules_fire_on_the_processes_environment() {
     let got = raised(&rules, &plain, shell(), su, None);
     assert!(!got.iter().any(|r| r.starts_with("Potential Local Privilege")), "{got:?}");
 
+    // A process gone before its record is read: the kernel's copy of its environment.
+    let mut short = exec(hdr(30, 10, "su", 3 * SEC, 0), "/usr/bin/su", &["su", "--help"], 30);
+    if let Record::Exec { env, .. } = &mut short {
+        *env = Some(vec!["GLIBC_TUNABLES=glibc.malloc.mxfast=x".into()]);
+    }
+    let got = raised(&rules, &proc_with_env(31, 2, ""), shell(), short, None);
+    assert!(got.iter().any(|r| r == "Potential Local Privilege Escalation via Environment Variables Misuse"), "{got:?}");
+
     let curl = exec(hdr(30, 10, "curl", 3 * SEC, 0), "/usr/bin/curl", &["curl", "http://example.com"], 30);
     let proxied = proc_with_env(30, 2, "HTTP_PROXY=http://10.0.0.9:3128 PATH=/usr/bin");
     let got = raised(&rules, &proxied, shell(), curl, None);

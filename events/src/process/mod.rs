@@ -64,6 +64,11 @@ pub struct Process {
     /// The executable is on an overlayfs, only in a lower (image) layer.
     #[serde(default)]
     pub exe_lower_layer: bool,
+    /// The environment the exec record carried (Falco's `proc.env`; a fork inherits it);
+    /// `None` when no record carried it (seeded from `/proc`, replays). Shared: every event
+    /// clones its process.
+    #[serde(skip)]
+    pub env: Option<std::sync::Arc<Vec<String>>>,
     /// The executable's inode and times.
     pub exe_image: ExeImage,
     /// Capability sets (as of the last exec).
@@ -203,16 +208,21 @@ impl ProcessTable {
         out
     }
 
-    /// The environment of `p` as `/proc/<pid>/environ` has it now (the environment its
-    /// current program started with), when this table reads a live `/proc` and the pid is
-    /// still that process: its start time, when known, matches. `None` otherwise (an exited
-    /// process, a reused pid, an offline table).
-    pub fn environ(&self, p: &Process) -> Option<Vec<String>> {
+    /// The environment of `p`: the one its exec record carried, else (a process older than
+    /// the daemon) what `/proc/<pid>/environ` has now — the environment its current program
+    /// started with — when this table reads a live `/proc` and the pid is still that process
+    /// (its start time, when known, matches). `None` otherwise (an exited process, a reused
+    /// pid, an offline table).
+    pub fn environ(&self, p: &Process) -> Option<std::sync::Arc<Vec<String>>> {
+        if let Some(env) = &p.env {
+            return Some(env.clone());
+        }
         if !self.still_running(p) {
             return None;
         }
         let raw = std::fs::read(self.proc_root.join(p.pid.to_string()).join("environ")).ok()?;
-        Some(raw.split(|b| *b == 0).filter(|v| !v.is_empty()).map(|v| String::from_utf8_lossy(v).into_owned()).collect())
+        let env = raw.split(|b| *b == 0).filter(|v| !v.is_empty()).map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+        Some(std::sync::Arc::new(env))
     }
 
     /// The resources of `p` (as thread `tid`) as `/proc` has them now, on the same terms as
@@ -261,7 +271,7 @@ impl ProcessTable {
                 self.procs.insert(*child_pid, child);
                 self.procs.get(child_pid)
             }
-            Record::Exec { hdr, filename, argv, tty, cwd, exe_flags, vpid, image, caps, .. } => {
+            Record::Exec { hdr, filename, argv, tty, cwd, exe_flags, vpid, image, caps, env, .. } => {
                 let live = !self.proc_root.as_os_str().is_empty();
                 let p = self.procs.entry(hdr.pid).or_default();
                 if p.start_boot_ns == 0 && live {
@@ -283,6 +293,7 @@ impl ProcessTable {
                 p.exe_from_memfd = exe_flags & palisade_ebpf::abi::EXE_FROM_MEMFD != 0;
                 p.exe_upper_layer = exe_flags & palisade_ebpf::abi::EXE_UPPER_LAYER != 0;
                 p.exe_lower_layer = exe_flags & palisade_ebpf::abi::EXE_LOWER_LAYER != 0;
+                p.env = env.clone().map(std::sync::Arc::new);
                 p.exe_image = *image;
                 p.caps = *caps;
                 p.exec_boot_ns = hdr.ts_ns;

@@ -80,6 +80,8 @@ pub(super) fn read_process(root: &Path, pid: u32) -> Option<Process> {
         // Not known for processes that were running before the daemon: only exec tells.
         exe_upper_layer: false,
         exe_lower_layer: false,
+        // Read when a rule asks (`ProcessTable::environ`).
+        env: None,
         exe_image: exe_image(&dir),
         caps: Caps {
             inheritable: cap_field(&status, "CapInh"),

@@ -1,7 +1,9 @@
-//! Privileged: the exec program tells which overlayfs layer an executable is in, as Falco's
-//! `EXE_LOWER_LAYER` / `EXE_UPPER_LAYER` exec flags (`proc.is_exe_lower_layer`,
-//! `proc.is_exe_upper_layer`): a program of the lower (image) layer, and one written through
-//! the overlay (so in its upper layer), both run from the merged mount.
+//! Privileged: what the exec program copies for Falco's process fields. The environment
+//! (`proc.env`), even of a process that exits at once; and which overlayfs layer the
+//! executable is in, as Falco's `EXE_LOWER_LAYER` / `EXE_UPPER_LAYER` exec flags
+//! (`proc.is_exe_lower_layer`, `proc.is_exe_upper_layer`): a program of the lower (image)
+//! layer, and one written through the overlay (so in its upper layer), both run from the
+//! merged mount.
 //!
 //! Needs root, overlayfs and a kernel with BTF. Where that is missing the test fails, unless
 //! `PALISADE_ALLOW_SKIP_PRIVILEGED=1` is set, in which case it says why and passes.
@@ -103,4 +105,62 @@ fn exec_flags_name_the_overlay_layer_of_the_executable() {
     }
     assert_eq!(flags.get("true"), Some(&EXE_LOWER_LAYER), "an image file: lower layer ({flags:?})");
     assert_eq!(flags.get("written"), Some(&EXE_UPPER_LAYER), "written through the overlay: upper layer ({flags:?})");
+}
+
+/// The exec records of processes run (by `/bin/sh -c SCRIPT`, after moving into a tracked
+/// cgroup) whose argv contains `marker`, up to the exec of `last`.
+fn exec_records(script: &str, marker: &str, last: &str) -> Option<Vec<Record>> {
+    let root = cgroup2_root()?;
+    let mut kernel = Kernel::load().ok()?;
+    let cg = TestCgroup::new(&root, &format!("palisade-test-env-{}", std::process::id()));
+    kernel.configure(&Capture::default()).expect("configure");
+    let mut scope = kernel.take_scope().expect("scope maps");
+    scope.watch_untracked(false).expect("scope");
+    scope.track(cg.id()).expect("track");
+    let status = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("echo $$ > {}/cgroup.procs && {script}", cg.0.display()))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir("/")
+        .status()
+        .expect("spawn sh");
+    assert!(status.success(), "{script}");
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let done = |out: &[Record]| out.iter().any(|r| matches!(r, Record::Exec { filename, .. } if filename == last));
+    while Instant::now() < deadline && !done(&out) {
+        kernel.wait(Duration::from_millis(100)).expect("poll");
+        kernel.drain(|bytes| {
+            if let Ok(r @ Record::Exec { .. }) = decode(bytes) {
+                if matches!(&r, Record::Exec { argv, .. } if argv.iter().any(|a| a == marker)) {
+                    out.push(r);
+                }
+            }
+        });
+    }
+    Some(out)
+}
+
+#[test]
+fn exec_records_carry_the_environment_of_a_process_gone_at_once() {
+    if !nix::unistd::geteuid().is_root() {
+        return skip_or_fail("not root");
+    }
+    let marker = format!("palisade-env-{}", std::process::id());
+    // `true` has exited long before user space reads its record: /proc has nothing left.
+    let script = format!("exec env GLIBC_TUNABLES=glibc.malloc.mxfast=0 PALISADE_MARK={marker} /bin/true {marker}");
+    let Some(records) = exec_records(&script, &marker, "/bin/true") else {
+        return skip_or_fail("cannot load the BPF programs or no cgroup2 mount");
+    };
+    let Some(Record::Exec { env, .. }) = records.iter().find(|r| matches!(r, Record::Exec { filename, .. } if filename == "/bin/true"))
+    else {
+        panic!("no exec record of /bin/true {marker}: {records:?}")
+    };
+    let env = env.as_deref().expect("the kernel's records carry the environment");
+    assert_eq!(
+        env,
+        ["PATH=/usr/bin:/bin", "PWD=/", "GLIBC_TUNABLES=glibc.malloc.mxfast=0", format!("PALISADE_MARK={marker}").as_str()],
+        "the environment /bin/true was started with (the shell adds PWD)"
+    );
 }
