@@ -278,6 +278,7 @@ fn synthetic_palisade(n: usize) -> anyhow::Result<Vec<u8>> {
                 vpid: child,
                 image: Default::default(),
                 caps: Default::default(),
+                env: None,
             })?;
             w.record(&Record::Exit { hdr: header(child, ts + 900, "ls"), exit_code: 0 })?;
             records += 3;

@@ -179,7 +179,13 @@ fn run_into(cmd: RulesCommand, out: &mut String) -> anyhow::Result<ExitCode> {
                     };
                     let list = if f.is_list() { " list" } else { "" };
                     let dep = if f.is_deprecated() { " deprecated" } else { "" };
-                    outln!(out, "{}{arg}\t{}{list}{dep}\t{}", f.name, f.ty, f.desc);
+                    // Fields Palisade never supplies say so, with the reason (docs/fields.md).
+                    let takes_arg = matches!(f.arg, ArgKind::RequiredIndex | ArgKind::RequiredKey | ArgKind::DottedOrBracketed);
+                    let na = (s == Source::Syscall)
+                        .then(|| palisade_rules::fields::unsupplied(f.name, takes_arg))
+                        .flatten()
+                        .map_or(String::new(), |why| format!(" Always <NA> in Palisade: {why}"));
+                    outln!(out, "{}{arg}\t{}{list}{dep}\t{}{na}", f.name, f.ty, f.desc);
                 }
             }
             Ok(ExitCode::SUCCESS)

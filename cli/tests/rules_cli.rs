@@ -126,6 +126,12 @@ fn list_and_fields() {
     let text = stdout(&out);
     assert!(text.lines().any(|l| l.starts_with("proc.aname[N]\tCHARBUF\t")), "{text}");
     assert!(text.lines().any(|l| l.starts_with("evt.rawtime\tABSTIME\t")));
+    // The fields <NA> by design say so, with the reason; the others do not.
+    let line = |name: &str| text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name}: {text}")).to_owned();
+    assert!(line("evt.buffer\t").contains("\tData buffer carried by I/O events such as read or sendto. Always <NA> in Palisade: Palisade does not copy I/O data buffers"), "{}", line("evt.buffer\t"));
+    assert!(line("evt.around[N] (required)\t").contains("Always <NA> in Palisade: Filter-only field"));
+    assert!(!line("proc.env[KEY]\t").contains("<NA>"));
+    assert!(!line("fd.sip.name\t").contains("<NA>"));
 }
 
 /// A YAML alias bomb (nine levels of nine aliases: ~387 million nodes) fails fast with the

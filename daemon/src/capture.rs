@@ -118,6 +118,11 @@ fn describe(side: &PathInterest) -> String {
 
 /// The capture plan for `rules`.
 pub fn plan(rules: &Ruleset) -> Plan {
+    // Falco resolves the domain names conditions compare `fd.*ip.name` with; so does Palisade,
+    // for the rules of every load and reload (each derives its plan here).
+    if let Err(error) = palisade_events::event::dns::watch(palisade_rules::fields::condition_domains(rules)) {
+        tracing::warn!(%error, "cannot start the DNS name resolver: fd.*ip.name stays <NA>");
+    }
     let wanted = rules.wanted_event_types(Source::Syscall);
     let mut types = BTreeSet::new();
     let mut syscalls: Vec<(u32, SyscallConf)> = Vec::new();

@@ -6,11 +6,13 @@
 use bytemuck::{Pod, Zeroable};
 
 /// Must equal `PALISADE_ABI_VERSION` in palisade.h; part of the bpffs pin directory name.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 /// `PALISADE_PATH_MAX`.
 pub const PATH_MAX: usize = 256;
 /// `PALISADE_ARGS_MAX`.
 pub const ARGS_MAX: usize = 512;
+/// `PALISADE_ENV_MAX`: bytes of the environment an exec record carries.
+pub const ENV_MAX: usize = 1024;
 /// `PALISADE_COMM_LEN`.
 pub const COMM_LEN: usize = 16;
 
@@ -64,6 +66,8 @@ pub const PREFIX_LENS: usize = 32;
 pub const EXE_FROM_MEMFD: u32 = 1;
 /// `PALISADE_EXE_UPPER_LAYER`.
 pub const EXE_UPPER_LAYER: u32 = 2;
+/// `PALISADE_EXE_LOWER_LAYER`.
+pub const EXE_LOWER_LAYER: u32 = 4;
 /// `PALISADE_INTEREST_READ`.
 pub const INTEREST_READ: u8 = 1;
 /// `PALISADE_INTEREST_WRITE`.
@@ -140,8 +144,8 @@ pub struct ExecEvent {
     pub exe_flags: u32,
     /// Process id in its own pid namespace.
     pub vpid: u32,
-    /// Padding.
-    pub _pad: u32,
+    /// Bytes used in `env`.
+    pub env_len: u32,
     /// Capability sets of the new credentials (bit N = capability N).
     pub cap_inheritable: u64,
     /// Permitted set.
@@ -160,6 +164,8 @@ pub struct ExecEvent {
     pub args: [u8; ARGS_MAX],
     /// Working directory as the task sees it.
     pub cwd: [u8; PATH_MAX],
+    /// The environment, NUL-separated `KEY=VALUE` strings, cut at [`ENV_MAX`] bytes.
+    pub env: [u8; ENV_MAX],
 }
 
 /// `struct fork_event`.
@@ -342,7 +348,7 @@ impl EventHeader {
 }
 
 const _: () = assert!(std::mem::size_of::<EventHeader>() == 80);
-const _: () = assert!(std::mem::size_of::<ExecEvent>() == 80 + 32 + 48 + 2 * PATH_MAX + ARGS_MAX);
+const _: () = assert!(std::mem::size_of::<ExecEvent>() == 80 + 32 + 48 + 2 * PATH_MAX + ARGS_MAX + ENV_MAX);
 const _: () = assert!(std::mem::size_of::<FdInfo>() == 72);
 const _: () = assert!(std::mem::size_of::<SyscallConf>() == 16);
 const _: () = assert!(std::mem::size_of::<OpenFilter>() == 48);
@@ -437,12 +443,14 @@ mod tests {
         assert_eq!(define("PALISADE_ABI_VERSION"), ABI_VERSION as usize);
         assert_eq!(define("PALISADE_PATH_MAX"), PATH_MAX);
         assert_eq!(define("PALISADE_ARGS_MAX"), ARGS_MAX);
+        assert_eq!(define("PALISADE_ENV_MAX"), ENV_MAX);
         assert_eq!(define("PALISADE_COMM_LEN"), COMM_LEN);
         assert_eq!(define("PALISADE_FD_FROM_RET"), FD_FROM_RET as usize);
         let socketcall = header.lines().find_map(|l| l.strip_prefix("#define PALISADE_COMPAT_SOCKETCALL ")).expect("socketcall");
         assert_eq!(u16::from_str_radix(socketcall.trim().trim_start_matches("0x"), 16), Ok(COMPAT_SOCKETCALL));
         assert_eq!(define("PALISADE_EXE_FROM_MEMFD"), EXE_FROM_MEMFD as usize);
         assert_eq!(define("PALISADE_EXE_UPPER_LAYER"), EXE_UPPER_LAYER as usize);
+        assert_eq!(define("PALISADE_EXE_LOWER_LAYER"), EXE_LOWER_LAYER as usize);
         assert_eq!(define("PALISADE_INTEREST_READ"), INTEREST_READ as usize);
         assert_eq!(define("PALISADE_INTEREST_WRITE"), INTEREST_WRITE as usize);
         assert_eq!(define("PALISADE_INTEREST_WORDS"), INTEREST_WORDS);

@@ -52,6 +52,10 @@ pub enum Record {
         image: ExeImage,
         /// The new credentials' capability sets.
         caps: Caps,
+        /// The environment (`KEY=VALUE` strings; the kernel copies its first
+        /// `abi::ENV_MAX` bytes); `None` when the source does not record it (captures,
+        /// `.scap` conversions).
+        env: Option<Vec<String>>,
     },
     /// A new process or thread.
     Fork {
@@ -128,6 +132,12 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
             if argv.last().is_some_and(String::is_empty) {
                 argv.pop();
             }
+            let elen = (e.env_len as usize).min(abi::ENV_MAX);
+            let env: Vec<String> = e.env[..elen]
+                .split(|b| *b == 0)
+                .filter(|v| !v.is_empty())
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect();
             Record::Exec {
                 hdr: e.hdr,
                 filename: String::from_utf8_lossy(&e.filename[..flen]).into_owned(),
@@ -139,6 +149,7 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
                 vpid: e.vpid,
                 image: ExeImage { ino: e.exe_ino, ctime_ns: e.exe_ctime_ns, mtime_ns: e.exe_mtime_ns },
                 caps: Caps { inheritable: e.cap_inheritable, permitted: e.cap_permitted, effective: e.cap_effective },
+                env: Some(env),
             }
         }
         kind::SYSCALL => {
@@ -192,9 +203,12 @@ mod tests {
         e.filename_len = 9;
         e.args[..15].copy_from_slice(b"/bin/true\0a\0bc\0");
         e.args_len = 15;
+        e.env[..16].copy_from_slice(b"HOME=/\0LANG=C.UT");
+        e.env_len = 16;
         let r = decode(bytemuck::bytes_of(&e)).expect("decode");
-        let Record::Exec { filename, argv, hdr, .. } = r else { panic!("not exec") };
+        let Record::Exec { filename, argv, hdr, env, .. } = r else { panic!("not exec") };
         assert_eq!((filename.as_str(), hdr.pid), ("/bin/true", 7));
         assert_eq!(argv, ["/bin/true", "a", "bc"]);
+        assert_eq!(env.as_deref(), Some(&["HOME=/".to_owned(), "LANG=C.UT".to_owned()][..]), "cut at the copied length");
     }
 }

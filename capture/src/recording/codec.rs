@@ -48,7 +48,8 @@ pub struct CodecError {
 pub fn encode(rec: &Record, out: &mut Vec<u8>) {
     let mut w = Enc(out);
     match rec {
-        Record::Exec { hdr, filename, argv, args_truncated, tty, cwd, exe_flags, vpid, image, caps } => {
+        // The environment is not recorded (captures predate it; replays read `proc.env` as `<NA>`).
+        Record::Exec { hdr, filename, argv, args_truncated, tty, cwd, exe_flags, vpid, image, caps, env: _ } => {
             w.u8(EXEC);
             w.header(hdr);
             w.str(filename);
@@ -128,6 +129,7 @@ pub fn decode(bytes: &[u8]) -> Result<Record, CodecError> {
                 vpid: r.u32("vpid")?,
                 image: ExeImage { ino: r.u64("exe_ino")?, ctime_ns: r.u64("exe_ctime")? as i64, mtime_ns: r.u64("exe_mtime")? as i64 },
                 caps: Caps { inheritable: r.u64("caps")?, permitted: r.u64("caps")?, effective: r.u64("caps")? },
+                env: None,
             }
         }
         FORK => Record::Fork { hdr, child_pid: r.u32("child_pid")?, child_tid: r.u32("child_tid")?, child_vpid: r.u32("child_vpid")? },
@@ -343,6 +345,7 @@ mod tests {
                 vpid: 7,
                 image: ExeImage { ino: 5, ctime_ns: -1, mtime_ns: 1_700_000_000_000_000_000 },
                 caps: Caps { inheritable: 0, permitted: u64::MAX >> 23, effective: 1 << 21 },
+                env: None,
             },
             Record::Fork { hdr: header(11), child_pid: 12, child_tid: 12, child_vpid: 2 },
             Record::Exit { hdr: header(12), exit_code: -9 },

@@ -291,6 +291,8 @@ fn exec(ev: &Event<'_>, state: &mut State) -> Converted {
                 permitted: uint(ev, "cap_permitted").unwrap_or(0),
                 effective: uint(ev, "cap_effective").unwrap_or(0),
             },
+            // Falco's proc.env: the execve exit's `env` parameter, NUL-separated.
+            env: param(ev, "env").map(text_list),
         },
     }
 }

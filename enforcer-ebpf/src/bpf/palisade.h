@@ -10,7 +10,7 @@
 #ifndef PALISADE_H
 #define PALISADE_H
 
-#define PALISADE_ABI_VERSION 5
+#define PALISADE_ABI_VERSION 6
 /* (Records carry the version and captures keep it. Issue 17 added budget_conf and
  * syscall_conf.budget, map values only, in a former padding byte that older daemons write as 0,
  * "not budgeted": the records are unchanged, so the version is too.) */
@@ -18,6 +18,7 @@
 /* Sizes of the variable parts; records carry the used length. */
 #define PALISADE_PATH_MAX 256
 #define PALISADE_ARGS_MAX 512
+#define PALISADE_ENV_MAX 1024 /* the start of the environment an exec record carries */
 #define PALISADE_COMM_LEN 16
 
 /* Which cgroups the programs watch (the SCOPE map's one entry). A cgroup in TRACKED_CGROUPS
@@ -68,7 +69,7 @@ struct exec_event {
 	__u32 cwd_len;           /* bytes used in cwd */
 	__u32 exe_flags;         /* PALISADE_EXE_* */
 	__u32 vpid;              /* the process id in its own pid namespace (1: a container's init) */
-	__u32 _pad;
+	__u32 env_len;           /* bytes used in env: NUL-separated KEY=VALUE strings */
 	__u64 cap_inheritable;   /* the new credentials' capability sets (kernel_cap_t bits) */
 	__u64 cap_permitted;
 	__u64 cap_effective;
@@ -78,12 +79,15 @@ struct exec_event {
 	__u8 filename[PALISADE_PATH_MAX];
 	__u8 args[PALISADE_ARGS_MAX];
 	__u8 cwd[PALISADE_PATH_MAX]; /* working directory, as the task sees it */
+	__u8 env[PALISADE_ENV_MAX];  /* the new program's environment, cut at PALISADE_ENV_MAX */
 };
 
 /* struct exec_event.exe_flags */
 #define PALISADE_EXE_FROM_MEMFD 1 /* the executed file is a memfd (fileless execution) */
 #define PALISADE_EXE_UPPER_LAYER 2 /* the executed file is on an overlayfs and in its upper
                                     * (writable) layer: written after the container started */
+#define PALISADE_EXE_LOWER_LAYER 4 /* the executed file is on an overlayfs and only in a lower
+                                    * (image) layer */
 
 /* A new process or thread (sched_process_fork). */
 struct fork_event {

@@ -4,18 +4,20 @@
 
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
-/* Whether `inode` is an overlayfs inode with an upper dentry: the file exists in the writable
- * layer (created, or copied up when modified). overlayfs keeps its own `struct ovl_inode`
+/* The overlayfs layer of `inode`: PALISADE_EXE_UPPER_LAYER when it has an upper dentry (the
+ * file exists in the writable layer: created, or copied up when modified),
+ * PALISADE_EXE_LOWER_LAYER when it is an overlayfs inode without one (only in an image
+ * layer: Falco's EXE_LOWER_LAYER), 0 off overlayfs. overlayfs keeps its own `struct ovl_inode`
  * private (it is not in vmlinux BTF when overlay is a module), but the VFS inode is embedded
  * in it directly followed by `__upperdentry` (stable since 4.13): read the pointer right
  * after the inode, sized by this kernel's BTF. */
-static __always_inline bool exe_in_upper_layer(struct inode *inode)
+static __always_inline __u32 exe_layer(struct inode *inode)
 {
 	if (!inode || BPF_CORE_READ(inode, i_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
-		return false;
+		return 0;
 	void *upper = NULL;
 	bpf_probe_read_kernel(&upper, sizeof(upper), (void *)inode + bpf_core_type_size(struct inode));
-	return upper != NULL;
+	return upper ? PALISADE_EXE_UPPER_LAYER : PALISADE_EXE_LOWER_LAYER;
 }
 
 /* The file-time layouts struct inode has had: separate second/nanosecond fields (6.11+),
@@ -86,6 +88,15 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	e->args_len = 0;
 	if (len > 0 && bpf_probe_read_user(e->args, len, (void *)start) == 0)
 		e->args_len = (__u32)len;
+	/* The environment (Falco's proc.env), as the new program's stack has it. */
+	start = BPF_CORE_READ(task, mm, env_start);
+	end = BPF_CORE_READ(task, mm, env_end);
+	len = end > start ? end - start : 0;
+	if (len > sizeof(e->env))
+		len = sizeof(e->env);
+	e->env_len = 0;
+	if (len > 0 && bpf_probe_read_user(e->env, len, (void *)start) == 0)
+		e->env_len = (__u32)len;
 
 	struct path root = task_root(task);
 	e->cwd_len = cwd_path(task, &root, e->cwd);
@@ -96,10 +107,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	if (head[0] == 'm' && head[1] == 'e' && head[2] == 'm' && head[3] == 'f' && head[4] == 'd' && head[5] == ':')
 		e->exe_flags |= PALISADE_EXE_FROM_MEMFD;
 	e->vpid = task_vpid(task);
-	e->_pad = 0;
 	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
-	if (exe_in_upper_layer(inode))
-		e->exe_flags |= PALISADE_EXE_UPPER_LAYER;
+	e->exe_flags |= exe_layer(inode);
 	e->exe_ino = BPF_CORE_READ(inode, i_ino);
 	exe_times(inode, &e->exe_ctime_ns, &e->exe_mtime_ns);
 	const struct cred *cred = BPF_CORE_READ(task, cred);

@@ -83,6 +83,63 @@ impl Call {
         syscalls::open_access(flags)
     }
 
+    /// `evt.is_open_exec`: an open-family call or `creat` asking to create a file (`O_CREAT`
+    /// or `O_TMPFILE`) with an execute bit in its mode, as libsinsp tests the request.
+    fn open_exec(&self) -> bool {
+        const O_CREAT: u64 = 0o100;
+        const O_TMPFILE: u64 = 0o20_000_000;
+        let a = &self.rec.args;
+        let (flags, mode) = match self.sys.event {
+            "open" => (a[1], a[2]),
+            "openat" => (a[2], a[3]),
+            "openat2" => (self.rec.extra[0], self.rec.extra[1]),
+            "creat" => (O_CREAT, a[1]),
+            _ => return false,
+        };
+        flags & (O_CREAT | O_TMPFILE) != 0 && mode & 0o111 != 0
+    }
+
+    /// `evt.abspath[.src|.dst]`: a dirfd-relative path of an `*at` call made absolute. The
+    /// single-path calls answer the bare name, the two-path ones `.src` and `.dst`
+    /// (`symlinkat`: `.dst` only, its target is not a path of the tree).
+    fn abspath(&self, field: &str) -> Option<&str> {
+        let slot = match (self.sys.event, field) {
+            ("openat" | "openat2" | "unlinkat" | "mkdirat" | "mknodat" | "fchmodat" | "fchownat", "evt.abspath") => 0,
+            ("renameat" | "renameat2" | "linkat", "evt.abspath.src") => 0,
+            ("renameat" | "renameat2" | "linkat" | "symlinkat", "evt.abspath.dst") => 1,
+            _ => return None,
+        };
+        self.string_path(slot)
+    }
+
+    /// `fs.path.*`: the path a filesystem call acts on (`name`), or the source and target of a
+    /// two-path call (`rename*`, `link*`, `symlink*`); made absolute, or as passed (`*raw`).
+    fn fs_path(&self, field: &str) -> Option<std::borrow::Cow<'_, str>> {
+        let two = matches!(self.sys.event, "rename" | "renameat" | "renameat2" | "link" | "linkat" | "symlink" | "symlinkat");
+        let one = matches!(
+            self.sys.event,
+            "open" | "openat" | "openat2" | "creat" | "mkdir" | "mkdirat" | "rmdir" | "unlink" | "unlinkat" | "chmod" | "fchmodat" | "fchmodat2"
+        );
+        let (slot, raw) = match field {
+            "fs.path.name" if one => (0, false),
+            "fs.path.nameraw" if one => (0, true),
+            "fs.path.source" if two => (0, false),
+            "fs.path.sourceraw" if two => (0, true),
+            "fs.path.target" if two => (1, false),
+            "fs.path.targetraw" if two => (1, true),
+            _ => return None,
+        };
+        let given = self.rec.strings[slot].as_deref()?;
+        if raw {
+            return Some(given.into());
+        }
+        // A symlink's target is text, not resolved against anything.
+        if matches!(self.sys.event, "symlink" | "symlinkat") && slot == 0 {
+            return Some(given.into());
+        }
+        Some(self.string_path(slot).map_or_else(|| syscalls::concatenate_paths("/", given).into(), Into::into))
+    }
+
     /// A syscall field of this event, or `None` when `field` is not one (the caller then
     /// answers it from the process).
     pub fn extract<'a>(&'a self, field: &FieldRef, users: &'a Users) -> Option<Extracted<'a>> {
@@ -114,6 +171,27 @@ impl Call {
             }),
             "evt.args" => Some(owned(syscalls::args_line(self.sys, &self.raw(), &names))),
             "evt.res" => Some(owned(syscalls::res(self.sys, &self.raw(), &names))),
+            "evt.info" => Some(owned(syscalls::args_line(self.sys, &self.raw(), &names))),
+            "evt.is_open_exec" => Some(Extracted::One(Value::Bool(self.open_exec()))),
+            "evt.abspath" | "evt.abspath.src" | "evt.abspath.dst" => Some(self.abspath(field.name).map_or(Extracted::Missing, s)),
+            "fs.path.name" | "fs.path.nameraw" | "fs.path.source" | "fs.path.sourceraw" | "fs.path.target" | "fs.path.targetraw" => {
+                Some(self.fs_path(field.name).map_or(Extracted::Missing, |p| owned(p.into_owned())))
+            }
+            "fd.cip.name" => Some(tuple.map_or(Extracted::Missing, |t| domain_names(t.client().ip))),
+            "fd.sip.name" => Some(tuple.map_or(Extracted::Missing, |t| domain_names(t.server().ip))),
+            "fd.lip.name" => Some(tuple.map_or(Extracted::Missing, |t| domain_names(t.local.ip))),
+            "fd.rip.name" => Some(tuple.map_or(Extracted::Missing, |t| domain_names(t.remote.ip))),
+            "fd.uid" => Some(fd.map_or(Extracted::Missing, |f| owned(format!("{}{}", self.rec.hdr.tid, f.num)))),
+            "fd.ino" => Some(fd.filter(|f| f.path().is_some()).map_or(Extracted::Missing, |_| num(field.ty, self.rec.fd.ino as i64))),
+            "fd.is_server" => Some(fd.map_or(Extracted::Missing, |f| Extracted::One(Value::Bool(f.tuple().is_some_and(|t| t.local_is_server))))),
+            "fd.cproto" => Some(tuple.map_or(Extracted::Missing, |t| owned(t.client().port.to_string()))),
+            "fd.sproto" => Some(tuple.map_or(Extracted::Missing, |t| owned(t.server().port.to_string()))),
+            "fd.lproto" => Some(tuple.map_or(Extracted::Missing, |t| owned(t.local.port.to_string()))),
+            "fd.rproto" => Some(tuple.map_or(Extracted::Missing, |t| owned(t.remote.port.to_string()))),
+            "fd.proto" => Some(tuple.map_or(Extracted::Missing, |t| {
+                let text = |p: u16| Value::Str(std::borrow::Cow::Owned(p.to_string().into_bytes()));
+                Extracted::Many(vec![text(t.client().port), text(t.server().port)])
+            })),
             "evt.is_open_read" => Some(Extracted::One(Value::Bool(self.open_access().0))),
             "evt.is_open_write" => Some(Extracted::One(Value::Bool(self.open_access().1))),
             "fd.num" => Some(fd.map_or(Extracted::Missing, |f| num(field.ty, f.num))),
@@ -149,6 +227,16 @@ impl Call {
             })),
             _ => None,
         }
+    }
+}
+
+/// An address's resolved names ([`super::dns`]): one value, several, or `<NA>`.
+fn domain_names(ip: std::net::IpAddr) -> Extracted<'static> {
+    let mut all = super::dns::names_of(ip);
+    match all.len() {
+        0 => Extracted::Missing,
+        1 => owned(all.remove(0)),
+        _ => Extracted::Many(all.into_iter().map(|n| Value::Str(std::borrow::Cow::Owned(n.into_bytes()))).collect()),
     }
 }
 

@@ -56,7 +56,7 @@ pub struct Change {
 
 impl Call {
     /// The path in string slot `i`, absolute; `None` when absent, empty or unresolvable.
-    fn string_path(&self, i: usize) -> Option<&str> {
+    pub(super) fn string_path(&self, i: usize) -> Option<&str> {
         self.resolved[i].as_deref().or(self.rec.strings[i].as_deref()).filter(|p| p.starts_with('/'))
     }
 

@@ -38,6 +38,7 @@ fn exec(pid: u32, ppid: u32, comm: &str, path: &str, ts_ns: u64) -> Record {
         vpid: 0,
         image: Default::default(),
         caps: Default::default(),
+        env: None,
     }
 }
 

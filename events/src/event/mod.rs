@@ -12,13 +12,15 @@ pub mod call;
 pub mod caps;
 pub mod change;
 pub mod container;
+pub mod dns;
 pub mod fd;
+mod generic;
+mod procinfo;
 pub mod resolve;
 pub mod session;
 
 use std::borrow::Cow;
 
-use palisade_rules::alert::format_rfc3339;
 use palisade_rules::{event_types, Extracted, FieldRef, FieldSource, FieldType, Value};
 
 use crate::containers::ContainerMeta;
@@ -179,9 +181,13 @@ fn text(v: &str) -> Value<'_> {
 fn exe_flags_ppm(p: &Process) -> u32 {
     const PPM_EXE_UPPER_LAYER: u32 = 1 << 1;
     const PPM_EXE_FROM_MEMFD: u32 = 1 << 2;
+    const PPM_EXE_LOWER_LAYER: u32 = 1 << 3;
     let mut f = 0;
     if p.exe_upper_layer {
         f |= PPM_EXE_UPPER_LAYER;
+    }
+    if p.exe_lower_layer {
+        f |= PPM_EXE_LOWER_LAYER;
     }
     if p.exe_from_memfd {
         f |= PPM_EXE_FROM_MEMFD;
@@ -251,6 +257,17 @@ impl FieldSource for KernelEvent<'_> {
         if let Some(v) = session::extract(self.table, p, field) {
             return v;
         }
+        // The two modules' fields by prefix, so the common fields skip their matches.
+        let class = field.name.split('.').next().unwrap_or_default();
+        if matches!(class, "evt" | "syscall" | "util") {
+            if let Some(v) = generic::extract(d, field) {
+                return v;
+            }
+        } else if matches!(class, "proc" | "thread" | "user") {
+            if let Some(v) = self.extract_procinfo(field) {
+                return v;
+            }
+        }
         match field.name {
             // An exec from the scheduler tracepoint: its one parameter rules read is `flags`.
             "evt.arg" | "evt.rawarg" if d.call.is_none() => {
@@ -269,7 +286,6 @@ impl FieldSource for KernelEvent<'_> {
             "evt.dir" => s("<"),
             "evt.num" => num(field.ty, d.num as i64),
             "evt.rawtime" => Extracted::One(Value::Unsigned(d.time_ns)),
-            "evt.time" | "evt.time.iso8601" | "evt.datetime" => owned(format_rfc3339(d.time_ns)),
             "evt.source" => s("syscall"),
             "evt.res" => s(if d.res >= 0 { "SUCCESS" } else { "FAILURE" }),
             "evt.rawres" => num(field.ty, d.res),
@@ -282,7 +298,9 @@ impl FieldSource for KernelEvent<'_> {
             "proc.args" => owned(p.args.join(" ")),
             "proc.pid" => num(field.ty, i64::from(p.pid)),
             "proc.vpid" => num(field.ty, i64::from(if p.vpid == 0 { p.pid } else { p.vpid })),
-            "thread.tid" | "thread.vtid" => num(field.ty, i64::from(d.tid)),
+            "thread.tid" => num(field.ty, i64::from(d.tid)),
+            // The namespaced thread id is known for the main thread only (it is the vpid).
+            "thread.vtid" if d.tid == p.pid => num(field.ty, i64::from(if p.vpid == 0 { p.pid } else { p.vpid })),
             "proc.ppid" => num(field.ty, i64::from(p.ppid)),
             "proc.pname" => parent().map_or(Extracted::Missing, |q| s(q.name())),
             "proc.pcmdline" => parent().map_or(Extracted::Missing, |q| owned(q.cmdline())),
@@ -297,9 +315,18 @@ impl FieldSource for KernelEvent<'_> {
             "proc.cwd" => p.cwd.as_deref().map_or(Extracted::Missing, |c| owned(cwd_with_slash(c))),
             "proc.is_exe_from_memfd" => Extracted::One(Value::Bool(p.exe_from_memfd)),
             "proc.is_exe_upper_layer" => Extracted::One(Value::Bool(p.exe_upper_layer)),
-            "proc.exe_ino" => num(field.ty, p.exe_image.ino as i64),
-            "proc.exe_ino.ctime" => Extracted::One(Value::Unsigned(p.exe_image.ctime_ns.max(0) as u64)),
-            "proc.exe_ino.mtime" => Extracted::One(Value::Unsigned(p.exe_image.mtime_ns.max(0) as u64)),
+            "proc.is_exe_lower_layer" => Extracted::One(Value::Bool(p.exe_lower_layer)),
+            // Inode 0 and time 0 stand for "not known" (libsinsp: `<NA>`).
+            "proc.exe_ino" if p.exe_image.ino != 0 => num(field.ty, p.exe_image.ino as i64),
+            "proc.exe_ino.ctime" if p.exe_image.ctime_ns > 0 => Extracted::One(Value::Unsigned(p.exe_image.ctime_ns as u64)),
+            "proc.exe_ino.mtime" if p.exe_image.mtime_ns > 0 => Extracted::One(Value::Unsigned(p.exe_image.mtime_ns as u64)),
+            // libsinsp joins the thread's container id and the fd's name or directory.
+            "fd.containername" | "fd.containerdirectory" => {
+                let fd = d.call.as_ref().and_then(|c| c.fd.as_ref());
+                let part = if field.name == "fd.containername" { fd.and_then(fd::FdView::name) } else { fd.and_then(|f| f.directory().map(str::to_owned)) };
+                let id = self.container.map_or("host", ContainerMeta::short_id);
+                part.map_or(Extracted::Missing, |v| owned(format!("{id}:{v}")))
+            }
             "proc.exe_ino.ctime_duration_proc_start" if p.exec_boot_ns > 0 => {
                 let started = (p.exec_boot_ns + d.boot_to_wall) as i64;
                 num(field.ty, started.saturating_sub(p.exe_image.ctime_ns))
@@ -327,3 +354,7 @@ impl FieldSource for KernelEvent<'_> {
 
 #[cfg(test)]
 mod fields_tests;
+#[cfg(test)]
+mod registry_audit_tests;
+#[cfg(test)]
+mod upstream_fields_tests;

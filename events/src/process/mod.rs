@@ -15,6 +15,7 @@ use std::path::Path;
 
 use crate::record::{Header, SyscallRecord};
 use crate::record::{Caps, ExeImage, Record};
+pub use procfs::Usage;
 pub use users::Users;
 
 /// What we know of one process (thread group). Serialized in captures' process tables
@@ -60,6 +61,14 @@ pub struct Process {
     pub exe_from_memfd: bool,
     /// The executable is in an overlayfs upper layer (written inside the container).
     pub exe_upper_layer: bool,
+    /// The executable is on an overlayfs, only in a lower (image) layer.
+    #[serde(default)]
+    pub exe_lower_layer: bool,
+    /// The environment the exec record carried (Falco's `proc.env`; a fork inherits it);
+    /// `None` when no record carried it (seeded from `/proc`, replays). Shared: every event
+    /// clones its process.
+    #[serde(skip)]
+    pub env: Option<std::sync::Arc<Vec<String>>>,
     /// The executable's inode and times.
     pub exe_image: ExeImage,
     /// Capability sets (as of the last exec).
@@ -199,6 +208,45 @@ impl ProcessTable {
         out
     }
 
+    /// The environment of `p`: the one its exec record carried, else (a process older than
+    /// the daemon) what `/proc/<pid>/environ` has now — the environment its current program
+    /// started with — when this table reads a live `/proc` and the pid is still that process
+    /// (its start time, when known, matches). `None` otherwise (an exited process, a reused
+    /// pid, an offline table).
+    pub fn environ(&self, p: &Process) -> Option<std::sync::Arc<Vec<String>>> {
+        if let Some(env) = &p.env {
+            return Some(env.clone());
+        }
+        if !self.still_running(p) {
+            return None;
+        }
+        let raw = std::fs::read(self.proc_root.join(p.pid.to_string()).join("environ")).ok()?;
+        let env = raw.split(|b| *b == 0).filter(|v| !v.is_empty()).map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+        Some(std::sync::Arc::new(env))
+    }
+
+    /// The resources of `p` (as thread `tid`) as `/proc` has them now, on the same terms as
+    /// [`ProcessTable::environ`].
+    pub fn usage(&self, p: &Process, tid: u32) -> Option<Usage> {
+        if !self.still_running(p) {
+            return None;
+        }
+        procfs::usage(&self.proc_root, p.pid, tid)
+    }
+
+    /// Whether this table reads a live `/proc` and `p.pid` is still `p`: its start time, when
+    /// known, matches the kernel's.
+    fn still_running(&self, p: &Process) -> bool {
+        /// `/proc/<pid>/stat` counts the start in 10 ms ticks; the fork record's time is a
+        /// little later than the kernel's start time.
+        const START_SLACK_NS: u64 = 20_000_000;
+        if self.proc_root.as_os_str().is_empty() {
+            return false;
+        }
+        p.start_boot_ns == 0
+            || procfs::start_boot_ns(&self.proc_root, p.pid).is_some_and(|now| now.abs_diff(p.start_boot_ns) <= START_SLACK_NS)
+    }
+
     /// Update from one kernel record. Returns the process the record is about.
     pub fn apply(&mut self, rec: &Record) -> Option<&Process> {
         match rec {
@@ -223,7 +271,7 @@ impl ProcessTable {
                 self.procs.insert(*child_pid, child);
                 self.procs.get(child_pid)
             }
-            Record::Exec { hdr, filename, argv, tty, cwd, exe_flags, vpid, image, caps, .. } => {
+            Record::Exec { hdr, filename, argv, tty, cwd, exe_flags, vpid, image, caps, env, .. } => {
                 let live = !self.proc_root.as_os_str().is_empty();
                 let p = self.procs.entry(hdr.pid).or_default();
                 if p.start_boot_ns == 0 && live {
@@ -244,6 +292,8 @@ impl ProcessTable {
                 p.cgroup_id = hdr.cgroup_id;
                 p.exe_from_memfd = exe_flags & palisade_ebpf::abi::EXE_FROM_MEMFD != 0;
                 p.exe_upper_layer = exe_flags & palisade_ebpf::abi::EXE_UPPER_LAYER != 0;
+                p.exe_lower_layer = exe_flags & palisade_ebpf::abi::EXE_LOWER_LAYER != 0;
+                p.env = env.clone().map(std::sync::Arc::new);
                 p.exe_image = *image;
                 p.caps = *caps;
                 p.exec_boot_ns = hdr.ts_ns;

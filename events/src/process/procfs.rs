@@ -79,6 +79,9 @@ pub(super) fn read_process(root: &Path, pid: u32) -> Option<Process> {
         exe_from_memfd: std::fs::read_link(dir.join("exe")).is_ok_and(|p| p.to_string_lossy().starts_with("/memfd:")),
         // Not known for processes that were running before the daemon: only exec tells.
         exe_upper_layer: false,
+        exe_lower_layer: false,
+        // Read when a rule asks (`ProcessTable::environ`).
+        env: None,
         exe_image: exe_image(&dir),
         caps: Caps {
             inheritable: cap_field(&status, "CapInh"),
@@ -115,4 +118,58 @@ pub(super) fn scan(root: &Path) -> Vec<Process> {
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(|pid| read_process(root, pid))
         .collect()
+}
+
+/// What `/proc` says now about a live process's resources (Falco's `proc.vm*`, `proc.fd*`,
+/// `proc.nthreads`, `thread.pf*`, `proc.std*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// `VmSize`, KiB.
+    pub vmsize_kb: u64,
+    /// `VmRSS`, KiB.
+    pub vmrss_kb: u64,
+    /// `VmSwap`, KiB.
+    pub vmswap_kb: u64,
+    /// `Threads`.
+    pub threads: u64,
+    /// The thread's minor page faults.
+    pub minflt: u64,
+    /// The thread's major page faults.
+    pub majflt: u64,
+    /// Open descriptors.
+    pub fd_open: u64,
+    /// The soft limit on open descriptors (`RLIMIT_NOFILE`); 0 when unreadable.
+    pub fd_limit: i64,
+    /// What fds 0, 1 and 2 point to (`/dev/pts/0`, `pipe:[123]`, `socket:[456]`, ...).
+    pub std: [Option<String>; 3],
+}
+
+/// A `Key:   1234 kB` line of status, as a number.
+fn status_kb(status: &str, key: &str) -> u64 {
+    status_field(status, key).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
+}
+
+/// The resources of process `pid` (thread `tid`) under `root`, read now.
+pub(super) fn usage(root: &Path, pid: u32, tid: u32) -> Option<Usage> {
+    let dir = root.join(pid.to_string());
+    let status = read(dir.join("status"))?;
+    let stat = read(dir.join("task").join(tid.to_string()).join("stat")).or_else(|| read(dir.join("stat"))).unwrap_or_default();
+    let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let stat_field = |i: usize| after_comm.split_whitespace().nth(i).and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+    let fd_limit = read(dir.join("limits"))
+        .and_then(|l| l.lines().find(|l| l.starts_with("Max open files"))?.split_whitespace().nth(3)?.parse().ok())
+        .unwrap_or(0);
+    let fd_open = std::fs::read_dir(dir.join("fd")).map_or(0, |d| d.count() as u64);
+    let std = [0, 1, 2].map(|fd| std::fs::read_link(dir.join("fd").join(fd.to_string())).ok().map(|p| p.display().to_string()));
+    Some(Usage {
+        vmsize_kb: status_kb(&status, "VmSize"),
+        vmrss_kb: status_kb(&status, "VmRSS"),
+        vmswap_kb: status_kb(&status, "VmSwap"),
+        threads: status_kb(&status, "Threads"),
+        minflt: stat_field(7),
+        majflt: stat_field(9),
+        fd_open,
+        fd_limit,
+        std,
+    })
 }

@@ -60,6 +60,7 @@ fn seeds_from_a_proc_tree_and_follows_fork_exec_exit() {
         vpid: 60,
         image: crate::record::ExeImage { ino: 77, ctime_ns: 5, mtime_ns: 4 },
         caps: crate::record::Caps { inheritable: 0, permitted: 1 << 21, effective: 1 << 21 },
+        env: None,
     });
     let cat = t.get(60).expect("cat");
     assert_eq!((cat.exe_image.ino, cat.caps.effective, cat.exec_boot_ns), (77, 1 << 21, hdr(60, 50, "cat").ts_ns));

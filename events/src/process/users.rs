@@ -1,4 +1,5 @@
-//! User and group names from the host's `/etc/passwd` and `/etc/group`.
+//! User and group names from the host's `/etc/passwd` and `/etc/group`, with each user's home
+//! directory and login shell (`user.homedir`, `user.shell`).
 //! (Containers' own files are read once the container registry knows their root.)
 
 use std::collections::HashMap;
@@ -12,6 +13,21 @@ pub(super) type IdNames = Vec<(u32, String)>;
 pub struct Users {
     users: HashMap<u32, String>,
     groups: HashMap<u32, String>,
+    /// uid → (home directory, login shell), from passwd's 6th and 7th fields; a capture's user
+    /// list does not carry them.
+    logins: HashMap<u32, (String, String)>,
+}
+
+/// uid → (home, shell) from passwd text.
+fn parse_logins(text: &str) -> HashMap<u32, (String, String)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            let id = f.get(2)?.parse().ok()?;
+            Some((id, ((*f.get(5)?).to_owned(), (*f.get(6)?).to_owned())))
+        })
+        .collect()
 }
 
 fn parse(text: &str) -> HashMap<u32, String> {
@@ -30,12 +46,17 @@ impl Users {
     /// Read `etc/passwd` and `etc/group` under `root` (missing files give empty maps).
     pub fn load(root: &Path) -> Users {
         let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
-        Users { users: parse(&read("etc/passwd")), groups: parse(&read("etc/group")) }
+        Users::parse(&read("etc/passwd"), &read("etc/group"))
+    }
+
+    /// Users and groups from the text of a passwd and a group file.
+    pub fn parse(passwd: &str, group: &str) -> Users {
+        Users { users: parse(passwd), groups: parse(group), logins: parse_logins(passwd) }
     }
 
     /// Names from lists of (uid, name) and (gid, name), as a capture's user list holds them.
     pub fn from_lists(users: impl IntoIterator<Item = (u32, String)>, groups: impl IntoIterator<Item = (u32, String)>) -> Users {
-        Users { users: users.into_iter().collect(), groups: groups.into_iter().collect() }
+        Users { users: users.into_iter().collect(), groups: groups.into_iter().collect(), logins: HashMap::new() }
     }
 
     /// The (uid, name) and (gid, name) lists, sorted by id: what a capture stores.
@@ -51,6 +72,16 @@ impl Users {
     /// A user's name.
     pub fn user(&self, uid: u32) -> Option<&str> {
         self.users.get(&uid).map(String::as_str)
+    }
+
+    /// A user's home directory (`user.homedir`).
+    pub fn homedir(&self, uid: u32) -> Option<&str> {
+        self.logins.get(&uid).map(|(home, _)| home.as_str())
+    }
+
+    /// A user's login shell (`user.shell`).
+    pub fn shell(&self, uid: u32) -> Option<&str> {
+        self.logins.get(&uid).map(|(_, shell)| shell.as_str())
     }
 
     /// A group's name.

@@ -6,10 +6,19 @@
 //! compiler uses the type and flags to reject operators that do not fit (Falco's
 //! `flt_is_comparable`), and [`crate::FieldSource`] implementations map a [`FieldId`] back to a
 //! value.
+//!
+//! Every `syscall` field has an extractor in `palisade-events` except those `<NA>` by design,
+//! listed with the reason for each in [`UNSUPPLIED`] (`unsupplied.rs`, rendered in
+//! `docs/fields.md`); the events crate's registry audit test keeps the two in step.
 
+mod domains;
 mod generic;
 mod k8s_audit;
 mod syscall;
+mod unsupplied;
+
+pub use domains::{condition_domains, NAME_FIELDS};
+pub use unsupplied::{unsupplied, Unsupplied, UNSUPPLIED};
 
 use std::fmt;
 use std::sync::OnceLock;
