@@ -233,7 +233,7 @@ struct syscall_event {
 /* Layouts, as the Rust mirror (src/abi.rs) asserts them (abi_assert.h). */
 #include "abi_assert.h"
 ABI_SIZE(event_header, 80);
-ABI_SIZE(exec_event, 1184);
+ABI_SIZE(exec_event, 2208);
 ABI_SIZE(fd_info, 72);
 ABI_SIZE(syscall_conf, 16);
 ABI_SIZE(open_filter, 48);
