@@ -10,6 +10,11 @@ use crate::engine::Rule;
 use crate::output::{FieldValue, OutputFormat};
 use crate::value::FieldSource;
 
+/// Text room [`Alert::new`] leaves for an appended output (the daemon's container fields).
+const APPEND_ROOM: usize = 256;
+/// Field room [`Alert::new`] leaves for an appended output (the daemon's six container fields).
+const APPEND_FIELDS: usize = 8;
+
 /// One alert, ready to serialize.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Alert {
@@ -35,15 +40,21 @@ pub struct Alert {
 
 impl Alert {
     /// Build the alert for `rule` matching `event`.
+    ///
+    /// The text and the fields are rendered straight into the alert's buffers, sized from what
+    /// the rule rendered before, with room for an [`Alert::append_output`] (the daemon appends
+    /// the container's fields to every alert): one allocation each instead of a growth series.
     pub fn new(rule: &Rule, event: &dyn FieldSource, time_ns: u64, hostname: &str) -> Alert {
-        let (output, fields) = rule.output.render(event);
+        let mut output = String::with_capacity(rule.output.text_len_hint() + APPEND_ROOM);
+        let mut output_fields = Vec::with_capacity(rule.output.field_count() + APPEND_FIELDS);
+        rule.output.render_into(event, &mut output, &mut output_fields);
         Alert {
             time_ns,
             rule: rule.name.clone(),
             priority: rule.priority.name(),
             source: rule.source.name(),
             output,
-            output_fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            output_fields,
             tags: rule.tags.clone(),
             hostname: hostname.to_owned(),
             extra: Vec::new(),
@@ -54,15 +65,11 @@ impl Alert {
     /// text (after a space) and its fields to `output_fields` (a field already there keeps its
     /// place and value).
     pub fn append_output(&mut self, format: &OutputFormat, event: &dyn FieldSource) {
-        let (text, fields) = format.render(event);
-        if !text.is_empty() {
-            self.output.push(' ');
-            self.output.push_str(&text);
-        }
-        for (k, v) in fields {
-            if !self.output_fields.iter().any(|(have, _)| have == k) {
-                self.output_fields.push((k.to_owned(), v));
-            }
+        let before = self.output.len();
+        self.output.push(' ');
+        format.render_into(event, &mut self.output, &mut self.output_fields);
+        if self.output.len() == before + 1 {
+            self.output.truncate(before); // an empty text appends nothing, not even the space
         }
     }
 
@@ -151,9 +158,14 @@ impl Alert {
             match value {
                 Top::Text(t) => write_json_str(out, t),
                 Top::Output => {
-                    let mut text = String::with_capacity(self.output.len() + 40);
-                    self.write_text(&mut text);
-                    write_json_str(out, &text);
+                    // The text line, escaped in place: time and priority need no escaping.
+                    out.push('"');
+                    write_time(out, self.time_ns);
+                    out.push_str(": ");
+                    push_escaped(out, self.priority);
+                    out.push(' ');
+                    push_escaped(out, &self.output);
+                    out.push('"');
                 }
                 Top::Fields => self.write_fields(out),
                 Top::Tags => {
@@ -224,29 +236,46 @@ fn sort_last_wins<T>(entries: &mut Vec<(&str, T)>) {
 /// other control characters as `\u00xx`, everything else (non-ASCII included) as is.
 fn write_json_str(out: &mut String, s: &str) {
     out.push('"');
+    push_escaped(out, s);
+    out.push('"');
+}
+
+/// The bytes [`push_escaped`] must escape: control characters, `"` and `\`.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// `s` as the inside of a JSON string ([`write_json_str`]). The runs between escapes are
+/// copied whole: every alert's output text and field values pass through here.
+fn push_escaped(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
+    while let Some(off) = bytes[start..].iter().position(|&b| ESCAPED[usize::from(b)]) {
+        let i = start + off;
         out.push_str(&s[start..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
+        match bytes[i] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            b => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
         }
         start = i + 1;
     }
     out.push_str(&s[start..]);
-    out.push('"');
 }
 
 /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm; written here because
