@@ -6,6 +6,7 @@
 //! longest prefix after `%` that names a known field wins (`%proc.name.` stops before the
 //! trailing dot). `%container.info` is deprecated upstream and renders as nothing.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -13,7 +14,7 @@ use crate::condition::ast::Operand;
 use crate::condition::parser::parse_operand_prefix;
 use crate::eval::{compile_operand, Extractor};
 use crate::fields::{FieldType, Source};
-use crate::value::{FieldSource, Value};
+use crate::value::{Extracted, FieldSource, Value};
 
 /// A compiled output format.
 #[derive(Debug)]
@@ -190,18 +191,29 @@ impl OutputFormat {
 }
 
 fn field_value(f: &OutputField, event: &dyn FieldSource) -> FieldValue {
-    let extracted = f.extractor.extract(event);
-    let values = extracted.values();
-    match values {
-        [] => FieldValue::Missing,
-        [Value::Signed(v)] if is_number(f.ty) => FieldValue::Number(*v as i128),
-        [Value::Unsigned(v)] if is_number(f.ty) => FieldValue::Number(*v as i128),
-        [one] => {
+    let extracted = match f.extractor.extract(event) {
+        // A list of one is shown as its value, an empty one as missing.
+        Extracted::Many(mut many) if many.len() <= 1 => many.pop().map_or(Extracted::Missing, Extracted::One),
+        extracted => extracted,
+    };
+    match extracted {
+        Extracted::Missing => FieldValue::Missing,
+        Extracted::One(Value::Signed(v)) if is_number(f.ty) => FieldValue::Number(v as i128),
+        Extracted::One(Value::Unsigned(v)) if is_number(f.ty) => FieldValue::Number(v as i128),
+        // A string the extractor built (a path, a command line) becomes the value as is; a
+        // borrowed one is copied once at its size (every alert renders a few dozen of these).
+        Extracted::One(Value::Str(Cow::Owned(bytes)) | Value::Bytes(Cow::Owned(bytes))) => {
+            FieldValue::Text(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        }
+        Extracted::One(Value::Str(Cow::Borrowed(bytes)) | Value::Bytes(Cow::Borrowed(bytes))) => {
+            FieldValue::Text(String::from_utf8_lossy(bytes).into_owned())
+        }
+        Extracted::One(one) => {
             let mut s = String::new();
             one.render(&mut s);
             FieldValue::Text(s)
         }
-        many => {
+        Extracted::Many(many) => {
             let mut s = String::from("(");
             for (i, v) in many.iter().enumerate() {
                 if i > 0 {
