@@ -16,7 +16,7 @@ use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
@@ -341,8 +341,11 @@ where
         client_cert,
     });
     let clock = Arc::clone(clock);
+    let began = Arc::new(Notify::new());
+    let begins = Arc::clone(&began);
     let service = service_fn(move |request| {
         let (cx, clock) = (Arc::clone(&cx), Arc::clone(&clock));
+        begins.notify_one();
         async move {
             clock.handling();
             let response = routes::handle(request, &cx).await;
@@ -364,10 +367,17 @@ where
     let served = tokio::select! {
         served = connection.as_mut() => served,
         () = async { drop(closing.wait_for(|closing| *closing).await) } => {
-            // Replaced settings or a stopped listener: the request in flight is answered (its
-            // deadline still runs), an idle keep-alive connection closes now.
-            connection.as_mut().graceful_shutdown();
-            connection.await
+            // Replaced settings or a stopped listener: once the connection has begun a request
+            // (a stored permit when it did before), hyper answers the request in flight (its
+            // deadline still runs) and closes, and an idle keep-alive connection closes now. One
+            // accepted just before, with no request yet, gets its first request answered.
+            tokio::select! {
+                served = connection.as_mut() => served,
+                () = began.notified() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            }
         }
     };
     if let Err(error) = served {
