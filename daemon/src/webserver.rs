@@ -224,7 +224,13 @@ impl Web {
         if settings == self.applied {
             return Ok(None);
         }
-        let listeners = listeners(c, &self.metrics, self.handler.clone())?;
+        let mut listeners = listeners(c, &self.metrics, self.handler.clone())?;
+        if c.k8s_audit.enabled && self.handler.is_none() {
+            // The audit worker starts with the daemon: without it the webhook has no route,
+            // and a port answering 404 to every POST would look like a working webhook.
+            tracing::warn!("k8s_audit.enabled by a reload takes effect at the next restart");
+            listeners.retain(|l| l.routes.healthz || l.routes.metrics.is_some() || l.routes.webhook.is_some());
+        }
         let change = match (&self.server, listeners.is_empty()) {
             (Some(_), true) => Change::Stop,
             (Some(server), false) => Change::Replace(server.prepare(listeners)?),
