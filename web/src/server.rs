@@ -87,7 +87,8 @@ struct Running {
 }
 
 /// New listeners bound by [`Server::prepare`], not serving yet. Dropped unused, their sockets
-/// close and the running server is untouched.
+/// close and the running server is untouched. Invariant: it is applied to the server that
+/// prepared it, before any other `apply` (a kept listener is named by its index in `running`).
 pub struct Prepared {
     listeners: Vec<(Listener, Binding)>,
 }
@@ -207,7 +208,6 @@ impl Server {
                     };
                     shared.closing.send_replace(true);
                     running.name = listener.name.clone();
-                    tracing::info!(addr = %running.local, name = %running.name, "web server listener updated");
                     running
                 }
                 Binding::New(socket, local) => {
