@@ -18,6 +18,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The `palisade` binary's allocator (cli/src/main.rs), so the benchmarks measure what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Palisade's benchmarks: rules-engine throughput, the daemon's overhead on workloads, capture
 /// replay and Kubernetes audit throughput. They print numbers (see BENCHMARKS.md); they are
 /// not tests and never fail on a slow result, except `overhead` when the daemon dropped records.

@@ -17,6 +17,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc, not glibc's malloc: the alert path allocates per alert (text, fields) and frees
+/// on the output threads, where glibc's malloc cost a third of the path (BENCHMARKS.md, "Alert
+/// path"). Falco likewise links jemalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Palisade — runs Falco rules on containers, and can block what they detect.
 ///
 /// Rule files are Falco's, unmodified: point `-r` at falco_rules.yaml (and friends) and

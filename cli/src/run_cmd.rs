@@ -14,8 +14,9 @@
 //! do they replace the running ones, between two drains, so no record is lost or evaluated
 //! half by the old and half by the new rules. A bad file leaves everything as it was and is
 //! reported (stderr, `palisade_reloads_total{result="error"}`). Sockets (hook, NRI, containerd)
-//! and the web server (webserver, k8s-audit webhook) keep their start-up settings until a
-//! restart; a reload whose TLS or token files cannot be read is refused.
+//! keep their start-up settings until a restart; the web server (webserver, k8s-audit webhook)
+//! takes the new ones (see `palisade_daemon::webserver`), and a reload whose TLS or token files
+//! cannot be read, or whose new address cannot be bound, is refused.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -182,7 +183,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let audit_stop = Arc::new(AtomicBool::new(false));
     let audit = AuditSource::start(&config, &rules, &metrics, &hostname, &audit_stop)
         .context("starting the k8s audit worker")?;
-    let web = webserver::start(&config, &metrics, audit.as_ref().map(AuditSource::handler))?;
+    let web = webserver::Web::start(&config, &metrics, audit.as_ref().map(AuditSource::handler))?;
     let sink = AlertSink::start(&config)?;
 
     let mut kernel = Kernel::load().context("loading the kernel programs (root and kernel BTF are required)")?;
@@ -279,7 +280,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         hup,
         started,
     };
-    let mut daemon = Daemon::new(parts, sink);
+    let mut daemon = Daemon::new(parts, sink).with_web(web);
     let ran = daemon.run();
     if let Some(nri) = nri {
         if let Err(e) = nri.stop() {
@@ -288,9 +289,6 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     audit_stop.store(true, Ordering::Relaxed);
     let (stats, drops, dropped) = daemon.finish(args.detach_on_exit);
-    if let Some(web) = web {
-        web.stop();
-    }
     ran?;
     eprintln!(
         "palisade: stopped: records={} events={} alerts={} drops={drops} outputs_dropped={dropped}",

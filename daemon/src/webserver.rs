@@ -10,16 +10,23 @@
 //! handshake itself refuses them.
 //!
 //! TLS and token files are read when the server starts: a missing or bad file is a start error
-//! naming it. A reload reads them again ([`check`]) and is refused if one is bad; the running
-//! server keeps its start-up settings until a restart.
+//! naming it. A reload applies new settings ([`Web::prepare`], [`Web::apply`]) the way the
+//! outputs are swapped: the new listeners are built first — files read, new addresses bound —
+//! and a failure refuses the whole reload while the running server keeps serving; then they
+//! replace the old ones. A listener whose address and port stay keeps its socket (no gap in
+//! `/healthz`) and takes the new routes, token and certificates for new connections; the old
+//! settings' connections finish the request in flight and close. Unchanged settings (the
+//! `webserver` and `k8s_audit` sections and the bytes of the files they name) touch nothing.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use palisade_metrics::Metrics;
-use palisade_web::{ClientCerts, Limits, Listener, Routes, Server, TlsError, TlsFiles, Token, WebError, Webhook, WebhookHandler};
+use palisade_web::{
+    ClientCerts, Limits, Listener, Prepared, Routes, Server, TlsError, TlsFiles, Token, WebError, Webhook, WebhookHandler,
+};
 
-use crate::config::Config;
+use crate::config::{Config, K8sAudit, Webserver};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebSetupError {
@@ -154,6 +161,115 @@ pub fn listeners(
 /// one is bad.
 pub fn check(c: &Config) -> Result<(), WebSetupError> {
     listeners(c, &Metrics::new(), None).map(drop)
+}
+
+/// The daemon's web server and the settings it runs with, so that a reload can apply new ones.
+pub struct Web {
+    /// `None` when neither `webserver` nor `k8s_audit` is enabled.
+    server: Option<Server>,
+    applied: WebSettings,
+    metrics: Arc<Metrics>,
+    /// The k8s-audit worker's, when it runs (started with the daemon).
+    handler: Option<Arc<dyn WebhookHandler>>,
+}
+
+/// What the web server is built from: the two sections and the files they name, by content (a
+/// new token or certificate in the same file is a change).
+#[derive(PartialEq)]
+struct WebSettings {
+    webserver: Webserver,
+    k8s_audit: K8sAudit,
+    files: Vec<Option<Vec<u8>>>,
+}
+
+impl WebSettings {
+    fn of(c: &Config) -> WebSettings {
+        let (w, k) = (&c.webserver, &c.k8s_audit);
+        let paths = [&w.ssl_certificate, &k.ssl_certificate, &k.ssl_private_key, &k.ssl_client_ca, &k.bearer_token_file];
+        let files = paths.iter().map(|p| non_empty(p).and_then(|p| std::fs::read(p).ok())).collect();
+        WebSettings { webserver: w.clone(), k8s_audit: k.clone(), files }
+    }
+}
+
+/// A reload's web settings, built and bound but not serving yet ([`Web::prepare`]). Dropped
+/// unused (another part of the reload failed), the new sockets close and nothing changed.
+pub struct PreparedWeb {
+    settings: WebSettings,
+    change: Change,
+}
+
+enum Change {
+    /// No listener before, some now.
+    Start(Server),
+    /// New listeners for the running server.
+    Replace(Prepared),
+    /// No listener now.
+    Stop,
+    /// None before or after (only the settings' record changes).
+    Nothing,
+}
+
+impl Web {
+    /// Starts the server for `c` (none when neither `webserver` nor `k8s_audit` is enabled).
+    pub fn start(c: &Config, metrics: &Arc<Metrics>, handler: Option<Arc<dyn WebhookHandler>>) -> Result<Web, WebSetupError> {
+        let applied = WebSettings::of(c);
+        let server = start(c, metrics, handler.clone())?;
+        Ok(Web { server, applied, metrics: Arc::clone(metrics), handler })
+    }
+
+    /// First half of a reload to `c`: reads its files and binds its new addresses, touching
+    /// nothing running (`None`: the settings did not change). An error refuses the reload.
+    pub fn prepare(&self, c: &Config) -> Result<Option<PreparedWeb>, WebSetupError> {
+        let settings = WebSettings::of(c);
+        if settings == self.applied {
+            return Ok(None);
+        }
+        let mut listeners = listeners(c, &self.metrics, self.handler.clone())?;
+        if c.k8s_audit.enabled && self.handler.is_none() {
+            // The audit worker starts with the daemon: without it the webhook has no route,
+            // and a port answering 404 to every POST would look like a working webhook.
+            tracing::warn!("k8s_audit.enabled by a reload takes effect at the next restart");
+            listeners.retain(|l| l.routes.healthz || l.routes.metrics.is_some() || l.routes.webhook.is_some());
+        }
+        let change = match (&self.server, listeners.is_empty()) {
+            (Some(_), true) => Change::Stop,
+            (Some(server), false) => Change::Replace(server.prepare(listeners)?),
+            (None, true) => Change::Nothing,
+            (None, false) => Change::Start(Server::start(listeners, Limits::default(), Arc::clone(&self.metrics))?),
+        };
+        Ok(Some(PreparedWeb { settings, change }))
+    }
+
+    /// Second half: serves the prepared listeners and stops the others (cannot fail).
+    pub fn apply(&mut self, prepared: PreparedWeb) {
+        match prepared.change {
+            Change::Start(server) => self.server = Some(server),
+            Change::Replace(listeners) => {
+                if let Some(server) = &mut self.server {
+                    server.apply(listeners);
+                }
+            }
+            Change::Stop => {
+                if let Some(server) = self.server.take() {
+                    server.stop();
+                }
+            }
+            Change::Nothing => {}
+        }
+        self.applied = prepared.settings;
+    }
+
+    /// The addresses served now.
+    pub fn local_addrs(&self) -> Vec<std::net::SocketAddr> {
+        self.server.as_ref().map(Server::local_addrs).unwrap_or_default()
+    }
+
+    /// Closes every listener and connection.
+    pub fn stop(self) {
+        if let Some(server) = self.server {
+            server.stop();
+        }
+    }
 }
 
 /// Starts the server for `c` (none when neither `webserver` nor `k8s_audit` is enabled).

@@ -93,3 +93,40 @@ fn bad_tls_and_token_files_are_named() {
     let e = check(&webserver).expect_err("missing webserver certificate").to_string();
     assert!(e.contains("/nonexistent/palisade.pem") && e.contains("webserver.ssl_certificate"), "{e}");
 }
+
+/// A reload rebuilds the web server only when its settings or files change: the same sections
+/// and files are no change (no rebind), a new token in the same file is one, a new port too.
+#[test]
+fn a_reload_changes_the_server_only_when_its_settings_or_files_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "one\n").expect("write");
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let (port, other) = (free(), free());
+    let yaml = |port: u16| {
+        format!(
+            "webserver: {{enabled: true, listen_address: 127.0.0.1, listen_port: {port}}}\n\
+             k8s_audit: {{enabled: true, listen_port: {port}, bearer_token_file: {}}}\n",
+            token.display()
+        )
+    };
+    let c = config(&yaml(port)).expect("config");
+    let handler: Arc<dyn WebhookHandler> = Arc::new(Nobody);
+    let mut web = Web::start(&c, &Metrics::new(), Some(handler)).expect("start");
+    assert_eq!(web.local_addrs(), [std::net::SocketAddr::from(([127, 0, 0, 1], port))]);
+    assert!(web.prepare(&c).expect("prepare").is_none(), "unchanged settings are no change");
+    std::fs::write(&token, "two\n").expect("write");
+    let update = web.prepare(&c).expect("prepare").expect("a new token is a change");
+    web.apply(update);
+    assert!(web.prepare(&c).expect("prepare").is_none(), "applied");
+    assert_eq!(web.local_addrs(), [std::net::SocketAddr::from(([127, 0, 0, 1], port))], "the same socket");
+    let moved = config(&yaml(other)).expect("config");
+    let update = web.prepare(&moved).expect("prepare").expect("a new port is a change");
+    web.apply(update);
+    assert_eq!(web.local_addrs(), [std::net::SocketAddr::from(([127, 0, 0, 1], other))]);
+    let off = config("webserver: {enabled: false}\n").expect("config");
+    let update = web.prepare(&off).expect("prepare").expect("disabled is a change");
+    web.apply(update);
+    assert!(web.local_addrs().is_empty());
+    web.stop();
+}

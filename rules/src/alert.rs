@@ -2,6 +2,7 @@
 //! `{"hostname","output","output_fields","priority","rule","source","tags","time"}`, with
 //! `time` in RFC 3339 UTC with nanoseconds.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value as Json};
@@ -9,6 +10,11 @@ use serde_json::{Map, Value as Json};
 use crate::engine::Rule;
 use crate::output::{FieldValue, OutputFormat};
 use crate::value::FieldSource;
+
+/// Text room [`Alert::new`] leaves for an appended output (the daemon's container fields).
+const APPEND_ROOM: usize = 256;
+/// Field room [`Alert::new`] leaves for an appended output (the daemon's six container fields).
+const APPEND_FIELDS: usize = 8;
 
 /// One alert, ready to serialize.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,15 +41,21 @@ pub struct Alert {
 
 impl Alert {
     /// Build the alert for `rule` matching `event`.
+    ///
+    /// The text and the fields are rendered straight into the alert's buffers, sized from what
+    /// the rule rendered before, with room for an [`Alert::append_output`] (the daemon appends
+    /// the container's fields to every alert): one allocation each instead of a growth series.
     pub fn new(rule: &Rule, event: &dyn FieldSource, time_ns: u64, hostname: &str) -> Alert {
-        let (output, fields) = rule.output.render(event);
+        let mut output = String::with_capacity(rule.output.text_len_hint() + APPEND_ROOM);
+        let mut output_fields = Vec::with_capacity(rule.output.field_count() + APPEND_FIELDS);
+        rule.output.render_into(event, &mut output, &mut output_fields);
         Alert {
             time_ns,
             rule: rule.name.clone(),
             priority: rule.priority.name(),
             source: rule.source.name(),
             output,
-            output_fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            output_fields,
             tags: rule.tags.clone(),
             hostname: hostname.to_owned(),
             extra: Vec::new(),
@@ -54,15 +66,11 @@ impl Alert {
     /// text (after a space) and its fields to `output_fields` (a field already there keeps its
     /// place and value).
     pub fn append_output(&mut self, format: &OutputFormat, event: &dyn FieldSource) {
-        let (text, fields) = format.render(event);
-        if !text.is_empty() {
-            self.output.push(' ');
-            self.output.push_str(&text);
-        }
-        for (k, v) in fields {
-            if !self.output_fields.iter().any(|(have, _)| have == k) {
-                self.output_fields.push((k.to_owned(), v));
-            }
+        let before = self.output.len();
+        self.output.push(' ');
+        format.render_into(event, &mut self.output, &mut self.output_fields);
+        if self.output.len() == before + 1 {
+            self.output.truncate(before); // an empty text appends nothing, not even the space
         }
     }
 
@@ -151,9 +159,14 @@ impl Alert {
             match value {
                 Top::Text(t) => write_json_str(out, t),
                 Top::Output => {
-                    let mut text = String::with_capacity(self.output.len() + 40);
-                    self.write_text(&mut text);
-                    write_json_str(out, &text);
+                    // The text line, escaped in place: time and priority need no escaping.
+                    out.push('"');
+                    write_time(out, self.time_ns);
+                    out.push_str(": ");
+                    push_escaped(out, self.priority);
+                    out.push(' ');
+                    push_escaped(out, &self.output);
+                    out.push('"');
                 }
                 Top::Fields => self.write_fields(out),
                 Top::Tags => {
@@ -180,30 +193,63 @@ impl Alert {
     }
 
     fn write_fields(&self, out: &mut String) {
-        let mut fields: Vec<(&str, &FieldValue)> = self.output_fields.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        sort_last_wins(&mut fields);
-        out.push('{');
-        for (i, (key, value)) in fields.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+        FIELD_ORDER.with(|order| {
+            let mut order = order.borrow_mut();
+            order.update(&self.output_fields);
+            out.push('{');
+            for (i, &at) in order.order.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let (key, value) = &self.output_fields[at];
+                write_json_str(out, key);
+                out.push(':');
+                match value {
+                    FieldValue::Missing => out.push_str("null"),
+                    FieldValue::Number(n) => match (i64::try_from(*n), u64::try_from(*n)) {
+                        (Ok(n), _) => {
+                            let _ = write!(out, "{n}");
+                        }
+                        (_, Ok(n)) => {
+                            let _ = write!(out, "{n}");
+                        }
+                        _ => out.push_str("null"),
+                    },
+                    FieldValue::Text(t) => write_json_str(out, t),
+                }
             }
-            write_json_str(out, key);
-            out.push(':');
-            match value {
-                FieldValue::Missing => out.push_str("null"),
-                FieldValue::Number(n) => match (i64::try_from(*n), u64::try_from(*n)) {
-                    (Ok(n), _) => {
-                        let _ = write!(out, "{n}");
-                    }
-                    (_, Ok(n)) => {
-                        let _ = write!(out, "{n}");
-                    }
-                    _ => out.push_str("null"),
-                },
-                FieldValue::Text(t) => write_json_str(out, t),
-            }
+            out.push('}');
+        });
+    }
+}
+
+thread_local! {
+    /// The last alert's `output_fields` order, per rendering thread ([`FieldOrder`]).
+    static FIELD_ORDER: RefCell<FieldOrder> = RefCell::new(FieldOrder::default());
+}
+
+/// The JSON order of a list of field keys (sorted, a repeated key's last value kept), with the
+/// keys it was computed for. Alerts of one rule name the same keys in the same order, and a storm
+/// is one rule: comparing the keys costs a fraction of sorting them again for every alert.
+#[derive(Default)]
+struct FieldOrder {
+    keys: Vec<String>,
+    /// Indexes into the fields, in output order.
+    order: Vec<usize>,
+}
+
+impl FieldOrder {
+    fn update(&mut self, fields: &[(String, FieldValue)]) {
+        let same = self.keys.len() == fields.len() && self.keys.iter().zip(fields).all(|(a, (b, _))| a == b);
+        if same {
+            return;
         }
-        out.push('}');
+        let mut sorted: Vec<(&str, usize)> = fields.iter().enumerate().map(|(i, (k, _))| (k.as_str(), i)).collect();
+        sort_last_wins(&mut sorted);
+        self.order.clear();
+        self.order.extend(sorted.iter().map(|&(_, i)| i));
+        self.keys.clear();
+        self.keys.extend(fields.iter().map(|(k, _)| k.clone()));
     }
 }
 
@@ -224,29 +270,46 @@ fn sort_last_wins<T>(entries: &mut Vec<(&str, T)>) {
 /// other control characters as `\u00xx`, everything else (non-ASCII included) as is.
 fn write_json_str(out: &mut String, s: &str) {
     out.push('"');
+    push_escaped(out, s);
+    out.push('"');
+}
+
+/// The bytes [`push_escaped`] must escape: control characters, `"` and `\`.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// `s` as the inside of a JSON string ([`write_json_str`]). The runs between escapes are
+/// copied whole: every alert's output text and field values pass through here.
+fn push_escaped(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
+    while let Some(off) = bytes[start..].iter().position(|&b| ESCAPED[usize::from(b)]) {
+        let i = start + off;
         out.push_str(&s[start..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
+        match bytes[i] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            b => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
         }
         start = i + 1;
     }
     out.push_str(&s[start..]);
-    out.push('"');
 }
 
 /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm; written here because
@@ -340,6 +403,29 @@ mod tests {
             assert_eq!(text, alert.to_json(output, tags).to_string());
         }
         assert_eq!(alert.to_text(), format!("{}: Warning {}", format_time(alert.time_ns), alert.output));
+    }
+
+    #[test]
+    fn the_remembered_field_order_follows_the_keys() {
+        // Alternating alerts of as many fields, different keys (and a repeated one): each is
+        // what to_json gives, whether the order was remembered or computed.
+        let alert = |keys: &[&str]| Alert {
+            time_ns: 7,
+            rule: "r".into(),
+            priority: "Warning",
+            source: "syscall",
+            output: "o".into(),
+            output_fields: keys.iter().enumerate().map(|(i, k)| ((*k).to_owned(), FieldValue::Number(i as i128))).collect(),
+            tags: vec![],
+            hostname: "h".into(),
+            extra: vec![],
+        };
+        let (a, b) = (alert(&["z", "a", "m"]), alert(&["m", "b", "m"]));
+        for alert in [&a, &a, &b, &b, &a] {
+            let mut text = String::new();
+            alert.write_json(&mut text, true, true);
+            assert_eq!(text, alert.to_json(true, true).to_string());
+        }
     }
 
     #[test]

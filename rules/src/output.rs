@@ -6,19 +6,23 @@
 //! longest prefix after `%` that names a known field wins (`%proc.name.` stops before the
 //! trailing dot). `%container.info` is deprecated upstream and renders as nothing.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::condition::ast::Operand;
 use crate::condition::parser::parse_operand_prefix;
 use crate::eval::{compile_operand, Extractor};
 use crate::fields::{FieldType, Source};
-use crate::value::{FieldSource, Value};
+use crate::value::{Extracted, FieldSource, Value};
 
 /// A compiled output format.
 #[derive(Debug)]
 pub struct OutputFormat {
     parts: Vec<Part>,
     fields: Vec<OutputField>,
+    /// The longest text rendered so far ([`OutputFormat::text_len_hint`]).
+    text_len: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -103,7 +107,7 @@ impl OutputFormat {
         if !lit.is_empty() {
             parts.push(Part::Literal(lit));
         }
-        Ok(OutputFormat { parts, fields })
+        Ok(OutputFormat { parts, fields, text_len: AtomicUsize::new(0) })
     }
 
     /// The field tokens, in first-appearance order.
@@ -111,47 +115,105 @@ impl OutputFormat {
         self.fields.iter().map(|f| f.name.as_str())
     }
 
+    /// How many distinct fields the format names.
+    pub fn field_count(&self) -> usize {
+        self.fields.len()
+    }
+
     /// Render the text and the field values.
     pub fn render(&self, event: &dyn FieldSource) -> (String, Vec<(&str, FieldValue)>) {
-        let values: Vec<FieldValue> = self.fields.iter().map(|f| field_value(f, event)).collect();
-        let mut out = String::new();
+        let mut text = String::new();
+        let mut fields: Vec<(String, FieldValue)> = Vec::with_capacity(self.fields.len());
+        self.render_into(event, &mut text, &mut fields);
+        let named = self.fields.iter().map(|f| f.name.as_str()).zip(fields.into_iter().map(|(_, v)| v)).collect();
+        (text, named)
+    }
+
+    /// A capacity for the rendered text: the longest text rendered so far (a hint, shared by
+    /// every thread rendering with this format; so an alert's text is allocated once).
+    pub fn text_len_hint(&self) -> usize {
+        self.text_len.load(Ordering::Relaxed)
+    }
+
+    /// Renders the text onto `text` and the field values onto `fields`, each field's value
+    /// extracted once. A field whose name `fields` already holds is not pushed again (Falco's
+    /// `append_output`: the first keeps its place); its value there is this format's value
+    /// too, since the same token names the same extractor on the same event.
+    ///
+    /// The alert path calls this for every alert: it writes into the alert's own buffers and
+    /// allocates nothing else than the field values' text.
+    pub fn render_into<K>(&self, event: &dyn FieldSource, text: &mut String, fields: &mut Vec<(K, FieldValue)>)
+    where
+        K: AsRef<str> + for<'a> From<&'a str>,
+    {
+        let base = fields.len();
+        // Where each of this format's fields has its value in `fields` (on the stack: outputs
+        // name a few dozen fields at most; a longer one spills to the heap).
+        let mut inline = [0usize; 64];
+        let mut spilled = Vec::new();
+        let at: &mut [usize] = if self.fields.len() <= inline.len() {
+            &mut inline[..self.fields.len()]
+        } else {
+            spilled.resize(self.fields.len(), 0);
+            &mut spilled
+        };
+        for (f, slot) in self.fields.iter().zip(at.iter_mut()) {
+            *slot = match fields[..base].iter().position(|(k, _)| k.as_ref() == f.name) {
+                Some(i) => i,
+                None => {
+                    fields.push((K::from(f.name.as_str()), field_value(f, event)));
+                    fields.len() - 1
+                }
+            };
+        }
+        let text_start = text.len();
         for p in &self.parts {
             match p {
-                Part::Literal(s) => out.push_str(s),
+                Part::Literal(s) => text.push_str(s),
                 Part::Field { index, width } => {
-                    let start = out.len();
-                    match &values[*index] {
-                        FieldValue::Missing => out.push_str("<NA>"),
+                    let start = text.len();
+                    match &fields[at[*index]].1 {
+                        FieldValue::Missing => text.push_str("<NA>"),
                         FieldValue::Number(n) => {
-                            let _ = write!(out, "{n}");
+                            let _ = write!(text, "{n}");
                         }
-                        FieldValue::Text(t) => out.push_str(t),
+                        FieldValue::Text(t) => text.push_str(t),
                     }
                     if let Some(w) = width {
-                        let written = out[start..].chars().count();
-                        out.extend(std::iter::repeat_n(' ', w.saturating_sub(written)));
+                        let written = text[start..].chars().count();
+                        text.extend(std::iter::repeat_n(' ', w.saturating_sub(written)));
                     }
                 }
             }
         }
-        let named = self.fields.iter().map(|f| f.name.as_str()).zip(values).collect();
-        (out, named)
+        self.text_len.fetch_max(text.len() - text_start, Ordering::Relaxed);
     }
 }
 
 fn field_value(f: &OutputField, event: &dyn FieldSource) -> FieldValue {
-    let extracted = f.extractor.extract(event);
-    let values = extracted.values();
-    match values {
-        [] => FieldValue::Missing,
-        [Value::Signed(v)] if is_number(f.ty) => FieldValue::Number(*v as i128),
-        [Value::Unsigned(v)] if is_number(f.ty) => FieldValue::Number(*v as i128),
-        [one] => {
+    let extracted = match f.extractor.extract(event) {
+        // A list of one is shown as its value, an empty one as missing.
+        Extracted::Many(mut many) if many.len() <= 1 => many.pop().map_or(Extracted::Missing, Extracted::One),
+        extracted => extracted,
+    };
+    match extracted {
+        Extracted::Missing => FieldValue::Missing,
+        Extracted::One(Value::Signed(v)) if is_number(f.ty) => FieldValue::Number(v as i128),
+        Extracted::One(Value::Unsigned(v)) if is_number(f.ty) => FieldValue::Number(v as i128),
+        // A string the extractor built (a path, a command line) becomes the value as is; a
+        // borrowed one is copied once at its size (every alert renders a few dozen of these).
+        Extracted::One(Value::Str(Cow::Owned(bytes)) | Value::Bytes(Cow::Owned(bytes))) => {
+            FieldValue::Text(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        }
+        Extracted::One(Value::Str(Cow::Borrowed(bytes)) | Value::Bytes(Cow::Borrowed(bytes))) => {
+            FieldValue::Text(String::from_utf8_lossy(bytes).into_owned())
+        }
+        Extracted::One(one) => {
             let mut s = String::new();
             one.render(&mut s);
             FieldValue::Text(s)
         }
-        many => {
+        Extracted::Many(many) => {
             let mut s = String::from("(");
             for (i, v) in many.iter().enumerate() {
                 if i > 0 {

@@ -37,6 +37,6 @@ pub use limits::{
     MAX_CONNECTIONS_PER_CLIENT, MAX_HEADERS, MAX_HEADER_BYTES, REQUEST_DEADLINE, RUNTIME_NICE, RUNTIME_THREADS,
 };
 pub use routes::{Answer, Busy, Reply, Routes, Token, Webhook, WebhookBody, WebhookHandler, HEALTHZ_BODY, RETRY_AFTER_SECS};
-pub use server::{Listener, Server, WebError};
+pub use server::{Listener, Prepared, Server, WebError};
 pub use slots::Refusal;
 pub use tls::{ClientCerts, TlsError, TlsFiles};

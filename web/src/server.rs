@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener as StdListener};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -16,6 +16,8 @@ use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::budget::Budget;
@@ -61,9 +63,53 @@ pub enum WebError {
 }
 
 /// A running server; [`Server::stop`] (or dropping it) closes every listener and connection.
+///
+/// Its listeners can be replaced while it runs ([`Server::prepare`], then [`Server::apply`]):
+/// the reload of the daemon's web settings.
 pub struct Server {
     runtime: Option<Runtime>,
-    addrs: Vec<SocketAddr>,
+    limits: Limits,
+    budget: Arc<Budget>,
+    metrics: Arc<Metrics>,
+    running: Vec<Running>,
+}
+
+/// One listener being served.
+struct Running {
+    name: String,
+    /// As configured (port 0 included): what [`Server::prepare`] matches a new listener on.
+    address: String,
+    port: u16,
+    local: SocketAddr,
+    /// What new connections get; an update swaps it, the socket stays.
+    current: Arc<RwLock<Arc<Shared>>>,
+    accept: JoinHandle<()>,
+}
+
+/// New listeners bound by [`Server::prepare`], not serving yet. Dropped unused, their sockets
+/// close and the running server is untouched. Invariant: it is applied to the server that
+/// prepared it, before any other `apply` (a kept listener is named by its index in `running`).
+pub struct Prepared {
+    listeners: Vec<(Listener, Binding)>,
+}
+
+enum Binding {
+    /// A running listener has this address and port: its socket stays, its settings change.
+    Kept(usize),
+    New(TcpListener, SocketAddr),
+}
+
+impl Prepared {
+    /// The addresses the new listeners were bound to (none for kept ones).
+    pub fn new_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|(_, b)| match b {
+                Binding::New(_, local) => Some(*local),
+                Binding::Kept(_) => None,
+            })
+            .collect()
+    }
 }
 
 /// How long [`Server::stop`] lets connection tasks end before abandoning them.
@@ -71,18 +117,16 @@ const STOP_GRACE: Duration = Duration::from_millis(500);
 /// Back-off after a failed accept (`EMFILE` and the like), rather than spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+fn bind(listener: &Listener) -> Result<(StdListener, SocketAddr), WebError> {
+    let socket = StdListener::bind((listener.address.as_str(), listener.port))
+        .and_then(|s| s.set_nonblocking(true).map(|()| s))
+        .and_then(|s| s.local_addr().map(|a| (s, a)));
+    socket.map_err(|source| WebError::Bind { addr: listener.display_addr(), name: listener.name.clone(), source })
+}
+
 impl Server {
     /// Binds every listener (an address in use is an error naming it) and serves them.
     pub fn start(listeners: Vec<Listener>, limits: Limits, metrics: Arc<Metrics>) -> Result<Server, WebError> {
-        let mut bound = Vec::with_capacity(listeners.len());
-        for listener in listeners {
-            let addr = listener.display_addr();
-            let socket = StdListener::bind((listener.address.as_str(), listener.port))
-                .and_then(|s| s.set_nonblocking(true).map(|()| s))
-                .and_then(|s| s.local_addr().map(|a| (s, a)));
-            let (socket, local) = socket.map_err(|source| WebError::Bind { addr, name: listener.name.clone(), source })?;
-            bound.push((listener, socket, local));
-        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(RUNTIME_THREADS)
             .thread_name("palisade-web")
@@ -97,16 +141,84 @@ impl Server {
             .build()
             .map_err(WebError::Runtime)?;
         let budget = Budget::new(limits.max_buffered_body_bytes);
-        let mut addrs = Vec::with_capacity(bound.len());
-        for (listener, socket, local) in bound {
-            let _entered = runtime.enter();
-            let socket = TcpListener::from_std(socket).map_err(|source| WebError::Bind {
-                addr: local.to_string(),
-                name: listener.name.clone(),
-                source,
-            })?;
+        let mut server = Server { runtime: Some(runtime), limits, budget, metrics, running: Vec::new() };
+        let prepared = server.prepare(listeners)?;
+        server.apply(prepared);
+        Ok(server)
+    }
+
+    /// The bound addresses, in the order of the listeners given to [`Server::start`] (or to
+    /// the last [`Server::apply`]).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.running.iter().map(|r| r.local).collect()
+    }
+
+    /// First half of a replacement of the listeners by `listeners`: binds those whose address
+    /// and port no running listener has. Nothing running changes, so an error (an address in
+    /// use, named) leaves the server serving as it was.
+    pub fn prepare(&self, listeners: Vec<Listener>) -> Result<Prepared, WebError> {
+        let _entered = self.runtime.as_ref().map(Runtime::enter);
+        let mut out = Vec::with_capacity(listeners.len());
+        for listener in listeners {
+            let kept = self.running.iter().position(|r| r.address == listener.address && r.port == listener.port);
+            let binding = match kept {
+                Some(i) => Binding::Kept(i),
+                None => {
+                    let (socket, local) = bind(&listener)?;
+                    let socket = TcpListener::from_std(socket).map_err(|source| WebError::Bind {
+                        addr: local.to_string(),
+                        name: listener.name.clone(),
+                        source,
+                    })?;
+                    Binding::New(socket, local)
+                }
+            };
+            out.push((listener, binding));
+        }
+        Ok(Prepared { listeners: out })
+    }
+
+    /// Second half: serves `prepared`'s listeners and stops the others. A kept listener's
+    /// socket stays open (no gap for its clients) and new connections get the new settings;
+    /// the connections of replaced settings and of stopped listeners finish the request in
+    /// flight, within its deadline, and close (hyper's graceful shutdown).
+    pub fn apply(&mut self, prepared: Prepared) {
+        let Some(runtime) = &self.runtime else { return };
+        let _entered = runtime.enter();
+        let mut old: Vec<Option<Running>> = std::mem::take(&mut self.running).into_iter().map(Some).collect();
+        for (listener, binding) in prepared.listeners {
+            let fresh = |slots: Arc<Slots>| {
+                Arc::new(Shared {
+                    slots,
+                    tls: listener.tls.clone().map(TlsAcceptor::from),
+                    routes: listener.routes.clone(),
+                    limits: self.limits,
+                    budget: Arc::clone(&self.budget),
+                    metrics: Arc::clone(&self.metrics),
+                    closing: watch::Sender::new(false),
+                })
+            };
+            let running = match binding {
+                Binding::Kept(i) => {
+                    let Some(mut running) = old.get_mut(i).and_then(Option::take) else { continue };
+                    let shared = {
+                        let mut current = running.current.write().unwrap_or_else(PoisonError::into_inner);
+                        let shared = fresh(Arc::clone(&current.slots));
+                        std::mem::replace(&mut *current, shared)
+                    };
+                    shared.closing.send_replace(true);
+                    running.name = listener.name.clone();
+                    running
+                }
+                Binding::New(socket, local) => {
+                    let shared = fresh(Slots::new(self.limits.max_connections, self.limits.max_connections_per_client));
+                    let current = Arc::new(RwLock::new(shared));
+                    let accept = runtime.spawn(accept(socket, local, Arc::clone(&current)));
+                    Running { name: listener.name.clone(), address: listener.address.clone(), port: listener.port, local, current, accept }
+                }
+            };
             tracing::info!(
-                addr = %local,
+                addr = %running.local,
                 name = %listener.name,
                 tls = listener.tls.is_some(),
                 healthz = listener.routes.healthz,
@@ -114,23 +226,14 @@ impl Server {
                 webhook = listener.routes.webhook.as_ref().map(|w| w.path.as_str()),
                 "web server listening"
             );
-            let shared = Arc::new(Shared {
-                slots: Slots::new(limits.max_connections, limits.max_connections_per_client),
-                tls: listener.tls.map(TlsAcceptor::from),
-                routes: listener.routes,
-                limits,
-                budget: Arc::clone(&budget),
-                metrics: Arc::clone(&metrics),
-            });
-            runtime.spawn(accept(socket, local, shared));
-            addrs.push(local);
+            self.running.push(running);
         }
-        Ok(Server { runtime: Some(runtime), addrs })
-    }
-
-    /// The bound addresses, in the order of the listeners given to [`Server::start`].
-    pub fn local_addrs(&self) -> &[SocketAddr] {
-        &self.addrs
+        for stopped in old.into_iter().flatten() {
+            // The accept task owns the socket: aborted, it closes it.
+            stopped.accept.abort();
+            stopped.current.read().unwrap_or_else(PoisonError::into_inner).closing.send_replace(true);
+            tracing::info!(addr = %stopped.local, name = %stopped.name, "web server stopped listening");
+        }
     }
 
     /// Stops listening and ends every connection.
@@ -147,7 +250,7 @@ impl Drop for Server {
     }
 }
 
-/// What every connection of one listener shares.
+/// What every connection of one listener's settings shares.
 struct Shared {
     slots: Arc<Slots>,
     tls: Option<TlsAcceptor>,
@@ -155,9 +258,12 @@ struct Shared {
     limits: Limits,
     budget: Arc<Budget>,
     metrics: Arc<Metrics>,
+    /// Set when these settings are replaced or the listener stops: its connections finish
+    /// the request in flight and close.
+    closing: watch::Sender<bool>,
 }
 
-async fn accept(socket: TcpListener, local: SocketAddr, shared: Arc<Shared>) {
+async fn accept(socket: TcpListener, local: SocketAddr, current: Arc<RwLock<Arc<Shared>>>) {
     loop {
         let (stream, peer) = match socket.accept().await {
             Ok(accepted) => accepted,
@@ -167,9 +273,10 @@ async fn accept(socket: TcpListener, local: SocketAddr, shared: Arc<Shared>) {
                 continue;
             }
         };
+        let shared = Arc::clone(&current.read().unwrap_or_else(PoisonError::into_inner));
         match shared.slots.take(peer.ip()) {
             Ok(slot) => {
-                tokio::spawn(connection(stream, peer, slot, Arc::clone(&shared)));
+                tokio::spawn(connection(stream, peer, slot, shared));
             }
             Err(refusal) => {
                 // Closed unanswered: answering costs the same as serving.
@@ -234,8 +341,11 @@ where
         client_cert,
     });
     let clock = Arc::clone(clock);
+    let began = Arc::new(Notify::new());
+    let begins = Arc::clone(&began);
     let service = service_fn(move |request| {
         let (cx, clock) = (Arc::clone(&cx), Arc::clone(&clock));
+        begins.notify_one();
         async move {
             clock.handling();
             let response = routes::handle(request, &cx).await;
@@ -243,7 +353,8 @@ where
             Ok::<_, Infallible>(response)
         }
     });
-    let served = http1::Builder::new()
+    let mut closing = shared.closing.subscribe();
+    let connection = http1::Builder::new()
         // hyper buffers at most this much of a head and answers 431 beyond it.
         .max_buf_size(shared.limits.max_header_bytes.max(8192))
         .max_headers(shared.limits.max_headers)
@@ -251,8 +362,24 @@ where
         // also run while a keep-alive connection is idle.
         .header_read_timeout(None)
         .keep_alive(true)
-        .serve_connection(TokioIo::new(io), service)
-        .await;
+        .serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let served = tokio::select! {
+        served = connection.as_mut() => served,
+        () = async { drop(closing.wait_for(|closing| *closing).await) } => {
+            // Replaced settings or a stopped listener: once the connection has begun a request
+            // (a stored permit when it did before), hyper answers the request in flight (its
+            // deadline still runs) and closes, and an idle keep-alive connection closes now. One
+            // accepted just before, with no request yet, gets its first request answered.
+            tokio::select! {
+                served = connection.as_mut() => served,
+                () = began.notified() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            }
+        }
+    };
     if let Err(error) = served {
         tracing::debug!(%error, "connection ended with an error");
     }

@@ -137,19 +137,24 @@ impl AlertSink {
     /// Sends and empties `batch`, in order, with the summaries of the aggregation windows that
     /// ended. Never blocks: an output whose queue is full counts what it cannot take as dropped.
     pub fn send_batch(&self, batch: &mut AlertBatch) {
-        let mut alerts = Vec::with_capacity(batch.len());
         match &self.aggregator {
-            None => alerts.extend(batch.alerts.drain(..).map(|(a, _)| a)),
+            // Rendered from the batch itself: no second vector of alerts (at 512 alerts of
+            // ~200 bytes, allocating and freeing one per batch cost more than the copy saved).
+            None => self.emit(batch.alerts.iter().map(|(a, _)| a)),
             Some(aggregator) => {
                 let now = Instant::now();
-                let mut aggregator = lock(aggregator);
-                aggregator.expire(now, &mut alerts);
-                for (alert, origin) in batch.alerts.drain(..) {
-                    aggregator.offer(alert, origin, now, &mut alerts);
+                let mut alerts = Vec::new();
+                {
+                    let mut aggregator = lock(aggregator);
+                    aggregator.expire(now, &mut alerts);
+                    for (alert, origin) in batch.alerts.drain(..) {
+                        aggregator.offer(alert, origin, now, &mut alerts);
+                    }
                 }
+                self.emit(alerts.iter());
             }
         }
-        self.emit(&alerts);
+        batch.alerts.clear();
     }
 
     /// Emits the summaries of the aggregation windows ended by now (called every loop turn, so
@@ -158,7 +163,7 @@ impl AlertSink {
         if let Some(aggregator) = &self.aggregator {
             let mut alerts = Vec::new();
             lock(aggregator).expire(Instant::now(), &mut alerts);
-            self.emit(&alerts);
+            self.emit(alerts.iter());
         }
     }
 
@@ -167,16 +172,16 @@ impl AlertSink {
         if let Some(aggregator) = &self.aggregator {
             let mut alerts = Vec::new();
             lock(aggregator).flush(&mut alerts);
-            self.emit(&alerts);
+            self.emit(alerts.iter());
         }
     }
 
-    fn emit(&self, alerts: &[Alert]) {
-        if alerts.is_empty() {
+    fn emit<'a>(&self, alerts: impl ExactSizeIterator<Item = &'a Alert>) {
+        if alerts.len() == 0 {
             return;
         }
         let needs_json = self.outputs.needs_json();
-        self.outputs.send_batch(alerts.iter().map(|a| self.render.message(a, needs_json)).collect());
+        self.outputs.send_batch(alerts.map(|a| self.render.message(a, needs_json)).collect());
     }
 
     /// Exports the outputs' counters and the aggregation's.

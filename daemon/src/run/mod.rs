@@ -136,6 +136,9 @@ pub struct Daemon<S> {
     budget_applied: SyscallBudget,
     /// The audit worker's evaluated events already counted in `stats`.
     audit_evaluated: u64,
+    /// The web server, when the daemon serves one ([`Daemon::with_web`]): a reload applies
+    /// the new web settings to it.
+    web: Option<crate::webserver::Web>,
 }
 
 /// Wall-clock ns now.
@@ -213,7 +216,13 @@ impl<S: RecordSource> Daemon<S> {
             budget: BudgetReporter::new(&budget_applied),
             budget_applied,
             audit_evaluated: 0,
+            web: None,
         }
+    }
+
+    /// The web server the daemon reloads and stops with itself.
+    pub fn with_web(self, web: crate::webserver::Web) -> Daemon<S> {
+        Daemon { web: Some(web), ..self }
     }
 
     /// Loops until SIGINT/SIGTERM (the `stop` flag), then drains once more and ends the
@@ -276,6 +285,9 @@ impl<S: RecordSource> Daemon<S> {
             }
         }
         let dropped = self.sink.take().map_or(0, AlertSink::stop);
+        if let Some(web) = self.web.take() {
+            web.stop();
+        }
         (self.stats, self.p.source.drops(), dropped)
     }
 

@@ -70,7 +70,14 @@ impl<S: RecordSource> Daemon<S> {
         })?;
         let new_profiles = profile_set::load(&new_config).map_err(|e| format!("{e:#}")).map_err(fail("profiles"))?;
         let new_authority = ModeAuthority::from_config(&new_config.mode_annotation).map_err(fail("mode_annotation"))?;
-        crate::webserver::check(&new_config).map_err(|e| e.to_string()).map_err(fail("webserver"))?;
+        // The web server's new listeners bound before anything else starts; dropped unused if a
+        // later stage fails (their sockets close, the running ones never stopped).
+        let web = match &self.web {
+            Some(web) => web.prepare(&new_config),
+            None => crate::webserver::check(&new_config).map(|()| None),
+        }
+        .map_err(|e| e.to_string())
+        .map_err(fail("webserver"))?;
         print_warnings(&loaded);
         // The outputs before the kernel: a start that fails must leave nothing changed.
         let fresh = match &self.sink {
@@ -91,6 +98,9 @@ impl<S: RecordSource> Daemon<S> {
             return Err(Refusal { stage: "kernel", output: None, error: format!("configuring the kernel programs: {e}") });
         }
         // Nothing can fail from here on.
+        if let (Some(running), Some(web)) = (&mut self.web, web) {
+            running.apply(web);
+        }
         if let Some(sink) = self.sink.take() {
             self.sink = Some(sink.swap(&new_config, fresh));
         }
