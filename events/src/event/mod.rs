@@ -214,7 +214,7 @@ impl KernelEvent<'_> {
         if n == 0 {
             Some(&self.data.process)
         } else {
-            self.table.ancestors(self.data.process.pid, n).get(n - 1).copied()
+            self.table.ancestors_of(self.data.process.pid).nth(n - 1)
         }
     }
 
@@ -224,7 +224,7 @@ impl KernelEvent<'_> {
             Some(i) => self.ancestor(i as usize).map_or(Extracted::Missing, |p| Extracted::One(get(p))),
             None => {
                 let all: Vec<Value<'s>> =
-                    self.table.ancestors(self.data.process.pid, MAX_ANCESTORS).into_iter().map(get).collect();
+                    self.table.ancestors_of(self.data.process.pid).take(MAX_ANCESTORS).map(get).collect();
                 if all.is_empty() {
                     Extracted::Missing
                 } else {

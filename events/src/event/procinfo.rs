@@ -94,7 +94,7 @@ fn vpid(p: &Process) -> u32 {
 impl<'a> KernelEvent<'a> {
     /// The process and its ancestors, self first.
     fn lineage(&self) -> impl Iterator<Item = &'a Process> {
-        std::iter::once(&self.data.process).chain(self.table.ancestors(self.data.process.pid, MAX_ANCESTORS))
+        std::iter::once(&self.data.process).chain(self.table.ancestors_of(self.data.process.pid).take(MAX_ANCESTORS))
     }
 
     /// The init of the process's pid namespace: pid 1 for the host's, else the eldest process

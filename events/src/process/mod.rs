@@ -192,20 +192,20 @@ impl ProcessTable {
 
     /// The ancestors of `pid`, parent first, up to `max` (stops at pid 0/1 loops).
     pub fn ancestors(&self, pid: u32, max: usize) -> Vec<&Process> {
-        let mut out = Vec::new();
+        self.ancestors_of(pid).take(max).collect()
+    }
+
+    /// The ancestors of `pid`, parent first, lazily (an alert's `%proc.aname[2]` walks two
+    /// steps and allocates nothing). Ends at pid 0, at a parent the table does not know, and
+    /// after a process that is its own parent.
+    pub fn ancestors_of(&self, pid: u32) -> impl Iterator<Item = &Process> + '_ {
         let mut cur = self.procs.get(&pid).map(|p| p.ppid);
-        while let Some(ppid) = cur {
-            if out.len() >= max || ppid == 0 {
-                break;
-            }
-            let Some(p) = self.procs.get(&ppid) else { break };
-            out.push(p);
-            if p.pid == p.ppid {
-                break;
-            }
-            cur = Some(p.ppid);
-        }
-        out
+        std::iter::from_fn(move || {
+            let ppid = cur.filter(|&ppid| ppid != 0)?;
+            let p = self.procs.get(&ppid)?;
+            cur = (p.pid != p.ppid).then_some(p.ppid);
+            Some(p)
+        })
     }
 
     /// The environment of `p`: the one its exec record carried, else (a process older than
