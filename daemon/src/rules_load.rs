@@ -50,7 +50,7 @@ pub fn rule_files(config: &Config) -> Result<Vec<PathBuf>, RulesLoadError> {
             files.push(entry.clone());
         }
     }
-    if files.is_empty() {
+    if files.is_empty() && !config.builtin_rules {
         return Err(RulesLoadError::NoFiles);
     }
     Ok(files)
@@ -65,8 +65,12 @@ pub fn load(config: &Config) -> Result<LoadedRules, RulesLoadError> {
 /// file, per YAML event, per item read and per macro and rule compiled).
 pub fn load_until(config: &Config, stop: &Arc<AtomicBool>) -> Result<LoadedRules, RulesLoadError> {
     let files = rule_files(config)?;
-    let mut loader = Loader::new();
+    let options = palisade_rules::loader::LoadOptions { extra_outputs: config.extra_outputs() };
+    let mut loader = Loader::with_options(options);
     loader.cancel_on(Arc::clone(stop));
+    if config.builtin_rules {
+        loader.add_str(crate::config::BUILTIN_RULES_NAME, crate::config::BUILTIN_RULES);
+    }
     for f in &files {
         loader.add_file(f).map_err(|source| RulesLoadError::Read { path: f.clone(), source })?;
     }
