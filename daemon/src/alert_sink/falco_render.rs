@@ -62,3 +62,7 @@ impl FalcoRender {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "falco_render_tests.rs"]
+mod tests;
