@@ -107,9 +107,11 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     palisade_rules::eval::ops::glob_match(pattern.as_bytes(), name.as_bytes(), false)
 }
 
-/// The files a reload watches: the configuration and every rules file.
-pub fn watched_files(config_path: Option<&Path>, rules: &[PathBuf]) -> Vec<PathBuf> {
-    config_path.map(Path::to_path_buf).into_iter().chain(rules.iter().cloned()).collect()
+/// The files a reload watches: the configuration, its `config_files` drop-ins (and the
+/// entries naming them, so a file added to a drop-in directory is seen), and every rules file.
+pub fn watched_files(config_path: Option<&Path>, config: &Config, rules: &[PathBuf]) -> Vec<PathBuf> {
+    let dropins = config.included_files.iter().cloned().chain(config.config_files.iter().map(|f| f.path().to_owned()));
+    config_path.map(Path::to_path_buf).into_iter().chain(dropins).chain(rules.iter().cloned()).collect()
 }
 
 #[cfg(test)]
