@@ -260,3 +260,21 @@ fn append_output_reaches_the_matching_rules_outputs() {
     assert_eq!(fields("Tagged"), ["proc.name", "evt.cpu"]);
     assert_eq!(fields("Other"), ["proc.name"]);
 }
+
+#[test]
+fn no_rules_configured_means_the_installed_directory_or_the_built_in_rules() {
+    use crate::config::DefaultRules;
+    let d = Dir::new("defaults");
+    let mut c = Config::default();
+    assert_eq!(c.with_default_rules(&d.0.join("absent")), DefaultRules::BuiltIn);
+    assert!(c.builtin_rules && c.rules_files.is_empty());
+    let loaded = crate::rules_load::load(&c).expect("the built-in rules load");
+    let names: Vec<&str> = loaded.ruleset.rules().iter().map(|r| r.name.as_str()).collect();
+    assert!(names.contains(&"Palisade: sensitive file read in container"), "{names:?}");
+    let mut c = Config::default();
+    assert_eq!(c.with_default_rules(&d.0), DefaultRules::Installed(d.0.clone()));
+    assert_eq!((c.rules_files.as_slice(), c.builtin_rules), ([d.0.clone()].as_slice(), false));
+    let mut c = Config { rules_files: vec![PathBuf::from("/mine.yaml")], ..Config::default() };
+    assert_eq!(c.with_default_rules(&d.0), DefaultRules::Configured);
+    assert_eq!((c.rules_files.as_slice(), c.builtin_rules), ([PathBuf::from("/mine.yaml")].as_slice(), false));
+}

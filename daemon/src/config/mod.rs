@@ -34,6 +34,9 @@
 //! log_level: info                          # emergency alert critical error warning notice info debug
 //! log_stderr: true                         # the daemon's own messages to stderr
 //! log_syslog: false                        # ... and to syslog (/dev/log)
+//! # Falco's stock falco.yaml is accepted as is: falco_keys.rs's table says, for every Falco key,
+//! # whether it is honoured (config_files, time_format_iso_8601, json_include_message_property,
+//! # json_include_output_fields_property, append_output, metrics, ...) or warned about once.
 //! # Palisade's own
 //! log_format: text                         # text | json (one JSON object a line), for stderr
 //! mode: audit                              # audit | enforce (profiles may override; enforcement
