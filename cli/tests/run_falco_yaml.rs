@@ -1,6 +1,6 @@
 //! Privileged: Falco's own stock `falco.yaml`, unchanged but for its rules paths (rewritten in a
 //! temporary copy), starts `palisade run -c`. The daemon serves Falco's `/healthz` from the
-//! file's `webserver` section, prints exactly one warning per key that does not apply (the
+//! file's `webserver` section, raises Falco's rule on `cat /etc/shadow` to stdout and syslog, prints exactly one warning per key that does not apply (the
 //! golden list below, with where each key is written), prints them again — once each — on a
 //! SIGHUP reload, and stops cleanly on SIGINT.
 
@@ -119,10 +119,24 @@ fn falcos_stock_falco_yaml_starts_palisade_with_exactly_the_expected_warnings() 
     let answer = healthz(port);
     assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with(r#"{"status": "ok"}"#), "{answer}");
 
+    // The file's rules and outputs at work, as for a Falco user: stdout (JSON here, with its
+    // output_fields) and syslog both get Falco's rule.
+    let cat = std::process::Command::new("cat").arg("/etc/shadow").output().expect("cat");
+    assert!(cat.status.success());
+    syslog.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let mut received = Vec::new();
+    while !received.iter().any(|d: &String| d.contains("Sensitive file opened for reading by non-trusted program")) {
+        let mut datagram = vec![0; 65536];
+        let n = syslog.recv(&mut datagram).unwrap_or_else(|e| panic!("no alert on the syslog socket ({e}): {received:?}"));
+        received.push(String::from_utf8_lossy(&datagram[..n]).into_owned());
+    }
+
     kill(daemon.pid(), Signal::SIGHUP).expect("SIGHUP");
     daemon.wait_for_stderr("\"reloaded\"", 1);
     let out = daemon.stop();
     assert_eq!(warnings(&out.stderr), golden(2), "one warning per key at start, again at the reload:\n{}", out.stderr);
+    let read = out.alerts.iter().find(|a| a["rule"] == "Read sensitive file untrusted" && a["output_fields"]["fd.name"] == "/etc/shadow");
+    assert!(read.is_some_and(|a| a["output_fields"]["proc.name"] == "cat"), "{}", out.stdout);
     assert!(out.stderr.contains("rules file loaded") && out.stderr.contains("falco_rules.yaml"), "{}", out.stderr);
     assert!(!out.stderr.contains("built-in Palisade rules"), "the file's rules, not the defaults");
     drop(syslog);

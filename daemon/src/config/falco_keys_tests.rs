@@ -278,3 +278,13 @@ fn no_rules_configured_means_the_installed_directory_or_the_built_in_rules() {
     assert_eq!(c.with_default_rules(&d.0), DefaultRules::Configured);
     assert_eq!((c.rules_files.as_slice(), c.builtin_rules), ([PathBuf::from("/mine.yaml")].as_slice(), false));
 }
+
+#[test]
+fn a_reload_watches_the_drop_ins_and_their_directories() {
+    let d = Dir::new("watch");
+    let file = d.write("conf.d/10-x.yaml", "json_output: true\n");
+    let main = d.write("falco.yaml", "");
+    let c = ok(&format!("config_files: [{}]\n", d.0.join("conf.d").display()), &[]);
+    let watched = crate::rules_load::watched_files(Some(&main), &c, &[PathBuf::from("/r.yaml")]);
+    assert_eq!(watched, [main.clone(), file, d.0.join("conf.d"), PathBuf::from("/r.yaml")]);
+}

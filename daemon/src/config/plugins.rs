@@ -98,7 +98,7 @@ fn k8saudit(root: &mut Map<String, Value>, entry: &Map<String, Value>) -> Vec<Co
     for key in init.keys().filter(|k| *k != "sslCertificate") {
         warnings.push(warning(
             format!("plugins[k8saudit].init_config.{key}"),
-            "the built-in k8s_audit source has its own limits (a request body up to 12 MiB)",
+            "the built-in k8s_audit source has its own limits (a webhook body up to 64 MiB)",
         ));
     }
     warnings
