@@ -52,9 +52,10 @@ const DEFAULT_CONFIG: &str = "/etc/palisade/palisade.yaml";
 
 #[derive(Debug, Args, Clone)]
 pub(crate) struct RunArgs {
-    /// The configuration file (Falco-shaped YAML: rules_files, outputs, webserver, ...).
-    /// Default: /etc/palisade/palisade.yaml if it exists, else built-in defaults (alerts to
-    /// stdout only).
+    /// The configuration file: palisade.yaml, or Falco's own falco.yaml (keys that do not apply
+    /// are accepted with one warning each). Default: /etc/palisade/palisade.yaml if it exists,
+    /// else built-in defaults (alerts to stdout only). With no rules_files and no -r, the rules
+    /// are /etc/palisade/rules.d if it exists, else Palisade's built-in default rules.
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Override a configuration key, as Falco's -o: `-o json_output=true`,

@@ -288,3 +288,11 @@ fn a_reload_watches_the_drop_ins_and_their_directories() {
     let watched = crate::rules_load::watched_files(Some(&main), &c, &[PathBuf::from("/r.yaml")]);
     assert_eq!(watched, [main.clone(), file, d.0.join("conf.d"), PathBuf::from("/r.yaml")]);
 }
+
+#[test]
+fn the_installed_palisade_yaml_has_no_warnings() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../install/palisade.yaml");
+    let text = std::fs::read_to_string(&path).expect("install/palisade.yaml");
+    let c = parse(&text, "palisade.yaml", &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.warnings, []);
+}
