@@ -216,7 +216,7 @@ pub(super) const FALCO_KEYS: &[FalcoKey] = &[
         "Palisade counts lost records exactly and acts on every drop",
         never,
     ),
-    honoured("syscall_event_drops.actions", "log, alert (exit is refused)"),
+    translated("syscall_event_drops.actions", drop_actions),
     honoured("syscall_event_drops.rate", "reports per second"),
     honoured("syscall_event_drops.max_burst", "report burst"),
     not_applicable("syscall_event_drops.simulate_drops", "drops cannot be simulated", is_false),
@@ -256,6 +256,25 @@ fn outputs_queue_capacity(root: &mut Map<String, Value>, value: Value) -> Vec<Co
             "0 (Falco: unbounded) is read as {UNBOUNDED_STANDIN} alerts per output: an unbounded queue lets \
              a slow output exhaust memory; beyond it alerts are dropped and counted"
         ),
+    )]
+}
+
+/// `syscall_event_drops.actions`: `ignore`, `log` and `alert` as Falco; Falco's `exit` is
+/// taken out with a warning — a security daemon that stops on a drop blinds itself for good,
+/// which is what whoever causes the drops wants.
+fn drop_actions(root: &mut Map<String, Value>, value: Value) -> Vec<ConfigWarning> {
+    let Value::Array(items) = value else {
+        set(root, "syscall_event_drops.actions", value);
+        return Vec::new();
+    };
+    let (exit, kept): (Vec<Value>, Vec<Value>) = items.into_iter().partition(|v| v.as_str() == Some("exit"));
+    set(root, "syscall_event_drops.actions", Value::Array(kept));
+    if exit.is_empty() {
+        return Vec::new();
+    }
+    vec![warning(
+        "syscall_event_drops.actions",
+        "exit is not offered: the daemon keeps running (stopping on drops would blind it); the other actions apply",
     )]
 }
 

@@ -296,3 +296,15 @@ fn the_installed_palisade_yaml_has_no_warnings() {
     let c = parse(&text, "palisade.yaml", &[]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.warnings, []);
 }
+
+#[test]
+fn a_drop_action_of_exit_is_taken_out_with_a_warning() {
+    use crate::config::DropAction;
+    let c = ok("syscall_event_drops:\n  actions: [log, exit, alert]\n", &[]);
+    assert_eq!(c.syscall_event_drops.actions, [DropAction::Log, DropAction::Alert]);
+    assert_eq!(keys(&c), ["syscall_event_drops.actions"]);
+    assert_eq!(c.warnings[0].at.as_deref(), Some("falco.yaml:2:3"));
+    let c = ok("syscall_event_drops:\n  actions: [ignore]\n", &[]);
+    assert_eq!((c.syscall_event_drops.actions.as_slice(), c.warnings.len()), ([DropAction::Ignore].as_slice(), 0));
+    assert!(parse("syscall_event_drops:\n  actions: [stop]\n", "falco.yaml", &[]).is_err(), "other values stay errors");
+}
