@@ -89,6 +89,38 @@ fn healthz(port: u16) -> String {
     answer
 }
 
+/// Starts the daemon on `config` with a free webserver port. The port is free when picked but
+/// may be taken by another test's server before the daemon binds it: only then (the daemon
+/// says the address is in use) another port is tried, at most three times.
+fn start(dir: &std::path::Path, config: &std::path::Path) -> (Daemon, u16) {
+    for attempt in 1..=3 {
+        let port = TcpListener::bind("0.0.0.0:0").expect("bind").local_addr().expect("addr").port();
+        let extra: Vec<String> = [
+            "-c",
+            &config.display().to_string(),
+            "--log-format",
+            "json",
+            "-o",
+            &format!("webserver.listen_port={port}"),
+            "-o",
+            &format!("syslog_output.socket={}", dir.join("log").display()),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        match std::panic::catch_unwind(|| Daemon::start_with(&extra, &[])) {
+            Ok(daemon) => return (daemon, port),
+            Err(panic) => {
+                let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+                if attempt == 3 || !text.to_ascii_lowercase().contains("in use") {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        }
+    }
+    unreachable!("the third attempt returns or panics")
+}
+
 #[test]
 fn falcos_stock_falco_yaml_starts_palisade_with_exactly_the_expected_warnings() {
     if !privileged() {
@@ -101,21 +133,7 @@ fn falcos_stock_falco_yaml_starts_palisade_with_exactly_the_expected_warnings() 
     // The file enables syslog_output: a socket of our own stands for /dev/log. The webserver
     // (enabled by the file) gets a free port: tests run side by side.
     let syslog = UnixDatagram::bind(scratch.0.join("log")).expect("syslog socket");
-    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let extra: Vec<String> = [
-        "-c",
-        &config.display().to_string(),
-        "--log-format",
-        "json",
-        "-o",
-        &format!("webserver.listen_port={port}"),
-        "-o",
-        &format!("syslog_output.socket={}", scratch.0.join("log").display()),
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    let daemon = Daemon::start_with(&extra, &[]);
+    let (daemon, port) = start(&scratch.0, &config);
     let answer = healthz(port);
     assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with(r#"{"status": "ok"}"#), "{answer}");
 
