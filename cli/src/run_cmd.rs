@@ -53,9 +53,10 @@ const DEFAULT_CONFIG: &str = "/etc/palisade/palisade.yaml";
 
 #[derive(Debug, Args, Clone)]
 pub(crate) struct RunArgs {
-    /// The configuration file (Falco-shaped YAML: rules_files, outputs, webserver, ...).
-    /// Default: /etc/palisade/palisade.yaml if it exists, else built-in defaults (alerts to
-    /// stdout only).
+    /// The configuration file: palisade.yaml, or Falco's own falco.yaml (keys that do not apply
+    /// are accepted with one warning each). Default: /etc/palisade/palisade.yaml if it exists,
+    /// else built-in defaults (alerts to stdout only). With no rules_files and no -r, the rules
+    /// are /etc/palisade/rules.d if it exists, else Palisade's built-in default rules.
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Override a configuration key, as Falco's -o: `-o json_output=true`,
@@ -121,7 +122,30 @@ impl RunArgs {
         if !self.files.is_empty() {
             config.rules_files = self.files.clone();
         }
+        config.with_default_rules(Path::new(config::INSTALLED_RULES_DIR));
         Ok(config)
+    }
+}
+
+/// The configuration's warnings (Falco keys accepted but not applied), one line each: at start
+/// and after every reload that read the files again.
+fn log_config_warnings(config: &Config) {
+    for w in &config.warnings {
+        tracing::warn!(key = %w.key, at = w.at.as_deref().unwrap_or("-o"), reason = %w.reason, "configuration key not applied");
+    }
+}
+
+/// Says which rules are loaded (the built-in ones, when nothing names any).
+fn log_rules_source(config: &Config, files: &[PathBuf]) {
+    if config.builtin_rules {
+        tracing::info!(
+            rules = config::BUILTIN_RULES_NAME,
+            "no rules configured (no rules_files, no -r, no {}): loaded the built-in Palisade rules",
+            config::INSTALLED_RULES_DIR
+        );
+    }
+    for f in files {
+        tracing::info!(file = %f.display(), "rules file loaded");
     }
 }
 
@@ -148,6 +172,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config_path = args.config_path();
     let config = args.load_config()?;
     crate::logging::init(&config);
+    log_config_warnings(&config);
     // A second daemon stops here, before it loads anything beside the running one.
     hook_server::ensure_not_running(&config.hook_socket)?;
     // Signals first: loading a large rule set takes seconds, and SIGTERM must stop it.
@@ -165,6 +190,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         loaded => loaded?,
     };
     print_warnings(&loaded);
+    log_rules_source(&config, &loaded.files);
     let LoadedRules { ruleset: rules, files: rule_files, .. } = loaded;
     let (mounted, failed) = mounts::ensure();
     for m in mounted {
@@ -260,7 +286,11 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         source: kernel,
         config,
         config_path,
-        reload_config: Box::new(move || reload_args.load_config().map_err(|e| format!("{e:#}"))),
+        reload_config: Box::new(move || {
+            let config = reload_args.load_config().map_err(|e| format!("{e:#}"))?;
+            log_config_warnings(&config);
+            Ok(config)
+        }),
         rules,
         rule_files,
         plan,

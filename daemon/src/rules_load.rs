@@ -50,7 +50,7 @@ pub fn rule_files(config: &Config) -> Result<Vec<PathBuf>, RulesLoadError> {
             files.push(entry.clone());
         }
     }
-    if files.is_empty() {
+    if files.is_empty() && !config.builtin_rules {
         return Err(RulesLoadError::NoFiles);
     }
     Ok(files)
@@ -65,8 +65,12 @@ pub fn load(config: &Config) -> Result<LoadedRules, RulesLoadError> {
 /// file, per YAML event, per item read and per macro and rule compiled).
 pub fn load_until(config: &Config, stop: &Arc<AtomicBool>) -> Result<LoadedRules, RulesLoadError> {
     let files = rule_files(config)?;
-    let mut loader = Loader::new();
+    let options = palisade_rules::loader::LoadOptions { extra_outputs: config.extra_outputs() };
+    let mut loader = Loader::with_options(options);
     loader.cancel_on(Arc::clone(stop));
+    if config.builtin_rules {
+        loader.add_str(crate::config::BUILTIN_RULES_NAME, crate::config::BUILTIN_RULES);
+    }
     for f in &files {
         loader.add_file(f).map_err(|source| RulesLoadError::Read { path: f.clone(), source })?;
     }
@@ -103,9 +107,11 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     palisade_rules::eval::ops::glob_match(pattern.as_bytes(), name.as_bytes(), false)
 }
 
-/// The files a reload watches: the configuration and every rules file.
-pub fn watched_files(config_path: Option<&Path>, rules: &[PathBuf]) -> Vec<PathBuf> {
-    config_path.map(Path::to_path_buf).into_iter().chain(rules.iter().cloned()).collect()
+/// The files a reload watches: the configuration, its `config_files` drop-ins (and the
+/// entries naming them, so a file added to a drop-in directory is seen), and every rules file.
+pub fn watched_files(config_path: Option<&Path>, config: &Config, rules: &[PathBuf]) -> Vec<PathBuf> {
+    let dropins = config.included_files.iter().cloned().chain(config.config_files.iter().map(|f| f.path().to_owned()));
+    config_path.map(Path::to_path_buf).into_iter().chain(dropins).chain(rules.iter().cloned()).collect()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! alerts ([`aggregate`]), and the `syscall_event_drops` reports.
 
 pub mod aggregate;
+mod falco_render;
 #[cfg(test)]
 mod tests;
 
@@ -36,7 +37,7 @@ fn output_settings(c: &Config) -> Settings {
             url: c.http_output.url.clone(),
             user_agent: c.http_output.user_agent.clone(),
             insecure: c.http_output.insecure,
-            ca_cert: path(&c.http_output.ca_cert),
+            ca_cert: path(&c.http_output.ca_cert).or_else(|| path(&c.http_output.ca_bundle)),
             ca_path: path(&c.http_output.ca_path),
             mtls: c.http_output.mtls,
             client_cert: path(&c.http_output.client_cert),
@@ -52,6 +53,7 @@ struct Render {
     json_output: bool,
     include_output: bool,
     include_tags: bool,
+    falco: falco_render::FalcoRender,
 }
 
 impl Render {
@@ -60,6 +62,7 @@ impl Render {
             json_output: c.json_output,
             include_output: c.json_include_output_property,
             include_tags: c.json_include_tags_property,
+            falco: falco_render::FalcoRender::of(c),
         }
     }
 
@@ -75,6 +78,11 @@ impl Render {
                 json.reserve(alert.output.len() * 2 + 256);
                 alert.write_json(&mut json, self.include_output, self.include_tags);
             }
+        }
+        if self.json_output {
+            self.falco.apply(alert, None, &mut line);
+        } else {
+            self.falco.apply(alert, Some(&mut line), &mut json);
         }
         Message { line, json, priority: severity(alert.priority) }
     }

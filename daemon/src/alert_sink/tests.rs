@@ -27,7 +27,7 @@ fn alert(output: &str) -> Alert {
 fn each_form_is_rendered_once_and_only_when_read() {
     let a = alert("x");
     let json = a.to_json(true, true).to_string();
-    let r = Render { json_output: true, include_output: true, include_tags: true };
+    let r = Render { json_output: true, include_output: true, include_tags: true, ..Render::of(&Config::default()) };
     let m = r.message(&a, true);
     assert_eq!((m.line.as_str(), m.json.as_str(), m.json()), (json.as_str(), "", json.as_str()), "the line is the JSON");
     let r = Render { json_output: false, ..r };

@@ -5,13 +5,14 @@
 //! with serde; `serde_path_to_error` names the key that failed, and the tree gives its line and
 //! column.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use palisade_rules::yaml::{parse_documents, Node, NodeKind, Pos};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::Config;
+use super::{dropins, falco_keys, falco_sections, Config};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -25,41 +26,94 @@ pub enum ConfigError {
     Override { arg: String, message: String },
 }
 
-/// Reads `path` (a missing file is an error: the caller decides whether a file is required)
-/// and applies `overrides` (`key.sub=value`, `list[]=value` appends) on top.
+/// Reads `path` (a missing file is an error: the caller decides whether a file is required),
+/// merges the files its `config_files` names, and applies `overrides` (`key.sub=value`,
+/// `list[]=value` appends) on top.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
     parse(&text, &path.display().to_string(), overrides)
 }
 
-/// Parses configuration `text` read from `origin`.
+/// One configuration file read: the main one or a `config_files` drop-in.
+pub(super) struct Source {
+    pub(super) origin: String,
+    root: Option<Node>,
+    /// Top-level keys whose value a later file (this one) set: errors and warnings about them
+    /// point here. The main file owns every key no drop-in took.
+    pub(super) owns: HashSet<String>,
+}
+
+impl Source {
+    pub(super) fn read(path: &Path) -> Result<Source, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Source::parse(&text, &path.display().to_string())
+    }
+
+    fn parse(text: &str, origin: &str) -> Result<Source, ConfigError> {
+        let docs = parse_documents(text)
+            .map_err(|e| ConfigError::At { origin: origin.into(), pos: e.pos, message: e.message })?;
+        let root = match docs.as_slice() {
+            [] => None,
+            [doc] if doc.is_null() => None,
+            [doc] if doc.as_map().is_some() => docs.into_iter().next(),
+            [doc] => {
+                return Err(ConfigError::At {
+                    origin: origin.into(),
+                    pos: doc.pos,
+                    message: format!("the configuration must be a mapping, found a {}", doc.kind_name()),
+                })
+            }
+            [_, second, ..] => {
+                return Err(ConfigError::At {
+                    origin: origin.into(),
+                    pos: second.pos,
+                    message: "one YAML document expected".into(),
+                })
+            }
+        };
+        Ok(Source { origin: origin.into(), root, owns: HashSet::new() })
+    }
+
+    pub(super) fn value(&self) -> Value {
+        self.root.as_ref().map_or_else(|| Value::Object(Map::new()), to_json)
+    }
+
+    /// Where top-level `key` is written in this file.
+    pub(super) fn key_pos(&self, key: &str) -> Option<Pos> {
+        self.root.as_ref()?.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, _)| k.pos)
+    }
+}
+
+/// The file that set top-level `key` (the last drop-in that took it, else the main file).
+fn owner<'a>(sources: &'a [Source], key: &str) -> Option<&'a Source> {
+    sources.iter().rev().find(|s| s.owns.contains(key)).or_else(|| sources.first())
+}
+
+/// `file:line:col` of dotted `key` (`plugins[x].init_config.y` looks up `plugins`, then as
+/// deep as it can), when its top-level key is in a file.
+fn locate(sources: &[Source], key: &str) -> Option<String> {
+    let path: Vec<String> =
+        key.split('.').map(|s| s.split_once('[').map_or(s, |(name, _)| name).to_owned()).collect();
+    let source = owner(sources, path.first()?)?;
+    source.key_pos(path.first()?)?;
+    let pos = position(source.root.as_ref()?, &path)?;
+    Some(format!("{}:{}:{}", source.origin, pos.line, pos.col))
+}
+
+/// Parses configuration `text` read from `origin` (drop-ins it names are read from disk).
 pub fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<Config, ConfigError> {
-    let docs = parse_documents(text)
-        .map_err(|e| ConfigError::At { origin: origin.into(), pos: e.pos, message: e.message })?;
-    let root = match docs.as_slice() {
-        [] => None,
-        [doc] if doc.is_null() => None,
-        [doc] if doc.as_map().is_some() => Some(doc),
-        [doc] => {
-            return Err(ConfigError::At {
-                origin: origin.into(),
-                pos: doc.pos,
-                message: format!("the configuration must be a mapping, found a {}", doc.kind_name()),
-            })
-        }
-        [_, second, ..] => {
-            return Err(ConfigError::At {
-                origin: origin.into(),
-                pos: second.pos,
-                message: "one YAML document expected".into(),
-            })
-        }
-    };
-    let mut value = root.map_or_else(|| Value::Object(Map::new()), to_json);
+    let main = Source::parse(text, origin)?;
+    let mut value = main.value();
+    let mut sources = vec![main];
+    dropins::merge(&mut value, &mut sources)?;
     for arg in overrides {
         apply_override(&mut value, arg)?;
     }
-    let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+    let mut warnings = falco_keys::apply(&mut value);
+    for w in &mut warnings {
+        w.at = locate(&sources, &w.key);
+    }
+    let mut config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
         let path: Vec<String> = e
             .path()
             .iter()
@@ -69,12 +123,20 @@ pub fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<Config, C
             })
             .collect();
         let message = format!("{}: {}", e.path(), e.inner());
-        match root.and_then(|r| position(r, &path)) {
-            Some(pos) => ConfigError::At { origin: origin.into(), pos, message },
+        let source = path.first().and_then(|k| owner(&sources, k)).or_else(|| sources.first());
+        match source.and_then(|s| Some((s, position(s.root.as_ref()?, &path)?))) {
+            Some((s, pos)) => ConfigError::At { origin: s.origin.clone(), pos, message },
             None => ConfigError::Invalid { origin: origin.into(), message },
         }
     })?;
     validate(&config).map_err(|message| ConfigError::Invalid { origin: origin.into(), message })?;
+    let mut partial = falco_sections::warnings(&config);
+    for w in &mut partial {
+        w.at = locate(&sources, &w.key);
+    }
+    warnings.extend(partial);
+    config.warnings = warnings;
+    config.included_files = sources.iter().skip(1).map(|s| PathBuf::from(&s.origin)).collect();
     Ok(config)
 }
 
@@ -90,7 +152,7 @@ fn validate(c: &Config) -> Result<(), String> {
         return Err("hook_socket_max_connections: must be at least 1".into());
     }
     if c.outputs_queue.capacity == 0 {
-        return Err("outputs_queue.capacity: must be at least 1 (the queue is bounded)".into());
+        return Err("outputs_queue.capacity: must be at least 1 (the queue is bounded; Falco's 0 is read as a bound)".into());
     }
     let budget = &c.syscall_budget;
     for (key, value, max) in [

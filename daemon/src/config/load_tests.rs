@@ -50,8 +50,8 @@ fn falco_keys_and_palisade_keys() {
 fn unknown_key_names_file_line_and_column() {
     let e = err("priority: debug\nwebserver:\n  enabled: true\n  listen_prot: 80\n", &[]);
     assert!(e.starts_with("palisade.yaml:4:3: webserver.listen_prot: unknown field `listen_prot`"), "{e}");
-    let e = err("json_output: true\nload_plugins: []\n", &[]);
-    assert!(e.starts_with("palisade.yaml:2:1: load_plugins: unknown field `load_plugins`"), "{e}");
+    let e = err("json_output: true\nload_plugin: []\n", &[]);
+    assert!(e.starts_with("palisade.yaml:2:1: load_plugin: unknown field `load_plugin`"), "{e}");
 }
 
 #[test]
@@ -60,8 +60,6 @@ fn wrong_types_and_values_are_precise() {
     assert!(e.starts_with("palisade.yaml:2:3: webserver.listen_port: invalid type: string \"high\""), "{e}");
     let e = err("priority: loud\n", &[]);
     assert_eq!(e, "palisade.yaml: priority: unknown priority \"loud\" (emergency ... debug)");
-    let e = err("outputs_queue:\n  capacity: 0\n", &[]);
-    assert!(e.contains("outputs_queue.capacity: must be at least 1"), "{e}");
     let e = err("http_output:\n  enabled: true\n", &[]);
     assert!(e.contains("http_output.url: required"), "{e}");
     let e = err("mode: block\n", &[]);

@@ -34,6 +34,9 @@
 //! log_level: info                          # emergency alert critical error warning notice info debug
 //! log_stderr: true                         # the daemon's own messages to stderr
 //! log_syslog: false                        # ... and to syslog (/dev/log)
+//! # Falco's stock falco.yaml is accepted as is: falco_keys.rs's table says, for every Falco key,
+//! # whether it is honoured (config_files, time_format_iso_8601, json_include_message_property,
+//! # json_include_output_fields_property, append_output, metrics, ...) or warned about once.
 //! # Palisade's own
 //! log_format: text                         # text | json (one JSON object a line), for stderr
 //! mode: audit                              # audit | enforce (profiles may override; enforcement
@@ -69,12 +72,21 @@
 //! defaults: `syslog_output` and `webserver` are off unless configured (a daemon started by hand
 //! or by tests should not claim a port or syslog), and `outputs_queue.capacity` is bounded.
 
+mod defaults;
+mod dropins;
+mod falco_keys;
+mod falco_sections;
 mod load;
+mod plugins;
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
+pub use defaults::{DefaultRules, BUILTIN_RULES, BUILTIN_RULES_NAME, INSTALLED_RULES_DIR};
+pub use dropins::{ConfigFile, Strategy};
+pub use falco_keys::{falco_key_table, ConfigWarning, UNBOUNDED_STANDIN};
+pub use falco_sections::{AppendMatch, AppendOutput, MetricsConfig};
 pub use load::{load, parse, ConfigError};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -119,6 +131,30 @@ pub struct Config {
     pub nri: Nri,
     pub containerd_socket: PathBuf,
     pub k8s_audit: K8sAudit,
+    /// Falco's `config_files`: drop-ins merged after this file ([`dropins`]).
+    pub config_files: Vec<ConfigFile>,
+    /// Falco's `time_format_iso_8601`: text alerts start with `2024-02-29T12:34:56.000000007Z`
+    /// instead of `12:34:56.000000007` (JSON's `time` is ISO 8601 either way).
+    pub time_format_iso_8601: bool,
+    /// Falco's `json_include_message_property`: JSON alerts carry `message`, the output without
+    /// its time and priority.
+    pub json_include_message_property: bool,
+    /// Falco's `json_include_output_fields_property`: JSON alerts carry `output_fields`.
+    pub json_include_output_fields_property: bool,
+    /// Falco's `append_output`: text appended to the output of matching rules.
+    pub append_output: Vec<AppendOutput>,
+    /// Falco's `metrics`, parsed (Palisade serves its counters on `/metrics`).
+    pub metrics: MetricsConfig,
+    /// Falco keys accepted but not applied, one warning each (logged at start and on reload).
+    #[serde(skip)]
+    pub warnings: Vec<ConfigWarning>,
+    /// The `config_files` drop-ins read, in merge order.
+    #[serde(skip)]
+    pub included_files: Vec<PathBuf>,
+    /// Load [`BUILTIN_RULES`] (before `rules_files`): set by [`Config::with_default_rules`]
+    /// when nothing names any rules.
+    #[serde(skip)]
+    pub builtin_rules: bool,
 }
 
 impl Default for Config {
@@ -157,6 +193,15 @@ impl Default for Config {
             nri: Nri::default(),
             containerd_socket: PathBuf::from("/run/containerd/containerd.sock"),
             k8s_audit: K8sAudit::default(),
+            config_files: Vec::new(),
+            time_format_iso_8601: false,
+            json_include_message_property: false,
+            json_include_output_fields_property: true,
+            append_output: Vec::new(),
+            metrics: MetricsConfig::default(),
+            warnings: Vec::new(),
+            included_files: Vec::new(),
+            builtin_rules: false,
         }
     }
 }
@@ -276,6 +321,8 @@ pub struct HttpOutput {
     pub mtls: bool,
     pub client_cert: String,
     pub client_key: String,
+    /// Falco's CA bundle file: used as `ca_cert` when that is empty.
+    pub ca_bundle: String,
 }
 
 impl Default for HttpOutput {
@@ -290,6 +337,7 @@ impl Default for HttpOutput {
             mtls: false,
             client_cert: String::new(),
             client_key: String::new(),
+            ca_bundle: String::new(),
         }
     }
 }

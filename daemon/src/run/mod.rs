@@ -197,7 +197,7 @@ impl<S: RecordSource> Daemon<S> {
         apply_budget(&mut parts.source, &budget_applied);
         let facts = facts_of(&parts.hostname, parts.boot_to_wall, &parts.rule_files, &parts.config);
         let drops = DropReporter::new(&parts.config.syscall_event_drops);
-        let watched = rules_load::watched_files(parts.config_path.as_deref(), &parts.rule_files);
+        let watched = rules_load::watched_files(parts.config_path.as_deref(), &parts.config, &parts.rule_files);
         let watched_mtimes = mtimes(&watched);
         parts.metrics.set_rules_loaded(parts.rules.rules().len() as u64);
         parts.metrics.set_loaded_files(&parts.rule_files, parts.config_path.as_slice());

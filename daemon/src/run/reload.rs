@@ -57,7 +57,7 @@ impl<S: RecordSource> Daemon<S> {
             }
             Err(refusal) => self.refused(&refusal),
         }
-        self.watched = rules_load::watched_files(self.p.config_path.as_deref(), &self.p.rule_files);
+        self.watched = rules_load::watched_files(self.p.config_path.as_deref(), &self.p.config, &self.p.rule_files);
         self.watched_mtimes = mtimes(&self.watched);
     }
 
