@@ -100,7 +100,7 @@ pub(crate) fn run(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
     let metrics = Metrics::new();
     let worker = AuditWorker::start(Arc::new(rules), Arc::clone(&metrics), "bench".into())?;
     let webhook = Webhook { path: "/k8s-audit".into(), bearer_token: None, require_client_cert: false, handler: worker.handler() };
-    let routes = Routes { healthz: true, metrics: None, webhook: Some(webhook) };
+    let routes = Routes { healthz: Some(palisade_web::HEALTHZ_PATH.into()), metrics: None, webhook: Some(webhook) };
     let listener = Listener { name: "k8s_audit".into(), address: "127.0.0.1".into(), port: 0, tls: None, routes };
     let server = Server::start(vec![listener], Limits::default(), Arc::clone(&metrics))?;
     let port = server.local_addrs()[0].port();

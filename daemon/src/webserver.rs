@@ -124,7 +124,7 @@ pub fn listeners(
             .transpose()
             .map_err(|source| WebSetupError::Tls { setting: "webserver.ssl_certificate", source })?;
         let routes = Routes {
-            healthz: true,
+            healthz: Some(c.webserver.k8s_healthz_endpoint.clone()),
             metrics: w.prometheus_metrics_enabled.then(|| Arc::clone(metrics)),
             webhook: None,
         };
@@ -150,7 +150,7 @@ pub fn listeners(
                 .map(|f| f.load(ClientCerts::Required))
                 .transpose()
                 .map_err(|source| WebSetupError::Tls { setting: "k8s_audit.ssl_certificate", source })?;
-            let routes = Routes { healthz: false, metrics: None, webhook };
+            let routes = Routes { healthz: None, metrics: None, webhook };
             out.push(Listener { name: "k8s_audit".into(), address: k.listen_address.clone(), port: k.listen_port, tls, routes });
         }
     }
@@ -229,7 +229,7 @@ impl Web {
             // The audit worker starts with the daemon: without it the webhook has no route,
             // and a port answering 404 to every POST would look like a working webhook.
             tracing::warn!("k8s_audit.enabled by a reload takes effect at the next restart");
-            listeners.retain(|l| l.routes.healthz || l.routes.metrics.is_some() || l.routes.webhook.is_some());
+            listeners.retain(|l| l.routes.healthz.is_some() || l.routes.metrics.is_some() || l.routes.webhook.is_some());
         }
         let change = match (&self.server, listeners.is_empty()) {
             (Some(_), true) => Change::Stop,

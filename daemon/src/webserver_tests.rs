@@ -33,7 +33,7 @@ fn the_webhook_binds_loopback_by_default() {
     let l = listeners_of(&c).expect("listeners");
     assert_eq!(l.len(), 1);
     assert_eq!((l[0].address.as_str(), l[0].port, l[0].name.as_str()), ("127.0.0.1", 9765, "k8s_audit"));
-    assert!(l[0].tls.is_none() && !l[0].routes.healthz);
+    assert!(l[0].tls.is_none() && l[0].routes.healthz.is_none());
     assert_eq!(l[0].routes.webhook.as_ref().map(|w| w.path.as_str()), Some("/k8s-audit"));
 }
 
@@ -46,7 +46,7 @@ fn same_address_and_port_share_one_listener_else_two() {
     .expect("config");
     let l = listeners_of(&shared).expect("listeners");
     assert_eq!(l.len(), 1);
-    assert!(l[0].routes.healthz && l[0].routes.metrics.is_some() && l[0].routes.webhook.is_some());
+    assert!(l[0].routes.healthz.as_deref() == Some("/healthz") && l[0].routes.metrics.is_some() && l[0].routes.webhook.is_some());
     assert_eq!(l[0].name, "webserver+k8s_audit");
     let apart = config("webserver: {enabled: true, listen_port: 9100}\nk8s_audit: {enabled: true}\n").expect("config");
     let l = listeners_of(&apart).expect("listeners");

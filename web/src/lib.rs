@@ -13,10 +13,10 @@
 //!
 //! ```no_run
 //! use palisade_metrics::Metrics;
-//! use palisade_web::{Limits, Listener, Routes, Server};
+//! use palisade_web::{Limits, Listener, Routes, Server, HEALTHZ_PATH};
 //!
 //! let metrics = Metrics::new();
-//! let routes = Routes { healthz: true, metrics: Some(metrics.clone()), webhook: None };
+//! let routes = Routes { healthz: Some(HEALTHZ_PATH.into()), metrics: Some(metrics.clone()), webhook: None };
 //! let listener = Listener { name: "webserver".into(), address: "127.0.0.1".into(), port: 8765, tls: None, routes };
 //! let server = Server::start(vec![listener], Limits::default(), metrics)?;
 //! server.stop();
@@ -36,7 +36,7 @@ pub use limits::{
     Limits, HEADER_READ_TIMEOUT, KEEPALIVE_IDLE, MAX_BODY_BYTES, MAX_BUFFERED_BODY_BYTES, MAX_CONNECTIONS,
     MAX_CONNECTIONS_PER_CLIENT, MAX_HEADERS, MAX_HEADER_BYTES, REQUEST_DEADLINE, RUNTIME_NICE, RUNTIME_THREADS,
 };
-pub use routes::{Answer, Busy, Reply, Routes, Token, Webhook, WebhookBody, WebhookHandler, HEALTHZ_BODY, RETRY_AFTER_SECS};
+pub use routes::{Answer, Busy, Reply, Routes, Token, Webhook, WebhookBody, WebhookHandler, HEALTHZ_BODY, HEALTHZ_PATH, RETRY_AFTER_SECS};
 pub use server::{Listener, Prepared, Server, WebError};
 pub use slots::Refusal;
 pub use tls::{ClientCerts, TlsError, TlsFiles};

@@ -20,6 +20,9 @@ use tokio::sync::oneshot;
 use crate::budget::{Budget, Reservation};
 use crate::limits::Limits;
 
+/// Falco's health check path (`webserver.k8s_healthz_endpoint`'s default).
+pub const HEALTHZ_PATH: &str = "/healthz";
+
 /// Falco's `/healthz` body.
 pub const HEALTHZ_BODY: &str = r#"{"status": "ok"}"#;
 
@@ -29,8 +32,9 @@ pub const RETRY_AFTER_SECS: u32 = 1;
 /// The routes of one listener.
 #[derive(Clone, Default)]
 pub struct Routes {
-    /// `GET /healthz` → 200 `{"status": "ok"}` (Falco's `webserver`).
-    pub healthz: bool,
+    /// `GET <path>` → 200 `{"status": "ok"}` (Falco's `webserver`; the path is
+    /// `k8s_healthz_endpoint`, [`HEALTHZ_PATH`] by default), when set.
+    pub healthz: Option<String>,
     /// `GET /metrics` → the OpenMetrics text, when set (`prometheus_metrics_enabled`).
     pub metrics: Option<Arc<Metrics>>,
     /// The k8s-audit webhook, when set.
@@ -177,7 +181,7 @@ fn method_not_allowed(allow: &'static str) -> HttpResponse {
 pub(crate) async fn handle(request: Request<Incoming>, cx: &Context) -> HttpResponse {
     let path = request.uri().path();
     let get = matches!(*request.method(), Method::GET | Method::HEAD);
-    if cx.routes.healthz && path == "/healthz" {
+    if cx.routes.healthz.as_deref() == Some(path) {
         return if get { respond(StatusCode::OK, "application/json", HEALTHZ_BODY) } else { method_not_allowed("GET") };
     }
     if let (Some(metrics), "/metrics") = (&cx.routes.metrics, path) {

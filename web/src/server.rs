@@ -221,7 +221,7 @@ impl Server {
                 addr = %running.local,
                 name = %listener.name,
                 tls = listener.tls.is_some(),
-                healthz = listener.routes.healthz,
+                healthz = listener.routes.healthz.as_deref(),
                 metrics = listener.routes.metrics.is_some(),
                 webhook = listener.routes.webhook.as_ref().map(|w| w.path.as_str()),
                 "web server listening"

@@ -38,7 +38,7 @@ fn listener(name: &str, port: u16, token: Option<&[u8]>, handler: &Arc<Slow>) ->
         require_client_cert: false,
         handler: Arc::clone(handler) as Arc<dyn WebhookHandler>,
     };
-    let routes = Routes { healthz: true, metrics: None, webhook: Some(webhook) };
+    let routes = Routes { healthz: Some(palisade_web::HEALTHZ_PATH.into()), metrics: None, webhook: Some(webhook) };
     Listener { name: name.into(), address: "127.0.0.1".into(), port, tls: None, routes }
 }
 

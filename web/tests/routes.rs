@@ -29,11 +29,22 @@ fn healthz_metrics_and_unknown_paths_like_falco() {
 
 #[test]
 fn metrics_off_is_404_and_healthz_stays() {
-    let routes = Routes { healthz: true, metrics: None, webhook: None };
+    let routes = Routes { healthz: Some(palisade_web::HEALTHZ_PATH.into()), metrics: None, webhook: None };
     let (_server, addr, _) = serve(routes, Limits::default());
     assert_eq!(get(addr, "/metrics").status, 404);
     assert_eq!(get(addr, "/healthz").status, 200);
     assert_eq!(post(addr, "/k8s-audit", "{}").status, 404);
+}
+
+/// Falco's `webserver.k8s_healthz_endpoint`: the health check answers on the configured path
+/// only.
+#[test]
+fn the_health_check_answers_on_its_configured_path() {
+    let routes = Routes { healthz: Some("/livez".into()), metrics: None, webhook: None };
+    let (_server, addr, _) = serve(routes, Limits::default());
+    let health = get(addr, "/livez");
+    assert_eq!((health.status, health.body.as_str()), (200, HEALTHZ_BODY));
+    assert_eq!(get(addr, "/healthz").status, 404);
 }
 
 #[test]
@@ -98,7 +109,7 @@ fn bearer_token_401_unless_it_matches() {
     let recorder = Arc::new(Recorder::default());
     let mut hook = webhook(Arc::clone(&recorder));
     hook.bearer_token = Token::from_file_text(b"s3cret-token\n");
-    let routes = Routes { healthz: true, metrics: None, webhook: Some(hook) };
+    let routes = Routes { healthz: Some(palisade_web::HEALTHZ_PATH.into()), metrics: None, webhook: Some(hook) };
     let (_server, addr, metrics) = serve(routes, Limits::default());
     let none = post(addr, "/k8s-audit", "{}");
     assert_eq!((none.status, none.header("www-authenticate")), (401, Some("Bearer")));

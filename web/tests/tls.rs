@@ -127,7 +127,7 @@ fn mtls_without_a_client_certificate_is_refused() {
     let recorder = Arc::new(Recorder::default());
     let mut hook = webhook(Arc::clone(&recorder));
     hook.require_client_cert = true;
-    let routes = Routes { healthz: false, metrics: None, webhook: Some(hook) };
+    let routes = Routes { healthz: None, metrics: None, webhook: Some(hook) };
     let (_server, addr) = tls_server(&pki, true, routes, ClientCerts::Required);
     let request = post_request("/k8s-audit", "{}", "");
     assert!(tls_exchange(addr, pki.client(false), &request).is_err(), "no client certificate: refused");
@@ -145,7 +145,7 @@ fn a_shared_listener_probes_without_a_certificate_but_the_webhook_needs_one() {
     let recorder = Arc::new(Recorder::default());
     let mut hook = webhook(Arc::clone(&recorder));
     hook.require_client_cert = true;
-    let routes = Routes { healthz: true, metrics: None, webhook: Some(hook) };
+    let routes = Routes { healthz: Some(palisade_web::HEALTHZ_PATH.into()), metrics: None, webhook: Some(hook) };
     let (_server, addr) = tls_server(&pki, true, routes, ClientCerts::Optional);
     assert_eq!(tls_exchange(addr, pki.client(false), HEALTHZ).expect("probe").status, 200);
     let request = post_request("/k8s-audit", "{}", "");

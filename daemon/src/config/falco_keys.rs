@@ -184,11 +184,7 @@ pub(super) const FALCO_KEYS: &[FalcoKey] = &[
     ),
     honoured("webserver.listen_port", "port"),
     honoured("webserver.listen_address", "address"),
-    not_applicable(
-        "webserver.k8s_healthz_endpoint",
-        "the health check is served on /healthz only",
-        |v| v.as_str() == Some("/healthz"),
-    ),
+    honoured("webserver.k8s_healthz_endpoint", "the health check's path"),
     honoured("webserver.prometheus_metrics_enabled", "/metrics"),
     honoured("webserver.ssl_enabled", "HTTPS"),
     honoured("webserver.ssl_certificate", "certificate and key in one PEM"),

@@ -91,8 +91,6 @@ fn a_value_that_asks_for_what_palisade_does_is_silent_and_any_other_warns_once()
     assert_eq!(keys(&ok("base_syscalls: {custom_set: [open], repair: true}\n", &[])), ["base_syscalls"]);
     assert!(ok("webserver: {threadiness: 0}\nbuffered_outputs: false\nlibs_logger: {enabled: false}\n", &[]).warnings.is_empty());
     assert_eq!(keys(&ok("webserver: {threadiness: 4}\nbuffered_outputs: true\n", &[])), ["buffered_outputs", "webserver.threadiness"]);
-    assert_eq!(keys(&ok("webserver: {k8s_healthz_endpoint: /health}\n", &[])), ["webserver.k8s_healthz_endpoint"]);
-    assert!(ok("webserver: {k8s_healthz_endpoint: /healthz}\n", &[]).warnings.is_empty());
     // From -o: no file position.
     let c = ok("", &["engine.kind=kmod"]);
     assert_eq!((keys(&c), c.warnings[0].at.clone()), (vec!["engine"], None));
@@ -307,4 +305,16 @@ fn a_drop_action_of_exit_is_taken_out_with_a_warning() {
     let c = ok("syscall_event_drops:\n  actions: [ignore]\n", &[]);
     assert_eq!((c.syscall_event_drops.actions.as_slice(), c.warnings.len()), ([DropAction::Ignore].as_slice(), 0));
     assert!(parse("syscall_event_drops:\n  actions: [stop]\n", "falco.yaml", &[]).is_err(), "other values stay errors");
+}
+
+#[test]
+fn the_health_check_path_is_falcos_k8s_healthz_endpoint() {
+    let c = ok("webserver: {k8s_healthz_endpoint: /health}\n", &[]);
+    assert!(c.warnings.is_empty(), "honoured: {:?}", c.warnings);
+    assert_eq!(c.webserver.k8s_healthz_endpoint, "/health");
+    assert_eq!(Config::default().webserver.k8s_healthz_endpoint, "/healthz");
+    for bad in ["health", "/metrics", "/a b", "/h?x=1"] {
+        let e = parse(&format!("webserver: {{k8s_healthz_endpoint: \"{bad}\"}}\n"), "falco.yaml", &[]).expect_err(bad);
+        assert!(e.to_string().contains("webserver.k8s_healthz_endpoint"), "{bad}: {e}");
+    }
 }

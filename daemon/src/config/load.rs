@@ -148,6 +148,12 @@ fn validate(c: &Config) -> Result<(), String> {
     if !matches!(c.rule_matching.as_str(), "first" | "all") {
         return Err(format!("rule_matching: {:?} is neither `first` nor `all`", c.rule_matching));
     }
+    let healthz = &c.webserver.k8s_healthz_endpoint;
+    if !healthz.starts_with('/') || healthz == "/metrics" || healthz.chars().any(|ch| ch.is_whitespace() || ch == '?') {
+        return Err(format!(
+            "webserver.k8s_healthz_endpoint: {healthz:?} is not a path of its own (it starts with /, is not /metrics, has no blank or query)"
+        ));
+    }
     if c.hook_socket_max_connections == 0 {
         return Err("hook_socket_max_connections: must be at least 1".into());
     }

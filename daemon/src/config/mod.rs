@@ -17,7 +17,7 @@
 //!               ca_cert: "", ca_path: "", mtls: false, client_cert: "", client_key: ""}
 //! syslog_output: {enabled: false}
 //! webserver: {enabled: false, listen_address: 0.0.0.0, listen_port: 8765, prometheus_metrics_enabled: false,
-//!             ssl_enabled: false, ssl_certificate: /etc/palisade/palisade.pem}   # cert + key in one PEM, as Falco
+//!             k8s_healthz_endpoint: /healthz, ssl_enabled: false, ssl_certificate: /etc/palisade/palisade.pem}   # cert + key in one PEM, as Falco
 //! watch_config_files: true
 //! syscall_event_drops: {actions: [log], rate: 0.03333, max_burst: 1}
 //! outputs_queue: {capacity: 1024}
@@ -363,6 +363,8 @@ pub struct Webserver {
     pub listen_address: String,
     pub listen_port: u16,
     pub prometheus_metrics_enabled: bool,
+    /// Falco's: the health check's path (`/healthz`; a kubelet's liveness probe names it).
+    pub k8s_healthz_endpoint: String,
     /// Falco's: serve HTTPS with `ssl_certificate`.
     pub ssl_enabled: bool,
     /// Falco's: one PEM file holding the certificate chain and its private key.
@@ -376,6 +378,7 @@ impl Default for Webserver {
             listen_address: "0.0.0.0".into(),
             listen_port: 8765,
             prometheus_metrics_enabled: false,
+            k8s_healthz_endpoint: palisade_web::HEALTHZ_PATH.into(),
             ssl_enabled: false,
             ssl_certificate: PathBuf::from("/etc/palisade/palisade.pem"),
         }

@@ -110,7 +110,7 @@ pub(crate) fn serve(routes: Routes, limits: Limits) -> (Server, SocketAddr, Arc<
 
 /// Every route: /healthz, /metrics and the webhook with `handler`.
 pub(crate) fn all_routes(metrics: Option<Arc<Metrics>>, handler: Arc<Recorder>) -> Routes {
-    Routes { healthz: true, metrics, webhook: Some(webhook(handler)) }
+    Routes { healthz: Some(palisade_web::HEALTHZ_PATH.into()), metrics, webhook: Some(webhook(handler)) }
 }
 
 /// The value of the sample line `name{labels}` in an exposition.
