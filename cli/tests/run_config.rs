@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::Daemon;
+use common::{Daemon, free_port};
 use nix::sys::signal::{kill, Signal};
 use serde_json::Value;
 
@@ -94,9 +94,6 @@ fn get(port: u16, path: &str) -> (String, String) {
     (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 #[test]
 fn every_output_delivers_the_same_alert_and_metrics_are_served() {

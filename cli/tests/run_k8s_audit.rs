@@ -6,11 +6,11 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::Daemon;
+use common::{Daemon, free_port};
 use serde_json::Value;
 
 fn trace(name: &str) -> Value {
@@ -34,9 +34,6 @@ fn post(port: u16, path: &str, body: &str) -> String {
     answer.lines().next().unwrap_or_default().to_owned()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 #[test]
 fn webhook_and_followed_log_raise_the_upstream_k8s_audit_rules() {

@@ -16,12 +16,12 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{cgroup2_root, skip_or_fail, Daemon, TestCgroup};
+use common::{Daemon, TestCgroup, cgroup2_root, free_port, skip_or_fail};
 use nix::sys::signal::{kill, Signal};
 use serde_json::Value;
 
@@ -114,13 +114,6 @@ impl Prometheus {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 /// GET `path` from 127.0.0.1:`port` (HTTP/1.0: the answer is not chunked): status, body.
 fn http_get(port: u16, path: &str) -> (u16, String) {

@@ -5,17 +5,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use common::Daemon;
+use common::{Daemon, HEALTHZ, free_port, http_status};
 
 const ATTACKER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 fn connect_from(from: IpAddr, addr: SocketAddr) -> TcpStream {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
@@ -24,17 +21,6 @@ fn connect_from(from: IpAddr, addr: SocketAddr) -> TcpStream {
     socket.into()
 }
 
-/// Sends `request` and returns the status code of the answer (0: none).
-fn status(addr: SocketAddr, request: &[u8]) -> u16 {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
-    if s.write_all(request).is_err() {
-        return 0;
-    }
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    String::from_utf8_lossy(&raw).get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
-}
 
 fn post(body: &str) -> Vec<u8> {
     format!(
@@ -44,7 +30,6 @@ fn post(body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
 const EVENT_LIST: &str = r#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[]}"#;
 
 fn vm_rss_kib(pid: i32) -> u64 {
@@ -82,8 +67,8 @@ fn daemon() -> Option<(Daemon, SocketAddr, SocketAddr)> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(status(web, HEALTHZ), 200);
-    assert_eq!(status(audit, &post(EVENT_LIST)), 200);
+    assert_eq!(http_status(web, HEALTHZ), 200);
+    assert_eq!(http_status(audit, &post(EVENT_LIST)), 200);
     Some((daemon, web, audit))
 }
 
@@ -108,8 +93,8 @@ fn slow_connections_from_one_address_leave_healthz_and_the_webhook_available() {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    let health = status(web, HEALTHZ);
-    let posted = status(audit, &post(EVENT_LIST));
+    let health = http_status(web, HEALTHZ);
+    let posted = http_status(audit, &post(EVENT_LIST));
     drop(slow);
     drop(daemon.stop());
     assert_eq!(health, 200, "/healthz during the slow connections");
@@ -122,7 +107,7 @@ fn slow_connections_from_one_address_leave_healthz_and_the_webhook_available() {
 fn a_header_bomb_does_not_grow_the_daemon_and_big_bodies_are_413() {
     let Some((daemon, web, audit)) = daemon() else { return };
     let big = format!("POST /k8s-audit HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{{", 64 * 1024 * 1024 + 1);
-    assert_eq!(status(audit, big.as_bytes()), 413);
+    assert_eq!(http_status(audit, big.as_bytes()), 413);
 
     let before = vm_rss_kib(daemon.pid().as_raw());
     let mut bomb = TcpStream::connect(audit).expect("connect");
@@ -138,7 +123,7 @@ fn a_header_bomb_does_not_grow_the_daemon_and_big_bodies_are_413() {
     }
     let grown_mib = vm_rss_kib(daemon.pid().as_raw()).saturating_sub(before) / 1024;
     drop(bomb);
-    let health = status(web, HEALTHZ);
+    let health = http_status(web, HEALTHZ);
     drop(daemon.stop());
     assert!(sent < 64 * 1024 * 1024, "the daemon kept reading a request head: {} MiB accepted", sent >> 20);
     assert!(grown_mib < 32, "the daemon grew by {grown_mib} MiB during a {} MiB request head", sent >> 20);

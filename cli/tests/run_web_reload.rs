@@ -7,37 +7,21 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::Daemon;
+use common::{Daemon, HEALTHZ, free_port, http_status};
 use nix::sys::signal::{kill, Signal};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 fn local(port: u16) -> SocketAddr {
     ([127, 0, 0, 1], port).into()
 }
 
-/// Sends `request` and returns the status code of the answer (0: none or no connection).
-fn status(addr: SocketAddr, request: &[u8]) -> u16 {
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else { return 0 };
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    if s.write_all(request).is_err() {
-        return 0;
-    }
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    String::from_utf8_lossy(&raw).get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
-}
 
-const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
 const EVENT_LIST: &str = r#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[]}"#;
 
 /// A webhook POST of an empty EventList with `token` as its bearer token.
@@ -54,7 +38,7 @@ fn post(token: &str) -> Vec<u8> {
 fn healthz_becomes(addr: SocketAddr, want: u16) -> u16 {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let got = status(addr, HEALTHZ);
+        let got = http_status(addr, HEALTHZ);
         if got == want || Instant::now() > deadline {
             return got;
         }
@@ -132,15 +116,15 @@ fn a_reload_moves_the_web_server_and_requires_the_new_token() {
     write_config(&config, old_port, audit_port, &token);
     let audit = local(audit_port);
     let daemon = start(&config, local(old_port), audit);
-    assert_eq!(status(audit, &post("old-token")), 200, "the configured token");
-    assert_eq!(status(audit, &post("new-token")), 401, "another token");
+    assert_eq!(http_status(audit, &post("old-token")), 200, "the configured token");
+    assert_eq!(http_status(audit, &post("new-token")), 401, "another token");
 
     std::fs::write(&token, "new-token\n").expect("token");
     write_config(&config, new_port, audit_port, &token);
     kill(daemon.pid(), Signal::SIGHUP).expect("SIGHUP");
     let moved = healthz_becomes(local(new_port), 200);
     let old_closed = refuses_connections(local(old_port));
-    let (new_token, old_token) = (status(audit, &post("new-token")), status(audit, &post("old-token")));
+    let (new_token, old_token) = (http_status(audit, &post("new-token")), http_status(audit, &post("old-token")));
     let out = daemon.stop();
     assert_eq!(moved, 200, "/healthz on the new listen_port after SIGHUP\n{}", out.stderr);
     assert!(old_closed, "the old listen_port {old_port} still accepts connections\n{}", out.stderr);
@@ -169,7 +153,7 @@ fn a_reload_to_a_taken_port_is_refused_and_an_unchanged_one_is_not_rebound() {
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 asked.fetch_add(1, Ordering::Relaxed);
-                if status(web, HEALTHZ) != 200 {
+                if http_status(web, HEALTHZ) != 200 {
                     failed.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -188,7 +172,7 @@ fn a_reload_to_a_taken_port_is_refused_and_an_unchanged_one_is_not_rebound() {
     write_config(&config, taken_port, audit_port, &token);
     kill(daemon.pid(), Signal::SIGHUP).expect("SIGHUP");
     daemon.wait_for_stderr("reload refused", 1);
-    let health = status(web, HEALTHZ);
+    let health = http_status(web, HEALTHZ);
     let out = daemon.stop();
     drop(taken);
     assert!(asked.load(Ordering::Relaxed) > 0);

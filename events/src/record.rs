@@ -181,6 +181,25 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
 }
 
 #[cfg(test)]
+impl SyscallRecord {
+    /// A record of syscall `nr` (tests): its strings absolute (no base directories), no sockaddr.
+    pub(crate) fn of(hdr: Header, nr: u32, ret: i64, args: [u64; 6], strings: [Option<&str>; 2], fd: FdInfo, fd_path: Option<&str>) -> SyscallRecord {
+        SyscallRecord {
+            hdr,
+            nr,
+            ret,
+            args,
+            extra: [0; 3],
+            fd,
+            fd_path: fd_path.map(str::to_owned),
+            strings: strings.map(|s| s.map(str::to_owned)),
+            bases: [None, None],
+            addr: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

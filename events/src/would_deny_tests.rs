@@ -64,18 +64,7 @@ pub(crate) fn call_by(p: Process, event: &str, ret: i64, args: [u64; 6], strings
         fd.num = 3;
         fd.i_mode = 0o100_644;
     }
-    let rec = SyscallRecord {
-        hdr: bytemuck::Zeroable::zeroed(),
-        nr: sys.nr,
-        ret,
-        args,
-        extra: [0; 3],
-        fd,
-        fd_path: fd_path.map(str::to_owned),
-        strings: strings.map(|s| s.map(str::to_owned)),
-        bases: [None, None],
-        addr: None,
-    };
+    let rec = SyscallRecord::of(bytemuck::Zeroable::zeroed(), sys.nr, ret, args, strings, fd, fd_path);
     EventData {
         type_code: palisade_rules::event_types::code(sys.event).expect("a Falco event name"),
         type_name: sys.event,

@@ -61,18 +61,7 @@ pub(super) fn fork(parent: Header, child: u32, vpid: u32) -> Record {
 /// A syscall of `event` by `h`'s task.
 pub(super) fn call(h: Header, event: &str, ret: i64, args: [u64; 6], strings: [Option<&str>; 2], fd: FdInfo, fd_path: Option<&str>) -> Record {
     let sys = syscalls::for_event(event).next().unwrap_or_else(|| panic!("{event} is in the table"));
-    Record::Syscall(Box::new(SyscallRecord {
-        hdr: h,
-        nr: sys.nr,
-        ret,
-        args,
-        extra: [0; 3],
-        fd,
-        fd_path: fd_path.map(str::to_owned),
-        strings: strings.map(|s| s.map(str::to_owned)),
-        bases: [None, None],
-        addr: None,
-    }))
+    Record::Syscall(Box::new(SyscallRecord::of(h, sys.nr, ret, args, strings, fd, fd_path)))
 }
 
 pub(super) fn file_fd(num: i32, mode: u32) -> FdInfo {
