@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds Palisade's container image as an OCI image archive (`ctr images import`, `podman load`),
-# without pulling anything from a registry: `scripts/build-image.sh [--debug] [--output FILE]`.
+# without pulling anything from a registry:
+# `scripts/build-image.sh [--debug] [--output FILE] [--daemon FILE]`.
 #
 # The image is named docker.io/library/palisade:VERSION and docker.io/library/palisade:latest
 # (what a pod's `image: palisade:VERSION` resolves to). It holds:
@@ -26,19 +27,23 @@
 # carrying `io.containerd.image.name` (ctr's full name) and `org.opencontainers.image.ref.name`.
 #
 # Binaries: cargo builds them (a no-op when target/ is up to date): `palisade` in
-# ${CARGO_TARGET_DIR:-target}/release (or debug with --debug), the static ones in target/static
-# as install.sh does. Prints the archive's path, size and manifest digest.
+# ${CARGO_TARGET_DIR:-target}/release (or debug with --debug; or the one --daemon names, as the
+# image test passes the one `cargo test` built), the static ones in target/static as install.sh
+# does; their debug info is stripped. Output (default ${CARGO_TARGET_DIR:-target}/
+# palisade-image-VERSION.tar): prints the archive's path, size and manifest digest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 profile=release
 output=""
+daemon=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --debug) profile=debug ;;
         --output) output=${2:?--output needs a file}; shift ;;
-        -h|--help) sed -n '2,3p' "$0" | sed 's/^# //'; exit 0 ;;
+        --daemon) daemon=${2:?--daemon needs a file}; shift ;;
+        -h|--help) sed -n '2,4p' "$0" | sed 's/^# //'; exit 0 ;;
         *) echo "build-image.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -52,6 +57,7 @@ need busybox "apt-get install busybox-static"
 need gzip "gzip"
 need sha256sum "coreutils"
 need nsenter "util-linux"
+need strip "binutils"
 nsenter=$(command -v nsenter)
 
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
@@ -70,15 +76,17 @@ case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 
 release_flag=()
 [ "$profile" = release ] && release_flag=(--release)
-say "building palisade ($profile)..."
-cargo build "${release_flag[@]}" --locked -q -p palisade
+if [ -z "$daemon" ]; then
+    say "building palisade ($profile)..."
+    cargo build "${release_flag[@]}" --locked -q -p palisade
+    daemon="$target_dir/$profile/palisade"
+fi
 # Static: these run on the node (hook, wrapper) or inside other containers (init), whatever libc
 # they have. An explicit --target keeps the flag off build scripts and proc macros.
 host_target=$(rustc -vV | sed -n 's/^host: //p')
 say "building palisade-hook, palisade-runc, palisade-init ($profile, static)..."
 RUSTFLAGS="-C target-feature=+crt-static" cargo build "${release_flag[@]}" --locked -q \
     -p palisade-hook -p palisade-runc -p palisade-init --target "$host_target" --target-dir "$root/target/static"
-daemon="$target_dir/$profile/palisade"
 static_dir="$root/target/static/$host_target/$profile"
 
 work=$(mktemp -d)
@@ -92,9 +100,13 @@ for d in bin usr/bin etc/palisade/rules.d etc/palisade/profiles usr/local/bin us
     mkdir -p "$rootfs/$d"
 done
 
+# Without their DWARF (the release profile keeps line tables for profiling on a build host):
+# symbols stay, for backtraces.
 install -m 0755 "$daemon" "$rootfs/usr/local/bin/palisade"
+strip --strip-debug "$rootfs/usr/local/bin/palisade"
 for b in palisade-hook palisade-runc palisade-init; do
     install -m 0755 "$static_dir/$b" "$rootfs/usr/local/bin/$b"
+    strip --strip-debug "$rootfs/usr/local/bin/$b"
     if ldd "$rootfs/usr/local/bin/$b" >/dev/null 2>&1; then
         say "$b is not static: refusing to ship it to nodes"
         exit 1
@@ -141,7 +153,7 @@ find "$rootfs" -type d -not -path "$rootfs/tmp" -not -path "$rootfs/root" -exec 
 tar_fixed=(--sort=name --format=gnu --mtime="@$epoch" --owner=0 --group=0 --numeric-owner)
 tar "${tar_fixed[@]}" -C "$rootfs" -cf "$work/layer.tar" .
 diff_id=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
-gzip -n -9 "$work/layer.tar"
+gzip -n "$work/layer.tar"
 
 layout="$work/layout"
 mkdir -p "$layout/blobs/sha256"
