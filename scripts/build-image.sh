@@ -3,8 +3,10 @@
 # without pulling anything from a registry:
 # `scripts/build-image.sh [--debug] [--output FILE] [--daemon FILE]`.
 #
-# The image is named docker.io/library/palisade:VERSION and docker.io/library/palisade:latest
-# (what a pod's `image: palisade:VERSION` resolves to). It holds:
+# The image is named docker.io/library/palisade:VERSION (what a pod's `image: palisade:VERSION`
+# resolves to, and the chart's default). One name only: `podman load` refuses an archive whose
+# index lists more than one manifest ("more than one image in oci, choose an image"), so
+# `latest` is a `ctr images tag` (or `podman tag`) after the import. It holds:
 # - /usr/local/bin/palisade (the daemon and CLI) and the node binaries palisade-hook,
 #   palisade-runc and palisade-init, the last three linked statically: the chart's installer
 #   copies them onto the node, where they run under containerd whatever the node's libc;
@@ -23,8 +25,8 @@
 # Reproducible: every file's mtime and the config's `created` are SOURCE_DATE_EPOCH (default: the
 # last commit's time), entries are sorted, owners are 0:0, and gzip writes no name or time; the
 # same binaries give the same digests. The OCI layout (oci-layout, index.json, blobs/sha256/*) is
-# written here: one gzip layer, its config and manifest, and two index entries (one per name)
-# carrying `io.containerd.image.name` (ctr's full name) and `org.opencontainers.image.ref.name`.
+# written here: one gzip layer, its config and manifest, and one index entry carrying
+# `io.containerd.image.name` (ctr's full name) and `org.opencontainers.image.ref.name` (podman's).
 #
 # Binaries: cargo builds them (a no-op when target/ is up to date): `palisade` in
 # ${CARGO_TARGET_DIR:-target}/release (or debug with --debug; or the one --daemon names, as the
@@ -50,6 +52,8 @@ while [ $# -gt 0 ]; do
 done
 
 say() { printf 'build-image.sh: %s\n' "$*" >&2; }
+# ldd names no library (=>) for a static or static-pie program.
+is_static() { ! ldd "$1" 2>&1 | grep -q '=> '; }
 need() { command -v "$1" >/dev/null 2>&1 || { say "$1 is needed ($2)"; exit 1; }; }
 need cargo "Rust toolchain"
 need ldd "libc-bin"
@@ -107,7 +111,7 @@ strip --strip-debug "$rootfs/usr/local/bin/palisade"
 for b in palisade-hook palisade-runc palisade-init; do
     install -m 0755 "$static_dir/$b" "$rootfs/usr/local/bin/$b"
     strip --strip-debug "$rootfs/usr/local/bin/$b"
-    if ldd "$rootfs/usr/local/bin/$b" >/dev/null 2>&1; then
+    if ! is_static "$rootfs/usr/local/bin/$b"; then
         say "$b is not static: refusing to ship it to nodes"
         exit 1
     fi
@@ -127,7 +131,7 @@ done
 
 bb=$(command -v busybox)
 install -m 0755 "$bb" "$rootfs/bin/busybox"
-if ldd "$rootfs/bin/busybox" >/dev/null 2>&1; then
+if ! is_static "$rootfs/bin/busybox"; then
     say "$bb is not static (apt-get install busybox-static)"
     exit 1
 fi
@@ -187,13 +191,13 @@ entry() {
 \"annotations\":{\"io.containerd.image.name\":\"$name:$1\",\"org.opencontainers.image.ref.name\":\"$name:$1\"}}"
 }
 printf '%s' "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\
-\"manifests\":[$(entry "$version"),$(entry latest)]}" >"$layout/index.json"
+\"manifests\":[$(entry "$version")]}" >"$layout/index.json"
 printf '%s' '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
 chmod 0644 "$layout/index.json" "$layout/oci-layout" "$layout"/blobs/sha256/*
 
 mkdir -p "$(dirname "$output")"
 tar "${tar_fixed[@]}" -C "$layout" -cf "$output.tmp" oci-layout index.json blobs
 mv "$output.tmp" "$output"
-say "wrote $output ($name:$version, $name:latest)"
+say "wrote $output ($name:$version; for :latest too: ctr -n k8s.io images tag $name:$version $name:latest)"
 printf 'archive: %s\nsize: %s bytes (layer %s bytes compressed, %s uncompressed)\nmanifest: sha256:%s\n' \
     "$output" "$(stat -c %s "$output")" "$(size "$layer")" "$(tar -tvf "$output" >/dev/null && zcat "$layout/blobs/sha256/$layer" | wc -c)" "$manifest"
