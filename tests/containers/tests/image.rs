@@ -9,13 +9,15 @@
 //! release build here would double CI's build time); `scripts/build-image.sh` alone builds it
 //! in release.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
-use palisade_testbed::palisade::Binaries;
-use palisade_testbed::process::run_ok;
-use palisade_testbed::{require_privileged, unique_name, Containerd, CtrRun, Options, CTR_NAMESPACE};
+use palisade_testbed::palisade::{Binaries, DaemonDir};
+use palisade_testbed::process::{run, run_ok};
+use palisade_testbed::{image, require_privileged, unique_name, Containerd, CtrRun, Options, CTR_NAMESPACE};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -31,25 +33,36 @@ fn build_image(output: &Path, daemon: &Path) -> String {
     out.stdout
 }
 
+/// The image archive, built once per test process (twice, the first time: the two must match).
+fn archive() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let bins = Binaries::locate().expect("palisade built by cargo test");
+        let dir = std::env::temp_dir().join(unique_name("palisade-image"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let (first, second) = (dir.join("first.tar"), dir.join("second.tar"));
+        let printed = build_image(&first, &bins.palisade);
+        assert!(printed.contains(&format!("archive: {}", first.display())), "{printed}");
+        build_image(&second, &bins.palisade);
+        let bytes = std::fs::read(&first).expect("read the archive");
+        assert!(bytes == std::fs::read(&second).expect("read the second archive"), "two builds of the same binaries differ");
+        first
+    })
+}
+
+fn import(ctrd: &Containerd) {
+    let mut import = ctrd.ctr_ns(CTR_NAMESPACE);
+    import.args(["images", "import"]).arg(archive());
+    run_ok(&mut import, None, Duration::from_secs(120)).expect("ctr images import");
+}
+
 #[test]
 fn the_image_is_reproducible_imports_and_runs_palisade() {
     if !require_privileged() {
         return;
     }
-    let bins = Binaries::locate().expect("palisade built by cargo test");
-    let dir = std::env::temp_dir().join(unique_name("palisade-image"));
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let (first, second) = (dir.join("first.tar"), dir.join("second.tar"));
-    let printed = build_image(&first, &bins.palisade);
-    assert!(printed.contains(&format!("archive: {}", first.display())), "{printed}");
-    build_image(&second, &bins.palisade);
-    let bytes = std::fs::read(&first).expect("read the archive");
-    assert!(bytes == std::fs::read(&second).expect("read the second archive"), "two builds of the same binaries differ");
-
     let ctrd = Containerd::start(Options::default()).expect("start containerd");
-    let mut import = ctrd.ctr_ns(CTR_NAMESPACE);
-    import.args(["images", "import"]).arg(&first);
-    run_ok(&mut import, None, Duration::from_secs(120)).expect("ctr images import");
+    import(&ctrd);
     let mut list = ctrd.ctr_ns(CTR_NAMESPACE);
     list.args(["images", "ls", "-q"]);
     let names = run_ok(&mut list, None, Duration::from_secs(30)).expect("ctr images ls").stdout;
@@ -77,7 +90,7 @@ fn the_image_is_reproducible_imports_and_runs_palisade() {
     // The pod's configuration names what the chart mounts and the daemon reads.
     let config = run(&["cat", "/etc/palisade/palisade.yaml"]);
     for line in ["  listen_address: 0.0.0.0", "hook_socket: /run/palisade/hook.sock", "  - /etc/palisade/rules.d"] {
-        assert!(config.lines().any(|l| l == line), "{line:?} not in the image's palisade.yaml:\n{config}");
+        assert!(config.lines().any(|l| l.split(" #").next().unwrap_or_default().trim_end() == line), "{line:?} not in the image's palisade.yaml:\n{config}");
     }
 
     // The node binaries and the installer the chart's init container runs (scripts/build-image.sh
@@ -88,5 +101,132 @@ fn the_image_is_reproducible_imports_and_runs_palisade() {
     }
     let usage = run(&["sh", "-c", "/usr/local/lib/palisade/node-installer.sh 2>&1; echo status=$?"]);
     assert!(usage.contains("usage: node-installer.sh install|uninstall|wait") && usage.contains("status=2"), "{usage}");
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A TCP port nothing listens on now.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// `GET path` on 127.0.0.1:port: the status line.
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("write");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+/// The daemon as the DaemonSet runs it, in its image under containerd: privileged, in the host's
+/// PID, cgroup and UTS namespaces, with the host's bpffs, BTF, tracefs, securityfs and cgroup2
+/// hierarchy, containerd's socket directory and its own socket directory. It becomes ready
+/// (`palisade status` answers on the hook socket, /healthz answers), detects a container started
+/// through the node's runc wrapper, and stops cleanly on SIGTERM. The namespaces are this test's
+/// (the host's) rather than PID 1's: PID 1 of this test machine is not the host's init.
+#[test]
+fn the_daemon_runs_armed_in_its_image() {
+    if !require_privileged() {
+        return;
+    }
+    let bins = Binaries::locate().expect("palisade built by cargo test");
+    let dir = DaemonDir::new().expect("daemon dir");
+    let ctrd = Containerd::start(Options { env: dir.wrapper_env(&bins), ..Options::default() }).expect("start containerd");
+    import(&ctrd);
+    ctrd.import(&image::busybox("docker.io/library/busybox:1.36"), CTR_NAMESPACE).expect("import busybox");
+
+    let name = unique_name("palisade-daemon");
+    let socket_dir = dir.socket().parent().map(Path::to_path_buf).unwrap_or_default();
+    let log = socket_dir.join("daemon.log");
+    let port = free_port();
+    let me = std::process::id();
+    let bind = |src: &Path, options: &str| format!("type=bind,src={0},dst={0},options=rbind:{options}", src.display());
+    let mut cmd = ctrd.ctr_ns(CTR_NAMESPACE);
+    cmd.args(["run", "-d", "--privileged", "--net-host"])
+        .arg("--with-ns")
+        .arg(format!("pid:/proc/{me}/ns/pid"))
+        .arg("--log-uri")
+        .arg(format!("file://{}", log.display()));
+    for (path, options) in [
+        ("/sys/fs/bpf", "rw"),
+        ("/sys/kernel/btf", "ro"),
+        ("/sys/kernel/tracing", "rw"),
+        ("/sys/kernel/security", "ro"),
+        ("/sys/fs/cgroup", "rw"),
+    ] {
+        cmd.arg("--mount").arg(bind(Path::new(path), options));
+    }
+    cmd.arg("--mount").arg(bind(ctrd.dir(), "rw")).arg("--mount").arg(bind(&socket_dir, "rw"));
+    cmd.arg(format!("docker.io/library/palisade:{VERSION}")).arg(&name);
+    cmd.args(["nsenter", &format!("--cgroup=/proc/{me}/ns/cgroup"), &format!("--uts=/proc/{me}/ns/uts"), "--"]);
+    cmd.args(["/usr/local/bin/palisade", "run", "-c", "/etc/palisade/palisade.yaml"]);
+    for o in [
+        format!("hook_socket={}", dir.socket().display()),
+        format!("nri.socket_path={}", ctrd.nri_socket().display()),
+        format!("containerd_socket={}", ctrd.socket().display()),
+        "webserver.listen_address=127.0.0.1".to_string(),
+        format!("webserver.listen_port={port}"),
+    ] {
+        cmd.arg("-o").arg(o);
+    }
+    let started = Instant::now();
+    run_ok(&mut cmd, None, Duration::from_secs(60)).expect("ctr run -d the daemon");
+    let daemon_log = || std::fs::read_to_string(&log).unwrap_or_default();
+
+    // Ready as the DaemonSet's readiness probe sees it: `palisade status` answers.
+    let status = || {
+        let mut probe = Command::new(&bins.palisade);
+        probe.args(["status", "--json", "--socket"]).arg(dir.socket());
+        let out = run(&mut probe, None, Duration::from_secs(10)).expect("palisade status");
+        out.success().then(|| serde_json::from_str::<serde_json::Value>(&out.stdout).expect("status JSON"))
+    };
+    let deadline = started + Duration::from_secs(180);
+    let mut ready = loop {
+        if let Some(s) = status() {
+            break s;
+        }
+        let running = ctrd.ctr_task_pid(CTR_NAMESPACE, &name).is_ok();
+        assert!(running && Instant::now() < deadline, "the daemon in its image never became ready:\n{}", daemon_log());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    println!("palisade in its image: start to ready {} ms", started.elapsed().as_millis());
+    assert_eq!(ready["version"], VERSION, "{ready}");
+    assert_eq!(ready["config"], "/etc/palisade/palisade.yaml", "{ready}");
+    // The counters fill in at the event loop's first round.
+    while ready["rules_loaded"].as_u64().unwrap_or(0) == 0 {
+        assert!(Instant::now() < deadline, "no rules loaded in the image's daemon: {ready}\n{}", daemon_log());
+        std::thread::sleep(Duration::from_millis(200));
+        ready = status().unwrap_or(ready);
+    }
+    assert_eq!(http_get(port, "/healthz"), "HTTP/1.1 200 OK", "liveness");
+
+    // A container started after, through the node's runc wrapper, is armed and detected.
+    let victim = unique_name("victim");
+    let mut r = CtrRun::new("docker.io/library/busybox:1.36", &victim, &["cat", "/etc/shadow"]);
+    r.runc_binary = Some(bins.runc_wrapper.clone());
+    let out = ctrd.ctr_run(&r).expect("ctr run");
+    assert!(out.success(), "{out:?}\n{}", daemon_log());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let alert = loop {
+        let found = daemon_log().lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).find(|a| {
+            a["rule"] == "Palisade: sensitive file read in container" && a["output_fields"]["container.name"] == victim.as_str()
+        });
+        if let Some(a) = found {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "no alert for {victim}:\n{}\nhook log:\n{}", daemon_log(), dir.hook_log());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(alert["output_fields"]["container.image.repository"], "docker.io/library/busybox", "{alert}");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    assert_eq!(alert["hostname"], host.trim(), "alerts name the node, not the container: {alert}");
+
+    ctrd.ctr_kill(CTR_NAMESPACE, &name, "SIGTERM", false).expect("SIGTERM the daemon");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !daemon_log().contains("palisade: stopped:") {
+        assert!(Instant::now() < deadline, "the daemon did not stop on SIGTERM:\n{}", daemon_log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    ctrd.ctr_rm(CTR_NAMESPACE, &name).expect("rm the daemon container");
 }
