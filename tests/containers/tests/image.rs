@@ -33,19 +33,21 @@ fn build_image(output: &Path, daemon: &Path) -> String {
     out.stdout
 }
 
-/// The image archive, built once per test process (twice, the first time: the two must match).
+/// The image archive, built once per test process (twice, the first time: the two must match),
+/// beside the `palisade` it holds (`target/<profile>/palisade-image-test.tar`, replaced by the
+/// next run).
 fn archive() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let bins = Binaries::locate().expect("palisade built by cargo test");
-        let dir = std::env::temp_dir().join(unique_name("palisade-image"));
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        let (first, second) = (dir.join("first.tar"), dir.join("second.tar"));
+        let dir = bins.palisade.parent().map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
+        let (first, second) = (dir.join("palisade-image-test.tar"), dir.join("palisade-image-test-again.tar"));
         let printed = build_image(&first, &bins.palisade);
         assert!(printed.contains(&format!("archive: {}", first.display())), "{printed}");
         build_image(&second, &bins.palisade);
         let bytes = std::fs::read(&first).expect("read the archive");
         assert!(bytes == std::fs::read(&second).expect("read the second archive"), "two builds of the same binaries differ");
+        let _ = std::fs::remove_file(&second);
         first
     })
 }
