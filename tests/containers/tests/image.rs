@@ -9,14 +9,13 @@
 //! release build here would double CI's build time); `scripts/build-image.sh` alone builds it
 //! in release.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use palisade_testbed::palisade::{Binaries, DaemonDir};
-use palisade_testbed::process::{run, run_ok};
+use palisade_testbed::process::run_ok;
 use palisade_testbed::{image, require_privileged, unique_name, Containerd, CtrRun, Options, CTR_NAMESPACE};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -105,103 +104,136 @@ fn the_image_is_reproducible_imports_and_runs_palisade() {
     assert!(usage.contains("usage: node-installer.sh install|uninstall|wait") && usage.contains("status=2"), "{usage}");
 }
 
-/// A TCP port nothing listens on now.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+/// The chart's objects with the default values (`deploy/helm/test.sh --render-json`, real helm).
+fn rendered_chart(file: &Path) -> Vec<serde_json::Value> {
+    let mut cmd = Command::new(workspace().join("deploy/helm/test.sh"));
+    cmd.arg("--render-json").arg(file);
+    run_ok(&mut cmd, None, Duration::from_secs(900)).expect("deploy/helm/test.sh --render-json");
+    let text = std::fs::read_to_string(file).expect("read the rendered chart");
+    serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>().map(|o| o.expect("a JSON object")).collect()
 }
 
-/// `GET path` on 127.0.0.1:port: the status line.
-fn http_get(port: u16, path: &str) -> String {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("write");
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer.lines().next().unwrap_or_default().to_string()
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
 }
 
-/// The daemon as the DaemonSet runs it, in its image under containerd: privileged, in the host's
-/// PID, cgroup and UTS namespaces, with the host's bpffs, BTF, tracefs, securityfs and cgroup2
-/// hierarchy, containerd's socket directory and its own socket directory. It becomes ready
-/// (`palisade status` answers on the hook socket, /healthz answers), detects a container started
-/// through the node's runc wrapper, and stops cleanly on SIGTERM. The namespaces are this test's
-/// (the host's) rather than PID 1's: PID 1 of this test machine is not the host's init.
+/// The daemon started in its image exactly as the chart's DaemonSet declares it (read from the
+/// rendered manifest, not repeated here): privileged, host PID namespace, the container's
+/// command (nsenter into the host's cgroup and UTS namespaces, then `palisade run` with the
+/// rendered palisade.yaml), every volume mount (host paths, and the ConfigMaps' files) and both
+/// probes. Three stand-ins, because this test machine is not a Kubernetes node: PID 1 here is not
+/// the host's init, so `/proc/1/` in the command becomes this test's `/proc/PID/` (the host's
+/// namespaces); the host's `/run/containerd` and `/var/run/nri` are the private containerd's
+/// directory, and `/run/palisade` a private one, so no real containerd or daemon is touched. The
+/// installer init container is not run: it rewrites the node's containerd configuration
+/// (deploy/helm/test.sh runs it on a scratch one).
+///
+/// The daemon becomes ready (the readiness probe's command answers in the container), live
+/// (`/healthz`), detects a container started afterwards through the node's runc wrapper, with the
+/// node's hostname in the alert, and stops cleanly on SIGTERM.
 #[test]
-fn the_daemon_runs_armed_in_its_image() {
+fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     if !require_privileged() {
         return;
     }
     let bins = Binaries::locate().expect("palisade built by cargo test");
     let dir = DaemonDir::new().expect("daemon dir");
+    let socket_dir = dir.socket().parent().map(Path::to_path_buf).unwrap_or_default();
+    let objects = rendered_chart(&socket_dir.join("chart.json"));
+    let ds = objects.iter().find(|o| o["kind"] == "DaemonSet").expect("the chart renders a DaemonSet");
+    let pod = &ds["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    assert_eq!(pod["hostPID"], true, "{pod}");
+    assert_eq!(c["securityContext"]["privileged"], true, "{c}");
+    assert!(pod["hostNetwork"].is_null(), "the DaemonSet has its own network namespace: {pod}");
+
     let ctrd = Containerd::start(Options { env: dir.wrapper_env(&bins), ..Options::default() }).expect("start containerd");
     import(&ctrd);
     ctrd.import(&image::busybox("docker.io/library/busybox:1.36"), CTR_NAMESPACE).expect("import busybox");
+    let image = c["image"].as_str().expect("image");
+    assert_eq!(image, format!("docker.io/library/palisade:{VERSION}"));
 
-    let name = unique_name("palisade-daemon");
-    let socket_dir = dir.socket().parent().map(Path::to_path_buf).unwrap_or_default();
-    let log = socket_dir.join("daemon.log");
-    let port = free_port();
     let me = std::process::id();
-    let bind = |src: &Path, options: &str| format!("type=bind,src={0},dst={0},options=rbind:{options}", src.display());
+    let stand_in = |host: &str| -> PathBuf {
+        match host {
+            "/run/containerd" | "/var/run/nri" => ctrd.dir().to_path_buf(),
+            "/run/palisade" => socket_dir.clone(),
+            other => PathBuf::from(other),
+        }
+    };
+    let volumes: Vec<&serde_json::Value> = pod["volumes"].as_array().map(|v| v.iter().collect()).unwrap_or_default();
+    let name = unique_name("palisade-daemonset");
+    let log = socket_dir.join("daemon.log");
     let mut cmd = ctrd.ctr_ns(CTR_NAMESPACE);
-    cmd.args(["run", "-d", "--privileged", "--net-host"])
+    cmd.args(["run", "-d", "--privileged"])
         .arg("--with-ns")
         .arg(format!("pid:/proc/{me}/ns/pid"))
         .arg("--log-uri")
         .arg(format!("file://{}", log.display()));
-    for (path, options) in [
-        ("/sys/fs/bpf", "rw"),
-        ("/sys/kernel/btf", "ro"),
-        ("/sys/kernel/tracing", "rw"),
-        ("/sys/kernel/security", "ro"),
-        ("/sys/fs/cgroup", "rw"),
-    ] {
-        cmd.arg("--mount").arg(bind(Path::new(path), options));
+    let mut mounted = Vec::new();
+    for m in c["volumeMounts"].as_array().expect("volumeMounts") {
+        let (vname, path) = (m["name"].as_str().unwrap_or_default(), m["mountPath"].as_str().unwrap_or_default());
+        let volume = volumes.iter().find(|v| v["name"] == vname).unwrap_or_else(|| panic!("no volume {vname}"));
+        let src = if let Some(host) = volume["hostPath"]["path"].as_str() {
+            stand_in(host)
+        } else if let Some(map) = volume["configMap"]["name"].as_str() {
+            let object = objects
+                .iter()
+                .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == map)
+                .unwrap_or_else(|| panic!("no ConfigMap {map}"));
+            let files = socket_dir.join("configmaps").join(map);
+            std::fs::create_dir_all(&files).expect("mkdir");
+            for (file, text) in object["data"].as_object().expect("ConfigMap data") {
+                std::fs::write(files.join(file), text.as_str().unwrap_or_default()).expect("write a ConfigMap file");
+            }
+            files
+        } else {
+            panic!("volume {vname} is neither a hostPath nor a ConfigMap: {volume}");
+        };
+        let access = if m["readOnly"] == true { "ro" } else { "rw" };
+        cmd.arg("--mount").arg(format!("type=bind,src={},dst={path},options=rbind:{access}", src.display()));
+        mounted.push(path.to_owned());
     }
-    cmd.arg("--mount").arg(bind(ctrd.dir(), "rw")).arg("--mount").arg(bind(&socket_dir, "rw"));
-    cmd.arg(format!("docker.io/library/palisade:{VERSION}")).arg(&name);
-    cmd.args(["nsenter", &format!("--cgroup=/proc/{me}/ns/cgroup"), &format!("--uts=/proc/{me}/ns/uts"), "--"]);
-    cmd.args(["/usr/local/bin/palisade", "run", "-c", "/etc/palisade/palisade.yaml"]);
-    for o in [
-        format!("hook_socket={}", dir.socket().display()),
-        format!("nri.socket_path={}", ctrd.nri_socket().display()),
-        format!("containerd_socket={}", ctrd.socket().display()),
-        "webserver.listen_address=127.0.0.1".to_string(),
-        format!("webserver.listen_port={port}"),
-    ] {
-        cmd.arg("-o").arg(o);
+    for path in ["/sys/fs/bpf", "/sys/kernel/btf", "/sys/kernel/tracing", "/sys/fs/cgroup", "/run/containerd", "/var/run/nri", "/run/palisade"] {
+        assert!(mounted.iter().any(|m| m == path), "the DaemonSet does not mount {path}: {mounted:?}");
     }
+    let command: Vec<String> = strings(&c["command"]).iter().map(|a| a.replace("/proc/1/", &format!("/proc/{me}/"))).collect();
+    assert_eq!(command.first().map(String::as_str), Some("nsenter"), "{command:?}");
+    cmd.arg(image).arg(&name).args(&command);
     let started = Instant::now();
     run_ok(&mut cmd, None, Duration::from_secs(60)).expect("ctr run -d the daemon");
     let daemon_log = || std::fs::read_to_string(&log).unwrap_or_default();
 
-    // Ready as the DaemonSet's readiness probe sees it: `palisade status` answers.
-    let status = || {
-        let mut probe = Command::new(&bins.palisade);
-        probe.args(["status", "--json", "--socket"]).arg(dir.socket());
-        let out = run(&mut probe, None, Duration::from_secs(10)).expect("palisade status");
-        out.success().then(|| serde_json::from_str::<serde_json::Value>(&out.stdout).expect("status JSON"))
-    };
+    // Ready as the DaemonSet's readiness probe sees it: its command, run in the container.
+    let readiness = strings(&c["readinessProbe"]["exec"]["command"]);
+    let readiness: Vec<&str> = readiness.iter().map(String::as_str).collect();
+    assert!(!readiness.is_empty(), "no readiness command: {c}");
     let deadline = started + Duration::from_secs(180);
-    let mut ready = loop {
-        if let Some(s) = status() {
-            break s;
+    loop {
+        if ctrd.ctr_exec(CTR_NAMESPACE, &name, &readiness, false).is_ok_and(|o| o.success()) {
+            break;
         }
         let running = ctrd.ctr_task_pid(CTR_NAMESPACE, &name).is_ok();
         assert!(running && Instant::now() < deadline, "the daemon in its image never became ready:\n{}", daemon_log());
         std::thread::sleep(Duration::from_millis(100));
-    };
-    println!("palisade in its image: start to ready {} ms", started.elapsed().as_millis());
-    assert_eq!(ready["version"], VERSION, "{ready}");
-    assert_eq!(ready["config"], "/etc/palisade/palisade.yaml", "{ready}");
-    // The counters fill in at the event loop's first round.
-    while ready["rules_loaded"].as_u64().unwrap_or(0) == 0 {
-        assert!(Instant::now() < deadline, "no rules loaded in the image's daemon: {ready}\n{}", daemon_log());
-        std::thread::sleep(Duration::from_millis(200));
-        ready = status().unwrap_or(ready);
     }
-    assert_eq!(http_get(port, "/healthz"), "HTTP/1.1 200 OK", "liveness");
+    println!("palisade in its image: start to ready {} ms", started.elapsed().as_millis());
+
+    // Live as the liveness probe sees it: GET its path on its port, in the pod's network.
+    let probe = &c["livenessProbe"]["httpGet"];
+    let port = c["ports"]
+        .as_array()
+        .and_then(|ports| ports.iter().find(|p| p["name"] == probe["port"]))
+        .and_then(|p| p["containerPort"].as_u64())
+        .expect("the liveness probe's port");
+    let url = format!("http://127.0.0.1:{port}{}", probe["path"].as_str().unwrap_or_default());
+    let out = ctrd.ctr_exec(CTR_NAMESPACE, &name, &["wget", "-q", "-O", "-", &url], false).expect("wget");
+    assert!(out.success() && out.stdout.contains("ok"), "{url}: {out:?}");
+
+    let mut status = Command::new(&bins.palisade);
+    status.args(["status", "--json", "--socket"]).arg(dir.socket());
+    let status = run_ok(&mut status, None, Duration::from_secs(10)).expect("palisade status from the node").stdout;
+    assert!(status.contains("\"config\":\"/etc/palisade/config/palisade.yaml\""), "{status}");
 
     // A container started after, through the node's runc wrapper, is armed and detected.
     let victim = unique_name("victim");
@@ -222,7 +254,7 @@ fn the_daemon_runs_armed_in_its_image() {
     };
     assert_eq!(alert["output_fields"]["container.image.repository"], "docker.io/library/busybox", "{alert}");
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
-    assert_eq!(alert["hostname"], host.trim(), "alerts name the node, not the container: {alert}");
+    assert_eq!(alert["hostname"], host.trim(), "alerts name the node, not the pod: {alert}");
 
     ctrd.ctr_kill(CTR_NAMESPACE, &name, "SIGTERM", false).expect("SIGTERM the daemon");
     let deadline = Instant::now() + Duration::from_secs(30);
