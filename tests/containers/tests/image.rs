@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 
 use palisade_testbed::palisade::{Binaries, DaemonDir};
 use palisade_testbed::process::run_ok;
-use palisade_testbed::{image, require_privileged, unique_name, Containerd, CtrRun, Options, CTR_NAMESPACE};
+use palisade_testbed::{
+    image, require_privileged, unique_name, ContainerSpec, Containerd, CriClient, CtrRun, Options, PodSpec, CRI_NAMESPACE,
+    CTR_NAMESPACE,
+};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -129,8 +132,13 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 /// (deploy/helm/test.sh runs it on a scratch one).
 ///
 /// The daemon becomes ready (the readiness probe's command answers in the container), live
-/// (`/healthz`), detects a container started afterwards through the node's runc wrapper, with the
-/// node's hostname in the alert, and stops cleanly on SIGTERM.
+/// (`/healthz`), detects a container started afterwards through the node's runc wrapper (with the
+/// node's hostname in the alert) and a CRI pod's container through NRI (with the pod's name and
+/// namespace), stops cleanly on SIGTERM, and a replacement daemon (a rolling update) re-arms the
+/// running pod at start and detects in it again. Not covered here: what happens in a container
+/// between the two daemons (BPF-LSM's pinned programs keep enforcing then; detection resumes),
+/// and the `palisade` RuntimeClass in enforce mode (the test bed's containerd has no such
+/// handler yet).
 #[test]
 fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     if !require_privileged() {
@@ -162,14 +170,7 @@ fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
         }
     };
     let volumes: Vec<&serde_json::Value> = pod["volumes"].as_array().map(|v| v.iter().collect()).unwrap_or_default();
-    let name = unique_name("palisade-daemonset");
-    let log = socket_dir.join("daemon.log");
-    let mut cmd = ctrd.ctr_ns(CTR_NAMESPACE);
-    cmd.args(["run", "-d", "--privileged"])
-        .arg("--with-ns")
-        .arg(format!("pid:/proc/{me}/ns/pid"))
-        .arg("--log-uri")
-        .arg(format!("file://{}", log.display()));
+    let mut run_args: Vec<String> = vec!["--privileged".into(), "--with-ns".into(), format!("pid:/proc/{me}/ns/pid")];
     let mut mounted = Vec::new();
     for m in c["volumeMounts"].as_array().expect("volumeMounts") {
         let (vname, path) = (m["name"].as_str().unwrap_or_default(), m["mountPath"].as_str().unwrap_or_default());
@@ -191,7 +192,8 @@ fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
             panic!("volume {vname} is neither a hostPath nor a ConfigMap: {volume}");
         };
         let access = if m["readOnly"] == true { "ro" } else { "rw" };
-        cmd.arg("--mount").arg(format!("type=bind,src={},dst={path},options=rbind:{access}", src.display()));
+        run_args.push("--mount".into());
+        run_args.push(format!("type=bind,src={},dst={path},options=rbind:{access}", src.display()));
         mounted.push(path.to_owned());
     }
     for path in ["/sys/fs/bpf", "/sys/kernel/btf", "/sys/kernel/tracing", "/sys/fs/cgroup", "/run/containerd", "/var/run/nri", "/run/palisade"] {
@@ -199,25 +201,60 @@ fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     }
     let command: Vec<String> = strings(&c["command"]).iter().map(|a| a.replace("/proc/1/", &format!("/proc/{me}/"))).collect();
     assert_eq!(command.first().map(String::as_str), Some("nsenter"), "{command:?}");
-    cmd.arg(image).arg(&name).args(&command);
-    let started = Instant::now();
-    run_ok(&mut cmd, None, Duration::from_secs(60)).expect("ctr run -d the daemon");
-    let daemon_log = || std::fs::read_to_string(&log).unwrap_or_default();
-
-    // Ready as the DaemonSet's readiness probe sees it: its command, run in the container.
     let readiness = strings(&c["readinessProbe"]["exec"]["command"]);
     let readiness: Vec<&str> = readiness.iter().map(String::as_str).collect();
     assert!(!readiness.is_empty(), "no readiness command: {c}");
-    let deadline = started + Duration::from_secs(180);
-    loop {
-        if ctrd.ctr_exec(CTR_NAMESPACE, &name, &readiness, false).is_ok_and(|o| o.success()) {
-            break;
+    // Starts the daemon container `name` (its output in `log`) and waits until the DaemonSet's
+    // readiness probe, run in the container, succeeds.
+    let start = |name: &str, log: &Path| {
+        let mut cmd = ctrd.ctr_ns(CTR_NAMESPACE);
+        cmd.args(["run", "-d", "--log-uri"]).arg(format!("file://{}", log.display())).args(&run_args);
+        cmd.arg(image).arg(name).args(&command);
+        let started = Instant::now();
+        run_ok(&mut cmd, None, Duration::from_secs(60)).expect("ctr run -d the daemon");
+        let deadline = started + Duration::from_secs(180);
+        loop {
+            if ctrd.ctr_exec(CTR_NAMESPACE, name, &readiness, false).is_ok_and(|o| o.success()) {
+                break;
+            }
+            let running = ctrd.ctr_task_pid(CTR_NAMESPACE, name).is_ok();
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            assert!(running && Instant::now() < deadline, "the daemon in its image never became ready:\n{text}");
+            std::thread::sleep(Duration::from_millis(100));
         }
-        let running = ctrd.ctr_task_pid(CTR_NAMESPACE, &name).is_ok();
-        assert!(running && Instant::now() < deadline, "the daemon in its image never became ready:\n{}", daemon_log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    println!("palisade in its image: start to ready {} ms", started.elapsed().as_millis());
+        println!("palisade in its image: start to ready {} ms", started.elapsed().as_millis());
+    };
+    // Stops it as the kubelet does (SIGTERM) and removes it.
+    let stop = |name: &str, log: &Path| {
+        ctrd.ctr_kill(CTR_NAMESPACE, name, "SIGTERM", false).expect("SIGTERM the daemon");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_to_string(log).unwrap_or_default().contains("palisade: stopped:") {
+            assert!(Instant::now() < deadline, "the daemon did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        ctrd.ctr_rm(CTR_NAMESPACE, name).expect("rm the daemon container");
+    };
+    // The first alert of `rule` in `log` whose output fields have `key` = `value`.
+    let wait_alert = |log: &Path, rule: &str, key: &str, value: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let found = text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|a| a["rule"] == rule && a["output_fields"][key] == value);
+            if let Some(a) = found {
+                return a;
+            }
+            assert!(Instant::now() < deadline, "no {rule:?} alert with {key}={value}:\n{text}\nhook log:\n{}", dir.hook_log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+
+    let name = unique_name("palisade-daemonset");
+    let log = socket_dir.join("daemon.log");
+    start(&name, &log);
+    let daemon_log = || std::fs::read_to_string(&log).unwrap_or_default();
 
     // Live as the liveness probe sees it: GET its path on its port, in the pod's network.
     let probe = &c["livenessProbe"]["httpGet"];
@@ -241,26 +278,35 @@ fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     r.runc_binary = Some(bins.runc_wrapper.clone());
     let out = ctrd.ctr_run(&r).expect("ctr run");
     assert!(out.success(), "{out:?}\n{}", daemon_log());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let alert = loop {
-        let found = daemon_log().lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).find(|a| {
-            a["rule"] == "Palisade: sensitive file read in container" && a["output_fields"]["container.name"] == victim.as_str()
-        });
-        if let Some(a) = found {
-            break a;
-        }
-        assert!(Instant::now() < deadline, "no alert for {victim}:\n{}\nhook log:\n{}", daemon_log(), dir.hook_log());
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    const SHADOW: &str = "Palisade: sensitive file read in container";
+    let alert = wait_alert(&log, SHADOW, "container.name", &victim);
     assert_eq!(alert["output_fields"]["container.image.repository"], "docker.io/library/busybox", "{alert}");
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
     assert_eq!(alert["hostname"], host.trim(), "alerts name the node, not the pod: {alert}");
 
-    ctrd.ctr_kill(CTR_NAMESPACE, &name, "SIGTERM", false).expect("SIGTERM the daemon");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !daemon_log().contains("palisade: stopped:") {
-        assert!(Instant::now() < deadline, "the daemon did not stop on SIGTERM:\n{}", daemon_log());
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    ctrd.ctr_rm(CTR_NAMESPACE, &name).expect("rm the daemon container");
+    // A CRI pod (what the kubelet starts), seen through NRI from inside the daemon's pod: the
+    // alert carries the pod's name and namespace.
+    ctrd.import(&image::pause(), CRI_NAMESPACE).expect("import pause");
+    ctrd.import(&image::busybox("docker.io/library/busybox:1.36"), CRI_NAMESPACE).expect("import busybox for CRI");
+    let cri = CriClient::connect(&ctrd.socket()).expect("CRI connect");
+    let pod = PodSpec { namespace: "shop".into(), ..PodSpec::new(&unique_name("web")) };
+    let pod_id = cri.run_pod(&pod).expect("run pod");
+    let spec = ContainerSpec::new("app", "docker.io/library/busybox:1.36", &["sh", "-c", "cat /etc/shadow; exec sleep 300"]);
+    let app = cri.create_container(&pod_id, &pod, &spec).expect("create container");
+    cri.start_container(&app).expect("start container");
+    let alert = wait_alert(&log, SHADOW, "k8s.pod.name", &pod.name);
+    assert_eq!(alert["output_fields"]["k8s.ns.name"], "shop", "{alert}");
+    assert_eq!(alert["output_fields"]["container.name"], "app", "{alert}");
+
+    // A rolling update replaces the daemon's pod: the next daemon re-arms the running pod from
+    // containerd at start and detects what happens in it afterwards.
+    stop(&name, &log);
+    let (name, log) = (unique_name("palisade-daemonset"), socket_dir.join("daemon-2.log"));
+    start(&name, &log);
+    let r = cri.exec_sync(&app, &["cat", "/etc/shadow"], Duration::from_secs(30)).expect("exec");
+    assert_eq!(r.exit_code, 0, "{}", r.stderr);
+    let alert = wait_alert(&log, SHADOW, "k8s.pod.name", &pod.name);
+    assert_eq!(alert["output_fields"]["k8s.ns.name"], "shop", "the restarted daemon knows the pod: {alert}");
+    cri.stop_container(&app, Duration::from_secs(5)).expect("stop the app");
+    stop(&name, &log);
 }
