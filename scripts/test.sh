@@ -76,5 +76,7 @@ else
     echo "== fuzzing SKIPPED: FUZZ_SECONDS=0"
 fi
 
+echo "== deploy/helm/test.sh (chart lint, render, strict schema validation)"; ./deploy/helm/test.sh
+
 echo "== tests"
 cargo test --workspace --locked
