@@ -270,7 +270,8 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let mut table = ProcessTable::new(Path::new("/proc"));
     let seeded = table.seed();
-    let users = Users::load(Path::new("/"));
+    let (users, users_root) = Users::load_host(Path::new("/proc"));
+    tracing::info!(root = %users_root.display(), users = users.lists().0.len(), "host users read");
     let boot_to_wall = boot_to_wall_offset();
     let builder = EventBuilder::new(boot_to_wall);
     eprintln!(

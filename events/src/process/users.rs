@@ -3,7 +3,7 @@
 //! (Containers' own files are read once the container registry knows their root.)
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// (id, name) pairs.
 pub(super) type IdNames = Vec<(u32, String)>;
@@ -47,6 +47,16 @@ impl Users {
     pub fn load(root: &Path) -> Users {
         let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
         Users::parse(&read("etc/passwd"), &read("etc/group"))
+    }
+
+    /// The host's users: those of the root of pid 1 under `proc` (`/proc/1/root`, the node's
+    /// root even when the daemon runs in a container of its own, with the host's pid namespace
+    /// as its DaemonSet has), else those of `/` (where pid 1's root cannot be read). Returns
+    /// the root read too.
+    pub fn load_host(proc: &Path) -> (Users, PathBuf) {
+        let init_root = proc.join("1/root");
+        let root = if std::fs::File::open(init_root.join("etc/passwd")).is_ok() { init_root } else { PathBuf::from("/") };
+        (Users::load(&root), root)
     }
 
     /// Users and groups from the text of a passwd and a group file.
@@ -99,5 +109,20 @@ mod tests {
         let m = parse("root:x:0:0:root:/root:/bin/bash\n# c\nnobody:x:65534:65534::/:/sbin/nologin\n");
         assert_eq!(m.get(&0).map(String::as_str), Some("root"));
         assert_eq!(m.get(&65534).map(String::as_str), Some("nobody"));
+    }
+
+    /// In a pod (host pid namespace), pid 1's root is the node's: its users are the host's,
+    /// not the image's; where it cannot be read, `/`'s are.
+    #[test]
+    fn host_users_come_from_pid_1s_root() {
+        let proc = std::env::temp_dir().join(format!("palisade-users-{}", std::process::id()));
+        std::fs::create_dir_all(proc.join("1/root/etc")).expect("fake proc");
+        std::fs::write(proc.join("1/root/etc/passwd"), "nodeadmin:x:1234:1234::/:/bin/sh\n").expect("passwd");
+        let (users, root) = Users::load_host(&proc);
+        assert_eq!((users.users.get(&1234).map(String::as_str), root), (Some("nodeadmin"), proc.join("1/root")));
+        std::fs::remove_dir_all(proc.join("1")).expect("cleanup");
+        let (_, root) = Users::load_host(&proc);
+        assert_eq!(root, PathBuf::from("/"));
+        let _ = std::fs::remove_dir_all(&proc);
     }
 }
