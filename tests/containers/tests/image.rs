@@ -136,9 +136,9 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 /// node's hostname in the alert) and a CRI pod's container through NRI (with the pod's name and
 /// namespace), stops cleanly on SIGTERM, and a replacement daemon (a rolling update) re-arms the
 /// running pod at start and detects in it again. Not covered here: what happens in a container
-/// between the two daemons (BPF-LSM's pinned programs keep enforcing then; detection resumes),
-/// and the `palisade` RuntimeClass in enforce mode (the test bed's containerd has no such
-/// handler yet).
+/// between the two daemons (BPF-LSM's pinned programs keep enforcing then; detection resumes);
+/// the `palisade` RuntimeClass in enforce mode is `runtime_class.rs` (the node installer's
+/// handler in the test bed's containerd, a daemon on the host).
 #[test]
 fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     if !require_privileged() {
