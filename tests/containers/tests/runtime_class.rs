@@ -15,12 +15,10 @@
 
 mod scenario;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use palisade_testbed::palisade::{Binaries, Daemon, DaemonDir, DaemonOptions};
-use palisade_testbed::process::run_ok;
+use palisade_testbed::node::Node;
 use palisade_testbed::{image, unique_name, ContainerSpec, Containerd, CriClient, Options, PodSpec, CRI_NAMESPACE};
 use scenario::{alerts_of, upstream_rules};
 
@@ -37,20 +35,6 @@ fn outcome<'a>(stdout: &'a str, op: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no outcome for {op}: {stdout}"))
 }
 
-/// Runs the node installer's `action` on this machine as the node, its files under `node_dir`,
-/// the binaries taken from `source`, containerd's configuration `config`; returns its output.
-fn installer(action: &str, node_dir: &Path, source: &Path, config: &Path) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/image/node-installer.sh");
-    let mut cmd = Command::new("sh");
-    cmd.arg(script).arg(action);
-    cmd.env("PALISADE_HOST_ROOT", "")
-        .env("PALISADE_NODE_DIR", node_dir)
-        .env("PALISADE_SOURCE_DIR", source)
-        .env("PALISADE_CONTAINERD_CONFIG", config)
-        .env("PALISADE_RESTART_CONTAINERD", "false");
-    run_ok(&mut cmd, None, Duration::from_secs(60)).expect("node-installer.sh").stdout
-}
-
 #[test]
 fn a_pod_of_the_palisade_runtime_class_is_confined_and_one_without_is_not() {
     if !palisade_testbed::require_privileged() {
@@ -59,30 +43,20 @@ fn a_pod_of_the_palisade_runtime_class_is_confined_and_one_without_is_not() {
     let statics = palisade_testbed::static_binaries().expect("static palisade-init and probe");
     let bins = Binaries::locate().expect("palisade binaries");
     let dir = DaemonDir::new().expect("daemon dir");
-    let scratch = Scratch(std::env::temp_dir().join(unique_name("runtime-class")));
-    // What the image's /usr/local/bin holds for the installer.
-    let source = scratch.0.join("image-bin");
-    std::fs::create_dir_all(&source).expect("mkdir");
-    for (name, from) in [("palisade-hook", &bins.hook), ("palisade-runc", &bins.runc_wrapper), ("palisade-init", &statics.init)] {
-        std::fs::copy(from, source.join(name)).expect("copy a node binary");
-    }
-    let node_dir = scratch.0.join("opt-palisade");
-    let profiles = scratch.0.join("profiles");
-    std::fs::create_dir_all(&profiles).expect("mkdir");
-    std::fs::write(profiles.join("profiles.yaml"), PROFILE).expect("profiles");
-
+    let node = Node::new(&bins.hook, &bins.runc_wrapper, &statics.init).expect("a scratch node");
+    let profiles = tempdir_with(PROFILE);
     // Only the hook socket's location: the wrapper finds hook and init beside itself.
     let env = vec![("PALISADE_HOOK_CONFIG".to_string(), dir.hook_config().display().to_string())];
     let mut ctrd = Containerd::start(Options { env, ..Options::default() }).expect("start containerd");
-    let said = installer("install", &node_dir, &source, &ctrd.config_path());
-    let wrapper = node_dir.join("bin/palisade-runc");
+    let said = node.installer("install", &ctrd.config_path()).expect("node-installer.sh install");
+    let wrapper = node.wrapper();
     assert!(
         said.contains(&format!("containerd runtime handler palisade -> {} in", wrapper.display())),
         "the installer did not add the handler: {said}"
     );
     assert!(said.contains("containerd NOT restarted"), "{said}");
     for b in ["palisade-hook", "palisade-runc", "palisade-init"] {
-        assert!(node_dir.join("bin").join(b).is_file(), "{b} not installed: {said}");
+        assert!(node.node_dir().join("bin").join(b).is_file(), "{b} not installed: {said}");
     }
     ctrd.restart().expect("restart containerd with the handler");
 
@@ -91,7 +65,7 @@ fn a_pod_of_the_palisade_runtime_class_is_confined_and_one_without_is_not() {
         host_monitoring: false,
         nri_socket: None,
         containerd_socket: Some(ctrd.socket()),
-        options: vec![format!("profiles_dir={}", profiles.display())],
+        options: vec![format!("profiles_dir={}", profiles.0.display())],
     };
     let daemon = Daemon::start(&bins, &daemon_options, &dir).expect("start palisade");
     ctrd.import(&image::pause(), CRI_NAMESPACE).expect("import pause");
@@ -154,16 +128,22 @@ fn a_pod_of_the_palisade_runtime_class_is_confined_and_one_without_is_not() {
     // Uninstall reverses the node: the handler's block and the binaries are gone (the pods
     // first: their runtime's binary goes).
     ctrd.remove_all_containers().expect("remove the pods");
-    let said = installer("uninstall", &node_dir, &source, &ctrd.config_path());
+    let said = node.installer("uninstall", &ctrd.config_path()).expect("node-installer.sh uninstall");
     let config = std::fs::read_to_string(ctrd.config_path()).expect("read config.toml");
-    assert!(!config.contains("palisade-runc") && !node_dir.join("bin").exists(), "{said}\n{config}");
+    assert!(!config.contains("palisade-runc") && !node.node_dir().join("bin").exists(), "{said}\n{config}");
 }
 
-/// The test's node and image directories, removed on drop (after containerd, declared later,
-/// stopped: its pods run the installed wrapper until then).
-struct Scratch(std::path::PathBuf);
+/// A directory holding `profiles.yaml`, removed on drop.
+struct Profiles(std::path::PathBuf);
 
-impl Drop for Scratch {
+fn tempdir_with(profiles: &str) -> Profiles {
+    let dir = Profiles(std::env::temp_dir().join(unique_name("profiles")));
+    std::fs::create_dir_all(&dir.0).expect("mkdir");
+    std::fs::write(dir.0.join("profiles.yaml"), profiles).expect("profiles");
+    dir
+}
+
+impl Drop for Profiles {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
