@@ -114,7 +114,7 @@ fn a_pod_of_the_palisade_runtime_class_is_confined_and_one_without_is_not() {
         .into_iter()
         .filter(|a| a["rule"] == "Palisade enforcement")
         .inspect(|a| {
-            assert_eq!(a["enforced"].as_bool(), Some(true), "{a}");
+            assert_eq!((a["enforced"].as_bool(), a["output_fields"]["palisade.enforced"].as_str()), (Some(true), Some("true")), "{a}");
             assert_eq!((a["profile"].as_str(), a["mode"].as_str(), a["backend"].as_str()), (Some("hardened"), Some("enforce"), Some("landlock")), "{a}");
             assert_eq!((a["output_fields"]["palisade.action"].as_str(), a["output_fields"]["evt.res"].as_str()), (Some("exec"), Some("EACCES")), "{a}");
         })
