@@ -13,6 +13,7 @@ pub mod cri;
 pub mod ctr;
 pub mod error;
 pub mod image;
+pub mod node;
 pub mod palisade;
 pub mod process;
 pub mod static_bins;

@@ -14,6 +14,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use palisade_testbed::node::Node;
 use palisade_testbed::palisade::{Binaries, DaemonDir};
 use palisade_testbed::process::run_ok;
 use palisade_testbed::{
@@ -22,6 +23,8 @@ use palisade_testbed::{
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The profile of the hardened image (`image::hardened`): shells denied, enforced.
+const HARDENED_PROFILE: &str = "name: hardened\nmatch:\n  images: [\"hardened:*\"]\nmode: enforce\ndeny_shells: true\n";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -128,17 +131,18 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 /// the host's init, so `/proc/1/` in the command becomes this test's `/proc/PID/` (the host's
 /// namespaces); the host's `/run/containerd` and `/var/run/nri` are the private containerd's
 /// directory, and `/run/palisade` a private one, so no real containerd or daemon is touched. The
-/// installer init container is not run: it rewrites the node's containerd configuration
-/// (deploy/helm/test.sh runs it on a scratch one).
+/// installer init container's script is run on this machine as the node (`node-installer.sh
+/// install` on the test bed's config.toml, binaries into a scratch `/opt/palisade`; containerd
+/// restarted by the test), not in the image; one enforce profile is added to the profiles
+/// ConfigMap, as `profiles.extra` renders it.
 ///
 /// The daemon becomes ready (the readiness probe's command answers in the container), live
 /// (`/healthz`), detects a container started afterwards through the node's runc wrapper (with the
 /// node's hostname in the alert) and a CRI pod's container through NRI (with the pod's name and
-/// namespace), stops cleanly on SIGTERM, and a replacement daemon (a rolling update) re-arms the
+/// namespace), blocks a shell in a pod of the `palisade` RuntimeClass whose image has an enforce
+/// profile (an enforced `Palisade enforcement` alert), stops cleanly on SIGTERM, and a replacement daemon (a rolling update) re-arms the
 /// running pod at start and detects in it again. Not covered here: what happens in a container
-/// between the two daemons (BPF-LSM's pinned programs keep enforcing then; detection resumes),
-/// and the `palisade` RuntimeClass in enforce mode (the test bed's containerd has no such
-/// handler yet).
+/// between the two daemons (BPF-LSM's pinned programs keep enforcing then; detection resumes).
 #[test]
 fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     if !require_privileged() {
@@ -147,7 +151,13 @@ fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     let bins = Binaries::locate().expect("palisade built by cargo test");
     let dir = DaemonDir::new().expect("daemon dir");
     let socket_dir = dir.socket().parent().map(Path::to_path_buf).unwrap_or_default();
-    let objects = rendered_chart(&socket_dir.join("chart.json"));
+    let mut objects = rendered_chart(&socket_dir.join("chart.json"));
+    // An enforce profile for the hardened image, where the chart's `profiles.extra` puts it.
+    let profiles = objects
+        .iter_mut()
+        .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"].as_str().is_some_and(|n| n.ends_with("-profiles")))
+        .expect("the chart renders a profiles ConfigMap");
+    profiles["data"]["hardened.yaml"] = HARDENED_PROFILE.into();
     let ds = objects.iter().find(|o| o["kind"] == "DaemonSet").expect("the chart renders a DaemonSet");
     let pod = &ds["spec"]["template"]["spec"];
     let c = &pod["containers"][0];
@@ -155,7 +165,14 @@ fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     assert_eq!(c["securityContext"]["privileged"], true, "{c}");
     assert!(pod["hostNetwork"].is_null(), "the DaemonSet has its own network namespace: {pod}");
 
-    let ctrd = Containerd::start(Options { env: dir.wrapper_env(&bins), ..Options::default() }).expect("start containerd");
+    // The chart's installer init container on this node: the node binaries and the `palisade`
+    // runtime handler in containerd's config.toml (the node outlives containerd's pods).
+    let statics = palisade_testbed::static_binaries().expect("static palisade-init and probe");
+    let node = Node::new(&bins.hook, &bins.runc_wrapper, &statics.init).expect("a scratch node");
+    let mut ctrd = Containerd::start(Options { env: dir.wrapper_env(&bins), ..Options::default() }).expect("start containerd");
+    let said = node.installer("install", &ctrd.config_path()).expect("node-installer.sh install");
+    assert!(said.contains("containerd runtime handler palisade -> "), "{said}");
+    ctrd.restart().expect("restart containerd with the handler");
     import(&ctrd);
     ctrd.import(&image::busybox("docker.io/library/busybox:1.36"), CTR_NAMESPACE).expect("import busybox");
     let image = c["image"].as_str().expect("image");
@@ -297,6 +314,26 @@ fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     let alert = wait_alert(&log, SHADOW, "k8s.pod.name", &pod.name);
     assert_eq!(alert["output_fields"]["k8s.ns.name"], "shop", "{alert}");
     assert_eq!(alert["output_fields"]["container.name"], "app", "{alert}");
+
+    // A pod of the `palisade` RuntimeClass (runtime handler `palisade`) whose image has an
+    // enforce profile: a shell exec'd in it is refused (palisade-init, EACCES) and does not
+    // run; the daemon in its pod reports the refusal as enforced.
+    ctrd.import(&image::hardened(&statics.probe).expect("the hardened image"), CRI_NAMESPACE).expect("import hardened");
+    let confined_pod = PodSpec { namespace: "shop".into(), runtime_handler: "palisade".into(), ..PodSpec::new(&unique_name("confined")) };
+    let confined_id = cri.run_pod(&confined_pod).expect("run a pod of the palisade runtime class");
+    let hardened = ContainerSpec::new("hardened", "docker.io/library/hardened:1", &[]);
+    let confined = cri.create_container(&confined_id, &confined_pod, &hardened).expect("create container");
+    cri.start_container(&confined).expect("start container");
+    let shell = cri.exec_sync(&confined, &["/bin/bash", "-c", "echo pwned"], Duration::from_secs(30)).expect("exec a shell");
+    assert_eq!(shell.exit_code, 126, "{shell:?}");
+    assert!(!shell.stdout.contains("pwned"), "the shell ran: {shell:?}");
+    assert!(shell.stderr.contains("palisade-init: cannot execute /bin/bash: Permission denied"), "{shell:?}");
+    let alert = wait_alert(&log, "Palisade enforcement", "container.id", &confined[..12]);
+    assert_eq!((alert["enforced"].as_bool(), alert["profile"].as_str(), alert["mode"].as_str()), (Some(true), Some("hardened"), Some("enforce")), "{alert}");
+    let f = &alert["output_fields"];
+    assert_eq!((f["palisade.action"].as_str(), f["palisade.target"].as_str(), f["evt.res"].as_str()), (Some("exec"), Some("/bin/bash"), Some("EACCES")), "{alert}");
+    assert_eq!((f["palisade.enforced"].as_str(), f["container.name"].as_str()), (Some("true"), Some("hardened")), "{alert}");
+    cri.stop_container(&confined, Duration::from_secs(5)).expect("stop the confined container");
 
     // A rolling update replaces the daemon's pod: the next daemon re-arms the running pod from
     // containerd at start and detects what happens in it afterwards.

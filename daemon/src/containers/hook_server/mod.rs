@@ -126,6 +126,23 @@ pub struct Context {
     pub socket: Arc<SocketStats>,
 }
 
+/// Where this daemon reads the root filesystem the hook names `rootfs` (a path in the mount
+/// namespace of containerd and its shims, the node's): through the root of the hook process
+/// `peer` under `proc` (`/proc/PID/root/...`: it waits for the reply, in that namespace), else
+/// through pid 1's (the node's init), else `rootfs` itself (neither can be read, or the path is
+/// not there). The daemon in a pod of its own (the DaemonSet: host PID namespace) does not see
+/// the overlay a shim mounts after the pod started at the same path, if the path is there at all.
+pub(crate) fn node_view(proc: &Path, peer: Option<i32>, rootfs: &Path) -> PathBuf {
+    let Ok(inside) = rootfs.strip_prefix("/") else { return rootfs.to_path_buf() };
+    peer.filter(|p| *p > 0)
+        .map(|p| proc.join(p.to_string()))
+        .into_iter()
+        .chain([proc.join("1")])
+        .map(|process| process.join("root").join(inside))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| rootfs.to_path_buf())
+}
+
 /// Binds `socket` (refusing a live one, replacing a stale one; parent directories are
 /// created; mode 0600, or 0660 with the group) and serves it on a thread.
 pub fn spawn(socket: &Path, options: &SocketOptions, context: Arc<Context>) -> Result<HookServer, HookServerError> {
@@ -239,7 +256,7 @@ fn serve(stream: UnixStream, context: &Context, timeout: Duration) {
             let (registry, control) = (&context.registry, &context.control);
             return control::serve_capture(&stream, registry, control, &path, container.as_deref(), duration_ms);
         }
-        Ok(req) => answer(req, context),
+        Ok(req) => answer_from(req, context, peer::Peer::of(&stream).ok().map(|p| p.pid)),
         Err(e) => Reply::Error { message: format!("bad request: {e}") },
     };
     tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "hook request answered");
@@ -255,6 +272,12 @@ fn serve(stream: UnixStream, context: &Context, timeout: Duration) {
 /// `containerd` (outside the registry lock) when its spec does not name it, so that the
 /// container's first event already carries it.
 pub fn answer(req: Request, context: &Context) -> Reply {
+    answer_from(req, context, None)
+}
+
+/// [`answer`] to a request from process `peer` (its pid, `SO_PEERCRED`; `None`: unknown): the
+/// hook, which names paths as containerd's mount namespace sees them ([`node_view`]).
+pub fn answer_from(req: Request, context: &Context, peer: Option<i32>) -> Reply {
     let Context { registry, containerd, status, fail_closed, backend, control, .. } = context;
     let mut facts = match &req {
         Request::Hook { phase: Phase::CreateRuntime, state, bundle, .. } => {
@@ -348,9 +371,10 @@ pub fn answer(req: Request, context: &Context) -> Reply {
             // The policy reads the whole image: not while holding up the event loop.
             drop(reg);
             let (mut landlock_policy, mut spec) = (None, None);
+            let rootfs = node_view(Path::new("/proc"), peer, &bundle.rootfs);
             if confined_by == Some(Backend::Landlock) {
                 let t = std::time::Instant::now();
-                match landlock::confine(profile, &bundle.rootfs, &bundle.mounts) {
+                match landlock::confine(profile, &rootfs, &bundle.mounts) {
                     Ok(c) => {
                         tracing::debug!(container_id = %state.id, entries = c.scanned_entries, scan_us = t.elapsed().as_micros() as u64, "image scanned");
                         landlock_policy = Some(c.policy);
@@ -377,7 +401,7 @@ pub fn answer(req: Request, context: &Context) -> Reply {
             // leaves it judged by name, which is logged.
             if confined_by.is_none() && *backend != Some(Backend::BpfLsm) && profile.denies_exec() {
                 let t = std::time::Instant::now();
-                match super::image_scan::scan(&bundle.rootfs, profile, super::image_scan::MAX_ENTRIES) {
+                match super::image_scan::scan(&rootfs, profile, super::image_scan::MAX_ENTRIES) {
                     Ok(scan) => {
                         tracing::debug!(container_id = %state.id, entries = scan.entries, scan_us = t.elapsed().as_micros() as u64, "image scanned");
                         let programs = super::image_scan::DeniedPrograms::from_scan(&scan, profile);

@@ -201,3 +201,19 @@ fn an_enforced_profile_without_a_backend_is_refused_only_with_fail_closed() {
     };
     assert_eq!(landlock_policy, None);
 }
+
+/// A container's rootfs is read through the hook's root, else pid 1's (the node's, also from
+/// the daemon's own pod), else at the path the hook gave.
+#[test]
+fn the_rootfs_is_read_through_the_hooks_root_or_pid_1s() {
+    let proc = tempfile::tempdir().expect("tmp");
+    let rootfs = std::path::Path::new("/run/containerd/task/k8s.io/c1/rootfs");
+    let under = |pid: &str| proc.path().join(pid).join("root/run/containerd/task/k8s.io/c1/rootfs");
+    assert_eq!(node_view(proc.path(), Some(42), rootfs), rootfs, "under neither root: the path itself");
+    std::fs::create_dir_all(under("1")).expect("mkdir");
+    assert_eq!(node_view(proc.path(), Some(42), rootfs), under("1"));
+    std::fs::create_dir_all(under("42")).expect("mkdir");
+    assert_eq!(node_view(proc.path(), Some(42), rootfs), under("42"));
+    assert_eq!(node_view(proc.path(), None, rootfs), under("1"));
+    assert_eq!(node_view(proc.path(), Some(42), std::path::Path::new("rootfs")), PathBuf::from("rootfs"), "a relative path is left alone");
+}

@@ -37,6 +37,8 @@ pub struct PodSpec {
     pub annotations: HashMap<String, String>,
     /// Where containers' logs go (`<container name>.log` inside); `None`: logs are discarded.
     pub log_directory: Option<PathBuf>,
+    /// The CRI runtime handler (what a pod's RuntimeClass names); empty: containerd's default.
+    pub runtime_handler: String,
 }
 
 impl PodSpec {
@@ -235,7 +237,7 @@ impl CriClient {
 
     /// `RunPodSandbox`; returns the pod id.
     pub fn run_pod(&self, pod: &PodSpec) -> Result<String> {
-        let req = proto::RunPodSandboxRequest { config: Some(pod.config()), runtime_handler: String::new() };
+        let req = proto::RunPodSandboxRequest { config: Some(pod.config()), runtime_handler: pod.runtime_handler.clone() };
         let r: proto::RunPodSandboxResponse = self.call("RunPodSandbox", req, CALL_TIMEOUT)?;
         Ok(r.pod_sandbox_id)
     }
