@@ -37,6 +37,24 @@ pub(crate) struct Delivery<E> {
     pub(crate) error: Option<E>,
 }
 
+impl<E> Delivery<E> {
+    /// Delivers each alert of `batch` with `deliver`, in order, counting each result (the
+    /// last error kept).
+    pub(crate) fn each(batch: &[Arc<Message>], mut deliver: impl FnMut(&Message) -> Result<(), E>) -> Delivery<E> {
+        let mut result = Delivery { delivered: 0, failed: 0, error: None };
+        for msg in batch {
+            match deliver(msg) {
+                Ok(()) => result.delivered += 1,
+                Err(e) => {
+                    result.failed += 1;
+                    result.error = Some(e);
+                }
+            }
+        }
+        result
+    }
+}
+
 /// One output's transport, driven by its worker thread.
 pub(crate) trait Sink: Send + 'static {
     type Error: std::fmt::Display;
@@ -47,17 +65,7 @@ pub(crate) trait Sink: Send + 'static {
     /// Delivers a batch, in order; called in the order alerts were sent. By default one
     /// [`Sink::deliver`] per alert; the line outputs override it with one write per batch.
     fn deliver_batch(&mut self, batch: &[Arc<Message>]) -> Delivery<Self::Error> {
-        let mut result = Delivery { delivered: 0, failed: 0, error: None };
-        for msg in batch {
-            match self.deliver(msg) {
-                Ok(()) => result.delivered += 1,
-                Err(e) => {
-                    result.failed += 1;
-                    result.error = Some(e);
-                }
-            }
-        }
-        result
+        Delivery::each(batch, |msg| self.deliver(msg))
     }
 
     /// Releases the transport (end of the worker). Returns how many alerts counted delivered

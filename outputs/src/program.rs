@@ -330,17 +330,7 @@ impl Sink for ProgramSink {
         if self.keep_alive {
             return self.deliver_kept_alive(batch);
         }
-        let mut result = Delivery { delivered: 0, failed: 0, error: None };
-        for msg in batch {
-            match self.deliver_once(&terminated(&msg.line)) {
-                Ok(()) => result.delivered += 1,
-                Err(e) => {
-                    result.failed += 1;
-                    result.error = Some(e);
-                }
-            }
-        }
-        result
+        Delivery::each(batch, |msg| self.deliver_once(&terminated(&msg.line)))
     }
 
     fn close(&mut self) -> u64 {
