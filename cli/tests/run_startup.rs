@@ -36,22 +36,29 @@ impl Drop for Scratch {
 /// Rules in the generated file: enough that loading them takes seconds in a debug build.
 const RULES: usize = 60_000;
 
+/// `palisade run` on `rules` without configuration or NRI, its hook socket at `socket`, stderr
+/// piped.
+fn palisade_run(socket: &std::path::Path, rules: &std::path::Path, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["run", "-c", "/dev/null", "-o", "nri.enabled=false"])
+        .args(extra)
+        .arg("-o")
+        .arg(format!("hook_socket={}", socket.display()))
+        .arg("-r")
+        .arg(rules)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start palisade run")
+}
+
 #[test]
 fn sigterm_while_loading_rules_stops_the_daemon_with_a_message() {
     let dir = Scratch::new();
     let rules = dir.0.join("many.yaml");
     std::fs::write(&rules, palisade_rules::synthetic::synthetic_rules(RULES)).expect("rules file");
     let socket = dir.0.join("hook.sock");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(["run", "-c", "/dev/null", "-o", "nri.enabled=false", "-o", "log_level=info"])
-        .arg("-o")
-        .arg(format!("hook_socket={}", socket.display()))
-        .arg("-r")
-        .arg(&rules)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start palisade run");
+    let mut child = palisade_run(&socket, &rules, &["-o", "log_level=info"]);
     let stderr = BufReader::new(child.stderr.take().expect("stderr"));
     let seen = Arc::new(Mutex::new(String::new()));
     let sink = Arc::clone(&seen);
@@ -102,16 +109,7 @@ fn a_second_daemon_refuses_a_live_hook_socket() {
     let first = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
     let rules = dir.0.join("one.yaml");
     std::fs::write(&rules, palisade_rules::synthetic::synthetic_rules(1)).expect("rules file");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(["run", "-c", "/dev/null", "-o", "nri.enabled=false"])
-        .arg("-o")
-        .arg(format!("hook_socket={}", socket.display()))
-        .arg("-r")
-        .arg(&rules)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run palisade");
+    let mut child = palisade_run(&socket, &rules, &[]);
     // Bounded: a daemon that took the socket over would run until killed.
     let deadline = Instant::now() + Duration::from_secs(60);
     while child.try_wait().expect("wait").is_none() {
