@@ -15,6 +15,17 @@ use serde_json::Value;
 /// (case, why it cannot match yet). Empty: every case passes.
 const EXPECTED_FAILURES: &[(&str, &str)] = &[];
 
+/// Falco's legacy regression cases whose `.scap` trace is in the corpus.
+fn scap_cases() -> Vec<Value> {
+    let text = std::fs::read_to_string(common::shared().join("falco/traces/regression_cases.json")).expect("cases");
+    let doc: Value = serde_json::from_str(&text).expect("json");
+    let Value::Array(cases) = doc["cases"].clone() else { panic!("regression_cases.json: no cases list") };
+    cases
+        .into_iter()
+        .filter(|c| c["trace_in_corpus"] == true && c["trace_file"].as_str().is_some_and(|f| f.ends_with(".scap")))
+        .collect()
+}
+
 fn legacy() -> PathBuf {
     common::shared().join("falco/traces/falco_legacy")
 }
@@ -92,15 +103,7 @@ fn run_case(case: &Value) -> Result<(), String> {
 
 #[test]
 fn legacy_regression_cases_with_counts() {
-    let text = std::fs::read_to_string(common::shared().join("falco/traces/regression_cases.json")).expect("cases");
-    let doc: Value = serde_json::from_str(&text).expect("json");
-    let cases: Vec<&Value> = doc["cases"]
-        .as_array()
-        .expect("cases")
-        .iter()
-        .filter(|c| c.get("detect_counts").is_some() && c["trace_in_corpus"] == true)
-        .filter(|c| c["trace_file"].as_str().is_some_and(|f| f.ends_with(".scap")))
-        .collect();
+    let cases: Vec<Value> = scap_cases().into_iter().filter(|c| c.get("detect_counts").is_some()).collect();
     assert_eq!(cases.len(), 16, "the .scap cases with detect_counts");
     let (mut passed, mut failed) = (Vec::new(), BTreeMap::new());
     for case in &cases {
@@ -169,13 +172,8 @@ fn legacy_regression_cases_with_detect_flags() {
     // beyond rules, tags and priority (conf files, output formats and the like are tested
     // where those options are).
     let basic = ["trace_file", "run_tags", "rules_file", "detect_level", "suite", "test", "disable_tags", "trace_in_corpus", "detect", "priority"];
-    let text = std::fs::read_to_string(common::shared().join("falco/traces/regression_cases.json")).expect("cases");
-    let doc: Value = serde_json::from_str(&text).expect("json");
-    let cases: Vec<&Value> = doc["cases"]
-        .as_array()
-        .expect("cases")
-        .iter()
-        .filter(|c| c["trace_in_corpus"] == true && c["trace_file"].as_str().is_some_and(|f| f.ends_with(".scap")))
+    let cases: Vec<Value> = scap_cases()
+        .into_iter()
         .filter(|c| c.get("detect").is_some() && c.as_object().is_some_and(|o| o.keys().all(|k| basic.contains(&k.as_str()))))
         .collect();
     assert_eq!(cases.len(), 50, "the .scap cases with detect flags only");
