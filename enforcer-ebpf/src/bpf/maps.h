@@ -60,11 +60,15 @@ static __always_inline __u32 cgroup_slot(__u64 cgroup)
 }
 
 /* Whether the current task's events are wanted: one array lookup when untracked cgroups are
- * watched; else the cgroup's slot count, and only when it is not 0, the hash lookup. */
-static __always_inline bool in_scope(void)
+ * watched; else the cgroup's slot count, and only when it is not 0, the hash lookup. With
+ * `skip_own` (the syscall program: a constant at each call site), the daemon's own process
+ * (scope_conf.own_tgid) is not. */
+static __always_inline bool in_scope(const bool skip_own)
 {
 	__u32 zero = 0;
 	struct scope_conf *s = bpf_map_lookup_elem(&SCOPE, &zero);
+	if (skip_own && s && s->own_tgid && s->own_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return false;
 	if (s && s->untracked)
 		return true;
 	__u64 cgroup = bpf_get_current_cgroup_id();
@@ -73,14 +77,6 @@ static __always_inline bool in_scope(void)
 	if (!n || !*n)
 		return false;
 	return bpf_map_lookup_elem(&TRACKED_CGROUPS, &cgroup) != NULL;
-}
-
-/* Whether the current task belongs to the daemon's own process (scope_conf.own_tgid). */
-static __always_inline bool is_own_task(void)
-{
-	__u32 zero = 0;
-	struct scope_conf *s = bpf_map_lookup_elem(&SCOPE, &zero);
-	return s && s->own_tgid && s->own_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32);
 }
 
 static __always_inline void count_drop(void)

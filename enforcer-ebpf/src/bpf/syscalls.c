@@ -243,7 +243,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct syscall_conf *conf = bpf_map_lookup_elem(&SYSCALL_CONF, &nr);
 	if (!conf || !(conf->enabled | conf->compat_nr))
 		return 0;
-	if (!in_scope() || is_own_task())
+	if (!in_scope(true))
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 compat = in_ia32_syscall(task);
