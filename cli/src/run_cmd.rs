@@ -228,7 +228,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc"))
         .with_profiles(Arc::clone(&profiles), profile_set::global_mode(&config))
         .with_mode_authority(ModeAuthority::from_config(&config.mode_annotation).map_err(anyhow::Error::msg)?)
-        .with_state_dir(config.hook_socket.parent().unwrap_or(Path::new("/run/palisade")));
+        .with_state_file(registry_state::StateFile::for_socket(&config.hook_socket));
     if let Some(lsm) = lsm {
         registry = registry.with_kernel_enforcer(Box::new(lsm));
     }

@@ -1,8 +1,11 @@
-//! The registry outlives the daemon: the armed containers are written to a state file
-//! (`<state dir>/containers.json`, the state dir being the hook socket's directory,
-//! `/run/palisade`: tmpfs on a node, a hostPath in the Helm chart) after every change that
-//! matters (armed, stopped, metadata or backend of an armed container changed), and read back
-//! by the next daemon before containerd's recovery.
+//! The registry outlives the daemon: the armed containers are written to a state file beside
+//! the hook socket and named after it (`/run/palisade/hook.sock` →
+//! `/run/palisade/hook.containers.json`; `/run/palisade` is tmpfs on a node, a hostPath in the
+//! Helm chart) after every change that matters (armed, stopped, metadata or backend of an
+//! armed container changed), and read back by the next daemon before containerd's recovery.
+//! Named after the socket because one daemon serves a socket (a second refuses to start):
+//! so one daemon writes a state file, and daemons side by side (tests, a second instance on
+//! another socket) never adopt each other's containers.
 //!
 //! Why: containerd can tell a restarted daemon only about its own running containers. Without
 //! the file a successor lost the containers only the OCI hook reported (podman, a `ctr`
@@ -39,8 +42,8 @@ use palisade_events::process::Users;
 /// format change restarts from containerd's knowledge alone).
 pub const STATE_VERSION: u32 = 1;
 
-/// The state file's name in the state directory.
-pub const STATE_FILE: &str = "containers.json";
+/// What replaces the hook socket's extension in the state file's name.
+pub const STATE_SUFFIX: &str = "containers.json";
 
 /// Why the state file could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -114,16 +117,17 @@ struct StateDoc {
     containers: Vec<SavedContainer>,
 }
 
-/// The state file: `<dir>/containers.json`.
+/// The state file of the daemon serving a hook socket.
 #[derive(Debug, Clone)]
 pub struct StateFile {
     path: PathBuf,
 }
 
 impl StateFile {
-    /// The state file in `dir`.
-    pub fn in_dir(dir: &Path) -> StateFile {
-        StateFile { path: dir.join(STATE_FILE) }
+    /// The state file of the daemon serving `hook_socket`: `hook.sock` → `hook.containers.json`
+    /// in the same directory.
+    pub fn for_socket(hook_socket: &Path) -> StateFile {
+        StateFile { path: hook_socket.with_extension(STATE_SUFFIX) }
     }
 
     pub fn path(&self) -> &Path {
@@ -233,10 +237,10 @@ fn source_named(name: &str) -> Option<&'static str> {
 }
 
 impl Registry {
-    /// Saves the armed containers in `dir`'s state file after every change that matters, and
-    /// reads them from there at start ([`recover`]).
-    pub fn with_state_dir(mut self, dir: &Path) -> Registry {
-        self.state_file = Some(StateFile::in_dir(dir));
+    /// Saves the armed containers in `file` after every change that matters, and reads them
+    /// from there at start ([`recover`]).
+    pub fn with_state_file(mut self, file: StateFile) -> Registry {
+        self.state_file = Some(file);
         self
     }
 

@@ -14,7 +14,7 @@ fn daemon_registry(fx: &Fixture, scope: &FakeScope, lsm: &FakeLsm) -> Registry {
     Registry::new(Box::new(scope.clone()), cgroups, fx.dir.join("proc"))
         .with_profiles(Arc::new(set), palisade_profiles::Mode::Enforce)
         .with_kernel_enforcer(Box::new(lsm.clone()))
-        .with_state_dir(&fx.dir.join("run"))
+        .with_state_file(state_file(fx))
 }
 
 /// c1 (`web` of pod shop/web-0, image app:1) reported by the hook and armed in enforce mode.
@@ -26,8 +26,12 @@ fn predecessor_with_web(fx: &Fixture) -> Registry {
     reg
 }
 
+fn state_file(fx: &Fixture) -> StateFile {
+    StateFile::for_socket(&fx.dir.join("run/hook.sock"))
+}
+
 fn saved_ids(fx: &Fixture) -> Vec<String> {
-    let saved = StateFile::in_dir(&fx.dir.join("run")).read().expect("readable").expect("written");
+    let saved = state_file(fx).read().expect("readable").expect("written");
     saved.into_iter().map(|c| c.id).collect()
 }
 
@@ -75,7 +79,7 @@ fn a_corrupt_or_other_version_file_is_ignored_and_the_registry_starts_empty() {
     let fx = Fixture::new("state-bad");
     let run = fx.dir.join("run");
     std::fs::create_dir_all(&run).expect("run dir");
-    let file = run.join(state::STATE_FILE);
+    let file = run.join("hook.containers.json");
     let other = format!(r#"{{"version":{},"containers":[{{"id":"c9"}}]}}"#, STATE_VERSION + 1);
     for text in ["{\"version\":1,\"containers\":[{\"id\":", "not json", "{\"version\":1}", other.as_str()] {
         std::fs::write(&file, text).expect("write");
@@ -85,7 +89,7 @@ fn a_corrupt_or_other_version_file_is_ignored_and_the_registry_starts_empty() {
         assert!(shared.lock().expect("lock").summaries().is_empty(), "{text}");
         assert!(scope.tracked().is_empty() && lsm.calls.lock().expect("calls").is_empty(), "{text}");
     }
-    let e = StateFile::in_dir(&run).read().expect_err("another version");
+    let e = state_file(&fx).read().expect_err("another version");
     assert_eq!(e.to_string(), format!("{}: state format version {}, this daemon reads version 1", file.display(), STATE_VERSION + 1));
     std::fs::remove_file(&file).expect("rm");
     let shared = daemon_registry(&fx, &FakeScope::default(), &FakeLsm::default()).shared();
