@@ -130,7 +130,9 @@ fn the_daemon_enforces_a_hooked_container_through_bpf_lsm_in_a_6_1_guest() {
     let stops: Vec<(&str, &str)> =
         boot.lines.iter().filter(|l| l.kind == "daemon-stopped").map(|l| (l.get("signal"), l.get("status"))).collect();
     assert_eq!(stops, [("SIGTERM", "0"), ("SIGINT", "0")], "a clean stop at each signal; console in {log}");
-    assert!(boot.console.contains("re-armed a container from the state file"), "the successor re-armed c1; console in {log}");
+    if !boot.console.contains("re-armed a container from the state file") {
+        failures.push("the successor did not re-arm c1 from its state file".to_owned());
+    }
 
     // Every alert: the kernel's decisions as Palisade enforcement alerts, and the detection rule's
     // alert for the runtime-side busybox exec: the same container metadata on all. The alerts
