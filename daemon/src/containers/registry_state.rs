@@ -19,10 +19,14 @@
 //!   half of one;
 //! - a file of another [`STATE_VERSION`], or one that does not parse, is logged and ignored: it
 //!   never stops a daemon from starting;
-//! - at start, a saved container whose cgroup still exists (same path, same id) is registered
-//!   and armed again ([`Stage::SetUp`], as containerd's recovery does); one whose cgroup is
-//!   gone is kept as a stopped container, resolvable by cgroup id for [`STOPPED_GRACE_NS`], so
-//!   the records of the gap keep their container fields, then forgotten;
+//! - at start, a saved container whose cgroup still exists (same path, same id) and whose init
+//!   still runs in it is registered and armed again ([`Stage::SetUp`], as containerd's recovery
+//!   does); any other is kept as a stopped container, resolvable by cgroup id for
+//!   [`STOPPED_GRACE_NS`], so the records of the gap keep their container fields, then
+//!   forgotten. The init counts, not only the cgroup: a container whose init exited has
+//!   stopped (as [`Registry::process_exited`] has it), though its runtime may keep the empty
+//!   cgroup until the container is deleted (`ctr`, containerd's shim), and nothing would ever
+//!   stop a container re-armed without a live init;
 //! - [`Registry::reconcile_kernel`], after both recoveries, removes the kernel entries (scope,
 //!   BPF-LSM policies) of cgroups no armed container claims.
 
@@ -143,7 +147,13 @@ impl StateFile {
         let doc = StateDoc { version: STATE_VERSION, containers };
         let text = serde_json::to_vec(&doc).map_err(|source| StateError::Parse { path: self.path.clone(), source })?;
         let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(|source| StateError::Io { path: tmp.clone(), source })?;
+        // Root's only: the pods' labels, mounts and images of the node.
+        let write = || -> std::io::Result<()> {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+            std::io::Write::write_all(&mut f, &text)
+        };
+        write().map_err(|source| StateError::Io { path: tmp.clone(), source })?;
         std::fs::rename(&tmp, &self.path).map_err(io)
     }
 
@@ -255,7 +265,7 @@ impl Registry {
     }
 
     /// Registers the state file's containers: the live ones tracked again (returned with
-    /// their init pid, or 0 when it is gone, for [`arm`] to finish), the others stopped.
+    /// their init pid, 0 when none was saved, for [`arm`] to finish), the others stopped.
     fn restore_state(&mut self) -> (StateRecovery, Vec<(String, u32)>) {
         let mut recovery = StateRecovery::default();
         let Some(file) = self.state_file.clone() else { return (recovery, Vec::new()) };
@@ -277,29 +287,28 @@ impl Registry {
                 continue;
             }
             let exists = self.cgroups.id_of(&s.cgroup_path).is_ok_and(|id| id == s.cgroup_id);
-            let id = s.id.clone();
+            // Its init, if it still runs in that cgroup (a reused pid runs elsewhere); a
+            // container saved without one (no source named it) is judged by its cgroup alone.
             let (cgroup_id, pid) = (s.cgroup_id, s.pid);
+            let init_alive = pid == 0 || self.cgroups.of_pid(pid).is_ok_and(|c| c.id == cgroup_id);
+            let id = s.id.clone();
             let mut entry = self.entry_from(s);
-            if exists {
+            if exists && init_alive {
                 if let Err(e) = self.scope.track(cgroup_id) {
                     tracing::warn!(container_id = %id, cgroup_id, error = %e, "re-arming a container from the state file failed");
                     recovery.failed += 1;
                     continue;
                 }
-                // Its init, if it still runs in that cgroup (a pid may have been reused).
-                let init_alive = pid != 0 && self.cgroups.of_pid(pid).is_ok_and(|c| c.id == cgroup_id);
-                if init_alive {
+                if pid != 0 {
                     self.by_init.insert(pid, id.clone());
                     Arc::make_mut(&mut entry.meta).users = Users::load(&self.proc.join(pid.to_string()).join("root"));
-                } else {
-                    entry.pid = 0;
                 }
-                live.push((id.clone(), entry.pid));
+                live.push((id.clone(), pid));
             } else {
                 entry.state = State::Stopped;
                 entry.stopped_ns = (self.now_ns)();
                 recovery.exited += 1;
-                tracing::info!(container_id = %id, cgroup_id, grace_s = STOPPED_GRACE_NS / 1_000_000_000,
+                tracing::info!(container_id = %id, cgroup_id, cgroup_exists = exists, grace_s = STOPPED_GRACE_NS / 1_000_000_000,
                     "a container of the state file exited while no daemon ran: kept for its records");
             }
             self.by_cgroup.insert(cgroup_id, id.clone());

@@ -70,6 +70,9 @@ fn the_file_holds_only_armed_containers() {
     let mut reg = predecessor_with_web(&fx);
     report_app(&mut reg, "c2", &[]);
     assert_eq!(saved_ids(&fx), ["c1"], "a reported container is saved once armed");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(state_file(&fx).path()).expect("state file").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "root's only");
     reg.stopped("c1");
     assert!(saved_ids(&fx).is_empty(), "a stopped one leaves the file at once");
 }
@@ -114,6 +117,21 @@ fn a_container_whose_cgroup_went_away_is_not_armed_but_resolves_until_its_grace_
     reg.now_ns = || u64::MAX;
     reg.purge_expired();
     assert!(reg.lookup(cg).is_none() && reg.summaries().is_empty(), "forgotten after the grace period");
+}
+
+#[test]
+fn a_container_whose_init_exited_is_not_armed_though_its_empty_cgroup_remains() {
+    let fx = Fixture::new("state-init-gone");
+    drop(predecessor_with_web(&fx));
+    // The runtime keeps the cgroup until the container is deleted; its init is gone.
+    std::fs::remove_dir_all(fx.dir.join("proc/42")).expect("the init exits");
+    let (scope, lsm) = (FakeScope::default(), FakeLsm::default());
+    let shared = daemon_registry(&fx, &scope, &lsm).shared();
+    assert_eq!(state::recover(&shared), StateRecovery { read: true, rearmed: 0, exited: 1, failed: 0 });
+    assert!(scope.tracked().is_empty() && lsm.calls.lock().expect("calls").is_empty(), "nothing armed");
+    let reg = shared.lock().expect("lock");
+    assert_eq!(reg.lookup(fx.cgroup_id()).expect("kept for its records").name, "web");
+    assert_eq!(reg.summaries()[0].state, "stopped");
 }
 
 #[test]
