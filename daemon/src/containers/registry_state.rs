@@ -187,9 +187,9 @@ pub struct StateRecovery {
     pub read: bool,
     /// Containers armed again.
     pub rearmed: usize,
-    /// Containers whose cgroup was gone: kept as stopped, for their records' metadata.
+    /// Containers whose cgroup or init was gone: kept as stopped, for their records' metadata.
     pub exited: usize,
-    /// Containers whose cgroup exists but that could not be armed again.
+    /// Live containers that could not be armed again (logged with the reason).
     pub failed: usize,
 }
 
