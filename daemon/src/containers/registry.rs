@@ -332,7 +332,7 @@ impl Registry {
             m.init_pid = pid;
             m.users = Users::load(&self.proc.join(pid.to_string()).join("root"));
         } else if entry.pid == 0 && pid != 0 && entry.state != State::Stopped {
-            // Restored from the state file without a live init: a source now names it.
+            // Restored from the state file without an init pid: a source now names it.
             entry.pid = pid;
             self.by_init.insert(pid, id.to_owned());
             let m = Arc::make_mut(&mut entry.meta);
