@@ -154,3 +154,22 @@ fn reconciling_removes_exactly_the_kernel_entries_no_container_claims() {
     assert_eq!(lsm.calls.lock().expect("calls").last(), Some(&"disarm 7003".to_owned()));
     assert_eq!(shared.lock().expect("lock").reconcile_kernel(), Reconciled::default(), "idempotent");
 }
+
+#[test]
+fn containerd_recovering_a_restored_container_merges_its_facts_without_arming_twice() {
+    let fx = Fixture::new("state-merge");
+    drop(predecessor_with_web(&fx));
+    let (scope, lsm) = (FakeScope::default(), FakeLsm::default());
+    let shared = daemon_registry(&fx, &scope, &lsm).shared();
+    assert_eq!(state::recover(&shared).rearmed, 1);
+    // What `Containerd::recover` does next for a container it lists.
+    let facts = Facts { image: "app:1@sha256:abcd".into(), namespace: "k8s.io".into(), ..Default::default() };
+    shared.lock().expect("lock").report("c1", facts, Source::Containerd);
+    assert_eq!(crate::containers::registry::arm(&shared, "c1", 42, Stage::SetUp), Ok("enforce".to_owned()));
+    let reg = shared.lock().expect("lock");
+    let meta = reg.lookup(fx.cgroup_id()).expect("armed");
+    assert_eq!((meta.image.digest.as_str(), meta.name.as_str()), ("sha256:abcd", "web"), "containerd's facts win, the rest stays");
+    assert_eq!(reg.summaries()[0].sources, "hook+containerd");
+    assert_eq!(lsm.calls.lock().expect("calls").len(), 2, "built and armed once, by the state file's recovery");
+    assert_eq!(scope.tracked(), [fx.cgroup_id()]);
+}
