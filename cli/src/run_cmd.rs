@@ -34,6 +34,7 @@ use palisade_daemon::containers::cgroup::Cgroups;
 use palisade_daemon::containers::containerd::Containerd;
 use palisade_daemon::containers::mode_authority::ModeAuthority;
 use palisade_daemon::containers::nri::NriRegistry;
+use palisade_daemon::containers::registry::state as registry_state;
 use palisade_daemon::containers::{hook_server, Registry, SharedRegistry};
 use palisade_daemon::k8s_audit::AuditSource;
 use palisade_daemon::kernel::Kernel;
@@ -226,16 +227,21 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     eprintln!("palisade: enforcement backend: {backend_text}");
     let mut registry = Registry::new(Box::new(scope), cgroups, PathBuf::from("/proc"))
         .with_profiles(Arc::clone(&profiles), profile_set::global_mode(&config))
-        .with_mode_authority(ModeAuthority::from_config(&config.mode_annotation).map_err(anyhow::Error::msg)?);
+        .with_mode_authority(ModeAuthority::from_config(&config.mode_annotation).map_err(anyhow::Error::msg)?)
+        .with_state_file(registry_state::StateFile::for_socket(&config.hook_socket));
     if let Some(lsm) = lsm {
         registry = registry.with_kernel_enforcer(Box::new(lsm));
     }
     let registry = registry.shared();
+    // What the previous daemon armed first (podman's and hook-only containers, the metadata
+    // of those that exited meanwhile), then containerd's facts over it, then the kernel.
+    let restored = registry_state::recover(&registry);
     let containerd = Containerd::new(config.containerd_socket.clone());
     let recovered = containerd.recover(&registry);
     if recovered > 0 {
         tracing::info!(containers = recovered, "re-armed the running containers known to containerd");
     }
+    registry_state::reconcile(&registry, &restored, containerd.reachable());
     let status = Mutex::new(DaemonStatus {
         version: env!("CARGO_PKG_VERSION").into(),
         config: config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),

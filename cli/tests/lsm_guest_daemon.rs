@@ -3,7 +3,11 @@
 //! shared libraries, copied into the initramfs) picks the BPF-LSM backend, a container is armed
 //! through the hook socket exactly as `palisade-hook` does it at `createRuntime`, and its
 //! entrypoint's attacks must fail with EPERM and come back as `Palisade enforcement` alerts with
-//! `enforced: true` and `backend: "bpf-lsm"`. The guest side is lsm-vm-check's `daemon`
+//! `enforced: true` and `backend: "bpf-lsm"`. Then a rolling restart (SIGTERM, attacks with no
+//! daemon running, the daemon started again): enforcement never stops, and the successor, which
+//! knows the container only from its state file (no containerd in the guest), reports the
+//! decisions of the gap with the container's metadata, exactly one alert each. The guest side
+//! is lsm-vm-check's `daemon`
 //! (lsm/src/bin/lsm-vm-check/daemon.rs); the QEMU plumbing is lsm/tests/guest/mod.rs.
 //!
 //! Needs tests/lsm-vm/install-deps.sh, and `strip` (binutils) to keep the initramfs small.
@@ -18,9 +22,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// The daemon's start dominates: ~20 s under TCG (detection and LSM programs verified and
-/// attached by an emulated CPU), ~40 s for the whole guest.
-const BOOT_TIMEOUT: Duration = Duration::from_secs(170);
+/// The daemon's two starts dominate: ~20 s each under TCG (detection and LSM programs verified
+/// and attached by an emulated CPU), ~70 s for the whole guest.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The stripped daemon at `dir/palisade`, plus the shared libraries `ldd` names, as
 /// (host file, guest path) pairs: the guest runs the host's dynamic binary unchanged.
@@ -86,7 +90,7 @@ fn the_daemon_enforces_a_hooked_container_through_bpf_lsm_in_a_6_1_guest() {
     // The runtime's mounts before the init's exec pass; the entrypoint's attacks fail with EPERM
     // (the file unchanged, nothing created); writes beneath allow_write and to the volume pass;
     // after poststop the cgroup is disarmed.
-    let expected: [Case; 15] = [
+    let expected: [Case; 19] = [
         ("daemon", "before_exec_mount", &[("result", "ok")]),
         ("daemon", "before_exec_mount_api", &[("result", "ok"), ("prep", "ok")]),
         ("daemon", "other_exec", &[("result", "ok")]),
@@ -100,6 +104,12 @@ fn the_daemon_enforces_a_hooked_container_through_bpf_lsm_in_a_6_1_guest() {
         ("daemon", "mount_api", &[("result", "errno=1"), ("prep", "ok")]),
         ("daemon", "allow_write_create", &[("result", "ok"), ("exists", "true")]),
         ("daemon", "volume_write", &[("result", "ok")]),
+        // No daemon runs: the pinned programs and c1's policy still refuse.
+        ("daemon-restart", "exec_shell", &[("result", "errno=1")]),
+        ("daemon-restart", "open_write", &[("result", "errno=1"), ("content", "unchanged")]),
+        // The successor re-armed c1 from its state file.
+        ("daemon-restarted", "exec_shell", &[("result", "errno=1")]),
+        ("daemon-restarted", "open_write", &[("result", "errno=1"), ("content", "unchanged")]),
         ("daemon-stopped", "exec_shell", &[("result", "ok")]),
         ("daemon-stopped", "mount", &[("result", "ok")]),
     ];
@@ -117,12 +127,26 @@ fn the_daemon_enforces_a_hooked_container_through_bpf_lsm_in_a_6_1_guest() {
         }
     }
 
+    let stops: Vec<(&str, &str)> =
+        boot.lines.iter().filter(|l| l.kind == "daemon-stopped").map(|l| (l.get("signal"), l.get("status"))).collect();
+    assert_eq!(stops, [("SIGTERM", "0"), ("SIGINT", "0")], "a clean stop at each signal; console in {log}");
+    if !boot.console.contains("re-armed a container from the state file") {
+        failures.push("the successor did not re-arm c1 from its state file".to_owned());
+    }
+
     // Every alert: the kernel's decisions as Palisade enforcement alerts, and the detection rule's
-    // alert for the runtime-side busybox exec: the same container metadata on both.
+    // alert for the runtime-side busybox exec: the same container metadata on all. The alerts
+    // are split where the first daemon stopped and where the successor had reported the gap.
     let container = boot.lines.iter().find(|l| l.kind == "daemon-container").expect("daemon-container line");
     let init_pid: u64 = container.get("pid").parse().expect("pid");
     let alerts = json_lines(&boot.console, "alert");
-    let mut want: Vec<(&str, &str, &str)> = vec![
+    let mark = |at: &str| -> usize {
+        let line = boot.lines.iter().find(|l| l.kind == "alert-mark" && l.get("at") == at);
+        line.unwrap_or_else(|| panic!("no alert-mark at={at}; console in {log}")).get("count").parse().expect("count")
+    };
+    let (first, restart) = (mark("first"), mark("restart"));
+    assert!(first <= restart && restart <= alerts.len(), "marks {first} {restart} of {} alerts; console in {log}", alerts.len());
+    let first_want = [
         ("exec", "/bin/busybox", "shell"),
         ("exec", "/bin/sh", "shell"),
         ("exec", "/bin/apt-get", "package_manager"),
@@ -131,12 +155,27 @@ fn the_daemon_enforces_a_hooked_container_through_bpf_lsm_in_a_6_1_guest() {
         ("mount", "/mnt", "immutable"),
         ("mount", "/mnt", "immutable"),
     ];
+    let restart_want = [("exec", "/bin/sh", "shell"), ("open_write", "/etc/f-write", "immutable")];
+    let mut detections = check_alerts("first daemon", &alerts[..first], &first_want, Some(init_pid), &mut failures);
+    detections += check_alerts("gap, reported by the successor", &alerts[first..restart], &restart_want, None, &mut failures);
+    detections += check_alerts("after the restart", &alerts[restart..], &restart_want, None, &mut failures);
+    if detections != 1 {
+        failures.push(format!("{detections} 'Busybox in container' alerts, want 1"));
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}\nconsole in {log}", failures.len(), failures.join("\n"));
+}
+
+/// Checks `alerts` (one part of the run) against `want`, the (action, target, reason) of each
+/// enforcement alert expected, exactly once each; with `entrypoint`, that the entrypoint itself
+/// wrote and mounted and a child of it exec'd. Returns how many detection alerts it held.
+fn check_alerts(part: &str, alerts: &[Value], want: &[(&str, &str, &str)], entrypoint: Option<u64>, failures: &mut Vec<String>) -> usize {
+    let mut want = want.to_vec();
     let mut detections = 0;
-    for a in &alerts {
+    for a in alerts {
         let field = |k: &str| a.get("output_fields").and_then(|f| f.get(k)).cloned().unwrap_or(Value::Null);
         let container_fields = (field("container.id"), field("container.name"));
         if container_fields != (Value::from("c1"), Value::from("web")) {
-            failures.push(format!("alert without the container's metadata: {a}"));
+            failures.push(format!("{part}: alert without the container's metadata: {a}"));
         }
         match text(a, "/rule") {
             "Busybox in container" => detections += 1,
@@ -146,33 +185,30 @@ fn the_daemon_enforces_a_hooked_container_through_bpf_lsm_in_a_6_1_guest() {
                     Some(i) => {
                         want.remove(i);
                     }
-                    None => failures.push(format!("unexpected enforcement alert {key:?}: {a}")),
+                    None => failures.push(format!("{part}: unexpected enforcement alert {key:?}: {a}")),
                 }
                 let verdict = (a.get("enforced"), text(a, "/backend"), text(a, "/profile"), text(a, "/mode"), text(a, "/priority"), text(a, "/source"));
                 if verdict != (Some(&Value::Bool(true)), "bpf-lsm", "app", "enforce", "Warning", "syscall") {
-                    failures.push(format!("enforced/backend/profile/mode/priority/source {verdict:?}: {a}"));
+                    failures.push(format!("{part}: enforced/backend/profile/mode/priority/source {verdict:?}: {a}"));
                 }
                 let process = (field("evt.res"), field("proc.name"), field("container.image.repository"));
                 if process != (Value::from("EPERM"), Value::from("lsm-vm-check"), Value::from("app")) {
-                    failures.push(format!("evt.res/proc.name/image {process:?}: {a}"));
+                    failures.push(format!("{part}: evt.res/proc.name/image {process:?}: {a}"));
                 }
                 // The entrypoint itself writes and mounts; an exec case runs in a child it forks.
                 let pid = field("proc.pid").as_u64().unwrap_or(0);
-                if (key.0 == "exec") == (pid == init_pid) || pid == 0 {
-                    failures.push(format!("proc.pid {pid} (the entrypoint is pid {init_pid}): {a}"));
+                if entrypoint.is_some_and(|init_pid| (key.0 == "exec") == (pid == init_pid)) || pid == 0 {
+                    failures.push(format!("{part}: proc.pid {pid} (the entrypoint is pid {entrypoint:?}): {a}"));
                 }
                 // Falco's output: "<time>: <Priority> <text>".
                 let says = format!(": Warning Palisade denied {} of {} ({}) | profile=app mode=enforce", key.0, key.1, key.2);
                 if !text(a, "/output").contains(&says) {
-                    failures.push(format!("output lacks {says:?}: {}", text(a, "/output")));
+                    failures.push(format!("{part}: output lacks {says:?}: {}", text(a, "/output")));
                 }
             }
-            other => failures.push(format!("unexpected rule {other}: {a}")),
+            other => failures.push(format!("{part}: unexpected rule {other}: {a}")),
         }
     }
-    failures.extend(want.iter().map(|w| format!("missing enforcement alert {w:?}")));
-    if detections != 1 {
-        failures.push(format!("{detections} 'Busybox in container' alerts, want 1"));
-    }
-    assert!(failures.is_empty(), "{} mismatches:\n{}\nconsole in {log}", failures.len(), failures.join("\n"));
+    failures.extend(want.iter().map(|w| format!("{part}: missing enforcement alert {w:?}")));
+    detections
 }

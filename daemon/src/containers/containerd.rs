@@ -49,6 +49,11 @@ impl Containerd {
         }
     }
 
+    /// Whether containerd answered the last call (a failed call drops the connection).
+    pub fn reachable(&self) -> bool {
+        self.client.lock().is_ok_and(|c| c.is_some())
+    }
+
     /// The image reference containerd recorded for the container, if it knows it.
     pub fn image(&self, namespace: &str, id: &str) -> Option<String> {
         self.with_client(|c| c.container(namespace, id))

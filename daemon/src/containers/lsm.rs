@@ -56,6 +56,9 @@ pub trait KernelEnforcer: Send {
     fn disarm(&mut self, cgroup_id: u64);
     /// The decisions the kernel made since the last call.
     fn decisions(&mut self) -> Vec<Decision>;
+    /// The cgroups with a policy in the kernel now: after a restart, the pinned policies a
+    /// predecessor installed ([`crate::containers::Registry::reconcile_kernel`]).
+    fn armed(&self) -> Vec<u64>;
     /// Removes the programs and their pins: nothing is enforced any more.
     fn detach(self: Box<Self>) -> Result<(), String>;
 }
@@ -118,6 +121,13 @@ impl KernelEnforcer for Enforcer {
             .into_iter()
             .filter_map(|d| d.map_err(|e| tracing::warn!(error = %e, "undecodable BPF-LSM decision")).ok())
             .collect()
+    }
+
+    fn armed(&self) -> Vec<u64> {
+        Enforcer::armed(self)
+            .map_err(|e| tracing::warn!(error = %e, "listing the BPF-LSM policies failed"))
+            .map(|a| a.into_iter().map(|(cgroup_id, _)| cgroup_id).collect())
+            .unwrap_or_default()
     }
 
     fn detach(self: Box<Self>) -> Result<(), String> {

@@ -21,6 +21,7 @@ use super::lsm::KernelEnforcer;
 use super::mode_authority::{self, ModeAuthority, RefusedOverride};
 pub use arming::{arm, Begun, KernelArming, Stage};
 pub use expiry::UNARMED_TTL_NS;
+pub use state::{Reconciled, StateRecovery};
 use super::{cri_annotations as cri, Backend, ContainerMeta, ImageRef, PodMeta};
 use palisade_events::process::Users;
 
@@ -33,6 +34,12 @@ pub trait CgroupScope: Send {
     fn untrack(&mut self, cgroup_id: u64) -> Result<(), String>;
     /// Watch (or not) every cgroup that is not tracked: host monitoring.
     fn watch_untracked(&mut self, on: bool) -> Result<(), String>;
+    /// The cgroups in the kernel's scope now (a restarted daemon's scope may hold a
+    /// predecessor's: [`Registry::reconcile_kernel`]). Default: none, for scopes that cannot
+    /// list (test doubles).
+    fn tracked(&self) -> Vec<u64> {
+        Vec::new()
+    }
 }
 
 impl CgroupScope for crate::kernel::Scope {
@@ -44,6 +51,9 @@ impl CgroupScope for crate::kernel::Scope {
     }
     fn watch_untracked(&mut self, on: bool) -> Result<(), String> {
         crate::kernel::Scope::watch_untracked(self, on).map_err(|e| e.to_string())
+    }
+    fn tracked(&self) -> Vec<u64> {
+        crate::kernel::Scope::tracked(self)
     }
 }
 
@@ -152,6 +162,8 @@ pub struct Registry {
     mode_authority: ModeAuthority,
     /// Refused loosenings not yet alerted ([`Registry::take_mode_refusals`]).
     mode_refusals: Vec<(RefusedOverride, Arc<ContainerMeta>)>,
+    /// Where the armed containers are saved for a successor ([`state`]).
+    state_file: Option<state::StateFile>,
 }
 
 fn wall_ns() -> u64 {
@@ -173,6 +185,7 @@ impl Registry {
             kernel_enforcer: None,
             mode_authority: ModeAuthority::default(),
             mode_refusals: Vec::new(),
+            state_file: None,
         }
     }
 
@@ -287,6 +300,9 @@ impl Registry {
         if let Some(p) = facts.privileged {
             m.privileged = p;
         }
+        if entry.is_armed() {
+            self.save_state();
+        }
     }
 
     /// First half of arming ([`arm`] does both halves): puts `id`'s cgroup (the one `pid` is in)
@@ -297,7 +313,8 @@ impl Registry {
     pub fn begin_arm(&mut self, id: &str, pid: u32, stage: Stage) -> Result<Begun, String> {
         self.purge_expired();
         let entry = self.containers.get_mut(id).ok_or_else(|| format!("container {id} is not registered"))?;
-        if entry.cgroup.is_none() {
+        let newly_armed = entry.cgroup.is_none();
+        if newly_armed {
             let cgroup = self.cgroups.of_pid(pid).map_err(|e| format!("container {id}: {e}"))?;
             if cgroup.path == "/" {
                 // Not a container's cgroup (a runtime always makes one): arming it would watch
@@ -314,10 +331,21 @@ impl Registry {
             let m = Arc::make_mut(&mut entry.meta);
             m.init_pid = pid;
             m.users = Users::load(&self.proc.join(pid.to_string()).join("root"));
+        } else if entry.pid == 0 && pid != 0 && entry.state != State::Stopped {
+            // Restored from the state file without an init pid: a source now names it.
+            entry.pid = pid;
+            self.by_init.insert(pid, id.to_owned());
+            let m = Arc::make_mut(&mut entry.meta);
+            m.init_pid = pid;
+            m.users = Users::load(&self.proc.join(pid.to_string()).join("root"));
         }
         if entry.meta.profile.is_none() {
             // The profile, by the image as known now (the hook asks containerd first).
             self.choose_profile(id);
+        }
+        if newly_armed {
+            // In the kernel's scope from now on: a successor must know it.
+            self.save_state();
         }
         if let Some(job) = self.kernel_arming(id, stage) {
             return Ok(Begun::Kernel(job));
@@ -348,6 +376,9 @@ impl Registry {
     pub fn set_backend(&mut self, id: &str, backend: Option<Backend>) {
         if let Some(entry) = self.containers.get_mut(id) {
             Arc::make_mut(&mut entry.meta).enforced_by = backend;
+            if entry.is_armed() {
+                self.save_state();
+            }
         }
     }
 
@@ -434,6 +465,7 @@ impl Registry {
             }
         }
         tracing::info!(container_id = id, "stopped");
+        self.save_state();
     }
 
     /// The container whose cgroup is `cgroup_id`.
@@ -510,6 +542,8 @@ impl Source {
 mod arming;
 #[path = "registry_expiry.rs"]
 mod expiry;
+#[path = "registry_state.rs"]
+pub mod state;
 
 #[cfg(test)]
 #[path = "registry_tests.rs"]

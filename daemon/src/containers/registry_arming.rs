@@ -110,7 +110,9 @@ impl Registry {
         if entry.state == State::Created {
             entry.state = State::Running;
         }
-        Ok(entry.mode.clone())
+        let mode = entry.mode.clone();
+        self.save_state();
+        Ok(mode)
     }
 }
 

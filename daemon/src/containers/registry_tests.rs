@@ -34,6 +34,17 @@ impl CgroupScope for FakeScope {
     fn watch_untracked(&mut self, _on: bool) -> Result<(), String> {
         Ok(())
     }
+    fn tracked(&self) -> Vec<u64> {
+        let mut set = std::collections::BTreeSet::new();
+        for (track, id) in self.0.lock().map(|l| l.clone()).unwrap_or_default() {
+            if track {
+                set.insert(id);
+            } else {
+                set.remove(&id);
+            }
+        }
+        set.into_iter().collect()
+    }
 }
 
 /// A fake /proc and cgroup2 mount with one container process, pid 42, in /default/web.
@@ -240,6 +251,18 @@ impl KernelEnforcer for FakeLsm {
     }
     fn decisions(&mut self) -> Vec<palisade_lsm::Decision> {
         Vec::new()
+    }
+    fn armed(&self) -> Vec<u64> {
+        let mut set = std::collections::BTreeSet::new();
+        for call in self.calls.lock().map(|c| c.clone()).unwrap_or_default() {
+            let mut words = call.split(' ');
+            match (words.next(), words.next().and_then(|w| w.parse::<u64>().ok())) {
+                (Some("arm"), Some(id)) => set.insert(id),
+                (Some("disarm"), Some(id)) => set.remove(&id),
+                _ => false,
+            };
+        }
+        set.into_iter().collect()
     }
     fn detach(self: Box<Self>) -> Result<(), String> {
         Ok(())
@@ -463,3 +486,6 @@ fn a_podman_containers_engine_image_id_and_digest_reach_its_metadata() {
     );
     assert_eq!(meta.labels.get("team").map(String::as_str), Some("blue"));
 }
+
+#[path = "registry_state_tests.rs"]
+mod state_tests;

@@ -9,15 +9,27 @@
 //!    with that pid, CRI annotations naming image `app:1` and container `web`, the bundle's
 //!    rootfs and its tmpfs mount on /tmp). The daemon arms the cgroup and answers.
 //! 3. Releases the init: it mounts (the runtime's mounts: allowed), execs, and runs the
-//!    attacks as the entrypoint (`LSMVM case phase=daemon ...`).
-//! 4. Sends `poststop`; the same cgroup is disarmed (`phase=daemon-stopped`).
-//! 5. Waits for the alerts to settle, stops the daemon (SIGINT) and prints every alert line as
+//!    attacks as the entrypoint (`LSMVM case phase=daemon ...`); the entrypoint then lives on
+//!    (the container runs) until its stdin closes.
+//! 4. A rolling restart: SIGTERM, and while no daemon runs the attacks still fail
+//!    (`phase=daemon-restart`: the pinned BPF-LSM programs keep enforcing). The daemon is
+//!    started again with the same arguments; it knows c1 only from its state file (there is no
+//!    containerd here), re-arms it and reports the decisions of the gap from the pinned ring
+//!    buffer with c1's metadata. Attacks after the restart still fail (`daemon-restarted`).
+//!    `LSMVM alert-mark at=first|restart count=N` says how many alert lines there were when
+//!    the first daemon had stopped and once the successor had reported the gap.
+//! 5. Ends the container (its init exits: the daemon stops it) and sends `poststop`; the same
+//!    cgroup is disarmed (`phase=daemon-stopped`).
+//! 6. Waits for the alerts to settle, stops the daemon (SIGINT) and prints every alert line as
 //!    `LSMVMJSON alert <json>` and the daemon's log as `LSMVMLOG <line>`.
 
+use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+
+use nix::sys::signal::Signal;
 use std::time::{Duration, Instant};
 
 use crate::gate::Init;
@@ -31,6 +43,9 @@ const LOG: &str = "/tmp/palisade.log";
 const SOCKET: &str = "/run/palisade/hook.sock";
 const BUNDLE: &str = "/lsmvm/bundle";
 const CG: &str = "/sys/fs/cgroup/palisade-daemon-c1";
+/// The phase of the container's entrypoint, which lives on after its cases (main.rs' `attack`)
+/// until its stdin closes: the container runs through the daemon's restart.
+pub(crate) const ENTRYPOINT_PHASE: &str = "daemon";
 /// The container's id, as the OCI state names it.
 pub(crate) const CONTAINER_ID: &str = "c1";
 /// What the entrypoint tries, in this order (cases.rs).
@@ -66,9 +81,14 @@ fn write_config() -> Res<()> {
     std::fs::write(format!("{PROFILES}/app.yaml"), profile).map_err(ctx("profile"))
 }
 
-/// Starts the daemon and waits (up to two minutes under TCG) for its hook socket.
+/// What the attack processes try while no daemon runs, and after the restart.
+const RESTART_CASES: [&str; 2] = ["exec_shell", "open_write"];
+
+/// Starts the daemon (its log appended to [`LOG`]) and waits (up to two minutes under TCG)
+/// until its hook socket answers: a stopped daemon leaves the socket file behind, and the
+/// successor restores its registry before it listens.
 fn start_daemon() -> Res<Child> {
-    let log = std::fs::File::create(LOG).map_err(ctx(LOG))?;
+    let log = OpenOptions::new().create(true).append(true).open(LOG).map_err(ctx(LOG))?;
     let err = log.try_clone().map_err(ctx(LOG))?;
     let t = Instant::now();
     let mut child = Command::new("/palisade")
@@ -78,7 +98,7 @@ fn start_daemon() -> Res<Child> {
         .stderr(err)
         .spawn()
         .map_err(ctx("spawn /palisade"))?;
-    while !Path::new(SOCKET).exists() {
+    while UnixStream::connect(SOCKET).is_err() {
         if let Some(status) = child.try_wait().map_err(ctx("wait daemon"))? {
             print_log();
             return Err(format!("the daemon exited before listening: {status}"));
@@ -131,34 +151,35 @@ fn print_log() {
     }
 }
 
-/// Waits until the alert file stopped growing for two seconds (the daemon drains the
-/// decisions' ring buffer in its event loop), at most 30 s.
-fn settle_alerts() {
+/// Waits until the alert file has at least `min` lines and then stopped growing for two
+/// seconds (the daemon drains the decisions' ring buffer in its event loop), at most 60 s.
+fn settle_alerts(min: usize) -> usize {
     let (start, mut last, mut since) = (Instant::now(), usize::MAX, Instant::now());
-    while start.elapsed() < Duration::from_secs(30) {
+    while start.elapsed() < Duration::from_secs(60) {
         let n = lines_of(ALERTS).len();
         if n != last {
             (last, since) = (n, Instant::now());
-        } else if since.elapsed() > Duration::from_secs(2) {
-            return;
+        } else if n >= min && since.elapsed() > Duration::from_secs(2) {
+            break;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    last
 }
 
-/// SIGINT, then up to 30 s for a clean stop.
-fn stop_daemon(mut child: Child) -> Res<()> {
+/// `signal`, then up to 30 s for a clean stop.
+fn stop_daemon(mut child: Child, signal: Signal) -> Res<()> {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).map_err(ctx("SIGINT the daemon"))?;
+    nix::sys::signal::kill(pid, signal).map_err(ctx("signal the daemon"))?;
     let t = Instant::now();
     loop {
         if let Some(status) = child.try_wait().map_err(ctx("wait daemon"))? {
-            println!("LSMVM daemon-stopped status={}", status.code().unwrap_or(-1));
+            println!("LSMVM daemon-stopped signal={signal} status={}", status.code().unwrap_or(-1));
             return Ok(());
         }
         if t.elapsed() > Duration::from_secs(30) {
             let _ = child.kill();
-            return Err("the daemon did not stop within 30 s of SIGINT".into());
+            return Err(format!("the daemon did not stop within 30 s of {signal}"));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -169,9 +190,9 @@ pub(crate) fn run() -> Res<()> {
     build_rootfs()?;
     std::fs::create_dir_all(BUNDLE).map_err(ctx(BUNDLE))?;
     let daemon = start_daemon()?;
-    let result = scenario();
-    settle_alerts();
-    let stopped = stop_daemon(daemon);
+    let (result, daemon) = scenario(daemon);
+    settle_alerts(0);
+    let stopped = daemon.map_or(Ok(()), |d| stop_daemon(d, Signal::SIGINT));
     for line in lines_of(ALERTS) {
         println!("LSMVMJSON alert {line}");
     }
@@ -179,9 +200,29 @@ pub(crate) fn run() -> Res<()> {
     result.and(stopped)
 }
 
-fn scenario() -> Res<()> {
+/// The scenario; returns the daemon running at its end, if one is.
+fn scenario(daemon: Child) -> (Res<()>, Option<Child>) {
+    let init = match armed() {
+        Ok(init) => init,
+        Err(e) => return (Err(e), Some(daemon)),
+    };
+    let daemon = match restart(daemon) {
+        Ok(d) => d,
+        Err((e, d)) => return (Err(e), d),
+    };
+    // The container ends (its init exits), then the runtime's poststop hook.
+    let stopped = init.end().and_then(|()| request(&poststop())).and_then(|reply| {
+        println!("LSMVMJSON poststop-reply {reply}");
+        attack_in(CG, "daemon-stopped", &["exec_shell", "mount"])
+    });
+    (stopped, Some(daemon))
+}
+
+/// c1 armed through the hook socket; its entrypoint's attacks. Returns its init, still
+/// running once the cases are done.
+fn armed() -> Res<Init> {
     let cgroup_id = cgroup(CG)?;
-    let init = Init::start(CG, "daemon", &CASES)?;
+    let mut init = Init::start(CG, ENTRYPOINT_PHASE, &CASES)?;
     println!("LSMVM daemon-container cgroup={cgroup_id} pid={}", init.pid());
     let reply = request(&create_runtime(init.pid()))?;
     println!("LSMVMJSON hook-reply {reply}");
@@ -189,8 +230,33 @@ fn scenario() -> Res<()> {
         drop(init); // its stdin closes: it fails to read and exits
         return Err(format!("the daemon did not arm the container: {reply}"));
     }
-    init.release_and_wait()?;
-    let reply = request(&poststop())?;
-    println!("LSMVMJSON poststop-reply {reply}");
-    attack_in(CG, "daemon-stopped", &["exec_shell", "mount"])
+    init.release()?;
+    // The last case (volume_write) writes this file on the volume.
+    let done = format!("{ROOTFS}/tmp/volume-{ENTRYPOINT_PHASE}");
+    let t = Instant::now();
+    while !Path::new(&done).exists() {
+        if t.elapsed() > Duration::from_secs(60) {
+            return Err(format!("the entrypoint's cases did not end within 60 s (no {done})"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(init)
+}
+
+/// A rolling restart of the daemon with c1 armed: SIGTERM, attacks while none runs, the
+/// same command again, attacks after it. Returns the successor.
+fn restart(daemon: Child) -> Result<Child, (String, Option<Child>)> {
+    settle_alerts(0);
+    stop_daemon(daemon, Signal::SIGTERM).map_err(|e| (e, None))?;
+    let first = lines_of(ALERTS).len();
+    println!("LSMVM alert-mark at=first count={first}");
+    attack_in(CG, "daemon-restart", &RESTART_CASES).map_err(|e| (e, None))?;
+    let successor = start_daemon().map_err(|e| (e, None))?;
+    // The successor reports the gap's decisions (one alert per refused operation).
+    let n = settle_alerts(first + RESTART_CASES.len());
+    println!("LSMVM alert-mark at=restart count={n}");
+    match attack_in(CG, "daemon-restarted", &RESTART_CASES) {
+        Ok(()) => Ok(successor),
+        Err(e) => Err((e, Some(successor))),
+    }
 }

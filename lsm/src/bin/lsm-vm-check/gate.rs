@@ -65,9 +65,19 @@ impl Init {
 
     /// Lets it run (it is armed now) and waits for it.
     pub(crate) fn release_and_wait(mut self) -> Res<()> {
-        let mut stdin = self.child.stdin.take().ok_or("gate stdin")?;
-        stdin.write_all(b"go\n").map_err(ctx("release gate"))?;
-        drop(stdin);
+        self.release()?;
+        self.end()
+    }
+
+    /// Lets it run, its stdin kept open: the daemon scenario's entrypoint then lives on until
+    /// [`Init::end`].
+    pub(crate) fn release(&mut self) -> Res<()> {
+        self.child.stdin.as_mut().ok_or("gate stdin")?.write_all(b"go\n").map_err(ctx("release gate"))
+    }
+
+    /// Closes its stdin and waits for it.
+    pub(crate) fn end(mut self) -> Res<()> {
+        drop(self.child.stdin.take());
         let status = self.child.wait().map_err(ctx("wait gate"))?;
         println!("LSMVM phase-end phase={} status={}", self.phase, status.code().unwrap_or(-1));
         Ok(())

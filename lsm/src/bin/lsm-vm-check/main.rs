@@ -370,5 +370,10 @@ fn attack(cgroup: &str, phase: &str, list: &str) -> Res<()> {
     for name in list.split(',') {
         println!("LSMVM case phase={phase} name={name} result={}", cases::run(name, phase));
     }
+    if phase == daemon::ENTRYPOINT_PHASE {
+        // The daemon scenario's entrypoint lives on (its container runs) until the runtime
+        // closes its stdin: a container whose init exits has stopped.
+        let _ = std::io::stdin().read_line(&mut String::new());
+    }
     Ok(())
 }
