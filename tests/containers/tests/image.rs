@@ -335,11 +335,17 @@ fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     assert_eq!((f["palisade.enforced"].as_str(), f["container.name"].as_str()), (Some("true"), Some("hardened")), "{alert}");
     cri.stop_container(&confined, Duration::from_secs(5)).expect("stop the confined container");
 
-    // A rolling update replaces the daemon's pod: the next daemon re-arms the running pod from
-    // containerd at start and detects what happens in it afterwards.
+    // A rolling update replaces the daemon's pod. While no daemon runs, the pod reads the
+    // shadow file with another program: the kernel programs, pinned, keep recording it; the
+    // next daemon drains what waited and alerts it with the pod's metadata, then re-arms the
+    // running pod (from containerd) and detects what happens in it afterwards.
     stop(&name, &log);
+    let gap = cri.exec_sync(&app, &["head", "-c", "1", "/etc/shadow"], Duration::from_secs(30)).expect("exec while no daemon runs");
+    assert_eq!(gap.exit_code, 0, "{}", gap.stderr);
     let (name, log) = (unique_name("palisade-daemonset"), socket_dir.join("daemon-2.log"));
     start(&name, &log);
+    let alert = wait_alert(&log, SHADOW, "proc.cmdline", "head -c 1 /etc/shadow");
+    assert_eq!((alert["output_fields"]["k8s.pod.name"].as_str(), alert["output_fields"]["k8s.ns.name"].as_str()), (Some(pod.name.as_str()), Some("shop")), "the read while no daemon ran, alerted by the next one: {alert}");
     let r = cri.exec_sync(&app, &["cat", "/etc/shadow"], Duration::from_secs(30)).expect("exec");
     assert_eq!(r.exit_code, 0, "{}", r.stderr);
     let alert = wait_alert(&log, SHADOW, "k8s.pod.name", &pod.name);
