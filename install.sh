@@ -61,6 +61,12 @@ uninstall() {
         systemctl daemon-reload
         say "removed $unit"
     fi
+    # The daemon's pinned BPF programs and maps outlive it (a restart misses nothing): with the
+    # daemon stopped, remove them (`palisade detach` does the same by hand).
+    if [ -d /sys/fs/bpf/palisade ]; then
+        rm -r /sys/fs/bpf/palisade
+        say "removed the pinned BPF programs and maps /sys/fs/bpf/palisade"
+    fi
     for b in "${binaries[@]}"; do
         if [ -e "$prefix/bin/$b" ]; then rm -f "$prefix/bin/$b"; say "removed $prefix/bin/$b"; fi
     done

@@ -155,6 +155,7 @@ say "rendered facts (ci/uninstall-values.yaml)"
 u="$out/uninstall.yaml"
 check "installer removes" "/usr/local/lib/palisade/node-installer.sh uninstall" "$(get "$u" DaemonSet "" '{.spec.template.spec.initContainers[0].command[*]}')"
 check "daemon waits" "/usr/local/lib/palisade/node-installer.sh wait" "$(get "$u" DaemonSet "" '{.spec.template.spec.containers[0].command[*]}')"
+check "installer sees the pins" "/host/sys/fs/bpf" "$(get "$u" DaemonSet "" '{.spec.template.spec.initContainers[0].volumeMounts[?(@.name=="bpffs")].mountPath}')"
 
 # The installer init container's script, on this machine (PALISADE_HOST_ROOT empty: "this is the
 # node"), against a scratch config.toml that this machine's containerd parses for it; the restart
@@ -188,7 +189,9 @@ check "a config containerd rejects is not replaced" "1 same" \
     "$(installer install >/dev/null 2>&1; echo "$? $(cmp -s "$n/original.toml" "$n/etc/config.toml" && echo same)")"
 sed -i '$d' "$n/original.toml"
 cp "$n/installed.toml" "$n/etc/config.toml"
-installer uninstall >"$n/uninstall.log"
+mkdir -p "$n/bpf/palisade/detect-v6" && touch "$n/bpf/palisade/detect-v6/EVENTS"
+PALISADE_PIN_ROOT="$n/bpf/palisade" installer uninstall >"$n/uninstall.log"
+check "uninstall removes the pins" "absent" "$([ -e "$n/bpf/palisade" ] && echo present || echo absent)"
 check "uninstall restores config.toml byte for byte" same "$(cmp -s "$n/etc/config.toml" "$n/original.toml" && echo same)"
 check "uninstall leaves no backup and no binaries" "config.toml|" "$(ls -A "$n/etc" | tr '\n' ' ' | sed 's/ $//')|$(ls -A "$n/opt" 2>/dev/null)"
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Palisade's node installer, the Helm chart's init container (busybox sh, privileged, host PID):
 # `install` places the node binaries on the host and a containerd runtime handler running
-# palisade-runc; `uninstall` reverses both; `wait` sleeps (the daemon container's stand-in while
+# palisade-runc; `uninstall` reverses both and removes the daemon's pinned BPF programs and maps
+# (they outlive the daemon on purpose, so a rolling restart misses nothing); `wait` sleeps (the daemon container's stand-in while
 # the chart uninstalls). Idempotent: an unchanged node is left alone and containerd untouched.
 #
 # containerd reads its configuration only when it starts, and 1.7 merges an `imports` drop-in by
@@ -24,7 +25,8 @@
 # Environment (set by the chart): PALISADE_HOST_ROOT (where the host's directories are mounted
 # here, default /host; empty: this is the node, e.g. the script run by hand there), PALISADE_NODE_DIR (host directory for the binaries, /opt/palisade),
 # PALISADE_CONTAINERD_CONFIG (/etc/containerd/config.toml), PALISADE_RUNTIME_HANDLER (palisade),
-# PALISADE_RESTART_CONTAINERD (true), PALISADE_CONTAINERD_SOCKET (/run/containerd/containerd.sock).
+# PALISADE_RESTART_CONTAINERD (true), PALISADE_CONTAINERD_SOCKET (/run/containerd/containerd.sock),
+# PALISADE_PIN_ROOT (/sys/fs/bpf/palisade: the pins, under the host root).
 set -eu
 
 host=${PALISADE_HOST_ROOT-/host}
@@ -33,6 +35,7 @@ config=${PALISADE_CONTAINERD_CONFIG:-/etc/containerd/config.toml}
 handler=${PALISADE_RUNTIME_HANDLER:-palisade}
 restart=${PALISADE_RESTART_CONTAINERD:-true}
 socket=${PALISADE_CONTAINERD_SOCKET:-/run/containerd/containerd.sock}
+pins=${PALISADE_PIN_ROOT:-/sys/fs/bpf/palisade}
 binaries="palisade-hook palisade-runc palisade-init"
 # Where the image keeps them (a test runs the installer outside the image).
 source_dir=${PALISADE_SOURCE_DIR:-/usr/local/bin}
@@ -186,6 +189,12 @@ uninstall() {
         fi
     done
     rmdir "$host$node_dir/bin" 2>/dev/null || true
+    # The daemon's pinned programs and maps (`palisade detach` on a node does the same): with
+    # them go detection buffered for a successor and BPF-LSM enforcement.
+    if [ -d "$host$pins" ]; then
+        rm -r "$host$pins"
+        say "removed the pinned BPF programs and maps $pins: nothing of Palisade runs in the kernel now"
+    fi
     say "uninstalled: delete the release now (helm uninstall)"
 }
 

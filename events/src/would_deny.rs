@@ -300,13 +300,17 @@ impl Verdict<'_> {
         let verb = if enforced { "denied" } else { "would deny" };
         let text = |s: &str| FieldValue::Text(s.to_owned());
         let output = format!(
-            "Palisade {verb} {action} of {target} ({reason}) | profile={profile} mode={} process={comm} {} container_id={} container_name={} image={}",
+            "Palisade {verb} {action} of {target} ({reason}) | profile={profile} mode={} process={comm} {} container_id={} container_name={} image={} k8s_ns_name={} k8s_pod_name={}",
             meta.mode,
             process.2,
             meta.short_id(),
             meta.name,
             meta.image.full,
+            meta.pod.as_ref().map_or("<NA>", |p| p.namespace.as_str()),
+            meta.pod.as_ref().map_or("<NA>", |p| p.name.as_str()),
         );
+        // A pod's fields as rule alerts have them (`k8s.*`; missing outside Kubernetes).
+        let pod = |f: fn(&crate::containers::PodMeta) -> &str| meta.pod.as_ref().map_or(FieldValue::Missing, |p| text(f(p)));
         let alert = Alert {
             time_ns,
             rule: RULE.into(),
@@ -323,6 +327,8 @@ impl Verdict<'_> {
                 ("container.id".into(), text(meta.short_id())),
                 ("container.name".into(), text(&meta.name)),
                 ("container.image.repository".into(), text(&meta.image.repository)),
+                ("k8s.ns.name".into(), pod(|p| &p.namespace)),
+                ("k8s.pod.name".into(), pod(|p| &p.name)),
                 // Also as top-level keys (`extra`), which Falcosidekick drops: it forwards only
                 // Falco's own keys, of which output_fields is one.
                 ("palisade.enforced".into(), text(if enforced { "true" } else { "false" })),

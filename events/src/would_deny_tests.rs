@@ -452,3 +452,20 @@ fn execs_of_denied_files_under_other_names_are_judged_by_identity() {
     let e = crate::containers::image_scan::DeniedPrograms::from_entries(vec![("/x".into(), "wat".into())]).expect_err("bad kind");
     assert_eq!(e, "denied program /x: unknown kind \"wat\"");
 }
+
+#[test]
+fn decisions_name_the_pod_as_rule_alerts_do() {
+    let outside = meta(Mode::Enforce);
+    let in_pod = ContainerMeta {
+        pod: Some(crate::containers::PodMeta { name: "web-7d9f".into(), namespace: "shop".into(), ..Default::default() }),
+        ..meta(Mode::Enforce)
+    };
+    let e = path_call("unlink", EROFS, "/etc/passwd");
+    let d = judge_both(&e, &in_pod).expect("a decision");
+    assert_eq!((field(&d, "k8s.ns.name"), field(&d, "k8s.pod.name")), ("shop", "web-7d9f"));
+    assert!(d.alert.output.ends_with("k8s_ns_name=shop k8s_pod_name=web-7d9f"), "{}", d.alert.output);
+    let d = judge_both(&e, &outside).expect("a decision");
+    let missing = |k: &str| d.alert.output_fields.iter().any(|(key, v)| key == k && *v == FieldValue::Missing);
+    assert!(missing("k8s.ns.name") && missing("k8s.pod.name"), "{:?}", d.alert.output_fields);
+    assert!(d.alert.output.ends_with("k8s_ns_name=<NA> k8s_pod_name=<NA>"), "{}", d.alert.output);
+}

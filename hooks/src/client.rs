@@ -19,7 +19,15 @@ pub enum ClientError {
     Decode { path: PathBuf, source: serde_json::Error },
 }
 
+/// How often a hook tries again to reach a daemon that is not listening.
+const RECONNECT_EVERY: Duration = Duration::from_millis(50);
+
 /// Sends `req` to the daemon at `socket` and waits at most `timeout` in all for its reply.
+///
+/// A daemon that is not listening (no socket file, or a file nobody accepts on: the daemon is
+/// restarting, e.g. its pod is replaced by a rolling update) is tried again every
+/// [`RECONNECT_EVERY`] until the deadline: a container created while the daemon restarts is
+/// armed by its successor instead of meeting the failure policy.
 pub fn request(socket: &Path, req: &Request, timeout: Duration) -> Result<Reply, ClientError> {
     let deadline = Instant::now() + timeout;
     let io = |source: std::io::Error| {
@@ -29,8 +37,7 @@ pub fn request(socket: &Path, req: &Request, timeout: Duration) -> Result<Reply,
             ClientError::Io { path: socket.to_owned(), source }
         }
     };
-    let mut stream =
-        UnixStream::connect(socket).map_err(|source| ClientError::Connect { path: socket.to_owned(), source })?;
+    let mut stream = connect(socket, deadline)?;
     let mut line = serde_json::to_vec(req).map_err(|source| ClientError::Decode { path: socket.to_owned(), source })?;
     line.push(b'\n');
     let remaining = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
@@ -51,6 +58,22 @@ pub fn request(socket: &Path, req: &Request, timeout: Duration) -> Result<Reply,
         });
     }
     serde_json::from_str(&reply).map_err(|source| ClientError::Decode { path: socket.to_owned(), source })
+}
+
+/// Connects to `socket`, trying again while nobody listens there, until `deadline`.
+fn connect(socket: &Path, deadline: Instant) -> Result<UnixStream, ClientError> {
+    loop {
+        match UnixStream::connect(socket) {
+            Ok(s) => return Ok(s),
+            Err(e)
+                if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused)
+                    && Instant::now() + RECONNECT_EVERY < deadline =>
+            {
+                std::thread::sleep(RECONNECT_EVERY);
+            }
+            Err(source) => return Err(ClientError::Connect { path: socket.to_owned(), source }),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +118,31 @@ mod tests {
         let e = request(&path, &Request::ListContainers { version: 1 }, Duration::from_millis(100)).expect_err("timeout");
         assert!(matches!(e, ClientError::Timeout { .. }), "{e}");
         held.join().expect("join").expect("accept");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_restarting_daemon_is_waited_for_within_the_timeout() {
+        // A stale socket file (the old daemon gone: connections refused), then the new daemon
+        // binds the path 300 ms later and answers.
+        let path = socket_path("restart");
+        let _ = std::fs::remove_file(&path);
+        drop(UnixListener::bind(&path).expect("bind the old daemon's socket"));
+        let started = Instant::now();
+        let path2 = path.clone();
+        let server = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = std::fs::remove_file(&path2);
+            let listener = UnixListener::bind(&path2).expect("bind");
+            let (s, _) = listener.accept().expect("accept");
+            let mut line = String::new();
+            BufReader::new(&s).read_line(&mut line).expect("read");
+            (&s).write_all(b"{\"reply\":\"ok\"}\n").expect("write");
+        });
+        let reply = request(&path, &Request::ListContainers { version: PROTOCOL_VERSION }, Duration::from_secs(30));
+        assert_eq!(reply.expect("the successor's reply"), Reply::Ok);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        server.join().expect("server");
         let _ = std::fs::remove_file(&path);
     }
 

@@ -26,7 +26,8 @@ pub enum FailurePolicy {
 pub struct HookConfig {
     /// The daemon's hook socket. Default `/run/palisade/hook.sock`.
     pub socket: PathBuf,
-    /// How long `createRuntime` waits for "armed". Default 2000 ms.
+    /// How long `createRuntime` waits for "armed", a restarting daemon's socket included.
+    /// Default 2000 ms.
     pub timeout_ms: u64,
     /// Default `open`.
     pub failure_policy: FailurePolicy,

@@ -24,6 +24,7 @@ with the Palisade daemon; at create-runtime it waits until the daemon has armed 
 
   --config FILE   hook settings (JSON: socket, timeout_ms, failure_policy open|closed, log_file);
                   default /etc/palisade/hook.json, defaults when that file is absent
+A daemon that is not listening (restarting) is tried again until timeout_ms has passed.
 Exit status: 0, or 1 when the daemon refuses the container, or when it cannot be reached
 and failure_policy is closed.";
 

@@ -335,15 +335,35 @@ fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     assert_eq!((f["palisade.enforced"].as_str(), f["container.name"].as_str()), (Some("true"), Some("hardened")), "{alert}");
     cri.stop_container(&confined, Duration::from_secs(5)).expect("stop the confined container");
 
-    // A rolling update replaces the daemon's pod: the next daemon re-arms the running pod from
-    // containerd at start and detects what happens in it afterwards.
+    // A rolling update replaces the daemon's pod. While no daemon runs, the pod reads the
+    // shadow file with another program: the kernel programs, pinned, keep recording it; the
+    // next daemon drains what waited and alerts it with the pod's metadata, then re-arms the
+    // running pod (from containerd) and detects what happens in it afterwards.
     stop(&name, &log);
+    let gap = cri.exec_sync(&app, &["head", "-c", "1", "/etc/shadow"], Duration::from_secs(30)).expect("exec while no daemon runs");
+    assert_eq!(gap.exit_code, 0, "{}", gap.stderr);
+    // A pod started while no daemon runs (NRI has no plugin to ask): the pod's config has host
+    // monitoring on, so its first instructions are recorded too, and named once the next
+    // daemon learns the pod from containerd.
+    let late_pod = PodSpec { namespace: "shop".into(), ..PodSpec::new(&unique_name("late")) };
+    let late_id = cri.run_pod(&late_pod).expect("run a pod while no daemon runs");
+    let late_spec = ContainerSpec::new("late", "docker.io/library/busybox:1.36", &["sh", "-c", "tail -c 1 /etc/shadow; touch /tmp/done; exec sleep 300"]);
+    let late = cri.create_container(&late_id, &late_pod, &late_spec).expect("create container");
+    cri.start_container(&late).expect("start container");
+    let done = cri.exec_sync(&late, &["sh", "-c", "while [ ! -e /tmp/done ]; do sleep 0.1; done"], Duration::from_secs(30)).expect("exec");
+    assert_eq!(done.exit_code, 0, "{}", done.stderr);
     let (name, log) = (unique_name("palisade-daemonset"), socket_dir.join("daemon-2.log"));
     start(&name, &log);
+    let pod_of = |a: &serde_json::Value| (a["output_fields"]["k8s.pod.name"].as_str().map(str::to_owned), a["output_fields"]["k8s.ns.name"].as_str().map(str::to_owned));
+    let alert = wait_alert(&log, SHADOW, "proc.cmdline", "head -c 1 /etc/shadow");
+    assert_eq!(pod_of(&alert), (Some(pod.name.clone()), Some("shop".into())), "the read while no daemon ran, alerted by the next one: {alert}");
+    let alert = wait_alert(&log, SHADOW, "proc.cmdline", "tail -c 1 /etc/shadow");
+    assert_eq!(pod_of(&alert), (Some(late_pod.name.clone()), Some("shop".into())), "the pod started while no daemon ran: {alert}");
     let r = cri.exec_sync(&app, &["cat", "/etc/shadow"], Duration::from_secs(30)).expect("exec");
     assert_eq!(r.exit_code, 0, "{}", r.stderr);
     let alert = wait_alert(&log, SHADOW, "k8s.pod.name", &pod.name);
     assert_eq!(alert["output_fields"]["k8s.ns.name"], "shop", "the restarted daemon knows the pod: {alert}");
     cri.stop_container(&app, Duration::from_secs(5)).expect("stop the app");
+    cri.stop_container(&late, Duration::from_secs(5)).expect("stop the late pod's container");
     stop(&name, &log);
 }
