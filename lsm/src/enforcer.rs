@@ -365,6 +365,27 @@ fn attach_and_pin(dir: &Path) -> Result<(), EnforcerError> {
     Ok(())
 }
 
+/// Removes the BPF-LSM pins of every ABI version under `pin_root` (`palisade detach`, an
+/// uninstall): enforcement stops once no process holds the links. Returns the directories
+/// removed.
+pub fn remove_all_pins(pin_root: &Path) -> Result<Vec<PathBuf>, EnforcerError> {
+    let entries = match std::fs::read_dir(pin_root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(pin_err(pin_root)(format!("read directory: {e}"))),
+    };
+    let mut removed = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        if entry.file_name().to_string_lossy().starts_with("lsm-v") {
+            remove_pins(&entry.path())?;
+            info!(pin_dir = %entry.path().display(), "unpinned BPF-LSM programs");
+            removed.push(entry.path());
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
 /// Remove the pin set (links first: enforcement stops before its maps go).
 fn remove_pins(dir: &Path) -> Result<(), EnforcerError> {
     for sub in ["links", "maps"] {

@@ -73,6 +73,10 @@ const PROCESS_PROGRAMS: [&str; 3] = ["sched_process_exec", "sched_process_fork",
 /// some cgroup is in scope ([`Scope`]).
 const SYS_EXIT: &str = "sys_exit";
 
+/// How long a starting daemon waits for a stopping one to release the pins before it runs
+/// unpinned.
+const CLAIM_WAIT: Duration = Duration::from_secs(10);
+
 /// The kernel's capture settings: which syscalls, and which opens.
 #[derive(Clone, Debug, Default)]
 pub struct Capture {
@@ -103,6 +107,8 @@ pub struct Kernel {
     budget: budget::BudgetMaps,
     scope: Option<Scope>,
     handover: Handover,
+    /// Held while pinned: no other daemon uses the pins meanwhile.
+    _claim: Option<pins::Claim>,
 }
 
 impl Kernel {
@@ -119,11 +125,14 @@ impl Kernel {
     /// load from the same root adopts them (the same programs: nothing attached twice) or
     /// replaces them (an upgrade) and starts with the records that waited. Pins of other
     /// detection ABI versions are removed. When `pin_root` is not on a bpffs, loads unpinned
-    /// with a warning.
+    /// with a warning, and so when another daemon holds the pins beyond [`CLAIM_WAIT`].
     pub fn load_pinned(pin_root: &Path) -> Result<Kernel, KernelError> {
         let dir = pins::pin_dir(pin_root);
-        match pins::prepare(&dir).and_then(|()| pins::remove_other_versions(pin_root)) {
-            Ok(()) => Kernel::load_with(Some(dir)),
+        let claimed = pins::prepare(&dir)
+            .and_then(|()| pins::claim(&dir, CLAIM_WAIT))
+            .and_then(|claim| pins::remove_other_versions(pin_root).map(|()| claim));
+        match claimed {
+            Ok(claim) => Kernel::load_with(Some(dir)).map(|k| Kernel { _claim: Some(claim), ..k }),
             Err(e) => {
                 tracing::warn!(error = %e, "detection cannot be pinned: loading unpinned (it stops with the daemon, records of a restart's gap are lost)");
                 Kernel::load_with(None)
@@ -204,6 +213,7 @@ impl Kernel {
             budget,
             scope,
             handover,
+            _claim: None,
         })
     }
 

@@ -24,13 +24,18 @@
 //! no daemon ran (the ring full) are counted; the daemon reports the total it inherited once at
 //! start and counts its own drops from there ([`super::Kernel::drops`]).
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use aya::maps::{MapData, RingBuf};
 use aya::programs::links::FdLink;
 use aya::programs::{BtfTracePoint, ProgramInfo};
 
 use super::KernelError;
+
+/// The default pin root, shared with BPF-LSM's pins.
+pub const DEFAULT_PIN_ROOT: &str = palisade_lsm::DEFAULT_PIN_ROOT;
 
 /// The maps shared across program instances and daemons: pinned. Every other map of the
 /// object is in [`PRIVATE_MAPS`] (a unit test checks the object has no third kind).
@@ -82,6 +87,27 @@ pub(super) fn prepare(dir: &Path) -> Result<(), KernelError> {
         return Err(pin_err(dir, format!("not on a bpf file system (type {magic:#x})")));
     }
     Ok(())
+}
+
+/// An exclusive claim on a pin directory (`flock(2)` on it), held as long as the [`super::Kernel`]
+/// that uses the pins: one daemon at a time adopts them and reads their ring buffer, so two
+/// daemons started side by side never split one stream of records between them.
+pub(super) struct Claim(#[expect(dead_code, reason = "held, not read: closing it releases the claim")] nix::fcntl::Flock<File>);
+
+/// Claims `dir`, waiting up to `wait` for a daemon that is stopping to let go of it.
+pub(super) fn claim(dir: &Path, wait: Duration) -> Result<Claim, KernelError> {
+    let deadline = Instant::now() + wait;
+    let mut file = File::open(dir).map_err(|e| pin_err(dir, format!("open: {e}")))?;
+    loop {
+        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(Claim(lock)),
+            Err((f, nix::errno::Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
+                file = f;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err((_, e)) => return Err(pin_err(dir, format!("claim: {e} (another daemon uses these pins)"))),
+        }
+    }
 }
 
 /// The pin of map `name`.
