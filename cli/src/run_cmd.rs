@@ -87,7 +87,8 @@ pub(crate) struct RunArgs {
     /// pins go in `detect-v<ABI>` beneath it). An empty value pins nothing: detection stops
     /// with the daemon, and what happens until the next one starts is not seen (tests running
     /// daemons side by side use this). The BPF-LSM pins stay under /sys/fs/bpf/palisade.
-    #[arg(long, value_name = "DIR", default_value = palisade_daemon::kernel::pins::DEFAULT_PIN_ROOT)]
+    #[arg(long, value_name = "DIR", default_value = palisade_daemon::kernel::pins::DEFAULT_PIN_ROOT,
+          value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from))]
     pin_root: PathBuf,
     /// How the daemon's own messages are written to stderr: `text` or `json` (one object a
     /// line); shorthand for -o log_format=....
