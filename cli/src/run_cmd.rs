@@ -223,8 +223,9 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let mut kernel = if args.pin_root.as_os_str().is_empty() { Kernel::load() } else { Kernel::load_pinned(&args.pin_root) }
         .context("loading the kernel programs (root and kernel BTF are required)")?;
-    eprintln!("palisade: detection: {}", kernel.handover());
-    let detection_pins = kernel.handover().pin_dir.clone();
+    let detection = kernel.handover().clone();
+    eprintln!("palisade: detection: {detection}");
+    let detection_pins = detection.pin_dir.clone();
     let profiles = Arc::new(profile_set::load(&config)?);
     metrics.declare_profiles(profiles.profiles().iter().map(|p| p.name.as_str()));
     let mut plan = capture::plan(&rules);
@@ -252,6 +253,8 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         version: env!("CARGO_PKG_VERSION").into(),
         config: config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         enforcement_backend: backend_text,
+        detection: detection.to_string(),
+        kernel_drops_inherited: detection.drops_inherited,
         ..crate::status_cmd::kernel_facts()
     });
     let (control, capture_requests) = hook_server::control::Control::new();

@@ -73,6 +73,15 @@ fn a_read_while_no_daemon_runs_is_alerted_by_the_next_daemon() {
     read_with("head", &marker);
 
     let second = Daemon::start_with(&extra, std::slice::from_ref(&rules));
+    let status = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["status", "--json", "--socket"])
+        .arg(second.socket())
+        .output()
+        .expect("palisade status");
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status json");
+    let detection = status["detection"].as_str().unwrap_or_default();
+    assert!(detection.starts_with("adopted pinned detection programs under"), "{status}");
+    assert!(!detection.contains(": 0 records waiting"), "the gap's records waited: {detection}");
     let out = second.stop();
     assert!(out.stderr.contains("palisade: detection: adopted pinned detection programs"), "{}", out.stderr);
     assert_eq!(readers(&out.alerts), ["head"], "the gap's read, once, and not the first daemon's again: {}", out.stdout);

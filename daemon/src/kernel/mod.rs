@@ -172,11 +172,14 @@ impl Kernel {
         let tracked: HashMap<MapData, u64, u32> = take(&mut ebpf, "TRACKED_CGROUPS", HashMap::try_from)?;
         let slots = take(&mut ebpf, "TRACKED_SLOTS", Array::try_from)?;
         let scope_conf = take(&mut ebpf, "SCOPE", Array::try_from)?;
-        let budget = budget::BudgetMaps::new(
+        let mut budget = budget::BudgetMaps::new(
             take(&mut ebpf, "BUDGET_CONF", Array::try_from)?,
             take(&mut ebpf, "BUDGET_DROPS", HashMap::try_from)?,
             take(&mut ebpf, "BUDGET_STATS", PerCpuArray::try_from)?,
         );
+        if inherited {
+            budget.inherit();
+        }
         // What waited in an inherited ring buffer is read now, so it can be counted (and is
         // handed out first by `drain`); what comes after it stays in the ring.
         let mut backlog = VecDeque::new();
@@ -325,11 +328,12 @@ impl std::fmt::Display for Handover {
             None => write!(f, "not pinned (stops with the daemon)"),
             Some(dir) if self.inherited => write!(
                 f,
-                "adopted pinned detection programs under {}: {} programs kept, {} records waiting, {} records dropped before this daemon started",
+                "adopted pinned detection programs under {}: {} records waiting, {} records dropped before this daemon started \
+                 ({} programs kept as they ran, the others replaced by this version's)",
                 dir.display(),
-                self.programs_adopted,
                 self.records_waiting,
                 self.drops_inherited,
+                self.programs_adopted,
             ),
             Some(dir) => write!(f, "pinned under {} (new)", dir.display()),
         }
