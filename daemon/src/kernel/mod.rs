@@ -158,7 +158,10 @@ impl Kernel {
         for name in PROCESS_PROGRAMS {
             let tp = tracepoint(&mut ebpf, name)?;
             match &pin_dir {
-                None => drop(tp.attach().map_err(|source| KernelError::Program { name, source })?),
+                // The link stays with the program, and goes with the handle.
+                None => {
+                    tp.attach().map_err(|source| KernelError::Program { name, source })?;
+                }
                 Some(dir) if pins::runs_same(dir, name, tp) => adopted += 1,
                 // The pinned link keeps it attached: the handle can go.
                 Some(dir) => drop(pins::attach_and_pin(dir, name, tp)?),

@@ -81,7 +81,6 @@ pub(super) fn prepare(dir: &Path) -> Result<(), KernelError> {
         std::fs::create_dir_all(&path).map_err(|e| pin_err(&path, format!("create directory: {e}")))?;
     }
     let fs = nix::sys::statfs::statfs(dir).map_err(|e| pin_err(dir, format!("statfs: {e}")))?;
-    #[expect(clippy::unnecessary_cast, reason = "the field's integer type differs between targets")]
     let magic = fs.filesystem_type().0 as i64;
     if magic != BPF_FS_MAGIC {
         return Err(pin_err(dir, format!("not on a bpf file system (type {magic:#x})")));
