@@ -56,15 +56,19 @@ fn load(root: &Path, capture: &Capture) -> Kernel {
     kernel
 }
 
-#[test]
-fn records_of_the_gap_wait_for_the_next_load_and_nothing_is_attached_twice() {
+/// The rules, the marker file and the cgroup of one test.
+fn setup(name: &str) -> Option<(PinRoot, String, Capture, TestCgroup)> {
     if !nix::unistd::geteuid().is_root() {
-        return skip_or_fail("not root");
+        skip_or_fail("not root");
+        return None;
     }
-    let Some(cgroot) = cgroup2_root() else { return skip_or_fail("no cgroup2 mount") };
+    let Some(cgroot) = cgroup2_root() else {
+        skip_or_fail("no cgroup2 mount");
+        return None;
+    };
     let pid = std::process::id();
-    let root = PinRoot(PathBuf::from(format!("/sys/fs/bpf/palisade-test-{pid}")));
-    let marker = format!("/tmp/palisade-handover-{pid}");
+    let root = PinRoot(PathBuf::from(format!("/sys/fs/bpf/palisade-test-{name}-{pid}")));
+    let marker = format!("/tmp/palisade-{name}-{pid}");
     std::fs::write(&marker, "x").expect("marker");
     let mut loader = Loader::new();
     loader.add_str(
@@ -72,7 +76,62 @@ fn records_of_the_gap_wait_for_the_next_load_and_nothing_is_attached_twice() {
         &format!("- rule: handover probe\n  desc: d\n  condition: evt.type = openat and fd.name = {marker}\n  output: o\n  priority: INFO\n"),
     );
     let capture = plan(&loader.compile().ruleset.expect("rules")).capture;
-    let cgroup = TestCgroup::new(&cgroot, &format!("palisade-handover-{pid}"));
+    let cgroup = TestCgroup::new(&cgroot, &format!("palisade-{name}-{pid}"));
+    Some((root, marker, capture, cgroup))
+}
+
+/// An upgrade: the pinned programs are not this load's (another tag). They are replaced, one
+/// link per hook stays attached (one record per action), and what waited is still drained.
+#[test]
+fn other_pinned_programs_are_replaced_and_not_attached_twice() {
+    let Some((root, marker, capture, cgroup)) = setup("upgrade") else { return };
+    let mut first = match Kernel::load_pinned(&root.0) {
+        Ok(k) => k,
+        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
+    };
+    first.configure(&capture).expect("configure");
+    let mut scope = first.take_scope().expect("scope");
+    scope.track(cgroup.id()).expect("track");
+    drop(scope);
+    drop(first);
+    // "Another version": the exec program's pin now holds a program of another tag (and
+    // sys_exit's none).
+    let progs = pins::pin_dir(&root.0).join("progs");
+    std::fs::rename(progs.join("sys_exit"), progs.join("sched_process_exec")).expect("swap program pins");
+    cat_in(&cgroup, &marker);
+
+    let mut second = load(&root.0, &capture);
+    let h = second.handover().clone();
+    assert!(h.inherited, "{h}");
+    assert_eq!(h.programs_adopted, 2, "fork and exit kept; exec and sys_exit replaced: {h}");
+    let scope = second.take_scope().expect("scope");
+    assert!(scope.syscalls_attached());
+    assert_eq!(opens(&mut second, &marker, cgroup.id(), Duration::from_millis(500)), 1, "the gap's open, once");
+    cat_in(&cgroup, &marker);
+    let (n_opens, n_execs) = {
+        let mut all = Vec::new();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < deadline {
+            second.wait(Duration::from_millis(100)).expect("poll");
+            second.drain(|b| all.push(b.to_vec()));
+        }
+        let recs: Vec<Record> = all.iter().filter_map(|b| decode(b).ok()).collect();
+        let opens = recs
+            .iter()
+            .filter(|r| matches!(r, Record::Syscall(s) if s.hdr.cgroup_id == cgroup.id() && s.strings[0].as_deref() == Some(marker.as_str())))
+            .count();
+        let execs = recs.iter().filter(|r| matches!(r, Record::Exec { hdr, .. } if hdr.cgroup_id == cgroup.id())).count();
+        (opens, execs)
+    };
+    assert_eq!((n_opens, n_execs), (1, 1), "one open and one exec record per action: the old links are gone");
+    drop(scope);
+    drop(second);
+    let _ = std::fs::remove_file(&marker);
+}
+
+#[test]
+fn records_of_the_gap_wait_for_the_next_load_and_nothing_is_attached_twice() {
+    let Some((root, marker, capture, cgroup)) = setup("handover") else { return };
 
     // First daemon: track the cgroup, then go away.
     let mut first = match Kernel::load_pinned(&root.0) {

@@ -149,6 +149,9 @@ impl Kernel {
             loader.map_pin_path(name, path.as_path());
         }
         let mut ebpf = loader.load(&palisade_ebpf::PALISADE_OBJ.0)?;
+        if inherited {
+            exclude_self(&mut ebpf)?;
+        }
         let btf = Btf::from_sys_fs()?;
         for name in PROCESS_PROGRAMS.into_iter().chain([SYS_EXIT]) {
             let tp = tracepoint(&mut ebpf, name)?;
@@ -301,6 +304,18 @@ impl Kernel {
     pub fn drops(&self) -> u64 {
         drop_total(&self.drops).saturating_sub(self.drops_baseline)
     }
+}
+
+/// An inherited `SCOPE` still names the previous daemon as the process not to capture, and
+/// its programs may be watching the host: this process is named instead, before it reads
+/// anything more, so its own start-up is not captured (see [`Scope::exclude_process`]).
+fn exclude_self(ebpf: &mut Ebpf) -> Result<(), KernelError> {
+    let map_err = |e: aya::maps::MapError| KernelError::Map { name: "SCOPE", detail: e.to_string() };
+    let map = ebpf.map_mut("SCOPE").ok_or(KernelError::Map { name: "SCOPE", detail: "missing from the object".into() })?;
+    let mut conf: Array<&mut MapData, [u8; 8]> = Array::try_from(map).map_err(map_err)?;
+    let mut scope: palisade_ebpf::abi::ScopeConf = bytemuck::cast(conf.get(&0, 0).map_err(map_err)?);
+    scope.own_tgid = std::process::id();
+    conf.set(0, bytemuck::cast::<_, [u8; 8]>(scope), 0).map_err(map_err)
 }
 
 fn drop_total(drops: &PerCpuArray<MapData, u64>) -> u64 {
