@@ -82,6 +82,15 @@ fn a_read_while_no_daemon_runs_is_alerted_by_the_next_daemon() {
     let detection = status["detection"].as_str().unwrap_or_default();
     assert!(detection.starts_with("adopted pinned detection programs under"), "{status}");
     assert!(!detection.contains(": 0 records waiting"), "the gap's records waited: {detection}");
+    let refused = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["detach", "--socket"])
+        .arg(second.socket())
+        .arg("--pin-root")
+        .arg(&root.0)
+        .output()
+        .expect("palisade detach");
+    assert!(!refused.status.success(), "detach refuses under a running daemon");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("another palisade daemon is running"));
     let out = second.stop();
     assert!(out.stderr.contains("palisade: detection: adopted pinned detection programs"), "{}", out.stderr);
     assert_eq!(readers(&out.alerts), ["head"], "the gap's read, once, and not the first daemon's again: {}", out.stdout);

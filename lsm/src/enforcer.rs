@@ -469,4 +469,19 @@ mod tests {
         assert!(!dir.exists());
         remove_pins(&dir).expect("removing nothing is fine");
     }
+
+    #[test]
+    fn every_abi_versions_pins_are_removed_and_nothing_else() {
+        let root = std::env::temp_dir().join(format!("palisade-lsm-root-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for dir in ["lsm-v2", "lsm-v3", "detect-v6"] {
+            std::fs::create_dir_all(root.join(dir).join("maps")).expect("maps");
+            std::fs::write(root.join(dir).join("maps").join("ENFORCED"), b"").expect("map file");
+        }
+        let removed = remove_all_pins(&root).expect("removed");
+        assert_eq!(removed, [root.join("lsm-v2"), root.join("lsm-v3")]);
+        assert!(root.join("detect-v6").exists(), "detection's pins are not BPF-LSM's");
+        assert!(remove_all_pins(&root.join("absent")).expect("no root").is_empty());
+        std::fs::remove_dir_all(&root).expect("cleanup");
+    }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::pins::{pin_dir, PINNED_MAPS, PRIVATE_MAPS};
+use super::pins::{dirs, pin_dir, prepare, remove_dir, PINNED_MAPS, PRIVATE_MAPS};
 
 #[test]
 fn every_map_of_the_object_is_pinned_or_listed_private() {
@@ -18,4 +18,27 @@ fn every_map_of_the_object_is_pinned_or_listed_private() {
 fn pin_directory_names_the_record_abi() {
     let dir = pin_dir(Path::new("/sys/fs/bpf/palisade"));
     assert_eq!(dir, Path::new("/sys/fs/bpf/palisade").join(format!("detect-v{}", palisade_ebpf::abi::ABI_VERSION)));
+}
+
+#[test]
+fn a_directory_off_the_bpffs_is_refused_so_the_daemon_loads_unpinned() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = pin_dir(tmp.path());
+    let err = prepare(&dir).expect_err("a tmpfs is no bpffs").to_string();
+    assert!(err.contains("not on a bpf file system"), "{err}");
+}
+
+#[test]
+fn pin_directories_of_every_abi_are_found_and_removed_links_first() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for (dir, sub, file) in [("detect-v5", "links", "sys_exit"), ("detect-v6", "maps", "EVENTS"), ("lsm-v3", "maps", "ENFORCED")] {
+        std::fs::create_dir_all(tmp.path().join(dir).join(sub)).expect("dir");
+        std::fs::write(tmp.path().join(dir).join(sub).join(file), b"").expect("file");
+    }
+    let found = dirs(tmp.path());
+    assert_eq!(found, [tmp.path().join("detect-v5"), tmp.path().join("detect-v6")], "BPF-LSM's are not detection's");
+    assert_eq!(remove_dir(&found[0]).expect("removed"), 1);
+    assert!(!found[0].exists());
+    assert_eq!(remove_dir(&found[0]).expect("removing nothing is fine"), 0);
+    assert!(tmp.path().join("lsm-v3").exists());
 }
