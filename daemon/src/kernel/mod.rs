@@ -157,7 +157,7 @@ impl Kernel {
             let tp = tracepoint(&mut ebpf, name)?;
             tp.load(name, &btf).map_err(|source| KernelError::Program { name, source })?;
         }
-        let mut adopted = 0;
+        let (mut adopted, mut replaced) = (0, 0);
         for name in PROCESS_PROGRAMS {
             let tp = tracepoint(&mut ebpf, name)?;
             match &pin_dir {
@@ -167,7 +167,10 @@ impl Kernel {
                 }
                 Some(dir) if pins::runs_same(dir, name, tp) => adopted += 1,
                 // The pinned link keeps it attached: the handle can go.
-                Some(dir) => drop(pins::attach_and_pin(dir, name, tp)?),
+                Some(dir) => {
+                    replaced += usize::from(pins::link_path(dir, name).exists());
+                    drop(pins::attach_and_pin(dir, name, tp)?);
+                }
             }
         }
         let mut events = take(&mut ebpf, "EVENTS", RingBuf::try_from)?;
@@ -197,17 +200,20 @@ impl Kernel {
         let drops_inherited = if inherited { drop_total(&drops) } else { 0 };
         let ebpf = Arc::new(Mutex::new(ebpf));
         let mut sys_exit = SysExit::new(Arc::clone(&ebpf), pin_dir.clone());
-        if sys_exit.resume()? {
-            adopted += 1;
+        match sys_exit.resume()? {
+            sys_exit::Resumed::Detached => {}
+            sys_exit::Resumed::Adopted => adopted += 1,
+            sys_exit::Resumed::Replaced => replaced += 1,
         }
         let handover = Handover {
             pin_dir,
             inherited,
             programs_adopted: adopted,
+            programs_replaced: replaced,
             records_waiting: backlog.len(),
             drops_inherited,
         };
-        tracing::info!(pinned = handover.pin_dir.is_some(), inherited, programs_adopted = adopted,
+        tracing::info!(pinned = handover.pin_dir.is_some(), inherited, programs_adopted = adopted, programs_replaced = replaced,
                        records_waiting = handover.records_waiting, drops_inherited, "detection programs loaded");
         let scope = Some(Scope::new(tracked, slots, scope_conf, sys_exit));
         Ok(Kernel {
@@ -331,6 +337,9 @@ pub struct Handover {
     pub inherited: bool,
     /// Programs whose pinned links were adopted as they were (the same programs).
     pub programs_adopted: usize,
+    /// Pinned programs of another version (an upgrade) whose links this load replaced by its
+    /// own programs' ([`pins`]: one attachment per hook throughout).
+    pub programs_replaced: usize,
     /// Records that waited in the inherited ring buffer (written while no daemon ran, or left
     /// unread by the previous one); [`Kernel::drain`] hands them out first.
     pub records_waiting: usize,
@@ -347,11 +356,12 @@ impl std::fmt::Display for Handover {
             Some(dir) if self.inherited => write!(
                 f,
                 "adopted pinned detection programs under {}: {} records waiting, {} records dropped before this daemon started \
-                 ({} programs kept as they ran, the others replaced by this version's)",
+                 ({} programs kept as they ran, {} replaced by this version's)",
                 dir.display(),
                 self.records_waiting,
                 self.drops_inherited,
                 self.programs_adopted,
+                self.programs_replaced,
             ),
             Some(dir) => write!(f, "pinned under {} (new)", dir.display()),
         }

@@ -15,6 +15,16 @@ use aya::Ebpf;
 
 use super::{pins, tracepoint, KernelError, SYS_EXIT};
 
+/// What [`SysExit::resume`] found pinned.
+pub(super) enum Resumed {
+    /// No link pin: detached.
+    Detached,
+    /// The same program, kept as it runs.
+    Adopted,
+    /// Another program (an upgrade), replaced by ours.
+    Replaced,
+}
+
 /// How the program is attached now.
 enum Attachment {
     Off,
@@ -39,19 +49,19 @@ impl SysExit {
     /// At load: take over the attachment a previous daemon pinned. The same program is adopted
     /// as it runs (returns true); another (an upgrade) is replaced by ours, pinned in its
     /// place. Without a link pin, the program stays detached until something is in scope.
-    pub(super) fn resume(&mut self) -> Result<bool, KernelError> {
-        let Some(dir) = &self.pins else { return Ok(false) };
+    pub(super) fn resume(&mut self) -> Result<Resumed, KernelError> {
+        let Some(dir) = &self.pins else { return Ok(Resumed::Detached) };
         if !pins::link_path(dir, SYS_EXIT).exists() {
-            return Ok(false);
+            return Ok(Resumed::Detached);
         }
         let mut ebpf = self.ebpf.lock().map_err(|_| KernelError::Map { name: SYS_EXIT, detail: "lock poisoned".into() })?;
         let tp = tracepoint(&mut ebpf, SYS_EXIT)?;
         if pins::runs_same(dir, SYS_EXIT, tp) {
             self.state = Attachment::Adopted;
-            return Ok(true);
+            return Ok(Resumed::Adopted);
         }
         self.state = Attachment::Own(pins::attach_and_pin(dir, SYS_EXIT, tp)?);
-        Ok(false)
+        Ok(Resumed::Replaced)
     }
 
     /// Attach (`on`) or detach the program; a no-op when it already is.
