@@ -130,6 +130,7 @@ impl Kernel {
         let dir = pins::pin_dir(pin_root);
         let claimed = pins::prepare(&dir)
             .and_then(|()| pins::claim(&dir, CLAIM_WAIT))
+            .and_then(|claim| pins::remove_stale(&dir).map(|()| claim))
             .and_then(|claim| pins::remove_other_versions(pin_root).map(|()| claim));
         match claimed {
             Ok(claim) => Kernel::load_with(Some(dir)).map(|k| Kernel { _claim: Some(claim), ..k }),

@@ -109,6 +109,20 @@ pub(super) fn claim(dir: &Path, wait: Duration) -> Result<Claim, KernelError> {
     }
 }
 
+/// Removes `<name>_new` pins in `dir` (claimed): left by a crash between pinning and renaming,
+/// such a link would run beside the one adopted.
+pub(super) fn remove_stale(dir: &Path) -> Result<(), KernelError> {
+    for sub in ["links", "progs"] {
+        for entry in std::fs::read_dir(dir.join(sub)).into_iter().flatten().filter_map(Result::ok) {
+            if entry.file_name().to_string_lossy().ends_with("_new") {
+                std::fs::remove_file(entry.path()).map_err(|e| pin_err(&entry.path(), format!("remove: {e}")))?;
+                tracing::warn!(pin = %entry.path().display(), "removed a pin an interrupted upgrade left");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The pin of map `name`.
 pub(super) fn map_path(dir: &Path, name: &str) -> PathBuf {
     dir.join("maps").join(name)

@@ -283,7 +283,8 @@ impl<S: RecordSource> Daemon<S> {
     }
 
     /// Stops the k8s_audit source, optionally detaches the BPF-LSM programs, and stops the
-    /// outputs (flushing them). Returns the run's stats, the kernel drops and the alerts the
+    /// outputs (flushing them). (Detection's pins are removed by the caller, after the kernel
+    /// handle in the source is gone: `palisade run --detach-on-exit`.) Returns the run's stats, the kernel drops and the alerts the
     /// outputs dropped.
     pub fn finish(mut self, detach_on_exit: bool) -> (Stats, u64, u64) {
         if let Some(a) = self.p.audit.take() {
