@@ -180,3 +180,34 @@ fn records_of_the_gap_wait_for_the_next_load_and_nothing_is_attached_twice() {
     drop(third);
     let _ = std::fs::remove_file(&marker);
 }
+
+/// Pinned maps of another shape under this ABI version (a layout changed without a version
+/// change): the load removes that pin set and starts afresh rather than reuse them; the old
+/// programs are gone with it (one record per action).
+#[test]
+fn pinned_maps_of_another_shape_are_not_reused() {
+    let Some((root, marker, capture, cgroup)) = setup("shape") else { return };
+    let mut first = match Kernel::load_pinned(&root.0) {
+        Ok(k) => k,
+        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
+    };
+    first.configure(&capture).expect("configure");
+    let mut scope = first.take_scope().expect("scope");
+    scope.track(cgroup.id()).expect("track");
+    drop(scope);
+    drop(first);
+    let maps = pins::pin_dir(&root.0).join("maps");
+    std::fs::rename(maps.join("TRACKED_SLOTS"), maps.join("SYSCALL_CONF")).expect("swap map pins");
+
+    let mut second = load(&root.0, &capture);
+    let h = second.handover().clone();
+    assert!(!h.inherited, "the incompatible set is not adopted: {h}");
+    let mut scope = second.take_scope().expect("scope");
+    assert!(scope.tracked().is_empty());
+    scope.track(cgroup.id()).expect("track");
+    cat_in(&cgroup, &marker);
+    assert_eq!(opens(&mut second, &marker, cgroup.id(), Duration::from_millis(500)), 1, "one record per action");
+    drop(scope);
+    drop(second);
+    let _ = std::fs::remove_file(&marker);
+}

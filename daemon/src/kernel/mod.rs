@@ -131,6 +131,7 @@ impl Kernel {
         let claimed = pins::prepare(&dir)
             .and_then(|()| pins::claim(&dir, CLAIM_WAIT))
             .and_then(|claim| pins::remove_stale(&dir).map(|()| claim))
+            .and_then(|claim| pins::remove_if_incompatible(&dir).map(|_| claim))
             .and_then(|claim| pins::remove_other_versions(pin_root).map(|()| claim));
         match claimed {
             Ok(claim) => Kernel::load_with(Some(dir)).map(|k| Kernel { _claim: Some(claim), ..k }),

@@ -10,6 +10,9 @@
 //! - `links/<name>` for each attached program: the three process tracepoints always, the
 //!   syscall-exit one while it is attached ([`super::SysExit`]).
 //!
+//! Before reusing a set, a load checks each pinned map's shape against the object's (a layout
+//! changed without an ABI version change) and removes a set that differs.
+//!
 //! A pinned link keeps its program attached after the daemon exits: the programs go on writing
 //! into the pinned ring buffer while no daemon runs, and the next daemon drains what waited.
 //!
@@ -121,6 +124,31 @@ pub(super) fn remove_stale(dir: &Path) -> Result<(), KernelError> {
         }
     }
     Ok(())
+}
+
+/// Removes the pins of `dir` when a pinned map's shape (key size, value size, entries) is not
+/// the object's: a layout changed without an ABI version change would otherwise hand this
+/// load's programs maps they misread. Returns whether it did (the load then starts afresh).
+pub(super) fn remove_if_incompatible(dir: &Path) -> Result<bool, KernelError> {
+    let obj = aya_obj::Object::parse(&palisade_ebpf::PALISADE_OBJ.0).map_err(|e| pin_err(dir, format!("parse the object: {e}")))?;
+    let differs = |name: &str| {
+        let path = map_path(dir, name);
+        if !path.exists() {
+            return false;
+        }
+        let (Some(def), Ok(info)) = (obj.maps.get(name), aya::maps::MapInfo::from_pin(&path)) else { return true };
+        (def.key_size(), def.value_size(), def.max_entries()) != (info.key_size(), info.value_size(), info.max_entries())
+    };
+    let bad: Vec<&str> = PINNED_MAPS.into_iter().filter(|name| differs(name)).collect();
+    if bad.is_empty() {
+        return Ok(false);
+    }
+    let unread = unread_records(&map_path(dir, "EVENTS"));
+    let pins = remove_dir(dir)?;
+    tracing::warn!(pin_dir = %dir.display(), maps = ?bad, pins, records_unread = unread,
+                   "pinned maps of another layout under this ABI version: removed, their programs detached, their unread records lost");
+    prepare(dir)?;
+    Ok(true)
 }
 
 /// The pin of map `name`.
