@@ -63,7 +63,8 @@ pub(crate) fn run(args: &LoadArgs<'_>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let alerts_file = dir.join("alerts.json");
     let mut cmd = Command::new(&args.daemon);
-    cmd.args(["run", "-c", "/dev/null"]);
+    // --detach-on-exit: no pinned programs stay behind to slow what runs after the bench.
+    cmd.args(["run", "-c", "/dev/null", "--detach-on-exit"]);
     for o in [
         "json_output=true".to_string(),
         "nri.enabled=false".into(),

@@ -5,6 +5,7 @@
 
 mod capture_cmd;
 mod containers_cmd;
+mod detach_cmd;
 mod logging;
 mod pidfile;
 mod rules_cmd;
@@ -53,6 +54,18 @@ enum Command {
     Capture(capture_cmd::CaptureArgs),
     /// The running daemon: version, uptime, rules, containers, drops, kernel LSMs, backend.
     Status(status_cmd::StatusArgs),
+    /// Remove Palisade's pinned kernel programs and maps (detection and BPF-LSM), e.g. to uninstall.
+    ///
+    /// `palisade run` pins its kernel programs on the bpffs so that they outlive the daemon: while
+    /// no daemon runs (a restart, an upgrade, a crash), detection keeps writing records into a
+    /// pinned ring buffer for the next daemon, and BPF-LSM keeps enforcing the armed containers.
+    /// Stopping the daemon therefore does not remove them. This command does: run it when
+    /// uninstalling, after the daemon has stopped. From then on nothing is detected or enforced
+    /// until a daemon starts again; records still waiting in the ring buffer are discarded.
+    ///
+    /// It refuses while a daemon answers on its hook socket (stop it first, or stop it with
+    /// `palisade run --detach-on-exit`, which removes the pins itself).
+    Detach(detach_cmd::DetachArgs),
     /// Print the version and the Falco engine version whose rule language is implemented.
     Version,
 }
@@ -70,6 +83,7 @@ fn main() -> ExitCode {
         Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Containers(args) => containers_cmd::run(args),
         Command::Status(args) => status_cmd::run(args),
+        Command::Detach(args) => detach_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
         Command::Capture(args) => capture_cmd::run(args),
         Command::Profiles(cmd) => profiles_cmd::run(cmd),

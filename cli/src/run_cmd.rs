@@ -77,11 +77,20 @@ pub(crate) struct RunArgs {
     /// `first` or `all` matching rules per event (shorthand for -o rule_matching=...).
     #[arg(long, value_name = "M")]
     rule_matching: Option<String>,
-    /// With the BPF-LSM backend: remove Palisade's LSM programs when the daemon stops cleanly.
-    /// Default: they stay pinned under /sys/fs/bpf/palisade and keep enforcing the armed
-    /// containers through a crash, an upgrade or a restart (the next daemon reuses them).
+    /// Remove Palisade's pinned kernel programs when the daemon stops cleanly: detection's,
+    /// and with the BPF-LSM backend the LSM programs. Default: they stay pinned under
+    /// /sys/fs/bpf/palisade, keep detecting (records wait in the pinned ring buffer) and
+    /// enforcing through a crash, an upgrade or a restart, and the next daemon adopts them and
+    /// alerts what happened meanwhile. `palisade detach` removes them later.
     #[arg(long)]
     detach_on_exit: bool,
+    /// Where detection's programs, links and maps are pinned (a directory on the bpffs; the
+    /// pins go in `detect-v<ABI>` beneath it). An empty value pins nothing: detection stops
+    /// with the daemon, and what happens until the next one starts is not seen (tests running
+    /// daemons side by side use this). The BPF-LSM pins stay under /sys/fs/bpf/palisade.
+    #[arg(long, value_name = "DIR", default_value = palisade_daemon::kernel::pins::DEFAULT_PIN_ROOT,
+          value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from))]
+    pin_root: PathBuf,
     /// How the daemon's own messages are written to stderr: `text` or `json` (one object a
     /// line); shorthand for -o log_format=....
     #[arg(long, value_name = "FORMAT")]
@@ -213,7 +222,11 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let web = webserver::Web::start(&config, &metrics, audit.as_ref().map(AuditSource::handler))?;
     let sink = AlertSink::start(&config)?;
 
-    let mut kernel = Kernel::load().context("loading the kernel programs (root and kernel BTF are required)")?;
+    let mut kernel = if args.pin_root.as_os_str().is_empty() { Kernel::load() } else { Kernel::load_pinned(&args.pin_root) }
+        .context("loading the kernel programs (root and kernel BTF are required)")?;
+    let detection = kernel.handover().clone();
+    eprintln!("palisade: detection: {detection}");
+    let detection_pins = detection.pin_dir.clone();
     let profiles = Arc::new(profile_set::load(&config)?);
     metrics.declare_profiles(profiles.profiles().iter().map(|p| p.name.as_str()));
     let mut plan = capture::plan(&rules);
@@ -246,6 +259,8 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         version: env!("CARGO_PKG_VERSION").into(),
         config: config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         enforcement_backend: backend_text,
+        detection: detection.to_string(),
+        kernel_drops_inherited: detection.drops_inherited,
         ..crate::status_cmd::kernel_facts()
     });
     let (control, capture_requests) = hook_server::control::Control::new();
@@ -326,6 +341,12 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     audit_stop.store(true, Ordering::Relaxed);
     let (stats, drops, dropped) = daemon.finish(args.detach_on_exit);
+    if let Some(dir) = detection_pins.filter(|_| args.detach_on_exit) {
+        match palisade_daemon::kernel::pins::remove_dir(&dir) {
+            Ok(pins) => tracing::info!(pin_dir = %dir.display(), pins, "detection programs detached (--detach-on-exit)"),
+            Err(e) => tracing::error!(error = %e, "detaching the detection programs failed"),
+        }
+    }
     ran?;
     eprintln!(
         "palisade: stopped: records={} events={} alerts={} drops={drops} outputs_dropped={dropped}",

@@ -50,6 +50,12 @@ pub(crate) fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     println!("containers:      {} tracked", s.containers_tracked);
     println!("events:          {} ({} alerts)", s.events, s.alerts);
     println!("drops:           {} kernel records, {} alerts (outputs queue full)", s.kernel_drops, s.outputs_dropped);
+    if s.kernel_drops_inherited > 0 {
+        println!("                 {} kernel records dropped before this daemon started", s.kernel_drops_inherited);
+    }
+    if !s.detection.is_empty() {
+        println!("detection:       {}", s.detection);
+    }
     println!("hook socket:     {} connections refused busy, {} refused for their peer", s.hook_refused_busy, s.hook_refused_peer);
     if s.budget_drops.is_empty() && s.budget_drops_unattributed == 0 {
         println!("budget drops:    none");

@@ -203,6 +203,15 @@ pub struct DaemonStatus {
     /// Hook socket connections refused for their peer (not root, not `hook_socket_group`).
     #[serde(default)]
     pub hook_refused_peer: u64,
+    /// Detection's kernel side as the daemon found it at start: pinned or not, and what it
+    /// adopted from the previous daemon (records waiting, drops before it). Absent from older
+    /// daemons.
+    #[serde(default)]
+    pub detection: String,
+    /// Records the kernel dropped before this daemon started (the pinned counter's total then:
+    /// during an earlier daemon or while none ran); `kernel_drops` counts from there.
+    #[serde(default)]
+    pub kernel_drops_inherited: u64,
 }
 
 /// One container's syscall budget drops, as `palisade status` shows them.

@@ -365,6 +365,27 @@ fn attach_and_pin(dir: &Path) -> Result<(), EnforcerError> {
     Ok(())
 }
 
+/// Removes the BPF-LSM pins of every ABI version under `pin_root` (`palisade detach`, an
+/// uninstall): enforcement stops once no process holds the links. Returns the directories
+/// removed.
+pub fn remove_all_pins(pin_root: &Path) -> Result<Vec<PathBuf>, EnforcerError> {
+    let entries = match std::fs::read_dir(pin_root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(pin_err(pin_root)(format!("read directory: {e}"))),
+    };
+    let mut removed = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        if entry.file_name().to_string_lossy().starts_with("lsm-v") {
+            remove_pins(&entry.path())?;
+            info!(pin_dir = %entry.path().display(), "unpinned BPF-LSM programs");
+            removed.push(entry.path());
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
 /// Remove the pin set (links first: enforcement stops before its maps go).
 fn remove_pins(dir: &Path) -> Result<(), EnforcerError> {
     for sub in ["links", "maps"] {
@@ -447,5 +468,20 @@ mod tests {
         remove_pins(&dir).expect("removed");
         assert!(!dir.exists());
         remove_pins(&dir).expect("removing nothing is fine");
+    }
+
+    #[test]
+    fn every_abi_versions_pins_are_removed_and_nothing_else() {
+        let root = std::env::temp_dir().join(format!("palisade-lsm-root-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for dir in ["lsm-v2", "lsm-v3", "detect-v6"] {
+            std::fs::create_dir_all(root.join(dir).join("maps")).expect("maps");
+            std::fs::write(root.join(dir).join("maps").join("ENFORCED"), b"").expect("map file");
+        }
+        let removed = remove_all_pins(&root).expect("removed");
+        assert_eq!(removed, [root.join("lsm-v2"), root.join("lsm-v3")]);
+        assert!(root.join("detect-v6").exists(), "detection's pins are not BPF-LSM's");
+        assert!(remove_all_pins(&root.join("absent")).expect("no root").is_empty());
+        std::fs::remove_dir_all(&root).expect("cleanup");
     }
 }

@@ -89,6 +89,10 @@ impl Daemon {
         if !extra.iter().any(|a| a == "--pidfile") {
             cmd.arg("--pidfile").arg(socket.with_extension("pid"));
         }
+        // Daemons side by side must not share (and adopt) one pinned ring buffer.
+        if !extra.iter().any(|a| a == "--pin-root") {
+            cmd.args(["--pin-root", ""]);
+        }
         cmd.args(extra);
         for f in files {
             cmd.arg("-r").arg(f);
@@ -141,8 +145,9 @@ impl Daemon {
         }
     }
 
-    /// SIGINT, wait, parse the alerts. Records are drained every 10 ms; the daemon drains
-    /// once more after the signal, so everything done before this call is in.
+    /// SIGINT, wait, parse the alerts. Records are drained every 10 ms and this waits 300 ms
+    /// before the signal (after it, the daemon reads no more), so everything done before this
+    /// call is in.
     pub(crate) fn stop(self) -> Output {
         std::thread::sleep(Duration::from_millis(300));
         kill(self.pid(), Signal::SIGINT).expect("SIGINT");

@@ -40,10 +40,18 @@ pub struct BudgetCounts {
 }
 
 /// The budget maps of the loaded object.
+///
+/// Pinned maps ([`super::pins`]) come with the totals an earlier daemon saw (and reported):
+/// they are the baseline, subtracted from what [`BudgetMaps::counts`] returns, so a successor
+/// reports only the drops counted after it started. A cgroup's baseline goes with its entry
+/// ([`BudgetMaps::forget`]).
 pub(super) struct BudgetMaps {
     conf: Array<MapData, [u64; 5]>,
     drops: BpfHashMap<MapData, u64, u64>,
     stats: PerCpuArray<MapData, u64>,
+    baseline: HashMap<u64, u64>,
+    unattributed_base: u64,
+    new_buckets_base: u64,
 }
 
 impl BudgetMaps {
@@ -52,7 +60,15 @@ impl BudgetMaps {
         drops: BpfHashMap<MapData, u64, u64>,
         stats: PerCpuArray<MapData, u64>,
     ) -> BudgetMaps {
-        BudgetMaps { conf, drops, stats }
+        BudgetMaps { conf, drops, stats, baseline: HashMap::new(), unattributed_base: 0, new_buckets_base: 0 }
+    }
+
+    /// Takes what the maps hold now as the baseline (inherited pinned maps).
+    pub(super) fn inherit(&mut self) {
+        let now = self.raw_counts();
+        self.baseline = now.per_cgroup.into_iter().collect();
+        self.unattributed_base = now.unattributed;
+        self.new_buckets_base = now.new_buckets;
     }
 
     pub(super) fn set(&mut self, conf: BudgetConf) -> Result<(), KernelError> {
@@ -62,6 +78,19 @@ impl BudgetMaps {
     }
 
     pub(super) fn counts(&self) -> BudgetCounts {
+        let raw = self.raw_counts();
+        BudgetCounts {
+            per_cgroup: raw
+                .per_cgroup
+                .into_iter()
+                .map(|(cgroup, total)| (cgroup, total.saturating_sub(self.baseline.get(&cgroup).copied().unwrap_or(0))))
+                .collect(),
+            unattributed: raw.unattributed.saturating_sub(self.unattributed_base),
+            new_buckets: raw.new_buckets.saturating_sub(self.new_buckets_base),
+        }
+    }
+
+    fn raw_counts(&self) -> BudgetCounts {
         let stat = |slot: u32| self.stats.get(&slot, 0).map(|per_cpu| per_cpu.iter().sum()).unwrap_or(0);
         BudgetCounts {
             per_cgroup: self.drops.iter().filter_map(Result::ok).collect(),
@@ -72,6 +101,7 @@ impl BudgetMaps {
 
     pub(super) fn forget(&mut self, cgroups: &[u64]) {
         for cgroup in cgroups {
+            self.baseline.remove(cgroup);
             if let Err(e) = self.drops.remove(cgroup) {
                 tracing::debug!(cgroup_id = cgroup, error = %e, "deleting an idle budget entry");
             }

@@ -15,6 +15,11 @@
 //! returns (a container's first instruction comes after its cgroup is armed), detached when
 //! the last cgroup leaves with host monitoring off. A host without armed containers and
 //! without host monitoring then pays nothing per syscall.
+//!
+//! With pinned maps ([`super::pins`]) the scope outlives the daemon: the programs go on
+//! watching the same cgroups while no daemon runs, and a successor's `Scope` starts from the
+//! tracked cgroups, slot counts, switch and attachment it finds (whoever owns it then untracks
+//! cgroups no container claims any more, see [`Scope::tracked`]).
 
 use aya::maps::{Array, HashMap, MapData};
 use palisade_ebpf::abi::ScopeConf;
@@ -52,7 +57,12 @@ impl Scope {
         conf: Array<MapData, [u8; 8]>,
         sys_exit: SysExit,
     ) -> Scope {
-        Scope { tracked, slots, conf, sys_exit, untracked: false, own_tgid: 0, count: 0 }
+        // Pinned maps keep what a previous daemon wrote (the tracked cgroups, their slot
+        // counts, the host-monitoring switch): this scope starts from it, and `sys_exit`
+        // already says whether the program is attached, so `follow` agrees with the kernel.
+        let count = tracked.keys().filter(Result::is_ok).count();
+        let adopted = conf.get(&0, 0).map(bytemuck::cast::<[u8; 8], ScopeConf>).unwrap_or_default();
+        Scope { tracked, slots, conf, sys_exit, untracked: adopted.untracked != 0, own_tgid: adopted.own_tgid, count }
     }
 
     /// Attach the syscall-exit program when something is in scope, detach it otherwise.

@@ -21,6 +21,12 @@
 //!
 //! Invariant (captures): a capture is started and ended only between two drains, so its file
 //! holds exactly the records drained while it ran.
+//!
+//! Invariant (handover): once `stop` is seen, the loop reads no more kernel records: it
+//! finishes what it read (evaluated, the alerts sent to the outputs, which flush at
+//! [`Daemon::finish`]) and returns. What it did not read stays in the pinned ring buffer
+//! ([`crate::kernel::pins`]) for the next daemon, so a record is alerted by exactly one of
+//! the two. (Unpinned, as on a host without bpffs, those last records are lost with the ring.)
 
 pub mod reload;
 pub mod source;
@@ -106,7 +112,7 @@ pub struct Parts<S> {
     pub evaluator: Evaluator,
     pub hostname: String,
     pub boot_to_wall: u64,
-    /// Set by SIGINT/SIGTERM: the loop drains once more and returns.
+    /// Set by SIGINT/SIGTERM: the loop stops reading records, sends what it read, and returns.
     pub stop: Arc<AtomicBool>,
     /// Set by SIGHUP (and by a watched file's change): reload between two drains.
     pub hup: Arc<AtomicBool>,
@@ -225,21 +231,25 @@ impl<S: RecordSource> Daemon<S> {
         Daemon { web: Some(web), ..self }
     }
 
-    /// Loops until SIGINT/SIGTERM (the `stop` flag), then drains once more and ends the
-    /// captures. Call [`finish`](Daemon::finish) after.
+    /// Loops until SIGINT/SIGTERM (the `stop` flag), then ends the captures without reading
+    /// the ring buffer again (see the handover invariant). Call [`finish`](Daemon::finish) after.
     pub fn run(&mut self) -> Result<(), DaemonError> {
         while self.step()? {}
         Ok(())
     }
 
     /// One turn of the loop: wait, drain, housekeeping when due, reload when asked. Returns
-    /// whether to go on (false once `stop` was seen; that turn's drain still counts).
+    /// whether to go on (false once `stop` was seen; that turn reads no kernel records).
     pub fn step(&mut self) -> Result<bool, DaemonError> {
         self.p.source.wait(DRAIN_INTERVAL).map_err(DaemonError::Source)?;
         let stopping = self.p.stop.load(Ordering::Relaxed);
         let source = &self.p.source;
         self.p.captures.poll(&self.facts, &self.p.table, &self.p.users, wall_ns(), || source.drops());
-        self.drain();
+        // Stopping: what is still in the ring buffer is not read. With pinned detection it
+        // stays there for the successor, which drains it (the handover invariant).
+        if !stopping {
+            self.drain();
+        }
         self.drain_audit();
         self.kernel_decisions();
         self.mode_refusals();
@@ -255,7 +265,8 @@ impl<S: RecordSource> Daemon<S> {
             self.reload();
         }
         if stopping {
-            // After one more drain: what arrived before the signal still counts.
+            // What was read before the signal is evaluated and sent (above); the rest is the
+            // successor's.
             self.p.captures.end_all("daemon stopping", wall_ns(), self.p.source.drops());
         }
         Ok(!stopping)
@@ -272,7 +283,8 @@ impl<S: RecordSource> Daemon<S> {
     }
 
     /// Stops the k8s_audit source, optionally detaches the BPF-LSM programs, and stops the
-    /// outputs (flushing them). Returns the run's stats, the kernel drops and the alerts the
+    /// outputs (flushing them). (Detection's pins are removed by the caller, after the kernel
+    /// handle in the source is gone: `palisade run --detach-on-exit`.) Returns the run's stats, the kernel drops and the alerts the
     /// outputs dropped.
     pub fn finish(mut self, detach_on_exit: bool) -> (Stats, u64, u64) {
         if let Some(a) = self.p.audit.take() {

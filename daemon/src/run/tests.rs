@@ -30,6 +30,11 @@ impl Script {
     fn push(&self, batch: Vec<Vec<u8>>) {
         self.0.lock().expect("script").push_back(batch);
     }
+
+    /// Batches not drained yet.
+    fn pending(&self) -> usize {
+        self.0.lock().expect("script").len()
+    }
 }
 
 impl RecordSource for Script {
@@ -188,8 +193,10 @@ impl Fixture {
         (fx, Daemon::new(parts, sink))
     }
 
-    /// Stops the daemon (one last step) and returns the alerts written: (rule, output fields).
+    /// Reads what is queued (one step), stops the daemon (one last step, which reads nothing)
+    /// and returns the alerts written: (rule, output fields).
     fn finish(&self, mut daemon: Daemon<Script>) -> (Stats, Vec<(String, serde_json::Value)>) {
+        assert!(daemon.step().expect("step"));
         self.stop.store(true, Ordering::Relaxed);
         assert!(!daemon.step().expect("last step"), "a stopping step ends the loop");
         let (stats, drops, dropped) = daemon.finish(false);
@@ -345,20 +352,28 @@ fn rule_matches_are_counted_under_falcos_names_with_their_pod() {
     }
 }
 
+/// The handover: a stopping daemon reads no more records (they stay in the pinned ring buffer
+/// for its successor), sends what it read, and ends the captures.
 #[test]
-fn stopping_drains_once_more_and_ends_the_running_captures() {
+fn stopping_leaves_unread_records_and_ends_the_running_captures() {
     let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    fx.script.push(vec![exec(400, "read", 0)]);
     let file = std::fs::File::create(fx.path("s.pcap")).expect("capture file");
     let (progress, answers) = mpsc::channel();
     let start = session::Control::Start { id: 9, file, path: "s.pcap".into(), container: None, duration: None, progress };
     fx.captures.send(start).expect("start");
     assert!(daemon.step().expect("step"));
     assert_eq!(answers.try_recv(), Ok(Progress::Started));
-    // Queued before the signal: the stopping step still reads, judges and captures it.
+    // Queued when the signal comes: the stopping step leaves it for the successor.
     fx.script.push(vec![exec(401, "last", 0)]);
-    let (stats, alerts) = fx.finish(daemon);
-    assert_eq!(stats, Stats { records: 1, events: 1, alerts: 1 });
-    assert_eq!(alerts.len(), 1);
+    fx.stop.store(true, Ordering::Relaxed);
+    assert!(!daemon.step().expect("last step"), "a stopping step ends the loop");
+    let (stats, _, _) = daemon.finish(false);
+    assert_eq!(stats, Stats { records: 1, events: 1, alerts: 1 }, "only the record read before the signal");
+    let text = std::fs::read_to_string(fx.path("alerts.json")).expect("alerts");
+    assert_eq!(text.lines().count(), 1, "the alert read before the signal is sent: {text}");
+    assert!(text.contains("\"proc.name\":\"read\""), "{text}");
+    assert_eq!(fx.script.pending(), 1, "the last record is still there for the successor");
     let Ok(Progress::Ended { end, .. }) = answers.try_recv() else { panic!("the capture ended") };
     assert_eq!((end.reason.as_str(), end.records), ("daemon stopping", 1));
 }
