@@ -63,8 +63,7 @@ pub(crate) fn run(args: &LoadArgs<'_>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let alerts_file = dir.join("alerts.json");
     let mut cmd = Command::new(&args.daemon);
-    // --detach-on-exit: no pinned programs stay behind to slow what runs after the bench.
-    cmd.args(["run", "-c", "/dev/null", "--detach-on-exit"]);
+    cmd.args(["run", "-c", "/dev/null"]);
     for o in [
         "json_output=true".to_string(),
         "nri.enabled=false".into(),

@@ -293,9 +293,7 @@ impl Daemon {
         let (err_w, stderr) = unlinked_temp_file("err")?;
         let mut cmd = Command::new(exe);
         let host = if host_monitoring == "on" { "host_monitoring=true" } else { "host_monitoring=false" };
-        // --detach-on-exit: the pinned programs go with the daemon, so the next "without"
-        // round runs without them.
-        cmd.arg("run").args(["-o", host, "--detach-on-exit"]);
+        cmd.arg("run").args(["-o", host]);
         cmd.args(files.iter().flat_map(|f| [Path::new("-r"), f])).stdin(Stdio::null());
         let child = cmd.stdout(out_w).stderr(err_w).spawn().with_context(|| format!("cannot start the daemon {}", exe.display()))?;
         let pid = Pid::from_raw(i32::try_from(child.id()).context("daemon pid out of range")?);

@@ -112,8 +112,7 @@ fn storm(exe: &Path, args: &StormArgs, root: &Path, budget: bool) -> anyhow::Res
     let (out_w, mut out_r) = temp_pair(&scratch.0.join("alerts.json"))?;
     let err = File::create(scratch.0.join("stderr")).context("stderr file")?;
     let mut cmd = Command::new(exe);
-    // --detach-on-exit: no pinned programs stay behind to slow what runs after the bench.
-    cmd.args(["run", "-c", "/dev/null", "--detach-on-exit"]);
+    cmd.args(["run", "-c", "/dev/null"]);
     for o in [
         "json_output=true".to_owned(),
         "rule_matching=all".to_owned(),

@@ -77,18 +77,20 @@ pub(crate) struct RunArgs {
     /// `first` or `all` matching rules per event (shorthand for -o rule_matching=...).
     #[arg(long, value_name = "M")]
     rule_matching: Option<String>,
-    /// Remove Palisade's pinned kernel programs when the daemon stops cleanly: detection's,
-    /// and with the BPF-LSM backend the LSM programs. Default: they stay pinned under
-    /// /sys/fs/bpf/palisade, keep detecting (records wait in the pinned ring buffer) and
-    /// enforcing through a crash, an upgrade or a restart, and the next daemon adopts them and
-    /// alerts what happened meanwhile. `palisade detach` removes them later.
+    /// Remove Palisade's pinned kernel programs when the daemon stops cleanly: detection's
+    /// (with --pin-root), and with the BPF-LSM backend the LSM programs, which otherwise stay
+    /// pinned under /sys/fs/bpf/palisade and keep enforcing through a crash, an upgrade or a
+    /// restart. `palisade detach` removes them later.
     #[arg(long)]
     detach_on_exit: bool,
-    /// Where detection's programs, links and maps are pinned (a directory on the bpffs; the
-    /// pins go in `detect-v<ABI>` beneath it). An empty value pins nothing: detection stops
-    /// with the daemon, and what happens until the next one starts is not seen (tests running
-    /// daemons side by side use this). The BPF-LSM pins stay under /sys/fs/bpf/palisade.
-    #[arg(long, value_name = "DIR", default_value = palisade_daemon::kernel::pins::DEFAULT_PIN_ROOT,
+    /// Hand detection over across restarts: pin its programs, links and maps beneath DIR (on
+    /// the bpffs, in `detect-v<ABI>`), adopting what an earlier daemon pinned there. While no
+    /// daemon runs the programs keep watching and records wait in the pinned ring buffer (8 MiB;
+    /// what does not fit is counted as dropped); the next daemon alerts them first. The
+    /// installed service and the Helm chart run with /sys/fs/bpf/palisade. Without it (the
+    /// default for a daemon run by hand) detection ends with the daemon and nothing stays in
+    /// the kernel. `palisade detach` removes the pins.
+    #[arg(long, value_name = "DIR", default_value = "",
           value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from))]
     pin_root: PathBuf,
     /// How the daemon's own messages are written to stderr: `text` or `json` (one object a
@@ -222,6 +224,12 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let web = webserver::Web::start(&config, &metrics, audit.as_ref().map(AuditSource::handler))?;
     let sink = AlertSink::start(&config)?;
 
+    if args.pin_root.as_os_str().is_empty() {
+        let root = Path::new(palisade_daemon::kernel::pins::DEFAULT_PIN_ROOT);
+        for dir in palisade_daemon::kernel::pins::dirs(root) {
+            tracing::warn!(pin_dir = %dir.display(), "an earlier daemon's detection programs are still pinned and running: `palisade run --pin-root {}` adopts them, `palisade detach` removes them", root.display());
+        }
+    }
     let mut kernel = if args.pin_root.as_os_str().is_empty() { Kernel::load() } else { Kernel::load_pinned(&args.pin_root) }
         .context("loading the kernel programs (root and kernel BTF are required)")?;
     let detection = kernel.handover().clone();

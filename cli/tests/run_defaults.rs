@@ -87,7 +87,6 @@ fn run_without_any_configuration_loads_the_built_in_rules_and_alerts() {
         .arg(format!("hook_socket={}", socket.display()))
         .arg("--pidfile")
         .arg(scratch.0.join("palisade.pid"))
-        .args(["--pin-root", ""])
         .current_dir(&scratch.0)
         .env("HOME", &scratch.0)
         .env_remove("PALISADE_LOG")

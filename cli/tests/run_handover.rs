@@ -3,8 +3,8 @@
 //! daemon, which adopted the pins (exact rule and process names, each read alerted exactly
 //! once); `palisade detach` then removes the pins.
 //!
-//! Isolation: `palisade run --pin-root DIR` (default /sys/fs/bpf/palisade; the other tests'
-//! daemons pass an empty one: unpinned).
+//! Isolation: `palisade run --pin-root DIR` with a root of this test's own (the installed
+//! service and the chart use /sys/fs/bpf/palisade; the other tests' daemons pin nothing).
 //!
 //! Needs root, a bpffs at /sys/fs/bpf and kernel BTF; fails otherwise unless
 //! PALISADE_ALLOW_SKIP_PRIVILEGED=1.

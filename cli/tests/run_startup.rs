@@ -40,7 +40,7 @@ const RULES: usize = 60_000;
 /// piped.
 fn palisade_run(socket: &std::path::Path, rules: &std::path::Path, extra: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(["run", "-c", "/dev/null", "-o", "nri.enabled=false", "--pin-root", ""])
+        .args(["run", "-c", "/dev/null", "-o", "nri.enabled=false"])
         .args(extra)
         .arg("-o")
         .arg(format!("hook_socket={}", socket.display()))

@@ -106,7 +106,7 @@ check "objects" "ServiceAccount ConfigMap ConfigMap ConfigMap Service DaemonSet 
     "$(grep '^kind:' "$d" | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//')"
 check "DaemonSet hostPID" true "$(get "$d" DaemonSet "" '{.spec.template.spec.hostPID}')"
 check "daemon privileged" true "$(get "$d" DaemonSet "" '{.spec.template.spec.containers[0].securityContext.privileged}')"
-check "daemon in the host cgroup namespace" "nsenter --cgroup=/proc/1/ns/cgroup --uts=/proc/1/ns/uts -- /usr/local/bin/palisade run -c /etc/palisade/config/palisade.yaml" \
+check "daemon in the host cgroup namespace, pinning detection" "nsenter --cgroup=/proc/1/ns/cgroup --uts=/proc/1/ns/uts -- /usr/local/bin/palisade run -c /etc/palisade/config/palisade.yaml --pin-root /sys/fs/bpf/palisade" \
     "$(get "$d" DaemonSet "" '{.spec.template.spec.containers[0].command[*]}')"
 check "updateStrategy" RollingUpdate "$(get "$d" DaemonSet "" '{.spec.updateStrategy.type}')"
 check "liveness" "/healthz metrics HTTP" "$(get "$d" DaemonSet "" '{.spec.template.spec.containers[0].livenessProbe.httpGet.path} {.spec.template.spec.containers[0].livenessProbe.httpGet.port} {.spec.template.spec.containers[0].livenessProbe.httpGet.scheme}')"

@@ -89,10 +89,6 @@ impl Daemon {
         if !extra.iter().any(|a| a == "--pidfile") {
             cmd.arg("--pidfile").arg(socket.with_extension("pid"));
         }
-        // Daemons side by side must not share (and adopt) one pinned ring buffer.
-        if !extra.iter().any(|a| a == "--pin-root") {
-            cmd.args(["--pin-root", ""]);
-        }
         cmd.args(extra);
         for f in files {
             cmd.arg("-r").arg(f);
