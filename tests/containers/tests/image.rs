@@ -110,6 +110,37 @@ fn the_image_is_reproducible_imports_and_runs_palisade() {
     assert!(usage.contains("usage: node-installer.sh install|uninstall|wait") && usage.contains("status=2"), "{usage}");
 }
 
+/// Where the DaemonSet's daemon pins detection (`--pin-root`), on this machine as on a node.
+const HOST_PIN_ROOT: &str = "/sys/fs/bpf/palisade";
+
+/// The detection pins the DaemonSet's daemon leaves on this machine: none may be there before
+/// (another daemon's: this test's daemon would adopt them), and `palisade detach` removes them
+/// after, the test failed or not.
+struct HostPins {
+    palisade: PathBuf,
+    socket: PathBuf,
+}
+
+impl HostPins {
+    fn check(palisade: &Path, socket: &Path) -> HostPins {
+        let pinned: Vec<String> = std::fs::read_dir(HOST_PIN_ROOT)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with("detect-v")).collect())
+            .unwrap_or_default();
+        assert!(pinned.is_empty(), "{HOST_PIN_ROOT} holds another daemon's detection pins {pinned:?}: stop it and run `palisade detach`");
+        HostPins { palisade: palisade.to_owned(), socket: socket.to_owned() }
+    }
+}
+
+impl Drop for HostPins {
+    fn drop(&mut self) {
+        let out = Command::new(&self.palisade).args(["detach", "--pin-root", HOST_PIN_ROOT, "--socket"]).arg(&self.socket).output();
+        match out {
+            Ok(o) => println!("palisade detach: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+            Err(e) => eprintln!("palisade detach could not run: {e}"),
+        }
+    }
+}
+
 /// The chart's objects with the default values (`deploy/helm/test.sh --render-json`, real helm).
 fn rendered_chart(file: &Path) -> Vec<serde_json::Value> {
     let mut cmd = Command::new(workspace().join("deploy/helm/test.sh"));
@@ -140,9 +171,10 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 /// (`/healthz`), detects a container started afterwards through the node's runc wrapper (with the
 /// node's hostname in the alert) and a CRI pod's container through NRI (with the pod's name and
 /// namespace), blocks a shell in a pod of the `palisade` RuntimeClass whose image has an enforce
-/// profile (an enforced `Palisade enforcement` alert), stops cleanly on SIGTERM, and a replacement daemon (a rolling update) re-arms the
-/// running pod at start and detects in it again. Not covered here: what happens in a container
-/// between the two daemons (BPF-LSM's pinned programs keep enforcing then; detection resumes).
+/// profile (an enforced `Palisade enforcement` alert), stops cleanly on SIGTERM, and a
+/// replacement daemon (a rolling update) alerts what happened while no daemon ran (a read in the
+/// running pod, a pod started meanwhile: the DaemonSet's `--pin-root` keeps detection pinned),
+/// re-arms the running pod at start and detects in it again.
 #[test]
 fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     if !require_privileged() {
@@ -151,6 +183,8 @@ fn the_daemon_runs_in_its_image_as_the_daemonset_declares() {
     let bins = Binaries::locate().expect("palisade built by cargo test");
     let dir = DaemonDir::new().expect("daemon dir");
     let socket_dir = dir.socket().parent().map(Path::to_path_buf).unwrap_or_default();
+    // Declared before containerd: dropped after it, once the daemon's container is gone.
+    let _pins = HostPins::check(&bins.palisade, &dir.socket());
     let mut objects = rendered_chart(&socket_dir.join("chart.json"));
     // An enforce profile for the hardened image, where the chart's `profiles.extra` puts it.
     let profiles = objects
