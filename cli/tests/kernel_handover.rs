@@ -80,20 +80,29 @@ fn setup(name: &str) -> Option<(PinRoot, String, Capture, TestCgroup)> {
     Some((root, marker, capture, cgroup))
 }
 
+/// A first daemon's kernel side, pinned under `root`, tracking `cgroup`, then gone (the handle
+/// dropped): false (after `skip_or_fail`) when the programs cannot load here.
+fn pin_tracking(root: &Path, capture: &Capture, cgroup: &TestCgroup) -> bool {
+    let mut first = match Kernel::load_pinned(root) {
+        Ok(k) => k,
+        Err(e) => {
+            skip_or_fail(&format!("cannot load the BPF programs: {e}"));
+            return false;
+        }
+    };
+    first.configure(capture).expect("configure");
+    first.take_scope().expect("scope").track(cgroup.id()).expect("track");
+    true
+}
+
 /// An upgrade: the pinned programs are not this load's (another tag). They are replaced, one
 /// link per hook stays attached (one record per action), and what waited is still drained.
 #[test]
 fn other_pinned_programs_are_replaced_and_not_attached_twice() {
     let Some((root, marker, capture, cgroup)) = setup("upgrade") else { return };
-    let mut first = match Kernel::load_pinned(&root.0) {
-        Ok(k) => k,
-        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
-    };
-    first.configure(&capture).expect("configure");
-    let mut scope = first.take_scope().expect("scope");
-    scope.track(cgroup.id()).expect("track");
-    drop(scope);
-    drop(first);
+    if !pin_tracking(&root.0, &capture, &cgroup) {
+        return;
+    }
     // "Another version": the exec program's pin now holds a program of another tag (and
     // sys_exit's none).
     let progs = pins::pin_dir(&root.0).join("progs");
@@ -187,15 +196,9 @@ fn records_of_the_gap_wait_for_the_next_load_and_nothing_is_attached_twice() {
 #[test]
 fn pinned_maps_of_another_shape_are_not_reused() {
     let Some((root, marker, capture, cgroup)) = setup("shape") else { return };
-    let mut first = match Kernel::load_pinned(&root.0) {
-        Ok(k) => k,
-        Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
-    };
-    first.configure(&capture).expect("configure");
-    let mut scope = first.take_scope().expect("scope");
-    scope.track(cgroup.id()).expect("track");
-    drop(scope);
-    drop(first);
+    if !pin_tracking(&root.0, &capture, &cgroup) {
+        return;
+    }
     let maps = pins::pin_dir(&root.0).join("maps");
     std::fs::rename(maps.join("TRACKED_SLOTS"), maps.join("SYSCALL_CONF")).expect("swap map pins");
 

@@ -7,13 +7,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{cgroup2_root, privileged, skip_or_fail, TestCgroup};
+use common::{cgroup2_root, hook_request, privileged, skip_or_fail, TestCgroup};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -50,16 +49,6 @@ fn wait_in_cgroup(pid: u32, cgroup: &TestCgroup) {
         assert!(Instant::now() < deadline, "pid {pid} did not join {}: {text}", cgroup.0.display());
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// One request line to the hook socket; the reply line.
-fn request(socket: &Path, line: &str) -> String {
-    let mut stream = UnixStream::connect(socket).expect("connect to the hook socket");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    stream.write_all(format!("{line}\n").as_bytes()).expect("request");
-    let mut reply = String::new();
-    BufReader::new(&stream).read_line(&mut reply).expect("reply");
-    reply
 }
 
 #[test]
@@ -126,13 +115,13 @@ fn run_without_any_configuration_loads_the_built_in_rules_and_alerts() {
         shell_pid,
         scratch.0.display()
     );
-    let reply = request(&socket, &format!("{{\"request\":\"hook\",\"version\":1,\"phase\":\"createRuntime\",\"state\":{state}}}"));
+    let reply = hook_request(&socket, &format!("{{\"request\":\"hook\",\"version\":1,\"phase\":\"createRuntime\",\"state\":{state}}}"));
     assert!(reply.contains("\"armed\""), "{reply}");
     std::fs::write(&go, "").expect("go");
     assert!(shell.0.take().expect("shell").wait().expect("wait").success());
     std::thread::sleep(Duration::from_millis(500));
     let poststop = format!("{{\"request\":\"hook\",\"version\":1,\"phase\":\"poststop\",\"state\":{state}}}");
-    let _ = request(&socket, &poststop);
+    let _ = hook_request(&socket, &poststop);
 
     let child = running.0.take().expect("daemon");
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");

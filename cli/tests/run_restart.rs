@@ -10,12 +10,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{cgroup2_root, privileged, skip_or_fail, Daemon, TestCgroup};
+use common::{cgroup2_root, hook_request, privileged, skip_or_fail, Daemon, TestCgroup};
 use serde_json::Value;
 
 /// A scratch directory under /tmp, removed on drop.
@@ -43,16 +41,6 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// One request line to the hook socket; the reply line.
-fn request(socket: &Path, line: &str) -> String {
-    let mut stream = UnixStream::connect(socket).expect("connect to the hook socket");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    stream.write_all(format!("{line}\n").as_bytes()).expect("request");
-    let mut reply = String::new();
-    BufReader::new(&stream).read_line(&mut reply).expect("reply");
-    reply
 }
 
 /// The probe alerts: (container.id, container.name) of each.
@@ -122,7 +110,7 @@ fn a_hook_armed_container_is_watched_by_the_restarted_daemon_with_its_metadata()
          \"annotations\":{{\"io.kubernetes.cri.container-name\":\"web\",\"io.kubernetes.cri.image-name\":\"app:1\"}}}}",
         dir.display()
     );
-    let reply = request(&socket, &format!("{{\"request\":\"hook\",\"version\":1,\"phase\":\"createRuntime\",\"state\":{state}}}"));
+    let reply = hook_request(&socket, &format!("{{\"request\":\"hook\",\"version\":1,\"phase\":\"createRuntime\",\"state\":{state}}}"));
     assert!(reply.contains("\"armed\""), "{reply}");
     std::fs::write(step(1), "").expect("go1");
     wait_for("the first open", || done(1).exists());

@@ -240,3 +240,14 @@ pub(crate) fn http_status(addr: std::net::SocketAddr, request: &[u8]) -> u16 {
     let _ = s.read_to_end(&mut raw);
     String::from_utf8_lossy(&raw).get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
+
+/// One request line to the hook socket (as `palisade-hook` sends it); the reply line.
+pub(crate) fn hook_request(socket: &std::path::Path, line: &str) -> String {
+    use std::io::Write;
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("connect to the hook socket");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    stream.write_all(format!("{line}\n").as_bytes()).expect("request");
+    let mut reply = String::new();
+    BufReader::new(&stream).read_line(&mut reply).expect("reply");
+    reply
+}
