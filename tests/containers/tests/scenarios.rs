@@ -200,6 +200,33 @@ fn cri_containers_through_nri_and_the_hook() {
     assert_eq!(a["output_fields"]["proc.name"], "bash");
 }
 
+/// A container created while the daemon restarts (the bed's hook: failure policy closed,
+/// 5 s): its hook finds the crashed daemon's stale socket, waits for the next daemon instead of
+/// refusing the container, and is armed by it; what the container does is alerted with its
+/// name. Before, the hook gave up on the first refused connection: the container was refused
+/// (or, with failure policy open, ran unarmed).
+#[test]
+fn a_container_created_while_the_daemon_restarts_is_armed_by_the_next_one() {
+    let Some((bins, dir, containerd, daemon, options)) = bed(false, &[]) else { return };
+    containerd.import(&image::debian().expect("debian image"), CTR_NAMESPACE).expect("import debian");
+    daemon.kill();
+    let name = palisade_testbed::unique_name("between");
+    let mut run = CtrRun::new("docker.io/library/debian:12", &name, &["cat", "/etc/shadow"]);
+    run.runc_binary = Some(bins.runc_wrapper.clone());
+    let (created, daemon) = std::thread::scope(|s| {
+        let created = s.spawn(|| containerd.ctr_run(&run).expect("ctr run"));
+        // The hook starts waiting on the stale socket before the next daemon binds it.
+        std::thread::sleep(Duration::from_millis(300));
+        let daemon = Daemon::start(&bins, &options, &dir).expect("restart palisade");
+        (created.join().expect("ctr run thread"), daemon)
+    });
+    assert!(created.success(), "the container waited for the next daemon: {created:?}\nhook log:\n{}", dir.hook_log());
+    assert!(dir.hook_log().contains(&format!("{name}: armed")), "armed by the next daemon:\n{}", dir.hook_log());
+    let out = daemon.stop().expect("stop palisade");
+    let a = assert_one(&alerts_of(&out.alerts, &name), "Read sensitive file untrusted", &name);
+    assert_eq!(a["output_fields"]["container.name"], name.as_str());
+}
+
 #[test]
 fn a_restarted_daemon_recovers_running_containers() {
     let Some((bins, dir, containerd, daemon, options)) = bed(true, &[]) else { return };
