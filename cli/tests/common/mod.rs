@@ -141,9 +141,8 @@ impl Daemon {
         }
     }
 
-    /// SIGINT, wait, parse the alerts. Records are drained every 10 ms and this waits 300 ms
-    /// before the signal (after it, the daemon reads no more), so everything done before this
-    /// call is in.
+    /// SIGINT, wait, parse the alerts. Records are drained every 10 ms; the daemon (unpinned)
+    /// drains once more after the signal, so everything done before this call is in.
     pub(crate) fn stop(self) -> Output {
         std::thread::sleep(Duration::from_millis(300));
         kill(self.pid(), Signal::SIGINT).expect("SIGINT");

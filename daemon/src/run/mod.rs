@@ -22,11 +22,12 @@
 //! Invariant (captures): a capture is started and ended only between two drains, so its file
 //! holds exactly the records drained while it ran.
 //!
-//! Invariant (handover): once `stop` is seen, the loop reads no more kernel records: it
+//! Invariant (handover): once `stop` is seen, a daemon whose detection is pinned
+//! ([`RecordSource::hands_over`], [`crate::kernel::pins`]) reads no more kernel records: it
 //! finishes what it read (evaluated, the alerts sent to the outputs, which flush at
-//! [`Daemon::finish`]) and returns. What it did not read stays in the pinned ring buffer
-//! ([`crate::kernel::pins`]) for the next daemon, so a record is alerted by exactly one of
-//! the two. (Unpinned, as on a host without bpffs, those last records are lost with the ring.)
+//! [`Daemon::finish`]) and returns. What it did not read stays in the pinned ring buffer for
+//! the next daemon, so a record is alerted by exactly one of the two. An unpinned daemon's
+//! ring goes with it: it drains once more, so what arrived before the signal still counts.
 
 pub mod reload;
 pub mod source;
@@ -112,7 +113,8 @@ pub struct Parts<S> {
     pub evaluator: Evaluator,
     pub hostname: String,
     pub boot_to_wall: u64,
-    /// Set by SIGINT/SIGTERM: the loop stops reading records, sends what it read, and returns.
+    /// Set by SIGINT/SIGTERM: the loop reads records once more (or, handing over, not at all),
+    /// sends what it read, and returns.
     pub stop: Arc<AtomicBool>,
     /// Set by SIGHUP (and by a watched file's change): reload between two drains.
     pub hup: Arc<AtomicBool>,
@@ -231,23 +233,24 @@ impl<S: RecordSource> Daemon<S> {
         Daemon { web: Some(web), ..self }
     }
 
-    /// Loops until SIGINT/SIGTERM (the `stop` flag), then ends the captures without reading
-    /// the ring buffer again (see the handover invariant). Call [`finish`](Daemon::finish) after.
+    /// Loops until SIGINT/SIGTERM (the `stop` flag), then ends the captures (see the handover
+    /// invariant for the last records). Call [`finish`](Daemon::finish) after.
     pub fn run(&mut self) -> Result<(), DaemonError> {
         while self.step()? {}
         Ok(())
     }
 
     /// One turn of the loop: wait, drain, housekeeping when due, reload when asked. Returns
-    /// whether to go on (false once `stop` was seen; that turn reads no kernel records).
+    /// whether to go on (false once `stop` was seen; that turn reads kernel records only when
+    /// this daemon does not hand them over).
     pub fn step(&mut self) -> Result<bool, DaemonError> {
         self.p.source.wait(DRAIN_INTERVAL).map_err(DaemonError::Source)?;
         let stopping = self.p.stop.load(Ordering::Relaxed);
         let source = &self.p.source;
         self.p.captures.poll(&self.facts, &self.p.table, &self.p.users, wall_ns(), || source.drops());
-        // Stopping: what is still in the ring buffer is not read. With pinned detection it
-        // stays there for the successor, which drains it (the handover invariant).
-        if !stopping {
+        // Stopping with pinned detection: what is still in the ring buffer is left there for
+        // the successor, which drains it (the handover invariant).
+        if !(stopping && self.p.source.hands_over()) {
             self.drain();
         }
         self.drain_audit();
@@ -265,8 +268,8 @@ impl<S: RecordSource> Daemon<S> {
             self.reload();
         }
         if stopping {
-            // What was read before the signal is evaluated and sent (above); the rest is the
-            // successor's.
+            // What was read before the signal is evaluated and sent (above); handing over, the
+            // rest is the successor's.
             self.p.captures.end_all("daemon stopping", wall_ns(), self.p.source.drops());
         }
         Ok(!stopping)

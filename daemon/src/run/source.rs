@@ -32,6 +32,11 @@ pub trait RecordSource {
     }
     /// Deletes the budget counters of idle cgroups ([`crate::kernel::budget`]).
     fn forget_budget_entries(&mut self, _cgroups: &[u64]) {}
+    /// Whether records not read outlive this daemon (pinned detection): a stopping daemon
+    /// then leaves them to its successor; else it reads them once more before it stops.
+    fn hands_over(&self) -> bool {
+        false
+    }
 }
 
 impl RecordSource for Kernel {
@@ -61,5 +66,9 @@ impl RecordSource for Kernel {
 
     fn forget_budget_entries(&mut self, cgroups: &[u64]) {
         Kernel::forget_budget_entries(self, cgroups);
+    }
+
+    fn hands_over(&self) -> bool {
+        self.handover().pin_dir.is_some()
     }
 }

@@ -24,7 +24,13 @@ use crate::containers::Registry;
 /// Batches handed out one per drain; the test pushes more between steps. Also the kernel's
 /// budget counters the test sets, and the budgets the daemon set.
 #[derive(Clone, Default)]
-struct Script(Arc<Mutex<VecDeque<Vec<Vec<u8>>>>>, Arc<Mutex<crate::kernel::BudgetCounts>>, Arc<Mutex<Vec<abi::BudgetConf>>>);
+struct Script(
+    Arc<Mutex<VecDeque<Vec<Vec<u8>>>>>,
+    Arc<Mutex<crate::kernel::BudgetCounts>>,
+    Arc<Mutex<Vec<abi::BudgetConf>>>,
+    /// Whether the source hands its records over (pinned detection).
+    Arc<AtomicBool>,
+);
 
 impl Script {
     fn push(&self, batch: Vec<Vec<u8>>) {
@@ -58,6 +64,9 @@ impl RecordSource for Script {
     }
     fn budget_counts(&self) -> crate::kernel::BudgetCounts {
         self.1.lock().expect("script").clone()
+    }
+    fn hands_over(&self) -> bool {
+        self.3.load(Ordering::Relaxed)
     }
 }
 
@@ -352,11 +361,12 @@ fn rule_matches_are_counted_under_falcos_names_with_their_pod() {
     }
 }
 
-/// The handover: a stopping daemon reads no more records (they stay in the pinned ring buffer
-/// for its successor), sends what it read, and ends the captures.
+/// The handover: a stopping daemon whose detection is pinned reads no more records (they stay
+/// in the pinned ring buffer for its successor), sends what it read, and ends the captures.
 #[test]
 fn stopping_leaves_unread_records_and_ends_the_running_captures() {
     let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    fx.script.3.store(true, Ordering::Relaxed);
     fx.script.push(vec![exec(400, "read", 0)]);
     let file = std::fs::File::create(fx.path("s.pcap")).expect("capture file");
     let (progress, answers) = mpsc::channel();
@@ -376,6 +386,21 @@ fn stopping_leaves_unread_records_and_ends_the_running_captures() {
     assert_eq!(fx.script.pending(), 1, "the last record is still there for the successor");
     let Ok(Progress::Ended { end, .. }) = answers.try_recv() else { panic!("the capture ended") };
     assert_eq!((end.reason.as_str(), end.records), ("daemon stopping", 1));
+}
+
+/// Without pinned detection the ring goes with the daemon: a stopping daemon reads it once
+/// more, so what arrived before the signal is still alerted.
+#[test]
+fn stopping_unpinned_reads_the_last_records() {
+    let (fx, mut daemon) = Fixture::new(&rule("Exec"));
+    fx.script.push(vec![exec(401, "last", 0)]);
+    fx.stop.store(true, Ordering::Relaxed);
+    assert!(!daemon.step().expect("last step"), "a stopping step ends the loop");
+    let (stats, _, _) = daemon.finish(false);
+    assert_eq!(stats, Stats { records: 1, events: 1, alerts: 1 });
+    assert_eq!(fx.script.pending(), 0);
+    let text = std::fs::read_to_string(fx.path("alerts.json")).expect("alerts");
+    assert!(text.contains("\"proc.name\":\"last\""), "{text}");
 }
 
 /// Issue 17: a configuration whose output cannot start made `reload` return
