@@ -112,7 +112,7 @@ check "updateStrategy" RollingUpdate "$(get "$d" DaemonSet "" '{.spec.updateStra
 check "liveness" "/healthz metrics HTTP" "$(get "$d" DaemonSet "" '{.spec.template.spec.containers[0].livenessProbe.httpGet.path} {.spec.template.spec.containers[0].livenessProbe.httpGet.port} {.spec.template.spec.containers[0].livenessProbe.httpGet.scheme}')"
 check "readiness once armed" "/usr/local/bin/palisade status --socket /run/palisade/hook.sock" \
     "$(get "$d" DaemonSet "" '{.spec.template.spec.containers[0].readinessProbe.exec.command[*]}')"
-check "host paths" "/sys/fs/bpf /sys/kernel/btf /sys/kernel/tracing /sys/kernel/security /sys/fs/cgroup /run/containerd /var/run/nri /run/palisade /opt/palisade /etc/containerd" \
+check "host paths" "/sys/fs/bpf /sys/kernel/btf /sys/kernel/tracing /sys/kernel/security /sys/fs/cgroup /run/containerd /var/run/nri /run/palisade /opt/palisade /etc/containerd /etc/palisade" \
     "$(get "$d" DaemonSet "" '{.spec.template.spec.volumes[*].hostPath.path}')"
 check "bpffs propagation" Bidirectional "$(get "$d" DaemonSet "" '{.spec.template.spec.containers[0].volumeMounts[?(@.name=="bpffs")].mountPropagation}')"
 check "tolerates every taint" Exists "$(get "$d" DaemonSet "" '{.spec.template.spec.tolerations[0].operator}')"
@@ -155,6 +155,7 @@ say "rendered facts (ci/uninstall-values.yaml)"
 u="$out/uninstall.yaml"
 check "installer removes" "/usr/local/lib/palisade/node-installer.sh uninstall" "$(get "$u" DaemonSet "" '{.spec.template.spec.initContainers[0].command[*]}')"
 check "daemon waits" "/usr/local/lib/palisade/node-installer.sh wait" "$(get "$u" DaemonSet "" '{.spec.template.spec.containers[0].command[*]}')"
+check "installer writes the node's hook.json" "/etc/palisade/hook.json /run/palisade/hook.sock open 8000" "$(get "$d" DaemonSet "" '{.spec.template.spec.initContainers[0].env[?(@.name=="PALISADE_HOOK_CONFIG")].value} {.spec.template.spec.initContainers[0].env[?(@.name=="PALISADE_HOOK_SOCKET")].value} {.spec.template.spec.initContainers[0].env[?(@.name=="PALISADE_HOOK_FAILURE_POLICY")].value} {.spec.template.spec.initContainers[0].env[?(@.name=="PALISADE_HOOK_TIMEOUT_MS")].value}')"
 check "installer sees the pins" "/host/sys/fs/bpf" "$(get "$u" DaemonSet "" '{.spec.template.spec.initContainers[0].volumeMounts[?(@.name=="bpffs")].mountPath}')"
 
 # The installer init container's script, on this machine (PALISADE_HOST_ROOT empty: "this is the
@@ -168,6 +169,7 @@ printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ru
 cp "$n/etc/config.toml" "$n/original.toml"
 installer() {
     PALISADE_HOST_ROOT="" PALISADE_NODE_DIR="$n/opt" PALISADE_CONTAINERD_CONFIG="$n/etc/config.toml" \
+        PALISADE_HOOK_CONFIG="$n/etc-palisade/hook.json" PALISADE_HOOK_FAILURE_POLICY=closed \
         PALISADE_RESTART_CONTAINERD=false PALISADE_SOURCE_DIR="$n/src" busybox sh deploy/image/node-installer.sh "$@"
 }
 installer install >"$n/install.log"
@@ -177,6 +179,7 @@ contains "BinaryName is the wrapper" "BinaryName = \"$n/opt/bin/palisade-runc\""
 contains "the node's SystemdCgroup carried over" "$(printf 'BinaryName = "%s/opt/bin/palisade-runc"\n  SystemdCgroup = true' "$n")" "$(cat "$n/etc/config.toml")"
 contains "NRI enabled" "$(printf '[plugins."io.containerd.nri.v1.nri"]\n    disable = false')" "$dump"
 check "binaries placed" "palisade-hook palisade-init palisade-runc" "$(ls "$n/opt/bin" | tr '\n' ' ' | sed 's/ $//')"
+check "the node's hook.json" '{"socket": "/run/palisade/hook.sock", "timeout_ms": 8000, "failure_policy": "closed"}' "$(cat "$n/etc-palisade/hook.json")"
 check "second install changes nothing" "palisade-node-installer: $n/etc/config.toml already has the runtime handler palisade" "$(installer install | tail -n 1)"
 cp "$n/etc/config.toml" "$n/installed.toml"
 printf '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.palisade]\n' >>"$n/etc/config.toml"
@@ -194,6 +197,12 @@ PALISADE_PIN_ROOT="$n/bpf/palisade" installer uninstall >"$n/uninstall.log"
 check "uninstall removes the pins" "absent" "$([ -e "$n/bpf/palisade" ] && echo present || echo absent)"
 check "uninstall restores config.toml byte for byte" same "$(cmp -s "$n/etc/config.toml" "$n/original.toml" && echo same)"
 check "uninstall leaves no backup and no binaries" "config.toml|" "$(ls -A "$n/etc" | tr '\n' ' ' | sed 's/ $//')|$(ls -A "$n/opt" 2>/dev/null)"
+check "uninstall removes the installer's hook.json" "absent" "$([ -e "$n/etc-palisade" ] && echo present || echo absent)"
+mkdir -p "$n/etc-palisade" && echo '{"timeout_ms": 100}' >"$n/etc-palisade/hook.json"
+installer install >/dev/null
+check "a hook.json of the node's own is left alone" '{"timeout_ms": 100}' "$(cat "$n/etc-palisade/hook.json")"
+installer uninstall >/dev/null
+check "and stays at uninstall" '{"timeout_ms": 100}' "$(cat "$n/etc-palisade/hook.json")"
 
 if [ "$failures" -ne 0 ]; then
     say "$failures checks failed"

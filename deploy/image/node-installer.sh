@@ -26,7 +26,15 @@
 # here, default /host; empty: this is the node, e.g. the script run by hand there), PALISADE_NODE_DIR (host directory for the binaries, /opt/palisade),
 # PALISADE_CONTAINERD_CONFIG (/etc/containerd/config.toml), PALISADE_RUNTIME_HANDLER (palisade),
 # PALISADE_RESTART_CONTAINERD (true), PALISADE_CONTAINERD_SOCKET (/run/containerd/containerd.sock),
-# PALISADE_PIN_ROOT (/sys/fs/bpf/palisade: the pins, under the host root).
+# PALISADE_PIN_ROOT (/sys/fs/bpf/palisade: the pins, under the host root), PALISADE_HOOK_CONFIG
+# (/etc/palisade/hook.json, what palisade-runc and palisade-hook read on the node),
+# PALISADE_HOOK_SOCKET (/run/palisade/hook.sock), PALISADE_HOOK_FAILURE_POLICY (open|closed),
+# PALISADE_HOOK_TIMEOUT_MS (8000: how long a container's creation waits for the daemon, a
+# restarting one included; runc gives the hook 10 s).
+#
+# The node's hook.json is the installer's only while it holds what the installer wrote (a copy
+# is kept as $node_dir/hook.json): a file of the node's own is left alone, and uninstall removes
+# only the installer's.
 set -eu
 
 host=${PALISADE_HOST_ROOT-/host}
@@ -36,6 +44,10 @@ handler=${PALISADE_RUNTIME_HANDLER:-palisade}
 restart=${PALISADE_RESTART_CONTAINERD:-true}
 socket=${PALISADE_CONTAINERD_SOCKET:-/run/containerd/containerd.sock}
 pins=${PALISADE_PIN_ROOT:-/sys/fs/bpf/palisade}
+hook_config=${PALISADE_HOOK_CONFIG:-/etc/palisade/hook.json}
+hook_socket=${PALISADE_HOOK_SOCKET:-/run/palisade/hook.sock}
+hook_policy=${PALISADE_HOOK_FAILURE_POLICY:-open}
+hook_timeout=${PALISADE_HOOK_TIMEOUT_MS:-8000}
 binaries="palisade-hook palisade-runc palisade-init"
 # Where the image keeps them (a test runs the installer outside the image).
 source_dir=${PALISADE_SOURCE_DIR:-/usr/local/bin}
@@ -132,8 +144,26 @@ install_binaries() {
     done
 }
 
+# The node's hook.json: written when absent or still the installer's (the kept copy).
+install_hook_config() {
+    new=$(mktemp)
+    printf '{"socket": "%s", "timeout_ms": %s, "failure_policy": "%s"}\n' "$hook_socket" "$hook_timeout" "$hook_policy" >"$new"
+    if [ -e "$host$hook_config" ] && ! cmp -s "$host$hook_config" "$host$node_dir/hook.json"; then
+        say "$hook_config is the node's own: left as it is"
+    elif cmp -s "$new" "$host$hook_config"; then
+        :
+    else
+        mkdir -p "$(dirname "$host$hook_config")"
+        cp "$new" "$host$hook_config.palisade-new" && mv "$host$hook_config.palisade-new" "$host$hook_config"
+        cp "$new" "$host$node_dir/hook.json"
+        say "hook configuration $hook_config: failure_policy $hook_policy, timeout_ms $hook_timeout"
+    fi
+    rm -f "$new"
+}
+
 install() {
     install_binaries
+    install_hook_config
     rest=$(mktemp)
     without_block >"$rest"
     version=2
@@ -188,6 +218,14 @@ uninstall() {
             say "removed $node_dir/bin/$b"
         fi
     done
+    if [ -e "$host$node_dir/hook.json" ]; then
+        if cmp -s "$host$hook_config" "$host$node_dir/hook.json"; then
+            rm -f "$host$hook_config"
+            rmdir "$(dirname "$host$hook_config")" 2>/dev/null || true
+            say "removed $hook_config"
+        fi
+        rm -f "$host$node_dir/hook.json"
+    fi
     rmdir "$host$node_dir/bin" 2>/dev/null || true
     # The daemon's pinned programs and maps (`palisade detach` on a node does the same): with
     # them go detection buffered for a successor and BPF-LSM enforcement.

@@ -41,6 +41,11 @@ impl Node {
         self.dir.join("opt-palisade")
     }
 
+    /// The node's hook configuration the installer writes (its `PALISADE_HOOK_CONFIG`).
+    pub fn hook_config(&self) -> PathBuf {
+        self.dir.join("etc/palisade/hook.json")
+    }
+
     /// The installed runc wrapper the runtime handler names.
     pub fn wrapper(&self) -> PathBuf {
         self.node_dir().join("bin/palisade-runc")
@@ -56,6 +61,8 @@ impl Node {
             .env("PALISADE_NODE_DIR", self.node_dir())
             .env("PALISADE_SOURCE_DIR", self.source())
             .env("PALISADE_CONTAINERD_CONFIG", config)
+            // The node's hook.json in the scratch node, never this machine's /etc/palisade.
+            .env("PALISADE_HOOK_CONFIG", self.hook_config())
             .env("PALISADE_RESTART_CONTAINERD", "false");
         Ok(run_ok(&mut cmd, None, Duration::from_secs(60))?.stdout)
     }

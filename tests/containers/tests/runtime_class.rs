@@ -50,6 +50,10 @@ fn a_pod_of_the_palisade_runtime_class_is_confined_and_one_without_is_not() {
     let mut ctrd = Containerd::start(Options { env, ..Options::default() }).expect("start containerd");
     let said = node.installer("install", &ctrd.config_path()).expect("node-installer.sh install");
     let wrapper = node.wrapper();
+    // The node's hook.json: a pod's creation waits for a restarting daemon (8 s), then the
+    // chart's failure policy.
+    let hook_json = std::fs::read_to_string(node.hook_config()).expect("the node's hook.json");
+    assert_eq!(hook_json.trim(), r#"{"socket": "/run/palisade/hook.sock", "timeout_ms": 8000, "failure_policy": "open"}"#);
     assert!(
         said.contains(&format!("containerd runtime handler palisade -> {} in", wrapper.display())),
         "the installer did not add the handler: {said}"
@@ -131,6 +135,7 @@ fn a_pod_of_the_palisade_runtime_class_is_confined_and_one_without_is_not() {
     let said = node.installer("uninstall", &ctrd.config_path()).expect("node-installer.sh uninstall");
     let config = std::fs::read_to_string(ctrd.config_path()).expect("read config.toml");
     assert!(!config.contains("palisade-runc") && !node.node_dir().join("bin").exists(), "{said}\n{config}");
+    assert!(!node.hook_config().exists(), "the installer's hook.json is removed: {said}");
 }
 
 /// A directory holding `profiles.yaml`, removed on drop.
