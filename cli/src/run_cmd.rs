@@ -85,7 +85,7 @@ pub(crate) struct RunArgs {
     detach_on_exit: bool,
     /// Hand detection over across restarts: pin its programs, links and maps beneath DIR (on
     /// the bpffs, in `detect-v<ABI>`), adopting what an earlier daemon pinned there. While no
-    /// daemon runs the programs keep watching and records wait in the pinned ring buffer (8 MiB;
+    /// daemon runs the programs keep watching and records wait in the pinned ring buffer (`ring_buffer_mib`;
     /// what does not fit is counted as dropped); the next daemon alerts them first. The
     /// installed service and the Helm chart run with /sys/fs/bpf/palisade. Without it (the
     /// default for a daemon run by hand) detection ends with the daemon and nothing stays in
@@ -230,7 +230,8 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!(pin_dir = %dir.display(), "an earlier daemon's detection programs are still pinned and running: `palisade run --pin-root {}` adopts them, `palisade detach` removes them", root.display());
         }
     }
-    let mut kernel = if args.pin_root.as_os_str().is_empty() { Kernel::load() } else { Kernel::load_pinned(&args.pin_root) }
+    let ring = config.ring_buffer_mib;
+    let mut kernel = if args.pin_root.as_os_str().is_empty() { Kernel::load_sized(ring) } else { Kernel::load_pinned(&args.pin_root, ring) }
         .context("loading the kernel programs (root and kernel BTF are required)")?;
     let detection = kernel.handover().clone();
     eprintln!("palisade: detection: {detection}");

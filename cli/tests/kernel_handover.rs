@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{cgroup2_root, skip_or_fail, TestCgroup};
 use palisade_daemon::capture::plan;
-use palisade_daemon::kernel::{decode, pins, Capture, Kernel, Record};
+use palisade_daemon::kernel::{decode, pins, Capture, Kernel, Record, DEFAULT_RING_MIB};
 use palisade_rules::Loader;
 
 const SH: &str = "/bin/sh";
@@ -51,7 +51,7 @@ fn cat_in(cgroup: &TestCgroup, path: &str) {
 }
 
 fn load(root: &Path, capture: &Capture) -> Kernel {
-    let mut kernel = Kernel::load_pinned(root).expect("load pinned");
+    let mut kernel = Kernel::load_pinned(root, DEFAULT_RING_MIB).expect("load pinned");
     kernel.configure(capture).expect("configure");
     kernel
 }
@@ -83,7 +83,7 @@ fn setup(name: &str) -> Option<(PinRoot, String, Capture, TestCgroup)> {
 /// A first daemon's kernel side, pinned under `root`, tracking `cgroup`, then gone (the handle
 /// dropped): false (after `skip_or_fail`) when the programs cannot load here.
 fn pin_tracking(root: &Path, capture: &Capture, cgroup: &TestCgroup) -> bool {
-    let mut first = match Kernel::load_pinned(root) {
+    let mut first = match Kernel::load_pinned(root, DEFAULT_RING_MIB) {
         Ok(k) => k,
         Err(e) => {
             skip_or_fail(&format!("cannot load the BPF programs: {e}"));
@@ -143,7 +143,7 @@ fn records_of_the_gap_wait_for_the_next_load_and_nothing_is_attached_twice() {
     let Some((root, marker, capture, cgroup)) = setup("handover") else { return };
 
     // First daemon: track the cgroup, then go away.
-    let mut first = match Kernel::load_pinned(&root.0) {
+    let mut first = match Kernel::load_pinned(&root.0, DEFAULT_RING_MIB) {
         Ok(k) => k,
         Err(e) => return skip_or_fail(&format!("cannot load the BPF programs: {e}")),
     };
@@ -207,6 +207,33 @@ fn pinned_maps_of_another_shape_are_not_reused() {
     assert!(!h.inherited, "the incompatible set is not adopted: {h}");
     let mut scope = second.take_scope().expect("scope");
     assert!(scope.tracked().is_empty());
+    scope.track(cgroup.id()).expect("track");
+    cat_in(&cgroup, &marker);
+    assert_eq!(opens(&mut second, &marker, cgroup.id(), Duration::from_millis(500)), 1, "one record per action");
+    drop(scope);
+    drop(second);
+    let _ = std::fs::remove_file(&marker);
+}
+
+/// `ring_buffer_mib` changed across a restart: the pinned ring of the other size is not
+/// adopted, but the records waiting in it are carried over and handed out first, and the new
+/// ring has the new size.
+#[test]
+fn a_resized_ring_carries_the_waiting_records_over() {
+    let Some((root, marker, capture, cgroup)) = setup("resize") else { return };
+    if !pin_tracking(&root.0, &capture, &cgroup) {
+        return;
+    }
+    cat_in(&cgroup, &marker);
+
+    let mut second = Kernel::load_pinned(&root.0, DEFAULT_RING_MIB * 2).expect("load pinned, resized");
+    second.configure(&capture).expect("configure");
+    let h = second.handover().clone();
+    assert!(!h.inherited, "the ring of another size is not adopted: {h}");
+    assert!(h.records_waiting >= 1, "the gap's records carried over: {h}");
+    assert_eq!(pins::ring_size(&pins::pin_dir(&root.0)), Some(DEFAULT_RING_MIB * 2 * 1024 * 1024), "the new ring's size");
+    let mut scope = second.take_scope().expect("scope");
+    assert_eq!(opens(&mut second, &marker, cgroup.id(), Duration::from_millis(500)), 1, "the gap's open, carried over");
     scope.track(cgroup.id()).expect("track");
     cat_in(&cgroup, &marker);
     assert_eq!(opens(&mut second, &marker, cgroup.id(), Duration::from_millis(500)), 1, "one record per action");

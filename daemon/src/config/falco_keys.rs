@@ -115,7 +115,8 @@ pub(super) const FALCO_KEYS: &[FalcoKey] = &[
     not_applicable(
         "engine",
         "Palisade loads its own CO-RE eBPF programs on tracepoints: there is no kmod/ebpf/modern_ebpf \
-         driver to choose or size (a capture is replayed with `palisade replay`)",
+         driver to choose (its one ring buffer is sized by ring_buffer_mib; a capture is replayed with \
+         `palisade replay`)",
         never,
     ),
     not_applicable(
@@ -231,7 +232,7 @@ pub(super) const FALCO_KEYS: &[FalcoKey] = &[
     not_applicable("grpc", "Falco's gRPC API is not offered; use http_output", section_off),
     not_applicable("grpc_output", "Falco's gRPC output is not offered; use http_output", section_off),
     not_applicable("modern_bpf", "see engine: Palisade's own eBPF programs", never),
-    not_applicable("syscall_buf_size_preset", "see engine: Palisade's ring buffer is fixed (8 MiB)", never),
+    not_applicable("syscall_buf_size_preset", "see engine: Palisade's one ring buffer is sized by ring_buffer_mib", never),
     not_applicable("syscall_drop_failed_exit", "see engine: Palisade's own eBPF programs", never),
     not_applicable("container_engines", "Palisade asks containerd, CRI and podman itself", never),
     not_applicable("metadata_download", "Palisade has no Kubernetes metadata client", never),

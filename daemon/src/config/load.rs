@@ -157,6 +157,10 @@ fn validate(c: &Config) -> Result<(), String> {
     if c.hook_socket_max_connections == 0 {
         return Err("hook_socket_max_connections: must be at least 1".into());
     }
+    let max = crate::kernel::MAX_RING_MIB;
+    if !c.ring_buffer_mib.is_power_of_two() || c.ring_buffer_mib > max {
+        return Err(format!("ring_buffer_mib: {} is not a power of two within 1 ..= {max}", c.ring_buffer_mib));
+    }
     if c.outputs_queue.capacity == 0 {
         return Err("outputs_queue.capacity: must be at least 1 (the queue is bounded; Falco's 0 is read as a bound)".into());
     }

@@ -129,6 +129,15 @@ fn bad_logging_values_are_errors() {
 }
 
 #[test]
+fn ring_buffer_size_is_a_power_of_two_within_bounds() {
+    assert_eq!(ok("", &[]).ring_buffer_mib, 8);
+    assert_eq!(ok("ring_buffer_mib: 64\n", &[]).ring_buffer_mib, 64);
+    assert_eq!(err("ring_buffer_mib: 12\n", &[]), "palisade.yaml: ring_buffer_mib: 12 is not a power of two within 1 ..= 1024");
+    assert!(err("", &["ring_buffer_mib=0"]).contains("ring_buffer_mib: 0 is not a power of two"));
+    assert!(err("", &["ring_buffer_mib=2048"]).contains("ring_buffer_mib: 2048"));
+}
+
+#[test]
 fn syscall_budget_defaults_and_bounds() {
     let d = ok("", &[]).syscall_budget;
     assert!(d.enabled && d.rate == 10_000 && d.burst == 1_000, "{d:?}");

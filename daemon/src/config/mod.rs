@@ -30,6 +30,8 @@
 //!   actions: [log, alert]                  # per-container drop report: ignore | log | alert
 //!   report_rate: 0.03333                   #   reports per second per container (token bucket)
 //!   report_max_burst: 1
+//! ring_buffer_mib: 8                       # the kernel's event ring buffer (one for all CPUs): a
+//!                                          #   power of two, 1 ..= 1024; at start only
 //! alert_aggregation: {enabled: true, window: 1s}   # identical alerts: first at once, then a count
 //! log_level: info                          # emergency alert critical error warning notice info debug
 //! log_stderr: true                         # the daemon's own messages to stderr
@@ -109,6 +111,10 @@ pub struct Config {
     pub syscall_event_drops: SyscallEventDrops,
     pub outputs_queue: OutputsQueue,
     pub syscall_budget: SyscallBudget,
+    /// Palisade's: the kernel's event ring buffer, one for all CPUs, in MiB (a power of two,
+    /// 1 ..= 1024; read at start). It holds the records between two drains, and all of a
+    /// restart's gap with `--pin-root` (8 MiB: about 7,500 records).
+    pub ring_buffer_mib: u32,
     pub alert_aggregation: AlertAggregation,
     /// Falco's `log_level`: the least severe daemon message logged (not alerts: see `priority`).
     pub log_level: LogLevel,
@@ -177,6 +183,7 @@ impl Default for Config {
             syscall_event_drops: SyscallEventDrops::default(),
             outputs_queue: OutputsQueue::default(),
             syscall_budget: SyscallBudget::default(),
+            ring_buffer_mib: crate::kernel::DEFAULT_RING_MIB,
             alert_aggregation: AlertAggregation::default(),
             log_level: LogLevel::Info,
             log_stderr: true,
@@ -415,7 +422,7 @@ pub enum DropAction {
 /// per container (metric, `palisade status`, the `Palisade internal: syscall event budget
 /// exceeded` alert). Size `rate` below what the daemon evaluates per second (alerting records
 /// cost most), divided by the cgroups expected to flood at once; `burst` × the cgroups that may
-/// burst together must fit the ring buffer (8 MiB: ~5,300 syscall records), which a burst
+/// burst together must fit the ring buffer (`ring_buffer_mib`, 8 MiB: ~5,300 syscall records), which a burst
 /// fills faster than the daemon's 10 ms drain empties it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -77,6 +77,11 @@ const SYS_EXIT: &str = "sys_exit";
 /// unpinned.
 const CLAIM_WAIT: Duration = Duration::from_secs(10);
 
+/// The event ring buffer's size by default, in MiB (`ring_buffer_mib`): about 7,500 records.
+pub const DEFAULT_RING_MIB: u32 = 8;
+/// The largest ring buffer `ring_buffer_mib` may ask for, in MiB.
+pub const MAX_RING_MIB: u32 = 1024;
+
 /// The kernel's capture settings: which syscalls, and which opens.
 #[derive(Clone, Debug, Default)]
 pub struct Capture {
@@ -117,7 +122,13 @@ impl Kernel {
     /// attached when something comes into scope (see [`Scope`]). Needs root (CAP_BPF +
     /// CAP_PERFMON) and kernel BTF.
     pub fn load() -> Result<Kernel, KernelError> {
-        Kernel::load_with(None)
+        Kernel::load_sized(DEFAULT_RING_MIB)
+    }
+
+    /// [`Kernel::load`] with an event ring buffer of `ring_mib` MiB (a power of two, at most
+    /// [`MAX_RING_MIB`]: `ring_buffer_mib`, validated with the configuration).
+    pub fn load_sized(ring_mib: u32) -> Result<Kernel, KernelError> {
+        Kernel::load_with(None, ring_mib, VecDeque::new())
     }
 
     /// Load as [`Kernel::load`], pinned under `pin_root` ([`pins`]): the programs stay attached
@@ -126,24 +137,31 @@ impl Kernel {
     /// replaces them (an upgrade) and starts with the records that waited. Pins of other
     /// detection ABI versions are removed. When `pin_root` is not on a bpffs, loads unpinned
     /// with a warning, and so when another daemon holds the pins beyond [`CLAIM_WAIT`].
-    pub fn load_pinned(pin_root: &Path) -> Result<Kernel, KernelError> {
+    ///
+    /// A pinned set whose maps differ from this load's (another `ring_mib`, another layout) is
+    /// not adopted: the records waiting in its ring are read first and handed out before this
+    /// load's (the record layout is the directory's ABI version), then its pins are removed.
+    pub fn load_pinned(pin_root: &Path, ring_mib: u32) -> Result<Kernel, KernelError> {
         let dir = pins::pin_dir(pin_root);
         let claimed = pins::prepare(&dir)
             .and_then(|()| pins::claim(&dir, CLAIM_WAIT))
             .and_then(|claim| pins::remove_stale(&dir).map(|()| claim))
-            .and_then(|claim| pins::remove_if_incompatible(&dir).map(|_| claim))
-            .and_then(|claim| pins::remove_other_versions(pin_root).map(|()| claim));
+            .and_then(|claim| pins::remove_if_incompatible(&dir, ring_bytes(ring_mib)).map(|carried| (claim, carried)))
+            .and_then(|(claim, carried)| pins::remove_other_versions(pin_root).map(|()| (claim, carried)));
         match claimed {
-            Ok(claim) => Kernel::load_with(Some(dir)).map(|k| Kernel { _claim: Some(claim), ..k }),
+            Ok((claim, carried)) => Kernel::load_with(Some(dir), ring_mib, carried).map(|k| Kernel { _claim: Some(claim), ..k }),
             Err(e) => {
                 tracing::warn!(error = %e, "detection cannot be pinned: loading unpinned (it stops with the daemon, records of a restart's gap are lost)");
-                Kernel::load_with(None)
+                Kernel::load_with(None, ring_mib, VecDeque::new())
             }
         }
     }
 
-    fn load_with(pin_dir: Option<PathBuf>) -> Result<Kernel, KernelError> {
+    /// Loads (pinned beneath `pin_dir` if given) with a ring buffer of `ring_mib` MiB; `carried`
+    /// are records of a pinned set this load did not adopt, handed out first.
+    fn load_with(pin_dir: Option<PathBuf>, ring_mib: u32, carried: VecDeque<Vec<u8>>) -> Result<Kernel, KernelError> {
         let mut loader = EbpfLoader::new();
+        loader.map_max_entries("EVENTS", ring_bytes(ring_mib));
         let map_paths: Vec<(&str, PathBuf)> =
             pin_dir.iter().flat_map(|d| pins::PINNED_MAPS.map(|m| (m, pins::map_path(d, m)))).collect();
         let inherited = map_paths.iter().any(|(_, p)| p.exists());
@@ -193,7 +211,7 @@ impl Kernel {
         }
         // What waited in an inherited ring buffer is read now, so it can be counted (and is
         // handed out first by `drain`); what comes after it stays in the ring.
-        let mut backlog = VecDeque::new();
+        let mut backlog = carried;
         if inherited {
             while let Some(item) = events.next() {
                 backlog.push_back(item.to_vec());
@@ -368,6 +386,11 @@ impl std::fmt::Display for Handover {
             Some(dir) => write!(f, "pinned under {} (new)", dir.display()),
         }
     }
+}
+
+/// The ring buffer's size in bytes for `ring_mib` MiB (validated: a power of two ..= 1024).
+fn ring_bytes(ring_mib: u32) -> u32 {
+    ring_mib.clamp(1, MAX_RING_MIB).next_power_of_two() * 1024 * 1024
 }
 
 /// A tp_btf program of the object.

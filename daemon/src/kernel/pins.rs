@@ -27,6 +27,7 @@
 //! no daemon ran (the ring full) are counted; the daemon reports the total it inherited once at
 //! start and counts its own drops from there ([`super::Kernel::drops`]).
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -127,9 +128,12 @@ pub(super) fn remove_stale(dir: &Path) -> Result<(), KernelError> {
 }
 
 /// Removes the pins of `dir` when a pinned map's shape (key size, value size, entries) is not
-/// the object's: a layout changed without an ABI version change would otherwise hand this
-/// load's programs maps they misread. Returns whether it did (the load then starts afresh).
-pub(super) fn remove_if_incompatible(dir: &Path) -> Result<bool, KernelError> {
+/// this load's: the object's, with `EVENTS` of `ring_bytes` (`ring_buffer_mib` changed, or a
+/// layout changed without an ABI version change, which would hand this load's programs maps
+/// they misread). The records waiting in that ring are read first and returned (the same
+/// record ABI: this directory's version), to be handed out before the new ring's; empty when
+/// the set is kept or there is none.
+pub(super) fn remove_if_incompatible(dir: &Path, ring_bytes: u32) -> Result<VecDeque<Vec<u8>>, KernelError> {
     let obj = aya_obj::Object::parse(&palisade_ebpf::PALISADE_OBJ.0).map_err(|e| pin_err(dir, format!("parse the object: {e}")))?;
     let differs = |name: &str| {
         let path = map_path(dir, name);
@@ -137,18 +141,24 @@ pub(super) fn remove_if_incompatible(dir: &Path) -> Result<bool, KernelError> {
             return false;
         }
         let (Some(def), Ok(info)) = (obj.maps.get(name), aya::maps::MapInfo::from_pin(&path)) else { return true };
-        (def.key_size(), def.value_size(), def.max_entries()) != (info.key_size(), info.value_size(), info.max_entries())
+        let entries = if name == "EVENTS" { ring_bytes } else { def.max_entries() };
+        (def.key_size(), def.value_size(), entries) != (info.key_size(), info.value_size(), info.max_entries())
     };
     let bad: Vec<&str> = PINNED_MAPS.into_iter().filter(|name| differs(name)).collect();
     if bad.is_empty() {
-        return Ok(false);
+        return Ok(VecDeque::new());
     }
-    let unread = unread_records(&map_path(dir, "EVENTS"));
+    let carried = waiting_records(&map_path(dir, "EVENTS"));
     let pins = remove_dir(dir)?;
-    tracing::warn!(pin_dir = %dir.display(), maps = ?bad, pins, records_unread = unread,
-                   "pinned maps of another layout under this ABI version: removed, their programs detached, their unread records lost");
+    tracing::warn!(pin_dir = %dir.display(), maps = ?bad, pins, records_carried = carried.len(),
+                   "pinned maps of another size or layout: not adopted; their programs detached, the records waiting in their ring carried over");
     prepare(dir)?;
-    Ok(true)
+    Ok(carried)
+}
+
+/// The size in bytes of the ring buffer pinned in `dir` (`None`: none pinned there).
+pub fn ring_size(dir: &Path) -> Option<u32> {
+    aya::maps::MapInfo::from_pin(map_path(dir, "EVENTS")).ok().map(|info| info.max_entries())
 }
 
 /// The pin of map `name`.
@@ -250,7 +260,7 @@ pub fn dirs(pin_root: &Path) -> Vec<PathBuf> {
 pub(super) fn remove_other_versions(pin_root: &Path) -> Result<(), KernelError> {
     let ours = pin_dir(pin_root);
     for dir in dirs(pin_root).into_iter().filter(|d| *d != ours) {
-        let unread = unread_records(&map_path(&dir, "EVENTS"));
+        let unread = waiting_records(&map_path(&dir, "EVENTS")).len();
         let pins = remove_dir(&dir)?;
         tracing::warn!(pin_dir = %dir.display(), pins, records_unread = unread,
                        "removed the detection pins of another ABI version: its programs are detached, its unread records lost");
@@ -258,13 +268,13 @@ pub(super) fn remove_other_versions(pin_root: &Path) -> Result<(), KernelError> 
     Ok(())
 }
 
-/// The records waiting in a pinned ring buffer (consumed: they are about to be thrown away).
-fn unread_records(path: &Path) -> usize {
-    let Ok(data) = MapData::from_pin(path) else { return 0 };
-    let Ok(mut ring) = RingBuf::try_from(aya::maps::Map::RingBuf(data)) else { return 0 };
-    let mut n = 0;
-    while ring.next().is_some() {
-        n += 1;
+/// The records waiting in a pinned ring buffer, consumed (its pins are about to go).
+fn waiting_records(path: &Path) -> VecDeque<Vec<u8>> {
+    let mut records = VecDeque::new();
+    let Ok(data) = MapData::from_pin(path) else { return records };
+    let Ok(mut ring) = RingBuf::try_from(aya::maps::Map::RingBuf(data)) else { return records };
+    while let Some(item) = ring.next() {
+        records.push_back(item.to_vec());
     }
-    n
+    records
 }

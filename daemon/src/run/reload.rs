@@ -104,6 +104,10 @@ impl<S: RecordSource> Daemon<S> {
         if let Some(sink) = self.sink.take() {
             self.sink = Some(sink.swap(&new_config, fresh));
         }
+        if new_config.ring_buffer_mib != self.p.config.ring_buffer_mib {
+            tracing::warn!(running = self.p.config.ring_buffer_mib, configured = new_config.ring_buffer_mib,
+                           "ring_buffer_mib is read at start: the ring buffer keeps its size until the daemon restarts");
+        }
         if let Ok(mut r) = self.p.registry.lock() {
             if new_config.host_monitoring != self.p.config.host_monitoring {
                 r.set_host_monitoring(new_config.host_monitoring);
