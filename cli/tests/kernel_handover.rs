@@ -202,17 +202,23 @@ fn pinned_maps_of_another_shape_are_not_reused() {
     let maps = pins::pin_dir(&root.0).join("maps");
     std::fs::rename(maps.join("TRACKED_SLOTS"), maps.join("SYSCALL_CONF")).expect("swap map pins");
 
-    let mut second = load(&root.0, &capture);
+    let second = load(&root.0, &capture);
     let h = second.handover().clone();
     assert!(!h.inherited, "the incompatible set is not adopted: {h}");
-    let mut scope = second.take_scope().expect("scope");
+    fresh_set_records_each_action_once(second, &cgroup, &marker);
+}
+
+/// A load that did not adopt the pinned set: nothing tracked; tracked again, one record per
+/// action (the old programs are gone).
+fn fresh_set_records_each_action_once(mut kernel: Kernel, cgroup: &TestCgroup, marker: &str) {
+    let mut scope = kernel.take_scope().expect("scope");
     assert!(scope.tracked().is_empty());
     scope.track(cgroup.id()).expect("track");
-    cat_in(&cgroup, &marker);
-    assert_eq!(opens(&mut second, &marker, cgroup.id(), Duration::from_millis(500)), 1, "one record per action");
+    cat_in(cgroup, marker);
+    assert_eq!(opens(&mut kernel, marker, cgroup.id(), Duration::from_millis(500)), 1, "one record per action");
     drop(scope);
-    drop(second);
-    let _ = std::fs::remove_file(&marker);
+    drop(kernel);
+    let _ = std::fs::remove_file(marker);
 }
 
 /// `ring_buffer_mib` changed across a restart: the pinned ring of the other size is not
@@ -232,12 +238,6 @@ fn a_resized_ring_carries_the_waiting_records_over() {
     assert!(!h.inherited, "the ring of another size is not adopted: {h}");
     assert!(h.records_waiting >= 1, "the gap's records carried over: {h}");
     assert_eq!(pins::ring_size(&pins::pin_dir(&root.0)), Some(DEFAULT_RING_MIB * 2 * 1024 * 1024), "the new ring's size");
-    let mut scope = second.take_scope().expect("scope");
     assert_eq!(opens(&mut second, &marker, cgroup.id(), Duration::from_millis(500)), 1, "the gap's open, carried over");
-    scope.track(cgroup.id()).expect("track");
-    cat_in(&cgroup, &marker);
-    assert_eq!(opens(&mut second, &marker, cgroup.id(), Duration::from_millis(500)), 1, "one record per action");
-    drop(scope);
-    drop(second);
-    let _ = std::fs::remove_file(&marker);
+    fresh_set_records_each_action_once(second, &cgroup, &marker);
 }
