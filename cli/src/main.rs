@@ -56,9 +56,10 @@ enum Command {
     Status(status_cmd::StatusArgs),
     /// Remove Palisade's pinned kernel programs and maps (detection and BPF-LSM), e.g. to uninstall.
     ///
-    /// `palisade run` pins its kernel programs on the bpffs so that they outlive the daemon: while
-    /// no daemon runs (a restart, an upgrade, a crash), detection keeps writing records into a
-    /// pinned ring buffer for the next daemon, and BPF-LSM keeps enforcing the armed containers.
+    /// `palisade run` pins BPF-LSM's programs, and with `--pin-root` (the installed service, the
+    /// Helm chart) detection's, on the bpffs so that they outlive the daemon: while no daemon
+    /// runs (a restart, an upgrade, a crash), detection keeps writing records into a pinned ring
+    /// buffer for the next daemon, and BPF-LSM keeps enforcing the armed containers.
     /// Stopping the daemon therefore does not remove them. This command does: run it when
     /// uninstalling, after the daemon has stopped. From then on nothing is detected or enforced
     /// until a daemon starts again; records still waiting in the ring buffer are discarded.
