@@ -109,7 +109,8 @@ fn run_without_any_configuration_loads_the_built_in_rules_and_alerts() {
     ));
     let shell_pid = shell.0.as_ref().map_or(0, std::process::Child::id);
     wait_in_cgroup(shell_pid, &cgroup);
-    let id = format!("defaults{}", std::process::id());
+    // At least 12 characters whatever the pid: the alert shows the first 12.
+    let id = format!("defaults{:08}", std::process::id());
     let state = format!(
         "{{\"ociVersion\":\"1.0.2\",\"id\":\"{id}\",\"status\":\"created\",\"pid\":{},\"bundle\":\"{}\"}}",
         shell_pid,
