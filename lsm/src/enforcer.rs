@@ -137,7 +137,7 @@ impl Enforcer {
         } else {
             if dir.exists() {
                 warn!(pin_dir = %dir.display(), "incomplete pins from an earlier run: removing them");
-                remove_pins(&dir)?;
+                remove_pin_dir(&dir, &PIN_SUBDIRS)?;
             }
             attach_and_pin(&dir)?;
             info!(pin_dir = %dir.display(), hooks = HOOKS.len(), "attached and pinned BPF-LSM programs");
@@ -243,7 +243,7 @@ impl Enforcer {
     pub fn unpin_all(self) -> Result<(), EnforcerError> {
         let dir = self.dir.clone();
         drop(self);
-        remove_pins(&dir)?;
+        remove_pin_dir(&dir, &PIN_SUBDIRS)?;
         info!(pin_dir = %dir.display(), "unpinned BPF-LSM programs");
         Ok(())
     }
@@ -365,30 +365,43 @@ fn attach_and_pin(dir: &Path) -> Result<(), EnforcerError> {
     Ok(())
 }
 
+/// The subdirectories of a BPF-LSM pin set, in removal order (links first: enforcement stops
+/// before its maps go).
+const PIN_SUBDIRS: [&str; 2] = ["links", "maps"];
+
 /// Removes the BPF-LSM pins of every ABI version under `pin_root` (`palisade detach`, an
 /// uninstall): enforcement stops once no process holds the links. Returns the directories
 /// removed.
 pub fn remove_all_pins(pin_root: &Path) -> Result<Vec<PathBuf>, EnforcerError> {
+    let dirs = pin_dirs(pin_root, "lsm-v")?;
+    for dir in &dirs {
+        remove_pin_dir(dir, &PIN_SUBDIRS)?;
+        info!(pin_dir = %dir.display(), "unpinned BPF-LSM programs");
+    }
+    Ok(dirs)
+}
+
+/// The pin directories under `pin_root` whose names start with `prefix` (every ABI version of
+/// one pin set: `lsm-v`, detection's `detect-v`), sorted; none when there is no root.
+pub fn pin_dirs(pin_root: &Path, prefix: &str) -> Result<Vec<PathBuf>, EnforcerError> {
     let entries = match std::fs::read_dir(pin_root) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(pin_err(pin_root)(format!("read directory: {e}"))),
     };
-    let mut removed = Vec::new();
-    for entry in entries.filter_map(Result::ok) {
-        if entry.file_name().to_string_lossy().starts_with("lsm-v") {
-            remove_pins(&entry.path())?;
-            info!(pin_dir = %entry.path().display(), "unpinned BPF-LSM programs");
-            removed.push(entry.path());
-        }
-    }
-    removed.sort();
-    Ok(removed)
+    let mut dirs: Vec<PathBuf> =
+        entries.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with(prefix)).map(|e| e.path()).collect();
+    dirs.sort();
+    Ok(dirs)
 }
 
-/// Remove the pin set (links first: enforcement stops before its maps go).
-fn remove_pins(dir: &Path) -> Result<(), EnforcerError> {
-    for sub in ["links", "maps"] {
+/// Removes one pin directory: the pins in each of `subdirs`, in that order (links first, so
+/// what they attach stops before its maps go), each subdirectory, then `dir`. What is already
+/// gone is fine. Returns how many pins were removed. Shared by BPF-LSM's pin sets and
+/// detection's (the daemon's `kernel::pins`).
+pub fn remove_pin_dir(dir: &Path, subdirs: &[&str]) -> Result<usize, EnforcerError> {
+    let mut removed = 0;
+    for sub in subdirs {
         let path = dir.join(sub);
         let entries = match std::fs::read_dir(&path) {
             Ok(e) => e,
@@ -398,12 +411,13 @@ fn remove_pins(dir: &Path) -> Result<(), EnforcerError> {
         for entry in entries {
             let entry = entry.map_err(|e| pin_err(&path)(e.to_string()))?;
             std::fs::remove_file(entry.path()).map_err(|e| pin_err(&entry.path())(format!("remove: {e}")))?;
+            removed += 1;
         }
         std::fs::remove_dir(&path).map_err(|e| pin_err(&path)(format!("remove directory: {e}")))?;
     }
     match std::fs::remove_dir(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(()) => Ok(removed),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(removed),
         Err(e) => Err(pin_err(dir)(format!("remove directory: {e}"))),
     }
 }
@@ -465,9 +479,9 @@ mod tests {
             std::fs::write(dir.join("links").join(h), b"").expect("link file");
         }
         assert!(pins_complete(&dir));
-        remove_pins(&dir).expect("removed");
+        remove_pin_dir(&dir, &PIN_SUBDIRS).expect("removed");
         assert!(!dir.exists());
-        remove_pins(&dir).expect("removing nothing is fine");
+        remove_pin_dir(&dir, &PIN_SUBDIRS).expect("removing nothing is fine");
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub mod probe;
 
 pub use decision::{Action, Decision, DecodeError, FileId, Reason};
 #[cfg(feature = "kernel")]
-pub use enforcer::{remove_all_pins, runtime_mnt_ns, Enforcer, EnforcerError, DEFAULT_PIN_ROOT};
+pub use enforcer::{pin_dirs, remove_all_pins, remove_pin_dir, runtime_mnt_ns, Enforcer, EnforcerError, DEFAULT_PIN_ROOT};
 #[cfg(feature = "kernel")]
 pub use hooks::{programs_of, HOOKS, OPTIONAL_HOOKS};
 pub use policy::{rootfs_dev, ContainerPolicy, ExecIdentity, ExecKind, Mode, PolicyError};

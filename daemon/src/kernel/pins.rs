@@ -218,40 +218,23 @@ pub(super) fn unpin_link(dir: &Path, name: &str) -> Result<(), KernelError> {
 }
 
 /// Removes one detection pin directory: links first (the programs stop writing), then the
-/// programs and maps.
+/// programs and maps ([`palisade_lsm::remove_pin_dir`], which BPF-LSM's pins use too).
 pub fn remove_dir(dir: &Path) -> Result<usize, KernelError> {
-    let mut removed = 0;
-    for sub in ["links", "progs", "maps"] {
-        let path = dir.join(sub);
-        let entries = match std::fs::read_dir(&path) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(pin_err(&path, format!("read directory: {e}"))),
-        };
-        for entry in entries {
-            let entry = entry.map_err(|e| pin_err(&path, e))?;
-            std::fs::remove_file(entry.path()).map_err(|e| pin_err(&entry.path(), format!("remove: {e}")))?;
-            removed += 1;
-        }
-        std::fs::remove_dir(&path).map_err(|e| pin_err(&path, format!("remove directory: {e}")))?;
-    }
-    match std::fs::remove_dir(dir) {
-        Ok(()) => Ok(removed),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(removed),
-        Err(e) => Err(pin_err(dir, format!("remove directory: {e}"))),
-    }
+    palisade_lsm::remove_pin_dir(dir, &["links", "progs", "maps"]).map_err(|e| lsm_pin_err(dir, e))
 }
 
-/// The detection pin directories under `pin_root`, every ABI version.
+/// The detection pin directories under `pin_root`, every ABI version (none when the root
+/// cannot be read).
 pub fn dirs(pin_root: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(pin_root) else { return Vec::new() };
-    let mut out: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(DIR_PREFIX))
-        .map(|e| e.path())
-        .collect();
-    out.sort();
-    out
+    palisade_lsm::pin_dirs(pin_root, DIR_PREFIX).unwrap_or_default()
+}
+
+/// The lsm crate's pin error as this module's.
+fn lsm_pin_err(dir: &Path, e: palisade_lsm::EnforcerError) -> KernelError {
+    match e {
+        palisade_lsm::EnforcerError::Pin { path, detail } => KernelError::Pin { path, detail },
+        other => pin_err(dir, other),
+    }
 }
 
 /// Removes the pins of other detection ABI versions (left by an older or newer daemon): their
