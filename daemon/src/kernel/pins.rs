@@ -194,17 +194,22 @@ pub(super) fn attach_and_pin(dir: &Path, name: &'static str, program: &mut BtfTr
     let perr = |source| KernelError::Program { name, source };
     let id = program.attach().map_err(perr)?;
     let link = FdLink::from(program.take_link(id).map_err(perr)?);
-    let target = link_path(dir, name);
-    let tmp = link_path(dir, &format!("{name}_new"));
-    let _ = std::fs::remove_file(&tmp);
-    let pinned = link.pin(&tmp).map_err(|e| pin_err(&tmp, e))?;
-    std::fs::rename(&tmp, &target).map_err(|e| pin_err(&target, format!("rename: {e}")))?;
-    let prog = prog_path(dir, name);
-    let tmp = prog_path(dir, &format!("{name}_new"));
-    let _ = std::fs::remove_file(&tmp);
-    program.pin(&tmp).map_err(|e| pin_err(&tmp, e))?;
-    std::fs::rename(&tmp, &prog).map_err(|e| pin_err(&prog, format!("rename: {e}")))?;
+    let pinned = pin_over(&link_path(dir, name), |tmp| link.pin(tmp).map_err(|e| e.to_string()))?;
+    pin_over(&prog_path(dir, name), |tmp| program.pin(tmp).map_err(|e| e.to_string()))?;
     Ok(FdLink::from(pinned))
+}
+
+/// Pins with `pin` under `<target>_new`, then renames that over `target`: the pin of `target`
+/// is replaced, never missing (see the module's invariant; [`remove_stale`] removes a
+/// `_new` a crash left).
+fn pin_over<T>(target: &Path, pin: impl FnOnce(&Path) -> Result<T, String>) -> Result<T, KernelError> {
+    let mut tmp = target.as_os_str().to_owned();
+    tmp.push("_new");
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let pinned = pin(&tmp).map_err(|e| pin_err(&tmp, e))?;
+    std::fs::rename(&tmp, target).map_err(|e| pin_err(target, format!("rename: {e}")))?;
+    Ok(pinned)
 }
 
 /// Removes the link pin of `name` (its program detaches once no process holds the link).
